@@ -1,0 +1,256 @@
+//! The inventory scanner: a user export (CSV or JSONL) of a system we have no API scanner for,
+//! turned into accounts and group grants.
+//!
+//! Columns: `account` (required), `email`, `employee_id`, `status` (`active`/`enabled` or
+//! `disabled`/`suspended`), `created_at`, `last_login`, `kind` (`user`, `service`, `token`, `key`),
+//! `owner` (email or employee id of a non-human account's owner), `groups` (`;`-separated). Other
+//! columns are kept as account attributes. A bad row is an input error naming file, line and field:
+//! the run is not recorded at all, because a half-read export would look like removed accounts.
+
+use crate::time::parse_time;
+use crate::{Account, AccountKind, Grant, GrantKind, IdentityHints, Observations, RunStatus, ScanReport};
+use chrono::Utc;
+use std::collections::{BTreeMap, HashSet};
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+/// A bad inventory export. Line numbers are 1-based lines of the file (the CSV header is line 1).
+#[derive(Debug, thiserror::Error)]
+pub enum InventoryError {
+    #[error("{file}: cannot read: {source}")]
+    Io {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{file}:{line}: field `{field}`: {message}")]
+    Invalid {
+        file: PathBuf,
+        line: u64,
+        field: String,
+        message: String,
+    },
+}
+
+/// The two export shapes we read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InventoryFormat {
+    Csv,
+    Jsonl,
+}
+
+impl InventoryFormat {
+    /// Recognises the format from the extension, else from the first non-blank byte (`{` is JSONL).
+    pub fn detect(path: &Path, head: &[u8]) -> InventoryFormat {
+        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase) {
+            Some(e) if e == "jsonl" || e == "ndjson" => InventoryFormat::Jsonl,
+            Some(e) if e == "csv" => InventoryFormat::Csv,
+            _ => match head.iter().find(|b| !b.is_ascii_whitespace()) {
+                Some(b'{') => InventoryFormat::Jsonl,
+                _ => InventoryFormat::Csv,
+            },
+        }
+    }
+}
+
+/// One row of an export before validation, whatever its format.
+#[derive(Default)]
+struct Row {
+    fields: BTreeMap<String, String>,
+}
+
+impl Row {
+    fn take(&mut self, name: &str) -> Option<String> {
+        self.fields
+            .remove(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// Reads an inventory export of `system` and returns one complete scan run's report.
+pub fn scan_inventory(system: &str, path: &Path) -> Result<ScanReport, InventoryError> {
+    let started_at = Utc::now();
+    let io = |source| InventoryError::Io {
+        file: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let head = reader.fill_buf().map_err(io)?.to_vec();
+    let mut obs = Observations::default();
+    let mut seen = HashSet::new();
+    let mut push = |line: u64, row: Row| -> Result<(), InventoryError> {
+        let (account, grants) = parse_row(path, line, row)?;
+        if !seen.insert(account.name.clone()) {
+            return Err(invalid(path, line, "account", format!("duplicate account `{}`", account.name)));
+        }
+        obs.grants.extend(grants);
+        obs.accounts.push(account);
+        Ok(())
+    };
+    match InventoryFormat::detect(path, &head) {
+        InventoryFormat::Csv => read_csv(path, reader, &mut push)?,
+        InventoryFormat::Jsonl => read_jsonl(path, reader, &mut push)?,
+    }
+    let calls = obs.accounts.len() as u64;
+    Ok(ScanReport {
+        scanner: "inventory".into(),
+        system: format!("inventory:{system}"),
+        status: RunStatus::Complete,
+        started_at,
+        finished_at: Utc::now(),
+        observations: obs,
+        errors: Vec::new(),
+        calls,
+    })
+}
+
+fn invalid(path: &Path, line: u64, field: &str, message: impl Into<String>) -> InventoryError {
+    InventoryError::Invalid {
+        file: path.to_path_buf(),
+        line,
+        field: field.to_string(),
+        message: message.into(),
+    }
+}
+
+fn read_csv(
+    path: &Path,
+    reader: impl Read,
+    push: &mut impl FnMut(u64, Row) -> Result<(), InventoryError>,
+) -> Result<(), InventoryError> {
+    let mut csv = csv::ReaderBuilder::new().flexible(false).from_reader(reader);
+    let headers: Vec<String> = csv
+        .headers()
+        .map_err(|e| invalid(path, 1, "header", e.to_string()))?
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').trim().to_ascii_lowercase())
+        .collect();
+    if !headers.iter().any(|h| h == "account") {
+        return Err(invalid(path, 1, "account", "required column is missing from the header"));
+    }
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = csv.position().line();
+        match csv.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(line);
+                return Err(invalid(path, line, "row", e.to_string()));
+            }
+        }
+        let line = record.position().map(|p| p.line()).unwrap_or(line);
+        let fields = headers
+            .iter()
+            .zip(record.iter())
+            .map(|(h, v)| (h.clone(), v.to_string()))
+            .collect();
+        push(line, Row { fields })?;
+    }
+    Ok(())
+}
+
+fn read_jsonl(
+    path: &Path,
+    reader: impl BufRead,
+    push: &mut impl FnMut(u64, Row) -> Result<(), InventoryError>,
+) -> Result<(), InventoryError> {
+    for (i, line) in reader.lines().enumerate() {
+        let n = i as u64 + 1;
+        let line = line.map_err(|source| InventoryError::Io {
+            file: path.to_path_buf(),
+            source,
+        })?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let value: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&line)
+            .map_err(|e| invalid(path, n, "row", format!("not a JSON object: {e}")))?;
+        let mut fields = BTreeMap::new();
+        for (k, v) in value {
+            let text = match v {
+                serde_json::Value::Null => continue,
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Array(items) => items
+                    .iter()
+                    .map(|i| i.as_str().map(str::to_string).unwrap_or_else(|| i.to_string()))
+                    .collect::<Vec<_>>()
+                    .join(";"),
+                other => other.to_string(),
+            };
+            fields.insert(k.to_ascii_lowercase(), text);
+        }
+        push(n, Row { fields })?;
+    }
+    Ok(())
+}
+
+fn parse_row(path: &Path, line: u64, mut row: Row) -> Result<(Account, Vec<Grant>), InventoryError> {
+    let name = row
+        .take("account")
+        .ok_or_else(|| invalid(path, line, "account", "is empty"))?;
+    let enabled = match row.take("status").map(|s| s.to_ascii_lowercase()) {
+        None => None,
+        Some(s) => match s.as_str() {
+            "active" | "enabled" | "true" => Some(true),
+            "disabled" | "suspended" | "inactive" | "deactivated" | "locked" | "false" => Some(false),
+            other => {
+                return Err(invalid(
+                    path,
+                    line,
+                    "status",
+                    format!("`{other}` is not one of active, enabled, disabled, suspended"),
+                ))
+            }
+        },
+    };
+    let time = |row: &mut Row, field: &str| -> Result<_, InventoryError> {
+        row.take(field)
+            .map(|v| parse_time(&v).map_err(|m| invalid(path, line, field, m)))
+            .transpose()
+    };
+    let created_at = time(&mut row, "created_at")?;
+    let last_used_at = time(&mut row, "last_login")?;
+    let kind = match row.take("kind") {
+        None => AccountKind::User,
+        Some(k) => AccountKind::parse(&k).ok_or_else(|| {
+            invalid(path, line, "kind", format!("`{k}` is not one of user, service, token, key"))
+        })?,
+    };
+    let hints = IdentityHints {
+        emails: row.take("email").into_iter().collect(),
+        employee_id: row.take("employee_id"),
+        owner: row.take("owner"),
+        created_by: None,
+    };
+    let grants = row
+        .take("groups")
+        .map(|g| {
+            g.split(';')
+                .map(str::trim)
+                .filter(|g| !g.is_empty())
+                .map(|g| Grant {
+                    account: name.clone(),
+                    kind: GrantKind::Group,
+                    target: g.to_string(),
+                    attributes: BTreeMap::new(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let attributes = row.fields.into_iter().filter(|(_, v)| !v.trim().is_empty()).collect();
+    Ok((
+        Account {
+            name,
+            kind,
+            enabled,
+            created_at,
+            last_used_at,
+            hints,
+            attributes,
+        },
+        grants,
+    ))
+}

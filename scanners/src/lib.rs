@@ -1,0 +1,247 @@
+//! The scanners of `residual`: the only code that talks to the outside world.
+//!
+//! Every scanner translates one system (an inventory export, AWS IAM, GitHub, a git repository, CI
+//! variables) into the same small vocabulary — [`Account`], [`Credential`], [`Grant`] — and returns
+//! them as one [`ScanReport`] per scan run. Scanners know nothing about HR, links or findings; the
+//! core (`residual` crate) decides what is residual access.
+//!
+//! A report carries a [`RunStatus`]: only a `Complete` run may resolve findings in its scope, so a
+//! scanner that could not see everything must say `Partial` (or `Failed`) rather than return less.
+
+pub mod inventory;
+pub mod time;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Whether a scan run saw all of its scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    /// Every object in scope was read: absence of a subject is proof of its removal.
+    Complete,
+    /// Some calls failed after retries: what was seen is real, what was not seen proves nothing.
+    Partial,
+    /// Nothing usable was read.
+    Failed,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Complete => "complete",
+            RunStatus::Partial => "partial",
+            RunStatus::Failed => "failed",
+        }
+    }
+}
+
+/// What kind of identity an account is. Non-human kinds are the ones an owner hint matters for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum AccountKind {
+    /// A person's own login.
+    User,
+    /// A service account, robot or bot user.
+    Service,
+    /// A standalone token account (API token, PAT) listed as an account.
+    Token,
+    /// A standalone key listed as an account.
+    Key,
+    /// An assumable role (cloud IAM role).
+    Role,
+    /// An installed app or integration.
+    App,
+}
+
+impl AccountKind {
+    pub fn is_non_human(self) -> bool {
+        !matches!(self, AccountKind::User)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountKind::User => "user",
+            AccountKind::Service => "service",
+            AccountKind::Token => "token",
+            AccountKind::Key => "key",
+            AccountKind::Role => "role",
+            AccountKind::App => "app",
+        }
+    }
+
+    /// Parses the names used in exports and rule examples (`bot` and `robot` are services).
+    pub fn parse(s: &str) -> Option<AccountKind> {
+        Some(match s.trim().to_ascii_lowercase().as_str() {
+            "user" | "human" | "person" => AccountKind::User,
+            "service" | "service_account" | "bot" | "robot" => AccountKind::Service,
+            "token" => AccountKind::Token,
+            "key" => AccountKind::Key,
+            "role" => AccountKind::Role,
+            "app" => AccountKind::App,
+            _ => return None,
+        })
+    }
+}
+
+/// Hints that let the core link an account (or a non-human identity) to a person. A scanner fills
+/// what the system tells it and nothing else.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityHints {
+    /// Emails the system associates with the account (primary first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub emails: Vec<String>,
+    /// An HR employee id the system carries (a tag, a column, a SCIM attribute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub employee_id: Option<String>,
+    /// The owner of a non-human identity: an email, employee id or login.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// Who created the object, when the system records it (e.g. a deploy key's `added_by`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+}
+
+/// An identity in a system: an IAM user, a GitHub login, a row of an inventory export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    /// The account's name in its system (IAM user name, login, export `account` column).
+    pub name: String,
+    pub kind: AccountKind,
+    /// `Some(false)` when the system says the account is disabled or suspended.
+    pub enabled: Option<bool>,
+    pub created_at: Option<DateTime<Utc>>,
+    /// Last sign-in or last use the system reports for the account itself.
+    pub last_used_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub hints: IdentityHints,
+    /// System-specific facts worth showing as evidence (ARN, path, tags).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// What kind of thing authenticates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum CredentialKind {
+    AccessKey,
+    ConsolePassword,
+    SshKey,
+    ServiceCredential,
+    SigningCertificate,
+    MfaDevice,
+    Token,
+    DeployKey,
+    SecretInCode,
+    CiVariable,
+}
+
+impl CredentialKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CredentialKind::AccessKey => "access-key",
+            CredentialKind::ConsolePassword => "console-password",
+            CredentialKind::SshKey => "ssh-key",
+            CredentialKind::ServiceCredential => "service-credential",
+            CredentialKind::SigningCertificate => "signing-certificate",
+            CredentialKind::MfaDevice => "mfa-device",
+            CredentialKind::Token => "token",
+            CredentialKind::DeployKey => "deploy-key",
+            CredentialKind::SecretInCode => "secret-in-code",
+            CredentialKind::CiVariable => "ci-variable",
+        }
+    }
+}
+
+/// Something that authenticates, identified by a non-secret id or a keyed fingerprint — never by
+/// its value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credential {
+    /// The account (by [`Account::name`]) the credential belongs to.
+    pub account: String,
+    pub kind: CredentialKind,
+    /// A non-secret identifier (access key id, SSH key id) or a keyed fingerprint.
+    pub id: String,
+    /// False when the system says the credential is inactive/disabled; inactive credentials are
+    /// still observed so that evidence can show them, but rules ignore them.
+    pub active: bool,
+    pub created_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub hints: IdentityHints,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// What kind of thing authorises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum GrantKind {
+    /// Membership of a group (IAM group, directory group, inventory `groups`).
+    Group,
+    /// Team membership on a code host.
+    Team,
+    /// Organisation membership.
+    OrgMember,
+    /// Repository collaborator, with its permission as an attribute.
+    Collaborator,
+    /// A pending invitation.
+    Invitation,
+    /// A policy attached directly to the account.
+    Policy,
+    /// A role whose trust policy names the account.
+    RoleTrust,
+}
+
+impl GrantKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantKind::Group => "group",
+            GrantKind::Team => "team",
+            GrantKind::OrgMember => "org-member",
+            GrantKind::Collaborator => "collaborator",
+            GrantKind::Invitation => "invitation",
+            GrantKind::Policy => "policy",
+            GrantKind::RoleTrust => "role-trust",
+        }
+    }
+}
+
+/// Something that authorises an account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    /// The account (by [`Account::name`]) that holds the grant.
+    pub account: String,
+    pub kind: GrantKind,
+    /// What is granted: group name, team slug, role ARN, policy ARN.
+    pub target: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// Everything one scan run saw.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Observations {
+    pub accounts: Vec<Account>,
+    pub credentials: Vec<Credential>,
+    pub grants: Vec<Grant>,
+}
+
+/// The result of one scan run of one scanner over one scope.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScanReport {
+    /// The scanner kind: `inventory`, `aws-iam`, `github`, `gitlab`, `git`.
+    pub scanner: String,
+    /// The system findings are filed under, e.g. `inventory:crm`, `aws-iam:123456789012`. Only a
+    /// complete run of the same system resolves its findings.
+    pub system: String,
+    pub status: RunStatus,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub observations: Observations,
+    /// Why the run is partial or failed; also non-fatal warnings.
+    pub errors: Vec<String>,
+    /// How many calls or reads the scanner made (API calls, blobs), for progress and benchmarks.
+    pub calls: u64,
+}

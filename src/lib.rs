@@ -1,0 +1,1 @@
+//! `residual`: access that outlived the person. (Core library; modules are added as they land.)

@@ -1,0 +1,220 @@
+//! Linking accounts to people: account → person, with how the link was made and a confidence.
+//!
+//! Order of preference (the first method that finds someone wins):
+//! 1. an explicit HR column naming the account (`aws_user`, `github_login`, `gitlab_user`, or for an
+//!    inventory system `NAME`, an unknown HR column `<NAME>_user` / `<NAME>_account`),
+//! 2. an email the system gives for the account (or an account name that is an email) equal to a
+//!    person's email, then to one of their aliases (case-insensitive),
+//! 3. an employee id the system carries,
+//! 4. for systems that ask for it, an account name equal to the local part of a person's email.
+//!
+//! When two people share an email (a rehire under a new id), a person still in HR wins.
+
+use crate::person::Person;
+use residual_scanners::{Account, IdentityHints};
+use serde::Serialize;
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LinkMethod {
+    HrColumn,
+    Email,
+    Alias,
+    EmployeeId,
+    Tag,
+    NameLocalPart,
+    Owner,
+    NoreplyLogin,
+    Verification,
+}
+
+impl LinkMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkMethod::HrColumn => "hr-column",
+            LinkMethod::Email => "email",
+            LinkMethod::Alias => "alias",
+            LinkMethod::EmployeeId => "employee-id",
+            LinkMethod::Tag => "tag",
+            LinkMethod::NameLocalPart => "name-local-part",
+            LinkMethod::Owner => "owner",
+            LinkMethod::NoreplyLogin => "noreply-login",
+            LinkMethod::Verification => "verification",
+        }
+    }
+
+    /// How sure a link made this way is.
+    pub fn confidence(self) -> f64 {
+        match self {
+            LinkMethod::HrColumn | LinkMethod::Verification => 1.0,
+            LinkMethod::Email | LinkMethod::EmployeeId => 0.9,
+            LinkMethod::Alias | LinkMethod::Tag | LinkMethod::NoreplyLogin | LinkMethod::Owner => 0.8,
+            LinkMethod::NameLocalPart => 0.5,
+        }
+    }
+}
+
+/// An account (or an owner hint) tied to a person.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Link {
+    pub employee_id: String,
+    pub method: LinkMethod,
+    pub confidence: f64,
+}
+
+impl Link {
+    fn new(employee_id: &str, method: LinkMethod) -> Link {
+        Link {
+            employee_id: employee_id.to_string(),
+            method,
+            confidence: method.confidence(),
+        }
+    }
+}
+
+/// Lookup tables over all known people, built once per evaluation.
+pub struct PeopleIndex<'a> {
+    by_id: HashMap<&'a str, &'a Person>,
+    by_email: HashMap<String, &'a Person>,
+    by_alias: HashMap<String, &'a Person>,
+    by_local_part: HashMap<String, &'a Person>,
+    /// (column, lower-cased value) → person, for the HR columns that name accounts.
+    by_column: HashMap<(String, String), &'a Person>,
+}
+
+/// Between two people claiming the same key, keep the one still in HR.
+fn prefer<'a>(map: &mut HashMap<String, &'a Person>, key: String, p: &'a Person) {
+    map.entry(key)
+        .and_modify(|cur| {
+            if !cur.present && p.present {
+                *cur = p;
+            }
+        })
+        .or_insert(p);
+}
+
+impl<'a> PeopleIndex<'a> {
+    pub fn new(people: impl IntoIterator<Item = &'a Person>) -> PeopleIndex<'a> {
+        let mut ix = PeopleIndex {
+            by_id: HashMap::new(),
+            by_email: HashMap::new(),
+            by_alias: HashMap::new(),
+            by_local_part: HashMap::new(),
+            by_column: HashMap::new(),
+        };
+        for p in people {
+            let r = &p.record;
+            ix.by_id.insert(r.employee_id.as_str(), p);
+            prefer(&mut ix.by_email, r.email.to_lowercase(), p);
+            if let Some((local, _)) = r.email.split_once('@') {
+                prefer(&mut ix.by_local_part, local.to_lowercase(), p);
+            }
+            for a in &r.aliases {
+                prefer(&mut ix.by_alias, a.to_lowercase(), p);
+            }
+            let columns = [
+                ("aws_user", &r.aws_user),
+                ("github_login", &r.github_login),
+                ("gitlab_user", &r.gitlab_user),
+            ];
+            for (col, v) in columns {
+                if let Some(v) = v {
+                    ix.by_column.insert((col.to_string(), v.to_lowercase()), p);
+                }
+            }
+            for (k, v) in &r.attributes {
+                if k.ends_with("_user") || k.ends_with("_account") || k.ends_with("_login") {
+                    ix.by_column.insert((k.to_lowercase(), v.to_lowercase()), p);
+                }
+            }
+        }
+        ix
+    }
+
+    pub fn person(&self, employee_id: &str) -> Option<&'a Person> {
+        self.by_id.get(employee_id).copied()
+    }
+
+    /// The HR columns that name accounts of `system` (`aws-iam:123…`, `github:org`, `inventory:crm`).
+    fn columns_for(system: &str) -> Vec<String> {
+        let (kind, name) = system.split_once(':').unwrap_or((system, ""));
+        match kind {
+            "aws-iam" => vec!["aws_user".into()],
+            "github" => vec!["github_login".into()],
+            "gitlab" => vec!["gitlab_user".into()],
+            _ => {
+                let name = name.to_lowercase().replace('-', "_");
+                vec![format!("{name}_user"), format!("{name}_account"), format!("{name}_login")]
+            }
+        }
+    }
+
+    /// Links an account of `system` to a person, or says nobody matches.
+    pub fn link_account(&self, system: &str, account: &Account, by_local_part: bool) -> Option<Link> {
+        let name = account.name.to_lowercase();
+        for col in Self::columns_for(system) {
+            if let Some(p) = self.by_column.get(&(col, name.clone())) {
+                return Some(Link::new(p.employee_id(), LinkMethod::HrColumn));
+            }
+        }
+        if let Some(l) = self.link_hints(&account.hints) {
+            return Some(l);
+        }
+        if name.contains('@') {
+            if let Some(l) = self.link_email(&name) {
+                return Some(l);
+            }
+        }
+        if by_local_part {
+            if let Some(p) = self.by_local_part.get(&name) {
+                return Some(Link::new(p.employee_id(), LinkMethod::NameLocalPart));
+            }
+        }
+        None
+    }
+
+    /// Links by the emails and employee id a system gave.
+    pub fn link_hints(&self, hints: &IdentityHints) -> Option<Link> {
+        for email in &hints.emails {
+            if let Some(l) = self.link_email(&email.to_lowercase()) {
+                return Some(l);
+            }
+        }
+        hints
+            .employee_id
+            .as_deref()
+            .and_then(|id| self.person(id.trim()))
+            .map(|p| Link::new(p.employee_id(), LinkMethod::EmployeeId))
+    }
+
+    /// Links an email (already lower-cased) to its person by primary email, then alias.
+    pub fn link_email(&self, email: &str) -> Option<Link> {
+        if let Some(p) = self.by_email.get(email) {
+            return Some(Link::new(p.employee_id(), LinkMethod::Email));
+        }
+        self.by_alias
+            .get(email)
+            .map(|p| Link::new(p.employee_id(), LinkMethod::Alias))
+    }
+
+    /// Resolves an owner hint: an email, an employee id, or an account login named in HR.
+    pub fn link_owner(&self, owner: &str) -> Option<Link> {
+        let o = owner.trim();
+        let lower = o.to_lowercase();
+        if lower.contains('@') {
+            return self.link_email(&lower).map(|l| Link {
+                method: LinkMethod::Owner,
+                confidence: l.confidence,
+                ..l
+            });
+        }
+        if let Some(p) = self.person(o) {
+            return Some(Link::new(p.employee_id(), LinkMethod::Owner));
+        }
+        self.by_column
+            .iter()
+            .find(|((_, v), _)| *v == lower)
+            .map(|(_, p)| Link::new(p.employee_id(), LinkMethod::Owner))
+    }
+}

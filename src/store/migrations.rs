@@ -1,0 +1,161 @@
+//! Numbered schema migrations. A migration is appended, never edited: `user_version` records how
+//! many have run, and a database from a newer residual is refused rather than misread.
+
+use super::{Result, StoreError};
+use rusqlite::Connection;
+use std::path::Path;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: HR snapshots, people, scan runs, observations, links, findings, events, exceptions.
+    r#"
+    CREATE TABLE snapshots (
+        id INTEGER PRIMARY KEY,
+        as_of TEXT NOT NULL,
+        imported_at TEXT NOT NULL,
+        source TEXT NOT NULL,
+        format TEXT NOT NULL,
+        people INTEGER NOT NULL
+    );
+    -- Current state of every person ever seen; `present` is 0 once they left the HR export.
+    CREATE TABLE people (
+        employee_id TEXT PRIMARY KEY,
+        email TEXT NOT NULL,
+        name TEXT,
+        hr_status TEXT NOT NULL,
+        terminated_at TEXT,
+        present INTEGER NOT NULL,
+        department TEXT,
+        title TEXT,
+        manager TEXT,
+        aliases TEXT NOT NULL,
+        github_login TEXT,
+        gitlab_user TEXT,
+        aws_user TEXT,
+        moved_at TEXT,
+        previous_department TEXT,
+        previous_title TEXT,
+        previous_manager TEXT,
+        role_changed_at TEXT,
+        attributes TEXT NOT NULL,
+        first_snapshot INTEGER NOT NULL REFERENCES snapshots(id),
+        last_snapshot INTEGER NOT NULL REFERENCES snapshots(id)
+    );
+    CREATE TABLE snapshot_people (
+        snapshot_id INTEGER NOT NULL REFERENCES snapshots(id),
+        employee_id TEXT NOT NULL,
+        record TEXT NOT NULL,
+        PRIMARY KEY (snapshot_id, employee_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE person_events (
+        id INTEGER PRIMARY KEY,
+        snapshot_id INTEGER NOT NULL REFERENCES snapshots(id),
+        employee_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        effective_at TEXT NOT NULL,
+        detail TEXT NOT NULL
+    );
+    CREATE INDEX person_events_by_person ON person_events(employee_id);
+    CREATE TABLE scan_runs (
+        id INTEGER PRIMARY KEY,
+        scanner TEXT NOT NULL,
+        system TEXT NOT NULL,
+        status TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT NOT NULL,
+        accounts INTEGER NOT NULL,
+        credentials INTEGER NOT NULL,
+        grants INTEGER NOT NULL,
+        calls INTEGER NOT NULL,
+        errors TEXT NOT NULL
+    );
+    CREATE INDEX scan_runs_by_system ON scan_runs(system, id);
+    -- What one run saw; `subject` is the account name, credential id or grant target.
+    CREATE TABLE observations (
+        run_id INTEGER NOT NULL REFERENCES scan_runs(id),
+        type TEXT NOT NULL,
+        account TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        active INTEGER,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX observations_by_run ON observations(run_id);
+    CREATE INDEX observations_by_subject ON observations(subject);
+    CREATE TABLE links (
+        system TEXT NOT NULL,
+        account TEXT NOT NULL,
+        employee_id TEXT NOT NULL,
+        method TEXT NOT NULL,
+        confidence REAL NOT NULL,
+        run_id INTEGER NOT NULL REFERENCES scan_runs(id),
+        PRIMARY KEY (system, account)
+    ) WITHOUT ROWID;
+    CREATE TABLE findings (
+        id TEXT PRIMARY KEY,
+        rule TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        state TEXT NOT NULL,
+        system TEXT NOT NULL,
+        account TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        employee_id TEXT,
+        live INTEGER,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        resolved_at TEXT,
+        resolved_by_run INTEGER,
+        last_run INTEGER NOT NULL,
+        exception_id TEXT,
+        evidence TEXT NOT NULL,
+        remediation TEXT NOT NULL
+    );
+    CREATE INDEX findings_by_system ON findings(system, state);
+    -- Append-only; each row carries the hash of the previous one (see store::events).
+    CREATE TABLE finding_events (
+        seq INTEGER PRIMARY KEY,
+        finding_id TEXT NOT NULL,
+        event TEXT NOT NULL,
+        at TEXT NOT NULL,
+        run_id INTEGER,
+        detail TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE INDEX finding_events_by_finding ON finding_events(finding_id);
+    CREATE TRIGGER finding_events_no_update BEFORE UPDATE ON finding_events
+        BEGIN SELECT RAISE(ABORT, 'finding_events is append-only'); END;
+    CREATE TRIGGER finding_events_no_delete BEFORE DELETE ON finding_events
+        BEGIN SELECT RAISE(ABORT, 'finding_events is append-only'); END;
+    CREATE TABLE exceptions (
+        id TEXT PRIMARY KEY,
+        finding_id TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        approver TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        source TEXT NOT NULL
+    );
+    CREATE INDEX exceptions_by_finding ON exceptions(finding_id);
+    "#,
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if current > SCHEMA_VERSION {
+        return Err(StoreError::TooNew {
+            path: path.to_path_buf(),
+            found: current,
+            known: SCHEMA_VERSION,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,206 @@
+//! HR tables: `snapshots`, `people` (current state), `snapshot_people` (each snapshot as imported)
+//! and `person_events` (leaver, mover, joined, rejoined).
+
+use super::Result;
+use crate::hr::diff::SnapshotChanges;
+use crate::hr::{HrStatus, PersonRecord};
+use crate::person::Person;
+use chrono::{DateTime, Utc};
+use residual_scanners::time::{format_time, parse_time};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use std::collections::{BTreeMap, HashMap};
+
+/// A snapshot as listed by `hr snapshots`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SnapshotInfo {
+    pub id: i64,
+    pub as_of: String,
+    pub imported_at: String,
+    pub source: String,
+    pub format: String,
+    pub people: i64,
+}
+
+fn time_col(row: &Row, i: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    let s: Option<String> = row.get(i)?;
+    Ok(s.and_then(|s| parse_time(&s).ok()))
+}
+
+fn json_col<T: serde::de::DeserializeOwned + Default>(row: &Row, i: usize) -> rusqlite::Result<T> {
+    let s: String = row.get(i)?;
+    Ok(serde_json::from_str(&s).unwrap_or_default())
+}
+
+const PERSON_COLUMNS: &str = "employee_id, email, name, hr_status, terminated_at, present, department, \
+     title, manager, aliases, github_login, gitlab_user, aws_user, moved_at, previous_department, \
+     previous_title, previous_manager, attributes";
+
+fn person_from_row(row: &Row) -> rusqlite::Result<Person> {
+    let status: String = row.get(3)?;
+    let aliases: Vec<String> = json_col(row, 9)?;
+    let attributes: BTreeMap<String, String> = json_col(row, 17)?;
+    Ok(Person {
+        record: PersonRecord {
+            employee_id: row.get(0)?,
+            email: row.get(1)?,
+            name: row.get(2)?,
+            status: HrStatus::parse(&status).unwrap_or(HrStatus::Active),
+            terminated_at: time_col(row, 4)?,
+            department: row.get(6)?,
+            title: row.get(7)?,
+            manager: row.get(8)?,
+            aliases,
+            github_login: row.get(10)?,
+            gitlab_user: row.get(11)?,
+            aws_user: row.get(12)?,
+            role_changed_at: None,
+            attributes,
+        },
+        present: row.get::<_, i64>(5)? != 0,
+        moved_at: time_col(row, 13)?,
+        previous_department: row.get(14)?,
+        previous_title: row.get(15)?,
+        previous_manager: row.get(16)?,
+    })
+}
+
+/// Every person the store knows, by employee id.
+pub fn load_all(conn: &Connection) -> Result<HashMap<String, Person>> {
+    let mut stmt = conn.prepare(&format!("SELECT {PERSON_COLUMNS}, role_changed_at FROM people"))?;
+    let rows = stmt.query_map([], |row| {
+        let mut p = person_from_row(row)?;
+        p.record.role_changed_at = time_col(row, 18)?;
+        Ok(p)
+    })?;
+    let mut out = HashMap::new();
+    for p in rows {
+        let p = p?;
+        out.insert(p.record.employee_id.clone(), p);
+    }
+    Ok(out)
+}
+
+/// The latest snapshot, if any.
+pub fn latest_snapshot(conn: &Connection) -> Result<Option<SnapshotInfo>> {
+    Ok(conn
+        .query_row(
+            "SELECT id, as_of, imported_at, source, format, people FROM snapshots ORDER BY id DESC LIMIT 1",
+            [],
+            snapshot_from_row,
+        )
+        .optional()?)
+}
+
+fn snapshot_from_row(r: &Row) -> rusqlite::Result<SnapshotInfo> {
+    Ok(SnapshotInfo {
+        id: r.get(0)?,
+        as_of: r.get(1)?,
+        imported_at: r.get(2)?,
+        source: r.get(3)?,
+        format: r.get(4)?,
+        people: r.get(5)?,
+    })
+}
+
+pub fn list_snapshots(conn: &Connection) -> Result<Vec<SnapshotInfo>> {
+    let mut stmt =
+        conn.prepare("SELECT id, as_of, imported_at, source, format, people FROM snapshots ORDER BY id")?;
+    let rows = stmt.query_map([], snapshot_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// What an import wrote.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ImportSummary {
+    pub snapshot_id: i64,
+    pub people: usize,
+    pub leavers: usize,
+    pub movers: usize,
+    pub joined: usize,
+}
+
+/// Writes one snapshot and the changes it caused, inside the caller's transaction.
+pub fn write_snapshot(
+    tx: &Transaction,
+    source: &str,
+    format: &str,
+    as_of: DateTime<Utc>,
+    now: DateTime<Utc>,
+    snapshot_size: usize,
+    changes: &SnapshotChanges,
+) -> Result<ImportSummary> {
+    tx.execute(
+        "INSERT INTO snapshots (as_of, imported_at, source, format, people) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![format_time(&as_of), format_time(&now), source, format, snapshot_size as i64],
+    )?;
+    let snapshot_id = tx.last_insert_rowid();
+    {
+        let mut upsert = tx.prepare(
+            "INSERT INTO people (employee_id, email, name, hr_status, terminated_at, present, department, \
+               title, manager, aliases, github_login, gitlab_user, aws_user, moved_at, previous_department, \
+               previous_title, previous_manager, attributes, first_snapshot, last_snapshot, role_changed_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?19, ?20) \
+             ON CONFLICT(employee_id) DO UPDATE SET email = excluded.email, name = excluded.name, \
+               hr_status = excluded.hr_status, terminated_at = excluded.terminated_at, present = excluded.present, \
+               department = excluded.department, title = excluded.title, manager = excluded.manager, \
+               aliases = excluded.aliases, github_login = excluded.github_login, gitlab_user = excluded.gitlab_user, \
+               aws_user = excluded.aws_user, moved_at = excluded.moved_at, \
+               previous_department = excluded.previous_department, previous_title = excluded.previous_title, \
+               previous_manager = excluded.previous_manager, attributes = excluded.attributes, \
+               last_snapshot = CASE WHEN excluded.present = 1 THEN excluded.last_snapshot ELSE people.last_snapshot END, \
+               role_changed_at = excluded.role_changed_at",
+        )?;
+        let mut history = tx.prepare(
+            "INSERT INTO snapshot_people (snapshot_id, employee_id, record) VALUES (?1, ?2, ?3)",
+        )?;
+        for p in &changes.people {
+            let r = &p.record;
+            upsert.execute(params![
+                r.employee_id,
+                r.email,
+                r.name,
+                r.status.as_str(),
+                r.terminated_at.as_ref().map(format_time),
+                p.present as i64,
+                r.department,
+                r.title,
+                r.manager,
+                serde_json::to_string(&r.aliases)?,
+                r.github_login,
+                r.gitlab_user,
+                r.aws_user,
+                p.moved_at.as_ref().map(format_time),
+                p.previous_department,
+                p.previous_title,
+                p.previous_manager,
+                serde_json::to_string(&r.attributes)?,
+                snapshot_id,
+                r.role_changed_at.as_ref().map(format_time),
+            ])?;
+            if p.present {
+                history.execute(params![snapshot_id, r.employee_id, serde_json::to_string(r)?])?;
+            }
+        }
+        let mut event = tx.prepare(
+            "INSERT INTO person_events (snapshot_id, employee_id, kind, effective_at, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for e in &changes.events {
+            event.execute(params![
+                snapshot_id,
+                e.employee_id,
+                e.kind.as_str(),
+                format_time(&e.effective_at),
+                e.detail.to_string()
+            ])?;
+        }
+    }
+    let count = |k| changes.events.iter().filter(|e| e.kind == k).count();
+    use crate::hr::diff::EventKind;
+    Ok(ImportSummary {
+        snapshot_id,
+        people: snapshot_size,
+        leavers: count(EventKind::Leaver),
+        movers: count(EventKind::Mover),
+        joined: count(EventKind::Joined),
+    })
+}

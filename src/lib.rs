@@ -1,1 +1,21 @@
-//! `residual`: access that outlived the person. (Core library; modules are added as they land.)
+//! `residual`: access that outlived the person.
+//!
+//! The core library behind the `residual` binary: HR snapshots ([`hr`]), the SQLite store
+//! ([`store`]), linking accounts to people ([`link`]), residual-access rules ([`rules`]) and their
+//! evaluation ([`evaluate`]), the finding lifecycle ([`findings`]), outputs and the commands. The
+//! scanners — the only code that talks to the outside world — live in the `residual-scanners`
+//! crate and return observations per scan run.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod evaluate;
+pub mod findings;
+pub mod hr;
+pub mod link;
+pub mod output;
+pub mod person;
+pub mod rules;
+pub mod schedule;
+pub mod severity;
+pub mod store;

@@ -49,7 +49,9 @@ impl LinkMethod {
         match self {
             LinkMethod::HrColumn | LinkMethod::Verification => 1.0,
             LinkMethod::Email | LinkMethod::EmployeeId => 0.9,
-            LinkMethod::Alias | LinkMethod::Tag | LinkMethod::NoreplyLogin | LinkMethod::Owner => 0.8,
+            LinkMethod::Alias | LinkMethod::Tag | LinkMethod::NoreplyLogin | LinkMethod::Owner => {
+                0.8
+            }
             LinkMethod::NameLocalPart => 0.5,
         }
     }
@@ -145,13 +147,22 @@ impl<'a> PeopleIndex<'a> {
             "gitlab" => vec!["gitlab_user".into()],
             _ => {
                 let name = name.to_lowercase().replace('-', "_");
-                vec![format!("{name}_user"), format!("{name}_account"), format!("{name}_login")]
+                vec![
+                    format!("{name}_user"),
+                    format!("{name}_account"),
+                    format!("{name}_login"),
+                ]
             }
         }
     }
 
     /// Links an account of `system` to a person, or says nobody matches.
-    pub fn link_account(&self, system: &str, account: &Account, by_local_part: bool) -> Option<Link> {
+    pub fn link_account(
+        &self,
+        system: &str,
+        account: &Account,
+        by_local_part: bool,
+    ) -> Option<Link> {
         let name = account.name.to_lowercase();
         for col in Self::columns_for(system) {
             if let Some(p) = self.by_column.get(&(col, name.clone())) {

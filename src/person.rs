@@ -60,6 +60,7 @@ impl Person {
 
     /// Every email the person is known by, primary first, lower-cased.
     pub fn emails(&self) -> impl Iterator<Item = &str> {
-        std::iter::once(self.record.email.as_str()).chain(self.record.aliases.iter().map(String::as_str))
+        std::iter::once(self.record.email.as_str())
+            .chain(self.record.aliases.iter().map(String::as_str))
     }
 }

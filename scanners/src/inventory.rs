@@ -8,7 +8,9 @@
 //! the run is not recorded at all, because a half-read export would look like removed accounts.
 
 use crate::time::parse_time;
-use crate::{Account, AccountKind, Grant, GrantKind, IdentityHints, Observations, RunStatus, ScanReport};
+use crate::{
+    Account, AccountKind, Grant, GrantKind, IdentityHints, Observations, RunStatus, ScanReport,
+};
 use chrono::Utc;
 use std::collections::{BTreeMap, HashSet};
 use std::io::{BufRead, BufReader, Read};
@@ -42,7 +44,11 @@ pub enum InventoryFormat {
 impl InventoryFormat {
     /// Recognises the format from the extension, else from the first non-blank byte (`{` is JSONL).
     pub fn detect(path: &Path, head: &[u8]) -> InventoryFormat {
-        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase) {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+        {
             Some(e) if e == "jsonl" || e == "ndjson" => InventoryFormat::Jsonl,
             Some(e) if e == "csv" => InventoryFormat::Csv,
             _ => match head.iter().find(|b| !b.is_ascii_whitespace()) {
@@ -83,7 +89,12 @@ pub fn scan_inventory(system: &str, path: &Path) -> Result<ScanReport, Inventory
     let mut push = |line: u64, row: Row| -> Result<(), InventoryError> {
         let (account, grants) = parse_row(path, line, row)?;
         if !seen.insert(account.name.clone()) {
-            return Err(invalid(path, line, "account", format!("duplicate account `{}`", account.name)));
+            return Err(invalid(
+                path,
+                line,
+                "account",
+                format!("duplicate account `{}`", account.name),
+            ));
         }
         obs.grants.extend(grants);
         obs.accounts.push(account);
@@ -120,7 +131,9 @@ fn read_csv(
     reader: impl Read,
     push: &mut impl FnMut(u64, Row) -> Result<(), InventoryError>,
 ) -> Result<(), InventoryError> {
-    let mut csv = csv::ReaderBuilder::new().flexible(false).from_reader(reader);
+    let mut csv = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(reader);
     let headers: Vec<String> = csv
         .headers()
         .map_err(|e| invalid(path, 1, "header", e.to_string()))?
@@ -128,7 +141,12 @@ fn read_csv(
         .map(|h| h.trim_start_matches('\u{feff}').trim().to_ascii_lowercase())
         .collect();
     if !headers.iter().any(|h| h == "account") {
-        return Err(invalid(path, 1, "account", "required column is missing from the header"));
+        return Err(invalid(
+            path,
+            1,
+            "account",
+            "required column is missing from the header",
+        ));
     }
     let mut record = csv::StringRecord::new();
     loop {
@@ -175,7 +193,11 @@ fn read_jsonl(
                 serde_json::Value::String(s) => s,
                 serde_json::Value::Array(items) => items
                     .iter()
-                    .map(|i| i.as_str().map(str::to_string).unwrap_or_else(|| i.to_string()))
+                    .map(|i| {
+                        i.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| i.to_string())
+                    })
                     .collect::<Vec<_>>()
                     .join(";"),
                 other => other.to_string(),
@@ -187,7 +209,11 @@ fn read_jsonl(
     Ok(())
 }
 
-fn parse_row(path: &Path, line: u64, mut row: Row) -> Result<(Account, Vec<Grant>), InventoryError> {
+fn parse_row(
+    path: &Path,
+    line: u64,
+    mut row: Row,
+) -> Result<(Account, Vec<Grant>), InventoryError> {
     let name = row
         .take("account")
         .ok_or_else(|| invalid(path, line, "account", "is empty"))?;
@@ -195,7 +221,9 @@ fn parse_row(path: &Path, line: u64, mut row: Row) -> Result<(Account, Vec<Grant
         None => None,
         Some(s) => match s.as_str() {
             "active" | "enabled" | "true" => Some(true),
-            "disabled" | "suspended" | "inactive" | "deactivated" | "locked" | "false" => Some(false),
+            "disabled" | "suspended" | "inactive" | "deactivated" | "locked" | "false" => {
+                Some(false)
+            }
             other => {
                 return Err(invalid(
                     path,
@@ -216,7 +244,12 @@ fn parse_row(path: &Path, line: u64, mut row: Row) -> Result<(Account, Vec<Grant
     let kind = match row.take("kind") {
         None => AccountKind::User,
         Some(k) => AccountKind::parse(&k).ok_or_else(|| {
-            invalid(path, line, "kind", format!("`{k}` is not one of user, service, token, key"))
+            invalid(
+                path,
+                line,
+                "kind",
+                format!("`{k}` is not one of user, service, token, key"),
+            )
         })?,
     };
     let hints = IdentityHints {
@@ -240,7 +273,11 @@ fn parse_row(path: &Path, line: u64, mut row: Row) -> Result<(Account, Vec<Grant
                 .collect()
         })
         .unwrap_or_default();
-    let attributes = row.fields.into_iter().filter(|(_, v)| !v.trim().is_empty()).collect();
+    let attributes = row
+        .fields
+        .into_iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .collect();
     Ok((
         Account {
             name,

@@ -25,7 +25,11 @@ pub fn read(path: &Path, text: &str) -> Result<Vec<PersonRecord>, HrError> {
         .collect();
     for field in REQUIRED {
         if !headers.iter().any(|h| h == field) {
-            return Err(invalid(1, field, "required column is missing from the header".into()));
+            return Err(invalid(
+                1,
+                field,
+                "required column is missing from the header".into(),
+            ));
         }
     }
     let mut people = Vec::new();

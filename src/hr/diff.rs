@@ -89,7 +89,11 @@ pub fn apply_snapshot(
                 }
                 if let Some(t) = person.record.role_changed_at.filter(|_| !is_leaver) {
                     person.moved_at = Some(t);
-                    events.push(mover_event(&person, t, json!({"reason": "role_changed_at"})));
+                    events.push(mover_event(
+                        &person,
+                        t,
+                        json!({"reason": "role_changed_at"}),
+                    ));
                 }
             }
             Some(prior) => {
@@ -154,7 +158,12 @@ fn changed(before: &Option<String>, after: &Option<String>) -> bool {
     before.is_some() && before != after
 }
 
-fn detect_move(prior: &Person, person: &mut Person, as_of: DateTime<Utc>, events: &mut Vec<PersonEvent>) {
+fn detect_move(
+    prior: &Person,
+    person: &mut Person,
+    as_of: DateTime<Utc>,
+    events: &mut Vec<PersonEvent>,
+) {
     let (b, a) = (&prior.record, &person.record);
     let dept = changed(&b.department, &a.department);
     let title = changed(&b.title, &a.title);
@@ -163,7 +172,10 @@ fn detect_move(prior: &Person, person: &mut Person, as_of: DateTime<Utc>, events
     if !(dept || title || manager || new_date) {
         return;
     }
-    let at = a.role_changed_at.filter(|_| new_date || dept || title || manager).unwrap_or(as_of);
+    let at = a
+        .role_changed_at
+        .filter(|_| new_date || dept || title || manager)
+        .unwrap_or(as_of);
     let detail = json!({
         "department": {"from": b.department, "to": a.department},
         "title": {"from": b.title, "to": a.title},
@@ -208,19 +220,38 @@ mod tests {
 
     #[test]
     fn a_person_missing_from_the_next_snapshot_is_a_leaver_as_of_it() {
-        let first = apply_snapshot(&HashMap::new(), vec![record("E1", "eng"), record("E2", "eng")], t("2026-01-01"));
-        let known: HashMap<_, _> = first.people.into_iter().map(|p| (p.record.employee_id.clone(), p)).collect();
+        let first = apply_snapshot(
+            &HashMap::new(),
+            vec![record("E1", "eng"), record("E2", "eng")],
+            t("2026-01-01"),
+        );
+        let known: HashMap<_, _> = first
+            .people
+            .into_iter()
+            .map(|p| (p.record.employee_id.clone(), p))
+            .collect();
         let second = apply_snapshot(&known, vec![record("E1", "eng")], t("2026-02-01"));
-        let gone = second.people.iter().find(|p| p.employee_id() == "E2").unwrap();
+        let gone = second
+            .people
+            .iter()
+            .find(|p| p.employee_id() == "E2")
+            .unwrap();
         assert!(!gone.present);
         assert_eq!(gone.departed_at(), Some(t("2026-02-01")));
-        assert!(second.events.iter().any(|e| e.kind == EventKind::Leaver && e.employee_id == "E2"));
+        assert!(second
+            .events
+            .iter()
+            .any(|e| e.kind == EventKind::Leaver && e.employee_id == "E2"));
     }
 
     #[test]
     fn a_changed_department_is_a_move_with_the_previous_department_kept() {
         let first = apply_snapshot(&HashMap::new(), vec![record("E1", "eng")], t("2026-01-01"));
-        let known: HashMap<_, _> = first.people.into_iter().map(|p| (p.record.employee_id.clone(), p)).collect();
+        let known: HashMap<_, _> = first
+            .people
+            .into_iter()
+            .map(|p| (p.record.employee_id.clone(), p))
+            .collect();
         let second = apply_snapshot(&known, vec![record("E1", "finance")], t("2026-02-01"));
         let p = &second.people[0];
         assert_eq!(p.moved_at, Some(t("2026-02-01")));

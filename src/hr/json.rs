@@ -42,7 +42,11 @@ pub fn read(path: &Path, text: &str) -> Result<Vec<PersonRecord>, HrError> {
                 Value::Bool(b) => b.to_string(),
                 Value::Array(a) => a
                     .iter()
-                    .map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string()))
+                    .map(|x| {
+                        x.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| x.to_string())
+                    })
                     .collect::<Vec<_>>()
                     .join(";"),
                 Value::Object(_) => v.to_string(),
@@ -55,7 +59,11 @@ pub fn read(path: &Path, text: &str) -> Result<Vec<PersonRecord>, HrError> {
             fields,
         }
         .into_record()?;
-        ids.check(path, &Location::JsonPath(format!("$[{i}].employee_id")), &person.employee_id)?;
+        ids.check(
+            path,
+            &Location::JsonPath(format!("$[{i}].employee_id")),
+            &person.employee_id,
+        )?;
         people.push(person);
     }
     Ok(people)

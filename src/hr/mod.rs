@@ -88,7 +88,12 @@ impl HrStatus {
 
     /// Accepts the words HR systems use; `on_leave` is still employed, so active.
     pub fn parse(s: &str) -> Option<HrStatus> {
-        match s.trim().to_ascii_lowercase().replace([' ', '-'], "_").as_str() {
+        match s
+            .trim()
+            .to_ascii_lowercase()
+            .replace([' ', '-'], "_")
+            .as_str()
+        {
             "" | "active" | "on_leave" | "leave" | "employed" => Some(HrStatus::Active),
             "terminated" | "leaver" | "inactive" | "left" | "departed" => Some(HrStatus::Leaver),
             _ => None,
@@ -242,9 +247,9 @@ impl RawPerson<'_> {
 
     /// Validates and converts the fields into a record.
     pub fn into_record(mut self) -> Result<PersonRecord, HrError> {
-        let employee_id = self
-            .take("employee_id")
-            .ok_or_else(|| self.error("employee_id", "is empty; every person needs an employee id"))?;
+        let employee_id = self.take("employee_id").ok_or_else(|| {
+            self.error("employee_id", "is empty; every person needs an employee id")
+        })?;
         let email = self
             .take("email")
             .ok_or_else(|| self.error("email", "is empty; every person needs an email"))?

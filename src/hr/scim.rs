@@ -27,12 +27,22 @@ pub fn read(path: &Path, text: &str) -> Result<Vec<PersonRecord>, HrError> {
         .and_then(Value::as_array)
         .is_some_and(|s| s.iter().any(|v| v.as_str() == Some(LIST_RESPONSE)));
     if !names_list {
-        return Err(err("$.schemas".into(), "schemas", format!("must name {LIST_RESPONSE}")));
+        return Err(err(
+            "$.schemas".into(),
+            "schemas",
+            format!("must name {LIST_RESPONSE}"),
+        ));
     }
     let resources = match doc.get("Resources") {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Array(r)) => r,
-        Some(_) => return Err(err("$.Resources".into(), "Resources", "expected an array".into())),
+        Some(_) => {
+            return Err(err(
+                "$.Resources".into(),
+                "Resources",
+                "expected an array".into(),
+            ))
+        }
     };
     let mut people = Vec::with_capacity(resources.len());
     let mut ids = UniqueIds::new();
@@ -42,26 +52,32 @@ pub fn read(path: &Path, text: &str) -> Result<Vec<PersonRecord>, HrError> {
             .as_object()
             .ok_or_else(|| err(at.clone(), "Resources", "expected a User object".into()))?;
         let ent = obj.get(ENTERPRISE);
-        let str_at = |v: Option<&Value>, p: String, field: &str| -> Result<Option<String>, HrError> {
-            match v {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-                Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
-                Some(Value::Number(n)) => Ok(Some(n.to_string())),
-                Some(_) => Err(err(p, field, "expected a string".into())),
-            }
-        };
+        let str_at =
+            |v: Option<&Value>, p: String, field: &str| -> Result<Option<String>, HrError> {
+                match v {
+                    None | Some(Value::Null) => Ok(None),
+                    Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+                    Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
+                    Some(Value::Number(n)) => Ok(Some(n.to_string())),
+                    Some(_) => Err(err(p, field, "expected a string".into())),
+                }
+            };
         let employee_number = str_at(
             ent.and_then(|e| e.get("employeeNumber")),
             format!("{at}[\"{ENTERPRISE}\"].employeeNumber"),
             "employeeNumber",
         )?;
-        let external_id = str_at(obj.get("externalId"), format!("{at}.externalId"), "externalId")?;
+        let external_id = str_at(
+            obj.get("externalId"),
+            format!("{at}.externalId"),
+            "externalId",
+        )?;
         let employee_id = employee_number.or(external_id).ok_or_else(|| {
             err(
                 format!("{at}.externalId"),
                 "employeeNumber",
-                "no employee id: set the enterprise extension's employeeNumber or externalId".into(),
+                "no employee id: set the enterprise extension's employeeNumber or externalId"
+                    .into(),
             )
         })?;
         let user_name = str_at(obj.get("userName"), format!("{at}.userName"), "userName")?;
@@ -70,15 +86,26 @@ pub fn read(path: &Path, text: &str) -> Result<Vec<PersonRecord>, HrError> {
             None | Some(Value::Null) => {}
             Some(Value::Array(list)) => {
                 for (j, e) in list.iter().enumerate() {
-                    let value = str_at(e.get("value"), format!("{at}.emails[{j}].value"), "emails")?
-                        .ok_or_else(|| {
-                            err(format!("{at}.emails[{j}].value"), "emails", "is empty".into())
-                        })?;
+                    let value =
+                        str_at(e.get("value"), format!("{at}.emails[{j}].value"), "emails")?
+                            .ok_or_else(|| {
+                                err(
+                                    format!("{at}.emails[{j}].value"),
+                                    "emails",
+                                    "is empty".into(),
+                                )
+                            })?;
                     let primary = e.get("primary").and_then(Value::as_bool).unwrap_or(false);
                     emails.push((primary, value.to_lowercase()));
                 }
             }
-            Some(_) => return Err(err(format!("{at}.emails"), "emails", "expected an array".into())),
+            Some(_) => {
+                return Err(err(
+                    format!("{at}.emails"),
+                    "emails",
+                    "expected an array".into(),
+                ))
+            }
         }
         // Primary first, then the order given.
         emails.sort_by_key(|(primary, _)| !*primary);
@@ -100,7 +127,13 @@ pub fn read(path: &Path, text: &str) -> Result<Vec<PersonRecord>, HrError> {
             None | Some(Value::Null) => HrStatus::Active,
             Some(Value::Bool(true)) => HrStatus::Active,
             Some(Value::Bool(false)) => HrStatus::Leaver,
-            Some(_) => return Err(err(format!("{at}.active"), "active", "expected true or false".into())),
+            Some(_) => {
+                return Err(err(
+                    format!("{at}.active"),
+                    "active",
+                    "expected true or false".into(),
+                ))
+            }
         };
         let name = obj
             .get("name")
@@ -114,7 +147,8 @@ pub fn read(path: &Path, text: &str) -> Result<Vec<PersonRecord>, HrError> {
             "department",
         )?;
         let manager = str_at(
-            ent.and_then(|e| e.get("manager")).and_then(|m| m.get("value")),
+            ent.and_then(|e| e.get("manager"))
+                .and_then(|m| m.get("value")),
             format!("{at}[\"{ENTERPRISE}\"].manager.value"),
             "manager",
         )?;

@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
         imported_at TEXT NOT NULL,
         source TEXT NOT NULL,
         format TEXT NOT NULL,
+        digest TEXT NOT NULL,
         people INTEGER NOT NULL
     );
     -- Current state of every person ever seen; `present` is 0 once they left the HR export.

@@ -31,7 +31,11 @@ pub enum StoreError {
         source: std::io::Error,
     },
     #[error("database {path} has schema version {found}, newer than this residual ({known}); upgrade residual")]
-    TooNew { path: PathBuf, found: i64, known: i64 },
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
     #[error(transparent)]
     Sql(#[from] rusqlite::Error),
     #[error("stored JSON is corrupt: {0}")]

@@ -18,6 +18,8 @@ pub struct SnapshotInfo {
     pub imported_at: String,
     pub source: String,
     pub format: String,
+    /// SHA-256 of the imported file, so an unchanged export is not imported twice by `scan`.
+    pub digest: String,
     pub people: i64,
 }
 
@@ -31,7 +33,8 @@ fn json_col<T: serde::de::DeserializeOwned + Default>(row: &Row, i: usize) -> ru
     Ok(serde_json::from_str(&s).unwrap_or_default())
 }
 
-const PERSON_COLUMNS: &str = "employee_id, email, name, hr_status, terminated_at, present, department, \
+const PERSON_COLUMNS: &str =
+    "employee_id, email, name, hr_status, terminated_at, present, department, \
      title, manager, aliases, github_login, gitlab_user, aws_user, moved_at, previous_department, \
      previous_title, previous_manager, attributes";
 
@@ -66,7 +69,9 @@ fn person_from_row(row: &Row) -> rusqlite::Result<Person> {
 
 /// Every person the store knows, by employee id.
 pub fn load_all(conn: &Connection) -> Result<HashMap<String, Person>> {
-    let mut stmt = conn.prepare(&format!("SELECT {PERSON_COLUMNS}, role_changed_at FROM people"))?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {PERSON_COLUMNS}, role_changed_at FROM people"
+    ))?;
     let rows = stmt.query_map([], |row| {
         let mut p = person_from_row(row)?;
         p.record.role_changed_at = time_col(row, 18)?;
@@ -84,7 +89,7 @@ pub fn load_all(conn: &Connection) -> Result<HashMap<String, Person>> {
 pub fn latest_snapshot(conn: &Connection) -> Result<Option<SnapshotInfo>> {
     Ok(conn
         .query_row(
-            "SELECT id, as_of, imported_at, source, format, people FROM snapshots ORDER BY id DESC LIMIT 1",
+            "SELECT id, as_of, imported_at, source, format, digest, people FROM snapshots ORDER BY id DESC LIMIT 1",
             [],
             snapshot_from_row,
         )
@@ -98,13 +103,15 @@ fn snapshot_from_row(r: &Row) -> rusqlite::Result<SnapshotInfo> {
         imported_at: r.get(2)?,
         source: r.get(3)?,
         format: r.get(4)?,
-        people: r.get(5)?,
+        digest: r.get(5)?,
+        people: r.get(6)?,
     })
 }
 
 pub fn list_snapshots(conn: &Connection) -> Result<Vec<SnapshotInfo>> {
-    let mut stmt =
-        conn.prepare("SELECT id, as_of, imported_at, source, format, people FROM snapshots ORDER BY id")?;
+    let mut stmt = conn.prepare(
+        "SELECT id, as_of, imported_at, source, format, digest, people FROM snapshots ORDER BY id",
+    )?;
     let rows = stmt.query_map([], snapshot_from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
@@ -120,18 +127,20 @@ pub struct ImportSummary {
 }
 
 /// Writes one snapshot and the changes it caused, inside the caller's transaction.
+#[allow(clippy::too_many_arguments)]
 pub fn write_snapshot(
     tx: &Transaction,
     source: &str,
     format: &str,
+    digest: &str,
     as_of: DateTime<Utc>,
     now: DateTime<Utc>,
     snapshot_size: usize,
     changes: &SnapshotChanges,
 ) -> Result<ImportSummary> {
     tx.execute(
-        "INSERT INTO snapshots (as_of, imported_at, source, format, people) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![format_time(&as_of), format_time(&now), source, format, snapshot_size as i64],
+        "INSERT INTO snapshots (as_of, imported_at, source, format, digest, people) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![format_time(&as_of), format_time(&now), source, format, digest, snapshot_size as i64],
     )?;
     let snapshot_id = tx.last_insert_rowid();
     {
@@ -178,7 +187,11 @@ pub fn write_snapshot(
                 r.role_changed_at.as_ref().map(format_time),
             ])?;
             if p.present {
-                history.execute(params![snapshot_id, r.employee_id, serde_json::to_string(r)?])?;
+                history.execute(params![
+                    snapshot_id,
+                    r.employee_id,
+                    serde_json::to_string(r)?
+                ])?;
             }
         }
         let mut event = tx.prepare(

@@ -88,14 +88,26 @@ pub fn record_run(tx: &Transaction, report: &ScanReport) -> Result<i64> {
 }
 
 /// Records how each account of the run was linked to a person.
-pub fn record_links(tx: &Transaction, system: &str, run_id: i64, links: &[(String, Link)]) -> Result<()> {
+pub fn record_links(
+    tx: &Transaction,
+    system: &str,
+    run_id: i64,
+    links: &[(String, Link)],
+) -> Result<()> {
     let mut upsert = tx.prepare(
         "INSERT INTO links (system, account, employee_id, method, confidence, run_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
          ON CONFLICT(system, account) DO UPDATE SET employee_id = excluded.employee_id, method = excluded.method, \
            confidence = excluded.confidence, run_id = excluded.run_id",
     )?;
     for (account, link) in links {
-        upsert.execute(params![system, account, link.employee_id, link.method.as_str(), link.confidence, run_id])?;
+        upsert.execute(params![
+            system,
+            account,
+            link.employee_id,
+            link.method.as_str(),
+            link.confidence,
+            run_id
+        ])?;
     }
     Ok(())
 }
@@ -156,7 +168,11 @@ pub fn latest_credentials(
            (SELECT MAX(id) FROM scan_runs WHERE scanner = ?1 AND status = 'complete' GROUP BY system)",
     )?;
     let rows = stmt.query_map(params![scanner, kind.as_str(), id], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
     })?;
     let mut out = Vec::new();
     for row in rows {

@@ -1,0 +1,204 @@
+//! Command-line definitions (clap). Nothing below `main` sees these types: `main` turns them into
+//! calls of the command modules.
+
+use crate::hr::HrFormat;
+use crate::severity::Severity;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Finds access that outlived the person: live credentials and grants of leavers and movers.
+///
+/// Import an HR snapshot (`hr import`), sweep systems (`scan`), then review and gate on the findings
+/// (`findings`, `exceptions`, `audit`). Exit codes: 0 clean, 1 findings at or above --fail-on,
+/// 2 usage or input error, 3 a scanner could not complete.
+#[derive(Debug, Parser)]
+#[command(name = "residual", version, propagate_version = true)]
+pub struct Cli {
+    /// The SQLite store.
+    #[arg(long, global = true, env = "RESIDUAL_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// The TOML configuration (default: ./residual.toml when it exists).
+    #[arg(long, global = true, env = "RESIDUAL_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Evaluate as of this time instead of now (replaying a day, testing expiry).
+    #[arg(
+        long,
+        global = true,
+        env = "RESIDUAL_NOW",
+        value_name = "TIME",
+        hide = true
+    )]
+    pub now: Option<String>,
+    /// Print nothing but results and errors.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import HR snapshots and list people.
+    #[command(subcommand)]
+    Hr(HrCommand),
+    /// Sweep systems: every configured scanner, the named ones, or one given on the command line.
+    Scan(ScanArgs),
+    /// List scan runs with their status (complete, partial, failed).
+    Runs(FormatArgs),
+    /// List findings.
+    Findings(FindingsArgs),
+    /// Add and list exceptions: documented, approved, expiring acceptances of a finding.
+    #[command(subcommand)]
+    Exceptions(ExceptionsCommand),
+    /// Verify and read the hash-chained finding history.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Check and list the residual-access rules.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HrCommand {
+    /// Import one HR snapshot (CSV, JSON array, or SCIM 2.0 ListResponse) and derive leaver and
+    /// mover events by comparing it with the previous one. Bad input changes nothing.
+    Import {
+        file: PathBuf,
+        /// Format; default: recognised from the extension and the content.
+        #[arg(long, value_enum)]
+        format: Option<HrFormat>,
+        /// The time the snapshot describes (date or RFC 3339); default now.
+        #[arg(long, value_name = "TIME")]
+        as_of: Option<String>,
+    },
+    /// List people with their current status.
+    People {
+        #[arg(long, value_enum)]
+        status: Option<PeopleStatus>,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    /// List imported snapshots.
+    Snapshots(FormatArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PeopleStatus {
+    Active,
+    Leaver,
+    Mover,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ScanArgs {
+    #[command(subcommand)]
+    pub scanner: Option<ScanCommand>,
+    /// Configured scanners to run (default: all in the configuration, after importing the
+    /// configured HR source when it changed).
+    pub names: Vec<String>,
+    #[command(flatten)]
+    pub gate: GateArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScanCommand {
+    /// Read a user export (CSV or JSONL) of a system without an API scanner.
+    Inventory {
+        /// The system name findings are filed under (`inventory:NAME`).
+        #[arg(long)]
+        system: String,
+        file: PathBuf,
+        #[command(flatten)]
+        gate: GateArgs,
+    },
+}
+
+#[derive(Debug, Args, Clone, Copy, Default)]
+pub struct GateArgs {
+    /// Exit 1 when an open finding of the scanned systems is at or above this severity.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<Severity>,
+}
+
+#[derive(Debug, Args)]
+pub struct FindingsArgs {
+    #[arg(long, value_enum, default_value = "open")]
+    pub state: StateFilter,
+    #[arg(long)]
+    pub system: Option<String>,
+    #[arg(long)]
+    pub rule: Option<String>,
+    /// Only findings of this person.
+    #[arg(long, value_name = "ID")]
+    pub employee: Option<String>,
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    #[command(flatten)]
+    pub gate: GateArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StateFilter {
+    Open,
+    Resolved,
+    Excepted,
+    All,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExceptionsCommand {
+    /// Accept one finding until a date, with a reason and an approver.
+    Add {
+        #[arg(long)]
+        finding: String,
+        #[arg(long)]
+        reason: String,
+        /// Date or RFC 3339 time after which the finding is open again.
+        #[arg(long)]
+        expires: String,
+        #[arg(long)]
+        approver: String,
+    },
+    /// List exceptions (including those from the configured exceptions file).
+    List(FormatArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chain of finding events: exit 0 when intact, 1 naming the first bad event.
+    Verify,
+    /// Print the finding event history.
+    Log {
+        #[arg(long)]
+        finding: Option<String>,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Run every rule's examples through the evaluator; exit 1 on any failure.
+    Check {
+        /// A rules directory to check instead of the built-in rules.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// List the rules with severity and framework mapping.
+    List(FormatArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FormatArgs {
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Jsonl,
+    Csv,
+}

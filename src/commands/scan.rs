@@ -1,0 +1,197 @@
+//! `residual scan`: run scanners, record each run with its observations, evaluate the rules, and
+//! apply the finding lifecycle — all of one run in one transaction.
+//!
+//! Without arguments it is the nightly job: import the configured HR source when it changed, then
+//! run every configured scanner. Exit 3 when any run was partial or failed (those runs resolve
+//! nothing), else 1 when `--fail-on` is given and an open finding of the scanned systems reaches it.
+
+use super::{Context, Exit, UsageError};
+use crate::cli::{GateArgs, ScanArgs, ScanCommand};
+use crate::config::ScannerConfig;
+use crate::evaluate;
+use crate::findings::{self, Outcome};
+use crate::link::PeopleIndex;
+use crate::rules::RuleSet;
+use crate::store::findings::{self as table, Filter};
+use crate::store::{people, runs, Store};
+use residual_scanners::{inventory, RunStatus, ScanReport};
+use std::path::Path;
+
+pub fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Exit> {
+    let mut store = ctx.open_store()?;
+    match args.scanner {
+        Some(ScanCommand::Inventory { system, file, gate }) => {
+            let report = scan_inventory(ctx, &system, &file)?;
+            let status = record(ctx, &mut store, report)?;
+            finish(ctx, &store, &[status], gate)
+        }
+        None => {
+            let chosen = choose(ctx, &args.names)?;
+            if args.names.is_empty() {
+                if let Some(hr) = &ctx.config.hr {
+                    let source = ctx.config.resolve(&hr.source);
+                    drop(store);
+                    super::hr::import(ctx, &source, hr.format, ctx.now, true)?;
+                    store = ctx.open_store()?;
+                }
+            }
+            if chosen.is_empty() {
+                return Err(UsageError(
+                    "no scanners configured: add [[scanner]] entries to the configuration, or run e.g. \
+                     `residual scan inventory --system NAME FILE`"
+                        .into(),
+                )
+                .into());
+            }
+            let mut statuses = Vec::new();
+            for s in chosen {
+                let report = match s.kind.as_str() {
+                    "inventory" => {
+                        let file = s
+                            .file
+                            .as_deref()
+                            .map(|f| ctx.config.resolve(f))
+                            .unwrap_or_default();
+                        scan_inventory(ctx, s.system.as_deref().unwrap_or(&s.name), &file)?
+                    }
+                    other => {
+                        return Err(UsageError(format!(
+                            "scanner `{}`: unknown kind `{other}`",
+                            s.name
+                        ))
+                        .into())
+                    }
+                };
+                statuses.push(record(ctx, &mut store, report)?);
+            }
+            finish(ctx, &store, &statuses, args.gate)
+        }
+    }
+}
+
+fn choose<'c>(ctx: &'c Context, names: &[String]) -> anyhow::Result<Vec<&'c ScannerConfig>> {
+    if names.is_empty() {
+        return Ok(ctx.config.scanners.iter().collect());
+    }
+    names
+        .iter()
+        .map(|n| {
+            ctx.config
+                .scanners
+                .iter()
+                .find(|s| &s.name == n)
+                .ok_or_else(|| {
+                    let known: Vec<&str> = ctx
+                        .config
+                        .scanners
+                        .iter()
+                        .map(|s| s.name.as_str())
+                        .collect();
+                    UsageError(format!(
+                        "no scanner named `{n}` in the configuration (configured: {})",
+                        known.join(", ")
+                    ))
+                    .into()
+                })
+        })
+        .collect()
+}
+
+fn scan_inventory(ctx: &Context, system: &str, file: &Path) -> anyhow::Result<ScanReport> {
+    ctx.progress(format!(
+        "scan inventory:{system}: reading {}",
+        file.display()
+    ));
+    Ok(inventory::scan_inventory(system, file)?)
+}
+
+/// A run as `finish` needs it.
+pub struct Recorded {
+    pub system: String,
+    pub status: RunStatus,
+}
+
+/// Evaluates a report against the people in the store and writes run, links and findings in one
+/// transaction.
+pub fn record(ctx: &Context, store: &mut Store, report: ScanReport) -> anyhow::Result<Recorded> {
+    let started = std::time::Instant::now();
+    let rules = RuleSet::builtin()?;
+    let policy = ctx.config.policy();
+    let known = people::load_all(store.conn())?;
+    if known.is_empty() {
+        ctx.progress("warning: no HR snapshot imported yet; every account is an orphan (run `residual hr import FILE`)");
+    }
+    let index = PeopleIndex::new(known.values());
+    let evaluation = evaluate::evaluate(
+        &rules,
+        &policy,
+        ctx.now,
+        &index,
+        &report.system,
+        &report.observations,
+    );
+    super::exceptions::sync(ctx, store)?;
+    let tx = store.transaction()?;
+    let run_id = runs::record_run(&tx, &report)?;
+    runs::record_links(&tx, &report.system, run_id, &evaluation.links)?;
+    let complete = report.status == RunStatus::Complete;
+    let outcome: Outcome = findings::apply_run(
+        &tx,
+        run_id,
+        &report.system,
+        complete,
+        &evaluation.candidates,
+        ctx.now,
+    )?;
+    runs::prune_observations(&tx, &report.system)?;
+    tx.commit()?;
+    let o = &report.observations;
+    ctx.progress(format!(
+        "scan {}: run {run_id} {}: {} accounts, {} credentials, {} grants, {} linked; findings: {} new, {} reopened, {} still open, {} resolved, {} excepted ({:.2}s)",
+        report.system,
+        report.status.as_str(),
+        o.accounts.len(),
+        o.credentials.len(),
+        o.grants.len(),
+        evaluation.links.len(),
+        outcome.opened,
+        outcome.reopened,
+        outcome.seen,
+        outcome.resolved,
+        outcome.excepted,
+        started.elapsed().as_secs_f64(),
+    ));
+    for e in &report.errors {
+        ctx.progress(format!("scan {}: {e}", report.system));
+    }
+    if !complete {
+        ctx.progress(format!(
+            "scan {}: run {run_id} is {}: nothing was resolved",
+            report.system,
+            report.status.as_str()
+        ));
+    }
+    Ok(Recorded {
+        system: report.system,
+        status: report.status,
+    })
+}
+
+fn finish(ctx: &Context, store: &Store, runs: &[Recorded], gate: GateArgs) -> anyhow::Result<Exit> {
+    let _ = ctx;
+    if runs.iter().any(|r| r.status != RunStatus::Complete) {
+        return Ok(Exit::Scanner);
+    }
+    let mut open = Vec::new();
+    for r in runs {
+        open.extend(table::list(
+            store.conn(),
+            &Filter {
+                state: Some("open".into()),
+                system: Some(r.system.clone()),
+                ..Filter::default()
+            },
+        )?);
+    }
+    Ok(super::findings::gate(&open, gate.fail_on))
+}

@@ -1,0 +1,185 @@
+//! The TOML configuration (`--config`, env `RESIDUAL_CONFIG`, default `./residual.toml` when it
+//! exists): the store path, the HR source, the scanners with their cron schedules, severities,
+//! grace periods, the department→entitlement mapping for movers, and link settings.
+//!
+//! Relative paths in the file are relative to the file's own directory, so a config works from any
+//! working directory. Credentials never live here: AWS uses its default provider chain, GitHub
+//! `GITHUB_TOKEN`.
+
+use crate::evaluate::Policy;
+use crate::hr::HrFormat;
+use crate::severity::Severity;
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{file}: cannot read: {source}")]
+    Io {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{file}: {message}")]
+    Invalid { file: PathBuf, message: String },
+}
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The SQLite file; `--db` and `RESIDUAL_DB` take precedence.
+    pub db: Option<PathBuf>,
+    /// A version-controlled exceptions file, synced into the store before findings are shown.
+    pub exceptions: Option<PathBuf>,
+    #[serde(default)]
+    pub hr: Option<HrSource>,
+    #[serde(default)]
+    pub policy: PolicyConfig,
+    #[serde(default)]
+    pub link: LinkConfig,
+    #[serde(default, rename = "scanner")]
+    pub scanners: Vec<ScannerConfig>,
+    /// Directory the file was read from; relative paths resolve against it.
+    #[serde(skip)]
+    pub base: PathBuf,
+}
+
+/// Where nightly runs take the HR snapshot from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HrSource {
+    pub source: PathBuf,
+    pub format: Option<HrFormat>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    #[serde(default = "seven")]
+    pub mover_grace_days: i64,
+    /// Severity overrides by rule id.
+    #[serde(default)]
+    pub severity: BTreeMap<String, Severity>,
+    /// Department → the groups, teams and policies it grants.
+    #[serde(default)]
+    pub departments: BTreeMap<String, Vec<String>>,
+}
+
+fn seven() -> i64 {
+    7
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        PolicyConfig {
+            mover_grace_days: 7,
+            severity: BTreeMap::new(),
+            departments: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkConfig {
+    /// System kinds where an account name equal to an email's local part links (low confidence).
+    #[serde(default = "local_part_default")]
+    pub local_part_systems: Vec<String>,
+}
+
+fn local_part_default() -> Vec<String> {
+    vec!["aws-iam".into()]
+}
+
+impl Default for LinkConfig {
+    fn default() -> Self {
+        LinkConfig {
+            local_part_systems: local_part_default(),
+        }
+    }
+}
+
+/// One configured scanner. `kind` selects the scanner; the other keys are its targets.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScannerConfig {
+    pub name: String,
+    pub kind: String,
+    /// 5-field crontab (or 6/7-field with seconds) schedule for `residual daemon`.
+    pub schedule: Option<String>,
+    /// `inventory`: the export file.
+    pub file: Option<PathBuf>,
+    /// `inventory`: the system name findings are filed under (default: `name`).
+    pub system: Option<String>,
+}
+
+impl Config {
+    /// Reads and validates a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            file: path.to_path_buf(),
+            source,
+        })?;
+        let invalid = |message: String| ConfigError::Invalid {
+            file: path.to_path_buf(),
+            message,
+        };
+        let mut config: Config =
+            toml::from_str(&text).map_err(|e| invalid(e.to_string().trim_end().to_string()))?;
+        config.base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let mut names = std::collections::HashSet::new();
+        for s in &config.scanners {
+            if !names.insert(s.name.as_str()) {
+                return Err(invalid(format!("scanner `{}` is defined twice", s.name)));
+            }
+            match s.kind.as_str() {
+                "inventory" => {
+                    if s.file.is_none() {
+                        return Err(invalid(format!(
+                            "scanner `{}` (inventory) needs `file`",
+                            s.name
+                        )));
+                    }
+                }
+                other => {
+                    return Err(invalid(format!(
+                        "scanner `{}`: unknown kind `{other}` (this build knows: inventory)",
+                        s.name
+                    )))
+                }
+            }
+            if let Some(expr) = &s.schedule {
+                crate::schedule::parse(expr).map_err(|e| {
+                    invalid(format!("scanner `{}`: schedule `{expr}`: {e}", s.name))
+                })?;
+            }
+        }
+        Ok(config)
+    }
+
+    /// Resolves a path from the file against the file's directory.
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.base.join(p)
+        }
+    }
+
+    /// The evaluation policy this configuration describes.
+    pub fn policy(&self) -> Policy {
+        Policy {
+            severities: self
+                .policy
+                .severity
+                .clone()
+                .into_iter()
+                .collect::<HashMap<_, _>>(),
+            mover_grace_days: self.policy.mover_grace_days,
+            departments: self.policy.departments.clone().into_iter().collect(),
+            local_part_systems: self.link.local_part_systems.clone(),
+        }
+    }
+}

@@ -1,0 +1,432 @@
+//! People × observations → candidate findings. Pure: no I/O, no clock (the caller passes `now`).
+//!
+//! Each residual-access rule is one matcher here, keyed by the id its `rules/access/*.toml` file
+//! carries; the file holds its severity, remediation text, framework mapping and examples. A rule
+//! whose file is not loaded does not run, so a deployment can switch rules off by removing files.
+
+use crate::link::{Link, PeopleIndex};
+use crate::person::Person;
+use crate::rules::{Rule, RuleSet};
+use crate::severity::Severity;
+use chrono::{DateTime, Duration, Utc};
+use residual_scanners::time::format_time;
+use residual_scanners::{
+    Account, AccountKind, Credential, CredentialKind, Grant, GrantKind, Observations,
+};
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+/// Every rule id this build can evaluate.
+pub const MATCHERS: &[&str] = &[
+    "leaver-active-account",
+    "credential-used-after-departure",
+    "leaver-owned-nhi",
+    "mover-residual-entitlement",
+    "orphan-account",
+    "leaver-active-access-key",
+    "leaver-console-login",
+    "leaver-ssh-key",
+    "leaver-signing-certificate",
+    "leaver-service-credential",
+    "leaver-token",
+    "leaver-deploy-key",
+    "leaver-can-assume-role",
+];
+
+/// The rule raised for a live credential of a leaver, by credential kind.
+fn credential_rule(kind: CredentialKind) -> Option<&'static str> {
+    Some(match kind {
+        CredentialKind::AccessKey => "leaver-active-access-key",
+        CredentialKind::ConsolePassword => "leaver-console-login",
+        CredentialKind::SshKey => "leaver-ssh-key",
+        CredentialKind::SigningCertificate => "leaver-signing-certificate",
+        CredentialKind::ServiceCredential => "leaver-service-credential",
+        CredentialKind::Token => "leaver-token",
+        CredentialKind::DeployKey => "leaver-deploy-key",
+        CredentialKind::MfaDevice | CredentialKind::SecretInCode | CredentialKind::CiVariable => {
+            return None
+        }
+    })
+}
+
+/// The configurable parts of evaluation.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Severity overrides by rule id.
+    pub severities: HashMap<String, Severity>,
+    /// Days a mover keeps old entitlements before `mover-residual-entitlement` fires.
+    pub mover_grace_days: i64,
+    /// Department → the groups/teams/policies that department grants.
+    pub departments: HashMap<String, Vec<String>>,
+    /// System kinds (`aws-iam`) where an account name equal to an email's local part links.
+    pub local_part_systems: Vec<String>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            severities: HashMap::new(),
+            mover_grace_days: 7,
+            departments: HashMap::new(),
+            local_part_systems: vec!["aws-iam".into()],
+        }
+    }
+}
+
+/// A finding as evaluation proposes it, before the lifecycle decides open/seen/excepted.
+#[derive(Debug, Clone, Serialize)]
+pub struct Candidate {
+    pub rule: String,
+    pub severity: Severity,
+    pub system: String,
+    pub account: String,
+    /// The credential or grant (or the account itself), unique within the system.
+    pub subject: String,
+    pub employee_id: Option<String>,
+    /// Whether the access is live now: true, false, or unknown.
+    pub live: Option<bool>,
+    pub evidence: Value,
+    pub remediation: String,
+}
+
+/// What evaluating one run produced.
+pub struct Evaluation {
+    pub candidates: Vec<Candidate>,
+    /// How each account was linked (accounts that link to nobody are absent).
+    pub links: Vec<(String, Link)>,
+}
+
+struct Ctx<'r> {
+    rules: &'r RuleSet,
+    policy: &'r Policy,
+    system: &'r str,
+    now: DateTime<Utc>,
+    out: Vec<Candidate>,
+}
+
+impl Ctx<'_> {
+    fn raise(
+        &mut self,
+        rule_id: &str,
+        account: &str,
+        subject: String,
+        person: Option<&Person>,
+        live: Option<bool>,
+        evidence: Value,
+    ) {
+        let Some(rule) = self.rules.get(rule_id) else {
+            return;
+        };
+        let severity = self
+            .policy
+            .severities
+            .get(rule_id)
+            .copied()
+            .unwrap_or(rule.severity);
+        self.out.push(Candidate {
+            rule: rule_id.to_string(),
+            severity,
+            system: self.system.to_string(),
+            account: account.to_string(),
+            subject,
+            employee_id: person.map(|p| p.employee_id().to_string()),
+            live,
+            evidence,
+            remediation: remediation(rule, self.system, account),
+        });
+    }
+}
+
+fn remediation(rule: &Rule, system: &str, account: &str) -> String {
+    rule.remediation
+        .trim()
+        .replace("{system}", system)
+        .replace("{account}", account)
+}
+
+fn time(t: Option<DateTime<Utc>>) -> Value {
+    t.map(|t| Value::String(format_time(&t)))
+        .unwrap_or(Value::Null)
+}
+
+fn person_evidence(p: &Person, link: &Link, now: DateTime<Utc>) -> Value {
+    json!({
+        "employee_id": p.employee_id(),
+        "email": p.record.email,
+        "status": p.status_at(now).as_str(),
+        "departed_at": time(p.departed_at()),
+        "link": { "method": link.method.as_str(), "confidence": link.confidence },
+    })
+}
+
+fn account_evidence(a: &Account) -> Value {
+    json!({
+        "name": a.name,
+        "kind": a.kind.as_str(),
+        "enabled": a.enabled,
+        "created_at": time(a.created_at),
+        "last_used_at": time(a.last_used_at),
+        "attributes": a.attributes,
+    })
+}
+
+fn credential_evidence(c: &Credential) -> Value {
+    json!({
+        "kind": c.kind.as_str(),
+        "id": c.id,
+        "active": c.active,
+        "created_at": time(c.created_at),
+        "last_used_at": time(c.last_used_at),
+        "attributes": c.attributes,
+    })
+}
+
+/// The subject of a credential: unique within its system.
+pub fn credential_subject(c: &Credential) -> String {
+    format!("{}/{}/{}", c.account, c.kind.as_str(), c.id)
+}
+
+/// The subject of a grant: unique within its system.
+pub fn grant_subject(g: &Grant) -> String {
+    format!("{}/{}/{}", g.account, g.kind.as_str(), g.target)
+}
+
+/// Evaluates every loaded rule over one run's observations of `system`.
+pub fn evaluate(
+    rules: &RuleSet,
+    policy: &Policy,
+    now: DateTime<Utc>,
+    people: &PeopleIndex,
+    system: &str,
+    obs: &Observations,
+) -> Evaluation {
+    let mut ctx = Ctx {
+        rules,
+        policy,
+        system,
+        now,
+        out: Vec::new(),
+    };
+    let system_kind = system.split(':').next().unwrap_or(system);
+    let by_local_part = policy.local_part_systems.iter().any(|s| s == system_kind);
+    let mut credentials: HashMap<&str, Vec<&Credential>> = HashMap::new();
+    for c in &obs.credentials {
+        credentials.entry(c.account.as_str()).or_default().push(c);
+    }
+    let mut grants: HashMap<&str, Vec<&Grant>> = HashMap::new();
+    for g in &obs.grants {
+        grants.entry(g.account.as_str()).or_default().push(g);
+    }
+    let mut links = Vec::new();
+    for a in &obs.accounts {
+        let creds = credentials
+            .get(a.name.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let held = grants
+            .get(a.name.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let holder = people
+            .link_account(system, a, by_local_part)
+            .and_then(|l| people.person(&l.employee_id).map(|p| (l, p)));
+        let owner = a
+            .hints
+            .owner
+            .as_deref()
+            .and_then(|o| people.link_owner(o))
+            .and_then(|l| people.person(&l.employee_id).map(|p| (l, p)));
+        if let Some((link, person)) = &holder {
+            links.push((a.name.clone(), link.clone()));
+            if person.is_leaver(now) {
+                leaver_rules(&mut ctx, a, creds, held, person, link);
+            } else if person.is_mover(now) {
+                mover_rules(&mut ctx, a, held, person, link);
+            }
+        }
+        if let Some((link, person)) = &owner {
+            if a.kind.is_non_human() && person.is_leaver(now) && a.enabled != Some(false) {
+                owned_nhi(&mut ctx, a, creds, person, link);
+            }
+        }
+        if holder.is_none()
+            && owner.is_none()
+            && a.kind != AccountKind::Role
+            && a.enabled != Some(false)
+        {
+            let evidence = json!({
+                "account": account_evidence(a),
+                "hints": a.hints,
+                "reason": "no HR column, email, alias, employee id or owner links this account to a person",
+            });
+            ctx.raise(
+                "orphan-account",
+                &a.name,
+                a.name.clone(),
+                None,
+                a.enabled,
+                evidence,
+            );
+        }
+    }
+    Evaluation {
+        candidates: ctx.out,
+        links,
+    }
+}
+
+fn leaver_rules(
+    ctx: &mut Ctx,
+    a: &Account,
+    creds: &[&Credential],
+    held: &[&Grant],
+    person: &Person,
+    link: &Link,
+) {
+    let now = ctx.now;
+    let departed = person.departed_at();
+    let who = person_evidence(person, link, now);
+    if a.enabled != Some(false) && a.kind != AccountKind::Role {
+        let evidence = json!({ "person": who, "account": account_evidence(a) });
+        ctx.raise(
+            "leaver-active-account",
+            &a.name,
+            a.name.clone(),
+            Some(person),
+            a.enabled.or(Some(true)),
+            evidence,
+        );
+    }
+    let after = |t: Option<DateTime<Utc>>| matches!((t, departed), (Some(t), Some(d)) if t > d);
+    if after(a.last_used_at) {
+        let evidence = json!({
+            "person": who,
+            "account": account_evidence(a),
+            "used_at": time(a.last_used_at),
+            "departed_at": time(departed),
+        });
+        ctx.raise(
+            "credential-used-after-departure",
+            &a.name,
+            format!("{}/login", a.name),
+            Some(person),
+            a.enabled,
+            evidence,
+        );
+    }
+    for c in creds {
+        if after(c.last_used_at) {
+            let evidence = json!({
+                "person": who,
+                "credential": credential_evidence(c),
+                "used_at": time(c.last_used_at),
+                "departed_at": time(departed),
+            });
+            ctx.raise(
+                "credential-used-after-departure",
+                &a.name,
+                credential_subject(c),
+                Some(person),
+                Some(c.active),
+                evidence,
+            );
+        }
+        if !c.active {
+            continue;
+        }
+        if let Some(rule) = credential_rule(c.kind) {
+            let evidence =
+                json!({ "person": who, "account": a.name, "credential": credential_evidence(c) });
+            ctx.raise(
+                rule,
+                &a.name,
+                credential_subject(c),
+                Some(person),
+                Some(true),
+                evidence,
+            );
+        }
+    }
+    for g in held.iter().filter(|g| g.kind == GrantKind::RoleTrust) {
+        let evidence =
+            json!({ "person": who, "account": a.name, "role": g.target, "trust": g.attributes });
+        ctx.raise(
+            "leaver-can-assume-role",
+            &a.name,
+            grant_subject(g),
+            Some(person),
+            Some(true),
+            evidence,
+        );
+    }
+}
+
+fn mover_rules(ctx: &mut Ctx, a: &Account, held: &[&Grant], person: &Person, link: &Link) {
+    let (Some(moved_at), Some(previous)) = (person.moved_at, person.previous_department.as_deref())
+    else {
+        return;
+    };
+    let grace = Duration::days(ctx.policy.mover_grace_days);
+    if ctx.now < moved_at + grace {
+        return;
+    }
+    let old = ctx
+        .policy
+        .departments
+        .get(previous)
+        .cloned()
+        .unwrap_or_default();
+    let new = person
+        .record
+        .department
+        .as_deref()
+        .and_then(|d| ctx.policy.departments.get(d))
+        .cloned()
+        .unwrap_or_default();
+    let grant_kinds = [GrantKind::Group, GrantKind::Team, GrantKind::Policy];
+    for g in held.iter().filter(|g| grant_kinds.contains(&g.kind)) {
+        if old.contains(&g.target) && !new.contains(&g.target) {
+            let evidence = json!({
+                "person": person_evidence(person, link, ctx.now),
+                "account": a.name,
+                "grant": { "kind": g.kind.as_str(), "target": g.target, "attributes": g.attributes },
+                "previous_department": previous,
+                "department": person.record.department,
+                "moved_at": time(Some(moved_at)),
+                "grace_days": ctx.policy.mover_grace_days,
+            });
+            ctx.raise(
+                "mover-residual-entitlement",
+                &a.name,
+                grant_subject(g),
+                Some(person),
+                Some(true),
+                evidence,
+            );
+        }
+    }
+}
+
+fn owned_nhi(ctx: &mut Ctx, a: &Account, creds: &[&Credential], owner: &Person, link: &Link) {
+    let departed = owner.departed_at();
+    let rotate: Vec<Value> = creds
+        .iter()
+        .filter(|c| c.active && matches!((c.created_at, departed), (Some(c), Some(d)) if c <= d))
+        .map(|c| credential_evidence(c))
+        .collect();
+    let evidence = json!({
+        "owner": person_evidence(owner, link, ctx.now),
+        "account": account_evidence(a),
+        "credentials_to_rotate": rotate,
+        "note": "every credential of this identity created before its owner left was known to them and needs rotation",
+    });
+    ctx.raise(
+        "leaver-owned-nhi",
+        &a.name,
+        a.name.clone(),
+        Some(owner),
+        a.enabled.or(Some(true)),
+        evidence,
+    );
+}

@@ -98,6 +98,16 @@ pub struct ScanArgs {
     /// configured HR source when it changed).
     pub names: Vec<String>,
     #[command(flatten)]
+    pub options: ScanOptions,
+}
+
+/// What every scan prints and gates on.
+#[derive(Debug, Args, Clone, Copy, Default)]
+pub struct ScanOptions {
+    /// How to print the open findings of the scanned systems on stdout.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    #[command(flatten)]
     pub gate: GateArgs,
 }
 
@@ -109,8 +119,12 @@ pub enum ScanCommand {
         #[arg(long)]
         system: String,
         file: PathBuf,
+        /// The export is known to cover only part of the system (one OU, a failed paged export):
+        /// record what it shows but resolve nothing, and exit 3.
+        #[arg(long)]
+        partial: bool,
         #[command(flatten)]
-        gate: GateArgs,
+        options: ScanOptions,
     },
 }
 

@@ -50,7 +50,7 @@ const BUILTIN: &[(&str, &str)] = &[
 /// A rule file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum RuleError {
-    #[error("{file}: cannot read: {source}")]
+    #[error("{file}: cannot read")]
     Io {
         file: PathBuf,
         #[source]

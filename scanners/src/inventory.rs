@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 /// A bad inventory export. Line numbers are 1-based lines of the file (the CSV header is line 1).
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryError {
-    #[error("{file}: cannot read: {source}")]
+    #[error("{file}: cannot read")]
     Io {
         file: PathBuf,
         #[source]

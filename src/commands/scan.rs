@@ -6,11 +6,12 @@
 //! nothing), else 1 when `--fail-on` is given and an open finding of the scanned systems reaches it.
 
 use super::{Context, Exit, UsageError};
-use crate::cli::{GateArgs, ScanArgs, ScanCommand};
+use crate::cli::{ScanArgs, ScanCommand, ScanOptions};
 use crate::config::ScannerConfig;
 use crate::evaluate;
 use crate::findings::{self, Outcome};
 use crate::link::PeopleIndex;
+use crate::output;
 use crate::rules::RuleSet;
 use crate::store::findings::{self as table, Filter};
 use crate::store::{people, runs, Store};
@@ -20,10 +21,19 @@ use std::path::Path;
 pub fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Exit> {
     let mut store = ctx.open_store()?;
     match args.scanner {
-        Some(ScanCommand::Inventory { system, file, gate }) => {
-            let report = scan_inventory(ctx, &system, &file)?;
+        Some(ScanCommand::Inventory {
+            system,
+            file,
+            partial,
+            options,
+        }) => {
+            let mut report = scan_inventory(ctx, &system, &file)?;
+            if partial && report.status == RunStatus::Complete {
+                report.status = RunStatus::Partial;
+                report.errors.push("declared partial with --partial".into());
+            }
             let status = record(ctx, &mut store, report)?;
-            finish(ctx, &store, &[status], gate)
+            finish(ctx, &store, &[status], options)
         }
         None => {
             let chosen = choose(ctx, &args.names)?;
@@ -64,7 +74,7 @@ pub fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Exit> {
                 };
                 statuses.push(record(ctx, &mut store, report)?);
             }
-            finish(ctx, &store, &statuses, args.gate)
+            finish(ctx, &store, &statuses, args.options)
         }
     }
 }
@@ -97,12 +107,28 @@ fn choose<'c>(ctx: &'c Context, names: &[String]) -> anyhow::Result<Vec<&'c Scan
         .collect()
 }
 
+/// Reads an export. A file that cannot be read is a failed run (the export did not arrive
+/// tonight); a file with a bad row is an input error that records nothing.
 fn scan_inventory(ctx: &Context, system: &str, file: &Path) -> anyhow::Result<ScanReport> {
     ctx.progress(format!(
         "scan inventory:{system}: reading {}",
         file.display()
     ));
-    Ok(inventory::scan_inventory(system, file)?)
+    let started_at = chrono::Utc::now();
+    match inventory::scan_inventory(system, file) {
+        Ok(report) => Ok(report),
+        Err(e @ inventory::InventoryError::Io { .. }) => Ok(ScanReport {
+            scanner: "inventory".into(),
+            system: format!("inventory:{system}"),
+            status: RunStatus::Failed,
+            started_at,
+            finished_at: chrono::Utc::now(),
+            observations: Default::default(),
+            errors: vec![format!("{:#}", anyhow::Error::new(e))],
+            calls: 0,
+        }),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// A run as `finish` needs it.
@@ -177,11 +203,13 @@ pub fn record(ctx: &Context, store: &mut Store, report: ScanReport) -> anyhow::R
     })
 }
 
-fn finish(ctx: &Context, store: &Store, runs: &[Recorded], gate: GateArgs) -> anyhow::Result<Exit> {
-    let _ = ctx;
-    if runs.iter().any(|r| r.status != RunStatus::Complete) {
-        return Ok(Exit::Scanner);
-    }
+fn finish(
+    ctx: &Context,
+    store: &Store,
+    runs: &[Recorded],
+    options: ScanOptions,
+) -> anyhow::Result<Exit> {
+    let ScanOptions { format, gate } = options;
     let mut open = Vec::new();
     for r in runs {
         open.extend(table::list(
@@ -192,6 +220,17 @@ fn finish(ctx: &Context, store: &Store, runs: &[Recorded], gate: GateArgs) -> an
                 ..Filter::default()
             },
         )?);
+    }
+    if !ctx.quiet || format.is_some() {
+        output::write(
+            &mut std::io::stdout().lock(),
+            output::default_format(format),
+            super::findings::COLUMNS,
+            &open,
+        )?;
+    }
+    if runs.iter().any(|r| r.status != RunStatus::Complete) {
+        return Ok(Exit::Scanner);
     }
     Ok(super::findings::gate(&open, gate.fail_on))
 }

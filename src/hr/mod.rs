@@ -34,7 +34,7 @@ impl std::fmt::Display for Location {
 /// A bad HR file.
 #[derive(Debug, thiserror::Error)]
 pub enum HrError {
-    #[error("{file}: cannot read: {source}")]
+    #[error("{file}: cannot read")]
     Io {
         file: PathBuf,
         #[source]

@@ -18,13 +18,13 @@ use std::path::{Path, PathBuf};
 /// A store could not be opened or written.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("database {path}: {source}")]
+    #[error("database {path}")]
     Open {
         path: PathBuf,
         #[source]
         source: rusqlite::Error,
     },
-    #[error("database {path}: cannot set file mode 0600: {source}")]
+    #[error("database {path}: cannot set file mode 0600")]
     Permissions {
         path: PathBuf,
         #[source]

@@ -1,0 +1,219 @@
+//! The inventory scanner: CSV and JSONL exports, linking by HR column, email, alias and employee
+//! id, owners of non-human accounts, and bad rows named by line and field.
+
+mod harness;
+
+use harness::{fixture, Sandbox};
+
+fn setup() -> Sandbox {
+    let mut sb = Sandbox::new();
+    sb.now = Some("2026-11-27T00:00:00Z".into());
+    sb.ok(&[
+        "hr",
+        "import",
+        fixture("hr/example.csv").to_str().unwrap(),
+        "--as-of",
+        "2026-11-01",
+    ]);
+    sb
+}
+
+#[test]
+fn the_example_export_raises_each_kind_of_finding() {
+    let sb = setup();
+    let r = sb.ok(&[
+        "scan",
+        "inventory",
+        "--system",
+        "crm",
+        fixture("inventory/crm.csv").to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let open = r.json();
+    let open = open.as_array().unwrap();
+    let rules: Vec<(&str, &str)> = open
+        .iter()
+        .map(|f| (f["rule"].as_str().unwrap(), f["account"].as_str().unwrap()))
+        .collect();
+    assert!(
+        rules.contains(&("leaver-active-account", "bob")),
+        "{rules:?}"
+    );
+    assert!(
+        rules.contains(&("credential-used-after-departure", "bob")),
+        "bob logged in after 2026-09-30: {rules:?}"
+    );
+    assert!(
+        rules.contains(&("leaver-owned-nhi", "crm-sync-bot")),
+        "{rules:?}"
+    );
+    assert!(
+        rules.contains(&("orphan-account", "temp-contractor")),
+        "{rules:?}"
+    );
+    assert!(
+        !rules.iter().any(|(_, a)| *a == "erin"),
+        "erin's account is disabled: {rules:?}"
+    );
+    assert!(
+        !rules.iter().any(|(_, a)| *a == "ada" || *a == "cdanvers"),
+        "linked active people: {rules:?}"
+    );
+    let links: Vec<(String, String)> = {
+        let conn = rusqlite::Connection::open(sb.db()).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT account, method FROM links ORDER BY account")
+            .unwrap();
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        rows.map(Result::unwrap).collect()
+    };
+    assert!(links.contains(&("ada".into(), "alias".into())), "{links:?}");
+    assert!(
+        links.contains(&("cdanvers".into(), "hr-column".into())),
+        "crm_user column: {links:?}"
+    );
+    assert!(links.contains(&("bob".into(), "email".into())), "{links:?}");
+}
+
+#[test]
+fn jsonl_exports_link_by_employee_id() {
+    let sb = setup();
+    let f = sb.write(
+        "app.jsonl",
+        "{\"account\": \"u-17\", \"employee_id\": \"E101\", \"status\": \"enabled\", \"groups\": [\"admins\", \"users\"]}\n\n{\"account\": \"u-18\", \"employee_id\": \"E100\", \"status\": \"enabled\"}\n",
+    );
+    let r = sb.ok(&[
+        "scan",
+        "inventory",
+        "--system",
+        "app",
+        f.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let open = r.json();
+    assert_eq!(open.as_array().unwrap().len(), 1, "{open:#?}");
+    assert_eq!(open[0]["account"], "u-17");
+    assert_eq!(
+        open[0]["evidence"]["person"]["link"]["method"],
+        "employee-id"
+    );
+}
+
+#[test]
+fn a_bad_row_names_line_and_field_and_records_nothing() {
+    let sb = setup();
+    let before = sb.dump();
+    let f = sb.write(
+        "bad.csv",
+        "account,status,last_login\nok,active,2026-01-01\nx,active,yesterday\n",
+    );
+    let r = sb.expect(
+        2,
+        &["scan", "inventory", "--system", "crm", f.to_str().unwrap()],
+    );
+    assert!(
+        r.stderr.contains("bad.csv:3") && r.stderr.contains("`last_login`"),
+        "{}",
+        r.stderr
+    );
+    let f = sb.write(
+        "bad.jsonl",
+        "{\"account\": \"a\"}\n{\"account\": \"b\", \"kind\": \"robot-overlord\"}\n",
+    );
+    let r = sb.expect(
+        2,
+        &["scan", "inventory", "--system", "crm", f.to_str().unwrap()],
+    );
+    assert!(
+        r.stderr.contains("bad.jsonl:2") && r.stderr.contains("`kind`"),
+        "{}",
+        r.stderr
+    );
+    let f = sb.write("noacct.csv", "user,status\nx,active\n");
+    let r = sb.expect(
+        2,
+        &["scan", "inventory", "--system", "crm", f.to_str().unwrap()],
+    );
+    assert!(
+        r.stderr.contains("noacct.csv:1") && r.stderr.contains("`account`"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(before, sb.dump());
+}
+
+#[test]
+fn a_mover_keeps_an_old_group_past_the_grace_period() {
+    let mut sb = Sandbox::new();
+    sb.write(
+        "residual.toml",
+        "[policy]\nmover_grace_days = 7\n[policy.departments]\nEngineering = [\"eng-prod\", \"all\"]\nFinance = [\"ledger\", \"all\"]\n",
+    );
+    let one = sb.write(
+        "one.csv",
+        "employee_id,email,department\nE1,ann@example.com,Engineering\n",
+    );
+    let two = sb.write(
+        "two.csv",
+        "employee_id,email,department\nE1,ann@example.com,Finance\n",
+    );
+    sb.ok(&[
+        "hr",
+        "import",
+        one.to_str().unwrap(),
+        "--as-of",
+        "2026-01-01",
+    ]);
+    sb.ok(&[
+        "hr",
+        "import",
+        two.to_str().unwrap(),
+        "--as-of",
+        "2026-02-01",
+    ]);
+    let crm = sb.write(
+        "crm.csv",
+        "account,email,groups\nann,ann@example.com,eng-prod;all;ledger\n",
+    );
+    sb.now = Some("2026-02-05T00:00:00Z".into());
+    let r = sb.ok(&[
+        "scan",
+        "inventory",
+        "--system",
+        "crm",
+        crm.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        r.json().as_array().unwrap().len(),
+        0,
+        "inside the grace period"
+    );
+    sb.now = Some("2026-02-09T00:00:00Z".into());
+    let r = sb.ok(&[
+        "scan",
+        "inventory",
+        "--system",
+        "crm",
+        crm.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let open = r.json();
+    assert_eq!(open.as_array().unwrap().len(), 1, "{open:#?}");
+    assert_eq!(open[0]["rule"], "mover-residual-entitlement");
+    assert_eq!(open[0]["subject"], "ann/group/eng-prod");
+    assert_eq!(open[0]["severity"], "medium");
+}
+
+#[cfg(unix)]
+#[test]
+fn the_store_file_is_private_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = setup();
+    let mode = std::fs::metadata(sb.db()).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+}

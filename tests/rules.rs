@@ -1,0 +1,61 @@
+//! Every residual-access rule's own examples, through `residual rules check`.
+
+mod harness;
+
+use harness::Sandbox;
+
+#[test]
+fn every_rule_passes_its_own_examples() {
+    let sb = Sandbox::new();
+    let r = sb.ok(&["rules", "check"]);
+    assert!(r.stdout.contains(" 0 failed"), "{}", r.stdout);
+}
+
+#[test]
+fn the_rules_directory_on_disk_matches_the_built_in_rules() {
+    let sb = Sandbox::new();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/access");
+    let r = sb.ok(&["rules", "check", "--dir", dir.to_str().unwrap()]);
+    assert!(r.stdout.contains(" 0 failed"), "{}", r.stdout);
+}
+
+#[test]
+fn a_rule_whose_example_does_not_hold_fails_the_check() {
+    let sb = Sandbox::new();
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("rules/access/leaver-active-account.toml"),
+    )
+    .unwrap()
+    .replace(
+        "name = \"a disabled account is not residual access\"\nmatches = false",
+        "name = \"flipped\"\nmatches = true",
+    );
+    sb.write("rules/leaver-active-account.toml", &text);
+    let r = sb.expect(
+        1,
+        &[
+            "rules",
+            "check",
+            "--dir",
+            sb.path("rules").to_str().unwrap(),
+        ],
+    );
+    assert!(
+        r.stdout
+            .contains("FAIL leaver-active-account: example `flipped`"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn every_rule_maps_to_frameworks_and_has_remediation() {
+    let sb = Sandbox::new();
+    let rules = sb.ok(&["rules", "list", "--format", "json"]).json();
+    let rules = rules.as_array().unwrap();
+    assert!(rules.len() >= 13);
+    for r in rules {
+        assert!(r["frameworks"].as_str().unwrap().contains("NIST"), "{r}");
+    }
+}

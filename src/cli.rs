@@ -43,6 +43,12 @@ pub enum Command {
     Hr(HrCommand),
     /// Sweep systems: every configured scanner, the named ones, or one given on the command line.
     Scan(ScanArgs),
+    /// Run the configured scanners on their cron schedules (re-importing the HR source first).
+    Daemon {
+        /// Stop after this many scheduled runs (default: run until stopped).
+        #[arg(long, value_name = "N")]
+        runs: Option<u64>,
+    },
     /// List scan runs with their status (complete, partial, failed).
     Runs(FormatArgs),
     /// List findings.

@@ -79,6 +79,22 @@ pub fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Exit> {
     }
 }
 
+/// One configured scanner by name, after importing the configured HR source when it changed: what
+/// the daemon runs at each firing.
+pub fn run_named(ctx: &Context, name: &str) -> anyhow::Result<Exit> {
+    if let Some(hr) = &ctx.config.hr {
+        super::hr::import(ctx, &ctx.config.resolve(&hr.source), hr.format, ctx.now, true)?;
+    }
+    run(
+        ctx,
+        ScanArgs {
+            scanner: None,
+            names: vec![name.to_string()],
+            options: ScanOptions::default(),
+        },
+    )
+}
+
 fn choose<'c>(ctx: &'c Context, names: &[String]) -> anyhow::Result<Vec<&'c ScannerConfig>> {
     if names.is_empty() {
         return Ok(ctx.config.scanners.iter().collect());

@@ -272,6 +272,42 @@ pub async fn sdk_config(config: &AwsScanConfig) -> SdkConfig {
     }
 }
 
+/// IAM and STS clients for one account, sharing one call counter.
+///
+/// Every HTTP attempt either client makes (SDK retries included) adds one to
+/// [`calls`](Self::calls), and every request carries [`AwsScanConfig::extra_headers`]. The
+/// benchmark and the tests use these clients to seed moto and to measure the naive approach with
+/// the same accounting as the sweep.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub iam: aws_sdk_iam::Client,
+    pub sts: aws_sdk_sts::Client,
+    pub calls: Arc<AtomicU64>,
+}
+
+impl Clients {
+    /// Builds both clients from [`sdk_config`].
+    pub async fn new(config: &AwsScanConfig) -> Clients {
+        let calls = Arc::new(AtomicU64::new(0));
+        let interceptor = || CallInterceptor {
+            calls: calls.clone(),
+            headers: config.extra_headers.clone(),
+        };
+        let sdk = sdk_config(config).await;
+        let sts = aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::config::Builder::from(&sdk)
+                .interceptor(interceptor())
+                .build(),
+        );
+        let iam = aws_sdk_iam::Client::from_conf(
+            aws_sdk_iam::config::Builder::from(&sdk)
+                .interceptor(interceptor())
+                .build(),
+        );
+        Clients { iam, sts, calls }
+    }
+}
+
 /// Whether an error is AWS telling us to slow down.
 fn is_throttling<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
     let code_says = matches!(
@@ -1193,25 +1229,8 @@ fn failed(
 /// their reasons in [`ScanReport::errors`].
 pub async fn scan_aws_iam(config: &AwsScanConfig) -> ScanReport {
     let started_at = Utc::now();
-    let calls = Arc::new(AtomicU64::new(0));
-    let interceptor = CallInterceptor {
-        calls: calls.clone(),
-        headers: config.extra_headers.clone(),
-    };
-    let sdk = sdk_config(config).await;
-    let sts = aws_sdk_sts::Client::from_conf(
-        aws_sdk_sts::config::Builder::from(&sdk)
-            .interceptor(CallInterceptor {
-                calls: calls.clone(),
-                headers: config.extra_headers.clone(),
-            })
-            .build(),
-    );
-    let iam = aws_sdk_iam::Client::from_conf(
-        aws_sdk_iam::config::Builder::from(&sdk)
-            .interceptor(interceptor)
-            .build(),
-    );
+    let clients = Clients::new(config).await;
+    let (iam, sts, calls) = (clients.iam, clients.sts, clients.calls);
 
     let account_id = match sts.get_caller_identity().send().await {
         Ok(out) => match out.account() {

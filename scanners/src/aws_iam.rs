@@ -44,7 +44,12 @@
 //! * IAM user → [`Account`] named by the user name, kind [`AccountKind::User`] or
 //!   [`AccountKind::Service`] when a kind tag (`kind`/`type` by default) says `service`, `bot` or
 //!   `robot`. Hints come from tags ([`TagKeys`]), attributes carry `arn`, `path`, `user_id`,
-//!   `permissions_boundary` and every tag as `tag:<key>`.
+//!   `permissions_boundary` and every tag as `tag:<key>`. `last_used_at` is the console
+//!   password's last use (`password_last_used` of the report). `enabled` is always `Some(true)`:
+//!   IAM has no disabled state for a user. A user that exists can authenticate with any credential
+//!   it holds, and anyone allowed `iam:CreateAccessKey` or `iam:CreateLoginProfile` can give it
+//!   one, so "no credential right now" is not "disabled"; whether it can sign in today is told by
+//!   its credentials, each observed with its own `active` flag.
 //! * IAM role → [`Account`] named `role/<RoleName>` (IAM user and role names are separate
 //!   namespaces, so the prefix keeps a role from colliding with a user of the same name), kind
 //!   [`AccountKind::Role`], last used from `RoleLastUsed`, the trust policy's principals as
@@ -58,6 +63,15 @@
 //!   target is the role ARN.
 //!
 //! No secret value is ever read: IAM list calls return metadata only.
+//!
+//! # Known limits
+//!
+//! * A user with an assigned virtual MFA device is not asked for other MFA devices
+//!   (`ListMFADevices`), so a second, hardware or FIDO device of the same user is not observed.
+//!   MFA devices are a second factor, never a way in on their own.
+//! * The account root (`<root_account>` row of the report) is nobody's account and is skipped.
+//! * `AssumeRole` calls made by the credentials provider (with [`AwsScanConfig::role_arn`]) are
+//!   not counted in [`ScanReport::calls`]; everything the sweep itself sends is.
 
 mod report;
 mod trust;

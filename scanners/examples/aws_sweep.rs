@@ -325,7 +325,11 @@ async fn run() -> Result<(), String> {
     let report = scan_aws_iam(&config).await;
     let sweep_time = t.elapsed();
     if !report.errors.is_empty() {
-        return Err(format!("the sweep was {}: {:?}", report.status.as_str(), report.errors));
+        return Err(format!(
+            "the sweep was {}: {:?}",
+            report.status.as_str(),
+            report.errors
+        ));
     }
     let sweep_keys = report
         .observations

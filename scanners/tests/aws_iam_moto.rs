@@ -461,3 +461,26 @@ async fn an_unreachable_endpoint_fails_the_run() {
     );
     assert!(report.observations.accounts.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn role_arn_assumes_the_role_before_sweeping() {
+    let account = "100000000005";
+    let iam = seed_clients(account).await.iam;
+    iam.create_user().user_name("frank").send().await.unwrap();
+    // moto's STS hands out credentials for any role ARN. The sweep's calls are then signed with
+    // the assumed credentials (a failed AssumeRole would fail the run); the account header still
+    // selects which moto account they read, so the system stays the header's account.
+    let report = scan_aws_iam(&AwsScanConfig {
+        role_arn: Some("arn:aws:iam::100000000006:role/residual-audit".into()),
+        external_id: Some("residual".into()),
+        ..config(account)
+    })
+    .await;
+    assert_eq!(report.status, RunStatus::Complete, "{:?}", report.errors);
+    assert_eq!(report.system, format!("aws-iam:{account}"));
+    assert!(report
+        .observations
+        .accounts
+        .iter()
+        .any(|a| a.name == "frank"));
+}

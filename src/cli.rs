@@ -132,6 +132,36 @@ pub enum ScanCommand {
         #[command(flatten)]
         options: ScanOptions,
     },
+    /// Sweep AWS IAM: users, access keys, console passwords, SSH keys, service-specific
+    /// credentials, signing certificates, MFA, groups, policies and role trust, with the
+    /// credential report and GetAccountAuthorizationDetails (calls grow with pages, not users).
+    #[command(alias = "aws-iam")]
+    Aws {
+        #[command(flatten)]
+        aws: AwsArgs,
+        #[command(flatten)]
+        options: ScanOptions,
+    },
+}
+
+/// Where `scan aws` reads IAM from. Credentials come from the AWS default provider chain.
+#[derive(Debug, Args, Clone, Default)]
+pub struct AwsArgs {
+    /// A named profile of the AWS config files.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Send IAM and STS calls to this endpoint (a proxy, a test server).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Region for IAM calls.
+    #[arg(long, default_value = "us-east-1")]
+    pub region: String,
+    /// Assume this role to enter an account; repeat for several accounts (one run each).
+    #[arg(long = "role-arn", value_name = "ARN")]
+    pub role_arns: Vec<String>,
+    /// External id required by the roles' trust policies.
+    #[arg(long)]
+    pub external_id: Option<String>,
 }
 
 #[derive(Debug, Args, Clone, Copy, Default)]

@@ -113,6 +113,42 @@ pub struct ScannerConfig {
     pub file: Option<PathBuf>,
     /// `inventory`: the system name findings are filed under (default: `name`).
     pub system: Option<String>,
+    /// `aws-iam`: a named profile of the AWS config files (default: the default provider chain).
+    pub profile: Option<String>,
+    /// `aws-iam`: an endpoint override (a proxy, a test server).
+    pub endpoint_url: Option<String>,
+    /// `aws-iam`: the region IAM is called in (default us-east-1).
+    pub region: Option<String>,
+    /// `aws-iam`: a role to assume to enter the account.
+    pub role_arn: Option<String>,
+    /// `aws-iam`: the external id the role's trust policy requires.
+    pub external_id: Option<String>,
+    /// `aws-iam`: several accounts, each entered by assuming its role (one scan run each).
+    #[serde(default)]
+    pub accounts: Vec<AwsAccount>,
+    /// `aws-iam`: whether to list service-specific credentials (default true; some IAM emulators
+    /// do not implement the call).
+    pub service_specific_credentials: Option<bool>,
+    /// `aws-iam`: tag keys that name a user's email, employee id, owner and kind.
+    #[serde(default)]
+    pub tags: Option<AwsTagKeys>,
+}
+
+/// One AWS account entered by assuming a role.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsAccount {
+    pub role_arn: String,
+    pub external_id: Option<String>,
+}
+
+/// Tag keys the aws-iam scanner reads identity hints from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsTagKeys {
+    pub email: Option<Vec<String>>,
+    pub employee_id: Option<Vec<String>>,
+    pub owner: Option<Vec<String>>,
 }
 
 impl Config {
@@ -143,12 +179,11 @@ impl Config {
                         )));
                     }
                 }
-                other => {
-                    return Err(invalid(format!(
-                        "scanner `{}`: unknown kind `{other}` (this build knows: inventory)",
-                        s.name
-                    )))
-                }
+                "aws-iam" | "aws" => {}
+                other => return Err(invalid(format!(
+                    "scanner `{}`: unknown kind `{other}` (this build knows: inventory, aws-iam)",
+                    s.name
+                ))),
             }
             if let Some(expr) = &s.schedule {
                 crate::schedule::parse(expr).map_err(|e| {

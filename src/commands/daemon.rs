@@ -10,7 +10,8 @@ pub fn run(ctx: &Context, max_runs: Option<u64>) -> anyhow::Result<Exit> {
     let mut jobs = Vec::new();
     for s in &ctx.config.scanners {
         if let Some(expr) = &s.schedule {
-            let parsed = schedule::parse(expr).map_err(|e| UsageError(format!("scanner `{}`: schedule `{expr}`: {e}", s.name)))?;
+            let parsed = schedule::parse(expr)
+                .map_err(|e| UsageError(format!("scanner `{}`: schedule `{expr}`: {e}", s.name)))?;
             jobs.push((s.name.clone(), parsed));
         }
     }
@@ -28,7 +29,10 @@ pub fn run(ctx: &Context, max_runs: Option<u64>) -> anyhow::Result<Exit> {
         else {
             return Ok(worst);
         };
-        ctx.progress(format!("daemon: next run of `{name}` at {}", residual_scanners::time::format_time(&when)));
+        ctx.progress(format!(
+            "daemon: next run of `{name}` at {}",
+            residual_scanners::time::format_time(&when)
+        ));
         if let Ok(wait) = (when - Utc::now()).to_std() {
             std::thread::sleep(wait);
         }

@@ -6,7 +6,7 @@
 //! nothing), else 1 when `--fail-on` is given and an open finding of the scanned systems reaches it.
 
 use super::{Context, Exit, UsageError};
-use crate::cli::{ScanArgs, ScanCommand, ScanOptions};
+use crate::cli::{AwsArgs, ScanArgs, ScanCommand, ScanOptions};
 use crate::config::ScannerConfig;
 use crate::evaluate;
 use crate::findings::{self, Outcome};
@@ -15,6 +15,7 @@ use crate::output;
 use crate::rules::RuleSet;
 use crate::store::findings::{self as table, Filter};
 use crate::store::{people, runs, Store};
+use residual_scanners::aws_iam::{self, AwsScanConfig, TagKeys};
 use residual_scanners::{inventory, RunStatus, ScanReport};
 use std::path::Path;
 
@@ -34,6 +35,13 @@ pub fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Exit> {
             }
             let status = record(ctx, &mut store, report)?;
             finish(ctx, &store, &[status], options)
+        }
+        Some(ScanCommand::Aws { aws, options }) => {
+            let mut statuses = Vec::new();
+            for report in sweep_aws(ctx, aws_configs_from_args(&aws))? {
+                statuses.push(record(ctx, &mut store, report)?);
+            }
+            finish(ctx, &store, &statuses, options)
         }
         None => {
             let chosen = choose(ctx, &args.names)?;
@@ -55,15 +63,20 @@ pub fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Exit> {
             }
             let mut statuses = Vec::new();
             for s in chosen {
-                let report = match s.kind.as_str() {
+                let reports = match s.kind.as_str() {
                     "inventory" => {
                         let file = s
                             .file
                             .as_deref()
                             .map(|f| ctx.config.resolve(f))
                             .unwrap_or_default();
-                        scan_inventory(ctx, s.system.as_deref().unwrap_or(&s.name), &file)?
+                        vec![scan_inventory(
+                            ctx,
+                            s.system.as_deref().unwrap_or(&s.name),
+                            &file,
+                        )?]
                     }
+                    "aws-iam" | "aws" => sweep_aws(ctx, aws_configs_from_entry(s))?,
                     other => {
                         return Err(UsageError(format!(
                             "scanner `{}`: unknown kind `{other}`",
@@ -72,7 +85,9 @@ pub fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Exit> {
                         .into())
                     }
                 };
-                statuses.push(record(ctx, &mut store, report)?);
+                for report in reports {
+                    statuses.push(record(ctx, &mut store, report)?);
+                }
             }
             finish(ctx, &store, &statuses, args.options)
         }
@@ -83,7 +98,13 @@ pub fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Exit> {
 /// the daemon runs at each firing.
 pub fn run_named(ctx: &Context, name: &str) -> anyhow::Result<Exit> {
     if let Some(hr) = &ctx.config.hr {
-        super::hr::import(ctx, &ctx.config.resolve(&hr.source), hr.format, ctx.now, true)?;
+        super::hr::import(
+            ctx,
+            &ctx.config.resolve(&hr.source),
+            hr.format,
+            ctx.now,
+            true,
+        )?;
     }
     run(
         ctx,
@@ -145,6 +166,87 @@ fn scan_inventory(ctx: &Context, system: &str, file: &Path) -> anyhow::Result<Sc
         }),
         Err(e) => Err(e.into()),
     }
+}
+
+fn aws_configs_from_args(a: &AwsArgs) -> Vec<AwsScanConfig> {
+    let base = AwsScanConfig {
+        profile: a.profile.clone(),
+        endpoint_url: a.endpoint_url.clone(),
+        region: a.region.clone(),
+        external_id: a.external_id.clone(),
+        ..AwsScanConfig::default()
+    };
+    with_roles(
+        base,
+        a.role_arns
+            .iter()
+            .map(|r| (r.clone(), a.external_id.clone()))
+            .collect(),
+    )
+}
+
+fn aws_configs_from_entry(s: &ScannerConfig) -> Vec<AwsScanConfig> {
+    let mut base = AwsScanConfig {
+        profile: s.profile.clone(),
+        endpoint_url: s.endpoint_url.clone(),
+        role_arn: s.role_arn.clone(),
+        external_id: s.external_id.clone(),
+        ..AwsScanConfig::default()
+    };
+    if let Some(r) = &s.region {
+        base.region = r.clone();
+    }
+    if let Some(b) = s.service_specific_credentials {
+        base.service_specific_credentials = b;
+    }
+    if let Some(t) = &s.tags {
+        let defaults = TagKeys::default();
+        base.tag_keys = TagKeys {
+            email: t.email.clone().unwrap_or(defaults.email),
+            employee_id: t.employee_id.clone().unwrap_or(defaults.employee_id),
+            owner: t.owner.clone().unwrap_or(defaults.owner),
+            kind: defaults.kind,
+        };
+    }
+    with_roles(
+        base,
+        s.accounts
+            .iter()
+            .map(|a| (a.role_arn.clone(), a.external_id.clone()))
+            .collect(),
+    )
+}
+
+/// One config per account: the base alone, or one per role to assume.
+fn with_roles(base: AwsScanConfig, roles: Vec<(String, Option<String>)>) -> Vec<AwsScanConfig> {
+    if roles.is_empty() {
+        return vec![base];
+    }
+    roles
+        .into_iter()
+        .map(|(role, external_id)| AwsScanConfig {
+            role_arn: Some(role),
+            external_id: external_id.or_else(|| base.external_id.clone()),
+            ..base.clone()
+        })
+        .collect()
+}
+
+/// Runs the aws-iam sweeps one account after another on a tokio runtime.
+fn sweep_aws(ctx: &Context, configs: Vec<AwsScanConfig>) -> anyhow::Result<Vec<ScanReport>> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let mut reports = Vec::new();
+    for config in configs {
+        let target = config
+            .role_arn
+            .clone()
+            .unwrap_or_else(|| "the default account".into());
+        ctx.progress(format!("scan aws-iam: sweeping {target}"));
+        reports.push(runtime.block_on(aws_iam::scan_aws_iam(&config)));
+    }
+    Ok(reports)
 }
 
 /// A run as `finish` needs it.

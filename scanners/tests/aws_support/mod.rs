@@ -39,10 +39,72 @@ impl Moto {
 
 /// The repository's `fixtures/aws` directory.
 pub fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/aws")
+    repo_root().join("fixtures/aws")
+}
+
+/// The workspace root, whichever crate's tests include this module.
+fn repo_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .find(|d| d.join("fixtures/aws").is_dir())
+        .map(PathBuf::from)
+        .unwrap_or(manifest)
 }
 
 static MOTO: OnceLock<Moto> = OnceLock::new();
+
+/// A Python that can import moto's server: `RESIDUAL_PYTHON`, else `python3` when it has moto,
+/// else a virtualenv under `target/` that this installs `moto[server]` into from PyPI once — so
+/// that `cargo test --workspace` works on a fresh machine without a separate install step.
+fn python_with_moto() -> String {
+    if let Ok(p) = std::env::var("RESIDUAL_PYTHON") {
+        return p;
+    }
+    let has_moto = |py: &str| {
+        Command::new(py)
+            .args(["-c", "import moto.server, flask"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if has_moto("python3") {
+        return "python3".into();
+    }
+    let venv = repo_root().join("target/moto-venv");
+    let python = venv.join("bin/python");
+    let python_str = python.to_string_lossy().into_owned();
+    if has_moto(&python_str) {
+        return python_str;
+    }
+    eprintln!(
+        "moto is not installed: installing moto[server] into {}",
+        venv.display()
+    );
+    let ok = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .is_ok_and(|s| s.success())
+        && Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "moto[server]>=5.1,<6",
+            ])
+            .status()
+            .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "could not install moto[server] into {}; run `pip install 'moto[server]'`",
+        venv.display()
+    );
+    python_str
+}
 
 /// The test binary's moto server, started on first use.
 pub fn moto() -> &'static Moto {
@@ -53,7 +115,7 @@ pub fn moto() -> &'static Moto {
         std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
         std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
         std::env::remove_var("AWS_PROFILE");
-        let python = std::env::var("RESIDUAL_PYTHON").unwrap_or_else(|_| "python3".into());
+        let python = python_with_moto();
         let script = fixtures().join("moto_harness.py");
         let mut child = Command::new(&python)
             .arg(&script)

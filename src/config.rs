@@ -180,10 +180,12 @@ impl Config {
                     }
                 }
                 "aws-iam" | "aws" => {}
-                other => return Err(invalid(format!(
+                other => {
+                    return Err(invalid(format!(
                     "scanner `{}`: unknown kind `{other}` (this build knows: inventory, aws-iam)",
                     s.name
-                ))),
+                )))
+                }
             }
             if let Some(expr) = &s.schedule {
                 crate::schedule::parse(expr).map_err(|e| {

@@ -11,7 +11,7 @@ use crate::severity::Severity;
 use chrono::{DateTime, Duration, Utc};
 use residual_scanners::time::format_time;
 use residual_scanners::{
-    Account, AccountKind, Credential, CredentialKind, Grant, GrantKind, Observations,
+    Account, AccountKind, ByAccount, Credential, CredentialKind, Grant, GrantKind, Observations,
 };
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -86,15 +86,29 @@ pub struct Candidate {
     pub employee_id: Option<String>,
     /// Whether the access is live now: true, false, or unknown.
     pub live: Option<bool>,
-    pub evidence: Value,
-    pub remediation: String,
+    /// Evidence as compact JSON text: a large run holds hundreds of thousands of candidates, and
+    /// text is a fraction of the memory of a parsed tree.
+    pub evidence: String,
+    /// The rule's remediation text, shared by all its candidates; see [`Candidate::remediation`].
+    #[serde(skip)]
+    pub remediation_template: std::sync::Arc<str>,
+}
+
+impl Candidate {
+    /// Remediation text with this candidate's system and account filled in.
+    pub fn remediation(&self) -> String {
+        self.remediation_template
+            .replace("{system}", &self.system)
+            .replace("{account}", &self.account)
+    }
 }
 
 /// What evaluating one run produced.
 pub struct Evaluation {
     pub candidates: Vec<Candidate>,
-    /// How each account was linked (accounts that link to nobody are absent).
-    pub links: Vec<(String, Link)>,
+    /// How each account was linked, by index into the run's accounts (accounts that link to
+    /// nobody are absent).
+    pub links: Vec<(usize, Link)>,
 }
 
 struct Ctx<'r> {
@@ -103,6 +117,7 @@ struct Ctx<'r> {
     system: &'r str,
     now: DateTime<Utc>,
     out: Vec<Candidate>,
+    remediations: HashMap<String, std::sync::Arc<str>>,
 }
 
 impl Ctx<'_> {
@@ -132,17 +147,20 @@ impl Ctx<'_> {
             subject,
             employee_id: person.map(|p| p.employee_id().to_string()),
             live,
-            evidence,
-            remediation: remediation(rule, self.system, account),
+            evidence: evidence.to_string(),
+            remediation_template: remediation(&mut self.remediations, rule),
         });
     }
 }
 
-fn remediation(rule: &Rule, system: &str, account: &str) -> String {
-    rule.remediation
-        .trim()
-        .replace("{system}", system)
-        .replace("{account}", account)
+fn remediation(
+    cache: &mut HashMap<String, std::sync::Arc<str>>,
+    rule: &Rule,
+) -> std::sync::Arc<str> {
+    cache
+        .entry(rule.id.clone())
+        .or_insert_with(|| std::sync::Arc::from(rule.remediation.trim()))
+        .clone()
 }
 
 fn time(t: Option<DateTime<Utc>>) -> Value {
@@ -207,29 +225,20 @@ pub fn evaluate(
         system,
         now,
         out: Vec::new(),
+        remediations: HashMap::new(),
     };
     let system_kind = system.split(':').next().unwrap_or(system);
     let by_local_part = policy.local_part_systems.iter().any(|s| s == system_kind);
-    let mut credentials: HashMap<&str, Vec<&Credential>> = HashMap::new();
-    for c in &obs.credentials {
-        credentials.entry(c.account.as_str()).or_default().push(c);
-    }
-    let mut grants: HashMap<&str, Vec<&Grant>> = HashMap::new();
-    for g in &obs.grants {
-        grants.entry(g.account.as_str()).or_default().push(g);
-    }
+    let columns = PeopleIndex::columns_for(system);
+    let credentials = ByAccount::new(&obs.credentials, |c: &Credential| c.account.as_str());
+    let grants = ByAccount::new(&obs.grants, |g: &Grant| g.account.as_str());
     let mut links = Vec::new();
-    for a in &obs.accounts {
-        let creds = credentials
-            .get(a.name.as_str())
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        let held = grants
-            .get(a.name.as_str())
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
+    for (index, a) in obs.accounts.iter().enumerate() {
+        let creds: Vec<&Credential> = credentials.get(&a.name).collect();
+        let held: Vec<&Grant> = grants.get(&a.name).collect();
+        let (creds, held) = (creds.as_slice(), held.as_slice());
         let holder = people
-            .link_account(system, a, by_local_part)
+            .link_account(&columns, a, by_local_part)
             .and_then(|l| people.person(&l.employee_id).map(|p| (l, p)));
         let owner = a
             .hints
@@ -238,7 +247,7 @@ pub fn evaluate(
             .and_then(|o| people.link_owner(o))
             .and_then(|l| people.person(&l.employee_id).map(|p| (l, p)));
         if let Some((link, person)) = &holder {
-            links.push((a.name.clone(), link.clone()));
+            links.push((index, link.clone()));
             if person.is_leaver(now) {
                 leaver_rules(&mut ctx, a, creds, held, person, link);
             } else if person.is_mover(now) {

@@ -73,7 +73,7 @@ pub fn apply_run(
             continue;
         }
         let exception = excepted_ids.get(&id);
-        let evidence = c.evidence.to_string();
+        let evidence = &c.evidence;
         let live = c.live.map(i64::from);
         match existing.get(&id) {
             None => {
@@ -96,7 +96,7 @@ pub fn apply_run(
                     run_id,
                     exception,
                     evidence,
-                    c.remediation
+                    c.remediation()
                 ])?;
                 events.append(
                     &id,
@@ -127,7 +127,7 @@ pub fn apply_run(
                     run_id,
                     exception,
                     evidence,
-                    c.remediation
+                    c.remediation()
                 ])?;
                 if cur.state == "resolved" {
                     events.append(

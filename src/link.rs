@@ -81,8 +81,10 @@ pub struct PeopleIndex<'a> {
     by_email: HashMap<String, &'a Person>,
     by_alias: HashMap<String, &'a Person>,
     by_local_part: HashMap<String, &'a Person>,
-    /// (column, lower-cased value) → person, for the HR columns that name accounts.
-    by_column: HashMap<(String, String), &'a Person>,
+    /// column → lower-cased value → person, for the HR columns that name accounts.
+    by_column: HashMap<String, HashMap<String, &'a Person>>,
+    /// Any account-naming column value → person, for owner hints that are logins.
+    by_login: HashMap<String, &'a Person>,
 }
 
 /// Between two people claiming the same key, keep the one still in HR.
@@ -104,6 +106,7 @@ impl<'a> PeopleIndex<'a> {
             by_alias: HashMap::new(),
             by_local_part: HashMap::new(),
             by_column: HashMap::new(),
+            by_login: HashMap::new(),
         };
         for p in people {
             let r = &p.record;
@@ -122,16 +125,25 @@ impl<'a> PeopleIndex<'a> {
             ];
             for (col, v) in columns {
                 if let Some(v) = v {
-                    ix.by_column.insert((col.to_string(), v.to_lowercase()), p);
+                    ix.add_column(col, v, p);
                 }
             }
             for (k, v) in &r.attributes {
                 if k.ends_with("_user") || k.ends_with("_account") || k.ends_with("_login") {
-                    ix.by_column.insert((k.to_lowercase(), v.to_lowercase()), p);
+                    ix.add_column(&k.to_lowercase(), v, p);
                 }
             }
         }
         ix
+    }
+
+    fn add_column(&mut self, col: &str, value: &str, p: &'a Person) {
+        let v = value.to_lowercase();
+        self.by_column
+            .entry(col.to_string())
+            .or_default()
+            .insert(v.clone(), p);
+        prefer(&mut self.by_login, v, p);
     }
 
     pub fn person(&self, employee_id: &str) -> Option<&'a Person> {
@@ -139,7 +151,7 @@ impl<'a> PeopleIndex<'a> {
     }
 
     /// The HR columns that name accounts of `system` (`aws-iam:123…`, `github:org`, `inventory:crm`).
-    fn columns_for(system: &str) -> Vec<String> {
+    pub fn columns_for(system: &str) -> Vec<String> {
         let (kind, name) = system.split_once(':').unwrap_or((system, ""));
         match kind {
             "aws-iam" => vec!["aws_user".into()],
@@ -156,16 +168,17 @@ impl<'a> PeopleIndex<'a> {
         }
     }
 
-    /// Links an account of `system` to a person, or says nobody matches.
+    /// Links an account to a person, or says nobody matches. `columns` are the HR columns that
+    /// name accounts of its system ([`PeopleIndex::columns_for`], computed once per run).
     pub fn link_account(
         &self,
-        system: &str,
+        columns: &[String],
         account: &Account,
         by_local_part: bool,
     ) -> Option<Link> {
         let name = account.name.to_lowercase();
-        for col in Self::columns_for(system) {
-            if let Some(p) = self.by_column.get(&(col, name.clone())) {
+        for col in columns {
+            if let Some(p) = self.by_column.get(col).and_then(|m| m.get(&name)) {
                 return Some(Link::new(p.employee_id(), LinkMethod::HrColumn));
             }
         }
@@ -223,9 +236,8 @@ impl<'a> PeopleIndex<'a> {
         if let Some(p) = self.person(o) {
             return Some(Link::new(p.employee_id(), LinkMethod::Owner));
         }
-        self.by_column
-            .iter()
-            .find(|((_, v), _)| *v == lower)
-            .map(|(_, p)| Link::new(p.employee_id(), LinkMethod::Owner))
+        self.by_login
+            .get(&lower)
+            .map(|p| Link::new(p.employee_id(), LinkMethod::Owner))
     }
 }

@@ -12,9 +12,11 @@ use crate::{
     Account, AccountKind, Grant, GrantKind, IdentityHints, Observations, RunStatus, ScanReport,
 };
 use chrono::Utc;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasher;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// A bad inventory export. Line numbers are 1-based lines of the file (the CSV header is line 1).
 #[derive(Debug, thiserror::Error)]
@@ -59,18 +61,25 @@ impl InventoryFormat {
     }
 }
 
-/// One row of an export before validation, whatever its format.
+/// One row of an export before validation, whatever its format: its non-empty fields, keyed by
+/// the (shared) column name. A short vector beats a map here: rows have a dozen fields at most,
+/// and a million rows must not cost a million maps.
 #[derive(Default)]
 struct Row {
-    fields: BTreeMap<String, String>,
+    fields: Vec<(Arc<str>, String)>,
 }
 
 impl Row {
+    fn push(&mut self, key: Arc<str>, value: &str) {
+        let v = value.trim();
+        if !v.is_empty() {
+            self.fields.push((key, v.to_string()));
+        }
+    }
+
     fn take(&mut self, name: &str) -> Option<String> {
-        self.fields
-            .remove(name)
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
+        let i = self.fields.iter().position(|(k, _)| &**k == name)?;
+        Some(self.fields.swap_remove(i).1)
     }
 }
 
@@ -85,10 +94,14 @@ pub fn scan_inventory(system: &str, path: &Path) -> Result<ScanReport, Inventory
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let head = reader.fill_buf().map_err(io)?.to_vec();
     let mut obs = Observations::default();
-    let mut seen = HashSet::new();
+    // Duplicate detection by name hash (with a real comparison on a hash hit): a set of a million
+    // cloned names would cost more than the accounts' own strings.
+    let hasher = std::collections::hash_map::RandomState::new();
+    let mut seen: HashMap<u64, Vec<usize>> = HashMap::new();
     let mut push = |line: u64, row: Row| -> Result<(), InventoryError> {
         let (account, grants) = parse_row(path, line, row)?;
-        if !seen.insert(account.name.clone()) {
+        let slot = seen.entry(hasher.hash_one(&account.name)).or_default();
+        if slot.iter().any(|&i| obs.accounts[i].name == account.name) {
             return Err(invalid(
                 path,
                 line,
@@ -96,6 +109,7 @@ pub fn scan_inventory(system: &str, path: &Path) -> Result<ScanReport, Inventory
                 format!("duplicate account `{}`", account.name),
             ));
         }
+        slot.push(obs.accounts.len());
         obs.grants.extend(grants);
         obs.accounts.push(account);
         Ok(())
@@ -134,13 +148,13 @@ fn read_csv(
     let mut csv = csv::ReaderBuilder::new()
         .flexible(false)
         .from_reader(reader);
-    let headers: Vec<String> = csv
+    let headers: Vec<Arc<str>> = csv
         .headers()
         .map_err(|e| invalid(path, 1, "header", e.to_string()))?
         .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').trim().to_ascii_lowercase())
+        .map(|h| Arc::from(h.trim_start_matches('\u{feff}').trim().to_ascii_lowercase()))
         .collect();
-    if !headers.iter().any(|h| h == "account") {
+    if !headers.iter().any(|h| &**h == "account") {
         return Err(invalid(
             path,
             1,
@@ -160,12 +174,11 @@ fn read_csv(
             }
         }
         let line = record.position().map(|p| p.line()).unwrap_or(line);
-        let fields = headers
-            .iter()
-            .zip(record.iter())
-            .map(|(h, v)| (h.clone(), v.to_string()))
-            .collect();
-        push(line, Row { fields })?;
+        let mut row = Row::default();
+        for (h, v) in headers.iter().zip(record.iter()) {
+            row.push(h.clone(), v);
+        }
+        push(line, row)?;
     }
     Ok(())
 }
@@ -186,7 +199,7 @@ fn read_jsonl(
         }
         let value: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&line)
             .map_err(|e| invalid(path, n, "row", format!("not a JSON object: {e}")))?;
-        let mut fields = BTreeMap::new();
+        let mut row = Row::default();
         for (k, v) in value {
             let text = match v {
                 serde_json::Value::Null => continue,
@@ -202,9 +215,9 @@ fn read_jsonl(
                     .join(";"),
                 other => other.to_string(),
             };
-            fields.insert(k.to_ascii_lowercase(), text);
+            row.push(Arc::from(k.to_ascii_lowercase()), &text);
         }
-        push(n, Row { fields })?;
+        push(n, row)?;
     }
     Ok(())
 }
@@ -276,7 +289,7 @@ fn parse_row(
     let attributes = row
         .fields
         .into_iter()
-        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| (k.to_string(), v))
         .collect();
     Ok((
         Account {

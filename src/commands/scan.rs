@@ -6,17 +6,19 @@
 //! nothing), else 1 when `--fail-on` is given and an open finding of the scanned systems reaches it.
 
 use super::{Context, Exit, UsageError};
-use crate::cli::{AwsArgs, ScanArgs, ScanCommand, ScanOptions};
+use crate::cli::{AwsArgs, Format, ScanArgs, ScanCommand, ScanOptions};
 use crate::config::ScannerConfig;
 use crate::evaluate;
 use crate::findings::{self, Outcome};
 use crate::link::PeopleIndex;
 use crate::output;
 use crate::rules::RuleSet;
+use crate::severity::Severity;
 use crate::store::findings::{self as table, Filter};
 use crate::store::{people, runs, Store};
 use residual_scanners::aws_iam::{self, AwsScanConfig, TagKeys};
 use residual_scanners::{inventory, RunStatus, ScanReport};
+use std::io::Write;
 use std::path::Path;
 
 pub fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Exit> {
@@ -257,7 +259,11 @@ pub struct Recorded {
 
 /// Evaluates a report against the people in the store and writes run, links and findings in one
 /// transaction.
-pub fn record(ctx: &Context, store: &mut Store, report: ScanReport) -> anyhow::Result<Recorded> {
+pub fn record(
+    ctx: &Context,
+    store: &mut Store,
+    mut report: ScanReport,
+) -> anyhow::Result<Recorded> {
     let started = std::time::Instant::now();
     let rules = RuleSet::builtin()?;
     let policy = ctx.config.policy();
@@ -266,7 +272,8 @@ pub fn record(ctx: &Context, store: &mut Store, report: ScanReport) -> anyhow::R
         ctx.progress("warning: no HR snapshot imported yet; every account is an orphan (run `residual hr import FILE`)");
     }
     let index = PeopleIndex::new(known.values());
-    let evaluation = evaluate::evaluate(
+    tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_rss_kib(), "people loaded");
+    let mut evaluation = evaluate::evaluate(
         &rules,
         &policy,
         ctx.now,
@@ -275,9 +282,20 @@ pub fn record(ctx: &Context, store: &mut Store, report: ScanReport) -> anyhow::R
         &report.observations,
     );
     super::exceptions::sync(ctx, store)?;
+    tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_rss_kib(), candidates = evaluation.candidates.len(), "evaluated");
     let tx = store.transaction()?;
     let run_id = runs::record_run(&tx, &report)?;
-    runs::record_links(&tx, &report.system, run_id, &evaluation.links)?;
+    tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_rss_kib(), "observations written");
+    runs::record_links(&tx, &report, run_id, &evaluation.links)?;
+    // What the lifecycle needs from here on is the candidates: free the rest of a large run.
+    let seen = (
+        report.observations.accounts.len(),
+        report.observations.credentials.len(),
+        report.observations.grants.len(),
+        evaluation.links.len(),
+    );
+    report.observations = Default::default();
+    evaluation.links = Vec::new();
     let complete = report.status == RunStatus::Complete;
     let outcome: Outcome = findings::apply_run(
         &tx,
@@ -287,17 +305,19 @@ pub fn record(ctx: &Context, store: &mut Store, report: ScanReport) -> anyhow::R
         &evaluation.candidates,
         ctx.now,
     )?;
+    tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_rss_kib(), "findings applied");
     runs::prune_observations(&tx, &report.system)?;
     tx.commit()?;
-    let o = &report.observations;
+    tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_rss_kib(), "committed");
+    let (accounts, credentials, grants, linked) = seen;
     ctx.progress(format!(
         "scan {}: run {run_id} {}: {} accounts, {} credentials, {} grants, {} linked; findings: {} new, {} reopened, {} still open, {} resolved, {} excepted ({:.2}s)",
         report.system,
         report.status.as_str(),
-        o.accounts.len(),
-        o.credentials.len(),
-        o.grants.len(),
-        evaluation.links.len(),
+        accounts,
+        credentials,
+        grants,
+        linked,
         outcome.opened,
         outcome.reopened,
         outcome.seen,
@@ -328,27 +348,76 @@ fn finish(
     options: ScanOptions,
 ) -> anyhow::Result<Exit> {
     let ScanOptions { format, gate } = options;
-    let mut open = Vec::new();
-    for r in runs {
-        open.extend(table::list(
-            store.conn(),
-            &Filter {
-                state: Some("open".into()),
-                system: Some(r.system.clone()),
-                ..Filter::default()
-            },
-        )?);
-    }
-    if !ctx.quiet || format.is_some() {
-        output::write(
-            &mut std::io::stdout().lock(),
-            output::default_format(format),
-            super::findings::COLUMNS,
-            &open,
-        )?;
+    let mut systems: Vec<String> = runs.iter().map(|r| r.system.clone()).collect();
+    systems.dedup();
+    let summary = table::open_summary(store.conn(), &systems)?;
+    let total: i64 = summary.iter().map(|s| s.count).sum();
+    match format {
+        // Asked for a format: every open finding of the scanned systems, for a file or a pipe.
+        Some(f) => {
+            let open = open_findings(store, &systems)?;
+            output::write(
+                &mut std::io::stdout().lock(),
+                f,
+                super::findings::COLUMNS,
+                &open,
+            )?;
+        }
+        // A person at a terminal: the findings when there are few, else counts by rule.
+        None if !ctx.quiet => {
+            let mut out = std::io::stdout().lock();
+            if total <= 50 {
+                let open = open_findings(store, &systems)?;
+                output::write(&mut out, Format::Table, super::findings::COLUMNS, &open)?;
+            } else {
+                output::write(
+                    &mut out,
+                    Format::Table,
+                    &["severity", "rule", "system", "count"],
+                    &summary,
+                )?;
+                writeln!(
+                    out,
+                    "{total} open findings; `residual findings --format json` lists them all"
+                )?;
+            }
+        }
+        None => {}
     }
     if runs.iter().any(|r| r.status != RunStatus::Complete) {
         return Ok(Exit::Scanner);
     }
-    Ok(super::findings::gate(&open, gate.fail_on))
+    let failing = gate.fail_on.is_some_and(|t| {
+        summary
+            .iter()
+            .any(|s| Severity::parse(&s.severity).is_some_and(|sev| sev >= t))
+    });
+    Ok(if failing { Exit::Findings } else { Exit::Ok })
+}
+
+fn open_findings(store: &Store, systems: &[String]) -> anyhow::Result<Vec<table::Finding>> {
+    let mut open = Vec::new();
+    for system in systems {
+        open.extend(table::list(
+            store.conn(),
+            &Filter {
+                state: Some("open".into()),
+                system: Some(system.clone()),
+                ..Filter::default()
+            },
+        )?);
+    }
+    Ok(open)
+}
+
+/// The process's peak resident memory in KiB (Linux), for the phase timings at debug level.
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
 }

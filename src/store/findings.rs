@@ -113,3 +113,36 @@ pub fn excepted(conn: &Connection) -> Result<Vec<(String, Option<String>)>> {
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
+
+/// Open findings counted by severity, rule and system.
+#[derive(Debug, Clone, Serialize)]
+pub struct OpenCount {
+    pub severity: String,
+    pub rule: String,
+    pub system: String,
+    pub count: i64,
+}
+
+/// Counts of open findings in `systems`, most severe first.
+pub fn open_summary(conn: &Connection, systems: &[String]) -> Result<Vec<OpenCount>> {
+    let mut stmt = conn.prepare(
+        "SELECT severity, rule, system, COUNT(*) FROM findings WHERE state = 'open' AND system = ?1 \
+         GROUP BY severity, rule, system \
+         ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END, rule",
+    )?;
+    let mut out = Vec::new();
+    for system in systems {
+        let rows = stmt.query_map([system], |r| {
+            Ok(OpenCount {
+                severity: r.get(0)?,
+                rule: r.get(1)?,
+                system: r.get(2)?,
+                count: r.get(3)?,
+            })
+        })?;
+        for row in rows {
+            out.push(row?);
+        }
+    }
+    Ok(out)
+}

@@ -70,7 +70,8 @@ const MIGRATIONS: &[&str] = &[
         errors TEXT NOT NULL
     );
     CREATE INDEX scan_runs_by_system ON scan_runs(system, id);
-    -- What one run saw; `subject` is the account name, credential id or grant target.
+    -- What one run saw: one row per account (its grants folded into `data`), one per credential
+    -- (indexed: liveness lookups by credential id), and one per grant of an account not listed.
     CREATE TABLE observations (
         run_id INTEGER NOT NULL REFERENCES scan_runs(id),
         type TEXT NOT NULL,
@@ -81,7 +82,7 @@ const MIGRATIONS: &[&str] = &[
         data TEXT NOT NULL
     );
     CREATE INDEX observations_by_run ON observations(run_id);
-    CREATE INDEX observations_by_subject ON observations(subject);
+    CREATE INDEX observations_by_credential ON observations(subject) WHERE type = 'credential';
     CREATE TABLE links (
         system TEXT NOT NULL,
         account TEXT NOT NULL,

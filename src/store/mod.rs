@@ -65,6 +65,9 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // A scan run of a large system is one big transaction: give it room in memory.
+        conn.pragma_update(None, "cache_size", -16384)?;
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
         let mut store = Store {
             conn,

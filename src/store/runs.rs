@@ -6,8 +6,9 @@ use super::Result;
 use crate::link::Link;
 use chrono::{DateTime, Utc};
 use residual_scanners::time::format_time;
-use residual_scanners::{Credential, CredentialKind, ScanReport};
+use residual_scanners::{Account, ByAccount, Credential, CredentialKind, Grant, ScanReport};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use std::collections::HashSet;
 
 /// How many complete runs of a system keep their observations.
 const KEEP_COMPLETE_RUNS: i64 = 2;
@@ -26,6 +27,15 @@ pub struct RunInfo {
     pub grants: i64,
     pub calls: i64,
     pub errors: Vec<String>,
+}
+
+/// An account as stored, with the grants it holds.
+#[derive(serde::Serialize)]
+struct AccountRow<'a> {
+    #[serde(flatten)]
+    account: &'a Account,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    grants: Vec<&'a Grant>,
 }
 
 /// Writes the run and its observations inside the caller's transaction; returns the run id.
@@ -51,7 +61,10 @@ pub fn record_run(tx: &Transaction, report: &ScanReport) -> Result<i64> {
     let mut insert = tx.prepare(
         "INSERT INTO observations (run_id, type, account, subject, kind, active, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
+    let grants_of = ByAccount::new(&o.grants, |g: &Grant| g.account.as_str());
     for a in &o.accounts {
+        let grants: Vec<&Grant> = grants_of.get(&a.name).collect();
+        let data = serde_json::to_string(&AccountRow { account: a, grants })?;
         insert.execute(params![
             run_id,
             "account",
@@ -59,10 +72,11 @@ pub fn record_run(tx: &Transaction, report: &ScanReport) -> Result<i64> {
             a.name,
             a.kind.as_str(),
             a.enabled.map(i64::from),
-            serde_json::to_string(a)?
+            data
         ])?;
     }
     for c in &o.credentials {
+        let data = serde_json::to_string(c)?;
         insert.execute(params![
             run_id,
             "credential",
@@ -70,10 +84,12 @@ pub fn record_run(tx: &Transaction, report: &ScanReport) -> Result<i64> {
             c.id,
             c.kind.as_str(),
             c.active as i64,
-            serde_json::to_string(c)?
+            data
         ])?;
     }
-    for g in &o.grants {
+    let listed: HashSet<&str> = o.accounts.iter().map(|a| a.name.as_str()).collect();
+    for g in grants_of.orphans(&listed) {
+        let data = serde_json::to_string(g)?;
         insert.execute(params![
             run_id,
             "grant",
@@ -81,7 +97,7 @@ pub fn record_run(tx: &Transaction, report: &ScanReport) -> Result<i64> {
             g.target,
             g.kind.as_str(),
             Option::<i64>::None,
-            serde_json::to_string(g)?
+            data
         ])?;
     }
     Ok(run_id)
@@ -90,16 +106,18 @@ pub fn record_run(tx: &Transaction, report: &ScanReport) -> Result<i64> {
 /// Records how each account of the run was linked to a person.
 pub fn record_links(
     tx: &Transaction,
-    system: &str,
+    report: &ScanReport,
     run_id: i64,
-    links: &[(String, Link)],
+    links: &[(usize, Link)],
 ) -> Result<()> {
+    let system = &report.system;
     let mut upsert = tx.prepare(
         "INSERT INTO links (system, account, employee_id, method, confidence, run_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
          ON CONFLICT(system, account) DO UPDATE SET employee_id = excluded.employee_id, method = excluded.method, \
            confidence = excluded.confidence, run_id = excluded.run_id",
     )?;
-    for (account, link) in links {
+    for (index, link) in links {
+        let account = &report.observations.accounts[*index].name;
         upsert.execute(params![
             system,
             account,

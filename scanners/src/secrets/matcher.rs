@@ -8,7 +8,7 @@
 use super::fingerprint::{preview, Fingerprinter};
 use super::pattern::Pattern;
 use super::plausibility::{is_placeholder, shannon_entropy};
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use serde::Serialize;
 use std::ops::Range;
 use thiserror::Error;
@@ -166,9 +166,12 @@ impl Matcher {
                 }
             }
         }
+        // A full DFA: a few hundred KiB for ~150 case-folded keywords, and about 2.5x the
+        // speed of the default contiguous NFA on source code (benches/README-secrets.md).
         let keywords = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&distinct)?;
         Ok(Matcher {
             unrestricted: patterns.len() - restricted.len(),

@@ -8,6 +8,7 @@
 //! A report carries a [`RunStatus`]: only a `Complete` run may resolve findings in its scope, so a
 //! scanner that could not see everything must say `Partial` (or `Failed`) rather than return less.
 
+pub mod git;
 pub mod inventory;
 pub mod time;
 

@@ -87,14 +87,30 @@ pub(crate) fn scan_blobs(
     ctx: &Context,
     sync: &gix::ThreadSafeRepository,
     blobs: &HashMap<ObjectId, Vec<Source>>,
+    commit_times: &[i64],
     max_bytes: u64,
     matcher: &dyn BlobMatcher,
 ) -> Result<Scanned, GitError> {
-    let mut work: Vec<(&str, ObjectId, bool)> = blobs
+    // Newest version of a path first: packs store the newest whole and older ones as deltas
+    // against it, so the base is in the delta cache when the deltas come.
+    let mut work: Vec<(&str, std::cmp::Reverse<i64>, ObjectId, bool)> = blobs
         .iter()
         .map(|(id, sources)| {
             let path = sources.iter().find_map(Source::path).unwrap_or("");
-            (path, *id, sources.iter().any(Source::is_durable))
+            let time = sources
+                .iter()
+                .filter_map(|s| match s {
+                    Source::Commit { commit, .. } => commit_times.get(*commit as usize).copied(),
+                    _ => None,
+                })
+                .max()
+                .unwrap_or(i64::MAX);
+            (
+                path,
+                std::cmp::Reverse(time),
+                *id,
+                sources.iter().any(Source::is_durable),
+            )
         })
         .collect();
     work.sort_unstable();
@@ -113,7 +129,7 @@ pub(crate) fn scan_blobs(
                             break;
                         }
                         let end = (start + BLOBS_PER_CHUNK).min(work.len());
-                        for &(path, id, durable) in &work[start..end] {
+                        for &(path, _, id, durable) in &work[start..end] {
                             scan_one(
                                 ctx,
                                 &repo,

@@ -394,7 +394,15 @@ pub fn scan_repository(
     stats.blobs_known = (before - blobs.len()) as u64;
 
     let clock = std::time::Instant::now();
-    let mut scanned = blobs::scan_blobs(&ctx, &sync, &blobs, options.max_blob_bytes, matcher)?;
+    let commit_times: Vec<i64> = walk.commits.iter().map(|c| c.time).collect();
+    let mut scanned = blobs::scan_blobs(
+        &ctx,
+        &sync,
+        &blobs,
+        &commit_times,
+        options.max_blob_bytes,
+        matcher,
+    )?;
     let file_hits = if options.include_worktree {
         worktree::scan_files(
             &ctx,

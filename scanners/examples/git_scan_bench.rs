@@ -103,32 +103,11 @@ fn write_known(file: &PathBuf, known: &KnownObjects) -> Result<(), Box<dyn std::
     Ok(())
 }
 
-/// A stand-in until the secrets engine is wired in: AWS access key ids and PEM private keys.
-struct Stand {
-    re: regex::bytes::Regex,
-}
-
-impl BlobMatcher for Stand {
-    fn scan(&self, _path: Option<&str>, bytes: &[u8]) -> Vec<SecretHit> {
-        self.re
-            .find_iter(bytes)
-            .map(|m| SecretHit {
-                pattern_id: "stand-in".to_string(),
-                line: bytes[..m.start()].iter().filter(|b| **b == b'\n').count() + 1,
-                column: 1,
-                identifier: None,
-                fingerprint: format!("{:x}", m.start()),
-                preview: String::new(),
-                suppressed: None,
-            })
-            .collect()
-    }
-}
-
+/// The built-in secret patterns, with a fixed benchmark fingerprint key.
 fn bench_matcher() -> Result<Box<dyn BlobMatcher>, Box<dyn std::error::Error>> {
-    Ok(Box::new(Stand {
-        re: regex::bytes::Regex::new(
-            r"(?:AKIA|ASIA)[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY-----",
-        )?,
-    }))
+    let patterns = residual_scanners::secrets::builtin()?;
+    Ok(Box::new(residual_scanners::secrets::Matcher::new(
+        patterns,
+        b"git_scan_bench",
+    )?))
 }

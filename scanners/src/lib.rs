@@ -10,6 +10,7 @@
 
 pub mod git;
 pub mod inventory;
+pub mod secrets;
 pub mod time;
 
 use chrono::{DateTime, Utc};

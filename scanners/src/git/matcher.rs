@@ -33,3 +33,21 @@ pub trait BlobMatcher: Sync {
     /// `None` when it has no path, e.g. a blob a tag points at directly).
     fn scan(&self, path: Option<&str>, bytes: &[u8]) -> Vec<SecretHit>;
 }
+
+/// The secrets engine is the matcher `residual scan git` and `residual gate` use.
+impl BlobMatcher for crate::secrets::Matcher {
+    fn scan(&self, path: Option<&str>, bytes: &[u8]) -> Vec<SecretHit> {
+        crate::secrets::Matcher::scan(self, path, bytes)
+            .into_iter()
+            .map(|m| SecretHit {
+                pattern_id: m.pattern_id,
+                line: m.line,
+                column: m.column,
+                identifier: m.identifier,
+                fingerprint: m.fingerprint,
+                preview: m.preview,
+                suppressed: m.suppressed.map(|s| s.as_str().to_string()),
+            })
+            .collect()
+    }
+}

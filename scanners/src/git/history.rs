@@ -5,7 +5,7 @@
 //! [`introductions`] then compares each commit's tree with its parents' trees, in parallel, and
 //! records each `(path, blob)` that no parent has at that path: the commit that introduced it.
 
-use super::{GitError, GitScanOptions, KnownObjects, Oid};
+use super::{GitError, KnownObjects, Oid};
 use gix::bstr::{BString, ByteSlice};
 use gix::objs::{CommitRefIter, Find, TreeRef};
 use gix::ObjectId;
@@ -267,7 +267,6 @@ pub(crate) fn introductions(
     sync: &gix::ThreadSafeRepository,
     walk: &Walk,
     mailmap: &gix::mailmap::Snapshot,
-    _options: &GitScanOptions,
 ) -> Result<Attribution, GitError> {
     let tree_of: HashMap<ObjectId, ObjectId> =
         walk.commits.iter().map(|c| (c.id, c.tree)).collect();

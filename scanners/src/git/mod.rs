@@ -146,6 +146,7 @@ impl KnownObjects {
 #[derive(Debug, Clone)]
 pub struct GitScanOptions {
     /// Blobs larger than this many bytes are skipped and counted in [`GitStats::skipped_large`].
+    /// A matcher may have a limit of its own (the secrets engine's is 16 MiB); the smaller wins.
     pub max_blob_bytes: u64,
     /// Also scan the index (staged content) and the tracked files of the working tree that differ
     /// from it, for the gate and pre-commit use. Untracked files are not read.
@@ -177,6 +178,7 @@ impl Default for GitScanOptions {
 /// A commit that introduced a blob, with its author after `.mailmap`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommitInfo {
+    /// The commit id.
     pub id: Oid,
     /// Author name after `.mailmap`.
     pub author_name: String,
@@ -187,7 +189,7 @@ pub struct CommitInfo {
     /// The email in the commit itself, when `.mailmap` replaced it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub original_email: Option<String>,
-    /// Author time.
+    /// Author time (when the secret was written, as far as git knows).
     pub time: DateTime<Utc>,
 }
 
@@ -202,12 +204,16 @@ pub enum Origin {
     /// A tracked file of the working tree whose content differs from the index.
     WorkingTree,
     /// Pointed at by a reference (directly or through a tag) rather than by a commit.
-    Reference { name: String },
+    Reference {
+        /// The full reference name (`refs/tags/...`).
+        name: String,
+    },
 }
 
 /// One place a blob was introduced: where and by whom.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Provenance {
+    /// The commit, or the other place, the blob came from.
     pub origin: Origin,
     /// Path of the blob in its tree (`/`-separated), if it has one.
     pub path: Option<String>,
@@ -227,8 +233,11 @@ impl Provenance {
 /// most [`GitScanOptions::max_provenance`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Hit {
+    /// The blob the secret is in (for working-tree files, the id its content would have).
     pub blob: Oid,
+    /// What the matcher found, without the secret's value.
     pub secret: SecretHit,
+    /// Where the blob was introduced, earliest first; never empty.
     pub provenance: Vec<Provenance>,
 }
 
@@ -274,15 +283,17 @@ pub struct GitScan {
     pub report: ScanReport,
     /// Every match with its provenance, suppressed ones included, for the gate and SARIF.
     pub hits: Vec<Hit>,
+    /// What the run read and skipped.
     pub stats: GitStats,
     /// Blobs read in this run (scanned or skipped by a limit): what the store should add to
     /// [`KnownObjects::blobs`].
     pub new_blobs: Vec<Oid>,
     /// Commits walked in this run: what the store should add to [`KnownObjects::commits`].
     pub new_commits: Vec<Oid>,
-    /// Every blob reachable from the references, on full runs only (`None` when incremental:
-    /// knowing it would need the full tree walk an incremental run exists to avoid, about 60% of
-    /// a full run's time on rust-lang/cargo).
+    /// Every blob reachable from the references, on full runs only. `None` when incremental:
+    /// knowing it needs the full commit walk and tree comparison that an incremental run exists
+    /// to avoid (about 2.5 s of wall time on rust-lang/cargo, see `benches/git_scan.md`);
+    /// run a full scan (empty [`GitScanOptions::known`]) to refresh it.
     pub reachable_blobs: Option<Vec<Oid>>,
     /// True when [`GitScanOptions::known`] was not empty: the report then holds only what new
     /// objects show, and absence from it proves nothing about older findings.
@@ -292,18 +303,21 @@ pub struct GitScan {
 /// A repository could not be scanned. Each variant names the repository.
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
+    /// The path is no repository (nor inside one), or gix could not open it.
     #[error("{path}: not a git repository, or it could not be opened: {source}")]
     Open {
         path: PathBuf,
         #[source]
         source: Box<gix::Error>,
     },
+    /// The references could not be listed (damaged `packed-refs`, unreadable `refs/`).
     #[error("{path}: could not list references: {source}")]
     References {
         path: PathBuf,
         #[source]
         source: Box<gix::Error>,
     },
+    /// An object exists but could not be read or decoded (a damaged pack).
     #[error("{path}: could not read object {id}: {source}")]
     Object {
         path: PathBuf,
@@ -311,12 +325,14 @@ pub enum GitError {
         #[source]
         source: Box<gix::Error>,
     },
+    /// The index could not be read (only with [`GitScanOptions::include_worktree`]).
     #[error("{path}: could not read the index: {source}")]
     Index {
         path: PathBuf,
         #[source]
         source: Box<gix::Error>,
     },
+    /// A tracked file of the working tree could not be read.
     #[error("{path}: could not read working-tree file {file}: {source}")]
     WorkingTree {
         path: PathBuf,
@@ -324,6 +340,7 @@ pub enum GitError {
         #[source]
         source: std::io::Error,
     },
+    /// A worker thread panicked (a bug; the matcher is the usual suspect).
     #[error("{path}: a scanning thread panicked")]
     Thread { path: PathBuf },
 }
@@ -374,7 +391,7 @@ pub fn scan_repository(
     stats.walk_ms = clock.elapsed().as_millis() as u64;
 
     let clock = std::time::Instant::now();
-    let attribution = history::introductions(&ctx, &sync, &walk, &mailmap, options)?;
+    let attribution = history::introductions(&ctx, &sync, &walk, &mailmap)?;
     stats.introductions = attribution.introductions;
     stats.missing_objects += attribution.missing;
     stats.attribute_ms = clock.elapsed().as_millis() as u64;

@@ -9,9 +9,7 @@
 //! `--save-known` writes the commits and blobs this run covered (one `c <id>` / `b <id>` per
 //! line); `--known` reads such a file and makes the run incremental. See `benches/git_scan.md`.
 
-use residual_scanners::git::{
-    scan_repository, BlobMatcher, GitScanOptions, KnownObjects, Oid, SecretHit,
-};
+use residual_scanners::git::{scan_repository, BlobMatcher, GitScanOptions, KnownObjects, Oid};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;

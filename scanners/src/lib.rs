@@ -9,6 +9,7 @@
 //! scanner that could not see everything must say `Partial` (or `Failed`) rather than return less.
 
 pub mod aws_iam;
+pub mod git;
 pub mod inventory;
 pub mod secrets;
 pub mod time;

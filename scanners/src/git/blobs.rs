@@ -1,0 +1,205 @@
+//! Reading blobs once each and handing them to the matcher, in parallel.
+//!
+//! Blobs are read in path order: git packs store the versions of one file as deltas of each
+//! other, so neighbouring reads hit the pack's delta-base cache. Each thread takes a chunk of
+//! neighbours at a time. A blob's size comes from its pack header before it is inflated, so a
+//! blob over the limit costs no decompression.
+
+use super::history::{Context, Source};
+use super::{BlobMatcher, GitError, Oid, SecretHit, BINARY_SNIFF_BYTES};
+use gix::objs::{Find, FindHeader};
+use gix::ObjectId;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Blobs handed to a thread at a time.
+const BLOBS_PER_CHUNK: usize = 32;
+
+/// Why a blob was not handed to the matcher.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Skip {
+    Binary,
+    Large,
+}
+
+/// Decides whether `bytes` are scanned: not when binary (a NUL in the first
+/// [`BINARY_SNIFF_BYTES`]) or larger than `max_bytes`.
+pub(crate) fn skip_reason(bytes: &[u8], max_bytes: u64) -> Option<Skip> {
+    if bytes.len() as u64 > max_bytes {
+        return Some(Skip::Large);
+    }
+    let head = &bytes[..bytes.len().min(BINARY_SNIFF_BYTES)];
+    head.contains(&0).then_some(Skip::Binary)
+}
+
+/// What [`scan_blobs`] read and found.
+#[derive(Default)]
+pub(crate) struct Scanned {
+    pub hits: Vec<(ObjectId, SecretHit)>,
+    /// Blobs read (scanned or skipped by a limit) that the store may remember.
+    pub read: Vec<Oid>,
+    pub blobs_scanned: u64,
+    pub bytes_scanned: u64,
+    pub skipped_binary: u64,
+    pub skipped_large: u64,
+    pub missing: u64,
+}
+
+impl Scanned {
+    fn add(&mut self, other: Scanned) {
+        self.hits.extend(other.hits);
+        self.read.extend(other.read);
+        self.blobs_scanned += other.blobs_scanned;
+        self.bytes_scanned += other.bytes_scanned;
+        self.skipped_binary += other.skipped_binary;
+        self.skipped_large += other.skipped_large;
+        self.missing += other.missing;
+    }
+
+    /// Counts a skip or runs the matcher on `bytes`; returns the hits.
+    pub(crate) fn scan(
+        &mut self,
+        path: Option<&str>,
+        bytes: &[u8],
+        max_bytes: u64,
+        matcher: &dyn BlobMatcher,
+    ) -> Vec<SecretHit> {
+        match skip_reason(bytes, max_bytes) {
+            Some(Skip::Large) => {
+                self.skipped_large += 1;
+                Vec::new()
+            }
+            Some(Skip::Binary) => {
+                self.skipped_binary += 1;
+                Vec::new()
+            }
+            None => {
+                self.blobs_scanned += 1;
+                self.bytes_scanned += bytes.len() as u64;
+                matcher.scan(path, bytes)
+            }
+        }
+    }
+}
+
+/// Reads every blob of `blobs` once, in parallel, and runs `matcher` on those within limits.
+pub(crate) fn scan_blobs(
+    ctx: &Context,
+    sync: &gix::ThreadSafeRepository,
+    blobs: &HashMap<ObjectId, Vec<Source>>,
+    commit_times: &[i64],
+    max_bytes: u64,
+    matcher: &dyn BlobMatcher,
+) -> Result<Scanned, GitError> {
+    // Newest version of a path first: packs store the newest whole and older ones as deltas
+    // against it, so the base is in the delta cache when the deltas come.
+    let mut work: Vec<(&str, std::cmp::Reverse<i64>, ObjectId, bool)> = blobs
+        .iter()
+        .map(|(id, sources)| {
+            let path = sources.iter().find_map(Source::path).unwrap_or("");
+            let time = sources
+                .iter()
+                .filter_map(|s| match s {
+                    Source::Commit { commit, .. } => commit_times.get(*commit as usize).copied(),
+                    _ => None,
+                })
+                .max()
+                .unwrap_or(i64::MAX);
+            (
+                path,
+                std::cmp::Reverse(time),
+                *id,
+                sources.iter().any(Source::is_durable),
+            )
+        })
+        .collect();
+    work.sort_unstable();
+
+    let next = AtomicUsize::new(0);
+    let outputs: Vec<Result<Scanned, GitError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..ctx.threads.max(1))
+            .map(|_| {
+                scope.spawn(|| {
+                    let repo = sync.to_thread_local();
+                    let mut out = Scanned::default();
+                    let mut buf = Vec::new();
+                    loop {
+                        let start = next.fetch_add(BLOBS_PER_CHUNK, Ordering::Relaxed);
+                        if start >= work.len() {
+                            break;
+                        }
+                        let end = (start + BLOBS_PER_CHUNK).min(work.len());
+                        for &(path, _, id, durable) in &work[start..end] {
+                            scan_one(
+                                ctx,
+                                &repo,
+                                &mut out,
+                                &mut buf,
+                                (path, id),
+                                max_bytes,
+                                matcher,
+                            )?;
+                            if durable {
+                                out.read.push(Oid::from_gix(&id));
+                            }
+                        }
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(GitError::Thread {
+                        path: ctx.path.clone(),
+                    })
+                })
+            })
+            .collect()
+    });
+    let mut total = Scanned::default();
+    for output in outputs {
+        total.add(output?);
+    }
+    Ok(total)
+}
+
+fn scan_one(
+    ctx: &Context,
+    repo: &gix::Repository,
+    out: &mut Scanned,
+    buf: &mut Vec<u8>,
+    (path, id): (&str, ObjectId),
+    max_bytes: u64,
+    matcher: &dyn BlobMatcher,
+) -> Result<(), GitError> {
+    let header = repo
+        .objects
+        .try_header(&id)
+        .map_err(|e| ctx.object_error(&id, e))?;
+    match header {
+        None => {
+            out.missing += 1;
+            return Ok(());
+        }
+        Some(header) if header.size > max_bytes => {
+            out.skipped_large += 1;
+            return Ok(());
+        }
+        Some(_) => {}
+    }
+    let Some(data) = repo
+        .objects
+        .try_find(&id, buf)
+        .map_err(|e| ctx.object_error(&id, e))?
+    else {
+        out.missing += 1;
+        return Ok(());
+    };
+    let path = (!path.is_empty()).then_some(path);
+    let hits = out.scan(path, data.data, max_bytes, matcher);
+    out.hits.extend(hits.into_iter().map(|hit| (id, hit)));
+    Ok(())
+}

@@ -1,0 +1,624 @@
+//! The git scanner: secrets in a repository's full history, tied to the commits and authors that
+//! introduced them.
+//!
+//! A scan has four steps, each in its own module:
+//!
+//! 1. [`history`]: list every reference (branches, tags, remotes, pull-request refs, stash),
+//!    peel each to its commit, and walk all commits reachable from them once.
+//! 2. [`history`] again: for each commit, find the blobs it *introduced*: the `(path, blob)`
+//!    entries of its tree that equal the entry at the same path in none of its parents. The walk
+//!    descends only into subtrees that differ from every parent's, so an unchanged directory
+//!    costs one id comparison, and a merge is charged only for what no parent had (conflict
+//!    resolutions), not for the branch it brings in.
+//! 3. [`blobs`]: read each distinct blob once, in parallel, skip binaries (a NUL byte in the
+//!    first 8 KiB) and blobs over [`GitScanOptions::max_blob_bytes`], and hand the rest to a
+//!    [`BlobMatcher`].
+//! 4. [`report`]: turn matches into observations: one `Account` per commit author (after
+//!    `.mailmap`), one `Credential` per secret fingerprint, owned by the author of its earliest
+//!    introducing commit.
+//!
+//! Every blob that is reachable in some commit's tree is introduced by at least one reachable
+//! commit (a root commit introduces its whole tree), so step 2 both enumerates every reachable
+//! blob and attributes it: no separate object enumeration is needed.
+//!
+//! Incremental runs: pass the commits and blobs a previous complete run covered in
+//! [`GitScanOptions::known`]. The walk stops at known commits and reads only blobs that are not
+//! known, so a run with no new commits reads the references and nothing else. Its report holds
+//! only what the new objects show: the caller keeps the earlier observations (see
+//! [`GitScan::incremental`]).
+
+mod blobs;
+mod history;
+mod matcher;
+mod report;
+mod worktree;
+
+pub use matcher::{BlobMatcher, SecretHit};
+
+use crate::ScanReport;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+/// Blobs larger than this are not read (10 MiB), unless [`GitScanOptions::max_blob_bytes`] says
+/// otherwise. Generated files and vendored archives live there; secrets rarely do.
+pub const DEFAULT_MAX_BLOB_BYTES: u64 = 10 * 1024 * 1024;
+
+/// How many leading bytes of a blob are searched for a NUL byte to call it binary.
+pub const BINARY_SNIFF_BYTES: usize = 8 * 1024;
+
+/// How many introductions of one blob are kept (the earliest by author time), unless
+/// [`GitScanOptions::max_provenance`] says otherwise.
+pub const DEFAULT_MAX_PROVENANCE: usize = 8;
+
+/// A git object id (SHA-1), shown and parsed as 40 hex digits. Used for the blob and commit ids
+/// that the store remembers between runs.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Oid(pub [u8; 20]);
+
+impl Oid {
+    /// The 40 lowercase hex digits of the id.
+    pub fn to_hex(&self) -> String {
+        let mut s = String::with_capacity(40);
+        for b in self.0 {
+            s.push_str(&format!("{b:02x}"));
+        }
+        s
+    }
+
+    fn from_gix(id: &gix::oid) -> Oid {
+        let mut out = [0u8; 20];
+        let bytes = id.as_bytes();
+        let n = bytes.len().min(20);
+        out[..n].copy_from_slice(&bytes[..n]);
+        Oid(out)
+    }
+}
+
+impl fmt::Display for Oid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Debug for Oid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Oid({})", self.to_hex())
+    }
+}
+
+/// The text is not 40 hex digits.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a git object id (40 hex digits)")]
+pub struct OidParseError(pub String);
+
+impl FromStr for Oid {
+    type Err = OidParseError;
+
+    fn from_str(s: &str) -> Result<Oid, OidParseError> {
+        let bad = || OidParseError(s.to_string());
+        let s = s.trim();
+        if s.len() != 40 || !s.is_ascii() {
+            return Err(bad());
+        }
+        let mut out = [0u8; 20];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
+        }
+        Ok(Oid(out))
+    }
+}
+
+impl Serialize for Oid {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for Oid {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Oid, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// What earlier complete runs of this repository already covered.
+#[derive(Debug, Clone, Default)]
+pub struct KnownObjects {
+    /// Commits whose introductions were attributed. The walk stops at them: their ancestors are
+    /// taken as known too, which holds when the store records the commits of complete runs only.
+    pub commits: HashSet<Oid>,
+    /// Blobs already read (scanned, or skipped as binary or too large). They are not read again.
+    pub blobs: HashSet<Oid>,
+}
+
+impl KnownObjects {
+    /// True when nothing is known: the run is a full scan.
+    pub fn is_empty(&self) -> bool {
+        self.commits.is_empty() && self.blobs.is_empty()
+    }
+}
+
+/// How to scan one repository. `Default` gives a full scan of history with the default limits.
+#[derive(Debug, Clone)]
+pub struct GitScanOptions {
+    /// Blobs larger than this many bytes are skipped and counted in [`GitStats::skipped_large`].
+    /// A matcher may have a limit of its own (the secrets engine's is 16 MiB); the smaller wins.
+    pub max_blob_bytes: u64,
+    /// Also scan the index (staged content) and the tracked files of the working tree that differ
+    /// from it, for the gate and pre-commit use. Untracked files are not read.
+    pub include_worktree: bool,
+    /// Worker threads for tree walking and blob scanning; 0 means one per available core.
+    pub threads: usize,
+    /// Introductions kept per blob (the earliest by author time).
+    pub max_provenance: usize,
+    /// Objects earlier runs covered; empty for a full scan.
+    pub known: KnownObjects,
+    /// The name the system is filed under (`git:<name>`); defaults to the repository directory's
+    /// name.
+    pub name: Option<String>,
+}
+
+impl Default for GitScanOptions {
+    fn default() -> GitScanOptions {
+        GitScanOptions {
+            max_blob_bytes: DEFAULT_MAX_BLOB_BYTES,
+            include_worktree: false,
+            threads: 0,
+            max_provenance: DEFAULT_MAX_PROVENANCE,
+            known: KnownObjects::default(),
+            name: None,
+        }
+    }
+}
+
+/// A commit that introduced a blob, with its author after `.mailmap`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitInfo {
+    /// The commit id.
+    pub id: Oid,
+    /// Author name after `.mailmap`.
+    pub author_name: String,
+    /// Author email after `.mailmap`, as written.
+    pub author_email: String,
+    /// The account the author is observed as: [`CommitInfo::author_email`] lowercased.
+    pub account: String,
+    /// The email in the commit itself, when `.mailmap` replaced it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_email: Option<String>,
+    /// Author time (when the secret was written, as far as git knows).
+    pub time: DateTime<Utc>,
+}
+
+/// Where a blob was seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Origin {
+    /// Introduced by this commit.
+    Commit(CommitInfo),
+    /// Staged in the index, not committed.
+    Index,
+    /// A tracked file of the working tree whose content differs from the index.
+    WorkingTree,
+    /// Pointed at by a reference (directly or through a tag) rather than by a commit.
+    Reference {
+        /// The full reference name (`refs/tags/...`).
+        name: String,
+    },
+}
+
+/// One place a blob was introduced: where and by whom.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// The commit, or the other place, the blob came from.
+    pub origin: Origin,
+    /// Path of the blob in its tree (`/`-separated), if it has one.
+    pub path: Option<String>,
+}
+
+impl Provenance {
+    /// The introducing commit, when the blob came from history.
+    pub fn commit(&self) -> Option<&CommitInfo> {
+        match &self.origin {
+            Origin::Commit(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+/// One secret in one blob, with every recorded introduction of that blob (earliest first, at
+/// most [`GitScanOptions::max_provenance`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hit {
+    /// The blob the secret is in (for working-tree files, the id its content would have).
+    pub blob: Oid,
+    /// What the matcher found, without the secret's value.
+    pub secret: SecretHit,
+    /// Where the blob was introduced, earliest first; never empty.
+    pub provenance: Vec<Provenance>,
+}
+
+/// Counts of what a scan read and skipped; also what the benchmark reports.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GitStats {
+    /// References listed (symbolic ones excluded).
+    pub refs: u64,
+    /// Commits walked (not known from earlier runs).
+    pub commits: u64,
+    /// `(commit, path, blob)` introductions found by the tree walk.
+    pub introductions: u64,
+    /// Distinct blobs reachable from the walked commits (before removing known ones).
+    pub blobs_seen: u64,
+    /// Blobs skipped because an earlier run read them.
+    pub blobs_known: u64,
+    /// Blobs handed to the matcher.
+    pub blobs_scanned: u64,
+    /// Bytes handed to the matcher.
+    pub bytes_scanned: u64,
+    /// Blobs skipped as binary (a NUL byte in the first [`BINARY_SNIFF_BYTES`]).
+    pub skipped_binary: u64,
+    /// Blobs skipped as larger than the limit.
+    pub skipped_large: u64,
+    /// Objects a commit or tree names that the repository does not hold (shallow or damaged).
+    pub missing_objects: u64,
+    /// Matches, suppressed ones included.
+    pub hits: u64,
+    /// Matches an allowlist suppressed.
+    pub hits_suppressed: u64,
+    /// Milliseconds spent listing refs and walking commits.
+    pub walk_ms: u64,
+    /// Milliseconds spent finding introductions (tree walks).
+    pub attribute_ms: u64,
+    /// Milliseconds spent reading and scanning blobs.
+    pub scan_ms: u64,
+}
+
+/// Everything one scan of one repository produced.
+#[derive(Debug, Clone)]
+pub struct GitScan {
+    /// The observations, for the store and the rules.
+    pub report: ScanReport,
+    /// Every match with its provenance, suppressed ones included, for the gate and SARIF.
+    pub hits: Vec<Hit>,
+    /// What the run read and skipped.
+    pub stats: GitStats,
+    /// Blobs read in this run (scanned or skipped by a limit): what the store should add to
+    /// [`KnownObjects::blobs`].
+    pub new_blobs: Vec<Oid>,
+    /// Commits walked in this run: what the store should add to [`KnownObjects::commits`].
+    pub new_commits: Vec<Oid>,
+    /// Every blob reachable from the references, on full runs only. `None` when incremental:
+    /// knowing it needs the full commit walk and tree comparison that an incremental run exists
+    /// to avoid (about 2.5 s of wall time on rust-lang/cargo, see `benches/git_scan.md`);
+    /// run a full scan (empty [`GitScanOptions::known`]) to refresh it.
+    pub reachable_blobs: Option<Vec<Oid>>,
+    /// True when [`GitScanOptions::known`] was not empty: the report then holds only what new
+    /// objects show, and absence from it proves nothing about older findings.
+    pub incremental: bool,
+}
+
+/// A repository could not be scanned. Each variant names the repository.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    /// The path is no repository (nor inside one), or gix could not open it.
+    #[error("{path}: not a git repository, or it could not be opened: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: Box<gix::Error>,
+    },
+    /// The references could not be listed (damaged `packed-refs`, unreadable `refs/`).
+    #[error("{path}: could not list references: {source}")]
+    References {
+        path: PathBuf,
+        #[source]
+        source: Box<gix::Error>,
+    },
+    /// An object exists but could not be read or decoded (a damaged pack).
+    #[error("{path}: could not read object {id}: {source}")]
+    Object {
+        path: PathBuf,
+        id: String,
+        #[source]
+        source: Box<gix::Error>,
+    },
+    /// The index could not be read (only with [`GitScanOptions::include_worktree`]).
+    #[error("{path}: could not read the index: {source}")]
+    Index {
+        path: PathBuf,
+        #[source]
+        source: Box<gix::Error>,
+    },
+    /// A tracked file of the working tree could not be read.
+    #[error("{path}: could not read working-tree file {file}: {source}")]
+    WorkingTree {
+        path: PathBuf,
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A worker thread panicked (a bug; the matcher is the usual suspect).
+    #[error("{path}: a scanning thread panicked")]
+    Thread { path: PathBuf },
+}
+
+/// Scans the repository at `path` (a working tree, a `.git` directory or a bare repository) and
+/// returns its observations as a [`ScanReport`] (scanner `git`, system `git:<name>`).
+///
+/// Cost: on a full run, one tree walk over all history plus one read of every distinct blob (see
+/// `benches/git_scan.md`); on an incremental run, only the new commits and blobs.
+pub fn scan(
+    path: &Path,
+    options: &GitScanOptions,
+    matcher: &dyn BlobMatcher,
+) -> Result<ScanReport, GitError> {
+    scan_repository(path, options, matcher).map(|scan| scan.report)
+}
+
+/// Scans the repository at `path` and returns the observations together with every match and
+/// its provenance, the run's statistics and the ids the store should remember.
+pub fn scan_repository(
+    path: &Path,
+    options: &GitScanOptions,
+    matcher: &dyn BlobMatcher,
+) -> Result<GitScan, GitError> {
+    let started_at = Utc::now();
+    let repo = gix::discover(path).map_err(|e| GitError::Open {
+        path: path.to_path_buf(),
+        source: Box::new(e),
+    })?;
+    let ctx = history::Context {
+        path: path.to_path_buf(),
+        threads: thread_count(options.threads),
+    };
+    let mailmap = repo.open_mailmap();
+    let name = options
+        .name
+        .clone()
+        .unwrap_or_else(|| repository_name(&repo, path));
+    let shallow = repo.is_shallow().unwrap_or(false);
+    let sync = repo.into_sync();
+
+    let mut stats = GitStats::default();
+    let clock = std::time::Instant::now();
+    let walk = history::walk(&ctx, &sync, &options.known)?;
+    stats.refs = walk.refs;
+    stats.commits = walk.commits.len() as u64;
+    stats.missing_objects += walk.missing;
+    stats.walk_ms = clock.elapsed().as_millis() as u64;
+
+    let clock = std::time::Instant::now();
+    let attribution = history::introductions(&ctx, &sync, &walk, &mailmap)?;
+    stats.introductions = attribution.introductions;
+    stats.missing_objects += attribution.missing;
+    stats.attribute_ms = clock.elapsed().as_millis() as u64;
+
+    let mut blobs = attribution.blobs;
+    let reachable_blobs = options
+        .known
+        .is_empty()
+        .then(|| blobs.keys().map(|id| Oid::from_gix(id)).collect());
+    let repo = sync.to_thread_local();
+    if options.include_worktree {
+        worktree::add_index_blobs(&ctx, &repo, &mut blobs)?;
+    }
+    stats.blobs_seen = blobs.len() as u64;
+    let before = blobs.len();
+    blobs.retain(|id, _| !options.known.blobs.contains(&Oid::from_gix(id)));
+    stats.blobs_known = (before - blobs.len()) as u64;
+
+    let clock = std::time::Instant::now();
+    let commit_times: Vec<i64> = walk.commits.iter().map(|c| c.time).collect();
+    let mut scanned = blobs::scan_blobs(
+        &ctx,
+        &sync,
+        &blobs,
+        &commit_times,
+        options.max_blob_bytes,
+        matcher,
+    )?;
+    let file_hits = if options.include_worktree {
+        worktree::scan_files(
+            &ctx,
+            &repo,
+            &blobs,
+            &options.known,
+            options.max_blob_bytes,
+            matcher,
+            &mut scanned,
+        )?
+    } else {
+        Vec::new()
+    };
+    stats.blobs_scanned = scanned.blobs_scanned;
+    stats.bytes_scanned = scanned.bytes_scanned;
+    stats.skipped_binary = scanned.skipped_binary;
+    stats.skipped_large = scanned.skipped_large;
+    stats.missing_objects += scanned.missing;
+    stats.scan_ms = clock.elapsed().as_millis() as u64;
+
+    let hits = attach_provenance(
+        scanned.hits,
+        file_hits,
+        &blobs,
+        &walk,
+        &attribution.authors,
+        &attribution.commit_authors,
+        options.max_provenance,
+    );
+    stats.hits = hits.len() as u64;
+    stats.hits_suppressed = hits
+        .iter()
+        .filter(|h| h.secret.suppressed.is_some())
+        .count() as u64;
+
+    let mut errors = Vec::new();
+    if stats.missing_objects > 0 {
+        errors.push(format!(
+            "{} objects named by history are missing from the repository{}",
+            stats.missing_objects,
+            if shallow {
+                " (it is a shallow clone: history before the shallow boundary was not scanned)"
+            } else {
+                ""
+            }
+        ));
+    }
+    let complete = stats.missing_objects == 0 || shallow;
+    let report = report::build(report::Input {
+        system: format!("git:{name}"),
+        started_at,
+        complete,
+        errors,
+        authors: &attribution.authors,
+        hits: &hits,
+        calls: stats.commits + stats.blobs_scanned,
+    });
+    Ok(GitScan {
+        report,
+        hits,
+        stats,
+        new_blobs: scanned.read,
+        new_commits: walk.commits.iter().map(|c| Oid::from_gix(&c.id)).collect(),
+        reachable_blobs,
+        incremental: !options.known.is_empty(),
+    })
+}
+
+/// Turns `(blob, secret)` pairs into [`Hit`]s with the blob's introductions, earliest first.
+fn attach_provenance(
+    blob_hits: Vec<(gix::ObjectId, SecretHit)>,
+    file_hits: Vec<worktree::FileHit>,
+    blobs: &HashMap<gix::ObjectId, Vec<history::Source>>,
+    walk: &history::Walk,
+    authors: &[history::Author],
+    commit_authors: &[history::CommitAuthor],
+    max_provenance: usize,
+) -> Vec<Hit> {
+    let mut cache: HashMap<gix::ObjectId, Vec<Provenance>> = HashMap::new();
+    let mut hits = Vec::with_capacity(blob_hits.len() + file_hits.len());
+    for (blob, secret) in blob_hits {
+        let provenance = cache
+            .entry(blob)
+            .or_insert_with(|| {
+                let sources = blobs.get(&blob).map(Vec::as_slice).unwrap_or(&[]);
+                provenance(sources, walk, authors, commit_authors, max_provenance)
+            })
+            .clone();
+        hits.push(Hit {
+            blob: Oid::from_gix(&blob),
+            secret,
+            provenance,
+        });
+    }
+    for file in file_hits {
+        hits.push(Hit {
+            blob: file.blob,
+            secret: file.secret,
+            provenance: vec![Provenance {
+                origin: Origin::WorkingTree,
+                path: Some(file.path),
+            }],
+        });
+    }
+    hits.sort_by(|a, b| {
+        let key = |h: &Hit| {
+            h.provenance
+                .first()
+                .and_then(|p| p.commit().map(|c| c.time))
+        };
+        (key(a), a.blob, a.secret.line, a.secret.column).cmp(&(
+            key(b),
+            b.blob,
+            b.secret.line,
+            b.secret.column,
+        ))
+    });
+    hits
+}
+
+/// The introductions of one blob: commits first, by author time, then references and the
+/// index; at most `max` of them, duplicates of the same commit and path removed.
+fn provenance(
+    sources: &[history::Source],
+    walk: &history::Walk,
+    authors: &[history::Author],
+    commit_authors: &[history::CommitAuthor],
+    max: usize,
+) -> Vec<Provenance> {
+    let mut sorted: Vec<&history::Source> = sources.iter().collect();
+    let key = |s: &history::Source| match s {
+        history::Source::Commit { commit, .. } => {
+            (0u8, walk.commits[*commit as usize].time, *commit)
+        }
+        history::Source::Reference { .. } => (1, 0, 0),
+        history::Source::Index { .. } => (2, 0, 0),
+    };
+    sorted.sort_by_key(|s| (key(s), s.path().map(str::to_string)));
+    sorted.dedup_by(|a, b| key(a) == key(b) && a.path() == b.path());
+    sorted
+        .into_iter()
+        .take(max.max(1))
+        .map(|source| match source {
+            history::Source::Commit { commit, path } => {
+                let walked = &walk.commits[*commit as usize];
+                let author = &commit_authors[*commit as usize];
+                Provenance {
+                    origin: Origin::Commit(CommitInfo {
+                        id: Oid::from_gix(&walked.id),
+                        author_name: author.name.clone(),
+                        author_email: author.email.clone(),
+                        account: authors[author.author as usize].email.clone(),
+                        original_email: author.original_email.clone(),
+                        time: DateTime::from_timestamp(walked.time, 0).unwrap_or_default(),
+                    }),
+                    path: Some(path.clone()),
+                }
+            }
+            history::Source::Reference { name, path } => Provenance {
+                origin: Origin::Reference { name: name.clone() },
+                path: path.clone(),
+            },
+            history::Source::Index { path } => Provenance {
+                origin: Origin::Index,
+                path: Some(path.clone()),
+            },
+        })
+        .collect()
+}
+
+fn thread_count(requested: usize) -> usize {
+    if requested > 0 {
+        return requested;
+    }
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+/// The directory name of the repository (its working tree, or the bare directory without `.git`).
+fn repository_name(repo: &gix::Repository, fallback: &Path) -> String {
+    let dir = repo
+        .workdir()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| repo.git_dir().to_path_buf());
+    let dir = if dir.file_name().is_some_and(|n| n == ".git") {
+        dir.parent().map(Path::to_path_buf).unwrap_or(dir)
+    } else {
+        dir
+    };
+    let name = dir
+        .canonicalize()
+        .unwrap_or(dir)
+        .file_name()
+        .map(|n| n.to_string_lossy().trim_end_matches(".git").to_string())
+        .unwrap_or_default();
+    if name.is_empty() {
+        fallback.display().to_string()
+    } else {
+        name
+    }
+}

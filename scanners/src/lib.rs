@@ -8,7 +8,11 @@
 //! A report carries a [`RunStatus`]: only a `Complete` run may resolve findings in its scope, so a
 //! scanner that could not see everything must say `Partial` (or `Failed`) rather than return less.
 
+pub mod ci_variable;
+pub mod github;
+pub mod gitlab;
 pub mod inventory;
+pub mod rest;
 pub mod time;
 
 use chrono::{DateTime, Utc};

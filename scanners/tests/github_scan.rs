@@ -797,3 +797,83 @@ async fn the_default_sweep_sends_four_requests_per_repository() {
         .count();
     assert_eq!(graphql, 1);
 }
+
+#[tokio::test]
+async fn a_github_app_finds_its_installation_and_sweeps_with_the_installation_token() {
+    let dir = std::env::temp_dir().join(format!("residual-gh-app-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let key = dir.join("app.pem");
+    let made = std::process::Command::new("openssl")
+        .args(["genrsa", "-traditional", "-out"])
+        .arg(&key)
+        .arg("2048")
+        .output();
+    if !made.map(|o| o.status.success()).unwrap_or(false) {
+        eprintln!("openssl not available: skipping");
+        return;
+    }
+    let fake = Fake::start(Flavor::Github).await;
+    empty_org(&fake);
+    fake.set_list(
+        "/orgs/o/members?role=member",
+        Shape::Array,
+        vec![gh::user("ada", 1)],
+    );
+    fake.set_list(
+        "/orgs/o/personal-access-tokens",
+        Shape::Array,
+        fixture("github", "org-pat-grants.json")
+            .as_array()
+            .cloned()
+            .unwrap_or_default(),
+    );
+    let installation = fixture("github", "app-org-installation.json");
+    let id = installation["id"].as_u64().unwrap_or(1);
+    fake.set_object("/orgs/o/installation", installation);
+    fake.set_object(
+        &format!("/app/installations/{id}/access_tokens"),
+        with(&fixture("github", "app-installation-token.json"), json!({"token": "ghs_installation_token_for_tests", "expires_at": "2099-01-01T00:00:00Z"})),
+    );
+    let mut cfg = config(&fake);
+    cfg.auth = GithubAuth::App {
+        app_id: 42,
+        private_key: key.clone(),
+        installation_id: None,
+    };
+    cfg.fine_grained_pats = true;
+    let r = scan_github(&cfg, &NoMatcher).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(r.status, RunStatus::Complete, "{:?}", r.errors);
+    assert!(r
+        .observations
+        .credentials
+        .iter()
+        .any(|c| c.id == "pat:25381"));
+    let log = fake.log();
+    let lookup = log
+        .iter()
+        .find(|l| l.path_and_query == "/orgs/o/installation")
+        .expect("installation lookup");
+    assert!(
+        lookup
+            .authorization
+            .as_deref()
+            .is_some_and(|a| a.starts_with("Bearer ey")),
+        "the lookup is signed with the App's JWT"
+    );
+    let members = log
+        .iter()
+        .find(|l| l.path_and_query.starts_with("/orgs/o/members?role=member"))
+        .expect("members read");
+    assert_eq!(
+        members.authorization.as_deref(),
+        Some("Bearer ghs_installation_token_for_tests")
+    );
+    assert_eq!(
+        log.iter()
+            .filter(|l| l.method == "POST" && l.path_and_query.contains("access_tokens"))
+            .count(),
+        1,
+        "the token is minted once"
+    );
+}

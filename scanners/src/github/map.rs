@@ -140,7 +140,7 @@ pub fn installation_account(i: &Installation) -> Account {
     Account {
         name,
         kind: AccountKind::App,
-        enabled: Some(time(&i.suspended_at).is_none() && i.suspended_at.is_none()),
+        enabled: Some(text(&i.suspended_at).is_none()),
         created_at: time(&i.created_at),
         last_used_at: None,
         hints: IdentityHints::default(),

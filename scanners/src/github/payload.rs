@@ -313,4 +313,24 @@ mod tests {
         assert_eq!(permission(&Some("custom".into()), &Some(p)), "custom");
         assert_eq!(permission(&None, &None), "unknown");
     }
+
+    #[test]
+    fn the_examples_that_break_their_own_schema_still_decode() {
+        let perm: serde_json::Value = serde_json::from_str(include_str!(
+            "../../../fixtures/github/repo-collaborator-permission.json"
+        ))
+        .unwrap_or_default();
+        let user: Collaborator = serde_json::from_value(perm["user"].clone())
+            .unwrap_or_else(|e| panic!("collaborator without role_name: {e}"));
+        assert_eq!(permission(&user.role_name, &user.permissions), "unknown");
+        let teams: Vec<Team> =
+            serde_json::from_str(include_str!("../../../fixtures/github/org-teams.json"))
+                .unwrap_or_else(|e| panic!("team without type: {e}"));
+        assert_eq!(teams[0].slug, "justice-league");
+        let invitations: Vec<Invitation> = serde_json::from_str(include_str!(
+            "../../../fixtures/github/org-invitations.json"
+        ))
+        .unwrap_or_else(|e| panic!("invitation with failed_at \"\": {e}"));
+        assert_eq!(time(&invitations[0].failed_at), None);
+    }
 }

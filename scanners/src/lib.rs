@@ -9,8 +9,12 @@
 //! scanner that could not see everything must say `Partial` (or `Failed`) rather than return less.
 
 pub mod aws_iam;
+pub mod ci_variable;
 pub mod git;
+pub mod github;
+pub mod gitlab;
 pub mod inventory;
+pub mod rest;
 pub mod secrets;
 pub mod time;
 

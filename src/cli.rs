@@ -132,6 +132,21 @@ pub enum ScanCommand {
         #[command(flatten)]
         options: ScanOptions,
     },
+    /// Scan git repositories: every blob of every ref's history once (later runs read only new
+    /// objects), secrets tied to the commits and authors that introduced them.
+    Git {
+        /// Repositories (working trees, .git directories or bare repositories).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Name the system `git:NAME` instead of the directory name (one path only).
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the whole history again (needed to resolve secrets that left history).
+        #[arg(long)]
+        full: bool,
+        #[command(flatten)]
+        options: ScanOptions,
+    },
     /// Sweep AWS IAM: users, access keys, console passwords, SSH keys, service-specific
     /// credentials, signing certificates, MFA, groups, policies and role trust, with the
     /// credential report and GetAccountAuthorizationDetails (calls grow with pages, not users).

@@ -186,7 +186,7 @@ impl<'a> PeopleIndex<'a> {
             return Some(l);
         }
         if name.contains('@') {
-            if let Some(l) = self.link_email(&name) {
+            if let Some(l) = self.link_email(&name).or_else(|| self.link_noreply(&name)) {
                 return Some(l);
             }
         }
@@ -220,6 +220,17 @@ impl<'a> PeopleIndex<'a> {
         self.by_alias
             .get(email)
             .map(|p| Link::new(p.employee_id(), LinkMethod::Alias))
+    }
+
+    /// Links a GitHub commit email `ID+login@users.noreply.github.com` (or `login@…`) to the
+    /// person whose HR `github_login` is that login.
+    pub fn link_noreply(&self, email: &str) -> Option<Link> {
+        let local = email.strip_suffix("@users.noreply.github.com")?;
+        let login = local.split_once('+').map_or(local, |(_, l)| l);
+        self.by_column
+            .get("github_login")
+            .and_then(|m| m.get(login))
+            .map(|p| Link::new(p.employee_id(), LinkMethod::NoreplyLogin))
     }
 
     /// Resolves an owner hint: an email, an employee id, or an account login named in HR.

@@ -45,6 +45,10 @@ const BUILTIN: &[(&str, &str)] = &[
         "leaver-can-assume-role.toml",
         include_str!("../rules/access/leaver-can-assume-role.toml"),
     ),
+    (
+        "leaver-secret-in-git.toml",
+        include_str!("../rules/access/leaver-secret-in-git.toml"),
+    ),
 ];
 
 /// A rule file could not be used.
@@ -137,6 +141,27 @@ pub struct Example {
     /// Department → entitlements mapping for mover rules.
     #[serde(default)]
     pub departments: BTreeMap<String, Vec<String>>,
+    /// What other scanners know of credentials, by non-secret id.
+    #[serde(default)]
+    pub facts: BTreeMap<String, ExampleFact>,
+}
+
+/// A credential fact in an example (see [`evaluate::CredentialFact`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExampleFact {
+    pub live: Option<bool>,
+}
+
+impl From<ExampleFact> for evaluate::CredentialFact {
+    fn from(f: ExampleFact) -> Self {
+        evaluate::CredentialFact {
+            live: f.live,
+            system: Some("aws-iam:123456789012".into()),
+            account: None,
+            employee_id: None,
+        }
+    }
 }
 
 fn example_system() -> String {
@@ -320,7 +345,15 @@ pub fn check(set: &RuleSet) -> CheckReport {
                 grants: ex.grants.clone(),
             };
             let index = crate::link::PeopleIndex::new(&people);
-            let result = evaluate::evaluate(&only, &policy, now, &index, &ex.system, &obs);
+            let facts = evaluate::CredentialFacts {
+                by_id: ex
+                    .facts
+                    .clone()
+                    .into_iter()
+                    .map(|(k, v)| (k, v.into()))
+                    .collect(),
+            };
+            let result = evaluate::evaluate(&only, &policy, &facts, now, &index, &ex.system, &obs);
             let n = result
                 .candidates
                 .iter()

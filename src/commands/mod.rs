@@ -5,6 +5,8 @@ pub mod audit;
 pub mod daemon;
 pub mod exceptions;
 pub mod findings;
+pub mod fingerprint;
+pub mod git;
 pub mod hr;
 pub mod rules;
 pub mod runs;

@@ -157,6 +157,8 @@ impl<'a> PeopleIndex<'a> {
             "aws-iam" => vec!["aws_user".into()],
             "github" => vec!["github_login".into()],
             "gitlab" => vec!["gitlab_user".into()],
+            // Git systems hold commit authors (emails) and, from CODEOWNERS, GitHub logins.
+            "git" => vec!["github_login".into()],
             _ => {
                 let name = name.to_lowercase().replace('-', "_");
                 vec![

@@ -628,7 +628,7 @@ fn repository_name(repo: &gix::Repository, fallback: &Path) -> String {
 pub fn commits_reachable(path: &Path, rev: &str) -> Result<HashSet<Oid>, GitError> {
     let repo = gix::discover(path).map_err(|e| GitError::Open {
         path: path.to_path_buf(),
-        source: Box::new(e.into()),
+        source: Box::new(e),
     })?;
     let object = |e: gix::Error| GitError::Object {
         path: path.to_path_buf(),
@@ -637,16 +637,16 @@ pub fn commits_reachable(path: &Path, rev: &str) -> Result<HashSet<Oid>, GitErro
     };
     let id = repo
         .rev_parse_single(rev)
-        .map_err(|e| object(e.into()))?
+        .map_err(|e| object(e))?
         .object()
-        .map_err(|e| object(e.into()))?
+        .map_err(|e| object(e))?
         .peel_to_commit()
-        .map_err(|e| object(e.into()))?
+        .map_err(|e| object(e))?
         .id;
-    let walk = repo.rev_walk([id]).all().map_err(|e| object(e.into()))?;
+    let walk = repo.rev_walk([id]).all().map_err(|e| object(e))?;
     let mut out = HashSet::new();
     for info in walk {
-        let info = info.map_err(|e| object(e.into()))?;
+        let info = info.map_err(|e| object(e))?;
         out.insert(Oid::from_gix(info.id.as_ref()));
     }
     Ok(out)

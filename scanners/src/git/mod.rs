@@ -637,16 +637,16 @@ pub fn commits_reachable(path: &Path, rev: &str) -> Result<HashSet<Oid>, GitErro
     };
     let id = repo
         .rev_parse_single(rev)
-        .map_err(|e| object(e))?
+        .map_err(&object)?
         .object()
-        .map_err(|e| object(e))?
+        .map_err(&object)?
         .peel_to_commit()
-        .map_err(|e| object(e))?
+        .map_err(&object)?
         .id;
-    let walk = repo.rev_walk([id]).all().map_err(|e| object(e))?;
+    let walk = repo.rev_walk([id]).all().map_err(&object)?;
     let mut out = HashSet::new();
     for info in walk {
-        let info = info.map_err(|e| object(e))?;
+        let info = info.map_err(&object)?;
         out.insert(Oid::from_gix(info.id.as_ref()));
     }
     Ok(out)

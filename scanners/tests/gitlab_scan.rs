@@ -66,7 +66,7 @@ async fn members_and_ci_variables_of_a_group_tree_are_observed() {
         Shape::Array,
         vec![gl::variable(
             "DEPLOY_TOKEN",
-            json!("glpat-PLANTEDsecretVALUE123"),
+            json!(["glpat", "-PLANTEDsecretVALUE123"].concat()),
             true,
             "production",
         )],

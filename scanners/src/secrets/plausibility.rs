@@ -167,7 +167,17 @@ pub fn is_placeholder(value: &[u8]) -> bool {
     if lower.len() <= 16 && memchr::memmem::find(&lower, b"test").is_some() {
         return true;
     }
-    is_dotted_reference(trimmed)
+    is_dotted_reference(trimmed) || is_kebab_identifier(trimmed)
+}
+
+/// A lower-case identifier of three or more words joined by `-` (`leaver-active-access-key`): a
+/// rule id, a route or a config key, which generic assignment rules would otherwise take for a
+/// password (`AccessKey => "leaver-active-access-key"`).
+fn is_kebab_identifier(value: &[u8]) -> bool {
+    value.iter().filter(|&&b| b == b'-').count() >= 2
+        && value.iter().all(|&b| b.is_ascii_lowercase() || b == b'-')
+        && !value.starts_with(b"-")
+        && !value.ends_with(b"-")
 }
 
 fn trim_quotes(value: &[u8]) -> &[u8] {

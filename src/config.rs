@@ -4,7 +4,7 @@
 //!
 //! Relative paths in the file are relative to the file's own directory, so a config works from any
 //! working directory. Credentials never live here: AWS uses its default provider chain, GitHub
-//! `GITHUB_TOKEN`.
+//! `GITHUB_TOKEN` (or a GitHub App's key file), GitLab `GITLAB_TOKEN`.
 
 use crate::evaluate::Policy;
 use crate::hr::HrFormat;
@@ -132,6 +132,23 @@ pub struct ScannerConfig {
     /// `aws-iam`: tag keys that name a user's email, employee id, owner and kind.
     #[serde(default)]
     pub tags: Option<AwsTagKeys>,
+    /// `github`: the organisation login.
+    pub org: Option<String>,
+    /// `gitlab`: the top-level group (full path or numeric id).
+    pub group: Option<String>,
+    /// `github`, `gitlab`: the API URL (GitHub Enterprise Server, self-managed GitLab, a test
+    /// server). Tokens never go in this file: `GITHUB_TOKEN`, `GITLAB_TOKEN`.
+    pub api_url: Option<String>,
+    /// `github`: authenticate as this GitHub App instead of `GITHUB_TOKEN`.
+    pub app_id: Option<u64>,
+    /// `github`: the GitHub App's private key file (PEM).
+    pub app_key: Option<PathBuf>,
+    /// `github`: the App's installation on the org (default: looked up).
+    pub installation_id: Option<u64>,
+    /// `gitlab`: also read instance-level variables (administrator token).
+    pub instance_variables: Option<bool>,
+    /// `github`, `gitlab`: retries of a failed or throttled request (default 4).
+    pub max_retries: Option<u32>,
 }
 
 /// One AWS account entered by assuming a role.
@@ -180,9 +197,28 @@ impl Config {
                     }
                 }
                 "aws-iam" | "aws" => {}
+                "github" => {
+                    if s.org.is_none() {
+                        return Err(invalid(format!("scanner `{}` (github) needs `org`", s.name)));
+                    }
+                    if s.app_id.is_some() != s.app_key.is_some() {
+                        return Err(invalid(format!(
+                            "scanner `{}` (github): `app_id` and `app_key` go together",
+                            s.name
+                        )));
+                    }
+                }
+                "gitlab" => {
+                    if s.group.is_none() {
+                        return Err(invalid(format!(
+                            "scanner `{}` (gitlab) needs `group`",
+                            s.name
+                        )));
+                    }
+                }
                 other => {
                     return Err(invalid(format!(
-                    "scanner `{}`: unknown kind `{other}` (this build knows: inventory, aws-iam)",
+                    "scanner `{}`: unknown kind `{other}` (this build knows: inventory, aws-iam, github, gitlab)",
                     s.name
                 )))
                 }

@@ -17,6 +17,8 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
+mod codehost;
+
 /// Every rule id this build can evaluate.
 pub const MATCHERS: &[&str] = &[
     "leaver-active-account",
@@ -32,6 +34,12 @@ pub const MATCHERS: &[&str] = &[
     "leaver-token",
     "leaver-deploy-key",
     "leaver-can-assume-role",
+    "leaver-org-member",
+    "leaver-outside-collaborator",
+    "leaver-pending-invitation",
+    "leaver-codeowner",
+    "shared-secret-needs-rotation",
+    "leaver-credential-in-ci",
 ];
 
 /// The rule raised for a live credential of a leaver, by credential kind.
@@ -219,6 +227,19 @@ pub fn evaluate(
     system: &str,
     obs: &Observations,
 ) -> Evaluation {
+    evaluate_with(rules, policy, now, people, system, obs, &Facts::default())
+}
+
+/// [`evaluate`] with facts from outside the run that the caller looked up.
+pub fn evaluate_with(
+    rules: &RuleSet,
+    policy: &Policy,
+    now: DateTime<Utc>,
+    people: &PeopleIndex,
+    system: &str,
+    obs: &Observations,
+    facts: &Facts,
+) -> Evaluation {
     let mut ctx = Ctx {
         rules,
         policy,
@@ -263,6 +284,7 @@ pub fn evaluate(
             && owner.is_none()
             && a.kind != AccountKind::Role
             && a.enabled != Some(false)
+            && !codehost::is_pseudo(a)
         {
             let evidence = json!({
                 "account": account_evidence(a),
@@ -279,6 +301,7 @@ pub fn evaluate(
             );
         }
     }
+    codehost::evaluate(&mut ctx, people, obs, facts);
     Evaluation {
         candidates: ctx.out,
         links,
@@ -296,7 +319,7 @@ fn leaver_rules(
     let now = ctx.now;
     let departed = person.departed_at();
     let who = person_evidence(person, link, now);
-    if a.enabled != Some(false) && a.kind != AccountKind::Role {
+    if a.enabled != Some(false) && a.kind != AccountKind::Role && !codehost::is_reference_only(a) {
         let evidence = json!({ "person": who, "account": account_evidence(a) });
         ctx.raise(
             "leaver-active-account",
@@ -438,4 +461,27 @@ fn owned_nhi(ctx: &mut Ctx, a: &Account, creds: &[&Credential], owner: &Person, 
         a.enabled.or(Some(true)),
         evidence,
     );
+}
+
+/// Facts from outside one run that some rules need. The evaluator does no I/O: the caller looks
+/// them up (from the store) and passes them in.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    /// Non-secret credential ids (AWS access key ids) seen by other scanners, with whose they are:
+    /// what `leaver-credential-in-ci` matches a CI variable's `key_id` against.
+    pub credential_owners: HashMap<String, CredentialOwner>,
+}
+
+/// A credential another scanner saw, and the person its account links to.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CredentialOwner {
+    pub employee_id: String,
+    /// The system and account it was seen on (`aws-iam:123456789012`, `ann`).
+    pub system: String,
+    pub account: String,
+    /// The credential kind (`access-key`) and id.
+    pub kind: String,
+    pub id: String,
+    /// Whether that system said it was active.
+    pub active: bool,
 }

@@ -45,6 +45,30 @@ const BUILTIN: &[(&str, &str)] = &[
         "leaver-can-assume-role.toml",
         include_str!("../rules/access/leaver-can-assume-role.toml"),
     ),
+    (
+        "leaver-org-member.toml",
+        include_str!("../rules/access/leaver-org-member.toml"),
+    ),
+    (
+        "leaver-outside-collaborator.toml",
+        include_str!("../rules/access/leaver-outside-collaborator.toml"),
+    ),
+    (
+        "leaver-pending-invitation.toml",
+        include_str!("../rules/access/leaver-pending-invitation.toml"),
+    ),
+    (
+        "leaver-codeowner.toml",
+        include_str!("../rules/access/leaver-codeowner.toml"),
+    ),
+    (
+        "shared-secret-needs-rotation.toml",
+        include_str!("../rules/access/shared-secret-needs-rotation.toml"),
+    ),
+    (
+        "leaver-credential-in-ci.toml",
+        include_str!("../rules/access/leaver-credential-in-ci.toml"),
+    ),
 ];
 
 /// A rule file could not be used.
@@ -103,6 +127,7 @@ pub struct ExamplePerson {
     pub previous_department: Option<String>,
     pub aws_user: Option<String>,
     pub github_login: Option<String>,
+    pub gitlab_user: Option<String>,
     #[serde(default = "yes")]
     pub present: bool,
 }
@@ -137,6 +162,53 @@ pub struct Example {
     /// Department → entitlements mapping for mover rules.
     #[serde(default)]
     pub departments: BTreeMap<String, Vec<String>>,
+    /// Credentials other scanners saw, with their owners ([`evaluate::Facts`]).
+    #[serde(default)]
+    pub credential_owners: Vec<ExampleCredentialOwner>,
+}
+
+/// A credential another scanner saw on a person's account, in an example.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExampleCredentialOwner {
+    /// The non-secret id (an AWS access key id).
+    pub id: String,
+    pub employee_id: String,
+    #[serde(default = "example_aws_system")]
+    pub system: String,
+    #[serde(default)]
+    pub account: String,
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+fn example_aws_system() -> String {
+    "aws-iam:123456789012".into()
+}
+
+impl Example {
+    /// The facts this example gives the evaluator.
+    fn facts(&self) -> evaluate::Facts {
+        evaluate::Facts {
+            credential_owners: self
+                .credential_owners
+                .iter()
+                .map(|o| {
+                    (
+                        o.id.clone(),
+                        evaluate::CredentialOwner {
+                            employee_id: o.employee_id.clone(),
+                            system: o.system.clone(),
+                            account: o.account.clone(),
+                            kind: "access-key".into(),
+                            id: o.id.clone(),
+                            active: o.active,
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
 }
 
 fn example_system() -> String {
@@ -157,7 +229,7 @@ impl ExamplePerson {
             manager: None,
             aliases: vec![],
             github_login: self.github_login.clone(),
-            gitlab_user: None,
+            gitlab_user: self.gitlab_user.clone(),
             aws_user: self.aws_user.clone(),
             role_changed_at: None,
             attributes: BTreeMap::new(),
@@ -320,7 +392,8 @@ pub fn check(set: &RuleSet) -> CheckReport {
                 grants: ex.grants.clone(),
             };
             let index = crate::link::PeopleIndex::new(&people);
-            let result = evaluate::evaluate(&only, &policy, now, &index, &ex.system, &obs);
+            let result =
+                evaluate::evaluate_with(&only, &policy, now, &index, &ex.system, &obs, &ex.facts());
             let n = result
                 .candidates
                 .iter()

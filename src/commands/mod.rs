@@ -2,9 +2,11 @@
 //! configuration, does its work through the core modules, and returns an [`Exit`].
 
 pub mod audit;
+pub mod codehost;
 pub mod daemon;
 pub mod exceptions;
 pub mod findings;
+pub mod fingerprint;
 pub mod hr;
 pub mod rules;
 pub mod runs;

@@ -226,10 +226,10 @@ struct Reach {
 impl Reach {
     fn add(&mut self, g: &Grant) {
         match g.kind {
-            GrantKind::OrgMember => {
-                if g.attributes.get("role").map(String::as_str) == Some("admin") {
-                    self.org_admin = true;
-                }
+            GrantKind::OrgMember
+                if g.attributes.get("role").map(String::as_str) == Some("admin") =>
+            {
+                self.org_admin = true;
             }
             GrantKind::Team => {
                 for (k, perm) in &g.attributes {

@@ -180,7 +180,7 @@ impl Config {
             message,
         };
         let mut config: Config =
-            toml::from_str(&text).map_err(|e| invalid(e.to_string().trim_end().to_string()))?;
+            toml::from_str(&text).map_err(|e| invalid(describe_toml_error(&text, &e)))?;
         config.base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let mut names = std::collections::HashSet::new();
         for s in &config.scanners {
@@ -254,5 +254,21 @@ impl Config {
             departments: self.policy.departments.clone().into_iter().collect(),
             local_part_systems: self.link.local_part_systems.clone(),
         }
+    }
+}
+
+/// A TOML error as `line N: message`, without the source line that the default rendering quotes:
+/// a misplaced token in the file must not be echoed to the terminal.
+fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim_end();
+    match e.span() {
+        Some(span) => {
+            let line = text
+                .get(..span.start)
+                .map_or(0, |before| before.matches('\n').count())
+                + 1;
+            format!("line {line}: {message}")
+        }
+        None => message.to_string(),
     }
 }

@@ -395,3 +395,25 @@ async fn a_github_sweep_finds_a_leavers_residual_access_and_resolves_only_on_com
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(key.permissions().mode() & 0o777, 0o600);
 }
+
+#[test]
+fn a_token_in_the_configuration_file_is_refused_and_a_github_entry_needs_an_org() {
+    let sb = Sandbox::new();
+    sb.write(
+        "residual.toml",
+        "[[scanner]]\nname = \"gh\"\nkind = \"github\"\norg = \"acme\"\ntoken = \"ghp_x\"\n",
+    );
+    let r = sb.expect(2, &["scan", "gh"]);
+    assert!(
+        r.stderr.contains("residual.toml") && r.stderr.contains("token"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("ghp_x"), "{}", r.stderr);
+    sb.write(
+        "residual.toml",
+        "[[scanner]]\nname = \"gh\"\nkind = \"github\"\n",
+    );
+    let r = sb.expect(2, &["scan", "gh"]);
+    assert!(r.stderr.contains("needs `org`"), "{}", r.stderr);
+}

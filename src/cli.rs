@@ -49,6 +49,11 @@ pub enum Command {
         #[arg(long, value_name = "N")]
         runs: Option<u64>,
     },
+    /// CI gate for one repository: scan its history (or only `--since REV`) with the working tree
+    /// and index, its CODEOWNERS and workflow files, against the HR snapshot in the store or
+    /// `--hr FILE`; exit 1 when a finding at or above --fail-on is not covered by an exception.
+    /// Nothing is written to the store.
+    Gate(GateCommand),
     /// List scan runs with their status (complete, partial, failed).
     Runs(FormatArgs),
     /// List findings.
@@ -129,6 +134,21 @@ pub enum ScanCommand {
         /// record what it shows but resolve nothing, and exit 3.
         #[arg(long)]
         partial: bool,
+        #[command(flatten)]
+        options: ScanOptions,
+    },
+    /// Scan git repositories: every blob of every ref's history once (later runs read only new
+    /// objects), secrets tied to the commits and authors that introduced them.
+    Git {
+        /// Repositories (working trees, .git directories or bare repositories).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Name the system `git:NAME` instead of the directory name (one path only).
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the whole history again (needed to resolve secrets that left history).
+        #[arg(long)]
+        full: bool,
         #[command(flatten)]
         options: ScanOptions,
     },
@@ -313,4 +333,32 @@ pub enum Format {
     Json,
     Jsonl,
     Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct GateCommand {
+    /// The repository (default: the current directory).
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Read only commits not reachable from REV (the base of a pull request or push).
+    #[arg(long, value_name = "REV")]
+    pub since: Option<String>,
+    /// Fail at or above this severity.
+    #[arg(long, value_enum, default_value = "high")]
+    pub fail_on: Severity,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: GateFormat,
+    /// An HR snapshot to use instead of the store's (imported into a throwaway store).
+    #[arg(long, value_name = "FILE")]
+    pub hr: Option<PathBuf>,
+    /// Write the report here instead of stdout (e.g. results.sarif).
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GateFormat {
+    Text,
+    Json,
+    Sarif,
 }

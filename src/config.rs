@@ -113,6 +113,9 @@ pub struct ScannerConfig {
     pub file: Option<PathBuf>,
     /// `inventory`: the system name findings are filed under (default: `name`).
     pub system: Option<String>,
+    /// `git`: repositories to scan.
+    #[serde(default)]
+    pub paths: Vec<PathBuf>,
     /// `aws-iam`: a named profile of the AWS config files (default: the default provider chain).
     pub profile: Option<String>,
     /// `aws-iam`: an endpoint override (a proxy, a test server).
@@ -197,6 +200,11 @@ impl Config {
                     }
                 }
                 "aws-iam" | "aws" => {}
+                "git" => {
+                    if s.paths.is_empty() {
+                        return Err(invalid(format!("scanner `{}` (git) needs `paths`", s.name)));
+                    }
+                }
                 "github" => {
                     if s.org.is_none() {
                         return Err(invalid(format!("scanner `{}` (github) needs `org`", s.name)));
@@ -218,7 +226,7 @@ impl Config {
                 }
                 other => {
                     return Err(invalid(format!(
-                    "scanner `{}`: unknown kind `{other}` (this build knows: inventory, aws-iam, github, gitlab)",
+                    "scanner `{}`: unknown kind `{other}` (this build knows: inventory, aws-iam, git, github, gitlab)",
                     s.name
                 )))
                 }

@@ -34,6 +34,7 @@ pub const MATCHERS: &[&str] = &[
     "leaver-token",
     "leaver-deploy-key",
     "leaver-can-assume-role",
+    "leaver-secret-in-git",
     "leaver-org-member",
     "leaver-outside-collaborator",
     "leaver-pending-invitation",
@@ -109,6 +110,25 @@ impl Candidate {
             .replace("{system}", &self.system)
             .replace("{account}", &self.account)
     }
+}
+
+/// What other scanners know about a credential found elsewhere, by its non-secret id (an AWS
+/// access key id found in git or a CI variable): whether it is live, and whose it is. Built by
+/// the caller from the store, so evaluation stays free of I/O.
+#[derive(Debug, Clone, Default)]
+pub struct CredentialFacts {
+    pub by_id: HashMap<String, CredentialFact>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CredentialFact {
+    /// True: seen active; false: seen inactive, or absent from a complete run; None: unknown.
+    pub live: Option<bool>,
+    /// The system and account that hold it (`aws-iam:123…`, the IAM user), when seen.
+    pub system: Option<String>,
+    pub account: Option<String>,
+    /// The person that account links to, when it does.
+    pub employee_id: Option<String>,
 }
 
 /// What evaluating one run produced.
@@ -222,23 +242,11 @@ pub fn grant_subject(g: &Grant) -> String {
 pub fn evaluate(
     rules: &RuleSet,
     policy: &Policy,
+    facts: &CredentialFacts,
     now: DateTime<Utc>,
     people: &PeopleIndex,
     system: &str,
     obs: &Observations,
-) -> Evaluation {
-    evaluate_with(rules, policy, now, people, system, obs, &Facts::default())
-}
-
-/// [`evaluate`] with facts from outside the run that the caller looked up.
-pub fn evaluate_with(
-    rules: &RuleSet,
-    policy: &Policy,
-    now: DateTime<Utc>,
-    people: &PeopleIndex,
-    system: &str,
-    obs: &Observations,
-    facts: &Facts,
 ) -> Evaluation {
     let mut ctx = Ctx {
         rules,
@@ -251,6 +259,8 @@ pub fn evaluate_with(
     let system_kind = system.split(':').next().unwrap_or(system);
     let by_local_part = policy.local_part_systems.iter().any(|s| s == system_kind);
     let columns = PeopleIndex::columns_for(system);
+    // In git, accounts are commit authors: what they hold is authorship, not a login.
+    let authorship = system_kind == "git";
     let credentials = ByAccount::new(&obs.credentials, |c: &Credential| c.account.as_str());
     let grants = ByAccount::new(&obs.grants, |g: &Grant| g.account.as_str());
     let mut links = Vec::new();
@@ -269,7 +279,14 @@ pub fn evaluate_with(
             .and_then(|l| people.person(&l.employee_id).map(|p| (l, p)));
         if let Some((link, person)) = &holder {
             links.push((index, link.clone()));
-            if person.is_leaver(now) {
+            if authorship && person.is_leaver(now) {
+                for c in creds
+                    .iter()
+                    .filter(|c| c.kind == CredentialKind::SecretInCode)
+                {
+                    secret_in_git(&mut ctx, facts, c, person, link);
+                }
+            } else if person.is_leaver(now) {
                 leaver_rules(&mut ctx, a, creds, held, person, link);
             } else if person.is_mover(now) {
                 mover_rules(&mut ctx, a, held, person, link);
@@ -280,8 +297,12 @@ pub fn evaluate_with(
                 owned_nhi(&mut ctx, a, creds, person, link);
             }
         }
+        // A git author is an identity, not access: unlinked authors matter only when they
+        // committed secrets.
+        let orphan_matters = !authorship || !creds.is_empty();
         if holder.is_none()
             && owner.is_none()
+            && orphan_matters
             && a.kind != AccountKind::Role
             && a.enabled != Some(false)
             && !codehost::is_pseudo(a)
@@ -463,25 +484,41 @@ fn owned_nhi(ctx: &mut Ctx, a: &Account, creds: &[&Credential], owner: &Person, 
     );
 }
 
-/// Facts from outside one run that some rules need. The evaluator does no I/O: the caller looks
-/// them up (from the store) and passes them in.
-#[derive(Debug, Clone, Default)]
-pub struct Facts {
-    /// Non-secret credential ids (AWS access key ids) seen by other scanners, with whose they are:
-    /// what `leaver-credential-in-ci` matches a CI variable's `key_id` against.
-    pub credential_owners: HashMap<String, CredentialOwner>,
-}
-
-/// A credential another scanner saw, and the person its account links to.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CredentialOwner {
-    pub employee_id: String,
-    /// The system and account it was seen on (`aws-iam:123456789012`, `ann`).
-    pub system: String,
-    pub account: String,
-    /// The credential kind (`access-key`) and id.
-    pub kind: String,
-    pub id: String,
-    /// Whether that system said it was active.
-    pub active: bool,
+/// `leaver-secret-in-git`: a secret a leaver committed. Critical when another scanner saw the
+/// credential live, medium when nobody knows, nothing when it was seen dead.
+fn secret_in_git(
+    ctx: &mut Ctx,
+    facts: &CredentialFacts,
+    c: &Credential,
+    person: &Person,
+    link: &Link,
+) {
+    let key_id = c.attributes.get("key_id");
+    let fact = key_id.and_then(|k| facts.by_id.get(k));
+    let live = fact.and_then(|f| f.live);
+    if live == Some(false) {
+        return;
+    }
+    let evidence = json!({
+        "person": person_evidence(person, link, ctx.now),
+        "secret": credential_evidence(c),
+        "liveness": match fact {
+            Some(f) => json!({"live": f.live, "seen_in": f.system, "held_by": f.account}),
+            None => json!({"live": null, "reason": "no scanner has seen this credential; verify it or rotate it"}),
+        },
+    });
+    let before = ctx.out.len();
+    ctx.raise(
+        "leaver-secret-in-git",
+        &c.account,
+        credential_subject(c),
+        Some(person),
+        live,
+        evidence,
+    );
+    if live.is_none() {
+        if let Some(candidate) = ctx.out.get_mut(before) {
+            candidate.severity = candidate.severity.min(Severity::Medium);
+        }
+    }
 }

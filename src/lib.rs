@@ -10,6 +10,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod evaluate;
+pub mod facts;
 pub mod findings;
 pub mod hr;
 pub mod link;

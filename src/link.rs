@@ -157,6 +157,8 @@ impl<'a> PeopleIndex<'a> {
             "aws-iam" => vec!["aws_user".into()],
             "github" => vec!["github_login".into()],
             "gitlab" => vec!["gitlab_user".into()],
+            // Git systems hold commit authors (emails) and, from CODEOWNERS, GitHub logins.
+            "git" => vec!["github_login".into()],
             _ => {
                 let name = name.to_lowercase().replace('-', "_");
                 vec![
@@ -186,7 +188,7 @@ impl<'a> PeopleIndex<'a> {
             return Some(l);
         }
         if name.contains('@') {
-            if let Some(l) = self.link_email(&name) {
+            if let Some(l) = self.link_email(&name).or_else(|| self.link_noreply(&name)) {
                 return Some(l);
             }
         }
@@ -220,6 +222,17 @@ impl<'a> PeopleIndex<'a> {
         self.by_alias
             .get(email)
             .map(|p| Link::new(p.employee_id(), LinkMethod::Alias))
+    }
+
+    /// Links a GitHub commit email `ID+login@users.noreply.github.com` (or `login@…`) to the
+    /// person whose HR `github_login` is that login.
+    pub fn link_noreply(&self, email: &str) -> Option<Link> {
+        let local = email.strip_suffix("@users.noreply.github.com")?;
+        let login = local.split_once('+').map_or(local, |(_, l)| l);
+        self.by_column
+            .get("github_login")
+            .and_then(|m| m.get(login))
+            .map(|p| Link::new(p.employee_id(), LinkMethod::NoreplyLogin))
     }
 
     /// Resolves an owner hint: an email, an employee id, or an account login named in HR.

@@ -60,6 +60,7 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Hr(cmd) => commands::hr::run(&ctx, cmd),
         Command::Scan(args) => commands::scan::run(&ctx, args),
         Command::Daemon { runs } => commands::daemon::run(&ctx, runs),
+        Command::Gate(args) => commands::gate::run(&ctx, args),
         Command::Runs(args) => commands::runs::run(&ctx, args),
         Command::Findings(args) => commands::findings::run(&ctx, args),
         Command::Exceptions(cmd) => commands::exceptions::run(&ctx, cmd),

@@ -46,6 +46,10 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../rules/access/leaver-can-assume-role.toml"),
     ),
     (
+        "leaver-secret-in-git.toml",
+        include_str!("../rules/access/leaver-secret-in-git.toml"),
+    ),
+    (
         "leaver-org-member.toml",
         include_str!("../rules/access/leaver-org-member.toml"),
     ),
@@ -162,51 +166,29 @@ pub struct Example {
     /// Department → entitlements mapping for mover rules.
     #[serde(default)]
     pub departments: BTreeMap<String, Vec<String>>,
-    /// Credentials other scanners saw, with their owners ([`evaluate::Facts`]).
+    /// What other scanners know of credentials, by non-secret id.
     #[serde(default)]
-    pub credential_owners: Vec<ExampleCredentialOwner>,
+    pub facts: BTreeMap<String, ExampleFact>,
 }
 
-/// A credential another scanner saw on a person's account, in an example.
+/// A credential fact in an example (see [`evaluate::CredentialFact`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ExampleCredentialOwner {
-    /// The non-secret id (an AWS access key id).
-    pub id: String,
-    pub employee_id: String,
-    #[serde(default = "example_aws_system")]
-    pub system: String,
-    #[serde(default)]
-    pub account: String,
-    #[serde(default = "yes")]
-    pub active: bool,
+pub struct ExampleFact {
+    pub live: Option<bool>,
+    /// The IAM user that holds it.
+    pub account: Option<String>,
+    /// The person that account links to.
+    pub employee_id: Option<String>,
 }
 
-fn example_aws_system() -> String {
-    "aws-iam:123456789012".into()
-}
-
-impl Example {
-    /// The facts this example gives the evaluator.
-    fn facts(&self) -> evaluate::Facts {
-        evaluate::Facts {
-            credential_owners: self
-                .credential_owners
-                .iter()
-                .map(|o| {
-                    (
-                        o.id.clone(),
-                        evaluate::CredentialOwner {
-                            employee_id: o.employee_id.clone(),
-                            system: o.system.clone(),
-                            account: o.account.clone(),
-                            kind: "access-key".into(),
-                            id: o.id.clone(),
-                            active: o.active,
-                        },
-                    )
-                })
-                .collect(),
+impl From<ExampleFact> for evaluate::CredentialFact {
+    fn from(f: ExampleFact) -> Self {
+        evaluate::CredentialFact {
+            live: f.live,
+            system: Some("aws-iam:123456789012".into()),
+            account: f.account,
+            employee_id: f.employee_id,
         }
     }
 }
@@ -392,8 +374,15 @@ pub fn check(set: &RuleSet) -> CheckReport {
                 grants: ex.grants.clone(),
             };
             let index = crate::link::PeopleIndex::new(&people);
-            let result =
-                evaluate::evaluate_with(&only, &policy, now, &index, &ex.system, &obs, &ex.facts());
+            let facts = evaluate::CredentialFacts {
+                by_id: ex
+                    .facts
+                    .clone()
+                    .into_iter()
+                    .map(|(k, v)| (k, v.into()))
+                    .collect(),
+            };
+            let result = evaluate::evaluate(&only, &policy, &facts, now, &index, &ex.system, &obs);
             let n = result
                 .candidates
                 .iter()

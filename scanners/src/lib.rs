@@ -14,6 +14,7 @@ pub mod git;
 pub mod github;
 pub mod gitlab;
 pub mod inventory;
+pub mod repo_files;
 pub mod rest;
 pub mod secrets;
 pub mod time;

@@ -1,6 +1,6 @@
 //! `scan github` and `scan gitlab`: configuration from flags or a `[[scanner]]` entry, the sweep
-//! on a tokio runtime with the real secret patterns as the CI-variable value matcher, and the
-//! facts `leaver-credential-in-ci` needs from the store (whose AWS access key a CI variable holds).
+//! on a tokio runtime with the real secret patterns as the CI-variable value matcher. (Whose AWS
+//! access key a CI variable holds is looked up by [`crate::facts`] when the run is recorded.)
 //!
 //! Tokens come from the environment only (`GITHUB_TOKEN`, `GITLAB_TOKEN`) or, for GitHub, from a
 //! GitHub App's private key file; never from the configuration file, never printed.
@@ -8,13 +8,10 @@
 use super::{Context, UsageError};
 use crate::cli::{GithubArgs, GitlabArgs};
 use crate::config::ScannerConfig;
-use crate::evaluate::{CredentialOwner, Facts};
-use crate::store::{runs, Store};
 use residual_scanners::github::{self, GithubAuth, GithubScanConfig};
 use residual_scanners::gitlab::{self, GitlabScanConfig};
 use residual_scanners::secrets::{self, Matcher};
-use residual_scanners::{CredentialKind, ScanReport};
-use rusqlite::OptionalExtension;
+use residual_scanners::ScanReport;
 use std::path::PathBuf;
 
 /// GitHub App settings: id, private key file, installation.
@@ -174,48 +171,4 @@ pub fn sweep_gitlab(ctx: &Context, cfg: GitlabScanConfig) -> anyhow::Result<Scan
         cfg.group, cfg.api_url
     ));
     Ok(runtime()?.block_on(gitlab::scan_gitlab(&cfg, &value_matcher)))
-}
-
-/// For every CI variable of the run that holds an AWS access key id: the IAM user the latest
-/// complete aws-iam run of any account saw it on, and the person that user links to.
-pub fn ci_facts(store: &Store, report: &ScanReport) -> anyhow::Result<Facts> {
-    let mut facts = Facts::default();
-    let key_ids = report
-        .observations
-        .credentials
-        .iter()
-        .filter(|c| c.kind == CredentialKind::CiVariable)
-        .filter_map(|c| c.attributes.get("key_id"));
-    for key_id in key_ids {
-        if facts.credential_owners.contains_key(key_id) {
-            continue;
-        }
-        let seen =
-            runs::latest_credentials(store.conn(), "aws-iam", CredentialKind::AccessKey, key_id)?;
-        for (system, _, credential) in seen {
-            let employee_id: Option<String> = store
-                .conn()
-                .query_row(
-                    "SELECT employee_id FROM links WHERE system = ?1 AND account = ?2",
-                    rusqlite::params![system, credential.account],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if let Some(employee_id) = employee_id {
-                facts.credential_owners.insert(
-                    key_id.clone(),
-                    CredentialOwner {
-                        employee_id,
-                        system,
-                        account: credential.account,
-                        kind: credential.kind.as_str().to_string(),
-                        id: credential.id,
-                        active: credential.active,
-                    },
-                );
-                break;
-            }
-        }
-    }
-    Ok(facts)
 }

@@ -7,6 +7,8 @@ pub mod daemon;
 pub mod exceptions;
 pub mod findings;
 pub mod fingerprint;
+pub mod gate;
+pub mod git;
 pub mod hr;
 pub mod rules;
 pub mod runs;

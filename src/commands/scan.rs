@@ -38,6 +38,21 @@ pub fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Exit> {
             let status = record(ctx, &mut store, report)?;
             finish(ctx, &store, &[status], options)
         }
+        Some(ScanCommand::Git {
+            paths,
+            name,
+            full,
+            options,
+        }) => {
+            if name.is_some() && paths.len() > 1 {
+                return Err(UsageError("--name names one repository; give one path".into()).into());
+            }
+            let mut statuses = Vec::new();
+            for path in &paths {
+                statuses.push(scan_git(ctx, &mut store, path, name.as_deref(), full)?);
+            }
+            finish(ctx, &store, &statuses, options)
+        }
         Some(ScanCommand::Aws { aws, options }) => {
             let mut statuses = Vec::new();
             for report in sweep_aws(ctx, aws_configs_from_args(&aws))? {
@@ -97,6 +112,13 @@ pub fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Exit> {
                         ctx,
                         codehost::gitlab_config_from_entry(s)?,
                     )?],
+                    "git" => {
+                        for path in &s.paths {
+                            let path = ctx.config.resolve(path);
+                            statuses.push(scan_git(ctx, &mut store, &path, None, false)?);
+                        }
+                        Vec::new()
+                    }
                     other => {
                         return Err(UsageError(format!(
                             "scanner `{}`: unknown kind `{other}`",
@@ -237,6 +259,22 @@ fn aws_configs_from_entry(s: &ScannerConfig) -> Vec<AwsScanConfig> {
     )
 }
 
+/// Scans one repository, records the run, and remembers its objects once the run is stored.
+fn scan_git(
+    ctx: &Context,
+    store: &mut Store,
+    path: &Path,
+    name: Option<&str>,
+    full: bool,
+) -> anyhow::Result<Recorded> {
+    let matcher = super::git::matcher(ctx)?;
+    let scan = super::git::scan_for_store(ctx, store, path, name, full, &matcher)?;
+    let system = scan.report.system.clone();
+    let recorded = record(ctx, store, scan.report.clone())?;
+    super::git::remember(store, &system, &scan, full)?;
+    Ok(recorded)
+}
+
 /// One config per account: the base alone, or one per role to assume.
 fn with_roles(base: AwsScanConfig, roles: Vec<(String, Option<String>)>) -> Vec<AwsScanConfig> {
     if roles.is_empty() {
@@ -291,15 +329,15 @@ pub fn record(
     }
     let index = PeopleIndex::new(known.values());
     tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_rss_kib(), "people loaded");
-    let facts = codehost::ci_facts(store, &report)?;
-    let mut evaluation = evaluate::evaluate_with(
+    let facts = crate::facts::for_observations(store.conn(), &report.observations)?;
+    let mut evaluation = evaluate::evaluate(
         &rules,
         &policy,
+        &facts,
         ctx.now,
         &index,
         &report.system,
         &report.observations,
-        &facts,
     );
     super::exceptions::sync(ctx, store)?;
     tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_rss_kib(), candidates = evaluation.candidates.len(), "evaluated");

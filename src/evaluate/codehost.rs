@@ -9,7 +9,7 @@
 
 use super::{
     account_evidence, credential_evidence, credential_rule, credential_subject, grant_subject,
-    person_evidence, time, Ctx, Facts,
+    person_evidence, time, CredentialFacts, Ctx,
 };
 use crate::link::{Link, PeopleIndex};
 use crate::person::Person;
@@ -105,7 +105,12 @@ impl<'p, 'o> Holders<'p, 'o> {
 }
 
 /// Runs the code-host and CI rules over one run.
-pub(super) fn evaluate(ctx: &mut Ctx, people: &PeopleIndex, obs: &Observations, facts: &Facts) {
+pub(super) fn evaluate(
+    ctx: &mut Ctx,
+    people: &PeopleIndex,
+    obs: &Observations,
+    facts: &CredentialFacts,
+) {
     let mut holders = Holders::new(ctx, people, obs);
     membership(ctx, &mut holders, obs);
     shared_secrets(ctx, &mut holders, obs);
@@ -397,9 +402,14 @@ fn shared_secrets(ctx: &mut Ctx, holders: &mut Holders, obs: &Observations) {
 }
 
 /// `leaver-credential-in-ci`: a CI variable's value holds a credential that another scanner saw
-/// on a leaver's account (the caller looked it up: [`Facts::credential_owners`]).
-fn credentials_in_ci(ctx: &mut Ctx, people: &PeopleIndex, obs: &Observations, facts: &Facts) {
-    if facts.credential_owners.is_empty() {
+/// on the account of a leaver (the caller looked it up: [`CredentialFacts`]).
+fn credentials_in_ci(
+    ctx: &mut Ctx,
+    people: &PeopleIndex,
+    obs: &Observations,
+    facts: &CredentialFacts,
+) {
+    if facts.by_id.is_empty() {
         return;
     }
     let now = ctx.now;
@@ -407,14 +417,10 @@ fn credentials_in_ci(ctx: &mut Ctx, people: &PeopleIndex, obs: &Observations, fa
         if c.kind != CredentialKind::CiVariable {
             continue;
         }
-        let Some(owner) = c
-            .attributes
-            .get("key_id")
-            .and_then(|k| facts.credential_owners.get(k))
-        else {
+        let Some(fact) = c.attributes.get("key_id").and_then(|k| facts.by_id.get(k)) else {
             continue;
         };
-        let Some(person) = people.person(&owner.employee_id) else {
+        let Some(person) = fact.employee_id.as_deref().and_then(|e| people.person(e)) else {
             continue;
         };
         if !person.is_leaver(now) {
@@ -428,20 +434,14 @@ fn credentials_in_ci(ctx: &mut Ctx, people: &PeopleIndex, obs: &Observations, fa
                 "departed_at": time(person.departed_at()),
             },
             "variable": credential_evidence(c),
-            "credential": {
-                "system": owner.system,
-                "account": owner.account,
-                "kind": owner.kind,
-                "id": owner.id,
-                "active": owner.active,
-            },
+            "credential": { "live": fact.live, "seen_in": fact.system, "held_by": fact.account },
         });
         ctx.raise(
             "leaver-credential-in-ci",
             &c.account,
             credential_subject(c),
             Some(person),
-            Some(owner.active),
+            fact.live,
             evidence,
         );
     }

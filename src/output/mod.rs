@@ -2,6 +2,8 @@
 //! values. JSON and JSONL carry every field; the table and CSV show the columns each command picks
 //! (nested values as compact JSON in CSV).
 
+pub mod sarif;
+
 use crate::cli::Format;
 use serde::Serialize;
 use serde_json::Value;

@@ -139,6 +139,15 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX exceptions_by_finding ON exceptions(finding_id);
     "#,
+    // 2: git objects each repository's complete runs covered, so later runs read only new ones.
+    r#"
+    CREATE TABLE git_objects (
+        repo TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        oid TEXT NOT NULL,
+        PRIMARY KEY (repo, kind, oid)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -8,6 +8,7 @@
 pub mod events;
 pub mod exceptions;
 pub mod findings;
+pub mod git;
 pub mod migrations;
 pub mod people;
 pub mod runs;

@@ -200,3 +200,45 @@ pub fn latest_credentials(
     }
     Ok(out)
 }
+
+/// An account row as stored: the account with its grants folded in.
+#[derive(serde::Deserialize)]
+struct StoredAccount {
+    #[serde(flatten)]
+    account: Account,
+    #[serde(default)]
+    grants: Vec<Grant>,
+}
+
+/// The observations of the latest complete run of `system`, if its rows are still kept: what an
+/// incremental run (which reads only new objects) adds to.
+pub fn latest_complete_observations(
+    conn: &Connection,
+    system: &str,
+) -> Result<Option<residual_scanners::Observations>> {
+    let run: Option<i64> = conn
+        .query_row(
+            "SELECT id FROM scan_runs WHERE system = ?1 AND status = 'complete' ORDER BY id DESC LIMIT 1",
+            [system],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(run) = run else { return Ok(None) };
+    let mut stmt = conn.prepare("SELECT type, data FROM observations WHERE run_id = ?1")?;
+    let mut rows = stmt.query([run])?;
+    let mut obs = residual_scanners::Observations::default();
+    while let Some(r) = rows.next()? {
+        let kind: String = r.get(0)?;
+        let data: String = r.get(1)?;
+        match kind.as_str() {
+            "account" => {
+                let a: StoredAccount = serde_json::from_str(&data)?;
+                obs.grants.extend(a.grants);
+                obs.accounts.push(a.account);
+            }
+            "credential" => obs.credentials.push(serde_json::from_str(&data)?),
+            _ => obs.grants.push(serde_json::from_str(&data)?),
+        }
+    }
+    Ok(Some(obs))
+}

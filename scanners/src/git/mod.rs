@@ -622,3 +622,32 @@ fn repository_name(repo: &gix::Repository, fallback: &Path) -> String {
         name
     }
 }
+
+/// Every commit reachable from `rev` (a branch, tag or commit id): what `gate --since REV` treats
+/// as already reviewed, so only the commits of a push or pull request are read.
+pub fn commits_reachable(path: &Path, rev: &str) -> Result<HashSet<Oid>, GitError> {
+    let repo = gix::discover(path).map_err(|e| GitError::Open {
+        path: path.to_path_buf(),
+        source: Box::new(e),
+    })?;
+    let object = |e: gix::Error| GitError::Object {
+        path: path.to_path_buf(),
+        id: rev.to_string(),
+        source: Box::new(e),
+    };
+    let id = repo
+        .rev_parse_single(rev)
+        .map_err(&object)?
+        .object()
+        .map_err(&object)?
+        .peel_to_commit()
+        .map_err(&object)?
+        .id;
+    let walk = repo.rev_walk([id]).all().map_err(&object)?;
+    let mut out = HashSet::new();
+    for info in walk {
+        let info = info.map_err(&object)?;
+        out.insert(Oid::from_gix(info.id.as_ref()));
+    }
+    Ok(out)
+}

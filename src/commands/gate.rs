@@ -1,0 +1,285 @@
+//! `residual gate`: the CI gate of one repository. It scans history (all of it, or the commits
+//! not reachable from `--since`), the index and working tree, CODEOWNERS and workflow files,
+//! evaluates the rules against the HR snapshot, and fails the build when a finding at or above
+//! `--fail-on` is not covered by a documented exception. It writes nothing to the store: a gate
+//! is a read, and a pull request's partial view must never resolve anything.
+
+use super::{Context, Exit, UsageError};
+use crate::cli::{GateCommand, GateFormat};
+use crate::evaluate::{self, Candidate};
+use crate::findings::finding_id;
+use crate::link::PeopleIndex;
+use crate::output::sarif::{self, SarifResult};
+use crate::rules::RuleSet;
+use crate::store::{exceptions, people};
+use residual_scanners::git::{self, GitScanOptions, KnownObjects};
+use residual_scanners::{repo_files, RunStatus};
+use serde::Serialize;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// A finding as the gate reports it.
+#[derive(Serialize)]
+struct GateFinding<'a> {
+    id: String,
+    rule: &'a str,
+    severity: &'a str,
+    employee_id: Option<&'a str>,
+    account: &'a str,
+    subject: &'a str,
+    path: Option<String>,
+    line: Option<u64>,
+    commit: Option<String>,
+    live: Option<bool>,
+    blocking: bool,
+    exception: Option<String>,
+    remediation: String,
+}
+
+/// A throwaway store for `--hr`, removed when dropped.
+struct TempStore(PathBuf);
+
+impl Drop for TempStore {
+    fn drop(&mut self) {
+        if let Some(dir) = self.0.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+pub fn run(ctx: &Context, args: GateCommand) -> anyhow::Result<Exit> {
+    let mut temp = None;
+    let gate_ctx;
+    let ctx = match &args.hr {
+        Some(hr) => {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default();
+            let dir =
+                std::env::temp_dir().join(format!("residual-gate-{}-{nanos}", std::process::id()));
+            std::fs::create_dir_all(&dir)?;
+            let db = dir.join("gate.db");
+            temp = Some(TempStore(db.clone()));
+            gate_ctx = Context {
+                db,
+                config: ctx.config.clone(),
+                now: ctx.now,
+                quiet: ctx.quiet,
+            };
+            super::hr::import(&gate_ctx, hr, None, ctx.now, false)?;
+            &gate_ctx
+        }
+        None => ctx,
+    };
+    let mut store = ctx.open_store()?;
+    let known_people = people::load_all(store.conn())?;
+    if known_people.is_empty() {
+        return Err(UsageError(format!(
+            "no HR snapshot in {}: run `residual hr import FILE` or pass --hr FILE",
+            ctx.db.display()
+        ))
+        .into());
+    }
+    super::exceptions::sync(ctx, &mut store)?;
+
+    let path = &args.path;
+    let known = match &args.since {
+        Some(rev) => KnownObjects {
+            commits: git::commits_reachable(path, rev)?,
+            blobs: Default::default(),
+        },
+        None => KnownObjects::default(),
+    };
+    let system = super::git::system_name(path, None);
+    let options = GitScanOptions {
+        include_worktree: true,
+        known,
+        name: Some(system.trim_start_matches("git:").to_string()),
+        ..GitScanOptions::default()
+    };
+    let matcher = super::git::matcher(ctx)?;
+    let scan = git::scan_repository(path, &options, &matcher)?;
+    let mut obs = scan.report.observations.clone();
+    let repo_name = system.trim_start_matches("git:").to_string();
+    let owners = repo_files::codeowners(path, &repo_name)
+        .map_err(|e| UsageError(format!("{}: reading CODEOWNERS: {e}", path.display())))?;
+    obs.accounts.extend(owners.accounts);
+    obs.grants.extend(owners.grants);
+    let workflow_secrets = repo_files::workflow_secrets(path)
+        .map_err(|e| UsageError(format!("{}: reading workflow files: {e}", path.display())))?;
+
+    let rules = RuleSet::builtin()?;
+    let facts = crate::facts::for_observations(store.conn(), &obs)?;
+    let index = PeopleIndex::new(known_people.values());
+    let evaluation = evaluate::evaluate(
+        &rules,
+        &ctx.config.policy(),
+        &facts,
+        ctx.now,
+        &index,
+        &system,
+        &obs,
+    );
+    let active = exceptions::active_ids(store.conn(), ctx.now)?;
+    let all_exceptions = exceptions::list(store.conn())?;
+
+    let mut findings = Vec::new();
+    let mut blocking = 0;
+    for c in &evaluation.candidates {
+        let id = finding_id(&c.rule, &c.system, &c.subject);
+        let exception = active
+            .get(&id)
+            .and_then(|eid| all_exceptions.iter().find(|e| &e.id == eid));
+        let blocks = exception.is_none() && c.severity >= args.fail_on;
+        blocking += usize::from(blocks);
+        findings.push(gate_finding(c, id, blocks, exception));
+    }
+    drop(temp);
+
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(file) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(file)
+                .map_err(|e| UsageError(format!("{}: {e}", file.display())))?,
+        )),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    match args.format {
+        GateFormat::Sarif => {
+            let results: Vec<SarifResult> = findings
+                .iter()
+                .zip(&evaluation.candidates)
+                .map(|(f, c)| SarifResult {
+                    finding_id: &f.id,
+                    rule: f.rule,
+                    severity: c.severity,
+                    message: message(f),
+                    path: f.path.as_deref(),
+                    line: f.line,
+                    suppression: f.exception.clone(),
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut out, &sarif::document(&rules, &results))?;
+            writeln!(out)?;
+        }
+        GateFormat::Json => {
+            let doc = serde_json::json!({
+                "repository": path.display().to_string(),
+                "system": system,
+                "status": scan.report.status.as_str(),
+                "fail_on": args.fail_on.as_str(),
+                "blocking": blocking,
+                "findings": findings,
+                "workflow_secrets": workflow_secrets,
+                "stats": { "commits": scan.stats.commits, "blobs_scanned": scan.stats.blobs_scanned, "matches": scan.stats.hits },
+            });
+            serde_json::to_writer_pretty(&mut out, &doc)?;
+            writeln!(out)?;
+        }
+        GateFormat::Text => {
+            for f in &findings {
+                let mark = if f.blocking {
+                    "BLOCK"
+                } else if f.exception.is_some() {
+                    "EXCEPTED"
+                } else {
+                    "warn"
+                };
+                writeln!(out, "{mark:8} {:8} {}  {}", f.severity, f.rule, message(f))?;
+            }
+            if !workflow_secrets.is_empty() {
+                let names: std::collections::BTreeSet<&str> =
+                    workflow_secrets.iter().map(|w| w.name.as_str()).collect();
+                writeln!(
+                    out,
+                    "workflow secrets used: {}",
+                    names.into_iter().collect::<Vec<_>>().join(", ")
+                )?;
+            }
+            writeln!(
+                out,
+                "gate {}: {} finding(s), {} blocking at --fail-on {}",
+                if blocking > 0 { "FAILED" } else { "passed" },
+                findings.len(),
+                blocking,
+                args.fail_on
+            )?;
+        }
+    }
+    out.flush()?;
+    if scan.report.status != RunStatus::Complete {
+        return Ok(Exit::Scanner);
+    }
+    Ok(if blocking > 0 {
+        Exit::Findings
+    } else {
+        Exit::Ok
+    })
+}
+
+fn gate_finding<'a>(
+    c: &'a Candidate,
+    id: String,
+    blocking: bool,
+    exception: Option<&exceptions::Exception>,
+) -> GateFinding<'a> {
+    let evidence: serde_json::Value = serde_json::from_str(&c.evidence).unwrap_or_default();
+    let attr = |k: &str| -> Option<String> {
+        Some(
+            evidence
+                .pointer(&format!("/secret/attributes/{k}"))?
+                .as_str()?
+                .to_string(),
+        )
+    };
+    // A CODEOWNERS finding's subject ends in the file (`owner/collaborator/<repo>/<file>`).
+    let codeowner_file = || {
+        let file = c.subject.split_once("/collaborator/")?.1;
+        Some(file.split_once('/').map_or(file, |(_, f)| f).to_string())
+    };
+    let path = attr("path").or_else(|| {
+        if c.rule == "leaver-codeowner" {
+            codeowner_file()
+        } else {
+            None
+        }
+    });
+    GateFinding {
+        id,
+        rule: &c.rule,
+        severity: c.severity.as_str(),
+        employee_id: c.employee_id.as_deref(),
+        account: &c.account,
+        subject: &c.subject,
+        path,
+        line: attr("line").and_then(|l| l.parse().ok()),
+        commit: attr("commit"),
+        live: c.live,
+        blocking,
+        exception: exception.map(|e| {
+            format!(
+                "{} (approved by {}, until {}): {}",
+                e.id, e.approver, e.expires_at, e.reason
+            )
+        }),
+        remediation: c.remediation(),
+    }
+}
+
+fn message(f: &GateFinding) -> String {
+    let place = match (f.path.as_deref(), f.line) {
+        (Some(p), Some(l)) => format!("{p}:{l}"),
+        (Some(p), None) => p.to_string(),
+        _ => "repository".into(),
+    };
+    let who = f
+        .employee_id
+        .map(|e| format!(" (person {e})"))
+        .unwrap_or_default();
+    let commit = f
+        .commit
+        .as_deref()
+        .map(|c| format!(" in commit {}", &c[..c.len().min(12)]))
+        .unwrap_or_default();
+    format!("{place}: {} by {}{who}{commit}", f.rule, f.account)
+}

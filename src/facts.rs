@@ -1,0 +1,62 @@
+//! Credential facts from the store: what the cloud scanners saw of credentials that turn up
+//! elsewhere (an AWS access key id in git history or in a CI variable). The evaluator is pure; this
+//! is where its liveness questions are answered, before it runs.
+
+use crate::evaluate::{CredentialFact, CredentialFacts};
+use crate::store::{runs, Result};
+use residual_scanners::{CredentialKind, Observations};
+use rusqlite::Connection;
+
+/// Facts for every non-secret id (`key_id` attribute) among `obs`'s credentials.
+pub fn for_observations(conn: &Connection, obs: &Observations) -> Result<CredentialFacts> {
+    let any_aws_run: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM scan_runs WHERE scanner = 'aws-iam' AND status = 'complete')",
+        [],
+        |r| r.get(0),
+    )?;
+    let mut facts = CredentialFacts::default();
+    for c in &obs.credentials {
+        let Some(key_id) = c.attributes.get("key_id") else {
+            continue;
+        };
+        if facts.by_id.contains_key(key_id) || !looks_like_aws_key_id(key_id) {
+            continue;
+        }
+        let seen = runs::latest_credentials(conn, "aws-iam", CredentialKind::AccessKey, key_id)?;
+        let fact = match seen.first() {
+            Some((system, _, cred)) => CredentialFact {
+                live: Some(seen.iter().any(|(_, _, c)| c.active)),
+                system: Some(system.clone()),
+                account: Some(cred.account.clone()),
+                employee_id: link_of(conn, system, &cred.account)?,
+            },
+            // Absent from every complete aws-iam run: deleted, or from an account not swept.
+            None if any_aws_run => CredentialFact {
+                live: Some(false),
+                system: None,
+                account: None,
+                employee_id: None,
+            },
+            None => continue,
+        };
+        facts.by_id.insert(key_id.clone(), fact);
+    }
+    Ok(facts)
+}
+
+fn looks_like_aws_key_id(id: &str) -> bool {
+    id.len() == 20
+        && (id.starts_with("AKIA") || id.starts_with("ASIA"))
+        && id.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+fn link_of(conn: &Connection, system: &str, account: &str) -> Result<Option<String>> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .query_row(
+            "SELECT employee_id FROM links WHERE system = ?1 AND account = ?2",
+            [system, account],
+            |r| r.get(0),
+        )
+        .optional()?)
+}

@@ -1,0 +1,236 @@
+//! `residual gate` on a real repository: exit codes by threshold, SARIF that code scanning
+//! accepts, exceptions as suppressions, `--since` for a pull request, CODEOWNERS, and `--hr`.
+
+mod harness;
+
+use harness::repo::{build_repo, fake_github_token, git, ANN, BEN};
+use harness::Sandbox;
+use serde_json::Value;
+
+const HR: &str = "employee_id,email,status,termination_date,github_login\nE1,ann@example.com,terminated,2026-03-01,ann-gh\nE2,ben@example.com,active,,ben-gh\n";
+
+fn setup() -> (Sandbox, std::path::PathBuf) {
+    let mut sb = Sandbox::new();
+    sb.now = Some("2026-06-01T00:00:00Z".into());
+    let hr = sb.write("hr.csv", HR);
+    sb.ok(&[
+        "hr",
+        "import",
+        hr.to_str().unwrap(),
+        "--as-of",
+        "2026-04-01",
+    ]);
+    let repo = build_repo(&sb);
+    (sb, repo)
+}
+
+#[test]
+fn the_gate_fails_at_or_above_the_threshold_only() {
+    let (sb, repo) = setup();
+    let r = sb.ok(&["gate", repo.to_str().unwrap()]);
+    assert!(
+        r.stdout.contains("gate passed"),
+        "secrets of unknown liveness are medium: {}",
+        r.stdout
+    );
+    let r = sb.expect(1, &["gate", repo.to_str().unwrap(), "--fail-on", "medium"]);
+    assert!(
+        r.stdout.contains("BLOCK") && r.stdout.contains("leaver-secret-in-git"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("config/deploy.env:"), "{}", r.stdout);
+}
+
+#[test]
+fn sarif_has_rules_with_security_severity_and_results_with_locations_and_fingerprints() {
+    let (sb, repo) = setup();
+    let out = sb.path("results.sarif");
+    sb.expect(
+        1,
+        &[
+            "gate",
+            repo.to_str().unwrap(),
+            "--fail-on",
+            "medium",
+            "--format",
+            "sarif",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(doc["version"], "2.1.0");
+    let run = &doc["runs"][0];
+    assert_eq!(run["tool"]["driver"]["name"], "residual");
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let rule = rules
+        .iter()
+        .find(|r| r["id"] == "leaver-secret-in-git")
+        .unwrap();
+    assert_eq!(rule["properties"]["security-severity"], "9.5");
+    let results = run["results"].as_array().unwrap();
+    assert!(results.len() >= 2);
+    for r in results {
+        assert!(r["partialFingerprints"]["residualFindingId/v1"].is_string());
+        let loc = &r["locations"][0]["physicalLocation"];
+        assert!(loc["artifactLocation"]["uri"].is_string());
+        assert_eq!(
+            rules[r["ruleIndex"].as_u64().unwrap() as usize]["id"],
+            r["ruleId"]
+        );
+    }
+    let deploy = results
+        .iter()
+        .find(|r| {
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "config/deploy.env"
+        })
+        .expect("the deleted deploy.env is still reported");
+    assert!(
+        deploy["locations"][0]["physicalLocation"]["region"]["startLine"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
+    assert_eq!(deploy["level"], "warning");
+}
+
+#[test]
+fn an_exception_becomes_a_suppression_and_does_not_fail_the_gate() {
+    let (sb, repo) = setup();
+    let r = sb.expect(
+        1,
+        &[
+            "gate",
+            repo.to_str().unwrap(),
+            "--fail-on",
+            "medium",
+            "--format",
+            "json",
+        ],
+    );
+    let doc = r.json();
+    let mut entries = String::new();
+    for f in doc["findings"].as_array().unwrap() {
+        entries.push_str(&format!(
+            "[[exception]]\nfinding = \"{}\"\nreason = \"rotated 2026-05-02, ticket SEC-1\"\napprover = \"ciso@example.com\"\nexpires = \"2026-12-31\"\n",
+            f["id"].as_str().unwrap()
+        ));
+    }
+    sb.write("exceptions.toml", &entries);
+    sb.write("residual.toml", "exceptions = \"exceptions.toml\"\n");
+    let out = sb.path("results.sarif");
+    sb.ok(&[
+        "gate",
+        repo.to_str().unwrap(),
+        "--fail-on",
+        "medium",
+        "--format",
+        "sarif",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    for r in doc["runs"][0]["results"].as_array().unwrap() {
+        let s = &r["suppressions"][0];
+        assert_eq!(s["kind"], "external");
+        assert!(s["justification"].as_str().unwrap().contains("SEC-1"));
+    }
+}
+
+#[test]
+fn since_reads_only_new_commits_and_the_working_tree() {
+    let (sb, repo) = setup();
+    let base = String::from_utf8(
+        std::process::Command::new("git")
+            .args(["rev-parse", "HEAD"])
+            .current_dir(&repo)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let r = sb.ok(&[
+        "gate",
+        repo.to_str().unwrap(),
+        "--since",
+        base.trim(),
+        "--fail-on",
+        "medium",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        r.json()["findings"].as_array().unwrap().len(),
+        0,
+        "nothing new since HEAD"
+    );
+    // A new commit by the leaver (e.g. a pull request from a stale branch) is read.
+    std::fs::write(
+        repo.join("new.sh"),
+        format!("TOKEN={}\n", fake_github_token().replace("ghp_R", "ghp_Q")),
+    )
+    .unwrap();
+    git(&repo, &["add", "."], ANN, "2026-05-01T10:00:00Z");
+    git(
+        &repo,
+        &["commit", "-q", "-m", "new"],
+        ANN,
+        "2026-05-01T10:00:00Z",
+    );
+    let r = sb.expect(
+        1,
+        &[
+            "gate",
+            repo.to_str().unwrap(),
+            "--since",
+            base.trim(),
+            "--fail-on",
+            "medium",
+            "--format",
+            "json",
+        ],
+    );
+    let doc = r.json();
+    let findings = doc["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{doc:#}");
+    assert_eq!(findings[0]["path"], "new.sh");
+    let _ = BEN;
+}
+
+#[test]
+fn hr_from_a_file_needs_no_store_and_leaves_none() {
+    let mut sb = Sandbox::new();
+    sb.now = Some("2026-06-01T00:00:00Z".into());
+    let repo = build_repo(&sb);
+    let hr = sb.write("hr.csv", HR);
+    let r = sb.expect(
+        1,
+        &[
+            "gate",
+            repo.to_str().unwrap(),
+            "--hr",
+            hr.to_str().unwrap(),
+            "--fail-on",
+            "medium",
+        ],
+    );
+    assert!(r.stdout.contains("leaver-secret-in-git"), "{}", r.stdout);
+    assert!(!sb.db().exists(), "the gate wrote a store");
+}
+
+#[test]
+fn workflow_secrets_are_listed() {
+    let (sb, repo) = setup();
+    std::fs::create_dir_all(repo.join(".github/workflows")).unwrap();
+    std::fs::write(
+        repo.join(".github/workflows/deploy.yml"),
+        "on: push\njobs:\n  d:\n    steps:\n      - run: deploy\n        env:\n          KEY: ${{ secrets.DEPLOY_KEY }}\n          T: ${{ secrets.GITHUB_TOKEN }}\n",
+    )
+    .unwrap();
+    let r = sb.ok(&["gate", repo.to_str().unwrap(), "--format", "json"]);
+    let ws = r.json()["workflow_secrets"].clone();
+    assert_eq!(ws.as_array().unwrap().len(), 1, "{ws}");
+    assert_eq!(ws[0]["name"], "DEPLOY_KEY");
+    assert_eq!(ws[0]["line"], 7);
+}

@@ -162,6 +162,25 @@ pub enum ScanCommand {
         #[command(flatten)]
         options: ScanOptions,
     },
+    /// Sweep a GitHub organisation: members, outside collaborators, invitations, teams,
+    /// collaborators, deploy keys, PAT grants, App installations, Actions/Dependabot/Codespaces
+    /// secrets, Actions variables (values run through the secret patterns, never kept) and
+    /// CODEOWNERS. Auth: `GITHUB_TOKEN`, or a GitHub App (`--app-id` and `--app-key`).
+    Github {
+        #[command(flatten)]
+        github: GithubArgs,
+        #[command(flatten)]
+        options: ScanOptions,
+    },
+    /// Sweep a GitLab group and its subgroups: members with access levels and CI/CD variables of
+    /// the groups and their projects (values run through the secret patterns, never kept).
+    /// Auth: `GITLAB_TOKEN`.
+    Gitlab {
+        #[command(flatten)]
+        gitlab: GitlabArgs,
+        #[command(flatten)]
+        options: ScanOptions,
+    },
 }
 
 /// Where `scan aws` reads IAM from. Credentials come from the AWS default provider chain.
@@ -182,6 +201,49 @@ pub struct AwsArgs {
     /// External id required by the roles' trust policies.
     #[arg(long)]
     pub external_id: Option<String>,
+}
+
+/// Where `scan github` reads the organisation from. The token comes from `GITHUB_TOKEN`, or a
+/// GitHub App authenticates with its id and private key file.
+#[derive(Debug, Args, Clone, Default)]
+pub struct GithubArgs {
+    /// The organisation login.
+    #[arg(long)]
+    pub org: String,
+    /// REST API URL: `https://HOST/api/v3` for GitHub Enterprise Server, or a test server.
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+    /// Authenticate as this GitHub App (with `--app-key`) instead of `GITHUB_TOKEN`.
+    #[arg(long, value_name = "ID", requires = "app_key")]
+    pub app_id: Option<u64>,
+    /// The GitHub App's private key (PEM file).
+    #[arg(long, value_name = "FILE", requires = "app_id")]
+    pub app_key: Option<PathBuf>,
+    /// The App's installation on the org (default: looked up).
+    #[arg(long, value_name = "ID", requires = "app_id")]
+    pub installation_id: Option<u64>,
+    /// Retries of a failed or throttled request before that part of the sweep is given up (the
+    /// run is then partial).
+    #[arg(long, value_name = "N")]
+    pub max_retries: Option<u32>,
+}
+
+/// Where `scan gitlab` reads the group from. The token comes from `GITLAB_TOKEN`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct GitlabArgs {
+    /// The top-level group: full path or numeric id.
+    #[arg(long)]
+    pub group: String,
+    /// API URL: `https://HOST/api/v4` for a self-managed instance, or a test server.
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+    /// Also read instance-level variables (`/admin/ci/variables`, administrator token).
+    #[arg(long)]
+    pub instance_variables: bool,
+    /// Retries of a failed or throttled request before that part of the sweep is given up (the
+    /// run is then partial).
+    #[arg(long, value_name = "N")]
+    pub max_retries: Option<u32>,
 }
 
 #[derive(Debug, Args, Clone, Copy, Default)]

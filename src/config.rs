@@ -4,7 +4,7 @@
 //!
 //! Relative paths in the file are relative to the file's own directory, so a config works from any
 //! working directory. Credentials never live here: AWS uses its default provider chain, GitHub
-//! `GITHUB_TOKEN`.
+//! `GITHUB_TOKEN` (or a GitHub App's key file), GitLab `GITLAB_TOKEN`.
 
 use crate::evaluate::Policy;
 use crate::hr::HrFormat;
@@ -135,6 +135,23 @@ pub struct ScannerConfig {
     /// `aws-iam`: tag keys that name a user's email, employee id, owner and kind.
     #[serde(default)]
     pub tags: Option<AwsTagKeys>,
+    /// `github`: the organisation login.
+    pub org: Option<String>,
+    /// `gitlab`: the top-level group (full path or numeric id).
+    pub group: Option<String>,
+    /// `github`, `gitlab`: the API URL (GitHub Enterprise Server, self-managed GitLab, a test
+    /// server). Tokens never go in this file: `GITHUB_TOKEN`, `GITLAB_TOKEN`.
+    pub api_url: Option<String>,
+    /// `github`: authenticate as this GitHub App instead of `GITHUB_TOKEN`.
+    pub app_id: Option<u64>,
+    /// `github`: the GitHub App's private key file (PEM).
+    pub app_key: Option<PathBuf>,
+    /// `github`: the App's installation on the org (default: looked up).
+    pub installation_id: Option<u64>,
+    /// `gitlab`: also read instance-level variables (administrator token).
+    pub instance_variables: Option<bool>,
+    /// `github`, `gitlab`: retries of a failed or throttled request (default 4).
+    pub max_retries: Option<u32>,
 }
 
 /// One AWS account entered by assuming a role.
@@ -166,7 +183,7 @@ impl Config {
             message,
         };
         let mut config: Config =
-            toml::from_str(&text).map_err(|e| invalid(e.to_string().trim_end().to_string()))?;
+            toml::from_str(&text).map_err(|e| invalid(describe_toml_error(&text, &e)))?;
         config.base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let mut names = std::collections::HashSet::new();
         for s in &config.scanners {
@@ -188,9 +205,28 @@ impl Config {
                         return Err(invalid(format!("scanner `{}` (git) needs `paths`", s.name)));
                     }
                 }
+                "github" => {
+                    if s.org.is_none() {
+                        return Err(invalid(format!("scanner `{}` (github) needs `org`", s.name)));
+                    }
+                    if s.app_id.is_some() != s.app_key.is_some() {
+                        return Err(invalid(format!(
+                            "scanner `{}` (github): `app_id` and `app_key` go together",
+                            s.name
+                        )));
+                    }
+                }
+                "gitlab" => {
+                    if s.group.is_none() {
+                        return Err(invalid(format!(
+                            "scanner `{}` (gitlab) needs `group`",
+                            s.name
+                        )));
+                    }
+                }
                 other => {
                     return Err(invalid(format!(
-                    "scanner `{}`: unknown kind `{other}` (this build knows: inventory, aws-iam, git)",
+                    "scanner `{}`: unknown kind `{other}` (this build knows: inventory, aws-iam, git, github, gitlab)",
                     s.name
                 )))
                 }
@@ -226,5 +262,21 @@ impl Config {
             departments: self.policy.departments.clone().into_iter().collect(),
             local_part_systems: self.link.local_part_systems.clone(),
         }
+    }
+}
+
+/// A TOML error as `line N: message`, without the source line that the default rendering quotes:
+/// a misplaced token in the file must not be echoed to the terminal.
+fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim_end();
+    match e.span() {
+        Some(span) => {
+            let line = text
+                .get(..span.start)
+                .map_or(0, |before| before.matches('\n').count())
+                + 1;
+            format!("line {line}: {message}")
+        }
+        None => message.to_string(),
     }
 }

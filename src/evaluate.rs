@@ -17,6 +17,8 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
+mod codehost;
+
 /// Every rule id this build can evaluate.
 pub const MATCHERS: &[&str] = &[
     "leaver-active-account",
@@ -33,6 +35,12 @@ pub const MATCHERS: &[&str] = &[
     "leaver-deploy-key",
     "leaver-can-assume-role",
     "leaver-secret-in-git",
+    "leaver-org-member",
+    "leaver-outside-collaborator",
+    "leaver-pending-invitation",
+    "leaver-codeowner",
+    "shared-secret-needs-rotation",
+    "leaver-credential-in-ci",
 ];
 
 /// The rule raised for a live credential of a leaver, by credential kind.
@@ -297,6 +305,7 @@ pub fn evaluate(
             && orphan_matters
             && a.kind != AccountKind::Role
             && a.enabled != Some(false)
+            && !codehost::is_pseudo(a)
         {
             let evidence = json!({
                 "account": account_evidence(a),
@@ -313,6 +322,7 @@ pub fn evaluate(
             );
         }
     }
+    codehost::evaluate(&mut ctx, people, obs, facts);
     Evaluation {
         candidates: ctx.out,
         links,
@@ -330,7 +340,7 @@ fn leaver_rules(
     let now = ctx.now;
     let departed = person.departed_at();
     let who = person_evidence(person, link, now);
-    if a.enabled != Some(false) && a.kind != AccountKind::Role {
+    if a.enabled != Some(false) && a.kind != AccountKind::Role && !codehost::is_reference_only(a) {
         let evidence = json!({ "person": who, "account": account_evidence(a) });
         ctx.raise(
             "leaver-active-account",

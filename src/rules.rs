@@ -49,6 +49,30 @@ const BUILTIN: &[(&str, &str)] = &[
         "leaver-secret-in-git.toml",
         include_str!("../rules/access/leaver-secret-in-git.toml"),
     ),
+    (
+        "leaver-org-member.toml",
+        include_str!("../rules/access/leaver-org-member.toml"),
+    ),
+    (
+        "leaver-outside-collaborator.toml",
+        include_str!("../rules/access/leaver-outside-collaborator.toml"),
+    ),
+    (
+        "leaver-pending-invitation.toml",
+        include_str!("../rules/access/leaver-pending-invitation.toml"),
+    ),
+    (
+        "leaver-codeowner.toml",
+        include_str!("../rules/access/leaver-codeowner.toml"),
+    ),
+    (
+        "shared-secret-needs-rotation.toml",
+        include_str!("../rules/access/shared-secret-needs-rotation.toml"),
+    ),
+    (
+        "leaver-credential-in-ci.toml",
+        include_str!("../rules/access/leaver-credential-in-ci.toml"),
+    ),
 ];
 
 /// A rule file could not be used.
@@ -107,6 +131,7 @@ pub struct ExamplePerson {
     pub previous_department: Option<String>,
     pub aws_user: Option<String>,
     pub github_login: Option<String>,
+    pub gitlab_user: Option<String>,
     #[serde(default = "yes")]
     pub present: bool,
 }
@@ -151,6 +176,10 @@ pub struct Example {
 #[serde(deny_unknown_fields)]
 pub struct ExampleFact {
     pub live: Option<bool>,
+    /// The IAM user that holds it.
+    pub account: Option<String>,
+    /// The person that account links to.
+    pub employee_id: Option<String>,
 }
 
 impl From<ExampleFact> for evaluate::CredentialFact {
@@ -158,8 +187,8 @@ impl From<ExampleFact> for evaluate::CredentialFact {
         evaluate::CredentialFact {
             live: f.live,
             system: Some("aws-iam:123456789012".into()),
-            account: None,
-            employee_id: None,
+            account: f.account,
+            employee_id: f.employee_id,
         }
     }
 }
@@ -182,7 +211,7 @@ impl ExamplePerson {
             manager: None,
             aliases: vec![],
             github_login: self.github_login.clone(),
-            gitlab_user: None,
+            gitlab_user: self.gitlab_user.clone(),
             aws_user: self.aws_user.clone(),
             role_changed_at: None,
             attributes: BTreeMap::new(),

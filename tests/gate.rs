@@ -234,3 +234,26 @@ fn workflow_secrets_are_listed() {
     assert_eq!(ws[0]["name"], "DEPLOY_KEY");
     assert_eq!(ws[0]["line"], 7);
 }
+
+#[test]
+fn a_leaver_named_in_codeowners_is_reported_with_the_file() {
+    let (sb, repo) = setup();
+    std::fs::create_dir_all(repo.join(".github")).unwrap();
+    std::fs::write(
+        repo.join(".github/CODEOWNERS"),
+        "# owners\n*       @ben-gh\n/infra/ @ann-gh @acme/platform\n",
+    )
+    .unwrap();
+    let r = sb.ok(&["gate", repo.to_str().unwrap(), "--format", "json"]);
+    let doc = r.json();
+    let owners: Vec<&Value> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "leaver-codeowner")
+        .collect();
+    assert_eq!(owners.len(), 1, "{doc:#}");
+    assert_eq!(owners[0]["employee_id"], "E1");
+    assert_eq!(owners[0]["account"], "ann-gh");
+    assert_eq!(owners[0]["path"], ".github/CODEOWNERS");
+}

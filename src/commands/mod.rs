@@ -2,6 +2,7 @@
 //! configuration, does its work through the core modules, and returns an [`Exit`].
 
 pub mod audit;
+pub mod codehost;
 pub mod daemon;
 pub mod exceptions;
 pub mod findings;

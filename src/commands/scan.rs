@@ -5,7 +5,7 @@
 //! run every configured scanner. Exit 3 when any run was partial or failed (those runs resolve
 //! nothing), else 1 when `--fail-on` is given and an open finding of the scanned systems reaches it.
 
-use super::{Context, Exit, UsageError};
+use super::{codehost, Context, Exit, UsageError};
 use crate::cli::{AwsArgs, Format, ScanArgs, ScanCommand, ScanOptions};
 use crate::config::ScannerConfig;
 use crate::evaluate;
@@ -60,6 +60,16 @@ pub fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Exit> {
             }
             finish(ctx, &store, &statuses, options)
         }
+        Some(ScanCommand::Github { github, options }) => {
+            let cfg = codehost::github_config_from_args(&github)?;
+            let status = record(ctx, &mut store, codehost::sweep_github(ctx, cfg)?)?;
+            finish(ctx, &store, &[status], options)
+        }
+        Some(ScanCommand::Gitlab { gitlab, options }) => {
+            let cfg = codehost::gitlab_config_from_args(&gitlab);
+            let status = record(ctx, &mut store, codehost::sweep_gitlab(ctx, cfg)?)?;
+            finish(ctx, &store, &[status], options)
+        }
         None => {
             let chosen = choose(ctx, &args.names)?;
             if args.names.is_empty() {
@@ -94,6 +104,14 @@ pub fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Exit> {
                         )?]
                     }
                     "aws-iam" | "aws" => sweep_aws(ctx, aws_configs_from_entry(s))?,
+                    "github" => vec![codehost::sweep_github(
+                        ctx,
+                        codehost::github_config_from_entry(ctx, s)?,
+                    )?],
+                    "gitlab" => vec![codehost::sweep_gitlab(
+                        ctx,
+                        codehost::gitlab_config_from_entry(s)?,
+                    )?],
                     "git" => {
                         for path in &s.paths {
                             let path = ctx.config.resolve(path);

@@ -303,9 +303,20 @@ pub fn key(route: &str) -> String {
     }
 }
 
+/// The repository's `fixtures` directory, whichever crate's tests include this module (the
+/// scanners crate or the root package).
+pub fn fixtures_dir() -> std::path::PathBuf {
+    let manifest = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .map(|d| d.join("fixtures"))
+        .find(|d| d.join("github").is_dir())
+        .unwrap_or_else(|| manifest.join("../fixtures"))
+}
+
 /// A fixture file of this repository, parsed.
 pub fn fixture(dir: &str, name: &str) -> Value {
-    let path = format!("{}/../fixtures/{dir}/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/{dir}/{name}", fixtures_dir().display());
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }

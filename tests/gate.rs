@@ -257,3 +257,45 @@ fn a_leaver_named_in_codeowners_is_reported_with_the_file() {
     assert_eq!(owners[0]["account"], "ann-gh");
     assert_eq!(owners[0]["path"], ".github/CODEOWNERS");
 }
+
+#[test]
+fn a_residualignore_file_suppresses_by_path_and_pattern_and_says_so() {
+    let (sb, repo) = setup();
+    std::fs::write(
+        repo.join(".residualignore"),
+        "# reviewed 2026-05\npath:ci.sh\n",
+    )
+    .unwrap();
+    let r = sb.expect(
+        1,
+        &[
+            "gate",
+            repo.to_str().unwrap(),
+            "--fail-on",
+            "medium",
+            "--format",
+            "json",
+        ],
+    );
+    let doc = r.json();
+    let paths: Vec<&str> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["path"].as_str())
+        .collect();
+    assert!(!paths.contains(&"ci.sh"), "{doc:#}");
+    let sup = doc["suppressed"]["residualignore"].as_array().unwrap();
+    assert_eq!(sup.len(), 1, "{doc:#}");
+    assert_eq!(sup[0]["path"], "ci.sh");
+    assert!(sup[0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains(".residualignore line 2"));
+    let r = sb.expect(1, &["gate", repo.to_str().unwrap(), "--fail-on", "medium"]);
+    assert!(
+        r.stdout.contains("SUPPRESSED github-pat-classic ci.sh"),
+        "{}",
+        r.stdout
+    );
+}

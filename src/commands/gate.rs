@@ -101,6 +101,21 @@ pub fn run(ctx: &Context, args: GateCommand) -> anyhow::Result<Exit> {
     let matcher = super::git::matcher(ctx)?;
     let scan = git::scan_repository(path, &options, &matcher)?;
     let mut obs = scan.report.observations.clone();
+    let suppressed = super::git::apply_ignore(path, &mut obs)?;
+    let inline: Vec<serde_json::Value> = scan
+        .hits
+        .iter()
+        .filter(|h| h.secret.suppressed.is_some())
+        .map(|h| {
+            serde_json::json!({
+                "pattern_id": h.secret.pattern_id,
+                "fingerprint": h.secret.fingerprint,
+                "path": h.provenance.first().and_then(|p| p.path.clone()),
+                "line": h.secret.line,
+                "reason": "inline residual:allow",
+            })
+        })
+        .collect();
     let repo_name = system.trim_start_matches("git:").to_string();
     let owners = repo_files::codeowners(path, &repo_name)
         .map_err(|e| UsageError(format!("{}: reading CODEOWNERS: {e}", path.display())))?;
@@ -171,6 +186,7 @@ pub fn run(ctx: &Context, args: GateCommand) -> anyhow::Result<Exit> {
                 "blocking": blocking,
                 "findings": findings,
                 "workflow_secrets": workflow_secrets,
+                "suppressed": { "residualignore": suppressed, "inline": inline },
                 "stats": { "commits": scan.stats.commits, "blobs_scanned": scan.stats.blobs_scanned, "matches": scan.stats.hits },
             });
             serde_json::to_writer_pretty(&mut out, &doc)?;
@@ -186,6 +202,22 @@ pub fn run(ctx: &Context, args: GateCommand) -> anyhow::Result<Exit> {
                     "warn"
                 };
                 writeln!(out, "{mark:8} {:8} {}  {}", f.severity, f.rule, message(f))?;
+            }
+            for sup in &suppressed {
+                writeln!(
+                    out,
+                    "SUPPRESSED {} {} ({})",
+                    sup.pattern_id,
+                    sup.path.as_deref().unwrap_or("?"),
+                    sup.reason
+                )?;
+            }
+            if !inline.is_empty() {
+                writeln!(
+                    out,
+                    "{} match(es) suppressed inline with residual:allow",
+                    inline.len()
+                )?;
             }
             if !workflow_secrets.is_empty() {
                 let names: std::collections::BTreeSet<&str> =

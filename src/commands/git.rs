@@ -67,6 +67,13 @@ pub fn scan_for_store(
         }
     ));
     let mut scan = git::scan_repository(path, &options, matcher)?;
+    let suppressed = apply_ignore(path, &mut scan.report.observations)?;
+    if !suppressed.is_empty() {
+        ctx.progress(format!(
+            "scan {system}: {} secret(s) suppressed by .residualignore",
+            suppressed.len()
+        ));
+    }
     if scan.incremental {
         match runs::latest_complete_observations(store.conn(), &system)? {
             Some(previous) => merge(&mut scan.report.observations, previous),
@@ -123,4 +130,45 @@ pub fn remember(store: &mut Store, system: &str, scan: &GitScan, full: bool) -> 
     git_store::remember(&tx, system, &scan.new_commits, &scan.new_blobs)?;
     tx.commit()?;
     Ok(())
+}
+
+/// A secret a `.residualignore` rule suppressed: still reported, never silently dropped.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Suppressed {
+    pub credential: String,
+    pub pattern_id: String,
+    pub path: Option<String>,
+    pub reason: String,
+}
+
+/// Applies the repository's `.residualignore` to a scan's secrets: covered credentials are taken
+/// out of the observations and returned as suppressions.
+pub fn apply_ignore(dir: &Path, obs: &mut Observations) -> anyhow::Result<Vec<Suppressed>> {
+    let rules = residual_scanners::repo_files::ignore_file(dir)
+        .map_err(|e| UsageError(format!("{}: reading .residualignore: {e}", dir.display())))?;
+    if rules.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut suppressed = Vec::new();
+    obs.credentials.retain(|c| {
+        let pattern = c
+            .attributes
+            .get("pattern_id")
+            .map(String::as_str)
+            .unwrap_or("");
+        let path = c.attributes.get("path").map(String::as_str);
+        match rules.iter().find(|r| r.covers(pattern, &c.id, path)) {
+            Some(rule) => {
+                suppressed.push(Suppressed {
+                    credential: c.id.clone(),
+                    pattern_id: pattern.to_string(),
+                    path: path.map(str::to_string),
+                    reason: rule.describe(),
+                });
+                false
+            }
+            None => true,
+        }
+    });
+    Ok(suppressed)
 }

@@ -48,7 +48,10 @@ struct Holders<'p, 'o> {
     people: &'p PeopleIndex<'p>,
     columns: Vec<String>,
     by_local_part: bool,
-    listed: HashMap<&'o str, &'o Account>,
+    obs: &'o Observations,
+    /// Built on first use: most runs (inventory, IAM) never ask, and a million-account run
+    /// should not pay for the map.
+    listed: Option<HashMap<&'o str, &'o Account>>,
     cache: HashMap<String, Option<(Link, &'p Person)>>,
 }
 
@@ -59,7 +62,8 @@ impl<'p, 'o> Holders<'p, 'o> {
             people,
             columns: PeopleIndex::columns_for(ctx.system),
             by_local_part: ctx.policy.local_part_systems.iter().any(|s| s == kind),
-            listed: obs.accounts.iter().map(|a| (a.name.as_str(), a)).collect(),
+            obs,
+            listed: None,
             cache: HashMap::new(),
         }
     }
@@ -68,7 +72,11 @@ impl<'p, 'o> Holders<'p, 'o> {
         if let Some(hit) = self.cache.get(name) {
             return hit.clone();
         }
-        let found = match self.listed.get(name) {
+        let obs = self.obs;
+        let listed = self
+            .listed
+            .get_or_insert_with(|| obs.accounts.iter().map(|a| (a.name.as_str(), a)).collect());
+        let found = match listed.get(name) {
             Some(a) => self
                 .people
                 .link_account(&self.columns, a, self.by_local_part),
@@ -99,8 +107,11 @@ impl<'p, 'o> Holders<'p, 'o> {
         found
     }
 
-    fn is_listed(&self, name: &str) -> bool {
-        self.listed.contains_key(name)
+    fn is_listed(&mut self, name: &str) -> bool {
+        let obs = self.obs;
+        self.listed
+            .get_or_insert_with(|| obs.accounts.iter().map(|a| (a.name.as_str(), a)).collect())
+            .contains_key(name)
     }
 }
 
@@ -342,6 +353,11 @@ fn changed_at(c: &Credential) -> Option<DateTime<Utc>> {
 /// `shared-secret-needs-rotation`: one finding per secret per leaver who could read it.
 fn shared_secrets(ctx: &mut Ctx, holders: &mut Holders, obs: &Observations) {
     let now = ctx.now;
+    // Who reaches what is worth working out only when the run holds shared secrets (an
+    // inventory or IAM run of a million grants holds none).
+    if !obs.credentials.iter().any(is_shared_secret) {
+        return;
+    }
     let mut reach: BTreeMap<String, (Reach, Link, &Person)> = BTreeMap::new();
     for g in &obs.grants {
         let Some((link, person)) = holders.get(&g.account) else {

@@ -4,7 +4,7 @@ use super::{Context, Exit};
 use crate::cli::{FindingsArgs, StateFilter};
 use crate::output;
 use crate::severity::Severity;
-use crate::store::findings::{self as table, Filter, Finding};
+use crate::store::findings::{self as table, Filter};
 
 /// The columns a table or CSV of findings shows (JSON carries every field).
 pub const COLUMNS: &[&str] = &[
@@ -37,34 +37,20 @@ pub fn run(ctx: &Context, args: FindingsArgs) -> anyhow::Result<Exit> {
         rule: args.rule.clone(),
         employee_id: args.employee.clone(),
     };
-    let list = table::list(store.conn(), &filter)?;
-    output::write(
-        &mut std::io::stdout().lock(),
-        output::default_format(args.format),
-        COLUMNS,
-        &list,
-    )?;
-    let open = table::list(
-        store.conn(),
-        &Filter {
-            state: Some("open".into()),
-            ..filter
-        },
-    )?;
-    Ok(gate(&open, args.gate.fail_on))
-}
-
-/// Exit 1 when any of `open` is at or above `fail_on`.
-pub fn gate(open: &[Finding], fail_on: Option<Severity>) -> Exit {
-    let Some(threshold) = fail_on else {
-        return Exit::Ok;
-    };
-    let failing = open
-        .iter()
-        .any(|f| f.state == "open" && Severity::parse(&f.severity).is_some_and(|s| s >= threshold));
-    if failing {
-        Exit::Findings
-    } else {
-        Exit::Ok
-    }
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut stream =
+        output::Streamer::new(&mut stdout, output::default_format(args.format), COLUMNS)?;
+    let mut failing = false;
+    table::for_each(store.conn(), &filter, |f| {
+        failing |= f.state == "open"
+            && args
+                .gate
+                .fail_on
+                .is_some_and(|t| Severity::parse(&f.severity).is_some_and(|s| s >= t));
+        stream
+            .item(&f)
+            .map_err(|e| crate::store::StoreError::Output(e.to_string()))
+    })?;
+    stream.finish()?;
+    Ok(if failing { Exit::Findings } else { Exit::Ok })
 }

@@ -115,3 +115,80 @@ fn table<T: Serialize>(out: &mut dyn Write, columns: &[&str], items: &[T]) -> an
     }
     Ok(())
 }
+
+/// Writes records one at a time as they arrive, for lists too large to collect first. JSON,
+/// JSONL and CSV stream; a table needs every row for its column widths, so it collects.
+pub struct Streamer<'w> {
+    out: &'w mut dyn Write,
+    format: Format,
+    columns: &'w [&'w str],
+    count: usize,
+    table_rows: Vec<Value>,
+}
+
+impl<'w> Streamer<'w> {
+    pub fn new(
+        out: &'w mut dyn Write,
+        format: Format,
+        columns: &'w [&'w str],
+    ) -> anyhow::Result<Streamer<'w>> {
+        match format {
+            Format::Json => write!(out, "[")?,
+            Format::Csv => writeln!(out, "{}", csv_line(columns.iter().map(|c| c.to_string())))?,
+            Format::Jsonl | Format::Table => {}
+        }
+        Ok(Streamer {
+            out,
+            format,
+            columns,
+            count: 0,
+            table_rows: Vec::new(),
+        })
+    }
+
+    pub fn item<T: Serialize>(&mut self, item: &T) -> anyhow::Result<()> {
+        match self.format {
+            Format::Json => {
+                write!(self.out, "{}\n  ", if self.count == 0 { "" } else { "," })?;
+                serde_json::to_writer(&mut *self.out, item)?;
+            }
+            Format::Jsonl => {
+                serde_json::to_writer(&mut *self.out, item)?;
+                writeln!(self.out)?;
+            }
+            Format::Csv => {
+                let v = serde_json::to_value(item)?;
+                writeln!(
+                    self.out,
+                    "{}",
+                    csv_line(self.columns.iter().map(|c| cell(v.get(c))))
+                )?;
+            }
+            Format::Table => self.table_rows.push(serde_json::to_value(item)?),
+        }
+        self.count += 1;
+        Ok(())
+    }
+
+    pub fn finish(self) -> anyhow::Result<()> {
+        match self.format {
+            Format::Json => writeln!(self.out, "{}]", if self.count == 0 { "" } else { "\n" })?,
+            Format::Table => table(self.out, self.columns, &self.table_rows)?,
+            Format::Jsonl | Format::Csv => {}
+        }
+        self.out.flush()?;
+        Ok(())
+    }
+}
+
+fn csv_line(cells: impl Iterator<Item = String>) -> String {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    let cells: Vec<String> = cells.collect();
+    let _ = w.write_record(&cells);
+    let bytes = w.into_inner().unwrap_or_default();
+    String::from_utf8_lossy(&bytes)
+        .trim_end_matches('\n')
+        .to_string()
+}

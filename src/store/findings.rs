@@ -84,6 +84,21 @@ pub struct Filter {
 }
 
 pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<Finding>> {
+    let mut out = Vec::new();
+    for_each(conn, f, |finding| {
+        out.push(finding);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Calls `each` for every finding that `f` selects, in listing order, one row in memory at a
+/// time (a large store's findings do not fit comfortably in memory as one list).
+pub fn for_each(
+    conn: &Connection,
+    f: &Filter,
+    mut each: impl FnMut(Finding) -> std::result::Result<(), super::StoreError>,
+) -> Result<()> {
     let sql = format!(
         "SELECT {COLUMNS} FROM findings WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR system = ?2) \
          AND (?3 IS NULL OR rule = ?3) AND (?4 IS NULL OR employee_id = ?4) \
@@ -92,7 +107,10 @@ pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<Finding>> {
     );
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(params![f.state, f.system, f.rule, f.employee_id], from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    for row in rows {
+        each(row?)?;
+    }
+    Ok(())
 }
 
 pub fn get(conn: &Connection, id: &str) -> Result<Option<Finding>> {

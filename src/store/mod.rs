@@ -41,6 +41,9 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
     #[error("stored JSON is corrupt: {0}")]
     Json(#[from] serde_json::Error),
+    /// Writing a row that was read failed (a closed pipe, a full disk).
+    #[error("writing output: {0}")]
+    Output(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;

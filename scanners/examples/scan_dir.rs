@@ -1,0 +1,43 @@
+//! Detection-quality helper: runs the built-in secret patterns over every file below a directory
+//! and prints one JSON line per match (`path`, `line`, `pattern_id`, `suppressed`) — never the
+//! secret. Used to score the patterns against benchmark repositories (benches/README.md).
+//!
+//!     cargo run --release -p residual-scanners --example scan_dir -- DIR > matches.jsonl
+
+use residual_scanners::secrets::{self, Matcher};
+use std::path::Path;
+
+fn walk(dir: &Path, root: &Path, matcher: &Matcher) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.file_name().is_some_and(|n| n == ".git") {
+            continue;
+        }
+        if path.is_dir() {
+            walk(&path, root, matcher)?;
+            continue;
+        }
+        let Ok(bytes) = std::fs::read(&path) else {
+            continue;
+        };
+        let rel = path
+            .strip_prefix(root)
+            .unwrap_or(&path)
+            .display()
+            .to_string();
+        for m in matcher.scan(Some(&rel), &bytes) {
+            println!(
+                "{}",
+                serde_json::json!({"path": rel, "line": m.line, "pattern_id": m.pattern_id, "suppressed": m.suppressed.is_some()})
+            );
+        }
+    }
+    Ok(())
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = std::env::args().nth(1).ok_or("usage: scan_dir DIR")?;
+    let matcher = Matcher::new(secrets::builtin()?, b"detection-quality-measurement")?;
+    walk(Path::new(&dir), Path::new(&dir), &matcher)?;
+    Ok(())
+}

@@ -56,7 +56,7 @@ pub fn import(
         source,
     })?;
     let digest = hex::encode(Sha256::digest(&bytes));
-    let parsed = hr::read_snapshot(file, format)?;
+    let parsed = hr::parse_snapshot(file, bytes, format)?;
     let mut store = ctx.open_store()?;
     if skip_unchanged {
         if let Some(last) = people::latest_snapshot(store.conn())? {

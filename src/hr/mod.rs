@@ -143,6 +143,15 @@ pub fn read_snapshot(path: &Path, format: Option<HrFormat>) -> Result<ParsedSnap
         file: path.to_path_buf(),
         source,
     })?;
+    parse_snapshot(path, bytes, format)
+}
+
+/// Parses the bytes of an HR file already read from `path` (named in errors).
+pub fn parse_snapshot(
+    path: &Path,
+    bytes: Vec<u8>,
+    format: Option<HrFormat>,
+) -> Result<ParsedSnapshot, HrError> {
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {

@@ -35,29 +35,11 @@ pub fn write<T: Serialize>(
     columns: &[&str],
     items: &[T],
 ) -> anyhow::Result<()> {
-    match format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, items)?;
-            writeln!(out)?;
-        }
-        Format::Jsonl => {
-            for item in items {
-                serde_json::to_writer(&mut *out, item)?;
-                writeln!(out)?;
-            }
-        }
-        Format::Csv => {
-            let mut w = csv::Writer::from_writer(out);
-            w.write_record(columns)?;
-            for item in items {
-                let v = serde_json::to_value(item)?;
-                w.write_record(columns.iter().map(|c| cell(v.get(c))))?;
-            }
-            w.flush()?;
-        }
-        Format::Table => table(out, columns, items)?,
+    let mut stream = Streamer::new(out, format, columns)?;
+    for item in items {
+        stream.item(item)?;
     }
-    Ok(())
+    stream.finish()
 }
 
 fn table<T: Serialize>(out: &mut dyn Write, columns: &[&str], items: &[T]) -> anyhow::Result<()> {

@@ -300,6 +300,14 @@ pub struct GitScan {
     pub incremental: bool,
 }
 
+impl GitScan {
+    /// The secrets an inline `residual:allow` suppressed, as the credentials they would have
+    /// been (attribute `suppressed` says why). Not observations: for reporting what is hidden.
+    pub fn suppressed_credentials(&self) -> Vec<crate::Credential> {
+        report::suppressed_credentials(&self.hits)
+    }
+}
+
 /// A repository could not be scanned. Each variant names the repository.
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {

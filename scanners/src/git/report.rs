@@ -101,8 +101,22 @@ fn earliest(p: &Provenance) -> (u8, Option<DateTime<Utc>>) {
 }
 
 fn credentials(hits: &[Hit]) -> Vec<Credential> {
+    credentials_where(hits, false)
+}
+
+/// The secrets an inline `residual:allow` suppressed, as the credentials they would have been,
+/// each with a `suppressed` attribute giving the reason. The gate evaluates them to report what
+/// a suppression hides (SARIF `suppressions`) without letting it block.
+pub(crate) fn suppressed_credentials(hits: &[Hit]) -> Vec<Credential> {
+    credentials_where(hits, true)
+}
+
+fn credentials_where(hits: &[Hit], suppressed: bool) -> Vec<Credential> {
     let mut by_fingerprint: HashMap<&str, Vec<&Hit>> = HashMap::new();
-    for hit in hits.iter().filter(|h| h.secret.suppressed.is_none()) {
+    for hit in hits
+        .iter()
+        .filter(|h| h.secret.suppressed.is_some() == suppressed)
+    {
         by_fingerprint
             .entry(hit.secret.fingerprint.as_str())
             .or_default()
@@ -131,6 +145,9 @@ fn credential(fingerprint: &str, hits: &[&Hit]) -> Option<Credential> {
     }
     if let Some(key_id) = &hit.secret.identifier {
         attributes.insert("key_id".to_string(), key_id.clone());
+    }
+    if let Some(reason) = &hit.secret.suppressed {
+        attributes.insert("suppressed".to_string(), reason.clone());
     }
     let occurrences: usize = hits.iter().map(|h| h.provenance.len().max(1)).sum();
     attributes.insert("occurrences".to_string(), occurrences.to_string());

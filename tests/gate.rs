@@ -282,6 +282,7 @@ fn a_residualignore_file_suppresses_by_path_and_pattern_and_says_so() {
         .as_array()
         .unwrap()
         .iter()
+        .filter(|f| f["suppressed"].is_null())
         .filter_map(|f| f["path"].as_str())
         .collect();
     assert!(!paths.contains(&"ci.sh"), "{doc:#}");
@@ -297,5 +298,89 @@ fn a_residualignore_file_suppresses_by_path_and_pattern_and_says_so() {
         r.stdout.contains("SUPPRESSED github-pat-classic ci.sh"),
         "{}",
         r.stdout
+    );
+}
+
+/// Suppressed secrets are not dropped from SARIF: what they would have raised is reported with a
+/// `suppressions` entry (`external` for `.residualignore`, `inSource` for an inline allow) and
+/// does not fail the gate.
+#[test]
+fn suppressed_secrets_appear_in_sarif_as_suppressions_and_do_not_block() {
+    let (sb, repo) = setup();
+    std::fs::write(repo.join(".residualignore"), "# reviewed\npath:ci.sh\n").unwrap();
+    std::fs::write(
+        repo.join("allowed.sh"),
+        format!(
+            "TOKEN={} # residual:allow test fixture\n",
+            fake_github_token().replace("ghp_R", "ghp_P")
+        ),
+    )
+    .unwrap();
+    git(&repo, &["add", "."], ANN, "2025-05-01T10:00:00Z");
+    git(
+        &repo,
+        &["commit", "-q", "-m", "allowed"],
+        ANN,
+        "2025-05-01T10:00:00Z",
+    );
+    let out = sb.path("results.sarif");
+    let args = |format: &str| {
+        vec![
+            "gate".to_string(),
+            repo.to_str().unwrap().to_string(),
+            "--fail-on".into(),
+            "medium".into(),
+            "--format".into(),
+            format.into(),
+            "-o".into(),
+            out.to_str().unwrap().to_string(),
+        ]
+    };
+    let sarif_args = args("sarif");
+    sb.expect(
+        1,
+        &sarif_args.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let results = doc["runs"][0]["results"].as_array().unwrap();
+    let at = |path: &str| {
+        results
+            .iter()
+            .find(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == path)
+            .unwrap_or_else(|| panic!("no result at {path}: {doc:#}"))
+    };
+    let ignored = &at("ci.sh")["suppressions"][0];
+    assert_eq!(ignored["kind"], "external", "{doc:#}");
+    assert!(ignored["justification"]
+        .as_str()
+        .unwrap()
+        .contains(".residualignore line 2"));
+    let inline = &at("allowed.sh")["suppressions"][0];
+    assert_eq!(inline["kind"], "inSource", "{doc:#}");
+    assert!(inline["justification"]
+        .as_str()
+        .unwrap()
+        .contains("residual:allow at allowed.sh:1"));
+    assert!(
+        at("config/deploy.env")["suppressions"].is_null(),
+        "an unsuppressed secret carries no suppression"
+    );
+
+    // Only the unsuppressed secrets block.
+    let json_args = args("json");
+    sb.expect(1, &json_args.iter().map(String::as_str).collect::<Vec<_>>());
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    for f in doc["findings"].as_array().unwrap() {
+        let hidden = f["suppressed"].is_string();
+        assert_eq!(f["blocking"], !hidden, "{f:#}");
+    }
+    assert_eq!(
+        doc["blocking"].as_u64().unwrap() as usize,
+        doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["suppressed"].is_null())
+            .count()
     );
 }

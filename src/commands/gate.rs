@@ -33,6 +33,11 @@ struct GateFinding<'a> {
     live: Option<bool>,
     blocking: bool,
     exception: Option<String>,
+    /// Why a `.residualignore` rule or an inline `residual:allow` hides the secret behind the
+    /// finding: reported, never blocking.
+    suppressed: Option<String>,
+    #[serde(skip)]
+    suppression_kind: &'static str,
     remediation: String,
 }
 
@@ -102,6 +107,7 @@ pub fn run(ctx: &Context, args: GateCommand) -> anyhow::Result<Exit> {
     let scan = git::scan_repository(path, &options, &matcher)?;
     let mut obs = scan.report.observations.clone();
     let suppressed = super::git::apply_ignore(path, &mut obs)?;
+    let hidden = hidden_credentials(&scan, &suppressed);
     let inline: Vec<serde_json::Value> = scan
         .hits
         .iter()
@@ -136,6 +142,22 @@ pub fn run(ctx: &Context, args: GateCommand) -> anyhow::Result<Exit> {
         &system,
         &obs,
     );
+    // What the suppressions hide, evaluated the same way: findings that would have been raised
+    // without them are reported as suppressed results (SARIF `suppressions`) and never block.
+    let hidden_obs = residual_scanners::Observations {
+        accounts: obs.accounts.clone(),
+        credentials: hidden,
+        grants: Vec::new(),
+    };
+    let hidden_evaluation = evaluate::evaluate(
+        &rules,
+        &ctx.config.policy(),
+        &facts,
+        ctx.now,
+        &index,
+        &system,
+        &hidden_obs,
+    );
     let active = exceptions::active_ids(store.conn(), ctx.now)?;
     let all_exceptions = exceptions::list(store.conn())?;
 
@@ -150,6 +172,36 @@ pub fn run(ctx: &Context, args: GateCommand) -> anyhow::Result<Exit> {
         blocking += usize::from(blocks);
         findings.push(gate_finding(c, id, blocks, exception));
     }
+    let mut candidates: Vec<&Candidate> = evaluation.candidates.iter().collect();
+    let reported: std::collections::HashSet<String> =
+        findings.iter().map(|f| f.id.clone()).collect();
+    for c in &hidden_evaluation.candidates {
+        let id = finding_id(&c.rule, &c.system, &c.subject);
+        if reported.contains(&id) {
+            continue;
+        }
+        let Some(cred) = hidden_obs
+            .credentials
+            .iter()
+            .find(|h| evaluate::credential_subject(h) == c.subject)
+        else {
+            continue;
+        };
+        let mut finding = gate_finding(c, id, false, None);
+        let reason = cred
+            .attributes
+            .get("suppressed")
+            .cloned()
+            .unwrap_or_default();
+        finding.suppression_kind = if reason.starts_with("inline") {
+            "inSource"
+        } else {
+            "external"
+        };
+        finding.suppressed = Some(reason);
+        findings.push(finding);
+        candidates.push(c);
+    }
     drop(temp);
 
     let mut out: Box<dyn Write> = match &args.output {
@@ -163,7 +215,7 @@ pub fn run(ctx: &Context, args: GateCommand) -> anyhow::Result<Exit> {
         GateFormat::Sarif => {
             let results: Vec<SarifResult> = findings
                 .iter()
-                .zip(&evaluation.candidates)
+                .zip(&candidates)
                 .map(|(f, c)| SarifResult {
                     finding_id: &f.id,
                     rule: f.rule,
@@ -171,7 +223,7 @@ pub fn run(ctx: &Context, args: GateCommand) -> anyhow::Result<Exit> {
                     message: message(f),
                     path: f.path.as_deref(),
                     line: f.line,
-                    suppression: f.exception.clone(),
+                    suppression: suppression(f),
                 })
                 .collect();
             serde_json::to_writer_pretty(&mut out, &sarif::document(&rules, &results))?;
@@ -198,6 +250,8 @@ pub fn run(ctx: &Context, args: GateCommand) -> anyhow::Result<Exit> {
                     "BLOCK"
                 } else if f.exception.is_some() {
                     "EXCEPTED"
+                } else if f.suppressed.is_some() {
+                    "ALLOWED"
                 } else {
                     "warn"
                 };
@@ -288,6 +342,8 @@ fn gate_finding<'a>(
         commit: attr("commit"),
         live: c.live,
         blocking,
+        suppressed: None,
+        suppression_kind: "external",
         exception: exception.map(|e| {
             format!(
                 "{} (approved by {}, until {}): {}",
@@ -296,6 +352,51 @@ fn gate_finding<'a>(
         }),
         remediation: c.remediation(),
     }
+}
+
+/// The credentials the repository's suppressions hid: those a `.residualignore` rule took out
+/// (attribute `suppressed` = the rule) and those an inline `residual:allow` covered.
+fn hidden_credentials(
+    scan: &git::GitScan,
+    ignored: &[super::git::Suppressed],
+) -> Vec<residual_scanners::Credential> {
+    let mut hidden: Vec<residual_scanners::Credential> = scan
+        .report
+        .observations
+        .credentials
+        .iter()
+        .filter_map(|c| {
+            let rule = ignored.iter().find(|s| s.credential == c.id)?;
+            let mut c = c.clone();
+            c.attributes
+                .insert("suppressed".into(), rule.reason.clone());
+            Some(c)
+        })
+        .collect();
+    hidden.extend(scan.suppressed_credentials().into_iter().map(|mut c| {
+        let place = match (c.attributes.get("path"), c.attributes.get("line")) {
+            (Some(p), Some(l)) => format!(" at {p}:{l}"),
+            _ => String::new(),
+        };
+        c.attributes
+            .insert("suppressed".into(), format!("inline residual:allow{place}"));
+        c
+    }));
+    hidden
+}
+
+/// The SARIF suppression of a finding: a documented exception or a repository suppression.
+fn suppression(f: &GateFinding) -> Option<sarif::Suppression> {
+    if let Some(exception) = &f.exception {
+        return Some(sarif::Suppression {
+            kind: "external",
+            justification: exception.clone(),
+        });
+    }
+    f.suppressed.as_ref().map(|reason| sarif::Suppression {
+        kind: f.suppression_kind,
+        justification: reason.clone(),
+    })
 }
 
 fn message(f: &GateFinding) -> String {

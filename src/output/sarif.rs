@@ -1,6 +1,7 @@
 //! SARIF 2.1.0 for `residual gate`, in the shape GitHub code scanning accepts: one run, the rules
 //! that fired with `security-severity`, results with a file and line, `partialFingerprints` so
-//! alerts track across pushes, and `suppressions` for findings a documented exception covers.
+//! alerts track across pushes, and `suppressions` for findings a documented exception, a `.residualignore` rule or an inline
+//! `residual:allow` covers.
 
 use crate::rules::RuleSet;
 use crate::severity::Severity;
@@ -16,8 +17,16 @@ pub struct SarifResult<'a> {
     /// Repository-relative path; `None` puts the result on the repository root.
     pub path: Option<&'a str>,
     pub line: Option<u64>,
-    /// The exception's justification, when one covers the finding.
-    pub suppression: Option<String>,
+    /// Why the finding does not count, when something covers it.
+    pub suppression: Option<Suppression>,
+}
+
+/// A SARIF suppression: what covers a result and why.
+pub struct Suppression {
+    /// `external` (a documented exception, `.residualignore`) or `inSource` (an inline
+    /// `residual:allow` next to the secret).
+    pub kind: &'static str,
+    pub justification: String,
 }
 
 fn level(s: Severity) -> &'static str {
@@ -78,8 +87,8 @@ pub fn document(rules: &RuleSet, results: &[SarifResult]) -> Value {
                     loc.remove("region");
                 }
             }
-            if let Some(justification) = &r.suppression {
-                result["suppressions"] = json!([{ "kind": "external", "status": "accepted", "justification": justification }]);
+            if let Some(s) = &r.suppression {
+                result["suppressions"] = json!([{ "kind": s.kind, "status": "accepted", "justification": s.justification }]);
             }
             result
         })

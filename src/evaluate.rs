@@ -118,6 +118,10 @@ impl Candidate {
 #[derive(Debug, Clone, Default)]
 pub struct CredentialFacts {
     pub by_id: HashMap<String, CredentialFact>,
+    /// How the aws-iam sweep linked the IAM users `--verify` named as owners: principal ARN →
+    /// (employee id, link confidence). Preferred over linking the user name again here, since the
+    /// sweep also saw the user's tags.
+    pub owners: HashMap<String, (String, f64)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -572,10 +576,21 @@ fn secret_in_git(
 fn verified_owner<'p>(
     ctx: &Ctx,
     people: &PeopleIndex<'p>,
+    facts: &CredentialFacts,
     c: &Credential,
-) -> Option<(Link, &'p Person, Link)> {
+) -> Option<(Link, &'p Person, &'static str)> {
     let owner = c.attributes.get("verified_owner")?;
     let provider = c.attributes.get("verified_provider")?;
+    if let Some((employee_id, confidence)) = facts.owners.get(owner) {
+        if let Some(person) = people.person(employee_id) {
+            let link = Link {
+                employee_id: employee_id.clone(),
+                method: crate::link::LinkMethod::Verification,
+                confidence: *confidence,
+            };
+            return Some((link, person, "aws-iam-link"));
+        }
+    }
     let (name, columns, by_local_part) = match provider.as_str() {
         "aws" => {
             let (_, user) = residual_scanners::verify::iam_user_of_arn(owner)?;
@@ -601,7 +616,7 @@ fn verified_owner<'p>(
         method: crate::link::LinkMethod::Verification,
         confidence: by.confidence,
     };
-    Some((link, person, by))
+    Some((link, person, by.method.as_str()))
 }
 
 /// `leaver-secret-in-git` for live secrets whose owner, as verification revealed it, is a leaver
@@ -630,7 +645,7 @@ fn secrets_owned_by_leavers(
         if live != Some(true) {
             continue;
         }
-        let Some((link, person, by)) = verified_owner(ctx, people, c) else {
+        let Some((link, person, by)) = verified_owner(ctx, people, facts, c) else {
             continue;
         };
         if !person.is_leaver(ctx.now) {
@@ -642,7 +657,7 @@ fn secrets_owned_by_leavers(
             "owner": {
                 "verified_owner": c.attributes.get("verified_owner"),
                 "provider": c.attributes.get("verified_provider"),
-                "linked_by": by.method.as_str(),
+                "linked_by": by,
             },
             "committed_by": c.account,
             "secret": credential_evidence(c),

@@ -15,12 +15,13 @@ use harness::Sandbox;
 use serde_json::Value;
 use std::path::PathBuf;
 
-/// Ann (E1) and Dana (E4) left; Ben (E2) is still here. Dana's IAM user is `dana`, Ann's GitHub
-/// login `ann-gh`.
+/// Ann (E1), Dana (E4) and Erin (E5) left; Ben (E2) is still here. Dana's IAM user is `dana`,
+/// Ann's GitHub login `ann-gh`; HR does not name Erin's IAM user.
 const HR: &str = "employee_id,email,status,termination_date,aws_user,github_login\n\
 E1,ann@example.com,terminated,2026-03-01,,ann-gh\n\
 E2,ben@example.com,active,,,ben-gh\n\
-E4,dana@example.com,terminated,2026-02-01,dana,\n";
+E4,dana@example.com,terminated,2026-02-01,dana,\n\
+E5,erin@example.com,terminated,2026-02-01,,\n";
 
 fn sandbox() -> Sandbox {
     let mut sb = Sandbox::new();
@@ -76,9 +77,19 @@ fn slack_token() -> String {
 
 /// An access key of IAM user `user` in moto's default account whose id the secret patterns
 /// accept (moto's ids may hold digits outside base32: create until one fits).
-async fn moto_key(user: &str) -> (String, String) {
+async fn moto_key(user: &str, email_tag: Option<&str>) -> (String, String) {
     let c = aws_support::seed_clients("123456789012").await;
-    c.iam.create_user().user_name(user).send().await.unwrap();
+    let mut create = c.iam.create_user().user_name(user);
+    if let Some(email) = email_tag {
+        create = create.tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key("email")
+                .value(email)
+                .build()
+                .unwrap(),
+        );
+    }
+    create.send().await.unwrap();
     for _ in 0..100 {
         let k = c
             .iam
@@ -136,7 +147,7 @@ fn leaks(sb: &Sandbox, outputs: &str, values: &[&str]) {
 fn a_key_committed_by_an_employee_that_sts_says_belongs_to_a_leaver_is_critical() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let moto = aws_support::moto();
-    let (id, secret) = runtime.block_on(moto_key("dana"));
+    let (id, secret) = runtime.block_on(moto_key("dana", None));
     let sb = sandbox();
     let repo = repo(
         &sb,
@@ -189,6 +200,50 @@ fn a_key_committed_by_an_employee_that_sts_says_belongs_to_a_leaver_is_critical(
     let mut outputs = plain.stdout + &plain.stderr + &r.stdout + &r.stderr;
     outputs.push_str(&sb.ok(&["findings", "--format", "csv"]).stdout);
     leaks(&sb, &outputs, &[&secret]);
+}
+
+#[test]
+fn the_iam_user_a_verification_names_is_linked_the_way_the_aws_sweep_linked_it() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let moto = aws_support::moto();
+    let (id, secret) = runtime.block_on(moto_key("svc-erin", Some("erin@example.com")));
+    let sb = sandbox();
+    sb.write(
+        "residual.toml",
+        &format!(
+            "[[scanner]]\nname = \"prod\"\nkind = \"aws-iam\"\nendpoint_url = \"{}\"\nservice_specific_credentials = false\n",
+            moto.endpoint
+        ),
+    );
+    sb.ok(&["scan", "prod"]);
+    let repo = repo(
+        &sb,
+        "tools",
+        &[(
+            BEN,
+            "creds.ini",
+            format!("[default]\naws_access_key_id = {id}\naws_secret_access_key = {secret}\n"),
+        )],
+    );
+    let r = sb.ok(&[
+        "scan",
+        "git",
+        repo.to_str().unwrap(),
+        "--verify",
+        "--verify-aws-endpoint",
+        &moto.endpoint,
+        "--format",
+        "json",
+    ]);
+    let found = in_git(&r.json());
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let f = &found[0];
+    assert_eq!(f["employee_id"], "E5");
+    assert_eq!(f["severity"], "critical");
+    assert_eq!(f["evidence"]["owner"]["linked_by"], "aws-iam-link");
+    assert_eq!(f["evidence"]["liveness"]["verified"]["result"], "live");
+    assert_eq!(f["evidence"]["liveness"]["held_by"], "svc-erin");
+    leaks(&sb, &(r.stdout + &r.stderr), &[&secret]);
 }
 
 #[test]

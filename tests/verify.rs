@@ -181,8 +181,15 @@ fn a_key_committed_by_an_employee_that_sts_says_belongs_to_a_leaver_is_critical(
         r.stderr
     );
     let found = in_git(&r.json());
-    assert_eq!(found.len(), 1, "{found:#?}");
-    let f = &found[0];
+    // The key id on its own is a match too, and carries its pair's verdict.
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(found
+        .iter()
+        .all(|f| f["employee_id"] == "E4" && f["severity"] == "critical"));
+    let f = found
+        .iter()
+        .find(|f| f["evidence"]["secret"]["attributes"]["pattern_id"] == "aws-secret-access-key")
+        .expect("the secret key's finding");
     assert_eq!(f["severity"], "critical");
     assert_eq!(f["employee_id"], "E4");
     assert_eq!(f["live"], true);
@@ -236,8 +243,9 @@ fn the_iam_user_a_verification_names_is_linked_the_way_the_aws_sweep_linked_it()
         "json",
     ]);
     let found = in_git(&r.json());
-    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found.len(), 2, "the key id and the secret key: {found:#?}");
     let f = &found[0];
+    assert_eq!(found[1]["employee_id"], "E5");
     assert_eq!(f["employee_id"], "E5");
     assert_eq!(f["severity"], "critical");
     assert_eq!(f["evidence"]["owner"]["linked_by"], "aws-iam-link");

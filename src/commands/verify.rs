@@ -109,18 +109,40 @@ impl Verifier {
 
 /// Writes each verification onto the secret-in-code credential with its fingerprint:
 /// `verified` (live, revoked, error), `verified_provider`, `verified_at`, and `verified_owner`
-/// (live) or `verified_reason` (revoked, error).
+/// (live) or `verified_reason` (revoked, error). An AWS verdict also goes onto the other secrets
+/// with the same access key id (the key id found on its own): when several pairs share a key id,
+/// live beats error beats revoked (a wrong secret does not make the key dead).
 pub fn annotate(obs: &mut Observations, verifications: &[Verification]) {
     let by_fingerprint: HashMap<&str, &Verification> = verifications
         .iter()
         .map(|v| (v.fingerprint.as_str(), v))
         .collect();
+    let rank = |v: &Verification| match v.verdict {
+        Verdict::Live { .. } => 2,
+        Verdict::Error { .. } => 1,
+        Verdict::Revoked { .. } => 0,
+    };
+    let mut by_key_id: HashMap<&str, &Verification> = HashMap::new();
+    for v in verifications {
+        let Some(id) = v.identifier.as_deref() else {
+            continue;
+        };
+        let best = by_key_id.entry(id).or_insert(v);
+        if rank(v) > rank(best) {
+            *best = v;
+        }
+    }
     for c in obs
         .credentials
         .iter_mut()
         .filter(|c| c.kind == CredentialKind::SecretInCode)
     {
-        let Some(v) = by_fingerprint.get(c.id.as_str()) else {
+        let found = by_fingerprint.get(c.id.as_str()).or_else(|| {
+            c.attributes
+                .get("key_id")
+                .and_then(|k| by_key_id.get(k.as_str()))
+        });
+        let Some(v) = found else {
             continue;
         };
         let a = &mut c.attributes;

@@ -253,6 +253,8 @@ impl Verdict {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verification {
     pub fingerprint: String,
+    /// The non-secret identifier checked with it (the AWS access key id), if any.
+    pub identifier: Option<String>,
     pub provider: Provider,
     pub verdict: Verdict,
     pub checked_at: DateTime<Utc>,
@@ -320,6 +322,7 @@ pub async fn verify_all(candidates: &[Candidate], config: &VerifyConfig) -> Vec<
             };
             Verification {
                 fingerprint: c.fingerprint.clone(),
+                identifier: c.identifier.clone(),
                 provider: c.provider,
                 verdict,
                 checked_at: Utc::now(),

@@ -263,6 +263,8 @@ fn verified_tokens_raise_live_ones_as_critical_and_drop_revoked_ones() {
     p.github_live(&bens_copy_of_anns, "ann-gh");
     p.github_revoked(&anns_revoked);
     p.slack_live(&slack, "ann", "Acme");
+    // A deleted AWS key: the fake STS answers InvalidClientTokenId in AWS's XML error shape.
+    let (aws_id, aws_secret) = harness::repo::fake_aws_key();
     let sb = sandbox();
     let config = sb.write(
         "residual.toml",
@@ -282,6 +284,11 @@ fn verified_tokens_raise_live_ones_as_critical_and_drop_revoked_ones() {
             ),
             (ANN, "old.sh", format!("export GH_TOKEN={anns_revoked}\n")),
             (ANN, "notify.sh", format!("SLACK_BOT_TOKEN={slack}\n")),
+            (
+                ANN,
+                "aws.env",
+                format!("AWS_ACCESS_KEY_ID={aws_id}\nAWS_SECRET_ACCESS_KEY={aws_secret}\n"),
+            ),
         ],
     );
     let path = repo.to_str().unwrap();
@@ -291,15 +298,26 @@ fn verified_tokens_raise_live_ones_as_critical_and_drop_revoked_ones() {
     let plain = sb.ok(&["--config", config, "scan", "git", path, "--format", "json"]);
     assert_eq!(p.requests(), 0, "no request without --verify");
     let before = in_git(&plain.json());
-    assert_eq!(before.len(), 2, "{before:#?}");
+    assert_eq!(
+        before.len(),
+        4,
+        "token, Slack token, key id, secret key: {before:#?}"
+    );
     assert!(before.iter().all(|f| f["severity"] == "medium"));
 
-    let verify = ["--verify", "--verify-github-api", &p.github_api()];
+    let (github_api, sts) = (p.github_api(), p.sts_endpoint());
+    let verify = [
+        "--verify",
+        "--verify-github-api",
+        &github_api,
+        "--verify-aws-endpoint",
+        &sts,
+    ];
     let mut args = vec!["--config", config, "scan", "git", path, "--format", "json"];
     args.extend(verify);
     let r = sb.ok(&args);
-    assert_eq!(p.requests(), 3, "one call per distinct secret");
-    assert!(r.stderr.contains("2 live, 1 revoked"), "{}", r.stderr);
+    assert_eq!(p.requests(), 4, "one call per distinct verifiable secret");
+    assert!(r.stderr.contains("2 live, 2 revoked"), "{}", r.stderr);
     let found = in_git(&r.json());
     let by_path = |file: &str| {
         found
@@ -310,6 +328,10 @@ fn verified_tokens_raise_live_ones_as_critical_and_drop_revoked_ones() {
     assert!(
         by_path("old.sh").is_none(),
         "revoked: not a finding {found:#?}"
+    );
+    assert!(
+        by_path("aws.env").is_none(),
+        "STS says the key is invalid: neither its id nor its secret is a finding {found:#?}"
     );
     let github = by_path("ci.sh").expect("Ben's copy of Ann's live token");
     assert_eq!(github["severity"], "critical");
@@ -322,9 +344,9 @@ fn verified_tokens_raise_live_ones_as_critical_and_drop_revoked_ones() {
         slack_finding["evidence"]["liveness"]["verified"]["result"],
         "live"
     );
-    // The revoked token's finding from the first run is resolved by this complete run.
+    // The revoked secrets' findings from the first run are resolved by this complete run.
     let resolved = sb.findings("resolved");
-    assert_eq!(resolved.len(), 1, "{resolved:#?}");
+    assert_eq!(resolved.len(), 3, "{resolved:#?}");
 
     // The gate shows the verification in every format.
     let mut outputs = plain.stdout + &plain.stderr + &r.stdout + &r.stderr;
@@ -360,6 +382,10 @@ fn verified_tokens_raise_live_ones_as_critical_and_drop_revoked_ones() {
     }
     outputs.push_str(&sb.ok(&["audit", "log", "--format", "json"]).stdout);
     outputs.push_str(&sb.ok(&["runs", "--format", "json"]).stdout);
-    leaks(&sb, &outputs, &[&bens_copy_of_anns, &anns_revoked, &slack]);
+    leaks(
+        &sb,
+        &outputs,
+        &[&bens_copy_of_anns, &anns_revoked, &slack, &aws_secret],
+    );
     drop(runtime);
 }

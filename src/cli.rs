@@ -150,6 +150,8 @@ pub enum ScanCommand {
         #[arg(long)]
         full: bool,
         #[command(flatten)]
+        verify: VerifyArgs,
+        #[command(flatten)]
         options: ScanOptions,
     },
     /// Sweep AWS IAM: users, access keys, console passwords, SSH keys, service-specific
@@ -244,6 +246,34 @@ pub struct GitlabArgs {
     /// run is then partial).
     #[arg(long, value_name = "N")]
     pub max_retries: Option<u32>,
+}
+
+/// Opt-in verification of found secrets. Endpoints and pace also come from the `[verify]`
+/// section of the configuration; these flags win.
+#[derive(Debug, Args, Clone, Default)]
+pub struct VerifyArgs {
+    /// Check each secret found that can be checked (AWS key pairs, GitHub and Slack tokens)
+    /// with one read-only call to its provider (sts:GetCallerIdentity, GET /user, auth.test),
+    /// rate-limited. Live credentials are critical, revoked ones are not findings, and the owner
+    /// the provider names (IAM user, GitHub login) is linked to its person. Values are never
+    /// stored, so this reads the whole history (like --full). Without it no call is made.
+    #[arg(long)]
+    pub verify: bool,
+    /// STS endpoint for --verify (default: AWS's own, us-east-1).
+    #[arg(long, value_name = "URL", env = "RESIDUAL_VERIFY_AWS_ENDPOINT")]
+    pub verify_aws_endpoint: Option<String>,
+    /// GitHub API URL for --verify (default https://api.github.com).
+    #[arg(long, value_name = "URL", env = "RESIDUAL_VERIFY_GITHUB_API")]
+    pub verify_github_api: Option<String>,
+    /// Slack API URL for --verify (default https://slack.com/api).
+    #[arg(long, value_name = "URL", env = "RESIDUAL_VERIFY_SLACK_API")]
+    pub verify_slack_api: Option<String>,
+    /// Requests per second per provider for --verify (default 2).
+    #[arg(long, value_name = "N")]
+    pub verify_rate: Option<f64>,
+    /// Distinct secrets checked per run at most (default 500).
+    #[arg(long, value_name = "N")]
+    pub verify_max: Option<usize>,
 }
 
 #[derive(Debug, Args, Clone, Copy, Default)]
@@ -354,6 +384,8 @@ pub struct GateCommand {
     /// Write the report here instead of stdout (e.g. results.sarif).
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub verify: VerifyArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -41,6 +41,9 @@ pub struct Config {
     pub link: LinkConfig,
     #[serde(default, rename = "scanner")]
     pub scanners: Vec<ScannerConfig>,
+    /// Where and how fast `--verify` checks found secrets against their providers.
+    #[serde(default)]
+    pub verify: VerifySettings,
     /// Directory the file was read from; relative paths resolve against it.
     #[serde(skip)]
     pub base: PathBuf,
@@ -101,6 +104,30 @@ impl Default for LinkConfig {
     }
 }
 
+/// The `[verify]` section: endpoints and pace of opt-in secret verification (`--verify`, or
+/// `verify = true` on a git scanner). Every key is optional; command-line flags win. The
+/// defaults are the real providers, at 2 requests per second each.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifySettings {
+    /// STS endpoint for `sts:GetCallerIdentity` (default: AWS's own, us-east-1).
+    pub aws_endpoint: Option<String>,
+    /// GitHub REST API URL for `GET /user` (default `https://api.github.com`).
+    pub github_api: Option<String>,
+    /// Slack Web API URL for `auth.test` (default `https://slack.com/api`).
+    pub slack_api: Option<String>,
+    /// Requests per second per provider, at most (default 2).
+    pub requests_per_second: Option<f64>,
+    /// Requests in flight at once (default 2).
+    pub concurrency: Option<usize>,
+    /// Seconds to wait for one answer (default 10).
+    pub timeout_secs: Option<u64>,
+    /// Retries of a failed or throttled call (default 2).
+    pub max_retries: Option<u32>,
+    /// Distinct secrets verified per run, at most (default 500).
+    pub max_candidates: Option<usize>,
+}
+
 /// One configured scanner. `kind` selects the scanner; the other keys are its targets.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -152,6 +179,8 @@ pub struct ScannerConfig {
     pub instance_variables: Option<bool>,
     /// `github`, `gitlab`: retries of a failed or throttled request (default 4).
     pub max_retries: Option<u32>,
+    /// `git`: verify the secrets found against their providers (see `[verify]`); default false.
+    pub verify: Option<bool>,
 }
 
 /// One AWS account entered by assuming a role.

@@ -118,6 +118,10 @@ impl Candidate {
 #[derive(Debug, Clone, Default)]
 pub struct CredentialFacts {
     pub by_id: HashMap<String, CredentialFact>,
+    /// How the aws-iam sweep linked the IAM users `--verify` named as owners: principal ARN →
+    /// (employee id, link confidence). Preferred over linking the user name again here, since the
+    /// sweep also saw the user's tags.
+    pub owners: HashMap<String, (String, f64)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -322,6 +326,9 @@ pub fn evaluate(
             );
         }
     }
+    if authorship {
+        secrets_owned_by_leavers(&mut ctx, people, facts, obs);
+    }
     codehost::evaluate(&mut ctx, people, obs, facts);
     Evaluation {
         candidates: ctx.out,
@@ -484,8 +491,52 @@ fn owned_nhi(ctx: &mut Ctx, a: &Account, creds: &[&Credential], owner: &Person, 
     );
 }
 
+/// Whether a secret found in git is live: what the aws-iam sweep saw of its key id wins; then
+/// `--verify`'s verdict (live, revoked; an error is unknown); then absence from a complete sweep
+/// (dead); else unknown.
+fn secret_liveness<'f>(
+    facts: &'f CredentialFacts,
+    c: &Credential,
+) -> (Option<bool>, Option<&'f CredentialFact>) {
+    let fact = c.attributes.get("key_id").and_then(|k| facts.by_id.get(k));
+    let verified = match c.attributes.get("verified").map(String::as_str) {
+        Some("live") => Some(true),
+        Some("revoked") => Some(false),
+        _ => None,
+    };
+    let live = match fact {
+        Some(f) if f.system.is_some() => f.live,
+        _ => verified.or(fact.and_then(|f| f.live)),
+    };
+    (live, fact)
+}
+
+/// The liveness evidence of a secret found in git.
+fn liveness_evidence(c: &Credential, live: Option<bool>, fact: Option<&CredentialFact>) -> Value {
+    let a = |k: &str| c.attributes.get(k);
+    let verified = a("verified").map(|v| {
+        json!({
+            "result": v,
+            "provider": a("verified_provider"),
+            "owner": a("verified_owner"),
+            "at": a("verified_at"),
+            "reason": a("verified_reason"),
+        })
+    });
+    match (fact, verified) {
+        (Some(f), verified) => {
+            json!({"live": live, "seen_in": f.system, "held_by": f.account, "verified": verified})
+        }
+        (None, Some(verified)) => json!({"live": live, "verified": verified}),
+        (None, None) => {
+            json!({"live": null, "reason": "no scanner has seen this credential; verify it (--verify) or rotate it"})
+        }
+    }
+}
+
 /// `leaver-secret-in-git`: a secret a leaver committed. Critical when another scanner saw the
-/// credential live, medium when nobody knows, nothing when it was seen dead.
+/// credential live or verification found it live, medium when nobody knows, nothing when it was
+/// seen dead or verification found it revoked.
 fn secret_in_git(
     ctx: &mut Ctx,
     facts: &CredentialFacts,
@@ -493,19 +544,14 @@ fn secret_in_git(
     person: &Person,
     link: &Link,
 ) {
-    let key_id = c.attributes.get("key_id");
-    let fact = key_id.and_then(|k| facts.by_id.get(k));
-    let live = fact.and_then(|f| f.live);
+    let (live, fact) = secret_liveness(facts, c);
     if live == Some(false) {
         return;
     }
     let evidence = json!({
         "person": person_evidence(person, link, ctx.now),
         "secret": credential_evidence(c),
-        "liveness": match fact {
-            Some(f) => json!({"live": f.live, "seen_in": f.system, "held_by": f.account}),
-            None => json!({"live": null, "reason": "no scanner has seen this credential; verify it or rotate it"}),
-        },
+        "liveness": liveness_evidence(c, live, fact),
     });
     let before = ctx.out.len();
     ctx.raise(
@@ -520,5 +566,110 @@ fn secret_in_git(
         if let Some(candidate) = ctx.out.get_mut(before) {
             candidate.severity = candidate.severity.min(Severity::Medium);
         }
+    }
+}
+
+/// The person a verification revealed as a secret's owner: an IAM user (by ARN) linked like the
+/// aws-iam scanner's accounts (HR `aws_user`, then the email local part where configured), or a
+/// GitHub login by the HR `github_login` column. The link's method is `verification`; its
+/// confidence is that of the column or name match behind it.
+fn verified_owner<'p>(
+    ctx: &Ctx,
+    people: &PeopleIndex<'p>,
+    facts: &CredentialFacts,
+    c: &Credential,
+) -> Option<(Link, &'p Person, &'static str)> {
+    let owner = c.attributes.get("verified_owner")?;
+    let provider = c.attributes.get("verified_provider")?;
+    if let Some((employee_id, confidence)) = facts.owners.get(owner) {
+        if let Some(person) = people.person(employee_id) {
+            let link = Link {
+                employee_id: employee_id.clone(),
+                method: crate::link::LinkMethod::Verification,
+                confidence: *confidence,
+            };
+            return Some((link, person, "aws-iam-link"));
+        }
+    }
+    let (name, columns, by_local_part) = match provider.as_str() {
+        "aws" => {
+            let (_, user) = residual_scanners::verify::iam_user_of_arn(owner)?;
+            let local = ctx.policy.local_part_systems.iter().any(|s| s == "aws-iam");
+            (user, PeopleIndex::columns_for("aws-iam"), local)
+        }
+        "github" => (owner.as_str(), PeopleIndex::columns_for("github"), false),
+        _ => return None,
+    };
+    let account = Account {
+        name: name.to_string(),
+        kind: AccountKind::User,
+        enabled: None,
+        created_at: None,
+        last_used_at: None,
+        hints: Default::default(),
+        attributes: Default::default(),
+    };
+    let by = people.link_account(&columns, &account, by_local_part)?;
+    let person = people.person(&by.employee_id)?;
+    let link = Link {
+        employee_id: by.employee_id.clone(),
+        method: crate::link::LinkMethod::Verification,
+        confidence: by.confidence,
+    };
+    Some((link, person, by.method.as_str()))
+}
+
+/// `leaver-secret-in-git` for live secrets whose owner, as verification revealed it, is a leaver
+/// — whoever committed them. Secrets already raised for their leaver committer are skipped.
+fn secrets_owned_by_leavers(
+    ctx: &mut Ctx,
+    people: &PeopleIndex,
+    facts: &CredentialFacts,
+    obs: &Observations,
+) {
+    let raised: std::collections::HashSet<String> = ctx
+        .out
+        .iter()
+        .filter(|c| c.rule == "leaver-secret-in-git")
+        .map(|c| c.subject.clone())
+        .collect();
+    for c in obs.credentials.iter().filter(|c| {
+        c.kind == CredentialKind::SecretInCode
+            && c.attributes.get("verified").map(String::as_str) == Some("live")
+    }) {
+        let subject = credential_subject(c);
+        if raised.contains(&subject) {
+            continue;
+        }
+        let (live, fact) = secret_liveness(facts, c);
+        if live != Some(true) {
+            continue;
+        }
+        let Some((link, person, by)) = verified_owner(ctx, people, facts, c) else {
+            continue;
+        };
+        if !person.is_leaver(ctx.now) {
+            continue;
+        }
+        let evidence = json!({
+            "person": person_evidence(person, &link, ctx.now),
+            "attributed_by": "verification",
+            "owner": {
+                "verified_owner": c.attributes.get("verified_owner"),
+                "provider": c.attributes.get("verified_provider"),
+                "linked_by": by,
+            },
+            "committed_by": c.account,
+            "secret": credential_evidence(c),
+            "liveness": liveness_evidence(c, live, fact),
+        });
+        ctx.raise(
+            "leaver-secret-in-git",
+            &c.account,
+            subject,
+            Some(person),
+            live,
+            evidence,
+        );
     }
 }

@@ -16,6 +16,7 @@ pub fn for_observations(conn: &Connection, obs: &Observations) -> Result<Credent
     )?;
     let mut facts = CredentialFacts::default();
     for c in &obs.credentials {
+        owner_link(conn, c, &mut facts)?;
         let Some(key_id) = c.attributes.get("key_id") else {
             continue;
         };
@@ -42,6 +43,38 @@ pub fn for_observations(conn: &Connection, obs: &Observations) -> Result<Credent
         facts.by_id.insert(key_id.clone(), fact);
     }
     Ok(facts)
+}
+
+/// How the aws-iam sweep linked the IAM user `--verify` named as `c`'s owner, if it did.
+fn owner_link(
+    conn: &Connection,
+    c: &residual_scanners::Credential,
+    facts: &mut CredentialFacts,
+) -> Result<()> {
+    use rusqlite::OptionalExtension;
+    if c.attributes.get("verified_provider").map(String::as_str) != Some("aws") {
+        return Ok(());
+    }
+    let Some(arn) = c.attributes.get("verified_owner") else {
+        return Ok(());
+    };
+    let Some((account, user)) = residual_scanners::verify::iam_user_of_arn(arn) else {
+        return Ok(());
+    };
+    if facts.owners.contains_key(arn) {
+        return Ok(());
+    }
+    let link: Option<(String, f64)> = conn
+        .query_row(
+            "SELECT employee_id, confidence FROM links WHERE system = ?1 AND account = ?2",
+            [format!("aws-iam:{account}"), user.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    if let Some(link) = link {
+        facts.owners.insert(arn.clone(), link);
+    }
+    Ok(())
 }
 
 fn looks_like_aws_key_id(id: &str) -> bool {

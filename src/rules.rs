@@ -381,6 +381,7 @@ pub fn check(set: &RuleSet) -> CheckReport {
                     .into_iter()
                     .map(|(k, v)| (k, v.into()))
                     .collect(),
+                ..Default::default()
             };
             let result = evaluate::evaluate(&only, &policy, &facts, now, &index, &ex.system, &obs);
             let n = result

@@ -18,6 +18,7 @@ pub mod repo_files;
 pub mod rest;
 pub mod secrets;
 pub mod time;
+pub mod verify;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -31,6 +31,10 @@ struct GateFinding<'a> {
     line: Option<u64>,
     commit: Option<String>,
     live: Option<bool>,
+    /// `--verify`'s verdict on the secret (`live`, `revoked`, `error`), when it was checked.
+    verified: Option<String>,
+    /// Whom the provider says the secret acts as (IAM user ARN, GitHub login).
+    verified_owner: Option<String>,
     blocking: bool,
     exception: Option<String>,
     /// Why a `.residualignore` rule or an inline `residual:allow` hides the secret behind the
@@ -103,11 +107,21 @@ pub fn run(ctx: &Context, args: GateCommand) -> anyhow::Result<Exit> {
         name: Some(system.trim_start_matches("git:").to_string()),
         ..GitScanOptions::default()
     };
-    let matcher = super::git::matcher(ctx)?;
+    let verifier = args
+        .verify
+        .verify
+        .then(|| super::verify::Verifier::new(super::verify::settings(ctx, &args.verify)));
+    let mut matcher = super::git::matcher(ctx)?;
+    if let Some(v) = &verifier {
+        matcher = v.attach(matcher);
+    }
     let scan = git::scan_repository(path, &options, &matcher)?;
     let mut obs = scan.report.observations.clone();
     let suppressed = super::git::apply_ignore(path, &mut obs)?;
     let hidden = hidden_credentials(&scan, &suppressed);
+    if let Some(v) = &verifier {
+        v.verify_into(ctx, &system, &mut obs)?;
+    }
     let inline: Vec<serde_json::Value> = scan
         .hits
         .iter()
@@ -341,6 +355,8 @@ fn gate_finding<'a>(
         line: attr("line").and_then(|l| l.parse().ok()),
         commit: attr("commit"),
         live: c.live,
+        verified: attr("verified"),
+        verified_owner: attr("verified_owner"),
         blocking,
         suppressed: None,
         suppression_kind: "external",
@@ -414,5 +430,13 @@ fn message(f: &GateFinding) -> String {
         .as_deref()
         .map(|c| format!(" in commit {}", &c[..c.len().min(12)]))
         .unwrap_or_default();
-    format!("{place}: {} by {}{who}{commit}", f.rule, f.account)
+    let verified = match (f.verified.as_deref(), f.verified_owner.as_deref()) {
+        (Some(v), Some(owner)) => format!(" [verified {v}: {owner}]"),
+        (Some(v), None) => format!(" [verified {v}]"),
+        _ => String::new(),
+    };
+    format!(
+        "{place}: {} by {}{who}{commit}{verified}",
+        f.rule, f.account
+    )
 }

@@ -13,6 +13,7 @@ pub mod hr;
 pub mod rules;
 pub mod runs;
 pub mod scan;
+pub mod verify;
 
 use crate::config::Config;
 use crate::store::Store;

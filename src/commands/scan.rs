@@ -5,8 +5,9 @@
 //! run every configured scanner. Exit 3 when any run was partial or failed (those runs resolve
 //! nothing), else 1 when `--fail-on` is given and an open finding of the scanned systems reaches it.
 
+use super::verify::Verifier;
 use super::{codehost, Context, Exit, UsageError};
-use crate::cli::{AwsArgs, Format, ScanArgs, ScanCommand, ScanOptions};
+use crate::cli::{AwsArgs, Format, ScanArgs, ScanCommand, ScanOptions, VerifyArgs};
 use crate::config::ScannerConfig;
 use crate::evaluate;
 use crate::findings::{self, Outcome};
@@ -42,6 +43,7 @@ pub fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Exit> {
             paths,
             name,
             full,
+            verify,
             options,
         }) => {
             if name.is_some() && paths.len() > 1 {
@@ -49,7 +51,17 @@ pub fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Exit> {
             }
             let mut statuses = Vec::new();
             for path in &paths {
-                statuses.push(scan_git(ctx, &mut store, path, name.as_deref(), full)?);
+                let verifier = verify
+                    .verify
+                    .then(|| Verifier::new(super::verify::settings(ctx, &verify)));
+                statuses.push(scan_git(
+                    ctx,
+                    &mut store,
+                    path,
+                    name.as_deref(),
+                    full,
+                    verifier.as_ref(),
+                )?);
             }
             finish(ctx, &store, &statuses, options)
         }
@@ -115,7 +127,17 @@ pub fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Exit> {
                     "git" => {
                         for path in &s.paths {
                             let path = ctx.config.resolve(path);
-                            statuses.push(scan_git(ctx, &mut store, &path, None, false)?);
+                            let verifier = (s.verify == Some(true)).then(|| {
+                                Verifier::new(super::verify::settings(ctx, &VerifyArgs::default()))
+                            });
+                            statuses.push(scan_git(
+                                ctx,
+                                &mut store,
+                                &path,
+                                None,
+                                false,
+                                verifier.as_ref(),
+                            )?);
                         }
                         Vec::new()
                     }
@@ -260,16 +282,27 @@ fn aws_configs_from_entry(s: &ScannerConfig) -> Vec<AwsScanConfig> {
 }
 
 /// Scans one repository, records the run, and remembers its objects once the run is stored.
+/// With a verifier, the whole history is read (secret values are never stored, so the secrets
+/// of objects read by earlier runs are only at hand when read again) and each verifiable secret
+/// is checked with its provider before the run is evaluated.
 fn scan_git(
     ctx: &Context,
     store: &mut Store,
     path: &Path,
     name: Option<&str>,
     full: bool,
+    verifier: Option<&Verifier>,
 ) -> anyhow::Result<Recorded> {
-    let matcher = super::git::matcher(ctx)?;
-    let scan = super::git::scan_for_store(ctx, store, path, name, full, &matcher)?;
+    let full = full || verifier.is_some();
+    let mut matcher = super::git::matcher(ctx)?;
+    if let Some(v) = verifier {
+        matcher = v.attach(matcher);
+    }
+    let mut scan = super::git::scan_for_store(ctx, store, path, name, full, &matcher)?;
     let system = scan.report.system.clone();
+    if let Some(v) = verifier {
+        v.verify_into(ctx, &system, &mut scan.report.observations)?;
+    }
     let recorded = record(ctx, store, scan.report.clone())?;
     super::git::remember(store, &system, &scan, full)?;
     Ok(recorded)

@@ -8,9 +8,11 @@
 use super::fingerprint::{preview, Fingerprinter};
 use super::pattern::Pattern;
 use super::plausibility::{is_placeholder, shannon_entropy};
+use super::sink::{SecretSink, Verifiable};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use serde::Serialize;
 use std::ops::Range;
+use std::sync::Arc;
 use thiserror::Error;
 
 /// Bytes sniffed for a NUL to decide a blob is binary (the same rule git uses).
@@ -122,6 +124,8 @@ pub struct Matcher {
     restricted: Vec<(usize, AhoCorasick)>,
     fingerprinter: Fingerprinter,
     limits: ScanLimits,
+    /// Opt-in receiver of verifiable secrets ([`Matcher::with_sink`]); `None` hands out nothing.
+    sink: Option<Arc<dyn SecretSink>>,
 }
 
 /// A match before line numbers, fingerprint and preview are computed.
@@ -201,12 +205,20 @@ impl Matcher {
             restricted,
             fingerprinter: Fingerprinter::new(fingerprint_key),
             limits: ScanLimits::default(),
+            sink: None,
         })
     }
 
     /// Replaces the scan limits (largest blob, binary skipping).
     pub fn with_limits(mut self, limits: ScanLimits) -> Matcher {
         self.limits = limits;
+        self
+    }
+
+    /// Offers every unsuppressed match of a pattern with a `verify` hint, value included, to
+    /// `sink` (opt-in verification). Without it no value ever leaves [`Matcher::scan`].
+    pub fn with_sink(mut self, sink: Arc<dyn SecretSink>) -> Matcher {
+        self.sink = Some(sink);
         self
     }
 
@@ -255,7 +267,24 @@ impl Matcher {
         }
         let mut candidates = self.candidates(path, bytes, None);
         drop_outranked(&mut candidates, &self.patterns);
-        self.finish(bytes, candidates)
+        let matches = self.finish(bytes, candidates);
+        if let Some(sink) = &self.sink {
+            for m in matches.iter().filter(|m| m.suppressed.is_none()) {
+                if let Some(method) = self
+                    .pattern(&m.pattern_id)
+                    .and_then(|p| p.verify.as_deref())
+                {
+                    sink.offer(&Verifiable {
+                        fingerprint: &m.fingerprint,
+                        pattern_id: &m.pattern_id,
+                        method,
+                        identifier: m.identifier.as_deref(),
+                        value: &bytes[m.start..m.end],
+                    });
+                }
+            }
+        }
+        matches
     }
 
     /// Scans with one pattern only and no cross-pattern ranking: what a pattern's examples are

@@ -13,7 +13,9 @@
 //!
 //! A secret's value never leaves [`Matcher::scan`]: a match holds its position, the optional
 //! non-secret identifier next to it, an HMAC-SHA256 fingerprint under the caller's key and a
-//! preview of at most 8 leading bytes.
+//! preview of at most 8 leading bytes. The one exception is opt-in: a matcher built with
+//! [`Matcher::with_sink`] lends the values of verifiable matches to a [`SecretSink`] (the
+//! in-memory collector of `crate::verify`), which must never print, log or store them.
 //!
 //! Regexes are compiled as byte regexes with Unicode disabled: `\b`, `\w`, `\s`, `\d` are ASCII
 //! and `[^"]` matches any byte. Pattern authors can opt back in with `(?u)`, at a speed cost.
@@ -23,6 +25,7 @@ mod fingerprint;
 mod matcher;
 mod pattern;
 mod plausibility;
+mod sink;
 
 pub use builtin::{builtin, BUILTIN_FILES};
 pub use fingerprint::{preview, Fingerprinter, FINGERPRINT_HEX_LEN};
@@ -34,6 +37,7 @@ pub use pattern::{
     load_dir, parse_file, path_matches, Example, LoadError, Pattern, PatternProblem, SPLIT_MARKER,
 };
 pub use plausibility::{is_placeholder, shannon_entropy};
+pub use sink::{SecretSink, Verifiable};
 
 use std::fmt;
 

@@ -1,0 +1,163 @@
+//! `--verify` for `scan git` and `gate`: the settings from `[verify]` and the flags, a matcher
+//! that hands verifiable secrets to an in-memory collector, and the verdicts written onto the
+//! credential observations (`verified`, `verified_owner`, `verified_at`) — never the values.
+
+use super::Context;
+use crate::cli::VerifyArgs;
+use residual_scanners::secrets::Matcher;
+use residual_scanners::time::format_time;
+use residual_scanners::verify::{self, Collector, Tally, Verdict, Verification, VerifyConfig};
+use residual_scanners::{CredentialKind, Observations};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The verification settings: defaults, then `[verify]`, then the flags.
+pub fn settings(ctx: &Context, args: &VerifyArgs) -> VerifyConfig {
+    let file = &ctx.config.verify;
+    let mut cfg = VerifyConfig::default();
+    if let Some(v) = args
+        .verify_aws_endpoint
+        .clone()
+        .or_else(|| file.aws_endpoint.clone())
+    {
+        cfg.aws_endpoint = Some(v);
+    }
+    if let Some(v) = args
+        .verify_github_api
+        .clone()
+        .or_else(|| file.github_api.clone())
+    {
+        cfg.github_api = v;
+    }
+    if let Some(v) = args
+        .verify_slack_api
+        .clone()
+        .or_else(|| file.slack_api.clone())
+    {
+        cfg.slack_api = v;
+    }
+    if let Some(v) = args.verify_rate.or(file.requests_per_second) {
+        cfg.requests_per_second = v;
+    }
+    if let Some(v) = file.concurrency {
+        cfg.concurrency = v.max(1);
+    }
+    if let Some(v) = file.timeout_secs {
+        cfg.timeout = Duration::from_secs(v.max(1));
+    }
+    if let Some(v) = file.max_retries {
+        cfg.max_retries = v;
+    }
+    if let Some(v) = args.verify_max.or(file.max_candidates) {
+        cfg.max_candidates = v;
+    }
+    cfg
+}
+
+/// One run's verification: the collector the matcher fills, and where to check.
+pub struct Verifier {
+    collector: Arc<Collector>,
+    config: VerifyConfig,
+}
+
+impl Verifier {
+    pub fn new(config: VerifyConfig) -> Verifier {
+        Verifier {
+            collector: Arc::new(Collector::new(config.max_candidates)),
+            config,
+        }
+    }
+
+    /// `matcher`, handing the secrets it finds that can be verified to this verifier.
+    pub fn attach(&self, matcher: Matcher) -> Matcher {
+        matcher.with_sink(self.collector.clone())
+    }
+
+    /// Verifies what the scan collected and writes the verdicts onto `obs`'s secrets.
+    pub fn verify_into(
+        &self,
+        ctx: &Context,
+        system: &str,
+        obs: &mut Observations,
+    ) -> anyhow::Result<Tally> {
+        let (candidates, over_cap) = self.collector.take();
+        ctx.progress(format!(
+            "verify {system}: checking {} secret(s) with their providers (read-only, at most {} request(s)/s per provider){}",
+            candidates.len(),
+            self.config.requests_per_second,
+            if over_cap > 0 {
+                format!("; {over_cap} more left unchecked by the cap of {} (--verify-max)", self.config.max_candidates)
+            } else {
+                String::new()
+            }
+        ));
+        if candidates.is_empty() {
+            return Ok(Tally::default());
+        }
+        let verifications = verify::verify_blocking(&candidates, &self.config)?;
+        drop(candidates);
+        let tally = Tally::of(&verifications);
+        ctx.progress(format!(
+            "verify {system}: {} live, {} revoked, {} could not be checked (errors count as unknown, never as revoked)",
+            tally.live, tally.revoked, tally.error
+        ));
+        annotate(obs, &verifications);
+        Ok(tally)
+    }
+}
+
+/// Writes each verification onto the secret-in-code credential with its fingerprint:
+/// `verified` (live, revoked, error), `verified_provider`, `verified_at`, and `verified_owner`
+/// (live) or `verified_reason` (revoked, error). An AWS verdict also goes onto the other secrets
+/// with the same access key id (the key id found on its own): when several pairs share a key id,
+/// live beats error beats revoked (a wrong secret does not make the key dead).
+pub fn annotate(obs: &mut Observations, verifications: &[Verification]) {
+    let by_fingerprint: HashMap<&str, &Verification> = verifications
+        .iter()
+        .map(|v| (v.fingerprint.as_str(), v))
+        .collect();
+    let rank = |v: &Verification| match v.verdict {
+        Verdict::Live { .. } => 2,
+        Verdict::Error { .. } => 1,
+        Verdict::Revoked { .. } => 0,
+    };
+    let mut by_key_id: HashMap<&str, &Verification> = HashMap::new();
+    for v in verifications {
+        let Some(id) = v.identifier.as_deref() else {
+            continue;
+        };
+        let best = by_key_id.entry(id).or_insert(v);
+        if rank(v) > rank(best) {
+            *best = v;
+        }
+    }
+    for c in obs
+        .credentials
+        .iter_mut()
+        .filter(|c| c.kind == CredentialKind::SecretInCode)
+    {
+        let found = by_fingerprint.get(c.id.as_str()).or_else(|| {
+            c.attributes
+                .get("key_id")
+                .and_then(|k| by_key_id.get(k.as_str()))
+        });
+        let Some(v) = found else {
+            continue;
+        };
+        let a = &mut c.attributes;
+        a.insert("verified".into(), v.verdict.as_str().into());
+        a.insert("verified_provider".into(), v.provider.as_str().into());
+        a.insert("verified_at".into(), format_time(&v.checked_at));
+        match &v.verdict {
+            Verdict::Live { owner } => {
+                if let Some(owner) = owner {
+                    a.insert("verified_owner".into(), owner.clone());
+                }
+            }
+            Verdict::Revoked { reason } | Verdict::Error { reason } => {
+                a.insert("verified_reason".into(), reason.clone());
+            }
+        }
+    }
+}

@@ -369,7 +369,21 @@ fn verified_tokens_raise_live_ones_as_critical_and_drop_revoked_ones() {
                 assert_eq!(f["verified_owner"], "ann-gh");
                 assert_eq!(f["severity"], "critical");
             }
-            _ => assert!(g.stdout.contains("verified live"), "{}", g.stdout),
+            _ => {
+                assert!(g.stdout.contains("verified live"), "{}", g.stdout);
+                let doc = g.json();
+                let result = doc["runs"][0]["results"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|r| {
+                        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "ci.sh"
+                    })
+                    .cloned()
+                    .expect("sarif result");
+                assert_eq!(result["properties"]["residual/verified"], "live");
+                assert_eq!(result["properties"]["residual/verifiedOwner"], "ann-gh");
+            }
         }
         outputs.push_str(&g.stdout);
         outputs.push_str(&g.stderr);

@@ -238,6 +238,14 @@ pub fn run(ctx: &Context, args: GateCommand) -> anyhow::Result<Exit> {
                     path: f.path.as_deref(),
                     line: f.line,
                     suppression: suppression(f),
+                    properties: [
+                        ("residual/verified", f.verified.clone()),
+                        ("residual/verifiedOwner", f.verified_owner.clone()),
+                        ("residual/live", f.live.map(|l| l.to_string())),
+                    ]
+                    .into_iter()
+                    .filter_map(|(k, v)| Some((k, v?)))
+                    .collect(),
                 })
                 .collect();
             serde_json::to_writer_pretty(&mut out, &sarif::document(&rules, &results))?;

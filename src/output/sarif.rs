@@ -19,6 +19,9 @@ pub struct SarifResult<'a> {
     pub line: Option<u64>,
     /// Why the finding does not count, when something covers it.
     pub suppression: Option<Suppression>,
+    /// More result properties (`residual/verified`, `residual/verifiedOwner`, ...), for tools
+    /// that read SARIF rather than people reading the message.
+    pub properties: Vec<(&'static str, String)>,
 }
 
 /// A SARIF suppression: what covers a result and why.
@@ -86,6 +89,9 @@ pub fn document(rules: &RuleSet, results: &[SarifResult]) -> Value {
                 if let Some(loc) = result["locations"][0]["physicalLocation"].as_object_mut() {
                     loc.remove("region");
                 }
+            }
+            for (key, value) in &r.properties {
+                result["properties"][*key] = json!(value);
             }
             if let Some(s) = &r.suppression {
                 result["suppressions"] = json!([{ "kind": s.kind, "status": "accepted", "justification": s.justification }]);

@@ -356,8 +356,15 @@ fn is_kebab_case(id: &str) -> bool {
 /// character, ASCII case-insensitively. A glob without `/` is matched against the file name
 /// only; a glob with `/` against the end of the path (`config/*.yml` matches
 /// `app/config/database.yml`). Backslashes in `path` count as `/`.
+///
+/// Called for every path-restricted pattern on every blob, so it allocates only for a path that
+/// holds a backslash.
 pub fn path_matches(glob: &str, path: &str) -> bool {
-    let path = path.replace('\\', "/");
+    let path: std::borrow::Cow<'_, str> = if path.contains('\\') {
+        path.replace('\\', "/").into()
+    } else {
+        path.into()
+    };
     if glob.contains('/') {
         let glob = glob.trim_start_matches('/');
         // Try the glob against every suffix of the path that starts at a component boundary.

@@ -74,10 +74,26 @@ impl Pattern {
             return true;
         }
         match path {
-            Some(path) => self.paths.iter().any(|glob| path_matches(glob, path)),
+            Some(path) => {
+                // Runs for every path-restricted pattern on every blob: reject on the glob's
+                // literal tail first, which settles nearly every glob with one short compare.
+                let plain = !path.contains('\\');
+                self.paths.iter().any(|glob| {
+                    (!plain || ends_with_literal_tail(glob, path)) && path_matches(glob, path)
+                })
+            }
             None => false,
         }
     }
+}
+
+/// Whether `path` ends with the literal text after the last wildcard of `glob` (ASCII
+/// case-insensitively): a necessary condition for [`path_matches`] on a path without
+/// backslashes, since the glob must consume the path (or its file name) to the end.
+fn ends_with_literal_tail(glob: &str, path: &str) -> bool {
+    let tail = glob.rsplit(['*', '?']).next().unwrap_or(glob).as_bytes();
+    path.len() >= tail.len()
+        && path.as_bytes()[path.len() - tail.len()..].eq_ignore_ascii_case(tail)
 }
 
 /// One example text of a pattern, with the file path to scan it as (for path-restricted rules).
@@ -356,8 +372,15 @@ fn is_kebab_case(id: &str) -> bool {
 /// character, ASCII case-insensitively. A glob without `/` is matched against the file name
 /// only; a glob with `/` against the end of the path (`config/*.yml` matches
 /// `app/config/database.yml`). Backslashes in `path` count as `/`.
+///
+/// Called for every path-restricted pattern on every blob, so it allocates only for a path that
+/// holds a backslash.
 pub fn path_matches(glob: &str, path: &str) -> bool {
-    let path = path.replace('\\', "/");
+    let path: std::borrow::Cow<'_, str> = if path.contains('\\') {
+        path.replace('\\', "/").into()
+    } else {
+        path.into()
+    };
     if glob.contains('/') {
         let glob = glob.trim_start_matches('/');
         // Try the glob against every suffix of the path that starts at a component boundary.
@@ -412,6 +435,32 @@ mod tests {
         assert!(path_matches("settings*.py", "app/settings_prod.py"));
         assert!(!path_matches(".netrc", "home/alice/.netrc.bak"));
         assert!(path_matches("_NETRC", "C:\\Users\\a\\_netrc"));
+    }
+
+    #[test]
+    fn the_literal_tail_check_never_rejects_a_matching_path() {
+        let globs = [
+            "*.py",
+            "config/*.py",
+            "*passwd.*",
+            ".pgpass",
+            "settings/*.py",
+            "master.key",
+        ];
+        let paths = [
+            "app/settings/base.py",
+            "etc/ftpd.passwd.bak",
+            "home/a/.PGPASS",
+            "config/master.key",
+        ];
+        for glob in globs {
+            for path in paths {
+                if path_matches(glob, path) {
+                    assert!(ends_with_literal_tail(glob, path), "{glob} {path}");
+                }
+            }
+        }
+        assert!(!ends_with_literal_tail("*.sql", "src/lib.rs"));
     }
 
     #[test]

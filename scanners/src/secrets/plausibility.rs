@@ -167,7 +167,16 @@ pub fn is_placeholder(value: &[u8]) -> bool {
     if lower.len() <= 16 && memchr::memmem::find(&lower, b"test").is_some() {
         return true;
     }
-    is_dotted_reference(trimmed) || is_kebab_identifier(trimmed)
+    is_dotted_reference(trimmed) || is_kebab_identifier(trimmed) || is_snake_identifier(trimmed)
+}
+
+/// A lower-case identifier of three or more letter-only words joined by `_`
+/// (`default_secret_key`, `previous_next_token`): a variable or config name on the right of an
+/// assignment, which generic rules would otherwise take for the value.
+fn is_snake_identifier(value: &[u8]) -> bool {
+    value.iter().filter(|&&b| b == b'_').count() >= 2
+        && value.iter().all(|&b| b.is_ascii_lowercase() || b == b'_')
+        && value.split(|&b| b == b'_').all(|word| !word.is_empty())
 }
 
 /// A lower-case identifier of three or more words joined by `-` (`leaver-active-access-key`): a
@@ -248,6 +257,7 @@ mod tests {
             "test1234",
             "example-api-key-123",
             "os.environ.get(X)",
+            "default_secret_key",
         ] {
             assert!(is_placeholder(value.as_bytes()), "{value}");
         }
@@ -260,6 +270,7 @@ mod tests {
             "9f8e7d6c5b4a39281706f5e4d3c2b1a0",
             "s3cr3t-Rotat3d-2024",
             "tV3qLr7pXw0Nb2Kc",
+            "Correct_horse_battery_9",
         ] {
             assert!(!is_placeholder(value.as_bytes()), "{value}");
         }

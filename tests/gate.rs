@@ -10,16 +10,7 @@ use serde_json::Value;
 const HR: &str = "employee_id,email,status,termination_date,github_login\nE1,ann@example.com,terminated,2026-03-01,ann-gh\nE2,ben@example.com,active,,ben-gh\n";
 
 fn setup() -> (Sandbox, std::path::PathBuf) {
-    let mut sb = Sandbox::new();
-    sb.now = Some("2026-06-01T00:00:00Z".into());
-    let hr = sb.write("hr.csv", HR);
-    sb.ok(&[
-        "hr",
-        "import",
-        hr.to_str().unwrap(),
-        "--as-of",
-        "2026-04-01",
-    ]);
+    let sb = Sandbox::with_hr("2026-06-01T00:00:00Z", HR, "2026-04-01");
     let repo = build_repo(&sb);
     (sb, repo)
 }

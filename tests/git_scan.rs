@@ -8,19 +8,11 @@ use harness::repo::{build_repo, fake_aws_key, fake_github_token};
 use harness::Sandbox;
 
 fn setup() -> (Sandbox, std::path::PathBuf) {
-    let mut sb = Sandbox::new();
-    sb.now = Some("2026-06-01T00:00:00Z".into());
-    let hr = sb.write(
-        "hr.csv",
+    let sb = Sandbox::with_hr(
+        "2026-06-01T00:00:00Z",
         "employee_id,email,status,termination_date,github_login\nE1,ann@example.com,terminated,2026-03-01,ann-gh\nE2,ben@example.com,active,,\n",
-    );
-    sb.ok(&[
-        "hr",
-        "import",
-        hr.to_str().unwrap(),
-        "--as-of",
         "2026-04-01",
-    ]);
+    );
     let repo = build_repo(&sb);
     (sb, repo)
 }
@@ -109,17 +101,5 @@ fn no_secret_value_reaches_any_output_or_the_store() {
         outputs.contains(&id),
         "the key id is not secret and should be shown"
     );
-    for value in [&secret, &token] {
-        assert!(
-            !outputs.contains(value.as_str()),
-            "a secret value leaked into output"
-        );
-        for file in ["residual.db", "residual.db-wal"] {
-            let bytes = std::fs::read(sb.path(file)).unwrap_or_default();
-            assert!(
-                !bytes.windows(value.len()).any(|w| w == value.as_bytes()),
-                "a secret value is stored in {file}"
-            );
-        }
-    }
+    sb.assert_not_leaked(&outputs, &[&secret, &token]);
 }

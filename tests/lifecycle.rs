@@ -13,17 +13,7 @@ E2,ben@example.com,active,,Engineering\n";
 const CRM_HEADER: &str = "account,email,status,last_login,kind,owner,groups\n";
 
 fn setup() -> Sandbox {
-    let mut sb = Sandbox::new();
-    sb.now = Some("2026-06-01T00:00:00Z".into());
-    let hr = sb.write("hr.csv", HR);
-    sb.ok(&[
-        "hr",
-        "import",
-        hr.to_str().unwrap(),
-        "--as-of",
-        "2026-05-01",
-    ]);
-    sb
+    Sandbox::with_hr("2026-06-01T00:00:00Z", HR, "2026-05-01")
 }
 
 fn scan(sb: &Sandbox, code: i32, rows: &str, extra: &[&str]) -> harness::Run {

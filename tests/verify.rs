@@ -24,17 +24,7 @@ E4,dana@example.com,terminated,2026-02-01,dana,\n\
 E5,erin@example.com,terminated,2026-02-01,,\n";
 
 fn sandbox() -> Sandbox {
-    let mut sb = Sandbox::new();
-    sb.now = Some("2026-06-01T00:00:00Z".into());
-    let hr = sb.write("hr.csv", HR);
-    sb.ok(&[
-        "hr",
-        "import",
-        hr.to_str().unwrap(),
-        "--as-of",
-        "2026-04-01",
-    ]);
-    sb
+    Sandbox::with_hr("2026-06-01T00:00:00Z", HR, "2026-04-01")
 }
 
 /// A repository with one commit per `(author, file, content)`.
@@ -127,22 +117,6 @@ fn in_git(findings: &Value) -> Vec<Value> {
         .collect()
 }
 
-fn leaks(sb: &Sandbox, outputs: &str, values: &[&str]) {
-    for value in values {
-        assert!(
-            !outputs.contains(value),
-            "a secret value leaked into output"
-        );
-        for file in ["residual.db", "residual.db-wal"] {
-            let bytes = std::fs::read(sb.path(file)).unwrap_or_default();
-            assert!(
-                !bytes.windows(value.len()).any(|w| w == value.as_bytes()),
-                "a secret value is stored in {file}"
-            );
-        }
-    }
-}
-
 #[test]
 fn a_key_committed_by_an_employee_that_sts_says_belongs_to_a_leaver_is_critical() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -206,7 +180,7 @@ fn a_key_committed_by_an_employee_that_sts_says_belongs_to_a_leaver_is_critical(
     assert!(attributes["verified_at"].is_string());
     let mut outputs = plain.stdout + &plain.stderr + &r.stdout + &r.stderr;
     outputs.push_str(&sb.ok(&["findings", "--format", "csv"]).stdout);
-    leaks(&sb, &outputs, &[&secret]);
+    sb.assert_not_leaked(&outputs, &[&secret]);
 }
 
 #[test]
@@ -251,7 +225,7 @@ fn the_iam_user_a_verification_names_is_linked_the_way_the_aws_sweep_linked_it()
     assert_eq!(f["evidence"]["owner"]["linked_by"], "aws-iam-link");
     assert_eq!(f["evidence"]["liveness"]["verified"]["result"], "live");
     assert_eq!(f["evidence"]["liveness"]["held_by"], "svc-erin");
-    leaks(&sb, &(r.stdout + &r.stderr), &[&secret]);
+    sb.assert_not_leaked(&(r.stdout + &r.stderr), &[&secret]);
 }
 
 #[test]
@@ -396,8 +370,7 @@ fn verified_tokens_raise_live_ones_as_critical_and_drop_revoked_ones() {
     }
     outputs.push_str(&sb.ok(&["audit", "log", "--format", "json"]).stdout);
     outputs.push_str(&sb.ok(&["runs", "--format", "json"]).stdout);
-    leaks(
-        &sb,
+    sb.assert_not_leaked(
         &outputs,
         &[&bens_copy_of_anns, &anns_revoked, &slack, &aws_secret],
     );

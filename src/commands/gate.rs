@@ -147,15 +147,9 @@ pub fn run(ctx: &Context, args: GateCommand) -> anyhow::Result<Exit> {
     let rules = RuleSet::builtin()?;
     let facts = crate::facts::for_observations(store.conn(), &obs)?;
     let index = PeopleIndex::new(known_people.values());
-    let evaluation = evaluate::evaluate(
-        &rules,
-        &ctx.config.policy(),
-        &facts,
-        ctx.now,
-        &index,
-        &system,
-        &obs,
-    );
+    let policy = ctx.config.policy();
+    let evaluate = |obs| evaluate::evaluate(&rules, &policy, &facts, ctx.now, &index, &system, obs);
+    let evaluation = evaluate(&obs);
     // What the suppressions hide, evaluated the same way: findings that would have been raised
     // without them are reported as suppressed results (SARIF `suppressions`) and never block.
     let hidden_obs = residual_scanners::Observations {
@@ -163,15 +157,7 @@ pub fn run(ctx: &Context, args: GateCommand) -> anyhow::Result<Exit> {
         credentials: hidden,
         grants: Vec::new(),
     };
-    let hidden_evaluation = evaluate::evaluate(
-        &rules,
-        &ctx.config.policy(),
-        &facts,
-        ctx.now,
-        &index,
-        &system,
-        &hidden_obs,
-    );
+    let hidden_evaluation = evaluate(&hidden_obs);
     let active = exceptions::active_ids(store.conn(), ctx.now)?;
     let all_exceptions = exceptions::list(store.conn())?;
 

@@ -34,6 +34,32 @@ impl Sandbox {
         }
     }
 
+    /// A sandbox whose clock reads `now`, with `hr_csv` imported as the snapshot of `as_of`.
+    pub fn with_hr(now: &str, hr_csv: &str, as_of: &str) -> Sandbox {
+        let mut sb = Sandbox::new();
+        sb.now = Some(now.into());
+        let hr = sb.write("hr.csv", hr_csv);
+        sb.ok(&["hr", "import", hr.to_str().unwrap(), "--as-of", as_of]);
+        sb
+    }
+
+    /// Asserts that no value of `values` appears in `outputs` or in the store's files.
+    pub fn assert_not_leaked(&self, outputs: &str, values: &[&str]) {
+        for value in values {
+            assert!(
+                !outputs.contains(value),
+                "a secret value leaked into output"
+            );
+            for file in ["residual.db", "residual.db-wal"] {
+                let bytes = std::fs::read(self.path(file)).unwrap_or_default();
+                assert!(
+                    !bytes.windows(value.len()).any(|w| w == value.as_bytes()),
+                    "a secret value is stored in {file}"
+                );
+            }
+        }
+    }
+
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }

@@ -5,8 +5,8 @@
 
 use regex::bytes::Regex;
 use residual_scanners::git::{
-    scan_repository, BlobMatcher, GitError, GitScan, GitScanOptions, KnownObjects, Origin,
-    SecretHit,
+    scan_repository, BlobMatcher, GitError, GitProgress, GitScan, GitScanOptions, KnownObjects,
+    Origin, Progress, SecretHit,
 };
 use residual_scanners::{AccountKind, CredentialKind, RunStatus};
 use std::collections::hash_map::DefaultHasher;
@@ -539,4 +539,45 @@ fn a_path_that_is_no_repository_is_an_error_naming_it() {
         .expect_err("not a repository");
     assert!(matches!(err, GitError::Open { .. }));
     assert!(err.to_string().contains(&dir.path().display().to_string()));
+}
+
+#[test]
+fn progress_reports_the_phases_and_ends_with_every_blob_read() {
+    let repo = Repo::new();
+    for n in 0..70 {
+        repo.write(&format!("f{n}.txt"), format!("line {n}\n").as_bytes());
+    }
+    repo.commit(ALICE.0, ALICE.1, "2024-01-01T10:00:00Z", "many files");
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let options = GitScanOptions {
+        progress: Some(Progress::new(std::time::Duration::ZERO, move |p| {
+            sink.lock().unwrap().push(p)
+        })),
+        threads: 2,
+        ..GitScanOptions::default()
+    };
+    let result = scan(&repo, &options);
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[0], GitProgress::Walked { commits: 1 });
+    assert_eq!(seen[1], GitProgress::Attributed { blobs: 70 });
+    let reads: Vec<u64> = seen[2..]
+        .iter()
+        .map(|p| match p {
+            GitProgress::Reading { done, total, .. } => {
+                assert_eq!(*total, 70);
+                *done
+            }
+            other => panic!("a phase after reading began: {other:?}"),
+        })
+        .collect();
+    // 70 blobs in chunks of 32: at most one report per chunk, and the chunk that reads the last
+    // blob always reports (others may skip theirs while it holds the clock).
+    assert!((1..=3).contains(&reads.len()), "{seen:?}");
+    assert_eq!(reads.iter().max(), Some(&70));
+    for p in seen.iter() {
+        if let GitProgress::Reading { bytes, .. } = p {
+            assert!(*bytes <= result.stats.bytes_scanned);
+        }
+    }
 }

@@ -105,6 +105,7 @@ pub fn run(ctx: &Context, args: GateCommand) -> anyhow::Result<Exit> {
         include_worktree: true,
         known,
         name: Some(system.trim_start_matches("git:").to_string()),
+        progress: super::git::progress(ctx, &system),
         ..GitScanOptions::default()
     };
     let verifier = args

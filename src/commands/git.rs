@@ -33,6 +33,39 @@ pub fn system_name(path: &Path, name: Option<&str>) -> String {
     format!("git:{name}")
 }
 
+/// Progress lines on stderr for a long scan: nothing during its first seconds (most scans are
+/// over by then), then the phases and every few seconds the blobs read.
+pub fn progress(ctx: &Context, system: &str) -> Option<git::Progress> {
+    if ctx.quiet {
+        return None;
+    }
+    let system = system.to_string();
+    let started = std::time::Instant::now();
+    Some(git::Progress::new(
+        std::time::Duration::from_secs(5),
+        move |p| {
+            if started.elapsed() < std::time::Duration::from_secs(2) {
+                return;
+            }
+            match p {
+                git::GitProgress::Walked { commits } => {
+                    eprintln!(
+                        "scan {system}: {commits} commits walked; finding what each introduced"
+                    )
+                }
+                git::GitProgress::Attributed { blobs } => {
+                    eprintln!("scan {system}: {blobs} blobs to read")
+                }
+                git::GitProgress::Reading { done, total, bytes } => eprintln!(
+                    "scan {system}: {done}/{total} blobs read ({} MiB scanned, {:.0} s)",
+                    bytes >> 20,
+                    started.elapsed().as_secs_f64()
+                ),
+            }
+        },
+    ))
+}
+
 /// Scans one repository for `scan git`: incremental unless `full`, then completed with the
 /// previous complete run's observations.
 pub fn scan_for_store(
@@ -55,6 +88,7 @@ pub fn scan_for_store(
     let options = GitScanOptions {
         known,
         name: Some(system.trim_start_matches("git:").to_string()),
+        progress: progress(ctx, &system),
         ..GitScanOptions::default()
     };
     ctx.progress(format!(

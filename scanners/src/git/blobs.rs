@@ -6,11 +6,13 @@
 //! blob over the limit costs no decompression.
 
 use super::history::{Context, Source};
-use super::{BlobMatcher, GitError, Oid, SecretHit, BINARY_SNIFF_BYTES};
+use super::{BlobMatcher, GitError, GitProgress, Oid, Progress, SecretHit, BINARY_SNIFF_BYTES};
 use gix::objs::{Find, FindHeader};
 use gix::ObjectId;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
 
 /// Blobs handed to a thread at a time.
 const BLOBS_PER_CHUNK: usize = 32;
@@ -90,6 +92,7 @@ pub(crate) fn scan_blobs(
     commit_times: &[i64],
     max_bytes: u64,
     matcher: &dyn BlobMatcher,
+    progress: Option<&Progress>,
 ) -> Result<Scanned, GitError> {
     // Newest version of a path first: packs store the newest whole and older ones as deltas
     // against it, so the base is in the delta cache when the deltas come.
@@ -116,6 +119,10 @@ pub(crate) fn scan_blobs(
     work.sort_unstable();
 
     let next = AtomicUsize::new(0);
+    let done = AtomicU64::new(0);
+    let bytes_done = AtomicU64::new(0);
+    let last_report = Mutex::new(Instant::now());
+    let total = work.len() as u64;
     let outputs: Vec<Result<Scanned, GitError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..ctx.threads.max(1))
             .map(|_| {
@@ -129,6 +136,7 @@ pub(crate) fn scan_blobs(
                             break;
                         }
                         let end = (start + BLOBS_PER_CHUNK).min(work.len());
+                        let bytes_before = out.bytes_scanned;
                         for &(path, _, id, durable) in &work[start..end] {
                             scan_one(
                                 ctx,
@@ -141,6 +149,26 @@ pub(crate) fn scan_blobs(
                             )?;
                             if durable {
                                 out.read.push(Oid::from_gix(&id));
+                            }
+                        }
+                        if let Some(progress) = progress {
+                            let done = done.fetch_add((end - start) as u64, Ordering::Relaxed)
+                                + (end - start) as u64;
+                            let bytes = bytes_done
+                                .fetch_add(out.bytes_scanned - bytes_before, Ordering::Relaxed)
+                                + (out.bytes_scanned - bytes_before);
+                            // Whoever holds the clock reports and the others go on, except
+                            // that the last chunk always reports.
+                            let last = if done == total {
+                                last_report.lock().ok()
+                            } else {
+                                last_report.try_lock().ok()
+                            };
+                            if let Some(mut last) = last {
+                                if done == total || last.elapsed() >= progress.every() {
+                                    *last = Instant::now();
+                                    progress.report(GitProgress::Reading { done, total, bytes });
+                                }
                             }
                         }
                     }

@@ -160,6 +160,54 @@ pub struct GitScanOptions {
     /// The name the system is filed under (`git:<name>`); defaults to the repository directory's
     /// name.
     pub name: Option<String>,
+    /// Told how the scan is going (phases, then blobs read), for a progress line on long scans.
+    pub progress: Option<Progress>,
+}
+
+/// How far a running scan has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GitProgress {
+    /// References listed and history walked: `commits` new commits to attribute.
+    Walked { commits: u64 },
+    /// Introductions found: `blobs` blobs to read (known ones excluded).
+    Attributed { blobs: u64 },
+    /// `done` of `total` blobs read so far, `bytes` of them scanned.
+    Reading { done: u64, total: u64, bytes: u64 },
+}
+
+/// A receiver of [`GitProgress`], called from the scanning threads: once per phase, and while
+/// blobs are read at most once per `every`.
+#[derive(Clone)]
+pub struct Progress {
+    every: std::time::Duration,
+    report: std::sync::Arc<dyn Fn(GitProgress) + Send + Sync>,
+}
+
+impl Progress {
+    /// Calls `report` with the phases, and with the blobs read at most once per `every`.
+    pub fn new(
+        every: std::time::Duration,
+        report: impl Fn(GitProgress) + Send + Sync + 'static,
+    ) -> Progress {
+        Progress {
+            every,
+            report: std::sync::Arc::new(report),
+        }
+    }
+
+    pub(crate) fn report(&self, progress: GitProgress) {
+        (self.report)(progress)
+    }
+
+    pub(crate) fn every(&self) -> std::time::Duration {
+        self.every
+    }
+}
+
+impl fmt::Debug for Progress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Progress {{ every: {:?} }}", self.every)
+    }
 }
 
 impl Default for GitScanOptions {
@@ -171,6 +219,7 @@ impl Default for GitScanOptions {
             max_provenance: DEFAULT_MAX_PROVENANCE,
             known: KnownObjects::default(),
             name: None,
+            progress: None,
         }
     }
 }
@@ -397,6 +446,11 @@ pub fn scan_repository(
     stats.commits = walk.commits.len() as u64;
     stats.missing_objects += walk.missing;
     stats.walk_ms = clock.elapsed().as_millis() as u64;
+    if let Some(p) = &options.progress {
+        p.report(GitProgress::Walked {
+            commits: stats.commits,
+        });
+    }
 
     let clock = std::time::Instant::now();
     let attribution = history::introductions(&ctx, &sync, &walk, &mailmap)?;
@@ -417,6 +471,11 @@ pub fn scan_repository(
     let before = blobs.len();
     blobs.retain(|id, _| !options.known.blobs.contains(&Oid::from_gix(id)));
     stats.blobs_known = (before - blobs.len()) as u64;
+    if let Some(p) = &options.progress {
+        p.report(GitProgress::Attributed {
+            blobs: blobs.len() as u64,
+        });
+    }
 
     let clock = std::time::Instant::now();
     let commit_times: Vec<i64> = walk.commits.iter().map(|c| c.time).collect();
@@ -427,6 +486,7 @@ pub fn scan_repository(
         &commit_times,
         options.max_blob_bytes,
         matcher,
+        options.progress.as_ref(),
     )?;
     let file_hits = if options.include_worktree {
         worktree::scan_files(

@@ -176,16 +176,7 @@ pub(crate) fn scan_blobs(
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(GitError::Thread {
-                        path: ctx.path.clone(),
-                    })
-                })
-            })
-            .collect()
+        ctx.join_all(handles)
     });
     let mut total = Scanned::default();
     for output in outputs {

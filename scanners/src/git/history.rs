@@ -29,6 +29,23 @@ pub(crate) struct Context {
 }
 
 impl Context {
+    /// Waits for scoped worker threads; a thread that panicked becomes [`GitError::Thread`].
+    pub(crate) fn join_all<T>(
+        &self,
+        handles: Vec<std::thread::ScopedJoinHandle<'_, Result<T, GitError>>>,
+    ) -> Vec<Result<T, GitError>> {
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(GitError::Thread {
+                        path: self.path.clone(),
+                    })
+                })
+            })
+            .collect()
+    }
+
     pub(crate) fn object_error(&self, id: &gix::oid, source: gix::Error) -> GitError {
         GitError::Object {
             path: self.path.clone(),
@@ -298,16 +315,7 @@ pub(crate) fn introductions(
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(GitError::Thread {
-                        path: ctx.path.clone(),
-                    })
-                })
-            })
-            .collect()
+        ctx.join_all(handles)
     });
 
     let mut blobs: HashMap<ObjectId, Vec<Source>> = HashMap::new();

@@ -6,7 +6,6 @@
 //! Routes: `{url}/github/user` (GitHub API URL `{url}/github`), `{url}/slack/auth.test` (Slack API
 //! URL `{url}/slack`), `{url}/sts/` (STS endpoint `{url}/sts`), which always answers
 //! `InvalidClientTokenId` — moto covers the live case.
-#![allow(dead_code)]
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};

@@ -1,8 +1,6 @@
 //! Every residual-access rule's own examples, through `residual rules check`.
 
-mod harness;
-
-use harness::Sandbox;
+use crate::harness::Sandbox;
 
 #[test]
 fn every_rule_passes_its_own_examples() {

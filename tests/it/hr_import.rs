@@ -1,9 +1,7 @@
 //! HR snapshots through the real binary: each format, snapshot-to-snapshot leaver and mover
 //! detection, and bad input that names file, line and field and changes nothing.
 
-mod harness;
-
-use harness::{fixture, Sandbox};
+use crate::harness::{fixture, Sandbox};
 use serde_json::Value;
 
 fn people(sb: &Sandbox, status: Option<&str>) -> Vec<Value> {

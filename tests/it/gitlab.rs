@@ -1,17 +1,13 @@
 //! `residual scan gitlab` through the binary and a real store, against the fake GitLab of
-//! `scanners/tests/fake_host` (documentation payloads): a leaver who is a maintainer of the group
+//! `test-support/src/fake_host.rs` (documentation payloads): a leaver who is a maintainer of the group
 //! and a masked group variable holding a token they could read → `leaver-org-member` and
 //! `shared-secret-needs-rotation` (GitLab does not say when a variable changed, so liveness is
 //! unknown); the leaver removed → resolved; a 500 → partial, exit 3, nothing resolved. The
 //! variable's value appears in no output and not in the database files.
 
-#[path = "../scanners/tests/fake_host/mod.rs"]
-mod fake_host;
-mod harness;
-
-use fake_host::gitlab as gl;
-use fake_host::{Fake, Fault, Flavor, Shape};
-use harness::{Run, Sandbox};
+use crate::harness::{Run, Sandbox};
+use residual_test_support::fake_host::gitlab as gl;
+use residual_test_support::fake_host::{Fake, Fault, Flavor, Shape};
 use serde_json::{json, Value};
 
 const HR: &str = "employee_id,email,status,termination_date,department,gitlab_user\n\
@@ -98,7 +94,8 @@ async fn a_gitlab_sweep_finds_a_leavers_group_access_and_the_secrets_they_could_
         ],
     );
     sb.now = Some("2026-06-01T00:00:00Z".into());
-    std::env::set_var("GITLAB_TOKEN", "glpat-for-tests-only");
+    sb.env
+        .push(("GITLAB_TOKEN".into(), "glpat-for-tests-only".into()));
     let scan = |sb: &Sandbox, code: i32| {
         run(
             sb,

@@ -1,12 +1,10 @@
 //! The GitLab scanner against a fake GitLab on 127.0.0.1 serving the documentation examples.
 
-mod fake_host;
-
-use fake_host::gitlab as gl;
-use fake_host::{Fake, Fault, Flavor, Shape};
 use residual_scanners::github::NoMatcher;
 use residual_scanners::gitlab::{scan_gitlab, GitlabScanConfig};
 use residual_scanners::{CredentialKind, GrantKind, RunStatus};
+use residual_test_support::fake_host::gitlab as gl;
+use residual_test_support::fake_host::{self, Fake, Fault, Flavor, Shape};
 use serde_json::json;
 use std::time::Duration;
 

@@ -1,14 +1,12 @@
 //! The sweep benchmark of `benches/github_sweep.md`: a fake org of 5,000 members, 2,000
 //! repositories, 20 teams, 3 deploy keys and 5 secrets per repository. Ignored by default; run
 //!
-//!     cargo test -p residual-scanners --test github_bench -- --ignored --nocapture
+//!     cargo test -p residual-scanners --test it -- github_bench --ignored --nocapture
 
-mod fake_host;
-
-use fake_host::github::{load_org, OrgSpec};
-use fake_host::{Fake, Flavor};
 use residual_scanners::github::{scan_github, GithubAuth, GithubScanConfig, NoMatcher};
 use residual_scanners::RunStatus;
+use residual_test_support::fake_host::github::{load_org, OrgSpec};
+use residual_test_support::fake_host::{Fake, Flavor};
 use std::time::Instant;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,10 +1,8 @@
 //! `residual gate` on a real repository: exit codes by threshold, SARIF that code scanning
 //! accepts, exceptions as suppressions, `--since` for a pull request, CODEOWNERS, and `--hr`.
 
-mod harness;
-
-use harness::repo::{build_repo, fake_github_token, git, ANN, BEN};
-use harness::Sandbox;
+use crate::harness::repo::{build_repo, fake_github_token, git, ANN, BEN};
+use crate::harness::Sandbox;
 use serde_json::Value;
 
 const HR: &str = "employee_id,email,status,termination_date,github_login\nE1,ann@example.com,terminated,2026-03-01,ann-gh\nE2,ben@example.com,active,,ben-gh\n";

@@ -3,15 +3,10 @@
 //! secrets are critical and linked to their owner, revoked ones are not findings, nothing is
 //! called without `--verify`, and no value reaches any output or the store.
 
-#[path = "../scanners/tests/aws_support/mod.rs"]
-mod aws_support;
-#[path = "../scanners/tests/fake_providers/mod.rs"]
-mod fake_providers;
-mod harness;
-
-use fake_providers::Providers;
-use harness::repo::{git, ANN, BEN};
-use harness::Sandbox;
+use crate::harness::repo::{git, ANN, BEN};
+use crate::harness::Sandbox;
+use residual_test_support::fake_providers::Providers;
+use residual_test_support::moto;
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -68,7 +63,7 @@ fn slack_token() -> String {
 /// An access key of IAM user `user` in moto's default account whose id the secret patterns
 /// accept (moto's ids may hold digits outside base32: create until one fits).
 async fn moto_key(user: &str, email_tag: Option<&str>) -> (String, String) {
-    let c = aws_support::seed_clients("123456789012").await;
+    let c = moto::seed_clients(moto::DEFAULT_ACCOUNT).await;
     let mut create = c.iam.create_user().user_name(user);
     if let Some(email) = email_tag {
         create = create.tags(
@@ -119,8 +114,9 @@ fn in_git(findings: &Value) -> Vec<Value> {
 
 #[test]
 fn a_key_committed_by_an_employee_that_sts_says_belongs_to_a_leaver_is_critical() {
+    let _account = moto::default_account();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let moto = aws_support::moto();
+    let moto = moto::moto();
     let (id, secret) = runtime.block_on(moto_key("dana", None));
     let sb = sandbox();
     let repo = repo(
@@ -185,8 +181,9 @@ fn a_key_committed_by_an_employee_that_sts_says_belongs_to_a_leaver_is_critical(
 
 #[test]
 fn the_iam_user_a_verification_names_is_linked_the_way_the_aws_sweep_linked_it() {
+    let _account = moto::default_account();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let moto = aws_support::moto();
+    let moto = moto::moto();
     let (id, secret) = runtime.block_on(moto_key("svc-erin", Some("erin@example.com")));
     let sb = sandbox();
     sb.write(
@@ -238,7 +235,7 @@ fn verified_tokens_raise_live_ones_as_critical_and_drop_revoked_ones() {
     p.github_revoked(&anns_revoked);
     p.slack_live(&slack, "ann", "Acme");
     // A deleted AWS key: the fake STS answers InvalidClientTokenId in AWS's XML error shape.
-    let (aws_id, aws_secret) = harness::repo::fake_aws_key();
+    let (aws_id, aws_secret) = crate::harness::repo::fake_aws_key();
     let sb = sandbox();
     let config = sb.write(
         "residual.toml",

@@ -1,22 +1,23 @@
 //! The IAM API goes away in the middle of a sweep: the run is partial, says why, and still returns
-//! what it read. This binary has its own moto server because the test stops it.
+//! what it read.
 //!
 //! The scanner talks to moto through a small TCP proxy that counts requests (moto closes every
-//! connection after one response) and stops the moto server when the sweep reaches its per-user
-//! calls, so the point of failure is the same on every run.
+//! connection after one response) and, once the sweep reaches its per-user calls, acts as a
+//! server that has gone: it closes every later connection without an answer, exactly what a
+//! stopped moto looked like through it. So the point of failure is the same on every run, and the
+//! moto server the other tests of this binary share keeps serving them.
 
-mod aws_support;
-
-use aws_support::{config, moto, seed_clients};
 use residual_scanners::aws_iam::{scan_aws_iam, AwsScanConfig};
 use residual_scanners::RunStatus;
+use residual_test_support::moto::{config, moto, seed_clients};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 
-/// Forwards connections to `upstream`; when the `kill_at`-th connection arrives, stops moto first.
-async fn proxy(upstream: String, kill_at: u32) -> String {
+/// Forwards connections to `upstream` until the `gone_at`-th; from that one on, closes each
+/// connection unanswered, as when the server behind it stopped.
+async fn proxy(upstream: String, gone_at: u32) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let seen = Arc::new(AtomicU32::new(0));
@@ -26,15 +27,16 @@ async fn proxy(upstream: String, kill_at: u32) -> String {
                 return;
             };
             let n = seen.fetch_add(1, Ordering::SeqCst) + 1;
-            if n == kill_at {
-                moto().kill();
+            if n >= gone_at {
+                // Dropping `client` closes the connection without a response.
+                continue;
             }
             let upstream = upstream.clone();
             tokio::spawn(async move {
                 if let Ok(mut server) = TcpStream::connect(&upstream).await {
                     let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
                 }
-                // Upstream gone: dropping `client` closes the connection without a response.
+                // Upstream unreachable: dropping `client` closes the connection unanswered.
             });
         }
     });

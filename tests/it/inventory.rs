@@ -1,9 +1,7 @@
 //! The inventory scanner: CSV and JSONL exports, linking by HR column, email, alias and employee
 //! id, owners of non-human accounts, and bad rows named by line and field.
 
-mod harness;
-
-use harness::{fixture, Sandbox};
+use crate::harness::{fixture, Sandbox};
 
 fn setup() -> Sandbox {
     let mut sb = Sandbox::new();

@@ -11,6 +11,9 @@ use std::process::Command;
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
     pub now: Option<String>,
+    /// Extra environment of every run (tokens): set on the child, never on the test process, which
+    /// every test of the binary shares.
+    pub env: Vec<(String, String)>,
 }
 
 pub struct Run {
@@ -31,6 +34,7 @@ impl Sandbox {
         Sandbox {
             dir: tempfile::tempdir().expect("temp dir"),
             now: None,
+            env: Vec::new(),
         }
     }
 
@@ -89,6 +93,7 @@ impl Sandbox {
         if let Some(now) = &self.now {
             cmd.env("RESIDUAL_NOW", now);
         }
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         let out = cmd.output().expect("run residual");
         Run {
             code: out.status.code().unwrap_or(-1),

@@ -1,13 +1,11 @@
 //! The GitHub scanner against a fake GitHub on 127.0.0.1 serving the OpenAPI examples.
 
-mod fake_host;
-
-use fake_host::github::{self as gh, template};
-use fake_host::{fixture, with, Fake, Fault, Flavor, Shape};
 use residual_scanners::github::{
     scan_github, CodeownersSource, GithubAuth, GithubScanConfig, NoMatcher,
 };
 use residual_scanners::{CredentialKind, GrantKind, RunStatus, ScanReport};
+use residual_test_support::fake_host::github::{self as gh, template};
+use residual_test_support::fake_host::{fixture, with, Fake, Fault, Flavor, Shape};
 use serde_json::{json, Value};
 use std::time::Duration;
 

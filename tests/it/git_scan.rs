@@ -2,10 +2,8 @@
 //! (by email and by GitHub noreply address), incremental runs that keep findings, and no secret
 //! value anywhere in the output or the store.
 
-mod harness;
-
-use harness::repo::{build_repo, fake_aws_key, fake_github_token};
-use harness::Sandbox;
+use crate::harness::repo::{build_repo, fake_aws_key, fake_github_token};
+use crate::harness::Sandbox;
 
 fn setup() -> (Sandbox, std::path::PathBuf) {
     let sb = Sandbox::with_hr(

@@ -1,9 +1,7 @@
 //! The finding lifecycle through the real binary and a real store: open → seen → resolved by a
 //! complete run → reopened; excepted → expired → open; partial and failed runs resolve nothing.
 
-mod harness;
-
-use harness::Sandbox;
+use crate::harness::Sandbox;
 use serde_json::Value;
 
 const HR: &str = "employee_id,email,status,termination_date,department\n\
@@ -16,7 +14,7 @@ fn setup() -> Sandbox {
     Sandbox::with_hr("2026-06-01T00:00:00Z", HR, "2026-05-01")
 }
 
-fn scan(sb: &Sandbox, code: i32, rows: &str, extra: &[&str]) -> harness::Run {
+fn scan(sb: &Sandbox, code: i32, rows: &str, extra: &[&str]) -> crate::harness::Run {
     let f = sb.write("crm.csv", &format!("{CRM_HEADER}{rows}"));
     let mut args = vec!["scan", "inventory", "--system", "crm", f.to_str().unwrap()];
     args.extend(extra);

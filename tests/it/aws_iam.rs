@@ -3,17 +3,15 @@
 //! group, an orphan; then a key disabled and a user deleted (findings resolve), then the server
 //! gone (the run fails, exit 3, nothing resolves).
 //!
-//! One test, because the CLI talks to moto's default account: the steps share it in order.
+//! One test, because the CLI talks to moto's default account: the steps share it in order, and
+//! the test holds the account ([`moto::default_account`]) against the other tests that use it.
 
-#[path = "../scanners/tests/aws_support/mod.rs"]
-mod aws_support;
-mod harness;
-
+use crate::harness::Sandbox;
 use aws_sdk_iam::types::StatusType;
-use harness::Sandbox;
+use residual_test_support::moto;
 use serde_json::Value;
 
-const ACCOUNT: &str = "123456789012";
+const ACCOUNT: &str = moto::DEFAULT_ACCOUNT;
 
 const HR: &str = "employee_id,email,status,termination_date,department,aws_user\n\
 E1,ann@example.com,terminated,2026-03-01,Engineering,ann\n\
@@ -28,7 +26,7 @@ E3,cat@example.com,active,,Platform,\n";
 const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/ann"},"Action":"sts:AssumeRole"}]}"#;
 
 async fn seed() -> (String, String) {
-    let c = aws_support::seed_clients(ACCOUNT).await;
+    let c = moto::seed_clients(ACCOUNT).await;
     let iam = &c.iam;
     for (user, tags) in [
         ("ann", vec![]),
@@ -71,14 +69,14 @@ async fn seed() -> (String, String) {
         .send()
         .await
         .unwrap();
-    let ssh_key = std::fs::read_to_string(aws_support::fixtures().join("ssh-key.pub")).unwrap();
+    let ssh_key = std::fs::read_to_string(moto::fixtures().join("ssh-key.pub")).unwrap();
     iam.upload_ssh_public_key()
         .user_name("ann")
         .ssh_public_key_body(ssh_key.trim())
         .send()
         .await
         .unwrap();
-    let cert = std::fs::read_to_string(aws_support::fixtures().join("signing-cert.pem")).unwrap();
+    let cert = std::fs::read_to_string(moto::fixtures().join("signing-cert.pem")).unwrap();
     iam.upload_signing_certificate()
         .user_name("ann")
         .certificate_body(cert)
@@ -107,20 +105,21 @@ async fn seed() -> (String, String) {
             .await
             .unwrap();
     }
-    aws_support::backdate_key(ACCOUNT, &used_id, "2026-03-10T12:00:00Z", "s3", "eu-west-1").await;
+    moto::backdate_key(ACCOUNT, &used_id, "2026-03-10T12:00:00Z", "s3", "eu-west-1").await;
     (used_id, idle_id)
+}
+
+/// The configuration: department entitlements and one aws-iam scanner reading `endpoint`.
+fn config(endpoint: &str) -> String {
+    format!(
+        "[policy.departments]\nEngineering = [\"eng-admins\"]\nFinance = [\"fin-users\"]\n\n\
+         [[scanner]]\nname = \"prod\"\nkind = \"aws-iam\"\nendpoint_url = \"{endpoint}\"\nservice_specific_credentials = false\n"
+    )
 }
 
 fn sandbox() -> Sandbox {
     let mut sb = Sandbox::new();
-    sb.write(
-        "residual.toml",
-        &format!(
-            "[policy.departments]\nEngineering = [\"eng-admins\"]\nFinance = [\"fin-users\"]\n\n\
-             [[scanner]]\nname = \"prod\"\nkind = \"aws-iam\"\nendpoint_url = \"{}\"\nservice_specific_credentials = false\n",
-            aws_support::moto().endpoint
-        ),
-    );
+    sb.write("residual.toml", &config(&moto::moto().endpoint));
     let before = sb.write("hr0.csv", HR_BEFORE);
     let hr = sb.write("hr.csv", HR);
     sb.ok(&[
@@ -162,6 +161,7 @@ fn has(list: &[(String, String)], rule: &str, subject_part: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_iam_sweep_finds_every_way_a_leaver_gets_in_and_resolves_what_was_removed() {
+    let _account = moto::default_account();
     let (used_id, idle_id) = seed().await;
     let sb = sandbox();
     std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
@@ -225,7 +225,7 @@ async fn an_iam_sweep_finds_every_way_a_leaver_gets_in_and_resolves_what_was_rem
     assert_eq!(used["evidence"]["person"]["link"]["method"], "hr-column");
 
     // The key is disabled and the login profile deleted: those findings resolve, the rest stay.
-    let c = aws_support::seed_clients(ACCOUNT).await;
+    let c = moto::seed_clients(ACCOUNT).await;
     c.iam
         .update_access_key()
         .user_name("ann")
@@ -309,9 +309,10 @@ async fn an_iam_sweep_finds_every_way_a_leaver_gets_in_and_resolves_what_was_rem
         .iter()
         .all(|f| f["resolved_by_run"].as_i64().unwrap() >= 2));
 
-    // The server is gone: the run fails, exit 3, and nothing that is open resolves.
+    // The server is gone: the run fails, exit 3, and nothing that is open resolves. (The other
+    // tests of this binary share the moto server, so the scanner is pointed where none listens.)
     let before = sb.findings("all");
-    aws_support::moto().kill();
+    sb.write("residual.toml", &config(&moto::unreachable_endpoint()));
     let r = sb.expect(3, &["scan", "prod"]);
     assert!(
         r.stderr.contains("failed") || r.stderr.contains("partial"),

@@ -1,4 +1,4 @@
-//! Test harness for the aws-iam scanner: one moto server per test binary, on a free loopback port.
+//! The real IAM API for tests: one moto server per test binary, on a free loopback port.
 //!
 //! [`moto()`] starts `fixtures/aws/moto_harness.py` (moto's own server app, in-process, plus a
 //! back-dating endpoint for last-use times) once per test binary. The harness binds 127.0.0.1 on
@@ -6,35 +6,32 @@
 //! a static here and is never written: when the test binary exits, however it exits, the pipe
 //! closes and the server exits with it, so no server outlives the tests.
 //!
-//! Each test uses its own moto account (the `x-moto-account-id` header, see
+//! Each scanner test uses its own moto account (the `x-moto-account-id` header, see
 //! [`AwsScanConfig::extra_headers`]), so tests share the server without seeing each other's
-//! users. Credentials are moto's dummies, set in the environment before any client is built.
-#![allow(dead_code)]
+//! users. The `residual` binary cannot send that header: tests that run it against moto take
+//! [`default_account`], which serialises them and empties moto first. No test stops the server
+//! (every test of the binary shares it); a test of an outage points its client elsewhere
+//! ([`unreachable_endpoint`]). Credentials are moto's dummies, set in the environment before any
+//! client is built.
 
 use residual_scanners::aws_iam::{AwsScanConfig, Clients};
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
+
+/// moto's default account: the one a client without the `x-moto-account-id` header reads.
+pub const DEFAULT_ACCOUNT: &str = "123456789012";
 
 /// A running moto server.
 pub struct Moto {
     /// `http://127.0.0.1:PORT`
     pub endpoint: String,
-    child: Mutex<Child>,
+    /// Held so the server is this binary's for its whole life.
+    _child: Mutex<Child>,
     /// Held, never written: closing it (at exit) stops the server.
     _stdin: Mutex<ChildStdin>,
-}
-
-impl Moto {
-    /// Stops the server now (for the outage test).
-    pub fn kill(&self) {
-        if let Ok(mut child) = self.child.lock() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
 }
 
 /// The repository's `fixtures/aws` directory.
@@ -42,7 +39,7 @@ pub fn fixtures() -> PathBuf {
     repo_root().join("fixtures/aws")
 }
 
-/// The workspace root, whichever crate's tests include this module.
+/// The workspace root: the nearest ancestor of this crate with `fixtures/aws`.
 fn repo_root() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     manifest
@@ -141,7 +138,7 @@ pub fn moto() -> &'static Moto {
         let stdin = child.stdin.take().expect("piped stdin");
         Moto {
             endpoint: format!("http://127.0.0.1:{port}"),
-            child: Mutex::new(child),
+            _child: Mutex::new(child),
             _stdin: Mutex::new(stdin),
         }
     })
@@ -170,36 +167,69 @@ pub async fn seed_clients(account: &str) -> Clients {
 
 /// Sets an access key's last use in the past (moto only ever records "now").
 pub async fn backdate_key(account: &str, key_id: &str, time: &str, service: &str, region: &str) {
-    post(&format!(
+    backdate(&format!(
         "/_residual/backdate?account={account}&access_key_id={key_id}&time={time}&service={service}&region={region}"
-    ))
-    .await;
+    ));
 }
 
 /// Sets a user's PasswordLastUsed in the past.
 pub async fn backdate_password(account: &str, user: &str, time: &str) {
-    post(&format!(
+    backdate(&format!(
         "/_residual/backdate?account={account}&user={user}&password_last_used={time}"
-    ))
-    .await;
+    ));
 }
 
-/// A bare HTTP/1.1 POST to the harness (no HTTP client dependency needed).
-async fn post(path_and_query: &str) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+/// Exclusive use of moto's default account, held for as long as this value lives.
+pub struct DefaultAccount {
+    _turn: MutexGuard<'static, ()>,
+}
+
+static DEFAULT_ACCOUNT_TURN: Mutex<()> = Mutex::new(());
+
+/// Waits for moto's default account, then empties moto (every account: only holders of this
+/// turn write to the default account, and a reset is the one way moto offers to clear it), so
+/// each test that runs the `residual` binary against moto starts from nothing, whichever ran
+/// before it.
+pub fn default_account() -> DefaultAccount {
+    // A test that failed while holding the turn leaves it poisoned; the reset below makes the
+    // account usable again, so the poison carries no meaning here.
+    let turn = DEFAULT_ACCOUNT_TURN
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let status = post("/moto-api/reset");
+    assert!(status.contains(" 200"), "moto reset failed: {status}");
+    DefaultAccount { _turn: turn }
+}
+
+/// An endpoint where no server listens (a port the kernel just handed out and took back): for a
+/// test of the IAM API going away, without stopping the server the other tests share.
+pub fn unreachable_endpoint() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port");
+    format!("http://127.0.0.1:{port}")
+}
+
+/// A bare HTTP/1.1 POST to the harness (no HTTP client dependency needed); its status line.
+/// Blocking, so sync tests can call it too; on loopback it takes a millisecond.
+fn post(path_and_query: &str) -> String {
     let host = moto().endpoint.trim_start_matches("http://").to_string();
-    let mut stream = tokio::net::TcpStream::connect(&host)
-        .await
-        .expect("connect to the moto harness");
+    let mut stream = std::net::TcpStream::connect(&host).expect("connect to the moto harness");
     let request = format!(
         "POST {path_and_query} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
     );
-    stream.write_all(request.as_bytes()).await.expect("send");
+    stream.write_all(request.as_bytes()).expect("send");
     let mut response = String::new();
-    stream.read_to_string(&mut response).await.expect("read");
+    stream.read_to_string(&mut response).expect("read");
+    response.lines().next().unwrap_or_default().to_string()
+}
+
+/// Asserts that a back-dating request succeeded.
+fn backdate(path_and_query: &str) {
+    let status = post(path_and_query);
     assert!(
-        response.starts_with("HTTP/1.1 204") || response.starts_with("HTTP/1.0 204"),
-        "back-dating failed: {path_and_query}: {}",
-        response.lines().next().unwrap_or_default()
+        status.starts_with("HTTP/1.1 204") || status.starts_with("HTTP/1.0 204"),
+        "back-dating failed: {path_and_query}: {status}"
     );
 }

@@ -2,13 +2,11 @@
 //! `auth.test` and STS error answers in their published shapes; live, revoked, throttled and
 //! unreachable; the rate limit; and the matcher hook that collects values only when asked.
 
-mod fake_providers;
-
-use fake_providers::Providers;
 use residual_scanners::secrets::{self, Matcher};
 use residual_scanners::verify::{
     verify_all, Candidate, Collector, Provider, Verdict, Verification, VerifyConfig,
 };
+use residual_test_support::fake_providers::Providers;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -1,12 +1,12 @@
 //! The aws-iam scanner against a real IAM API: moto's server on loopback, seeded through
 //! aws-sdk-iam. One moto server for this test binary; one moto account per test.
 
-mod aws_support;
-
 use aws_sdk_iam::types::{StatusType, Tag};
-use aws_support::{backdate_key, backdate_password, config, fixtures, moto, seed_clients};
 use residual_scanners::aws_iam::{scan_aws_iam, AwsScanConfig};
 use residual_scanners::{AccountKind, CredentialKind, GrantKind, RunStatus, ScanReport};
+use residual_test_support::moto::{
+    backdate_key, backdate_password, config, fixtures, moto, seed_clients,
+};
 use std::time::Duration;
 
 fn tag(k: &str, v: &str) -> Tag {

@@ -1,8 +1,8 @@
-//! A fake code host for the scanner tests: an axum server on 127.0.0.1 (free port) that serves
-//! lists the test sets up, pages them with `Link` headers (and GitLab's `x-next-page`), answers
-//! GraphQL for the GitHub queries the scanner sends, and injects failures (403 secondary rate
-//! limit with `retry-after`, 5xx, slow answers) on routes the test names. Every request is logged.
-#![allow(dead_code)]
+//! A fake code host for the tests of both crates: an axum server on 127.0.0.1 (free port) that
+//! serves lists the test sets up, pages them with `Link` headers (and GitLab's `x-next-page`),
+//! answers GraphQL for the GitHub queries the scanner sends, and injects failures (403 secondary
+//! rate limit with `retry-after`, 5xx, slow answers) on routes the test names. Every request is
+//! logged.
 
 pub mod github;
 pub mod gitlab;
@@ -303,8 +303,7 @@ pub fn key(route: &str) -> String {
     }
 }
 
-/// The repository's `fixtures` directory, whichever crate's tests include this module (the
-/// scanners crate or the root package).
+/// The repository's `fixtures` directory (the nearest ancestor of this crate that has one).
 pub fn fixtures_dir() -> std::path::PathBuf {
     let manifest = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     manifest

@@ -1,8 +1,6 @@
 //! The hash-chained finding history: intact chains verify, an edited or removed row is named.
 
-mod harness;
-
-use harness::Sandbox;
+use crate::harness::Sandbox;
 
 fn store_with_history() -> Sandbox {
     let mut sb = Sandbox::new();

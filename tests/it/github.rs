@@ -1,23 +1,18 @@
 //! `residual scan github` through the binary and a real store, against the fake GitHub of
-//! `scanners/tests/fake_host` (OpenAPI example payloads) and a real IAM API (moto) for the AWS key
+//! `test-support/src/fake_host.rs` (OpenAPI example payloads) and a real IAM API (moto) for the AWS key
 //! that a CI variable holds: a leaver who is a member, an outside collaborator, an invitee, a
 //! codeowner, a deploy key added by a leaver, an Actions secret last updated before the leaver
 //! left in a repository the leaver could write, and a variable holding the leaver's AWS key.
 //! Then the leaver is removed (the finding resolves), then a 500 (partial run, exit 3, nothing
 //! resolves). The variable's secret appears in no output and not in the database files.
 
-#[path = "../scanners/tests/aws_support/mod.rs"]
-mod aws_support;
-#[path = "../scanners/tests/fake_host/mod.rs"]
-mod fake_host;
-mod harness;
-
-use fake_host::github as gh;
-use fake_host::{with, Fake, Fault, Flavor, Shape};
-use harness::{Run, Sandbox};
+use crate::harness::{Run, Sandbox};
+use residual_test_support::fake_host::github as gh;
+use residual_test_support::fake_host::{with, Fake, Fault, Flavor, Shape};
+use residual_test_support::moto;
 use serde_json::{json, Value};
 
-const ACCOUNT: &str = "123456789012";
+const ACCOUNT: &str = moto::DEFAULT_ACCOUNT;
 
 /// ann (E1) member and team writer who left, ben (E2) active member, cat (E3) outside collaborator
 /// who left, dan (E4) invited by email after leaving.
@@ -30,7 +25,7 @@ E4,dan@example.com,terminated,2026-01-15,Engineering,,\n";
 /// An access key of ann's IAM user whose id the `aws-access-key-id` pattern accepts (moto's ids
 /// may hold digits outside base32: create until one fits, deleting the others).
 async fn ann_key() -> String {
-    let c = aws_support::seed_clients(ACCOUNT).await;
+    let c = moto::seed_clients(ACCOUNT).await;
     c.iam.create_user().user_name("ann").send().await.unwrap();
     for _ in 0..100 {
         let k = c
@@ -204,7 +199,8 @@ fn has(list: &[(String, String, String)], rule: &str, subject: &str, employee: &
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_github_sweep_finds_a_leavers_residual_access_and_resolves_only_on_complete_runs() {
-    let moto = aws_support::moto();
+    let _account = moto::default_account();
+    let moto = moto::moto();
     let key_id = ann_key().await;
     // A fake secret access key, assembled at run time so that no scanner flags this file.
     let secret = ["Zq8vN3kP/wL5", "tR7yH2mJ+xC4", "bG6dF9sA1eQ0", "uIoP"].concat();
@@ -236,7 +232,8 @@ async fn a_github_sweep_finds_a_leavers_residual_access_and_resolves_only_on_com
         ],
     );
     sb.now = Some("2026-06-01T00:00:00Z".into());
-    std::env::set_var("GITHUB_TOKEN", "ghp-fake-token-for-tests");
+    sb.env
+        .push(("GITHUB_TOKEN".into(), "ghp-fake-token-for-tests".into()));
 
     let aws = run(&sb, 0, &["scan", "prod", "--format", "json"]);
     let first = run(&sb, 0, &["scan", "gh", "--format", "json"]);

@@ -1,0 +1,13 @@
+//! What the integration tests of both crates share, so neither includes the other's test files.
+//!
+//! - [`moto`]: the real IAM API (moto on loopback), started once per test binary and shared by
+//!   every test in it;
+//! - [`fake_host`]: a fake GitHub or GitLab that serves what a test sets up and injects failures;
+//! - [`fake_providers`]: fake GitHub, Slack and STS endpoints that `--verify` asks about tokens.
+//!
+//! A dev-dependency only (`publish = false`); it depends on `residual-scanners` for the IAM
+//! client the tests seed moto with.
+
+pub mod fake_host;
+pub mod fake_providers;
+pub mod moto;

@@ -1,0 +1,20 @@
+//! The end-to-end tests of `residual`, through the real binary: one test binary with one module
+//! per behaviour area, so the SDK stack is linked once instead of once per file.
+//!
+//! [`harness`] runs the binary in a sandbox with its own store; what both crates' tests share
+//! (moto, the fake code host, the fake credential providers) is the `residual-test-support`
+//! crate.
+
+mod harness;
+
+mod audit;
+mod aws_iam;
+mod gate;
+mod git_scan;
+mod github;
+mod gitlab;
+mod hr_import;
+mod inventory;
+mod lifecycle;
+mod rules;
+mod verify;

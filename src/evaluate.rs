@@ -6,6 +6,7 @@
 
 use crate::link::{Link, PeopleIndex};
 use crate::person::Person;
+use crate::rule_id::RuleId;
 use crate::rules::{Rule, RuleSet};
 use crate::severity::Severity;
 use chrono::{DateTime, Duration, Utc};
@@ -18,41 +19,18 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 
 mod codehost;
-
-/// Every rule id this build can evaluate.
-pub const MATCHERS: &[&str] = &[
-    "leaver-active-account",
-    "credential-used-after-departure",
-    "leaver-owned-nhi",
-    "mover-residual-entitlement",
-    "orphan-account",
-    "leaver-active-access-key",
-    "leaver-console-login",
-    "leaver-ssh-key",
-    "leaver-signing-certificate",
-    "leaver-service-credential",
-    "leaver-token",
-    "leaver-deploy-key",
-    "leaver-can-assume-role",
-    "leaver-secret-in-git",
-    "leaver-org-member",
-    "leaver-outside-collaborator",
-    "leaver-pending-invitation",
-    "leaver-codeowner",
-    "shared-secret-needs-rotation",
-    "leaver-credential-in-ci",
-];
+pub mod examples;
 
 /// The rule raised for a live credential of a leaver, by credential kind.
-fn credential_rule(kind: CredentialKind) -> Option<&'static str> {
+fn credential_rule(kind: CredentialKind) -> Option<RuleId> {
     Some(match kind {
-        CredentialKind::AccessKey => "leaver-active-access-key",
-        CredentialKind::ConsolePassword => "leaver-console-login",
-        CredentialKind::SshKey => "leaver-ssh-key",
-        CredentialKind::SigningCertificate => "leaver-signing-certificate",
-        CredentialKind::ServiceCredential => "leaver-service-credential",
-        CredentialKind::Token => "leaver-token",
-        CredentialKind::DeployKey => "leaver-deploy-key",
+        CredentialKind::AccessKey => RuleId::LeaverActiveAccessKey,
+        CredentialKind::ConsolePassword => RuleId::LeaverConsoleLogin,
+        CredentialKind::SshKey => RuleId::LeaverSshKey,
+        CredentialKind::SigningCertificate => RuleId::LeaverSigningCertificate,
+        CredentialKind::ServiceCredential => RuleId::LeaverServiceCredential,
+        CredentialKind::Token => RuleId::LeaverToken,
+        CredentialKind::DeployKey => RuleId::LeaverDeployKey,
         CredentialKind::MfaDevice | CredentialKind::SecretInCode | CredentialKind::CiVariable => {
             return None
         }
@@ -86,7 +64,7 @@ impl Default for Policy {
 /// A finding as evaluation proposes it, before the lifecycle decides open/seen/excepted.
 #[derive(Debug, Clone, Serialize)]
 pub struct Candidate {
-    pub rule: String,
+    pub rule: RuleId,
     pub severity: Severity,
     pub system: String,
     pub account: String,
@@ -155,24 +133,24 @@ struct Ctx<'r> {
 impl Ctx<'_> {
     fn raise(
         &mut self,
-        rule_id: &str,
+        rule_id: RuleId,
         account: &str,
         subject: String,
         person: Option<&Person>,
         live: Option<bool>,
         evidence: Value,
     ) {
-        let Some(rule) = self.rules.get(rule_id) else {
+        let Some(rule) = self.rules.get(rule_id.as_str()) else {
             return;
         };
         let severity = self
             .policy
             .severities
-            .get(rule_id)
+            .get(rule_id.as_str())
             .copied()
             .unwrap_or(rule.severity);
         self.out.push(Candidate {
-            rule: rule_id.to_string(),
+            rule: rule_id,
             severity,
             system: self.system.to_string(),
             account: account.to_string(),
@@ -317,7 +295,7 @@ pub fn evaluate(
                 "reason": "no HR column, email, alias, employee id or owner links this account to a person",
             });
             ctx.raise(
-                "orphan-account",
+                RuleId::OrphanAccount,
                 &a.name,
                 a.name.clone(),
                 None,
@@ -350,7 +328,7 @@ fn leaver_rules(
     if a.enabled != Some(false) && a.kind != AccountKind::Role && !codehost::is_reference_only(a) {
         let evidence = json!({ "person": who, "account": account_evidence(a) });
         ctx.raise(
-            "leaver-active-account",
+            RuleId::LeaverActiveAccount,
             &a.name,
             a.name.clone(),
             Some(person),
@@ -367,7 +345,7 @@ fn leaver_rules(
             "departed_at": time(departed),
         });
         ctx.raise(
-            "credential-used-after-departure",
+            RuleId::CredentialUsedAfterDeparture,
             &a.name,
             format!("{}/login", a.name),
             Some(person),
@@ -384,7 +362,7 @@ fn leaver_rules(
                 "departed_at": time(departed),
             });
             ctx.raise(
-                "credential-used-after-departure",
+                RuleId::CredentialUsedAfterDeparture,
                 &a.name,
                 credential_subject(c),
                 Some(person),
@@ -412,7 +390,7 @@ fn leaver_rules(
         let evidence =
             json!({ "person": who, "account": a.name, "role": g.target, "trust": g.attributes });
         ctx.raise(
-            "leaver-can-assume-role",
+            RuleId::LeaverCanAssumeRole,
             &a.name,
             grant_subject(g),
             Some(person),
@@ -457,7 +435,7 @@ fn mover_rules(ctx: &mut Ctx, a: &Account, held: &[&Grant], person: &Person, lin
                 "grace_days": ctx.policy.mover_grace_days,
             });
             ctx.raise(
-                "mover-residual-entitlement",
+                RuleId::MoverResidualEntitlement,
                 &a.name,
                 grant_subject(g),
                 Some(person),
@@ -482,7 +460,7 @@ fn owned_nhi(ctx: &mut Ctx, a: &Account, creds: &[&Credential], owner: &Person, 
         "note": "every credential of this identity created before its owner left was known to them and needs rotation",
     });
     ctx.raise(
-        "leaver-owned-nhi",
+        RuleId::LeaverOwnedNhi,
         &a.name,
         a.name.clone(),
         Some(owner),
@@ -555,7 +533,7 @@ fn secret_in_git(
     });
     let before = ctx.out.len();
     ctx.raise(
-        "leaver-secret-in-git",
+        RuleId::LeaverSecretInGit,
         &c.account,
         credential_subject(c),
         Some(person),
@@ -630,7 +608,7 @@ fn secrets_owned_by_leavers(
     let raised: std::collections::HashSet<String> = ctx
         .out
         .iter()
-        .filter(|c| c.rule == "leaver-secret-in-git")
+        .filter(|c| c.rule == RuleId::LeaverSecretInGit)
         .map(|c| c.subject.clone())
         .collect();
     for c in obs.credentials.iter().filter(|c| {
@@ -664,7 +642,7 @@ fn secrets_owned_by_leavers(
             "liveness": liveness_evidence(c, live, fact),
         });
         ctx.raise(
-            "leaver-secret-in-git",
+            RuleId::LeaverSecretInGit,
             &c.account,
             subject,
             Some(person),

@@ -68,7 +68,7 @@ pub fn apply_run(
          WHERE id = ?1",
     )?;
     for c in candidates {
-        let id = finding_id(&c.rule, &c.system, &c.subject);
+        let id = finding_id(c.rule.as_str(), &c.system, &c.subject);
         if !seen.insert(id.clone()) {
             continue;
         }
@@ -84,7 +84,7 @@ pub fn apply_run(
                 };
                 insert.execute(params![
                     id,
-                    c.rule,
+                    c.rule.as_str(),
                     c.severity.as_str(),
                     state,
                     c.system,

@@ -16,6 +16,7 @@ pub mod hr;
 pub mod link;
 pub mod output;
 pub mod person;
+pub mod rule_id;
 pub mod rules;
 pub mod schedule;
 pub mod severity;

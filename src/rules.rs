@@ -2,17 +2,17 @@
 //!
 //! A rule file gives the stable id, title, description, default severity, remediation text,
 //! framework mapping and its own examples. The condition itself is code in [`crate::evaluate`],
-//! keyed by id; [`check`] runs every example through that code so that a rule cannot silently rot,
-//! and refuses a rule file without a matcher (or a matcher without a rule file).
+//! keyed by a [`RuleId`]; loading refuses a rule file whose id no matcher has.
+//! [`crate::evaluate::examples::check`] runs every example through that code so that a rule
+//! cannot silently rot (and reports a matcher without a rule file). This module knows nothing of
+//! the evaluator, so the evaluator can read rules without a circle.
 
-use crate::evaluate::{self, Policy};
-use crate::hr::{HrStatus, PersonRecord};
-use crate::person::Person;
+use crate::rule_id::RuleId;
 use crate::severity::Severity;
 use chrono::{DateTime, Utc};
-use residual_scanners::{Account, Credential, Grant, Observations};
+use residual_scanners::{Account, Credential, Grant};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The rule files shipped inside the binary, so it works from any directory.
@@ -171,7 +171,7 @@ pub struct Example {
     pub facts: BTreeMap<String, ExampleFact>,
 }
 
-/// A credential fact in an example (see [`evaluate::CredentialFact`]).
+/// A credential fact in an example (see [`crate::evaluate::CredentialFact`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExampleFact {
@@ -182,45 +182,8 @@ pub struct ExampleFact {
     pub employee_id: Option<String>,
 }
 
-impl From<ExampleFact> for evaluate::CredentialFact {
-    fn from(f: ExampleFact) -> Self {
-        evaluate::CredentialFact {
-            live: f.live,
-            system: Some("aws-iam:123456789012".into()),
-            account: f.account,
-            employee_id: f.employee_id,
-        }
-    }
-}
-
 fn example_system() -> String {
     "inventory:example".into()
-}
-
-impl ExamplePerson {
-    fn to_person(&self) -> Person {
-        let status = HrStatus::parse(&self.status).unwrap_or(HrStatus::Active);
-        let mut p = Person::new(PersonRecord {
-            employee_id: self.employee_id.clone(),
-            email: self.email.to_lowercase(),
-            name: None,
-            status,
-            terminated_at: self.terminated_at,
-            department: self.department.clone(),
-            title: None,
-            manager: None,
-            aliases: vec![],
-            github_login: self.github_login.clone(),
-            gitlab_user: self.gitlab_user.clone(),
-            aws_user: self.aws_user.clone(),
-            role_changed_at: None,
-            attributes: BTreeMap::new(),
-        });
-        p.present = self.present;
-        p.moved_at = self.moved_at;
-        p.previous_department = self.previous_department.clone();
-        p
-    }
 }
 
 /// The loaded rules, by id.
@@ -279,8 +242,16 @@ impl RuleSet {
         self.rules.values()
     }
 
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
     /// A set holding only `id`, for running one rule's examples.
-    fn only(&self, id: &str) -> RuleSet {
+    pub fn only(&self, id: &str) -> RuleSet {
         RuleSet {
             rules: self
                 .rules
@@ -309,7 +280,7 @@ fn insert(rules: &mut BTreeMap<String, Rule>, file: &str, rule: Rule) -> Result<
         id: rule.id.clone(),
         message: message.to_string(),
     };
-    if !evaluate::MATCHERS.contains(&rule.id.as_str()) {
+    if rule.id.parse::<RuleId>().is_err() {
         return Err(invalid("no matcher in this build has this id"));
     }
     if rule.frameworks.is_empty() {
@@ -327,87 +298,4 @@ fn insert(rules: &mut BTreeMap<String, Rule>, file: &str, rule: Rule) -> Result<
     }
     rules.insert(rule.id.clone(), rule);
     Ok(())
-}
-
-/// An example whose outcome was not what its rule file says.
-#[derive(Debug, Clone, Serialize)]
-pub struct ExampleFailure {
-    pub rule: String,
-    pub example: String,
-    pub expected_match: bool,
-    pub findings: usize,
-}
-
-/// Outcome of `rules check`.
-#[derive(Debug, Clone, Serialize)]
-pub struct CheckReport {
-    pub rules: usize,
-    pub examples: usize,
-    pub failures: Vec<ExampleFailure>,
-    /// Matcher ids with no rule file.
-    pub unmapped_matchers: Vec<String>,
-}
-
-/// Runs every example of every rule through the evaluator, one rule at a time.
-pub fn check(set: &RuleSet) -> CheckReport {
-    let mut failures = Vec::new();
-    let mut examples = 0;
-    for rule in set.iter() {
-        let only = set.only(&rule.id);
-        for ex in &rule.examples {
-            examples += 1;
-            let people: Vec<Person> = ex.people.iter().map(ExamplePerson::to_person).collect();
-            let now = ex.now.unwrap_or_else(|| {
-                residual_scanners::time::parse_time("2026-06-01").unwrap_or_default()
-            });
-            let policy = Policy {
-                departments: ex
-                    .departments
-                    .clone()
-                    .into_iter()
-                    .collect::<HashMap<_, _>>(),
-                ..Policy::default()
-            };
-            let obs = Observations {
-                accounts: ex.accounts.clone(),
-                credentials: ex.credentials.clone(),
-                grants: ex.grants.clone(),
-            };
-            let index = crate::link::PeopleIndex::new(&people);
-            let facts = evaluate::CredentialFacts {
-                by_id: ex
-                    .facts
-                    .clone()
-                    .into_iter()
-                    .map(|(k, v)| (k, v.into()))
-                    .collect(),
-                ..Default::default()
-            };
-            let result = evaluate::evaluate(&only, &policy, &facts, now, &index, &ex.system, &obs);
-            let n = result
-                .candidates
-                .iter()
-                .filter(|c| c.rule == rule.id)
-                .count();
-            if (n > 0) != ex.matches {
-                failures.push(ExampleFailure {
-                    rule: rule.id.clone(),
-                    example: ex.name.clone(),
-                    expected_match: ex.matches,
-                    findings: n,
-                });
-            }
-        }
-    }
-    let unmapped_matchers = evaluate::MATCHERS
-        .iter()
-        .filter(|m| !set.contains(m))
-        .map(|m| m.to_string())
-        .collect();
-    CheckReport {
-        rules: set.rules.len(),
-        examples,
-        failures,
-        unmapped_matchers,
-    }
 }

@@ -165,7 +165,7 @@ pub fn run(ctx: &Context, args: GateCommand) -> anyhow::Result<Exit> {
     let mut findings = Vec::new();
     let mut blocking = 0;
     for c in &evaluation.candidates {
-        let id = finding_id(&c.rule, &c.system, &c.subject);
+        let id = finding_id(c.rule.as_str(), &c.system, &c.subject);
         let exception = active
             .get(&id)
             .and_then(|eid| all_exceptions.iter().find(|e| &e.id == eid));
@@ -177,7 +177,7 @@ pub fn run(ctx: &Context, args: GateCommand) -> anyhow::Result<Exit> {
     let reported: std::collections::HashSet<String> =
         findings.iter().map(|f| f.id.clone()).collect();
     for c in &hidden_evaluation.candidates {
-        let id = finding_id(&c.rule, &c.system, &c.subject);
+        let id = finding_id(c.rule.as_str(), &c.system, &c.subject);
         if reported.contains(&id) {
             continue;
         }
@@ -341,7 +341,7 @@ fn gate_finding<'a>(
     });
     GateFinding {
         id,
-        rule: &c.rule,
+        rule: c.rule.as_str(),
         severity: c.severity.as_str(),
         employee_id: c.employee_id.as_deref(),
         account: &c.account,

@@ -2,8 +2,9 @@
 
 use super::{Context, Exit};
 use crate::cli::RulesCommand;
+use crate::evaluate::examples;
 use crate::output;
-use crate::rules::{self, RuleSet};
+use crate::rules::RuleSet;
 use serde::Serialize;
 
 pub fn run(_ctx: &Context, cmd: RulesCommand) -> anyhow::Result<Exit> {
@@ -13,7 +14,7 @@ pub fn run(_ctx: &Context, cmd: RulesCommand) -> anyhow::Result<Exit> {
                 Some(d) => RuleSet::load_dir(d)?,
                 None => RuleSet::builtin()?,
             };
-            let report = rules::check(&set);
+            let report = examples::check(&set);
             for f in &report.failures {
                 println!(
                     "FAIL {}: example `{}`: expected {}, got {} finding(s)",

@@ -13,6 +13,7 @@ use super::{
 };
 use crate::link::{Link, PeopleIndex};
 use crate::person::Person;
+use crate::rule_id::RuleId;
 use chrono::{DateTime, Utc};
 use residual_scanners::time::parse_time;
 use residual_scanners::{Account, Credential, CredentialKind, Grant, GrantKind, Observations};
@@ -147,22 +148,22 @@ fn membership(ctx: &mut Ctx, holders: &mut Holders, obs: &Observations) {
     for g in &obs.grants {
         let codeowner = g.attributes.get("codeowner").map(String::as_str) == Some("true");
         let rule = match g.kind {
-            GrantKind::OrgMember => "leaver-org-member",
-            GrantKind::Group if is_gitlab(ctx.system) => "leaver-org-member",
+            GrantKind::OrgMember => RuleId::LeaverOrgMember,
+            GrantKind::Group if is_gitlab(ctx.system) => RuleId::LeaverOrgMember,
             GrantKind::Invitation => {
                 if g.attributes.get("state").map(String::as_str) == Some("failed") {
                     continue;
                 }
-                "leaver-pending-invitation"
+                RuleId::LeaverPendingInvitation
             }
-            GrantKind::Collaborator if codeowner => "leaver-codeowner",
+            GrantKind::Collaborator if codeowner => RuleId::LeaverCodeowner,
             GrantKind::Collaborator => {
                 collaborating.insert(g.account.as_str());
                 if members.contains(g.account.as_str()) {
                     // A member's direct access goes with the membership (leaver-org-member).
                     continue;
                 }
-                "leaver-outside-collaborator"
+                RuleId::LeaverOutsideCollaborator
             }
             _ => continue,
         };
@@ -218,7 +219,7 @@ fn membership(ctx: &mut Ctx, holders: &mut Holders, obs: &Observations) {
             "account": account_evidence(a),
         });
         ctx.raise(
-            "leaver-outside-collaborator",
+            RuleId::LeaverOutsideCollaborator,
             &a.name,
             format!("{}/outside-collaborator/{org}", a.name),
             Some(person),
@@ -406,7 +407,7 @@ fn shared_secrets(ctx: &mut Ctx, holders: &mut Holders, obs: &Observations) {
                 },
             });
             ctx.raise(
-                "shared-secret-needs-rotation",
+                RuleId::SharedSecretNeedsRotation,
                 &c.account,
                 format!("{}/for:{employee_id}", credential_subject(c)),
                 Some(person),
@@ -453,7 +454,7 @@ fn credentials_in_ci(
             "credential": { "live": fact.live, "seen_in": fact.system, "held_by": fact.account },
         });
         ctx.raise(
-            "leaver-credential-in-ci",
+            RuleId::LeaverCredentialInCi,
             &c.account,
             credential_subject(c),
             Some(person),

@@ -20,6 +20,8 @@ use std::collections::HashMap;
 
 mod codehost;
 pub mod examples;
+#[cfg(test)]
+mod tests;
 
 /// The rule raised for a live credential of a leaver, by credential kind.
 fn credential_rule(kind: CredentialKind) -> Option<RuleId> {

@@ -254,3 +254,236 @@ impl<'a> PeopleIndex<'a> {
             .map(|p| Link::new(p.employee_id(), LinkMethod::Owner))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hr::{HrStatus, PersonRecord};
+    use residual_scanners::AccountKind;
+    use std::collections::BTreeMap;
+
+    /// A person still in HR, with only an id and a primary email.
+    fn person(employee_id: &str, email: &str) -> Person {
+        Person::new(PersonRecord {
+            employee_id: employee_id.into(),
+            email: email.into(),
+            name: None,
+            status: HrStatus::Active,
+            terminated_at: None,
+            department: None,
+            title: None,
+            manager: None,
+            aliases: vec![],
+            github_login: None,
+            gitlab_user: None,
+            aws_user: None,
+            role_changed_at: None,
+            attributes: BTreeMap::new(),
+        })
+    }
+
+    fn account(name: &str) -> Account {
+        Account {
+            name: name.into(),
+            kind: AccountKind::User,
+            enabled: None,
+            created_at: None,
+            last_used_at: None,
+            hints: IdentityHints::default(),
+            attributes: BTreeMap::new(),
+        }
+    }
+
+    fn with_emails(mut a: Account, emails: &[&str]) -> Account {
+        a.hints.emails = emails.iter().map(|e| e.to_string()).collect();
+        a
+    }
+
+    fn with_employee_id(mut a: Account, id: &str) -> Account {
+        a.hints.employee_id = Some(id.into());
+        a
+    }
+
+    /// Links `a` as an account of `system`.
+    fn link(people: &[Person], system: &str, a: &Account, by_local_part: bool) -> Option<Link> {
+        let ix = PeopleIndex::new(people);
+        ix.link_account(&PeopleIndex::columns_for(system), a, by_local_part)
+    }
+
+    fn expect(l: Option<Link>, employee_id: &str, method: LinkMethod, confidence: f64) {
+        let l = l.expect("a link");
+        assert_eq!(
+            (l.employee_id.as_str(), l.method, l.confidence),
+            (employee_id, method, confidence)
+        );
+    }
+
+    #[test]
+    fn an_hr_column_naming_the_account_wins_over_an_email_the_system_gives() {
+        let mut ann = person("E1", "ann@example.com");
+        ann.record.aws_user = Some("Deploy-Bot".into());
+        let ben = person("E2", "ben@example.com");
+        let a = with_emails(account("deploy-bot"), &["ben@example.com"]);
+        let l = link(&[ann, ben], "aws-iam:1", &a, true);
+        expect(l, "E1", LinkMethod::HrColumn, 1.0);
+    }
+
+    #[test]
+    fn an_hr_column_links_only_accounts_of_its_own_system() {
+        let mut ann = person("E1", "ann@example.com");
+        ann.record.github_login = Some("ann-gh".into());
+        let people = [ann];
+        assert!(link(&people, "aws-iam:1", &account("ann-gh"), false).is_none());
+        let l = link(&people, "github:acme", &account("ann-gh"), false);
+        expect(l, "E1", LinkMethod::HrColumn, 1.0);
+    }
+
+    #[test]
+    fn an_inventory_system_is_named_by_an_unknown_hr_column_after_it() {
+        let mut ann = person("E1", "ann@example.com");
+        ann.record
+            .attributes
+            .insert("crm_prod_account".into(), "A-17".into());
+        let l = link(&[ann], "inventory:crm-prod", &account("a-17"), false);
+        expect(l, "E1", LinkMethod::HrColumn, 1.0);
+    }
+
+    #[test]
+    fn an_email_the_system_gives_links_by_primary_email_before_an_employee_id() {
+        let ann = person("E1", "ann@example.com");
+        let ben = person("E2", "ben@example.com");
+        let a = with_employee_id(with_emails(account("x"), &["Ann@Example.com"]), "E2");
+        let l = link(&[ann, ben], "inventory:crm", &a, false);
+        expect(l, "E1", LinkMethod::Email, 0.9);
+    }
+
+    #[test]
+    fn an_email_that_is_only_an_alias_links_with_less_confidence() {
+        let mut ann = person("E1", "ann@example.com");
+        ann.record.aliases = vec!["ann.old@example.com".into()];
+        let a = with_emails(account("x"), &["ann.old@example.com"]);
+        let l = link(&[ann], "inventory:crm", &a, false);
+        expect(l, "E1", LinkMethod::Alias, 0.8);
+    }
+
+    #[test]
+    fn an_employee_id_the_system_carries_links_when_no_email_does() {
+        let ann = person("E1", "ann@example.com");
+        let a = with_employee_id(with_emails(account("x"), &["nobody@example.com"]), " E1 ");
+        let l = link(&[ann], "inventory:crm", &a, false);
+        expect(l, "E1", LinkMethod::EmployeeId, 0.9);
+    }
+
+    #[test]
+    fn an_account_name_that_is_an_email_links_like_an_email() {
+        let ann = person("E1", "ann@example.com");
+        let l = link(&[ann], "git:repo", &account("ANN@example.com"), false);
+        expect(l, "E1", LinkMethod::Email, 0.9);
+    }
+
+    #[test]
+    fn a_github_noreply_address_links_to_the_person_with_that_login() {
+        let mut ann = person("E1", "ann@example.com");
+        ann.record.github_login = Some("ann-gh".into());
+        let people = [ann];
+        let numbered = account("12345+ann-gh@users.noreply.github.com");
+        expect(
+            link(&people, "git:repo", &numbered, false),
+            "E1",
+            LinkMethod::NoreplyLogin,
+            0.8,
+        );
+        let bare = account("ann-gh@users.noreply.github.com");
+        expect(
+            link(&people, "git:repo", &bare, false),
+            "E1",
+            LinkMethod::NoreplyLogin,
+            0.8,
+        );
+    }
+
+    #[test]
+    fn the_local_part_of_an_email_links_only_where_the_system_asks_for_it() {
+        let people = [person("E1", "ann@example.com")];
+        assert!(link(&people, "aws-iam:1", &account("ann"), false).is_none());
+        let l = link(&people, "aws-iam:1", &account("Ann"), true);
+        expect(l, "E1", LinkMethod::NameLocalPart, 0.5);
+    }
+
+    #[test]
+    fn an_account_nothing_names_links_to_nobody() {
+        let people = [person("E1", "ann@example.com")];
+        let a = with_employee_id(with_emails(account("ghost"), &["ghost@example.com"]), "E9");
+        assert!(link(&people, "inventory:crm", &a, true).is_none());
+    }
+
+    #[test]
+    fn between_two_people_sharing_an_email_the_one_still_in_hr_wins() {
+        let mut gone = person("E1", "ann@example.com");
+        gone.present = false;
+        let rehired = person("E7", "ann@example.com");
+        let a = with_emails(account("x"), &["ann@example.com"]);
+        expect(
+            link(&[gone.clone(), rehired.clone()], "inventory:crm", &a, false),
+            "E7",
+            LinkMethod::Email,
+            0.9,
+        );
+        expect(
+            link(&[rehired, gone], "inventory:crm", &a, false),
+            "E7",
+            LinkMethod::Email,
+            0.9,
+        );
+    }
+
+    #[test]
+    fn an_owner_hint_links_by_email_with_the_emails_confidence() {
+        let mut ann = person("E1", "ann@example.com");
+        ann.record.aliases = vec!["ann.old@example.com".into()];
+        let people = [ann];
+        let ix = PeopleIndex::new(&people);
+        expect(
+            ix.link_owner(" Ann@Example.com "),
+            "E1",
+            LinkMethod::Owner,
+            0.9,
+        );
+        expect(
+            ix.link_owner("ann.old@example.com"),
+            "E1",
+            LinkMethod::Owner,
+            0.8,
+        );
+    }
+
+    #[test]
+    fn an_owner_hint_links_by_employee_id_then_by_a_login_hr_names() {
+        let mut ann = person("E1", "ann@example.com");
+        ann.record.gitlab_user = Some("ann-gl".into());
+        let people = [ann];
+        let ix = PeopleIndex::new(&people);
+        expect(ix.link_owner("E1"), "E1", LinkMethod::Owner, 0.8);
+        expect(ix.link_owner("ANN-GL"), "E1", LinkMethod::Owner, 0.8);
+        assert!(ix.link_owner("nobody").is_none());
+        assert!(ix.link_owner("nobody@example.com").is_none());
+    }
+
+    #[test]
+    fn every_method_has_its_documented_confidence() {
+        let expected = [
+            (LinkMethod::HrColumn, 1.0),
+            (LinkMethod::Verification, 1.0),
+            (LinkMethod::Email, 0.9),
+            (LinkMethod::EmployeeId, 0.9),
+            (LinkMethod::Alias, 0.8),
+            (LinkMethod::Tag, 0.8),
+            (LinkMethod::NoreplyLogin, 0.8),
+            (LinkMethod::Owner, 0.8),
+            (LinkMethod::NameLocalPart, 0.5),
+        ];
+        for (method, confidence) in expected {
+            assert_eq!(method.confidence(), confidence, "{}", method.as_str());
+        }
+    }
+}

@@ -1,0 +1,438 @@
+//! Every rule's evaluator, one positive and one negative case each, on observations built by
+//! small constructors: Ann (E1) left on 2026-03-01, Ben (E2) is still here, Cat (E3) moved from
+//! Engineering to Finance; evaluation runs on 2026-06-01 with the rules shipped in this build.
+
+use super::*;
+use crate::hr::{HrStatus, PersonRecord};
+use residual_scanners::time::parse_time;
+use std::collections::BTreeMap;
+
+fn at(t: &str) -> DateTime<Utc> {
+    parse_time(t).expect("a test time")
+}
+
+fn person(employee_id: &str, name: &str) -> Person {
+    Person::new(PersonRecord {
+        employee_id: employee_id.into(),
+        email: format!("{name}@example.com"),
+        name: None,
+        status: HrStatus::Active,
+        terminated_at: None,
+        department: None,
+        title: None,
+        manager: None,
+        aliases: vec![],
+        github_login: Some(format!("{name}-gh")),
+        gitlab_user: None,
+        aws_user: Some(name.into()),
+        role_changed_at: None,
+        attributes: BTreeMap::new(),
+    })
+}
+
+/// Ann, who left on 2026-03-01; Ben, active; Cat, who moved from Engineering to Finance on
+/// `cat_moved`.
+fn people(cat_moved: &str) -> Vec<Person> {
+    let mut ann = person("E1", "ann");
+    ann.record.status = HrStatus::Leaver;
+    ann.record.terminated_at = Some(at("2026-03-01"));
+    let mut cat = person("E3", "cat");
+    cat.record.department = Some("Finance".into());
+    cat.moved_at = Some(at(cat_moved));
+    cat.previous_department = Some("Engineering".into());
+    vec![ann, person("E2", "ben"), cat]
+}
+
+fn account(name: &str, kind: AccountKind, enabled: Option<bool>) -> Account {
+    Account {
+        name: name.into(),
+        kind,
+        enabled,
+        created_at: None,
+        last_used_at: None,
+        hints: Default::default(),
+        attributes: BTreeMap::new(),
+    }
+}
+
+fn user(name: &str) -> Account {
+    account(name, AccountKind::User, Some(true))
+}
+
+fn credential(account: &str, kind: CredentialKind, active: bool) -> Credential {
+    Credential {
+        account: account.into(),
+        kind,
+        id: format!("{}-1", kind.as_str()),
+        active,
+        created_at: None,
+        last_used_at: None,
+        hints: Default::default(),
+        attributes: BTreeMap::new(),
+    }
+}
+
+fn grant(account: &str, kind: GrantKind, target: &str) -> Grant {
+    Grant {
+        account: account.into(),
+        kind,
+        target: target.into(),
+        attributes: BTreeMap::new(),
+    }
+}
+
+fn attrs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// What one run of `system` raises, as (rule, subject), with Cat moved on 2026-04-01.
+fn raised(system: &str, obs: Observations, facts: &CredentialFacts) -> Vec<(RuleId, String)> {
+    raised_with(&people("2026-04-01"), system, obs, facts)
+}
+
+fn raised_with(
+    people: &[Person],
+    system: &str,
+    obs: Observations,
+    facts: &CredentialFacts,
+) -> Vec<(RuleId, String)> {
+    let rules = RuleSet::builtin().expect("the shipped rules load");
+    let policy = Policy {
+        departments: HashMap::from([
+            ("Engineering".to_string(), vec!["eng-admins".to_string()]),
+            ("Finance".to_string(), vec!["fin-users".to_string()]),
+        ]),
+        ..Policy::default()
+    };
+    let index = PeopleIndex::new(people);
+    let now = at("2026-06-01");
+    evaluate(&rules, &policy, facts, now, &index, system, &obs)
+        .candidates
+        .into_iter()
+        .map(|c| (c.rule, c.subject))
+        .collect()
+}
+
+fn obs(accounts: Vec<Account>, credentials: Vec<Credential>, grants: Vec<Grant>) -> Observations {
+    Observations {
+        accounts,
+        credentials,
+        grants,
+    }
+}
+
+fn fires(found: &[(RuleId, String)], rule: RuleId) -> bool {
+    found.iter().any(|(r, _)| *r == rule)
+}
+
+const IAM: &str = "aws-iam:123456789012";
+const GITHUB: &str = "github:acme";
+
+#[test]
+fn an_enabled_account_of_a_leaver_is_leaver_active_account_and_a_disabled_one_is_not() {
+    let found = raised(
+        IAM,
+        obs(vec![user("ann")], vec![], vec![]),
+        &Default::default(),
+    );
+    assert!(fires(&found, RuleId::LeaverActiveAccount), "{found:?}");
+    let disabled = account("ann", AccountKind::User, Some(false));
+    let found = raised(
+        IAM,
+        obs(vec![disabled], vec![], vec![]),
+        &Default::default(),
+    );
+    assert!(!fires(&found, RuleId::LeaverActiveAccount), "{found:?}");
+}
+
+#[test]
+fn a_credential_used_after_the_departure_is_raised_and_one_last_used_before_is_not() {
+    let mut used = credential("ann", CredentialKind::AccessKey, false);
+    used.last_used_at = Some(at("2026-04-02"));
+    let found = raised(
+        IAM,
+        obs(vec![user("ann")], vec![used.clone()], vec![]),
+        &Default::default(),
+    );
+    assert!(
+        fires(&found, RuleId::CredentialUsedAfterDeparture),
+        "{found:?}"
+    );
+    used.last_used_at = Some(at("2026-02-27"));
+    let found = raised(
+        IAM,
+        obs(vec![user("ann")], vec![used], vec![]),
+        &Default::default(),
+    );
+    assert!(
+        !fires(&found, RuleId::CredentialUsedAfterDeparture),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_service_account_owned_by_a_leaver_is_leaver_owned_nhi_and_one_owned_by_an_employee_is_not() {
+    let owned_by = |owner: &str| {
+        let mut svc = account("svc-ci", AccountKind::Service, Some(true));
+        svc.hints.owner = Some(owner.into());
+        obs(vec![svc], vec![], vec![])
+    };
+    let found = raised(IAM, owned_by("ann@example.com"), &Default::default());
+    assert!(fires(&found, RuleId::LeaverOwnedNhi), "{found:?}");
+    let found = raised(IAM, owned_by("ben@example.com"), &Default::default());
+    assert!(!fires(&found, RuleId::LeaverOwnedNhi), "{found:?}");
+}
+
+#[test]
+fn a_movers_old_department_group_is_raised_after_the_grace_period_and_not_within_it() {
+    let held = || {
+        obs(
+            vec![user("cat")],
+            vec![],
+            vec![grant("cat", GrantKind::Group, "eng-admins")],
+        )
+    };
+    let found = raised(IAM, held(), &Default::default());
+    assert!(fires(&found, RuleId::MoverResidualEntitlement), "{found:?}");
+    let found = raised_with(&people("2026-05-30"), IAM, held(), &Default::default());
+    assert!(
+        !fires(&found, RuleId::MoverResidualEntitlement),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn an_enabled_account_nobody_links_is_an_orphan_and_a_disabled_one_is_not() {
+    let found = raised(
+        IAM,
+        obs(vec![user("ghost")], vec![], vec![]),
+        &Default::default(),
+    );
+    assert!(fires(&found, RuleId::OrphanAccount), "{found:?}");
+    let disabled = account("ghost", AccountKind::User, Some(false));
+    let found = raised(
+        IAM,
+        obs(vec![disabled], vec![], vec![]),
+        &Default::default(),
+    );
+    assert!(!fires(&found, RuleId::OrphanAccount), "{found:?}");
+}
+
+#[test]
+fn each_active_credential_of_a_leaver_raises_the_rule_of_its_kind_and_an_inactive_one_does_not() {
+    let kinds = [
+        (CredentialKind::AccessKey, RuleId::LeaverActiveAccessKey),
+        (CredentialKind::ConsolePassword, RuleId::LeaverConsoleLogin),
+        (CredentialKind::SshKey, RuleId::LeaverSshKey),
+        (
+            CredentialKind::SigningCertificate,
+            RuleId::LeaverSigningCertificate,
+        ),
+        (
+            CredentialKind::ServiceCredential,
+            RuleId::LeaverServiceCredential,
+        ),
+        (CredentialKind::Token, RuleId::LeaverToken),
+        (CredentialKind::DeployKey, RuleId::LeaverDeployKey),
+    ];
+    for (kind, rule) in kinds {
+        let live = credential("ann", kind, true);
+        let found = raised(
+            IAM,
+            obs(vec![user("ann")], vec![live], vec![]),
+            &Default::default(),
+        );
+        assert!(fires(&found, rule), "{rule}: {found:?}");
+        let inactive = credential("ann", kind, false);
+        let found = raised(
+            IAM,
+            obs(vec![user("ann")], vec![inactive], vec![]),
+            &Default::default(),
+        );
+        assert!(!fires(&found, rule), "{rule}: {found:?}");
+    }
+}
+
+#[test]
+fn a_deploy_key_a_leaver_added_to_a_repository_is_leaver_deploy_key_and_an_employees_is_not() {
+    let added_by = |who: &str| {
+        let mut key = credential("acme/app", CredentialKind::DeployKey, true);
+        key.hints.created_by = Some(who.into());
+        obs(vec![], vec![key], vec![])
+    };
+    let found = raised(GITHUB, added_by("ann-gh"), &Default::default());
+    assert!(fires(&found, RuleId::LeaverDeployKey), "{found:?}");
+    let found = raised(GITHUB, added_by("ben-gh"), &Default::default());
+    assert!(!fires(&found, RuleId::LeaverDeployKey), "{found:?}");
+}
+
+#[test]
+fn a_role_trusting_a_leaver_is_leaver_can_assume_role_and_one_trusting_an_employee_is_not() {
+    let trusted = |who: &str| {
+        obs(
+            vec![user(who)],
+            vec![],
+            vec![grant(who, GrantKind::RoleTrust, "deploy")],
+        )
+    };
+    let found = raised(IAM, trusted("ann"), &Default::default());
+    assert!(fires(&found, RuleId::LeaverCanAssumeRole), "{found:?}");
+    let found = raised(IAM, trusted("ben"), &Default::default());
+    assert!(!fires(&found, RuleId::LeaverCanAssumeRole), "{found:?}");
+}
+
+#[test]
+fn a_secret_a_leaver_committed_is_leaver_secret_in_git_unless_it_was_seen_dead() {
+    let committed = || {
+        let mut secret = credential("ann@example.com", CredentialKind::SecretInCode, true);
+        secret.attributes = attrs(&[("key_id", "AKIAEXAMPLEKEY")]);
+        obs(vec![user("ann@example.com")], vec![secret], vec![])
+    };
+    let found = raised("git:repo", committed(), &Default::default());
+    assert!(fires(&found, RuleId::LeaverSecretInGit), "{found:?}");
+    let dead = CredentialFacts {
+        by_id: HashMap::from([(
+            "AKIAEXAMPLEKEY".to_string(),
+            CredentialFact {
+                live: Some(false),
+                system: Some(IAM.into()),
+                account: Some("ann".into()),
+                employee_id: Some("E1".into()),
+            },
+        )]),
+        ..Default::default()
+    };
+    let found = raised("git:repo", committed(), &dead);
+    assert!(!fires(&found, RuleId::LeaverSecretInGit), "{found:?}");
+}
+
+#[test]
+fn org_membership_of_a_leaver_is_leaver_org_member_and_of_an_employee_is_not() {
+    let member = |login: &str| {
+        obs(
+            vec![],
+            vec![],
+            vec![grant(login, GrantKind::OrgMember, "acme")],
+        )
+    };
+    let found = raised(GITHUB, member("ann-gh"), &Default::default());
+    assert!(fires(&found, RuleId::LeaverOrgMember), "{found:?}");
+    let found = raised(GITHUB, member("ben-gh"), &Default::default());
+    assert!(!fires(&found, RuleId::LeaverOrgMember), "{found:?}");
+}
+
+#[test]
+fn a_leaver_collaborating_from_outside_is_raised_but_not_when_they_are_also_a_member() {
+    let collaborator = grant("ann-gh", GrantKind::Collaborator, "acme/app");
+    let found = raised(
+        GITHUB,
+        obs(vec![], vec![], vec![collaborator.clone()]),
+        &Default::default(),
+    );
+    assert!(
+        fires(&found, RuleId::LeaverOutsideCollaborator),
+        "{found:?}"
+    );
+    let member = grant("ann-gh", GrantKind::OrgMember, "acme");
+    let found = raised(
+        GITHUB,
+        obs(vec![], vec![], vec![member, collaborator]),
+        &Default::default(),
+    );
+    assert!(
+        !fires(&found, RuleId::LeaverOutsideCollaborator),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_pending_invitation_of_a_leaver_is_raised_and_a_failed_one_is_not() {
+    let mut invitation = grant("ann-gh", GrantKind::Invitation, "acme");
+    let found = raised(
+        GITHUB,
+        obs(vec![], vec![], vec![invitation.clone()]),
+        &Default::default(),
+    );
+    assert!(fires(&found, RuleId::LeaverPendingInvitation), "{found:?}");
+    invitation.attributes = attrs(&[("state", "failed")]);
+    let found = raised(
+        GITHUB,
+        obs(vec![], vec![], vec![invitation]),
+        &Default::default(),
+    );
+    assert!(!fires(&found, RuleId::LeaverPendingInvitation), "{found:?}");
+}
+
+#[test]
+fn a_codeowners_entry_naming_a_leaver_is_leaver_codeowner_and_one_naming_an_employee_is_not() {
+    let owner = |login: &str| {
+        let mut entry = grant(login, GrantKind::Collaborator, "acme/app");
+        entry.attributes = attrs(&[("codeowner", "true")]);
+        obs(vec![], vec![], vec![entry])
+    };
+    let found = raised(GITHUB, owner("ann-gh"), &Default::default());
+    assert!(fires(&found, RuleId::LeaverCodeowner), "{found:?}");
+    let found = raised(GITHUB, owner("ben-gh"), &Default::default());
+    assert!(!fires(&found, RuleId::LeaverCodeowner), "{found:?}");
+}
+
+#[test]
+fn a_ci_secret_a_leaver_could_read_needs_rotation_unless_it_changed_after_they_left() {
+    let secret_changed = |updated_at: &str| {
+        let mut writer = grant("ann-gh", GrantKind::Collaborator, "acme/app");
+        writer.attributes = attrs(&[("permission", "write")]);
+        let mut secret = credential("acme/app", CredentialKind::CiVariable, true);
+        secret.attributes = attrs(&[
+            ("store", "actions"),
+            ("scope", "repo:acme/app"),
+            ("updated_at", updated_at),
+        ]);
+        obs(vec![], vec![secret], vec![writer])
+    };
+    let found = raised(
+        GITHUB,
+        secret_changed("2026-01-10T00:00:00Z"),
+        &Default::default(),
+    );
+    assert!(
+        fires(&found, RuleId::SharedSecretNeedsRotation),
+        "{found:?}"
+    );
+    let found = raised(
+        GITHUB,
+        secret_changed("2026-04-10T00:00:00Z"),
+        &Default::default(),
+    );
+    assert!(
+        !fires(&found, RuleId::SharedSecretNeedsRotation),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_ci_variable_holding_a_leavers_key_is_raised_and_one_holding_an_employees_is_not() {
+    let held_by = |employee_id: &str| CredentialFacts {
+        by_id: HashMap::from([(
+            "AKIAEXAMPLEKEY".to_string(),
+            CredentialFact {
+                live: Some(true),
+                system: Some(IAM.into()),
+                account: Some("someone".into()),
+                employee_id: Some(employee_id.into()),
+            },
+        )]),
+        ..Default::default()
+    };
+    let variable = || {
+        let mut v = credential("acme/app", CredentialKind::CiVariable, true);
+        v.attributes = attrs(&[("key_id", "AKIAEXAMPLEKEY")]);
+        obs(vec![], vec![v], vec![])
+    };
+    let found = raised(GITHUB, variable(), &held_by("E1"));
+    assert!(fires(&found, RuleId::LeaverCredentialInCi), "{found:?}");
+    let found = raised(GITHUB, variable(), &held_by("E2"));
+    assert!(!fires(&found, RuleId::LeaverCredentialInCi), "{found:?}");
+}

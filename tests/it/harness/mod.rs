@@ -1,8 +1,6 @@
 //! A tiny harness for end-to-end tests: a temporary directory with its own store, and the real
 //! `residual` binary run in it.
 
-#![allow(dead_code)]
-
 pub mod repo;
 
 use std::path::{Path, PathBuf};

@@ -5,9 +5,8 @@
 //! evaluation ([`evaluate`]), the finding lifecycle ([`findings`]), exceptions as policy
 //! ([`exceptions`]), the fingerprint key ([`keys`]), verification ([`verification`]), the
 //! orchestration that ties them together and prints nothing ([`pipeline`]), outputs and the thin
-//! commands. The
-//! scanners — the only code that talks to the outside world — live in the `residual-scanners`
-//! crate and return observations per scan run.
+//! commands. The scanners — the only code that talks to the outside world — live in the
+//! `residual-scanners` crate and return observations per scan run.
 
 pub mod cli;
 pub mod commands;

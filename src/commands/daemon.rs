@@ -2,7 +2,8 @@
 //! scheduled runs). Before each run the configured HR source is re-imported when it changed, so a
 //! new leaver is swept at the next firing. A run that fails is reported and the daemon carries on.
 
-use super::{Context, Exit, UsageError};
+use super::{nightly, summary, Context, Exit, UsageError};
+use crate::cli::ScanOptions;
 use crate::schedule;
 use chrono::Utc;
 
@@ -42,7 +43,7 @@ pub fn run(ctx: &Context, max_runs: Option<u64>) -> anyhow::Result<Exit> {
             now: Utc::now(),
             quiet: ctx.quiet,
         };
-        match super::scan::run_named(&run_ctx, &name) {
+        match run_named(&run_ctx, &name) {
             Ok(exit) => {
                 if exit as u8 > worst as u8 {
                     worst = exit;
@@ -58,4 +59,11 @@ pub fn run(ctx: &Context, max_runs: Option<u64>) -> anyhow::Result<Exit> {
             return Ok(worst);
         }
     }
+}
+
+/// One configured scanner by name, after importing the configured HR source when it changed.
+fn run_named(ctx: &Context, name: &str) -> anyhow::Result<Exit> {
+    let mut store = ctx.open_store()?;
+    let recorded = nightly::sweep(ctx, &mut store, &[name.to_string()], true)?;
+    summary::finish(ctx, &store, &recorded, ScanOptions::default())
 }

@@ -2,29 +2,13 @@
 
 use super::{Context, Exit};
 use crate::cli::{FindingsArgs, StateFilter};
-use crate::output;
+use crate::output::{self, findings::COLUMNS};
 use crate::severity::Severity;
 use crate::store::findings::{self as table, Filter};
 
-/// The columns a table or CSV of findings shows (JSON carries every field).
-pub const COLUMNS: &[&str] = &[
-    "id",
-    "severity",
-    "state",
-    "rule",
-    "employee_id",
-    "system",
-    "account",
-    "subject",
-    "live",
-    "first_seen",
-    "last_seen",
-    "resolved_at",
-];
-
 pub fn run(ctx: &Context, args: FindingsArgs) -> anyhow::Result<Exit> {
     let mut store = ctx.open_store()?;
-    super::exceptions::sync(ctx, &mut store)?;
+    crate::exceptions::sync(&mut store, ctx.exceptions_file().as_deref(), ctx.now)?;
     let state = match args.state {
         StateFilter::Open => Some("open"),
         StateFilter::Resolved => Some("resolved"),

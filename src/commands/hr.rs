@@ -2,14 +2,11 @@
 
 use super::{Context, Exit, UsageError};
 use crate::cli::{Format, HrCommand, PeopleStatus};
-use crate::hr::{self, diff, HrFormat};
 use crate::output;
+use crate::pipeline::hr_import::{self, ImportPlan};
 use crate::store::people;
-use chrono::{DateTime, Utc};
 use residual_scanners::time::{format_time, parse_time};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
-use std::path::Path;
 
 pub fn run(ctx: &Context, cmd: HrCommand) -> anyhow::Result<Exit> {
     match cmd {
@@ -22,7 +19,15 @@ pub fn run(ctx: &Context, cmd: HrCommand) -> anyhow::Result<Exit> {
                 None => ctx.now,
                 Some(s) => parse_time(&s).map_err(|m| UsageError(format!("--as-of: {m}")))?,
             };
-            import(ctx, &file, format, as_of, false)?;
+            let plan = ImportPlan {
+                file: &file,
+                format,
+                as_of,
+                skip_unchanged: false,
+            };
+            let snapshot = hr_import::read_snapshot(&plan)?;
+            let mut store = ctx.open_store()?;
+            hr_import::import(&mut store, &plan, snapshot, ctx.now, &ctx.progress_sink())?;
             Ok(Exit::Ok)
         }
         HrCommand::People { status, format } => people_list(ctx, status, format),
@@ -39,65 +44,6 @@ pub fn run(ctx: &Context, cmd: HrCommand) -> anyhow::Result<Exit> {
             Ok(Exit::Ok)
         }
     }
-}
-
-/// Imports one snapshot in one transaction. With `skip_unchanged`, a file identical to the last
-/// imported one is not imported again (nightly runs re-read the same export).
-pub fn import(
-    ctx: &Context,
-    file: &Path,
-    format: Option<HrFormat>,
-    as_of: DateTime<Utc>,
-    skip_unchanged: bool,
-) -> anyhow::Result<Option<people::ImportSummary>> {
-    let started = std::time::Instant::now();
-    let bytes = std::fs::read(file).map_err(|source| hr::HrError::Io {
-        file: file.to_path_buf(),
-        source,
-    })?;
-    let digest = hex::encode(Sha256::digest(&bytes));
-    let parsed = hr::parse_snapshot(file, bytes, format)?;
-    let mut store = ctx.open_store()?;
-    if skip_unchanged {
-        if let Some(last) = people::latest_snapshot(store.conn())? {
-            if last.digest == digest {
-                ctx.progress(format!(
-                    "hr: {} unchanged since snapshot {}; not re-imported",
-                    file.display(),
-                    last.id
-                ));
-                return Ok(None);
-            }
-        }
-    }
-    let known = people::load_all(store.conn())?;
-    let size = parsed.people.len();
-    let changes = diff::apply_snapshot(&known, parsed.people, as_of);
-    let tx = store.transaction()?;
-    let summary = people::write_snapshot(
-        &tx,
-        &file.display().to_string(),
-        parsed.format.as_str(),
-        &digest,
-        as_of,
-        ctx.now,
-        size,
-        &changes,
-    )?;
-    tx.commit()?;
-    ctx.progress(format!(
-        "hr: snapshot {} as of {} from {} ({}): {} people, {} joined, {} leavers, {} movers ({:.2}s)",
-        summary.snapshot_id,
-        format_time(&as_of),
-        file.display(),
-        parsed.format.as_str(),
-        summary.people,
-        summary.joined,
-        summary.leavers,
-        summary.movers,
-        started.elapsed().as_secs_f64()
-    ));
-    Ok(Some(summary))
 }
 
 /// A person as `hr people` lists them.

@@ -1,24 +1,28 @@
 //! One module per command. Each takes the [`Context`] built by `main` from the flags and the
-//! configuration, does its work through the core modules, and returns an [`Exit`].
+//! configuration, turns its arguments into a plan, hands it to the orchestration in
+//! [`crate::pipeline`], renders what comes back, and returns an [`Exit`]. No command calls
+//! another; what two commands share lives here or in [`summary`].
 
 pub mod audit;
-pub mod codehost;
 pub mod daemon;
 pub mod exceptions;
 pub mod findings;
-pub mod fingerprint;
 pub mod gate;
-pub mod git;
 pub mod hr;
+pub mod nightly;
 pub mod rules;
 pub mod runs;
 pub mod scan;
-pub mod verify;
+pub mod summary;
 
+use crate::cli::VerifyArgs;
 use crate::config::Config;
+use crate::pipeline::{self, Progress};
 use crate::store::Store;
+use crate::verification::{self, VerifyOverrides};
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
+use residual_scanners::verify::VerifyConfig;
 use std::path::PathBuf;
 
 /// The process exit codes, as documented in `--help` and the README.
@@ -54,8 +58,48 @@ impl Context {
 
     /// Progress and summaries go to stderr so that stdout stays machine-readable.
     pub fn progress(&self, msg: impl AsRef<str>) {
-        if !self.quiet {
-            eprintln!("{}", msg.as_ref());
+        self.progress_sink().say(msg);
+    }
+
+    /// Where orchestration says its progress: stderr, or nowhere with `--quiet`.
+    pub fn progress_sink(&self) -> Progress {
+        if self.quiet {
+            Progress::silent()
+        } else {
+            Progress::new(|line| eprintln!("{line}"))
         }
+    }
+
+    /// What orchestration needs from the configuration and the flags.
+    pub fn pipeline(&self) -> pipeline::Context {
+        pipeline::Context {
+            now: self.now,
+            policy: self.config.policy(),
+            exceptions_file: self.exceptions_file(),
+            progress: self.progress_sink(),
+        }
+    }
+
+    /// The configured exceptions file, resolved against the configuration's directory.
+    pub fn exceptions_file(&self) -> Option<PathBuf> {
+        self.config
+            .exceptions
+            .as_ref()
+            .map(|p| self.config.resolve(p))
+    }
+
+    /// The verification settings of `scan git --verify` and `gate --verify`: defaults, then the
+    /// configuration's `[verify]`, then the flags. `None` without `--verify`.
+    pub fn verify_settings(&self, args: &VerifyArgs) -> Option<VerifyConfig> {
+        args.verify.then(|| {
+            let overrides = VerifyOverrides {
+                aws_endpoint: args.verify_aws_endpoint.clone(),
+                github_api: args.verify_github_api.clone(),
+                slack_api: args.verify_slack_api.clone(),
+                requests_per_second: args.verify_rate,
+                max_candidates: args.verify_max,
+            };
+            verification::settings(&self.config.verify, &overrides)
+        })
     }
 }

@@ -2,6 +2,8 @@
 //! values. JSON and JSONL carry every field; the table and CSV show the columns each command picks
 //! (nested values as compact JSON in CSV).
 
+pub mod findings;
+pub mod gate;
 pub mod sarif;
 
 use crate::cli::Format;

@@ -37,6 +37,12 @@ pub enum StoreError {
         found: i64,
         known: i64,
     },
+    #[error("database {path} has schema version {found}, older than this residual ({known}); run any command that writes it (e.g. `residual runs`) to upgrade it")]
+    TooOld {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
     #[error(transparent)]
     Sql(#[from] rusqlite::Error),
     #[error("stored JSON is corrupt: {0}")]
@@ -87,6 +93,29 @@ impl Store {
             }
         }
         Ok(store)
+    }
+
+    /// Opens an existing store for reading only: nothing is created, migrated or written (the
+    /// gate). A store of another schema version is refused rather than upgraded.
+    pub fn open_read_only(path: &Path) -> Result<Store> {
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+            | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | rusqlite::OpenFlags::SQLITE_OPEN_URI;
+        let conn = Connection::open_with_flags(path, flags).map_err(|source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let known = migrations::SCHEMA_VERSION;
+        let path = path.to_path_buf();
+        if found > known {
+            return Err(StoreError::TooNew { path, found, known });
+        }
+        if found < known {
+            return Err(StoreError::TooOld { path, found, known });
+        }
+        Ok(Store { conn, path })
     }
 
     pub fn path(&self) -> &Path {

@@ -87,6 +87,9 @@ fn sarif_has_rules_with_security_severity_and_results_with_locations_and_fingerp
 #[test]
 fn an_exception_becomes_a_suppression_and_does_not_fail_the_gate() {
     let (sb, repo) = setup();
+    // The gate writes no key file: finding ids of secrets stay the same across gate runs with
+    // the key beside the store (which the first `scan` creates).
+    sb.write("residual.db.key", "0123456789abcdef0123456789abcdef");
     let r = sb.expect(
         1,
         &[
@@ -371,5 +374,174 @@ fn suppressed_secrets_appear_in_sarif_as_suppressions_and_do_not_block() {
             .iter()
             .filter(|f| f["suppressed"].is_null())
             .count()
+    );
+}
+
+fn codeowners_naming_the_leaver(repo: &std::path::Path) {
+    std::fs::create_dir_all(repo.join(".github")).unwrap();
+    std::fs::write(
+        repo.join(".github/CODEOWNERS"),
+        "# owners\n*       @ben-gh\n/infra/ @ann-gh @acme/platform\n",
+    )
+    .unwrap();
+}
+
+/// `scan git` and `gate` observe a repository the same way: a leaver in CODEOWNERS is the same
+/// finding (same id) in both.
+#[test]
+fn a_leaver_in_codeowners_is_the_same_finding_in_gate_and_scan_git() {
+    let (sb, repo) = setup();
+    codeowners_naming_the_leaver(&repo);
+    let gate = sb
+        .ok(&["gate", repo.to_str().unwrap(), "--format", "json"])
+        .json();
+    let gated: Vec<&Value> = gate["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "leaver-codeowner")
+        .collect();
+    assert_eq!(gated.len(), 1, "{gate:#}");
+    let scan = sb
+        .ok(&["scan", "git", repo.to_str().unwrap(), "--format", "json"])
+        .json();
+    let scanned: Vec<&Value> = scan
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "leaver-codeowner")
+        .collect();
+    assert_eq!(scanned.len(), 1, "{scan:#}");
+    assert_eq!(scanned[0]["id"], gated[0]["id"]);
+    assert_eq!(scanned[0]["employee_id"], "E1");
+    assert_eq!(scanned[0]["system"], gate["system"]);
+}
+
+/// Every file of `dir` (not below `skip`) with its bytes.
+fn files(dir: &std::path::Path, skip: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.starts_with(skip) {
+            continue;
+        }
+        if path.is_dir() {
+            out.extend(files(&path, skip));
+        } else {
+            let bytes = std::fs::read(&path).unwrap();
+            out.push((path, bytes));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The gate reads the store and the configured exceptions file and writes neither: no exception
+/// rows or events synced in, no fingerprint key file created beside the store.
+#[test]
+fn the_gate_leaves_the_store_and_its_directory_byte_identical() {
+    let (sb, repo) = setup();
+    codeowners_naming_the_leaver(&repo);
+    let r = sb.expect(
+        1,
+        &[
+            "gate",
+            repo.to_str().unwrap(),
+            "--fail-on",
+            "medium",
+            "--format",
+            "json",
+        ],
+    );
+    let doc = r.json();
+    let owner = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "leaver-codeowner")
+        .cloned()
+        .unwrap_or_else(|| panic!("{doc:#}"));
+    let id = owner["id"].as_str().unwrap().to_string();
+    sb.write(
+        "exceptions.toml",
+        &format!("[[exception]]\nfinding = \"{id}\"\nreason = \"rotated, ticket SEC-2\"\napprover = \"ciso@example.com\"\nexpires = \"2026-12-31\"\n"),
+    );
+    sb.write("residual.toml", "exceptions = \"exceptions.toml\"\n");
+    let before = files(sb.dir.path(), &repo);
+    assert!(
+        before.iter().any(|(p, _)| *p == sb.db()),
+        "the store exists"
+    );
+    let r = sb.expect(1, &["gate", repo.to_str().unwrap(), "--fail-on", "medium"]);
+    assert!(r.stderr.contains("not stable across runs"), "{}", r.stderr);
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.starts_with("EXCEPTED") && l.contains("leaver-codeowner")),
+        "the file's exception is matched in memory: {}",
+        r.stdout
+    );
+    let after = files(sb.dir.path(), &repo);
+    let names =
+        |v: &[(std::path::PathBuf, Vec<u8>)]| v.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        names(&after),
+        names(&before),
+        "the gate created or removed a file"
+    );
+    assert!(after == before, "the gate changed a file (the store?)");
+}
+
+/// Without a store the gate creates none; it says what to do instead.
+#[test]
+fn without_a_store_or_hr_the_gate_creates_no_store() {
+    let mut sb = Sandbox::new();
+    sb.now = Some("2026-06-01T00:00:00Z".into());
+    let repo = build_repo(&sb);
+    let r = sb.expect(2, &["gate", repo.to_str().unwrap()]);
+    assert!(r.stderr.contains("no HR snapshot"), "{}", r.stderr);
+    assert!(!sb.db().exists(), "the gate created a store");
+}
+
+/// `--hr` is read into memory: nothing is written to the temporary directory (not even the
+/// directory itself) nor beside `--db`.
+#[test]
+fn gate_with_hr_writes_nothing_in_tmpdir_nor_beside_the_db() {
+    let mut sb = Sandbox::new();
+    sb.now = Some("2026-06-01T00:00:00Z".into());
+    let repo = build_repo(&sb);
+    let hr = sb.write("hr.csv", HR);
+    let tmpdir = sb.path("fresh-tmp");
+    let before = files(sb.dir.path(), &repo);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_residual"))
+        .args([
+            "gate",
+            repo.to_str().unwrap(),
+            "--hr",
+            hr.to_str().unwrap(),
+            "--fail-on",
+            "medium",
+        ])
+        .current_dir(sb.dir.path())
+        .env("RESIDUAL_DB", sb.db())
+        .env("RESIDUAL_NOW", "2026-06-01T00:00:00Z")
+        .env("TMPDIR", &tmpdir)
+        .env_remove("RESIDUAL_CONFIG")
+        .env_remove("RESIDUAL_FINGERPRINT_KEY")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("leaver-secret-in-git"), "{stdout}");
+    assert!(!tmpdir.exists(), "the gate wrote into TMPDIR");
+    assert_eq!(
+        files(sb.dir.path(), &repo),
+        before,
+        "the gate wrote beside the store"
     );
 }

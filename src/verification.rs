@@ -1,43 +1,47 @@
-//! `--verify` for `scan git` and `gate`: the settings from `[verify]` and the flags, a matcher
-//! that hands verifiable secrets to an in-memory collector, and the verdicts written onto the
-//! credential observations (`verified`, `verified_owner`, `verified_at`) — never the values.
+//! Opt-in verification of found secrets for `scan git` and `gate`: a matcher that hands
+//! verifiable secrets to an in-memory collector, one read-only call per secret to its provider,
+//! and the verdicts written onto the credential observations (`verified`, `verified_owner`,
+//! `verified_at`) — never the values.
 
-use super::Context;
-use crate::cli::VerifyArgs;
+use crate::config::VerifySettings;
+use crate::progress::Progress;
 use residual_scanners::secrets::Matcher;
 use residual_scanners::time::format_time;
-use residual_scanners::verify::{self, Collector, Tally, Verdict, Verification, VerifyConfig};
+use residual_scanners::verify::{
+    self, Collector, Tally, Verdict, Verification, VerifyConfig, VerifyError,
+};
 use residual_scanners::{CredentialKind, Observations};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The verification settings: defaults, then `[verify]`, then the flags.
-pub fn settings(ctx: &Context, args: &VerifyArgs) -> VerifyConfig {
-    let file = &ctx.config.verify;
+/// What the command line overrides of the `[verify]` section.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOverrides {
+    pub aws_endpoint: Option<String>,
+    pub github_api: Option<String>,
+    pub slack_api: Option<String>,
+    pub requests_per_second: Option<f64>,
+    pub max_candidates: Option<usize>,
+}
+
+/// The verification settings: defaults, then `[verify]`, then the overrides.
+pub fn settings(file: &VerifySettings, over: &VerifyOverrides) -> VerifyConfig {
     let mut cfg = VerifyConfig::default();
-    if let Some(v) = args
-        .verify_aws_endpoint
+    if let Some(v) = over
+        .aws_endpoint
         .clone()
         .or_else(|| file.aws_endpoint.clone())
     {
         cfg.aws_endpoint = Some(v);
     }
-    if let Some(v) = args
-        .verify_github_api
-        .clone()
-        .or_else(|| file.github_api.clone())
-    {
+    if let Some(v) = over.github_api.clone().or_else(|| file.github_api.clone()) {
         cfg.github_api = v;
     }
-    if let Some(v) = args
-        .verify_slack_api
-        .clone()
-        .or_else(|| file.slack_api.clone())
-    {
+    if let Some(v) = over.slack_api.clone().or_else(|| file.slack_api.clone()) {
         cfg.slack_api = v;
     }
-    if let Some(v) = args.verify_rate.or(file.requests_per_second) {
+    if let Some(v) = over.requests_per_second.or(file.requests_per_second) {
         cfg.requests_per_second = v;
     }
     if let Some(v) = file.concurrency {
@@ -49,7 +53,7 @@ pub fn settings(ctx: &Context, args: &VerifyArgs) -> VerifyConfig {
     if let Some(v) = file.max_retries {
         cfg.max_retries = v;
     }
-    if let Some(v) = args.verify_max.or(file.max_candidates) {
+    if let Some(v) = over.max_candidates.or(file.max_candidates) {
         cfg.max_candidates = v;
     }
     cfg
@@ -77,12 +81,12 @@ impl Verifier {
     /// Verifies what the scan collected and writes the verdicts onto `obs`'s secrets.
     pub fn verify_into(
         &self,
-        ctx: &Context,
+        progress: &Progress,
         system: &str,
         obs: &mut Observations,
-    ) -> anyhow::Result<Tally> {
+    ) -> Result<Tally, VerifyError> {
         let (candidates, over_cap) = self.collector.take();
-        ctx.progress(format!(
+        progress.say(format!(
             "verify {system}: checking {} secret(s) with their providers (read-only, at most {} request(s)/s per provider){}",
             candidates.len(),
             self.config.requests_per_second,
@@ -98,7 +102,7 @@ impl Verifier {
         let verifications = verify::verify_blocking(&candidates, &self.config)?;
         drop(candidates);
         let tally = Tally::of(&verifications);
-        ctx.progress(format!(
+        progress.say(format!(
             "verify {system}: {} live, {} revoked, {} could not be checked (errors count as unknown, never as revoked)",
             tally.live, tally.revoked, tally.error
         ));
@@ -106,7 +110,6 @@ impl Verifier {
         Ok(tally)
     }
 }
-
 /// Writes each verification onto the secret-in-code credential with its fingerprint:
 /// `verified` (live, revoked, error), `verified_provider`, `verified_at`, and `verified_owner`
 /// (live) or `verified_reason` (revoked, error). An AWS verdict also goes onto the other secrets

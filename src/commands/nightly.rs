@@ -1,0 +1,86 @@
+//! The nightly job, shared by `scan` without a scanner and each `daemon` firing (not a command
+//! itself): import the configured HR source when it changed, then sweep the chosen configured
+//! scanners and record each run.
+
+use super::{Context, UsageError};
+use crate::config::ScannerConfig;
+use crate::pipeline::hr_import::{self, ImportPlan};
+use crate::pipeline::record::Recorded;
+use crate::pipeline::sweep;
+use crate::store::Store;
+
+/// Sweeps the configured scanners `names` (all when empty), importing the configured HR source
+/// first when `import_hr`.
+pub fn sweep(
+    ctx: &Context,
+    store: &mut Store,
+    names: &[String],
+    import_hr: bool,
+) -> anyhow::Result<Vec<Recorded>> {
+    let chosen = choose(ctx, names)?;
+    if import_hr {
+        import_configured_hr(ctx, store)?;
+    }
+    if chosen.is_empty() {
+        return Err(UsageError(
+            "no scanners configured: add [[scanner]] entries to the configuration, or run e.g. \
+             `residual scan inventory --system NAME FILE`"
+                .into(),
+        )
+        .into());
+    }
+    let cx = ctx.pipeline();
+    Ok(sweep::configured(
+        &cx,
+        store,
+        &ctx.db,
+        &ctx.config,
+        &chosen,
+    )?)
+}
+
+/// Imports the configured HR source unless it is unchanged since the last import: what the
+/// nightly scan and each daemon firing do first, so a new leaver is swept at once.
+fn import_configured_hr(ctx: &Context, store: &mut Store) -> anyhow::Result<()> {
+    if let Some(hr) = &ctx.config.hr {
+        let source = ctx.config.resolve(&hr.source);
+        let plan = ImportPlan {
+            file: &source,
+            format: hr.format,
+            as_of: ctx.now,
+            skip_unchanged: true,
+        };
+        let snapshot = hr_import::read_snapshot(&plan)?;
+        hr_import::import(store, &plan, snapshot, ctx.now, &ctx.progress_sink())?;
+    }
+    Ok(())
+}
+
+/// The configured scanners `names` asks for (all of them when empty).
+fn choose<'c>(ctx: &'c Context, names: &[String]) -> anyhow::Result<Vec<&'c ScannerConfig>> {
+    if names.is_empty() {
+        return Ok(ctx.config.scanners.iter().collect());
+    }
+    names
+        .iter()
+        .map(|n| {
+            ctx.config
+                .scanners
+                .iter()
+                .find(|s| &s.name == n)
+                .ok_or_else(|| {
+                    let known: Vec<&str> = ctx
+                        .config
+                        .scanners
+                        .iter()
+                        .map(|s| s.name.as_str())
+                        .collect();
+                    UsageError(format!(
+                        "no scanner named `{n}` in the configuration (configured: {})",
+                        known.join(", ")
+                    ))
+                    .into()
+                })
+        })
+        .collect()
+}

@@ -1,0 +1,293 @@
+//! Gate a repository: observe it (history, or the commits not reachable from a pull request's
+//! base, with the index and working tree, CODEOWNERS and workflow files), evaluate the rules
+//! against HR, and say which findings block at the threshold and which an exception or a
+//! suppression covers. It writes nothing anywhere: HR from a file is read into memory, the store
+//! (when one is used) is only read, exceptions are matched in memory, and a pull request's
+//! partial view never resolves anything.
+
+use super::repository::{self, InlineAllow, RepositoryPlan, Suppressed};
+use super::{hr_import, Context, Error, Result};
+use crate::evaluate::{self, Candidate, CredentialFacts};
+use crate::exceptions::{self, Covering};
+use crate::findings::finding_id;
+use crate::hr::HrFormat;
+use crate::keys::FingerprintKey;
+use crate::link::PeopleIndex;
+use crate::person::Person;
+use crate::rules::RuleSet;
+use crate::severity::Severity;
+use crate::store::exceptions::Exception;
+use crate::store::{exceptions as stored_exceptions, people, Store};
+use residual_scanners::git::{self, GitStats, KnownObjects};
+use residual_scanners::repo_files::WorkflowSecret;
+use residual_scanners::verify::VerifyConfig;
+use residual_scanners::{Credential, Observations, RunStatus};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+/// Where the gate's people come from.
+pub enum HrSource<'a> {
+    /// The store's people, its exceptions and what its sweeps know about credentials; the store
+    /// was opened read-only.
+    Store(&'a Store),
+    /// An HR snapshot file, read into memory; no store is used.
+    File {
+        path: &'a Path,
+        format: Option<HrFormat>,
+    },
+}
+
+/// One gate of one repository.
+pub struct GatePlan<'a> {
+    pub path: &'a Path,
+    /// Read only commits not reachable from this revision.
+    pub since: Option<&'a str>,
+    pub fail_on: Severity,
+    pub hr: HrSource<'a>,
+    pub verify: Option<VerifyConfig>,
+}
+
+/// What the gate decided.
+pub struct GateOutcome {
+    pub system: String,
+    pub status: RunStatus,
+    pub fail_on: Severity,
+    /// Findings in the order evaluation raised them, then those the suppressions hid.
+    pub findings: Vec<GateFinding>,
+    pub blocking: usize,
+    pub ignored: Vec<Suppressed>,
+    pub inline: Vec<InlineAllow>,
+    pub workflow_secrets: Vec<WorkflowSecret>,
+    pub stats: GitStats,
+    /// The rules evaluated, for outputs that describe them (SARIF).
+    pub rules: RuleSet,
+}
+
+/// A finding as the gate reports it.
+#[derive(Debug, Clone, Serialize)]
+pub struct GateFinding {
+    pub id: String,
+    pub rule: String,
+    pub severity: Severity,
+    pub employee_id: Option<String>,
+    pub account: String,
+    pub subject: String,
+    pub path: Option<String>,
+    pub line: Option<u64>,
+    pub commit: Option<String>,
+    pub live: Option<bool>,
+    /// `--verify`'s verdict on the secret (`live`, `revoked`, `error`), when it was checked.
+    pub verified: Option<String>,
+    /// Whom the provider says the secret acts as (IAM user ARN, GitHub login).
+    pub verified_owner: Option<String>,
+    pub blocking: bool,
+    pub exception: Option<String>,
+    /// Why a `.residualignore` rule or an inline `residual:allow` hides the secret behind the
+    /// finding: reported, never blocking.
+    pub suppressed: Option<String>,
+    /// How the suppression is placed: `inSource` (inline) or `external`.
+    #[serde(skip)]
+    pub suppression_kind: &'static str,
+    pub remediation: String,
+}
+
+/// Gates one repository, secrets fingerprinted under `key`.
+pub fn gate(cx: &Context, plan: GatePlan, key: &FingerprintKey) -> Result<GateOutcome> {
+    let known_people = people_of(cx, &plan.hr)?;
+    let covering = Covering::at(exceptions_of(cx, &plan.hr)?, cx.now);
+    let path = plan.path;
+    let known = match plan.since {
+        Some(rev) => KnownObjects {
+            commits: git::commits_reachable(path, rev)?,
+            blobs: Default::default(),
+        },
+        None => KnownObjects::default(),
+    };
+    let system = repository::system_name(path, None);
+    let seen = repository::observe(
+        RepositoryPlan {
+            path,
+            system: system.clone(),
+            known,
+            include_worktree: true,
+            verify: plan.verify,
+        },
+        key,
+        &cx.progress,
+    )?;
+    let obs = &seen.scan.report.observations;
+    let rules = RuleSet::builtin()?;
+    let facts = match &plan.hr {
+        HrSource::Store(store) => crate::facts::for_observations(store.conn(), obs)?,
+        HrSource::File { .. } => CredentialFacts::default(),
+    };
+    let index = PeopleIndex::new(known_people.values());
+    let evaluate = |obs: &Observations| {
+        evaluate::evaluate(&rules, &cx.policy, &facts, cx.now, &index, &system, obs)
+    };
+    let evaluation = evaluate(obs);
+    let mut findings = decide(&evaluation.candidates, &covering, plan.fail_on);
+    // What the suppressions hide, evaluated the same way: findings that would have been raised
+    // without them are reported as suppressed results (SARIF `suppressions`) and never block.
+    let hidden_obs = Observations {
+        accounts: obs.accounts.clone(),
+        credentials: seen.hidden,
+        grants: Vec::new(),
+    };
+    let hidden_evaluation = evaluate(&hidden_obs);
+    findings.extend(suppressed(
+        &hidden_evaluation.candidates,
+        &hidden_obs.credentials,
+        &findings,
+    ));
+    let blocking = findings.iter().filter(|f| f.blocking).count();
+    Ok(GateOutcome {
+        system,
+        status: seen.scan.report.status,
+        fail_on: plan.fail_on,
+        findings,
+        blocking,
+        ignored: seen.ignored,
+        inline: seen.inline,
+        workflow_secrets: seen.workflow_secrets,
+        stats: seen.scan.stats,
+        rules,
+    })
+}
+
+fn people_of(cx: &Context, hr: &HrSource) -> Result<HashMap<String, Person>> {
+    let (known, place) = match hr {
+        HrSource::Store(store) => (
+            people::load_all(store.conn())?,
+            store.path().display().to_string(),
+        ),
+        HrSource::File { path, format } => (
+            hr_import::people_in_memory(path, *format, cx.now, &cx.progress)?,
+            path.display().to_string(),
+        ),
+    };
+    if known.is_empty() {
+        return Err(Error::Input(format!(
+            "no HR snapshot in {place}: run `residual hr import FILE` or pass --hr FILE"
+        )));
+    }
+    Ok(known)
+}
+
+/// The exceptions that may cover the gate's findings: the store's (when one is used) and the
+/// configured file's, read and never written.
+fn exceptions_of(cx: &Context, hr: &HrSource) -> Result<Vec<Exception>> {
+    let mut all = match hr {
+        HrSource::Store(store) => stored_exceptions::list(store.conn())?,
+        HrSource::File { .. } => Vec::new(),
+    };
+    all.extend(exceptions::read_configured(
+        cx.exceptions_file.as_deref(),
+        cx.now,
+    )?);
+    Ok(all)
+}
+
+/// The gate's findings from evaluation's candidates: blocking at or above `fail_on` unless an
+/// exception covers them.
+fn decide(candidates: &[Candidate], covering: &Covering, fail_on: Severity) -> Vec<GateFinding> {
+    candidates
+        .iter()
+        .map(|c| {
+            let id = finding_id(c.rule.as_str(), &c.system, &c.subject);
+            let exception = covering.get(&id);
+            let blocks = exception.is_none() && c.severity >= fail_on;
+            gate_finding(c, id, blocks, exception)
+        })
+        .collect()
+}
+
+/// The findings only the hidden (suppressed) credentials raise, each carrying its suppression.
+fn suppressed(
+    candidates: &[Candidate],
+    hidden: &[Credential],
+    reported: &[GateFinding],
+) -> Vec<GateFinding> {
+    let reported: HashSet<&str> = reported.iter().map(|f| f.id.as_str()).collect();
+    let mut out = Vec::new();
+    for c in candidates {
+        let id = finding_id(c.rule.as_str(), &c.system, &c.subject);
+        if reported.contains(id.as_str()) {
+            continue;
+        }
+        let Some(cred) = hidden
+            .iter()
+            .find(|h| evaluate::credential_subject(h) == c.subject)
+        else {
+            continue;
+        };
+        let mut finding = gate_finding(c, id, false, None);
+        let reason = cred
+            .attributes
+            .get("suppressed")
+            .cloned()
+            .unwrap_or_default();
+        finding.suppression_kind = if reason.starts_with("inline") {
+            "inSource"
+        } else {
+            "external"
+        };
+        finding.suppressed = Some(reason);
+        out.push(finding);
+    }
+    out
+}
+
+fn gate_finding(
+    c: &Candidate,
+    id: String,
+    blocking: bool,
+    exception: Option<&Exception>,
+) -> GateFinding {
+    let evidence: serde_json::Value = serde_json::from_str(&c.evidence).unwrap_or_default();
+    let attr = |k: &str| -> Option<String> {
+        Some(
+            evidence
+                .pointer(&format!("/secret/attributes/{k}"))?
+                .as_str()?
+                .to_string(),
+        )
+    };
+    // A CODEOWNERS finding's subject ends in the file (`owner/collaborator/<repo>/<file>`).
+    let codeowner_file = || {
+        let file = c.subject.split_once("/collaborator/")?.1;
+        Some(file.split_once('/').map_or(file, |(_, f)| f).to_string())
+    };
+    let path = attr("path").or_else(|| {
+        if c.rule.as_str() == "leaver-codeowner" {
+            codeowner_file()
+        } else {
+            None
+        }
+    });
+    GateFinding {
+        id,
+        rule: c.rule.as_str().to_string(),
+        severity: c.severity,
+        employee_id: c.employee_id.clone(),
+        account: c.account.clone(),
+        subject: c.subject.clone(),
+        path,
+        line: attr("line").and_then(|l| l.parse().ok()),
+        commit: attr("commit"),
+        live: c.live,
+        verified: attr("verified"),
+        verified_owner: attr("verified_owner"),
+        blocking,
+        suppressed: None,
+        suppression_kind: "external",
+        exception: exception.map(|e| {
+            format!(
+                "{} (approved by {}, until {}): {}",
+                e.id, e.approver, e.expires_at, e.reason
+            )
+        }),
+        remediation: c.remediation(),
+    }
+}

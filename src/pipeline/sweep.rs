@@ -1,0 +1,243 @@
+//! Sweep a system and record it: each scanner is called here and only here, its report recorded
+//! as one scan run ([`record`]). A scanner that cannot finish gives a `partial` or `failed` run,
+//! never an error: the run is still recorded (and resolves nothing).
+
+use super::incremental;
+use super::record::{record, Recorded};
+use super::repository::{self, RepositoryPlan};
+use super::{secret_matcher, targets, Context, Error, Result};
+use crate::config::{Config, ScannerConfig};
+use crate::keys::FingerprintKey;
+use crate::store::{git as git_store, Store};
+use crate::verification::{self, VerifyOverrides};
+use residual_scanners::aws_iam::{self, AwsScanConfig};
+use residual_scanners::github::{self, GithubScanConfig};
+use residual_scanners::gitlab::{self, GitlabScanConfig};
+use residual_scanners::secrets::Matcher;
+use residual_scanners::verify::VerifyConfig;
+use residual_scanners::{inventory, RunStatus, ScanReport};
+use std::path::Path;
+
+/// Reads an export. A file that cannot be read is a failed run (the export did not arrive
+/// tonight); a file with a bad row is an input error that records nothing.
+pub fn inventory(cx: &Context, system: &str, file: &Path) -> Result<ScanReport> {
+    cx.progress.say(format!(
+        "scan inventory:{system}: reading {}",
+        file.display()
+    ));
+    let started_at = chrono::Utc::now();
+    match inventory::scan_inventory(system, file) {
+        Ok(report) => Ok(report),
+        Err(e @ inventory::InventoryError::Io { .. }) => Ok(ScanReport {
+            scanner: "inventory".into(),
+            system: format!("inventory:{system}"),
+            status: RunStatus::Failed,
+            started_at,
+            finished_at: chrono::Utc::now(),
+            observations: Default::default(),
+            errors: vec![format!("{:#}", anyhow::Error::new(e))],
+            calls: 0,
+        }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Runs the aws-iam sweeps one account after another on a tokio runtime.
+pub fn aws(cx: &Context, configs: Vec<AwsScanConfig>) -> Result<Vec<ScanReport>> {
+    let runtime = runtime()?;
+    let mut reports = Vec::new();
+    for config in configs {
+        let target = config
+            .role_arn
+            .clone()
+            .unwrap_or_else(|| "the default account".into());
+        cx.progress.say(format!("scan aws-iam: sweeping {target}"));
+        reports.push(runtime.block_on(aws_iam::scan_aws_iam(&config)));
+    }
+    Ok(reports)
+}
+
+/// Sweeps one GitHub organisation, CI values run through the secret patterns under `key`.
+pub fn github(cx: &Context, key: &FingerprintKey, cfg: GithubScanConfig) -> Result<ScanReport> {
+    let matcher = secret_matcher(key)?;
+    let value_matcher = |v: &str| value_matches(&matcher, v);
+    cx.progress
+        .say(format!("scan {}: sweeping {}", cfg.system(), cfg.api_url));
+    Ok(runtime()?.block_on(github::scan_github(&cfg, &value_matcher)))
+}
+
+/// Sweeps one GitLab group and its subgroups.
+pub fn gitlab(cx: &Context, key: &FingerprintKey, cfg: GitlabScanConfig) -> Result<ScanReport> {
+    if cfg.token.is_none() {
+        cx.progress.say(format!(
+            "scan gitlab:{}: warning: GITLAB_TOKEN is not set; reading anonymously (variables need a token)",
+            cfg.group
+        ));
+    }
+    let matcher = secret_matcher(key)?;
+    let value_matcher = |v: &str| value_matches(&matcher, v);
+    cx.progress.say(format!(
+        "scan gitlab:{}: sweeping {}",
+        cfg.group, cfg.api_url
+    ));
+    Ok(runtime()?.block_on(gitlab::scan_gitlab(&cfg, &value_matcher)))
+}
+
+/// The matcher as the scanners' `ValueMatcher`: (pattern id, fingerprint, non-secret id) per
+/// match that is not suppressed. The value itself goes nowhere.
+fn value_matches(matcher: &Matcher, value: &str) -> Vec<(String, String, Option<String>)> {
+    matcher
+        .scan(None, value.as_bytes())
+        .into_iter()
+        .filter(|m| m.suppressed.is_none())
+        .map(|m| (m.pattern_id, m.fingerprint, m.identifier))
+        .collect()
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// One repository to sweep into the store.
+pub struct RepositorySweep<'a> {
+    pub path: &'a Path,
+    /// The system name's NAME in `git:NAME` (default: the directory name).
+    pub name: Option<&'a str>,
+    /// Read the whole history again instead of the objects no earlier run read.
+    pub full: bool,
+    /// Verify found secrets with their providers (reads the whole history).
+    pub verify: Option<VerifyConfig>,
+}
+
+/// Observes one repository, completes an incremental run with the previous complete run's
+/// observations, records the run, and remembers its objects once the run is stored. With
+/// verification the whole history is read: secret values are never stored, so the secrets of
+/// objects read by earlier runs are only at hand when read again.
+pub fn repository(
+    cx: &Context,
+    store: &mut Store,
+    key: &FingerprintKey,
+    sweep: RepositorySweep,
+) -> Result<Recorded> {
+    let path = sweep.path;
+    if !path.exists() {
+        return Err(Error::Input(format!(
+            "{}: no such repository",
+            path.display()
+        )));
+    }
+    let full = sweep.full || sweep.verify.is_some();
+    let system = repository::system_name(path, sweep.name);
+    let known = if full {
+        Default::default()
+    } else {
+        git_store::known(store.conn(), &system)?
+    };
+    cx.progress.say(format!(
+        "scan {system}: reading {} ({})",
+        path.display(),
+        if known.is_empty() {
+            "full history"
+        } else {
+            "new objects only"
+        }
+    ));
+    let plan = RepositoryPlan {
+        path,
+        system: system.clone(),
+        known,
+        include_worktree: false,
+        verify: sweep.verify,
+    };
+    let mut seen = repository::observe(plan, key, &cx.progress)?;
+    if !seen.ignored.is_empty() {
+        cx.progress.say(format!(
+            "scan {system}: {} secret(s) suppressed by .residualignore",
+            seen.ignored.len()
+        ));
+    }
+    incremental::complete(store, &mut seen.scan)?;
+    let s = &seen.scan.stats;
+    cx.progress.say(format!(
+        "scan {system}: {} commits, {} blobs scanned ({} MiB), {} known, {} binary and {} large skipped, {} matches",
+        s.commits,
+        s.blobs_scanned,
+        s.bytes_scanned / (1 << 20),
+        s.blobs_known,
+        s.skipped_binary,
+        s.skipped_large,
+        s.hits
+    ));
+    let scan = seen.scan;
+    let complete = scan.report.status == RunStatus::Complete;
+    let recorded = record(cx, store, scan.report)?;
+    if complete {
+        incremental::remember(store, &system, &scan.new_commits, &scan.new_blobs, full)?;
+    }
+    Ok(recorded)
+}
+
+/// Sweeps the configured scanners `entries` one after another and records each run; the
+/// fingerprint key beside `db` is created when a scanner that fingerprints secrets first needs it.
+pub fn configured(
+    cx: &Context,
+    store: &mut Store,
+    db: &Path,
+    config: &Config,
+    entries: &[&ScannerConfig],
+) -> Result<Vec<Recorded>> {
+    let mut recorded = Vec::new();
+    for s in entries {
+        let reports = match s.kind.as_str() {
+            "inventory" => {
+                let file = s
+                    .file
+                    .as_deref()
+                    .map(|f| config.resolve(f))
+                    .unwrap_or_default();
+                vec![inventory(
+                    cx,
+                    s.system.as_deref().unwrap_or(&s.name),
+                    &file,
+                )?]
+            }
+            "aws-iam" | "aws" => aws(cx, targets::aws_from_entry(s))?,
+            "github" => {
+                let target = targets::github_from_entry(config, s)?;
+                vec![github(cx, &FingerprintKey::load_or_create(db)?, target)?]
+            }
+            "gitlab" => {
+                let target = targets::gitlab_from_entry(s)?;
+                vec![gitlab(cx, &FingerprintKey::load_or_create(db)?, target)?]
+            }
+            "git" => {
+                for path in &s.paths {
+                    let path = config.resolve(path);
+                    let sweep = RepositorySweep {
+                        path: &path,
+                        name: None,
+                        full: false,
+                        verify: (s.verify == Some(true)).then(|| {
+                            verification::settings(&config.verify, &VerifyOverrides::default())
+                        }),
+                    };
+                    let key = FingerprintKey::load_or_create(db)?;
+                    recorded.push(repository(cx, store, &key, sweep)?);
+                }
+                Vec::new()
+            }
+            other => {
+                return Err(Error::Input(format!(
+                    "scanner `{}`: unknown kind `{other}`",
+                    s.name
+                )))
+            }
+        };
+        for report in reports {
+            recorded.push(record(cx, store, report)?);
+        }
+    }
+    Ok(recorded)
+}

@@ -265,8 +265,57 @@ impl Config {
                     invalid(format!("scanner `{}`: schedule `{expr}`: {e}", s.name))
                 })?;
             }
+            if let Some(n) = s.max_retries {
+                in_range(&format!("scanner `{}`: max_retries", s.name), n, 0, 20)
+                    .map_err(invalid)?;
+            }
         }
+        config.check_ranges().map_err(invalid)?;
         Ok(config)
+    }
+
+    /// Range checks of the numbers the file sets, so that a typo is an error naming the key
+    /// instead of a panic (a grace period of 10^15 days overflows a date) or a silent negative.
+    fn check_ranges(&self) -> Result<(), String> {
+        in_range(
+            "policy.mover_grace_days",
+            self.policy.mover_grace_days,
+            0,
+            MAX_GRACE_DAYS,
+        )?;
+        if !self.policy.severity.is_empty() {
+            let rules = crate::rules::RuleSet::builtin().map_err(|e| e.to_string())?;
+            for id in self.policy.severity.keys() {
+                if !rules.contains(id) {
+                    let known: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
+                    return Err(format!(
+                        "policy.severity: unknown rule id `{id}` (known rule ids: {})",
+                        known.join(", ")
+                    ));
+                }
+            }
+        }
+        let v = &self.verify;
+        if let Some(r) = v.requests_per_second {
+            if !(r.is_finite() && r > 0.0 && r <= 1000.0) {
+                return Err(format!(
+                    "verify.requests_per_second: {r} is out of range (more than 0, at most 1000)"
+                ));
+            }
+        }
+        if let Some(n) = v.concurrency {
+            in_range("verify.concurrency", n, 1, 64)?;
+        }
+        if let Some(n) = v.timeout_secs {
+            in_range("verify.timeout_secs", n, 1, 3600)?;
+        }
+        if let Some(n) = v.max_retries {
+            in_range("verify.max_retries", n, 0, 20)?;
+        }
+        if let Some(n) = v.max_candidates {
+            in_range("verify.max_candidates", n, 1, 100_000)?;
+        }
+        Ok(())
     }
 
     /// Resolves a path from the file against the file's directory.
@@ -294,6 +343,21 @@ impl Config {
     }
 }
 
+/// Ten years: a longer grace period is a typo, and far larger ones overflow date arithmetic.
+const MAX_GRACE_DAYS: i64 = 3650;
+
+fn in_range<T: PartialOrd + std::fmt::Display>(
+    key: &str,
+    v: T,
+    min: T,
+    max: T,
+) -> Result<(), String> {
+    if v < min || v > max {
+        return Err(format!("{key}: {v} is out of range ({min} to {max})"));
+    }
+    Ok(())
+}
+
 /// A TOML error as `line N: message`, without the source line that the default rendering quotes:
 /// a misplaced token in the file must not be echoed to the terminal.
 fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
@@ -307,5 +371,48 @@ fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
             format!("line {line}: {message}")
         }
         None => message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_str(text: &str) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("residual.toml");
+        std::fs::write(&path, text).expect("write config");
+        Config::load(&path)
+    }
+
+    #[test]
+    fn a_huge_mover_grace_period_is_an_error_not_a_panic() {
+        let e = load_str("[policy]\nmover_grace_days = 1000000000000000\n").unwrap_err();
+        assert!(e.to_string().contains("policy.mover_grace_days"), "{e}");
+    }
+
+    #[test]
+    fn a_negative_mover_grace_period_is_refused() {
+        let e = load_str("[policy]\nmover_grace_days = -1\n").unwrap_err();
+        assert!(e.to_string().contains("out of range"), "{e}");
+    }
+
+    #[test]
+    fn a_severity_override_for_an_unknown_rule_names_the_known_ids() {
+        let e = load_str("[policy.severity]\nleaver-acess-key = \"low\"\n").unwrap_err();
+        let e = e.to_string();
+        assert!(e.contains("unknown rule id `leaver-acess-key`"), "{e}");
+        assert!(e.contains("leaver-active-access-key"), "{e}");
+    }
+
+    #[test]
+    fn a_known_severity_override_loads() {
+        load_str("[policy.severity]\norphan-account = \"medium\"\n").expect("loads");
+    }
+
+    #[test]
+    fn verify_rates_must_be_positive() {
+        let e = load_str("[verify]\nrequests_per_second = 0\n").unwrap_err();
+        assert!(e.to_string().contains("verify.requests_per_second"), "{e}");
     }
 }

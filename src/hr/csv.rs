@@ -23,6 +23,19 @@ pub fn read(path: &Path, text: &str) -> Result<Vec<PersonRecord>, HrError> {
         .iter()
         .map(|h| h.trim().to_ascii_lowercase())
         .collect();
+    for (i, h) in headers.iter().enumerate() {
+        if let Some(j) = headers[..i].iter().position(|earlier| earlier == h) {
+            return Err(invalid(
+                1,
+                h,
+                format!(
+                    "column {} and column {} are both named `{h}`; which one holds the value is ambiguous",
+                    j + 1,
+                    i + 1
+                ),
+            ));
+        }
+    }
     for field in REQUIRED {
         if !headers.iter().any(|h| h == field) {
             return Err(invalid(
@@ -63,4 +76,22 @@ pub fn read(path: &Path, text: &str) -> Result<Vec<PersonRecord>, HrError> {
         people.push(person);
     }
     Ok(people)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicate_header_columns_are_an_error_naming_both() {
+        let e = read(
+            Path::new("hr.csv"),
+            "employee_id,email,status,Status\nE1,a@example.com,active,terminated\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("line 1"), "{e}");
+        assert!(e.contains("column 3 and column 4"), "{e}");
+        assert!(e.contains("`status`"), "{e}");
+    }
 }

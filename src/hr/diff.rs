@@ -52,6 +52,33 @@ pub struct SnapshotChanges {
     pub events: Vec<PersonEvent>,
 }
 
+/// How many departures one snapshot may cause before the import needs `--allow-mass-departure`:
+/// `configured` when the configuration sets `hr.max_departures`, else a tenth of the people
+/// employed before it, and at least five. A truncated or half-failed export looks like a mass
+/// departure; a real one is rare enough to confirm by hand.
+pub fn departure_limit(
+    known: &HashMap<String, Person>,
+    configured: Option<usize>,
+    as_of: DateTime<Utc>,
+) -> usize {
+    configured.unwrap_or_else(|| {
+        let employed = known
+            .values()
+            .filter(|p| p.present && !p.is_leaver(as_of))
+            .count();
+        (employed / 10).max(5)
+    })
+}
+
+/// The leaver events of a snapshot (people who left with it, by record or by absence).
+pub fn departures(changes: &SnapshotChanges) -> usize {
+    changes
+        .events
+        .iter()
+        .filter(|e| e.kind == EventKind::Leaver)
+        .count()
+}
+
 /// Applies `records` (one snapshot as of `as_of`) to the `known` people.
 pub fn apply_snapshot(
     known: &HashMap<String, Person>,
@@ -256,5 +283,39 @@ mod tests {
         let p = &second.people[0];
         assert_eq!(p.moved_at, Some(t("2026-02-01")));
         assert_eq!(p.previous_department.as_deref(), Some("eng"));
+    }
+
+    fn known_of(records: Vec<PersonRecord>, as_of: &str) -> HashMap<String, Person> {
+        apply_snapshot(&HashMap::new(), records, t(as_of))
+            .people
+            .into_iter()
+            .map(|p| (p.record.employee_id.clone(), p))
+            .collect()
+    }
+
+    #[test]
+    fn the_departure_limit_is_a_tenth_of_the_employed_and_at_least_five() {
+        let hundred: Vec<_> = (0..100).map(|i| record(&format!("E{i}"), "eng")).collect();
+        assert_eq!(
+            departure_limit(&known_of(hundred, "2026-01-01"), None, t("2026-02-01")),
+            10
+        );
+        let few: Vec<_> = (0..12).map(|i| record(&format!("E{i}"), "eng")).collect();
+        assert_eq!(
+            departure_limit(&known_of(few.clone(), "2026-01-01"), None, t("2026-02-01")),
+            5
+        );
+        assert_eq!(
+            departure_limit(&known_of(few, "2026-01-01"), Some(2), t("2026-02-01")),
+            2
+        );
+    }
+
+    #[test]
+    fn a_truncated_export_counts_every_missing_person_as_a_departure() {
+        let all: Vec<_> = (0..20).map(|i| record(&format!("E{i}"), "eng")).collect();
+        let known = known_of(all.clone(), "2026-01-01");
+        let truncated = apply_snapshot(&known, all[..5].to_vec(), t("2026-02-01"));
+        assert_eq!(departures(&truncated), 15);
     }
 }

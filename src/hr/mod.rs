@@ -174,7 +174,48 @@ pub fn parse_snapshot(
         HrFormat::Json => json::read(path, text)?,
         HrFormat::Scim => scim::read(path, text)?,
     };
+    if people.is_empty() {
+        // A failed export (header only, `[]`, a SCIM page without Resources) would otherwise make
+        // every person a leaver and open findings for all of them.
+        return Err(HrError::Invalid {
+            file: path.to_path_buf(),
+            location: match format {
+                HrFormat::Csv => Location::Line(1),
+                HrFormat::Json | HrFormat::Scim => Location::JsonPath("$".into()),
+            },
+            field: "people".into(),
+            message: "the snapshot holds no people; an empty export is refused, not imported \
+                      (it would turn everyone into a leaver)"
+                .into(),
+        });
+    }
     Ok(ParsedSnapshot { format, people })
+}
+
+/// Checks that `email` is one address: one `@` with text on both sides, and no whitespace,
+/// control or invisible (zero-width, byte-order mark) characters that would make two spellings of
+/// one address link to different people.
+pub fn check_email(email: &str) -> Result<(), String> {
+    if let Some(c) = email.chars().find(|c| {
+        c.is_whitespace()
+            || c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2060}'..='\u{2064}' | '\u{feff}' | '\u{00ad}')
+    }) {
+        return Err(format!(
+            "contains the character U+{:04X}, which no email address has",
+            c as u32
+        ));
+    }
+    match email.split_once('@') {
+        Some((local, domain))
+            if !local.is_empty() && !domain.is_empty() && !domain.contains('@') =>
+        {
+            Ok(())
+        }
+        _ => Err(format!(
+            "`{email}` is not one email address (exactly one `@` with text on both sides)"
+        )),
+    }
 }
 
 fn line_of_offset(text: &[u8], offset: usize) -> u64 {
@@ -263,9 +304,7 @@ impl RawPerson<'_> {
             .take("email")
             .ok_or_else(|| self.error("email", "is empty; every person needs an email"))?
             .to_lowercase();
-        if !email.contains('@') {
-            return Err(self.error("email", format!("`{email}` is not an email address")));
-        }
+        check_email(&email).map_err(|m| self.error("email", m))?;
         let status = match self.take("status") {
             None => HrStatus::Active,
             Some(s) => HrStatus::parse(&s).ok_or_else(|| {
@@ -277,7 +316,7 @@ impl RawPerson<'_> {
         };
         let terminated_at = self.take_time("termination_date")?;
         let role_changed_at = self.take_time("role_changed_at")?;
-        let aliases = self
+        let aliases: Vec<String> = self
             .take("emails")
             .map(|a| {
                 a.split([';', ','])
@@ -286,6 +325,9 @@ impl RawPerson<'_> {
                     .collect()
             })
             .unwrap_or_default();
+        for alias in &aliases {
+            check_email(alias).map_err(|m| self.error("emails", m))?;
+        }
         let record = PersonRecord {
             name: self.take("name"),
             status,
@@ -335,5 +377,71 @@ impl UniqueIds {
             field: "employee_id".into(),
             message: format!("duplicate employee id `{id}`"),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(name: &str, text: &str) -> Result<ParsedSnapshot, HrError> {
+        parse_snapshot(Path::new(name), text.as_bytes().to_vec(), None)
+    }
+
+    #[test]
+    fn a_header_only_csv_is_refused_not_imported() {
+        let e = parse("hr.csv", "employee_id,email\n")
+            .err()
+            .expect("refused");
+        assert!(e.to_string().contains("holds no people"), "{e}");
+    }
+
+    #[test]
+    fn an_empty_json_array_is_refused() {
+        let e = parse("hr.json", "[]").err().expect("refused");
+        assert!(e.to_string().contains("holds no people"), "{e}");
+    }
+
+    #[test]
+    fn a_scim_list_without_resources_is_refused() {
+        let doc = format!(
+            r#"{{"schemas": ["{}"], "totalResults": 0}}"#,
+            scim::LIST_RESPONSE
+        );
+        let e = parse("hr.json", &doc).err().expect("refused");
+        assert!(e.to_string().contains("holds no people"), "{e}");
+    }
+
+    #[test]
+    fn emails_need_exactly_one_at_sign() {
+        assert!(check_email("lee@example.com").is_ok());
+        assert!(check_email("lee@@example.com").is_err());
+        assert!(check_email("lee@a@example.com").is_err());
+        assert!(check_email("@example.com").is_err());
+        assert!(check_email("lee@").is_err());
+    }
+
+    #[test]
+    fn emails_with_invisible_or_control_characters_are_refused() {
+        for bad in [
+            "lee\u{200b}@example.com",
+            "lee@exa\u{feff}mple.com",
+            "lee\t@example.com",
+            "le e@example.com",
+        ] {
+            let e = check_email(bad).expect_err(bad);
+            assert!(e.contains("U+"), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_bad_alias_is_an_error_naming_the_emails_field() {
+        let e = parse(
+            "hr.csv",
+            "employee_id,email,emails\nE1,a@example.com,b\u{200b}@example.com\n",
+        )
+        .err()
+        .expect("refused");
+        assert!(e.to_string().contains("field `emails`"), "{e}");
     }
 }

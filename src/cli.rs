@@ -81,6 +81,11 @@ pub enum HrCommand {
         /// The time the snapshot describes (date or RFC 3339); default now.
         #[arg(long, value_name = "TIME")]
         as_of: Option<String>,
+        /// Import even when the snapshot makes more people leavers than `hr.max_departures`
+        /// (default: a tenth of the people employed, at least 5). Without it such a snapshot is
+        /// refused with exit 2, since a truncated or failed export looks the same.
+        #[arg(long)]
+        allow_mass_departure: bool,
     },
     /// List people with their current status.
     People {

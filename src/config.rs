@@ -55,6 +55,9 @@ pub struct Config {
 pub struct HrSource {
     pub source: PathBuf,
     pub format: Option<HrFormat>,
+    /// Departures one snapshot may cause before an import needs `--allow-mass-departure`
+    /// (default: a tenth of the people employed before it, at least 5).
+    pub max_departures: Option<usize>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -14,6 +14,7 @@ pub fn run(ctx: &Context, cmd: HrCommand) -> anyhow::Result<Exit> {
             file,
             format,
             as_of,
+            allow_mass_departure,
         } => {
             let as_of = match as_of {
                 None => ctx.now,
@@ -24,6 +25,8 @@ pub fn run(ctx: &Context, cmd: HrCommand) -> anyhow::Result<Exit> {
                 format,
                 as_of,
                 skip_unchanged: false,
+                max_departures: ctx.config.hr.as_ref().and_then(|h| h.max_departures),
+                allow_mass_departure,
             };
             let snapshot = hr_import::read_snapshot(&plan)?;
             let mut store = ctx.open_store()?;

@@ -49,6 +49,9 @@ fn import_configured_hr(ctx: &Context, store: &mut Store) -> anyhow::Result<()> 
             format: hr.format,
             as_of: ctx.now,
             skip_unchanged: true,
+            max_departures: hr.max_departures,
+            // The nightly job never confirms a mass departure: a person runs `hr import` for that.
+            allow_mass_departure: false,
         };
         let snapshot = hr_import::read_snapshot(&plan)?;
         hr_import::import(store, &plan, snapshot, ctx.now, &ctx.progress_sink())?;

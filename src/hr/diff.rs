@@ -70,12 +70,22 @@ pub fn departure_limit(
     })
 }
 
-/// The leaver events of a snapshot (people who left with it, by record or by absence).
-pub fn departures(changes: &SnapshotChanges) -> usize {
+/// The people a snapshot turns from employed (present in the previous snapshot and not a leaver)
+/// into leavers, by record or by absence. People who arrive already gone are not departures.
+pub fn departures(
+    known: &HashMap<String, Person>,
+    changes: &SnapshotChanges,
+    as_of: DateTime<Utc>,
+) -> usize {
     changes
         .events
         .iter()
         .filter(|e| e.kind == EventKind::Leaver)
+        .filter(|e| {
+            known
+                .get(&e.employee_id)
+                .is_some_and(|p| p.present && !p.is_leaver(as_of))
+        })
         .count()
 }
 
@@ -316,6 +326,8 @@ mod tests {
         let all: Vec<_> = (0..20).map(|i| record(&format!("E{i}"), "eng")).collect();
         let known = known_of(all.clone(), "2026-01-01");
         let truncated = apply_snapshot(&known, all[..5].to_vec(), t("2026-02-01"));
-        assert_eq!(departures(&truncated), 15);
+        assert_eq!(departures(&known, &truncated, t("2026-02-01")), 15);
+        let first = apply_snapshot(&HashMap::new(), all, t("2026-01-01"));
+        assert_eq!(departures(&HashMap::new(), &first, t("2026-01-01")), 0);
     }
 }

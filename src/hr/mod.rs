@@ -413,6 +413,18 @@ mod tests {
     }
 
     #[test]
+    fn a_scim_page_with_fewer_resources_than_total_results_is_refused() {
+        let user = r#"{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "externalId": "E1",
+            "userName": "a@example.com", "emails": [{"value": "a@example.com", "primary": true}]}"#;
+        let doc = format!(
+            r#"{{"schemas": ["{}"], "totalResults": 250, "itemsPerPage": 1, "startIndex": 1, "Resources": [{user}]}}"#,
+            scim::LIST_RESPONSE
+        );
+        let e = parse("hr.json", &doc).err().expect("refused");
+        assert!(e.to_string().contains("1 of 250"), "{e}");
+    }
+
+    #[test]
     fn emails_need_exactly_one_at_sign() {
         assert!(check_email("lee@example.com").is_ok());
         assert!(check_email("lee@@example.com").is_err());

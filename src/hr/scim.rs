@@ -73,11 +73,26 @@ impl Reader<'_> {
             let message = format!("must name {LIST_RESPONSE}");
             return Err(self.err("$.schemas".into(), "schemas", &message));
         }
-        match doc.get("Resources") {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Array(r)) => Ok(Some(r)),
-            Some(_) => Err(self.err("$.Resources".into(), "Resources", "expected an array")),
+        let resources = match doc.get("Resources") {
+            None | Some(Value::Null) => return Ok(None),
+            Some(Value::Array(r)) => r,
+            Some(_) => {
+                return Err(self.err("$.Resources".into(), "Resources", "expected an array"))
+            }
+        };
+        // One page of a paged response is not the directory: the people on the other pages
+        // would all look like leavers.
+        if let Some(total) = doc.get("totalResults").and_then(Value::as_u64) {
+            if (resources.len() as u64) < total {
+                let message = format!(
+                    "holds {} of {total} resources (`totalResults`): one page of a paged \
+                     response; export every page into one list",
+                    resources.len()
+                );
+                return Err(self.err("$.Resources".into(), "Resources", &message));
+            }
         }
+        Ok(Some(resources))
     }
 
     /// One `User` resource at JSON path `at`.

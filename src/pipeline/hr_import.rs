@@ -21,6 +21,10 @@ pub struct ImportPlan<'a> {
     /// A file identical to the last imported one is not imported again (nightly runs re-read
     /// the same export).
     pub skip_unchanged: bool,
+    /// Departures the snapshot may cause (`hr.max_departures`); `None` for the default.
+    pub max_departures: Option<usize>,
+    /// `--allow-mass-departure`: import even when more people leave than `max_departures`.
+    pub allow_mass_departure: bool,
 }
 
 /// A snapshot file read and validated, not yet imported.
@@ -73,6 +77,17 @@ pub fn import(
     let known = people::load_all(store.conn())?;
     let size = parsed.people.len();
     let changes = diff::apply_snapshot(&known, parsed.people, plan.as_of);
+    let departures = diff::departures(&known, &changes, plan.as_of);
+    let limit = diff::departure_limit(&known, plan.max_departures, plan.as_of);
+    if departures > limit && !plan.allow_mass_departure {
+        return Err(super::Error::Input(format!(
+            "hr: {} would make {departures} people leavers at once (the limit is {limit}: \
+             `hr.max_departures`, by default a tenth of the people employed, at least 5); a \
+             truncated or failed export looks like this, so nothing was imported. If the \
+             departures are real, run again with --allow-mass-departure",
+            file.display()
+        )));
+    }
     let tx = store.transaction()?;
     let summary = people::write_snapshot(
         &tx,

@@ -275,3 +275,72 @@ fn bad_input_names_file_line_and_field_and_changes_nothing() {
         &["--format"],
     );
 }
+
+fn staff_csv(ids: std::ops::Range<usize>) -> String {
+    let mut csv = String::from("employee_id,email\n");
+    for i in ids {
+        csv.push_str(&format!("E{i},p{i}@example.com\n"));
+    }
+    csv
+}
+
+#[test]
+fn a_snapshot_that_makes_a_mass_departure_is_refused_without_the_flag() {
+    let sb = Sandbox::new();
+    let all = sb.write("all.csv", &staff_csv(0..60));
+    sb.ok(&[
+        "hr",
+        "import",
+        all.to_str().unwrap(),
+        "--as-of",
+        "2026-01-01",
+    ]);
+    // A truncated export: 20 of 60 people left at once (the default limit is 6).
+    let cut = sb.write("cut.csv", &staff_csv(0..40));
+    let run = sb.expect(
+        2,
+        &[
+            "hr",
+            "import",
+            cut.to_str().unwrap(),
+            "--as-of",
+            "2026-02-01",
+        ],
+    );
+    assert!(run.stderr.contains("20 people leavers"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--allow-mass-departure"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        people(&sb, Some("leaver")).is_empty(),
+        "the refused snapshot changed nothing"
+    );
+    sb.ok(&[
+        "hr",
+        "import",
+        cut.to_str().unwrap(),
+        "--as-of",
+        "2026-02-01",
+        "--allow-mass-departure",
+    ]);
+    assert_eq!(people(&sb, Some("leaver")).len(), 20);
+}
+
+#[test]
+fn a_header_only_export_is_refused_and_makes_nobody_a_leaver() {
+    let sb = Sandbox::new();
+    let all = sb.write("all.csv", &staff_csv(0..3));
+    sb.ok(&[
+        "hr",
+        "import",
+        all.to_str().unwrap(),
+        "--as-of",
+        "2026-01-01",
+    ]);
+    let empty = sb.write("empty.csv", "employee_id,email\n");
+    let run = sb.expect(2, &["hr", "import", empty.to_str().unwrap()]);
+    assert!(run.stderr.contains("holds no people"), "{}", run.stderr);
+    assert!(people(&sb, Some("leaver")).is_empty());
+}

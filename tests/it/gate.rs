@@ -89,7 +89,11 @@ fn an_exception_becomes_a_suppression_and_does_not_fail_the_gate() {
     let (sb, repo) = setup();
     // The gate writes no key file: finding ids of secrets stay the same across gate runs with
     // the key beside the store (which the first `scan` creates).
-    sb.write("residual.db.key", "0123456789abcdef0123456789abcdef");
+    let key = sb.write("residual.db.key", "0123456789abcdef0123456789abcdef");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    }
     let r = sb.expect(
         1,
         &[

@@ -38,6 +38,10 @@ pub fn run(ctx: &Context, args: GateCommand) -> anyhow::Result<Exit> {
         verify: ctx.verify_settings(&args.verify),
     };
     let outcome = gate::gate(&ctx.pipeline(), plan, &key)?;
+    for note in &outcome.notes {
+        // A warning about how complete the look was is not progress: --quiet keeps it.
+        eprintln!("gate: warning: {note}");
+    }
     let mut out: Box<dyn Write> = match &args.output {
         Some(file) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(file)

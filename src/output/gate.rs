@@ -45,7 +45,10 @@ fn sarif_report(out: &mut dyn Write, outcome: &GateOutcome) -> anyhow::Result<()
             .collect(),
         })
         .collect();
-    serde_json::to_writer_pretty(&mut *out, &sarif::document(&outcome.rules, &results))?;
+    serde_json::to_writer_pretty(
+        &mut *out,
+        &sarif::document(&outcome.rules, &results, &outcome.notes),
+    )?;
     writeln!(out)?;
     Ok(())
 }
@@ -66,6 +69,7 @@ fn json_report(
         "workflow_secrets": outcome.workflow_secrets,
         "suppressed": { "residualignore": outcome.ignored, "inline": outcome.inline },
         "stats": { "commits": stats.commits, "blobs_scanned": stats.blobs_scanned, "matches": stats.hits },
+        "notes": outcome.notes,
     });
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)?;
@@ -118,6 +122,9 @@ fn text_report(out: &mut dyn Write, outcome: &GateOutcome) -> anyhow::Result<()>
             "workflow secrets used: {}",
             names.into_iter().collect::<Vec<_>>().join(", ")
         )?;
+    }
+    for note in &outcome.notes {
+        writeln!(out, "note: {note}")?;
     }
     writeln!(
         out,

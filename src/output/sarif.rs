@@ -41,7 +41,7 @@ fn level(s: Severity) -> &'static str {
 }
 
 /// The whole SARIF log.
-pub fn document(rules: &RuleSet, results: &[SarifResult]) -> Value {
+pub fn document(rules: &RuleSet, results: &[SarifResult], notes: &[String]) -> Value {
     let fired: BTreeSet<&str> = results.iter().map(|r| r.rule).collect();
     let rule_list: Vec<&str> = fired.into_iter().collect();
     let descriptors: Vec<Value> = rule_list
@@ -109,6 +109,13 @@ pub fn document(rules: &RuleSet, results: &[SarifResult]) -> Value {
                 "semanticVersion": env!("CARGO_PKG_VERSION"),
                 "rules": descriptors,
             }},
+            "invocations": [{
+                "executionSuccessful": true,
+                "toolExecutionNotifications": notes
+                    .iter()
+                    .map(|n| json!({ "level": "warning", "message": { "text": n } }))
+                    .collect::<Vec<_>>(),
+            }],
             "results": results,
         }],
     })

@@ -62,6 +62,9 @@ pub struct GateOutcome {
     pub stats: GitStats,
     /// The rules evaluated, for outputs that describe them (SARIF).
     pub rules: RuleSet,
+    /// What the reader must know about how complete the look was (a shallow clone, a `--since`
+    /// that could not be used): stderr, JSON `notes` and SARIF tool notifications.
+    pub notes: Vec<String>,
 }
 
 /// A finding as the gate reports it.
@@ -97,13 +100,8 @@ pub fn gate(cx: &Context, plan: GatePlan, key: &FingerprintKey) -> Result<GateOu
     let known_people = people_of(cx, &plan.hr)?;
     let covering = Covering::at(exceptions_of(cx, &plan.hr)?, cx.now);
     let path = plan.path;
-    let known = match plan.since {
-        Some(rev) => KnownObjects {
-            commits: git::commits_reachable(path, rev)?,
-            blobs: Default::default(),
-        },
-        None => KnownObjects::default(),
-    };
+    let mut notes = Vec::new();
+    let known = since_base(path, plan.since, &mut notes)?;
     let system = repository::system_name(path, None);
     let seen = repository::observe(
         RepositoryPlan {
@@ -116,6 +114,9 @@ pub fn gate(cx: &Context, plan: GatePlan, key: &FingerprintKey) -> Result<GateOu
         key,
         &cx.progress,
     )?;
+    if seen.shallow {
+        notes.push(repository::SHALLOW_NOTE.to_string());
+    }
     let obs = &seen.scan.report.observations;
     let rules = RuleSet::builtin()?;
     let facts = match &plan.hr {
@@ -153,7 +154,42 @@ pub fn gate(cx: &Context, plan: GatePlan, key: &FingerprintKey) -> Result<GateOu
         workflow_secrets: seen.workflow_secrets,
         stats: seen.scan.stats,
         rules,
+        notes,
     })
+}
+
+/// The commits `--since` says are already checked. The value CI passes is not always usable:
+/// empty (a push event without a `before`), the all-zero id (the first push of a branch), or a
+/// revision this clone does not have (a force-push, a shallow clone). Each falls back to the
+/// whole history with a note instead of failing the build on a technicality.
+fn since_base(path: &Path, since: Option<&str>, notes: &mut Vec<String>) -> Result<KnownObjects> {
+    let Some(rev) = since.map(str::trim) else {
+        return Ok(KnownObjects::default());
+    };
+    let fallback = |why: String, notes: &mut Vec<String>| {
+        notes.push(format!("{why}: scanning the whole history instead"));
+        Ok(KnownObjects::default())
+    };
+    if rev.is_empty() {
+        return fallback("--since is empty".into(), notes);
+    }
+    if rev.bytes().all(|b| b == b'0') {
+        return fallback(
+            format!("--since {rev} is the all-zero id (the first push of a new branch)"),
+            notes,
+        );
+    }
+    match git::commits_reachable(path, rev) {
+        Ok(commits) => Ok(KnownObjects {
+            commits,
+            blobs: Default::default(),
+        }),
+        Err(git::GitError::Object { .. }) => fallback(
+            format!("--since {rev} is not a commit of this repository (force-pushed, or outside a shallow clone)"),
+            notes,
+        ),
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn people_of(cx: &Context, hr: &HrSource) -> Result<HashMap<String, Person>> {

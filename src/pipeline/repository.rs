@@ -42,7 +42,14 @@ pub struct RepositoryObservation {
     pub inline: Vec<InlineAllow>,
     /// The secrets the workflow files read.
     pub workflow_secrets: Vec<WorkflowSecret>,
+    /// A shallow clone: the history read stops at the shallow boundary.
+    pub shallow: bool,
 }
+
+/// What to say about a shallow clone, in every place a scan of one is reported.
+pub const SHALLOW_NOTE: &str = "shallow clone: commits before the shallow boundary are not \
+    visible, so this is not a complete look at history (fetch it whole with `git fetch \
+    --unshallow`, or `fetch-depth: 0` in actions/checkout)";
 
 /// A secret a `.residualignore` rule suppressed: still reported, never silently dropped.
 #[derive(Debug, Clone, Serialize)]
@@ -100,6 +107,7 @@ pub fn observe(
         ..GitScanOptions::default()
     };
     let mut scan = git::scan_repository(path, &options, &matcher)?;
+    let shallow = git::is_shallow(path)?;
     let removed = apply_ignore(path, &mut scan.report.observations)?;
     let hidden = hidden_credentials(&scan, &removed);
     let ignored = removed.into_iter().map(|(s, _)| s).collect();
@@ -119,6 +127,7 @@ pub fn observe(
         hidden,
         inline,
         workflow_secrets,
+        shallow,
     })
 }
 

@@ -159,6 +159,14 @@ pub fn repository(
         ));
     }
     incremental::complete(store, &mut seen.scan)?;
+    if seen.shallow {
+        // What a shallow clone lacks is unseen, not gone: the run must resolve nothing.
+        seen.scan.report.status = RunStatus::Partial;
+        seen.scan
+            .report
+            .errors
+            .push(format!("{}; nothing is resolved", repository::SHALLOW_NOTE));
+    }
     let s = &seen.scan.stats;
     cx.progress.say(format!(
         "scan {system}: {} commits, {} blobs scanned ({} MiB), {} known, {} binary and {} large skipped, {} matches",

@@ -101,3 +101,104 @@ fn no_secret_value_reaches_any_output_or_the_store() {
     );
     sb.assert_not_leaked(&outputs, &[&secret, &token]);
 }
+
+/// A depth-1 clone of `repo` under `dir/payments`, so its system is the same `git:payments`.
+fn shallow_clone(sb: &Sandbox, repo: &std::path::Path, dir: &str) -> std::path::PathBuf {
+    let target = sb.path(dir).join("payments");
+    std::fs::create_dir_all(sb.path(dir)).expect("dir");
+    let out = std::process::Command::new("git")
+        .args(["clone", "-q", "--depth", "1"])
+        .arg(format!("file://{}", repo.display()))
+        .arg(&target)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .expect("git clone");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    target
+}
+
+#[test]
+fn a_shallow_clone_is_a_partial_run_that_resolves_nothing() {
+    let (sb, repo) = setup();
+    sb.ok(&["scan", "git", repo.to_str().unwrap()]);
+    let before = sb.findings("open").len();
+    assert!(before >= 2);
+    // The AWS key was committed and deleted before the tip: a depth-1 clone cannot see it.
+    let shallow = shallow_clone(&sb, &repo, "ci");
+    let run = sb.expect(3, &["scan", "git", shallow.to_str().unwrap(), "--full"]);
+    assert!(run.stderr.contains("shallow clone"), "{}", run.stderr);
+    assert_eq!(sb.findings("open").len(), before, "nothing was resolved");
+    assert!(sb.findings("resolved").is_empty());
+}
+
+#[test]
+fn the_gate_on_a_shallow_clone_warns_in_stderr_json_and_sarif_without_failing_for_it() {
+    let (sb, repo) = setup();
+    let shallow = shallow_clone(&sb, &repo, "ci");
+    let run = sb.run(&["gate", shallow.to_str().unwrap(), "--format", "json"]);
+    assert!(
+        run.code == 0 || run.code == 1,
+        "exit {}: {}",
+        run.code,
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("warning: shallow clone"),
+        "{}",
+        run.stderr
+    );
+    let doc = run.json();
+    assert!(
+        doc["notes"][0]
+            .as_str()
+            .unwrap_or("")
+            .contains("shallow clone"),
+        "{doc:#}"
+    );
+    let run = sb.run(&["gate", shallow.to_str().unwrap(), "--format", "sarif"]);
+    let sarif = run.json();
+    let note = &sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"][0];
+    assert_eq!(note["level"], "warning");
+    assert!(note["message"]["text"]
+        .as_str()
+        .unwrap_or("")
+        .contains("shallow clone"));
+}
+
+#[test]
+fn the_gate_falls_back_to_the_whole_history_when_since_cannot_be_used() {
+    let (sb, repo) = setup();
+    let full = sb.run(&["gate", repo.to_str().unwrap(), "--format", "json"]);
+    let whole = full.json()["findings"].as_array().map(Vec::len);
+    for (since, why) in [
+        ("0000000000000000000000000000000000000000", "all-zero"),
+        ("", "is empty"),
+        ("1234567890abcdef1234567890abcdef12345678", "not a commit"),
+    ] {
+        let run = sb.run(&[
+            "gate",
+            repo.to_str().unwrap(),
+            "--since",
+            since,
+            "--format",
+            "json",
+        ]);
+        assert_eq!(run.code, full.code, "--since {since:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(why),
+            "--since {since:?}: {}",
+            run.stderr
+        );
+        let doc = run.json();
+        assert_eq!(doc["findings"].as_array().map(Vec::len), whole);
+        assert!(
+            doc["notes"][0].as_str().unwrap_or("").contains(why),
+            "{doc:#}"
+        );
+    }
+}

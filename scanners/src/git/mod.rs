@@ -693,6 +693,16 @@ fn repository_name(repo: &gix::Repository, fallback: &Path) -> String {
 
 /// Every commit reachable from `rev` (a branch, tag or commit id): what `gate --since REV` treats
 /// as already reviewed, so only the commits of a push or pull request are read.
+/// Whether the repository at `path` is a shallow clone (the GitHub Actions checkout default):
+/// its history stops at the shallow boundary, so a scan of it cannot vouch for what came before.
+pub fn is_shallow(path: &Path) -> Result<bool, GitError> {
+    let repo = gix::discover(path).map_err(|e| GitError::Open {
+        path: path.to_path_buf(),
+        source: Box::new(e),
+    })?;
+    Ok(repo.common_dir().join("shallow").is_file())
+}
+
 pub fn commits_reachable(path: &Path, rev: &str) -> Result<HashSet<Oid>, GitError> {
     let repo = gix::discover(path).map_err(|e| GitError::Open {
         path: path.to_path_buf(),

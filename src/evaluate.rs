@@ -277,7 +277,10 @@ pub fn evaluate(
             }
         }
         if let Some((link, person)) = &owner {
-            if a.kind.is_non_human() && person.is_leaver(now) && a.enabled != Some(false) {
+            // An account that is not itself a person's but names an owner (an IAM user with an
+            // owner tag, say) is a non-human identity, whatever kind its system calls it.
+            let non_human = a.kind.is_non_human() || holder.is_none();
+            if non_human && person.is_leaver(now) && a.enabled != Some(false) {
                 owned_nhi(&mut ctx, a, creds, person, link);
             }
         }

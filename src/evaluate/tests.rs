@@ -187,6 +187,21 @@ fn a_service_account_owned_by_a_leaver_is_leaver_owned_nhi_and_one_owned_by_an_e
 }
 
 #[test]
+fn an_unlinked_user_with_an_owner_tag_is_a_non_human_identity_of_its_owner() {
+    let tagged = |name: &str| {
+        let mut u = account(name, AccountKind::User, Some(true));
+        u.hints.owner = Some("ann@example.com".into());
+        obs(vec![u], vec![], vec![])
+    };
+    let found = raised(IAM, tagged("deploy-bot"), &Default::default());
+    assert!(fires(&found, RuleId::LeaverOwnedNhi), "{found:?}");
+    assert!(!fires(&found, RuleId::OrphanAccount), "{found:?}");
+    // A user who is a person (here Ben, by name) is theirs, not an NHI of the owner tag.
+    let found = raised(IAM, tagged("ben"), &Default::default());
+    assert!(!fires(&found, RuleId::LeaverOwnedNhi), "{found:?}");
+}
+
+#[test]
 fn a_movers_old_department_group_is_raised_after_the_grace_period_and_not_within_it() {
     let held = || {
         obs(

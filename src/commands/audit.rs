@@ -6,7 +6,7 @@ use crate::output;
 use crate::store::events;
 
 pub fn run(ctx: &Context, cmd: AuditCommand) -> anyhow::Result<Exit> {
-    let store = ctx.open_store()?;
+    let store = ctx.read_store()?;
     match cmd {
         AuditCommand::Verify => {
             let v = events::verify(store.conn())?;

@@ -53,9 +53,16 @@ pub fn run(ctx: &Context, cmd: ExceptionsCommand) -> anyhow::Result<Exit> {
             Ok(Exit::Ok)
         }
         ExceptionsCommand::List(FormatArgs { format }) => {
-            let mut store = ctx.open_store()?;
-            crate::exceptions::sync(&mut store, ctx.exceptions_file().as_deref(), ctx.now)?;
-            let list = exceptions::list(store.conn())?;
+            // A read: the file's entries are listed beside the store's, and synced by the
+            // next write (a scan), never by listing them.
+            let store = ctx.read_store()?;
+            let mut list = exceptions::list(store.conn())?;
+            for e in crate::exceptions::read_configured(ctx.exceptions_file().as_deref(), ctx.now)?
+            {
+                if !list.iter().any(|stored| stored.id == e.id) {
+                    list.push(e);
+                }
+            }
             let cols = [
                 "id",
                 "finding_id",

@@ -5,36 +5,98 @@ use crate::cli::{FindingsArgs, StateFilter};
 use crate::output::{self, findings::COLUMNS};
 use crate::severity::Severity;
 use crate::store::findings::{self as table, Filter};
+use crate::store::{exceptions, Store};
+use residual_scanners::time::parse_time;
+use std::collections::{HashMap, HashSet};
 
 pub fn run(ctx: &Context, args: FindingsArgs) -> anyhow::Result<Exit> {
-    let mut store = ctx.open_store()?;
-    crate::exceptions::sync(&mut store, ctx.exceptions_file().as_deref(), ctx.now)?;
-    let state = match args.state {
+    // A read: opened read-only, nothing synced. An exception that has expired shows its finding
+    // as open now; the next write (a scan) records the change in the chain.
+    let store = ctx.read_store()?;
+    let now = Policy::read(&store, ctx)?;
+    let wanted = match args.state {
         StateFilter::Open => Some("open"),
         StateFilter::Resolved => Some("resolved"),
         StateFilter::Excepted => Some("excepted"),
         StateFilter::All => None,
     };
-    let filter = Filter {
-        state: state.map(str::to_string),
-        system: args.system.clone(),
-        rule: args.rule.clone(),
-        employee_id: args.employee.clone(),
+    // Open findings include excepted ones whose exception expired: read both, then decide.
+    // A state shown may differ from the stored one (an exception expired, or the file added
+    // one since the last write): read the stored states that can turn into the one asked for.
+    let stored_states: Vec<Option<&str>> = match wanted {
+        Some("open") | Some("excepted") => vec![Some("open"), Some("excepted")],
+        other => vec![other],
     };
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     let mut stream =
         output::Streamer::new(&mut stdout, output::default_format(args.format), COLUMNS)?;
     let mut failing = false;
-    table::for_each(store.conn(), &filter, |f| {
-        failing |= f.state == "open"
-            && args
-                .gate
-                .fail_on
-                .is_some_and(|t| Severity::parse(&f.severity).is_some_and(|s| s >= t));
-        stream
-            .item(&f)
-            .map_err(|e| crate::store::StoreError::Output(e.to_string()))
-    })?;
+    for state in stored_states {
+        let filter = Filter {
+            state: state.map(str::to_string),
+            system: args.system.clone(),
+            rule: args.rule.clone(),
+            employee_id: args.employee.clone(),
+        };
+        table::for_each(store.conn(), &filter, |mut f| {
+            now.apply(&mut f);
+            if wanted.is_some_and(|w| f.state.as_str() != w) {
+                return Ok(());
+            }
+            failing |= f.state.as_str() == "open"
+                && args
+                    .gate
+                    .fail_on
+                    .is_some_and(|t| Severity::parse(&f.severity).is_some_and(|s| s >= t));
+            stream
+                .item(&f)
+                .map_err(|e| crate::store::StoreError::Output(e.to_string()))
+        })?;
+    }
     stream.finish()?;
     Ok(if failing { Exit::Findings } else { Exit::Ok })
+}
+
+/// The exceptions as they stand now, without writing: the store's, with the ones that have
+/// expired, and the live entries of the configured exceptions file.
+struct Policy {
+    expired: HashSet<String>,
+    /// Finding id → id of a live exception of the file.
+    from_file: HashMap<String, String>,
+}
+
+impl Policy {
+    fn read(store: &Store, ctx: &Context) -> anyhow::Result<Policy> {
+        let expired = exceptions::list(store.conn())?
+            .into_iter()
+            .filter(|e| parse_time(&e.expires_at).map_or(true, |t| t <= ctx.now))
+            .map(|e| e.id)
+            .collect();
+        let from_file =
+            crate::exceptions::read_configured(ctx.exceptions_file().as_deref(), ctx.now)?
+                .into_iter()
+                .filter(|e| parse_time(&e.expires_at).is_ok_and(|t| t > ctx.now))
+                .map(|e| (e.finding_id, e.id))
+                .collect();
+        Ok(Policy { expired, from_file })
+    }
+
+    /// A finding as it stands now: excepted by an exception that has expired means open; open
+    /// but named by a live entry of the file means excepted.
+    fn apply(&self, f: &mut table::Finding) {
+        if f.state.as_str() == "excepted"
+            && f.exception_id
+                .as_ref()
+                .is_some_and(|e| self.expired.contains(e))
+        {
+            f.state = "open".into();
+            f.exception_id = None;
+        }
+        if f.state.as_str() == "open" {
+            if let Some(e) = self.from_file.get(&f.id) {
+                f.state = "excepted".into();
+                f.exception_id = Some(e.clone());
+            }
+        }
+    }
 }

@@ -35,7 +35,7 @@ pub fn run(ctx: &Context, cmd: HrCommand) -> anyhow::Result<Exit> {
         }
         HrCommand::People { status, format } => people_list(ctx, status, format),
         HrCommand::Snapshots(f) => {
-            let store = ctx.open_store()?;
+            let store = ctx.read_store()?;
             let list = people::list_snapshots(store.conn())?;
             let cols = ["id", "as_of", "imported_at", "source", "format", "people"];
             output::write(
@@ -74,7 +74,7 @@ fn people_list(
     status: Option<PeopleStatus>,
     format: Option<Format>,
 ) -> anyhow::Result<Exit> {
-    let store = ctx.open_store()?;
+    let store = ctx.read_store()?;
     let all = people::load_all(store.conn())?;
     let mut list: Vec<_> = all
         .values()

@@ -56,6 +56,21 @@ impl Context {
         Store::open(&self.db).with_context(|| format!("opening the store {}", self.db.display()))
     }
 
+    /// The store for a command that only reads: opened read-only, never created or migrated, so
+    /// that reading leaves the file byte-identical. A missing store is a usage error (a typo in
+    /// `--db` must not answer "no findings").
+    pub fn read_store(&self) -> anyhow::Result<Store> {
+        if !self.db.exists() {
+            return Err(UsageError(format!(
+                "no store at {}: run `residual hr import FILE` or `residual scan` first, or pass --db",
+                self.db.display()
+            ))
+            .into());
+        }
+        Store::open_read_only(&self.db)
+            .with_context(|| format!("opening the store {} to read", self.db.display()))
+    }
+
     /// Progress and summaries go to stderr so that stdout stays machine-readable.
     pub fn progress(&self, msg: impl AsRef<str>) {
         self.progress_sink().say(msg);

@@ -6,7 +6,7 @@ use crate::output;
 use crate::store::runs;
 
 pub fn run(ctx: &Context, args: FormatArgs) -> anyhow::Result<Exit> {
-    let store = ctx.open_store()?;
+    let store = ctx.read_store()?;
     let list = runs::list_runs(store.conn(), 1000)?;
     let cols = [
         "id",

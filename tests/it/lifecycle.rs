@@ -195,6 +195,8 @@ fn an_exception_excepts_a_finding_until_it_expires_then_it_is_open_again() {
     assert_eq!(open.len(), 1);
     assert_eq!(open[0]["id"], id.as_str());
     sb.expect(1, &["findings", "--fail-on", "high", "--format", "json"]);
+    // Reads show the expiry; the next write records it in the chain.
+    scan(&sb, 0, "ann,ann@example.com,active,,user,,\n", &[]);
     let log = sb
         .ok(&["audit", "log", "--finding", &id, "--format", "json"])
         .json();
@@ -254,4 +256,82 @@ fn the_gate_fails_only_at_or_above_the_threshold() {
         "ann,ann@example.com,active,,user,,\n",
         &["--fail-on", "critical"],
     );
+}
+
+/// Every file in the sandbox (the store, its WAL and key files) with its bytes.
+fn files(sb: &Sandbox) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<_> = std::fs::read_dir(sb.dir.path())
+        .expect("sandbox")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_file())
+        .map(|e| {
+            let bytes = std::fs::read(e.path()).expect("read");
+            (e.file_name().to_string_lossy().into_owned(), bytes)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn reading_commands_leave_the_store_byte_identical() {
+    let sb = setup();
+    scan(
+        &sb,
+        0,
+        "ann,ann@example.com,active,2026-02-01,user,,\n",
+        &[],
+    );
+    let id = sb.findings("open")[0]["id"].as_str().unwrap().to_string();
+    // An exceptions file that the reads must not sync into the store.
+    sb.write(
+        "exceptions.toml",
+        &format!("[[exception]]\nfinding = \"{id}\"\nreason = \"break-glass\"\napprover = \"ciso@example.com\"\nexpires = \"2026-12-31\"\n"),
+    );
+    let config = sb.write("residual.toml", "exceptions = \"exceptions.toml\"\n");
+    let before = files(&sb);
+    let cfg = config.to_str().unwrap();
+    for args in [
+        vec![
+            "--config", cfg, "findings", "--state", "all", "--format", "json",
+        ],
+        vec!["--config", cfg, "exceptions", "list", "--format", "json"],
+        vec!["--config", cfg, "audit", "log", "--format", "json"],
+        vec!["--config", cfg, "audit", "verify"],
+        vec!["--config", cfg, "runs", "--format", "json"],
+        vec!["--config", cfg, "hr", "people", "--format", "json"],
+    ] {
+        sb.ok(&args);
+        assert!(
+            files(&sb) == before,
+            "`residual {}` changed a file",
+            args.join(" ")
+        );
+    }
+    let listed = sb.ok(&["--config", cfg, "exceptions", "list", "--format", "json"]);
+    assert!(
+        listed.stdout.contains("break-glass"),
+        "the file's entry is listed: {}",
+        listed.stdout
+    );
+}
+
+#[test]
+fn a_read_of_a_store_that_does_not_exist_exits_2_and_creates_nothing() {
+    let sb = Sandbox::new();
+    for args in [
+        vec!["findings"],
+        vec!["runs"],
+        vec!["audit", "log"],
+        vec!["exceptions", "list"],
+        vec!["hr", "people"],
+    ] {
+        let run = sb.expect(2, &args);
+        assert!(run.stderr.contains("no store at"), "{}", run.stderr);
+        assert!(
+            !sb.db().exists(),
+            "`residual {}` created the store",
+            args.join(" ")
+        );
+    }
 }

@@ -1226,16 +1226,7 @@ fn failed(
     errors: Vec<String>,
     calls: u64,
 ) -> ScanReport {
-    ScanReport {
-        scanner: SCANNER.into(),
-        system,
-        status: RunStatus::Failed,
-        started_at,
-        finished_at: Utc::now(),
-        observations: Observations::default(),
-        errors,
-        calls,
-    }
+    ScanReport::failed(SCANNER, system, started_at, errors, calls)
 }
 
 /// Sweeps one AWS account's IAM and returns what it saw. Never panics on AWS errors: a run that

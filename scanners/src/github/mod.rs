@@ -37,6 +37,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::path::PathBuf;
 
+/// The scanner kind, as it appears in [`ScanReport::scanner`].
+pub const SCANNER: &str = "github";
+
 /// The public GitHub API.
 pub const GITHUB_API_URL: &str = "https://api.github.com";
 
@@ -251,16 +254,7 @@ pub async fn scan_github(cfg: &GithubScanConfig, matcher: &dyn ValueMatcher) -> 
     let started_at = Utc::now();
     match github_client(cfg).await {
         Ok(rest) => scan_github_with(cfg, &rest, matcher, started_at).await,
-        Err(e) => ScanReport {
-            scanner: "github".into(),
-            system: cfg.system(),
-            status: RunStatus::Failed,
-            started_at,
-            finished_at: Utc::now(),
-            observations: Observations::default(),
-            errors: vec![e.to_string()],
-            calls: 0,
-        },
+        Err(e) => ScanReport::failed(SCANNER, cfg.system(), started_at, vec![e.to_string()], 0),
     }
 }
 
@@ -471,7 +465,7 @@ pub async fn scan_github_with(
     let mut errors = all.errors;
     errors.extend(all.notes.into_iter().map(|n| format!("note: {n}")));
     ScanReport {
-        scanner: "github".into(),
+        scanner: SCANNER.into(),
         system: cfg.system(),
         status,
         started_at,

@@ -24,6 +24,9 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
 
+/// The scanner kind, as it appears in [`ScanReport::scanner`].
+pub const SCANNER: &str = "gitlab";
+
 /// The GitLab.com API.
 pub const GITLAB_API_URL: &str = "https://gitlab.com/api/v4";
 
@@ -224,18 +227,7 @@ pub async fn scan_gitlab(cfg: &GitlabScanConfig, matcher: &dyn ValueMatcher) -> 
     let system = format!("gitlab:{}", cfg.group);
     let rest = match gitlab_client(cfg) {
         Ok(r) => r,
-        Err(e) => {
-            return ScanReport {
-                scanner: "gitlab".into(),
-                system,
-                status: RunStatus::Failed,
-                started_at,
-                finished_at: Utc::now(),
-                observations: Observations::default(),
-                errors: vec![e],
-                calls: 0,
-            }
-        }
+        Err(e) => return ScanReport::failed(SCANNER, system, started_at, vec![e], 0),
     };
     let mut all = Part::default();
     let g = encode(&cfg.group);
@@ -251,16 +243,13 @@ pub async fn scan_gitlab(cfg: &GitlabScanConfig, matcher: &dyn ValueMatcher) -> 
         }) {
         Ok(group) => group,
         Err(e) => {
-            return ScanReport {
-                scanner: "gitlab".into(),
+            return ScanReport::failed(
+                SCANNER,
                 system,
-                status: RunStatus::Failed,
                 started_at,
-                finished_at: Utc::now(),
-                observations: Observations::default(),
-                errors: vec![e.to_string()],
-                calls: rest.calls(),
-            }
+                vec![e.to_string()],
+                rest.calls(),
+            )
         }
     };
     let mut groups = vec![top.clone()];
@@ -341,7 +330,7 @@ pub async fn scan_gitlab(cfg: &GitlabScanConfig, matcher: &dyn ValueMatcher) -> 
     }
     all.accounts.extend(members.into_values());
     ScanReport {
-        scanner: "gitlab".into(),
+        scanner: SCANNER.into(),
         system,
         status: if all.errors.is_empty() {
             RunStatus::Complete

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
 /// The name AWS gives the account root's row.
-pub const ROOT_ACCOUNT_ROW: &str = "<root_account>";
+pub(crate) const ROOT_ACCOUNT_ROW: &str = "<root_account>";
 
 /// One access key slot of a report row (`access_key_1_*` or `access_key_2_*`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -24,6 +24,7 @@
 
 pub mod aws_iam;
 pub mod ci_variable;
+mod code_host;
 pub mod git;
 pub mod github;
 pub mod gitlab;

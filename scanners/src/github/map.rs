@@ -5,17 +5,9 @@ use super::payload::{
     permission, text, time, Collaborator, CredentialAuthorization, DeployKey, Hook, Installation,
     Invitation, PatGrant, Secret, User,
 };
+pub(crate) use crate::code_host::{attrs, pseudo_account};
 use crate::{Account, AccountKind, Credential, CredentialKind, Grant, GrantKind, IdentityHints};
 use std::collections::BTreeMap;
-
-/// Attribute maps from literal pairs.
-pub fn attrs<const N: usize>(pairs: [(&str, String); N]) -> BTreeMap<String, String> {
-    pairs
-        .into_iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
-}
 
 /// The pseudo-account that holds the org's own secrets, variables and webhooks.
 pub fn org_pseudo_account(org: &str) -> String {
@@ -25,20 +17,6 @@ pub fn org_pseudo_account(org: &str) -> String {
 /// The pseudo-account that holds a repository's secrets, variables and keys without an adder.
 pub fn repo_pseudo_account(full_name: &str) -> String {
     format!("repo:{full_name}")
-}
-
-/// A pseudo-account (org or repository): non-human, marked `pseudo=true` so the core can tell it
-/// from an identity.
-pub fn pseudo_account(name: &str, scope: &str) -> Account {
-    Account {
-        name: name.to_string(),
-        kind: AccountKind::Service,
-        enabled: Some(true),
-        created_at: None,
-        last_used_at: None,
-        hints: IdentityHints::default(),
-        attributes: attrs([("pseudo", "true".into()), ("scope", scope.to_string())]),
-    }
 }
 
 /// An org member (`role` is `admin` or `member`); bots are service accounts.

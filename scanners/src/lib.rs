@@ -22,21 +22,24 @@
 //!   runtime of its own.
 //! * [`ScanReport::failed`]: the one way to build the report of a run that read nothing usable.
 
+#![warn(unreachable_pub)]
+
 pub mod aws_iam;
-pub mod ci_variable;
+mod ci_variable;
 mod code_host;
 pub mod git;
 pub mod github;
 pub mod gitlab;
 pub mod inventory;
 pub mod repo_files;
-pub mod rest;
+mod rest;
 pub mod secrets;
 mod sweep;
 pub mod time;
 pub mod verify;
 
 pub use ci_variable::{NoMatcher, ValueMatch, ValueMatcher};
+pub use rest::{RestError, RestPolicy};
 pub use sweep::{sweep, SweepError, Target};
 
 use chrono::{DateTime, Utc};

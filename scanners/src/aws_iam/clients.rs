@@ -51,7 +51,7 @@ impl Intercept for CallInterceptor {
 
 /// Builds the shared SDK configuration: region, profile, endpoint, retry, timeouts and, with
 /// [`AwsScanConfig::role_arn`], credentials from assuming that role.
-pub async fn sdk_config(config: &AwsScanConfig) -> SdkConfig {
+pub(super) async fn sdk_config(config: &AwsScanConfig) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(config.region.clone()))
         .retry_config(

@@ -7,7 +7,7 @@ use octocrab::models::{AppId, InstallationId};
 use octocrab::Octocrab;
 
 /// Builds the authenticated client (for an App: looks up and authenticates as its installation).
-pub async fn github_client(cfg: &GithubScanConfig) -> Result<RestClient, GithubError> {
+pub(crate) async fn github_client(cfg: &GithubScanConfig) -> Result<RestClient, GithubError> {
     let client_err = |e: octocrab::Error| GithubError::Client {
         api_url: cfg.api_url.clone(),
         message: e.to_string(),

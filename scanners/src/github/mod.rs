@@ -21,19 +21,19 @@
 
 mod assemble;
 mod client;
-pub mod codeowners;
+pub(crate) mod codeowners;
 mod config;
-pub mod graphql;
-pub mod map;
+pub(crate) mod graphql;
+pub(crate) mod map;
 mod org;
-pub mod payload;
+pub(crate) mod payload;
 mod repos;
 mod saml;
 mod secrets;
 mod teams;
 
 pub use crate::ci_variable::{NoMatcher, ValueMatch, ValueMatcher};
-pub use client::github_client;
+pub(crate) use client::github_client;
 pub use config::{CodeownersSource, GithubAuth, GithubError, GithubScanConfig, GITHUB_API_URL};
 
 use crate::code_host::Part;
@@ -58,7 +58,7 @@ pub async fn scan_github(cfg: &GithubScanConfig, matcher: &dyn ValueMatcher) -> 
 }
 
 /// [`scan_github`] with a client already built (tests, benchmarks, a shared client).
-pub async fn scan_github_with(
+pub(crate) async fn scan_github_with(
     cfg: &GithubScanConfig,
     rest: &RestClient,
     matcher: &dyn ValueMatcher,

@@ -52,7 +52,7 @@ impl ValueMatcher for NoMatcher {
 }
 
 /// A readable CI variable, as the scanners see it before the value is dropped.
-pub struct ReadableVariable<'a> {
+pub(crate) struct ReadableVariable<'a> {
     /// The owning pseudo-account (`org:<org>`, `repo:<owner/repo>`, `group:<path>`).
     pub account: String,
     /// The credential id without match suffix, e.g. `actions-variable:repo:o/r:NAME`.
@@ -66,7 +66,7 @@ pub struct ReadableVariable<'a> {
 
 /// Turns one variable into credentials: one per match (id suffixed `#<pattern>:<fingerprint>`),
 /// or one for the variable itself when nothing matched. The value is not copied anywhere.
-pub fn variable_credentials(
+pub(crate) fn variable_credentials(
     v: ReadableVariable<'_>,
     matcher: &dyn ValueMatcher,
 ) -> Vec<Credential> {

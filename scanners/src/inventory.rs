@@ -18,6 +18,9 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// The scanner kind, as it appears in [`ScanReport::scanner`].
+pub const SCANNER: &str = "inventory";
+
 /// A bad inventory export. Line numbers are 1-based lines of the file (the CSV header is line 1).
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryError {
@@ -120,7 +123,7 @@ pub fn scan_inventory(system: &str, path: &Path) -> Result<ScanReport, Inventory
     }
     let calls = obs.accounts.len() as u64;
     Ok(ScanReport {
-        scanner: "inventory".into(),
+        scanner: SCANNER.into(),
         system: format!("inventory:{system}"),
         status: RunStatus::Complete,
         started_at,

@@ -7,18 +7,40 @@
 //!
 //! A report carries a [`RunStatus`]: only a `Complete` run may resolve findings in its scope, so a
 //! scanner that could not see everything must say `Partial` (or `Failed`) rather than return less.
+//!
+//! # The interface the core uses
+//!
+//! * [`sweep`]`(&`[`Target`]`, &dyn `[`ValueMatcher`]`) -> Result<`[`ScanReport`]`, `[`SweepError`]`>`:
+//!   one system (an inventory export, an AWS account, a GitHub org, a GitLab group) swept into one
+//!   report. Blocking: it builds and owns the tokio runtime, so only this crate talks to tokio.
+//!   A system that could not be read is a [`RunStatus::Failed`] report; only a bad input (a bad
+//!   export row) is an `Err`.
+//! * [`git::scan_repository`]: one repository's history (and, through [`repo_files`], its working
+//!   tree files) — its own call because it also returns the objects it read, but its report is the
+//!   same [`ScanReport`].
+//! * [`verify::verify_blocking`]: found secrets checked with their providers, blocking, on a
+//!   runtime of its own.
+//! * [`ScanReport::failed`]: the one way to build the report of a run that read nothing usable.
+
+#![warn(unreachable_pub)]
 
 pub mod aws_iam;
-pub mod ci_variable;
+mod ci_variable;
+mod code_host;
 pub mod git;
 pub mod github;
 pub mod gitlab;
 pub mod inventory;
 pub mod repo_files;
-pub mod rest;
+mod rest;
 pub mod secrets;
+mod sweep;
 pub mod time;
 pub mod verify;
+
+pub use ci_variable::{NoMatcher, ValueMatch, ValueMatcher};
+pub use rest::{RestError, RestPolicy};
+pub use sweep::{sweep, SweepError, Target};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -253,6 +275,30 @@ pub struct ScanReport {
     pub errors: Vec<String>,
     /// How many calls or reads the scanner made (API calls, blobs), for progress and benchmarks.
     pub calls: u64,
+}
+
+impl ScanReport {
+    /// The report of a run that read nothing usable (unreachable system, no credentials, an
+    /// export that did not arrive): no observations, status [`RunStatus::Failed`], finished now.
+    /// Such a run is recorded like any other, so that coverage shows the gap, and resolves nothing.
+    pub fn failed(
+        scanner: &str,
+        system: impl Into<String>,
+        started_at: DateTime<Utc>,
+        errors: Vec<String>,
+        calls: u64,
+    ) -> ScanReport {
+        ScanReport {
+            scanner: scanner.to_string(),
+            system: system.into(),
+            status: RunStatus::Failed,
+            started_at,
+            finished_at: Utc::now(),
+            observations: Observations::default(),
+            errors,
+            calls,
+        }
+    }
 }
 
 /// Credentials or grants looked up by the account that holds them, without a map: the items'

@@ -98,7 +98,7 @@ impl RestError {
 
 /// One successful answer.
 #[derive(Debug)]
-pub struct Answer {
+pub(crate) struct Answer {
     pub status: u16,
     pub headers: HeaderMap,
     pub body: String,
@@ -106,7 +106,7 @@ pub struct Answer {
 
 impl Answer {
     /// Parses the body as JSON.
-    pub fn json(&self, route: &str) -> Result<Value, RestError> {
+    pub(crate) fn json(&self, route: &str) -> Result<Value, RestError> {
         serde_json::from_str(&self.body).map_err(|e| RestError::Decode {
             route: route.to_string(),
             message: e.to_string(),
@@ -123,7 +123,7 @@ struct RateState {
 
 /// An authenticated client for one API URL, shared by the tasks of one sweep.
 #[derive(Clone)]
-pub struct RestClient {
+pub(crate) struct RestClient {
     crab: Octocrab,
     base: String,
     policy: RestPolicy,
@@ -138,7 +138,7 @@ enum Method<'a> {
 
 impl RestClient {
     /// Wraps an octocrab client whose base URI is `api_url`.
-    pub fn new(crab: Octocrab, api_url: &str, policy: RestPolicy) -> RestClient {
+    pub(crate) fn new(crab: Octocrab, api_url: &str, policy: RestPolicy) -> RestClient {
         RestClient {
             crab,
             base: api_url.trim_end_matches('/').to_string(),
@@ -149,28 +149,27 @@ impl RestClient {
     }
 
     /// HTTP requests sent so far, retries included.
-    pub fn calls(&self) -> u64 {
+    pub(crate) fn calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
     }
 
-    /// The policy this client runs with.
-    pub fn policy(&self) -> &RestPolicy {
-        &self.policy
-    }
-
     /// `GET route` (a path under the API URL, with query) with retries.
-    pub async fn get(&self, route: &str) -> Result<Answer, RestError> {
+    pub(crate) async fn get(&self, route: &str) -> Result<Answer, RestError> {
         self.send(route, Method::Get).await
     }
 
     /// `POST route` with a JSON body (GraphQL), with retries.
-    pub async fn post_json(&self, route: &str, body: &Value) -> Result<Answer, RestError> {
+    pub(crate) async fn post_json(&self, route: &str, body: &Value) -> Result<Answer, RestError> {
         self.send(route, Method::Post(body)).await
     }
 
     /// Reads every page of a list. `key` names the array inside a wrapper object (`secrets`,
     /// `variables`, `installations`); `None` means the page itself is the array.
-    pub async fn get_all(&self, route: &str, key: Option<&str>) -> Result<Vec<Value>, RestError> {
+    pub(crate) async fn get_all(
+        &self,
+        route: &str,
+        key: Option<&str>,
+    ) -> Result<Vec<Value>, RestError> {
         let mut items = Vec::new();
         let mut next = Some(with_per_page(route, self.policy.per_page));
         let mut pages = 0u32;
@@ -384,7 +383,7 @@ impl RestClient {
 }
 
 /// The `rel="next"` URL of one `Link` header value.
-pub fn next_link(header: &str) -> Option<String> {
+pub(crate) fn next_link(header: &str) -> Option<String> {
     header.split(',').find_map(|part| {
         let mut pieces = part.split(';');
         let url = pieces.next()?.trim();
@@ -398,7 +397,7 @@ pub fn next_link(header: &str) -> Option<String> {
 }
 
 /// `route` with `per_page` set unless it already has one.
-pub fn with_per_page(route: &str, per_page: u32) -> String {
+pub(crate) fn with_per_page(route: &str, per_page: u32) -> String {
     if route.contains("per_page=") {
         route.to_string()
     } else {
@@ -407,7 +406,7 @@ pub fn with_per_page(route: &str, per_page: u32) -> String {
 }
 
 /// `route` with query parameter `key` set to `value` (replacing an existing one).
-pub fn set_query(route: &str, key: &str, value: &str) -> String {
+pub(crate) fn set_query(route: &str, key: &str, value: &str) -> String {
     let (path, query) = route.split_once('?').unwrap_or((route, ""));
     let mut params: Vec<String> = query
         .split('&')
@@ -419,7 +418,7 @@ pub fn set_query(route: &str, key: &str, value: &str) -> String {
 }
 
 /// Percent-encodes one path segment or query value (RFC 3986 unreserved characters stay).
-pub fn encode(segment: &str) -> String {
+pub(crate) fn encode(segment: &str) -> String {
     let mut out = String::with_capacity(segment.len());
     for b in segment.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {

@@ -15,11 +15,11 @@ use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
 /// The name AWS gives the account root's row.
-pub const ROOT_ACCOUNT_ROW: &str = "<root_account>";
+pub(crate) const ROOT_ACCOUNT_ROW: &str = "<root_account>";
 
 /// One access key slot of a report row (`access_key_1_*` or `access_key_2_*`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct KeySlot {
+pub(super) struct KeySlot {
     pub active: bool,
     /// When the key was created or last rotated.
     pub last_rotated: Option<DateTime<Utc>>,
@@ -30,27 +30,27 @@ pub struct KeySlot {
 
 impl KeySlot {
     /// Whether the slot holds a key at all (an inactive key still has a rotation time).
-    pub fn present(&self) -> bool {
+    pub(super) fn present(&self) -> bool {
         self.active || self.last_rotated.is_some()
     }
 }
 
 /// One signing certificate slot of a report row (`cert_1_*` or `cert_2_*`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CertSlot {
+pub(super) struct CertSlot {
     pub active: bool,
     pub last_rotated: Option<DateTime<Utc>>,
 }
 
 impl CertSlot {
-    pub fn present(&self) -> bool {
+    pub(super) fn present(&self) -> bool {
         self.active || self.last_rotated.is_some()
     }
 }
 
 /// What the credential report says about one IAM user.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ReportRow {
+pub(super) struct ReportRow {
     pub user: String,
     pub arn: Option<String>,
     pub user_creation_time: Option<DateTime<Utc>>,
@@ -65,19 +65,19 @@ pub struct ReportRow {
 
 impl ReportRow {
     /// Whether the report shows any access key (active or not) for this user.
-    pub fn has_access_keys(&self) -> bool {
+    pub(super) fn has_access_keys(&self) -> bool {
         self.access_keys.iter().any(KeySlot::present)
     }
 
     /// Whether the report shows any signing certificate for this user.
-    pub fn has_certs(&self) -> bool {
+    pub(super) fn has_certs(&self) -> bool {
         self.certs.iter().any(CertSlot::present)
     }
 }
 
 /// A credential report that cannot be read.
 #[derive(Debug, thiserror::Error)]
-pub enum ReportError {
+pub(super) enum ReportError {
     #[error("credential report: {0}")]
     Csv(#[from] csv::Error),
     #[error("credential report: line {line}: column `{column}`: {message}")]
@@ -98,7 +98,9 @@ fn absent(v: &str) -> bool {
 }
 
 /// Parses the report CSV into rows keyed by user name (the root row is left out).
-pub fn parse_credential_report(content: &[u8]) -> Result<HashMap<String, ReportRow>, ReportError> {
+pub(super) fn parse_credential_report(
+    content: &[u8],
+) -> Result<HashMap<String, ReportRow>, ReportError> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .from_reader(content);
@@ -178,7 +180,7 @@ pub fn parse_credential_report(content: &[u8]) -> Result<HashMap<String, ReportR
 /// report has no key ids, only "key 1" and "key 2" with their rotation times. Returns `None` when
 /// no slot matches or when two matching slots disagree about last use, so that the caller asks
 /// `GetAccessKeyLastUsed` instead of guessing.
-pub fn slot_for_key(row: &ReportRow, created: DateTime<Utc>) -> Option<&KeySlot> {
+pub(super) fn slot_for_key(row: &ReportRow, created: DateTime<Utc>) -> Option<&KeySlot> {
     let secs = created.timestamp();
     let mut matching = row
         .access_keys

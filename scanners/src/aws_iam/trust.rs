@@ -10,7 +10,7 @@ use serde_json::Value;
 
 /// One principal a trust policy allows to assume the role.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TrustedPrincipal {
+pub(super) enum TrustedPrincipal {
     /// `arn:aws:iam::ACCOUNT:user/PATH/NAME`.
     User {
         account: String,
@@ -32,7 +32,7 @@ pub enum TrustedPrincipal {
 
 /// A principal together with whether its statement carried a `Condition`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Trust {
+pub(super) struct Trust {
     pub principal: TrustedPrincipal,
     pub conditional: bool,
 }
@@ -40,7 +40,7 @@ pub struct Trust {
 /// A trust policy that cannot be read.
 #[derive(Debug, thiserror::Error)]
 #[error("trust policy is not JSON: {0}")]
-pub struct TrustPolicyError(String);
+pub(super) struct TrustPolicyError(String);
 
 /// Decodes `%XX` escapes (RFC 3986). Invalid escapes are kept as they are.
 fn percent_decode(s: &str) -> String {
@@ -113,7 +113,7 @@ fn classify_aws(principal: &str) -> TrustedPrincipal {
 }
 
 /// Reads the principals a trust policy allows to assume its role, in document order.
-pub fn parse_trust_policy(document: &str) -> Result<Vec<Trust>, TrustPolicyError> {
+pub(super) fn parse_trust_policy(document: &str) -> Result<Vec<Trust>, TrustPolicyError> {
     let trimmed = document.trim();
     let decoded;
     let json = if trimmed.starts_with('{') {

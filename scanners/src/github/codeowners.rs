@@ -5,11 +5,11 @@
 //! A pattern with no owners is legal (it removes ownership) and yields nothing.
 
 /// The three places GitHub looks for a CODEOWNERS file, in the order it looks.
-pub const LOCATIONS: [&str; 3] = [".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"];
+pub(crate) const LOCATIONS: [&str; 3] = [".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"];
 
 /// Who an owner entry names.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Owner {
+pub(crate) enum Owner {
     /// `@login`.
     User(String),
     /// `@org/team-slug`.
@@ -20,7 +20,7 @@ pub enum Owner {
 
 /// One owner of one pattern, with the 1-based line it is on.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rule {
+pub(crate) struct Rule {
     pub line: usize,
     pub pattern: String,
     pub owner: Owner,
@@ -28,7 +28,7 @@ pub struct Rule {
 
 /// Parses a CODEOWNERS file. Unparseable owner words are skipped (GitHub flags them as errors and
 /// ignores them too).
-pub fn parse(text: &str) -> Vec<Rule> {
+pub(crate) fn parse(text: &str) -> Vec<Rule> {
     let mut out = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let line = strip_comment(raw);

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 /// What one repository's batch entry says.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RepoExtras {
+pub(crate) struct RepoExtras {
     /// The first CODEOWNERS file found: (path, text).
     pub codeowners: Option<(String, String)>,
     /// Environment names (first 100).
@@ -17,7 +17,11 @@ pub struct RepoExtras {
 }
 
 /// A query for `repos` (`owner`, `name`), aliased `r0`, `r1`, ….
-pub fn repo_batch_query(repos: &[(&str, &str)], codeowners: bool, environments: bool) -> Value {
+pub(crate) fn repo_batch_query(
+    repos: &[(&str, &str)],
+    codeowners: bool,
+    environments: bool,
+) -> Value {
     let mut q = String::from("query {");
     for (i, (owner, name)) in repos.iter().enumerate() {
         q.push_str(&format!(
@@ -44,7 +48,7 @@ pub fn repo_batch_query(repos: &[(&str, &str)], codeowners: bool, environments: 
 
 /// Reads the answer to [`repo_batch_query`]: one entry per repository (`None` when the answer
 /// lacks it), plus the GraphQL error messages.
-pub fn parse_repo_batch(answer: &Value, n: usize) -> (Vec<Option<RepoExtras>>, Vec<String>) {
+pub(crate) fn parse_repo_batch(answer: &Value, n: usize) -> (Vec<Option<RepoExtras>>, Vec<String>) {
     let errors = graphql_errors(answer);
     let data = answer.get("data");
     let out = (0..n)
@@ -78,7 +82,7 @@ pub fn parse_repo_batch(answer: &Value, n: usize) -> (Vec<Option<RepoExtras>>, V
 }
 
 /// The SAML external identities query, one page of 100 after `cursor`.
-pub fn saml_query(org: &str, cursor: Option<&str>) -> Value {
+pub(crate) fn saml_query(org: &str, cursor: Option<&str>) -> Value {
     json!({
         "query": "query($org: String!, $after: String) { organization(login: $org) { samlIdentityProvider { externalIdentities(first: 100, after: $after) { pageInfo { hasNextPage endCursor } nodes { samlIdentity { nameId emails { value } } user { login } } } } } }",
         "variables": { "org": org, "after": cursor },
@@ -87,7 +91,7 @@ pub fn saml_query(org: &str, cursor: Option<&str>) -> Value {
 
 /// One page of SAML identities.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct SamlPage {
+pub(crate) struct SamlPage {
     /// (login, emails: `nameId` first when it is an email, then `emails[].value`).
     pub identities: Vec<(String, Vec<String>)>,
     /// The cursor of the next page, if there is one.
@@ -97,7 +101,7 @@ pub struct SamlPage {
 }
 
 /// Reads one answer to [`saml_query`]; `Err` carries the GraphQL errors.
-pub fn parse_saml_page(answer: &Value) -> Result<SamlPage, String> {
+pub(crate) fn parse_saml_page(answer: &Value) -> Result<SamlPage, String> {
     let errors = graphql_errors(answer);
     if !errors.is_empty() {
         return Err(errors.join("; "));

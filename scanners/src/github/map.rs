@@ -5,44 +5,22 @@ use super::payload::{
     permission, text, time, Collaborator, CredentialAuthorization, DeployKey, Hook, Installation,
     Invitation, PatGrant, Secret, User,
 };
+pub(crate) use crate::code_host::{attrs, pseudo_account};
 use crate::{Account, AccountKind, Credential, CredentialKind, Grant, GrantKind, IdentityHints};
 use std::collections::BTreeMap;
 
-/// Attribute maps from literal pairs.
-pub fn attrs<const N: usize>(pairs: [(&str, String); N]) -> BTreeMap<String, String> {
-    pairs
-        .into_iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
-}
-
 /// The pseudo-account that holds the org's own secrets, variables and webhooks.
-pub fn org_pseudo_account(org: &str) -> String {
+pub(crate) fn org_pseudo_account(org: &str) -> String {
     format!("org:{org}")
 }
 
 /// The pseudo-account that holds a repository's secrets, variables and keys without an adder.
-pub fn repo_pseudo_account(full_name: &str) -> String {
+pub(crate) fn repo_pseudo_account(full_name: &str) -> String {
     format!("repo:{full_name}")
 }
 
-/// A pseudo-account (org or repository): non-human, marked `pseudo=true` so the core can tell it
-/// from an identity.
-pub fn pseudo_account(name: &str, scope: &str) -> Account {
-    Account {
-        name: name.to_string(),
-        kind: AccountKind::Service,
-        enabled: Some(true),
-        created_at: None,
-        last_used_at: None,
-        hints: IdentityHints::default(),
-        attributes: attrs([("pseudo", "true".into()), ("scope", scope.to_string())]),
-    }
-}
-
 /// An org member (`role` is `admin` or `member`); bots are service accounts.
-pub fn member_account(u: &User, role: &str, two_factor: Option<bool>) -> Account {
+pub(crate) fn member_account(u: &User, role: &str, two_factor: Option<bool>) -> Account {
     let kind = if u.kind.as_deref() == Some("Bot") {
         AccountKind::Service
     } else {
@@ -74,7 +52,7 @@ pub fn member_account(u: &User, role: &str, two_factor: Option<bool>) -> Account
 }
 
 /// An outside collaborator: not an org member, but a collaborator on at least one repository.
-pub fn outside_collaborator_account(u: &User) -> Account {
+pub(crate) fn outside_collaborator_account(u: &User) -> Account {
     let mut a = member_account(u, "", None);
     a.attributes.remove("role");
     a.attributes
@@ -85,7 +63,7 @@ pub fn outside_collaborator_account(u: &User) -> Account {
 }
 
 /// Org membership with its role.
-pub fn org_member_grant(login: &str, org: &str, role: &str) -> Grant {
+pub(crate) fn org_member_grant(login: &str, org: &str, role: &str) -> Grant {
     Grant {
         account: login.to_string(),
         kind: GrantKind::OrgMember,
@@ -95,7 +73,7 @@ pub fn org_member_grant(login: &str, org: &str, role: &str) -> Grant {
 }
 
 /// A pending (`failed = false`) or failed invitation; `None` when it names neither login nor email.
-pub fn invitation_grant(inv: &Invitation, org: &str, failed: bool) -> Option<Grant> {
+pub(crate) fn invitation_grant(inv: &Invitation, org: &str, failed: bool) -> Option<Grant> {
     let account = text(&inv.login).or(text(&inv.email))?.to_string();
     let mut attributes = attrs([
         ("state", if failed { "failed" } else { "pending" }.into()),
@@ -133,7 +111,7 @@ pub fn invitation_grant(inv: &Invitation, org: &str, failed: bool) -> Option<Gra
 }
 
 /// A GitHub App installed on the org.
-pub fn installation_account(i: &Installation) -> Account {
+pub(crate) fn installation_account(i: &Installation) -> Account {
     let name = text(&i.app_slug)
         .map(str::to_string)
         .unwrap_or_else(|| format!("app-installation-{}", i.id));
@@ -172,7 +150,7 @@ pub fn installation_account(i: &Installation) -> Account {
 }
 
 /// One team, as the sweep saw it.
-pub struct TeamView<'a> {
+pub(crate) struct TeamView<'a> {
     pub slug: &'a str,
     pub name: Option<&'a str>,
     /// Ancestors, nearest first.
@@ -184,7 +162,7 @@ pub struct TeamView<'a> {
 }
 
 /// One Team grant per member, carrying the team's ancestry and repository permissions.
-pub fn team_grants(t: &TeamView<'_>) -> Vec<Grant> {
+pub(crate) fn team_grants(t: &TeamView<'_>) -> Vec<Grant> {
     let mut shared = attrs([
         ("team_name", t.name.unwrap_or_default().to_string()),
         ("parents", t.parents.join(",")),
@@ -208,7 +186,7 @@ pub fn team_grants(t: &TeamView<'_>) -> Vec<Grant> {
 }
 
 /// A direct repository collaborator.
-pub fn collaborator_grant(c: &Collaborator, full_name: &str) -> Grant {
+pub(crate) fn collaborator_grant(c: &Collaborator, full_name: &str) -> Grant {
     Grant {
         account: c.login.clone(),
         kind: GrantKind::Collaborator,
@@ -221,7 +199,7 @@ pub fn collaborator_grant(c: &Collaborator, full_name: &str) -> Grant {
 }
 
 /// A deploy key: owned by its adder when GitHub knows it, else by the repository.
-pub fn deploy_key_credential(k: &DeployKey, full_name: &str) -> Credential {
+pub(crate) fn deploy_key_credential(k: &DeployKey, full_name: &str) -> Credential {
     let added_by = text(&k.added_by).map(str::to_string);
     Credential {
         account: added_by
@@ -253,7 +231,7 @@ pub fn deploy_key_credential(k: &DeployKey, full_name: &str) -> Credential {
 
 /// Where a secret or variable lives.
 #[derive(Debug, Clone)]
-pub enum Scope {
+pub(crate) enum Scope {
     Org(String),
     Repo(String),
     Environment { repo: String, environment: String },
@@ -261,7 +239,7 @@ pub enum Scope {
 
 impl Scope {
     /// `org`, `repo:<owner/repo>`, `env:<owner/repo>:<environment>`.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         match self {
             Scope::Org(_) => "org".to_string(),
             Scope::Repo(r) => format!("repo:{r}"),
@@ -270,7 +248,7 @@ impl Scope {
     }
 
     /// The pseudo-account the secret belongs to.
-    pub fn account(&self) -> String {
+    pub(crate) fn account(&self) -> String {
         match self {
             Scope::Org(o) => org_pseudo_account(o),
             Scope::Repo(r) | Scope::Environment { repo: r, .. } => repo_pseudo_account(r),
@@ -280,7 +258,7 @@ impl Scope {
 
 /// An Actions, Dependabot or Codespaces secret (`store`), with the repositories an org secret
 /// reaches when its visibility is `selected`.
-pub fn secret_credential(
+pub(crate) fn secret_credential(
     store: &str,
     scope: &Scope,
     s: &Secret,
@@ -317,7 +295,7 @@ pub fn secret_credential(
 }
 
 /// A fine-grained PAT granted access to the org.
-pub fn pat_grant_credential(p: &PatGrant) -> Credential {
+pub(crate) fn pat_grant_credential(p: &PatGrant) -> Credential {
     let mut attributes = attrs([
         (
             "token_name",
@@ -354,7 +332,7 @@ pub fn pat_grant_credential(p: &PatGrant) -> Credential {
 }
 
 /// A credential authorised for SAML SSO (GHEC): classic PAT, OAuth/App token or SSH key.
-pub fn sso_credential(c: &CredentialAuthorization) -> Credential {
+pub(crate) fn sso_credential(c: &CredentialAuthorization) -> Credential {
     let ctype = text(&c.credential_type).unwrap_or_default();
     let kind = if ctype.eq_ignore_ascii_case("SSH key") {
         CredentialKind::SshKey
@@ -399,7 +377,7 @@ pub fn sso_credential(c: &CredentialAuthorization) -> Credential {
 
 /// CODEOWNERS entries naming a user or an email, one grant per owner and file, with its patterns.
 /// Team owners are left out: team membership grants already say who is in a team.
-pub fn codeowner_grants(rules: &[Rule], full_name: &str, path: &str) -> Vec<Grant> {
+pub(crate) fn codeowner_grants(rules: &[Rule], full_name: &str, path: &str) -> Vec<Grant> {
     let mut by_owner: BTreeMap<String, (Vec<String>, Vec<String>)> = BTreeMap::new();
     for r in rules {
         let who = match &r.owner {
@@ -430,7 +408,7 @@ pub fn codeowner_grants(rules: &[Rule], full_name: &str, path: &str) -> Vec<Gran
 
 /// Webhooks as attributes of the pseudo-account: id → `name active=… events=… host=…`. Only the
 /// target host is kept: hook URLs and configs can carry secrets.
-pub fn hook_attributes(hooks: &[Hook]) -> BTreeMap<String, String> {
+pub(crate) fn hook_attributes(hooks: &[Hook]) -> BTreeMap<String, String> {
     hooks
         .iter()
         .map(|h| {

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 /// Parses an optional API time; empty or malformed means unknown.
-pub fn time(s: &Option<String>) -> Option<DateTime<Utc>> {
+pub(crate) fn time(s: &Option<String>) -> Option<DateTime<Utc>> {
     s.as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -18,13 +18,13 @@ pub fn time(s: &Option<String>) -> Option<DateTime<Utc>> {
 }
 
 /// A non-empty string field, trimmed.
-pub fn text(s: &Option<String>) -> Option<&str> {
+pub(crate) fn text(s: &Option<String>) -> Option<&str> {
     s.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
 /// `simple-user`, and the user objects nested in other payloads.
 #[derive(Debug, Clone, Deserialize)]
-pub struct User {
+pub(crate) struct User {
     pub login: String,
     #[serde(default)]
     pub id: Option<u64>,
@@ -38,7 +38,7 @@ pub struct User {
 
 /// `organization-invitation` (pending and failed invitations).
 #[derive(Debug, Clone, Deserialize)]
-pub struct Invitation {
+pub(crate) struct Invitation {
     pub id: u64,
     #[serde(default)]
     pub login: Option<String>,
@@ -60,7 +60,7 @@ pub struct Invitation {
 
 /// `installation` of a GitHub App on the org.
 #[derive(Debug, Clone, Deserialize)]
-pub struct Installation {
+pub(crate) struct Installation {
     pub id: u64,
     #[serde(default)]
     pub app_id: Option<u64>,
@@ -80,25 +80,23 @@ pub struct Installation {
 
 /// The parent of a nested team (`team-simple`).
 #[derive(Debug, Clone, Deserialize)]
-pub struct TeamRef {
+pub(crate) struct TeamRef {
     pub slug: String,
 }
 
 /// `team`.
 #[derive(Debug, Clone, Deserialize)]
-pub struct Team {
+pub(crate) struct Team {
     pub slug: String,
     #[serde(default)]
     pub name: Option<String>,
     #[serde(default)]
     pub parent: Option<TeamRef>,
-    #[serde(default)]
-    pub privacy: Option<String>,
 }
 
 /// `repository.permissions` and `collaborator.permissions`.
 #[derive(Debug, Clone, Default, Deserialize)]
-pub struct Permissions {
+pub(crate) struct Permissions {
     #[serde(default)]
     pub admin: bool,
     #[serde(default)]
@@ -107,13 +105,11 @@ pub struct Permissions {
     pub push: bool,
     #[serde(default)]
     pub triage: bool,
-    #[serde(default)]
-    pub pull: bool,
 }
 
 impl Permissions {
     /// The highest permission, in GitHub's role names.
-    pub fn highest(&self) -> &'static str {
+    pub(crate) fn highest(&self) -> &'static str {
         if self.admin {
             "admin"
         } else if self.maintain {
@@ -129,7 +125,7 @@ impl Permissions {
 }
 
 /// The permission of a role: `role_name` when given, else the highest of `permissions`.
-pub fn permission(role_name: &Option<String>, permissions: &Option<Permissions>) -> String {
+pub(crate) fn permission(role_name: &Option<String>, permissions: &Option<Permissions>) -> String {
     match (text(role_name), permissions) {
         (Some(r), _) => r.to_string(),
         (None, Some(p)) => p.highest().to_string(),
@@ -139,13 +135,9 @@ pub fn permission(role_name: &Option<String>, permissions: &Option<Permissions>)
 
 /// `minimal-repository`.
 #[derive(Debug, Clone, Deserialize)]
-pub struct Repository {
+pub(crate) struct Repository {
     pub name: String,
     pub full_name: String,
-    #[serde(default)]
-    pub archived: Option<bool>,
-    #[serde(default)]
-    pub visibility: Option<String>,
     #[serde(default)]
     pub permissions: Option<Permissions>,
     #[serde(default)]
@@ -154,10 +146,8 @@ pub struct Repository {
 
 /// `collaborator`.
 #[derive(Debug, Clone, Deserialize)]
-pub struct Collaborator {
+pub(crate) struct Collaborator {
     pub login: String,
-    #[serde(default, rename = "type")]
-    pub kind: Option<String>,
     #[serde(default)]
     pub permissions: Option<Permissions>,
     #[serde(default)]
@@ -166,7 +156,7 @@ pub struct Collaborator {
 
 /// `deploy-key`. The public key itself is not kept.
 #[derive(Debug, Clone, Deserialize)]
-pub struct DeployKey {
+pub(crate) struct DeployKey {
     pub id: u64,
     #[serde(default)]
     pub title: Option<String>,
@@ -186,7 +176,7 @@ pub struct DeployKey {
 
 /// An Actions, Dependabot or Codespaces secret: a name and times, never a value.
 #[derive(Debug, Clone, Deserialize)]
-pub struct Secret {
+pub(crate) struct Secret {
     pub name: String,
     #[serde(default)]
     pub created_at: Option<String>,
@@ -198,7 +188,7 @@ pub struct Secret {
 
 /// An Actions variable. `value` is readable; it is handed to the value matcher and dropped.
 #[derive(Debug, Clone, Deserialize)]
-pub struct Variable {
+pub(crate) struct Variable {
     pub name: String,
     #[serde(default)]
     pub value: Value,
@@ -212,13 +202,13 @@ pub struct Variable {
 
 /// `environment`.
 #[derive(Debug, Clone, Deserialize)]
-pub struct Environment {
+pub(crate) struct Environment {
     pub name: String,
 }
 
 /// `organization-programmatic-access-grant`: a fine-grained PAT granted to the org.
 #[derive(Debug, Clone, Deserialize)]
-pub struct PatGrant {
+pub(crate) struct PatGrant {
     pub id: u64,
     pub owner: User,
     #[serde(default)]
@@ -239,7 +229,7 @@ pub struct PatGrant {
 
 /// `credential-authorization` (GHEC SAML SSO).
 #[derive(Debug, Clone, Deserialize)]
-pub struct CredentialAuthorization {
+pub(crate) struct CredentialAuthorization {
     pub login: String,
     pub credential_id: u64,
     #[serde(default)]
@@ -263,7 +253,7 @@ pub struct CredentialAuthorization {
 /// `org-hook` / `hook`: only what identifies it; the config may hold a secret and is not read
 /// beyond the target URL's host.
 #[derive(Debug, Clone, Deserialize)]
-pub struct Hook {
+pub(crate) struct Hook {
     pub id: u64,
     #[serde(default)]
     pub name: Option<String>,
@@ -277,14 +267,14 @@ pub struct Hook {
 
 /// The part of a hook's config that is not secret.
 #[derive(Debug, Clone, Deserialize)]
-pub struct HookConfig {
+pub(crate) struct HookConfig {
     #[serde(default)]
     pub url: Option<String>,
 }
 
 /// `content-file` of the contents API.
 #[derive(Debug, Clone, Deserialize)]
-pub struct ContentFile {
+pub(crate) struct ContentFile {
     #[serde(default)]
     pub content: Option<String>,
     #[serde(default)]
@@ -306,7 +296,6 @@ mod tests {
     fn permission_prefers_role_name_then_flags() {
         let p = Permissions {
             push: true,
-            pull: true,
             ..Permissions::default()
         };
         assert_eq!(permission(&None, &Some(p.clone())), "write");

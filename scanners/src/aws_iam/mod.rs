@@ -1,0 +1,254 @@
+//! The `aws-iam` scanner: one AWS account's IAM users, roles and groups, every credential that can
+//! authenticate as a user, and every grant that authorises one, as observations.
+//!
+//! # How the sweep reads an account
+//!
+//! Large accounts are the norm, so the sweep reads in bulk and goes per user only for what the
+//! bulk calls omit:
+//!
+//! | data | source | calls |
+//! | --- | --- | --- |
+//! | account id | `sts:GetCallerIdentity` | 1 |
+//! | console password, password last use, MFA flag, access key status/rotation/last use, certificate status | credential report (`GenerateCredentialReport` / `GetCredentialReport`) | 2 or a few while AWS builds it |
+//! | users, roles, groups, tags, group membership, attached and inline policies, trust policies, role last use | `GetAccountAuthorizationDetails` (filter `User`, `Role`, `Group`) | one per page |
+//! | virtual MFA devices with their user | `ListVirtualMFADevices` (`Assigned`) | one per page |
+//! | service-specific credentials (CodeCommit, Keyspaces, Bedrock API keys) | `ListServiceSpecificCredentials` with `AllUsers` | one per page |
+//! | SSH public keys | `ListSSHPublicKeys` | one per user (no account-wide listing exists) |
+//! | access key ids | `ListAccessKeys` | one per user **whose report row shows a key** |
+//! | signing certificate ids | `ListSigningCertificates` | one per user whose report row shows a certificate |
+//! | hardware / FIDO MFA serials | `ListMFADevices` | one per user with MFA that has no assigned virtual device |
+//!
+//! The report has no key ids, so a key is matched to its report slot by creation time; when that
+//! is ambiguous the sweep asks `GetAccessKeyLastUsed` for that one key. A user without a report row
+//! (created after the report was generated, or the report could not be read) gets the per-user
+//! calls for everything (`ListAccessKeys` + `GetAccessKeyLastUsed`, `ListSigningCertificates`,
+//! `ListMFADevices`, `GetLoginProfile`).
+//!
+//! AWS regenerates a credential report at most every four hours. Everything whose *absence*
+//! resolves a finding is therefore read live: key ids and statuses come from `ListAccessKeys`,
+//! users from `GetAccountAuthorizationDetails`. A stale report can delay the sighting of a key or
+//! password created since it was generated; it cannot make a removed one look gone before it is.
+//!
+//! # Failure
+//!
+//! Every call goes through the SDK's standard retry (exponential backoff with jitter on throttling
+//! and transient errors) and then through a bounded retry of our own on throttling. A call that
+//! still fails is recorded in [`ScanReport::errors`] and makes the run [`RunStatus::Partial`]; the
+//! report is still returned with everything that was read. When the account cannot be identified at
+//! all (no credentials, endpoint unreachable) or no inventory page could be read, the run is
+//! [`RunStatus::Failed`]. After several consecutive users fail, the remaining per-user calls are
+//! skipped (and the run says how many users were not swept) instead of waiting out every retry.
+//!
+//! # Mapping
+//!
+//! * IAM user → [`Account`](crate::Account) named by the user name, kind [`AccountKind::User`](crate::AccountKind::User) or
+//!   [`AccountKind::Service`](crate::AccountKind::Service) when a kind tag (`kind`/`type` by default) says `service`, `bot` or
+//!   `robot`. Hints come from tags ([`TagKeys`]), attributes carry `arn`, `path`, `user_id`,
+//!   `permissions_boundary` and every tag as `tag:<key>`. `last_used_at` is the console
+//!   password's last use (`password_last_used` of the report). `enabled` is always `Some(true)`:
+//!   IAM has no disabled state for a user. A user that exists can authenticate with any credential
+//!   it holds, and anyone allowed `iam:CreateAccessKey` or `iam:CreateLoginProfile` can give it
+//!   one, so "no credential right now" is not "disabled"; whether it can sign in today is told by
+//!   its credentials, each observed with its own `active` flag.
+//! * IAM role → [`Account`](crate::Account) named `role/<RoleName>` (IAM user and role names are separate
+//!   namespaces, so the prefix keeps a role from colliding with a user of the same name), kind
+//!   [`AccountKind::Role`](crate::AccountKind::Role), last used from `RoleLastUsed`, the trust policy's principals as
+//!   `trust:*` attributes.
+//! * Credentials: access keys (`id` = access key id), console password (`id` =
+//!   `login-profile:<user>`), SSH keys, service-specific credentials, signing certificates, MFA
+//!   devices (`id` = serial number). Inactive ones are observed with `active = false`.
+//! * Grants: group membership (target = group name), managed and inline policies attached to users
+//!   and roles (target = policy ARN or `inline:<name>`), and role trust: a role whose trust policy
+//!   names an IAM user of this account gives that user a [`GrantKind::RoleTrust`](crate::GrantKind::RoleTrust) grant whose
+//!   target is the role ARN.
+//!
+//! No secret value is ever read: IAM list calls return metadata only.
+//!
+//! # Known limits
+//!
+//! * A user with an assigned virtual MFA device is not asked for other MFA devices
+//!   (`ListMFADevices`), so a second, hardware or FIDO device of the same user is not observed.
+//!   MFA devices are a second factor, never a way in on their own.
+//! * The account root (`<root_account>` row of the report) is nobody's account and is skipped.
+//! * `AssumeRole` calls made by the credentials provider (with [`AwsScanConfig::role_arn`]) are
+//!   not counted in [`ScanReport::calls`]; everything the sweep itself sends is.
+
+mod clients;
+mod config;
+mod credential_report;
+mod credentials;
+mod details;
+mod report;
+mod roles;
+mod sweep;
+mod translate;
+mod trust;
+mod users;
+
+pub use clients::Clients;
+pub use config::{AwsScanConfig, TagKeys};
+
+use crate::{Observations, RunStatus, ScanReport};
+use aws_sdk_iam::error::DisplayErrorContext;
+use chrono::Utc;
+use details::AuthDetails;
+use report::ReportRow;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use sweep::Sweep;
+use users::UserJob;
+
+/// The scanner kind, as it appears in [`ScanReport::scanner`].
+pub const SCANNER: &str = "aws-iam";
+
+/// Sweeps one AWS account's IAM and returns what it saw. Never panics on AWS errors: a run that
+/// cannot start is [`RunStatus::Failed`], one that lost calls is [`RunStatus::Partial`], both with
+/// their reasons in [`ScanReport::errors`].
+pub async fn scan_aws_iam(config: &AwsScanConfig) -> ScanReport {
+    let started_at = Utc::now();
+    let clients = Clients::new(config).await;
+    let calls = clients.calls.clone();
+    let failed = |system: String, errors: Vec<String>| {
+        ScanReport::failed(
+            SCANNER,
+            system,
+            started_at,
+            errors,
+            calls.load(Ordering::Relaxed),
+        )
+    };
+    let account_id = match account_id(&clients.sts).await {
+        Ok(id) => id,
+        Err(e) => return failed(format!("{SCANNER}:unknown"), vec![e]),
+    };
+    let system = format!("{SCANNER}:{account_id}");
+    let sweep = Arc::new(Sweep {
+        iam: clients.iam,
+        config: config.clone(),
+        account_id,
+    });
+    let mut errors = Vec::new();
+    let Some(bulk) = read_bulk(&sweep, &mut errors).await else {
+        return failed(system, errors);
+    };
+    let mut obs = Observations::default();
+    translate::translate_inventory(
+        &bulk.details,
+        &bulk.rows,
+        config,
+        &sweep.account_id,
+        &mut obs,
+        &mut errors,
+    );
+    if config.service_specific_credentials {
+        match sweep.service_specific_credentials().await {
+            Ok(creds) => obs.credentials.extend(creds),
+            Err(e) => errors.push(e),
+        }
+    }
+    let per_user = users::sweep_users(sweep.clone(), bulk.user_jobs()).await;
+    obs.credentials.extend(per_user.credentials);
+    errors.extend(per_user.errors);
+    sort(&mut obs);
+    ScanReport {
+        scanner: SCANNER.into(),
+        system,
+        status: if errors.is_empty() {
+            RunStatus::Complete
+        } else {
+            RunStatus::Partial
+        },
+        started_at,
+        finished_at: Utc::now(),
+        observations: obs,
+        errors,
+        calls: calls.load(Ordering::Relaxed),
+    }
+}
+
+/// The account the credentials belong to, or why it cannot be identified.
+async fn account_id(sts: &aws_sdk_sts::Client) -> Result<String, String> {
+    match sts.get_caller_identity().send().await {
+        Ok(out) => out
+            .account()
+            .map(str::to_string)
+            .ok_or_else(|| "GetCallerIdentity: the response names no account".to_string()),
+        Err(e) => Err(format!(
+            "cannot identify the AWS account (credentials, profile, endpoint?): {}",
+            DisplayErrorContext(&e)
+        )),
+    }
+}
+
+/// What the account-wide calls read.
+struct Bulk {
+    details: AuthDetails,
+    rows: HashMap<String, ReportRow>,
+    virtual_mfa: HashMap<String, Vec<credentials::MfaSeen>>,
+}
+
+impl Bulk {
+    /// One job per user, with what the bulk calls already know about them.
+    fn user_jobs(mut self) -> VecDeque<UserJob> {
+        let rows = &self.rows;
+        let virtual_mfa = &mut self.virtual_mfa;
+        self.details
+            .users
+            .iter()
+            .filter_map(|u| u.user_name())
+            .map(|name| UserJob {
+                user: name.to_string(),
+                row: rows.get(name).cloned(),
+                virtual_mfa: virtual_mfa.remove(name).unwrap_or_default(),
+            })
+            .collect()
+    }
+}
+
+/// The credential report, the authorization details and the virtual MFA devices; `None` when no
+/// page of the account's inventory could be read (the run failed). Other failures are recorded
+/// in `errors` and the sweep goes on without that source.
+async fn read_bulk(sweep: &Sweep, errors: &mut Vec<String>) -> Option<Bulk> {
+    // The report and the inventory do not depend on each other.
+    let (report, (details, details_error)) =
+        tokio::join!(sweep.credential_report(), sweep.authorization_details());
+    let rows = report.unwrap_or_else(|e| {
+        errors.push(e);
+        HashMap::new()
+    });
+    if let Some(e) = details_error {
+        errors.push(e);
+        if details.pages == 0 {
+            return None;
+        }
+    }
+    let virtual_mfa = sweep.virtual_mfa_devices().await.unwrap_or_else(|e| {
+        errors.push(e);
+        HashMap::new()
+    });
+    Some(Bulk {
+        details,
+        rows,
+        virtual_mfa,
+    })
+}
+
+/// Accounts by name, credentials and grants by (account, kind, id/target): runs compare stably.
+fn sort(obs: &mut Observations) {
+    obs.accounts.sort_by(|a, b| a.name.cmp(&b.name));
+    obs.credentials.sort_by(|a, b| {
+        (a.account.as_str(), a.kind, a.id.as_str()).cmp(&(
+            b.account.as_str(),
+            b.kind,
+            b.id.as_str(),
+        ))
+    });
+    obs.grants.sort_by(|a, b| {
+        (a.account.as_str(), a.kind, a.target.as_str()).cmp(&(
+            b.account.as_str(),
+            b.kind,
+            b.target.as_str(),
+        ))
+    });
+}

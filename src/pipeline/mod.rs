@@ -66,6 +66,8 @@ pub enum Error {
     #[error(transparent)]
     Inventory(#[from] InventoryError),
     #[error(transparent)]
+    Sweep(#[from] residual_scanners::SweepError),
+    #[error(transparent)]
     Exceptions(#[from] ExceptionsError),
     #[error(transparent)]
     Key(#[from] KeyError),

@@ -10,12 +10,12 @@ use crate::config::{Config, ScannerConfig};
 use crate::keys::FingerprintKey;
 use crate::store::{git as git_store, Store};
 use crate::verification::{self, VerifyOverrides};
-use residual_scanners::aws_iam::{self, AwsScanConfig};
-use residual_scanners::github::{self, GithubScanConfig};
-use residual_scanners::gitlab::{self, GitlabScanConfig};
+use residual_scanners::aws_iam::AwsScanConfig;
+use residual_scanners::github::GithubScanConfig;
+use residual_scanners::gitlab::GitlabScanConfig;
 use residual_scanners::secrets::Matcher;
 use residual_scanners::verify::VerifyConfig;
-use residual_scanners::{inventory, RunStatus, ScanReport};
+use residual_scanners::{self as scanners, NoMatcher, RunStatus, ScanReport, Target};
 use std::path::Path;
 
 /// Reads an export. A file that cannot be read is a failed run (the export did not arrive
@@ -25,34 +25,23 @@ pub fn inventory(cx: &Context, system: &str, file: &Path) -> Result<ScanReport> 
         "scan inventory:{system}: reading {}",
         file.display()
     ));
-    let started_at = chrono::Utc::now();
-    match inventory::scan_inventory(system, file) {
-        Ok(report) => Ok(report),
-        Err(e @ inventory::InventoryError::Io { .. }) => Ok(ScanReport {
-            scanner: "inventory".into(),
-            system: format!("inventory:{system}"),
-            status: RunStatus::Failed,
-            started_at,
-            finished_at: chrono::Utc::now(),
-            observations: Default::default(),
-            errors: vec![format!("{:#}", anyhow::Error::new(e))],
-            calls: 0,
-        }),
-        Err(e) => Err(e.into()),
-    }
+    let target = Target::Inventory {
+        system: system.to_string(),
+        file: file.to_path_buf(),
+    };
+    Ok(scanners::sweep(&target, &NoMatcher)?)
 }
 
-/// Runs the aws-iam sweeps one account after another on a tokio runtime.
+/// Sweeps the AWS accounts one after another.
 pub fn aws(cx: &Context, configs: Vec<AwsScanConfig>) -> Result<Vec<ScanReport>> {
-    let runtime = runtime()?;
     let mut reports = Vec::new();
     for config in configs {
-        let target = config
+        let account = config
             .role_arn
             .clone()
             .unwrap_or_else(|| "the default account".into());
-        cx.progress.say(format!("scan aws-iam: sweeping {target}"));
-        reports.push(runtime.block_on(aws_iam::scan_aws_iam(&config)));
+        cx.progress.say(format!("scan aws-iam: sweeping {account}"));
+        reports.push(scanners::sweep(&Target::AwsIam(config), &NoMatcher)?);
     }
     Ok(reports)
 }
@@ -63,7 +52,7 @@ pub fn github(cx: &Context, key: &FingerprintKey, cfg: GithubScanConfig) -> Resu
     let value_matcher = |v: &str| value_matches(&matcher, v);
     cx.progress
         .say(format!("scan {}: sweeping {}", cfg.system(), cfg.api_url));
-    Ok(runtime()?.block_on(github::scan_github(&cfg, &value_matcher)))
+    Ok(scanners::sweep(&Target::Github(cfg), &value_matcher)?)
 }
 
 /// Sweeps one GitLab group and its subgroups.
@@ -80,7 +69,7 @@ pub fn gitlab(cx: &Context, key: &FingerprintKey, cfg: GitlabScanConfig) -> Resu
         "scan gitlab:{}: sweeping {}",
         cfg.group, cfg.api_url
     ));
-    Ok(runtime()?.block_on(gitlab::scan_gitlab(&cfg, &value_matcher)))
+    Ok(scanners::sweep(&Target::Gitlab(cfg), &value_matcher)?)
 }
 
 /// The matcher as the scanners' `ValueMatcher`: (pattern id, fingerprint, non-secret id) per
@@ -92,12 +81,6 @@ fn value_matches(matcher: &Matcher, value: &str) -> Vec<(String, String, Option<
         .filter(|m| m.suppressed.is_none())
         .map(|m| (m.pattern_id, m.fingerprint, m.identifier))
         .collect()
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?)
 }
 
 /// One repository to sweep into the store.

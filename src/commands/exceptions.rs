@@ -12,7 +12,6 @@
 
 use super::{Context, Exit, UsageError};
 use crate::cli::{ExceptionsCommand, FormatArgs};
-use crate::findings;
 use crate::output;
 use crate::store::{exceptions, findings as table, Store};
 use residual_scanners::time::{format_time, parse_time};
@@ -54,7 +53,7 @@ pub fn run(ctx: &Context, cmd: ExceptionsCommand) -> anyhow::Result<Exit> {
             };
             let tx = store.transaction()?;
             exceptions::upsert(&tx, &e)?;
-            findings::apply_exceptions(&tx, ctx.now)?;
+            table::apply_exceptions(&tx, ctx.now)?;
             tx.commit()?;
             ctx.progress(format!(
                 "exception {} covers finding {finding} until {}",
@@ -122,7 +121,7 @@ pub fn sync(ctx: &Context, store: &mut Store) -> anyhow::Result<()> {
             }
         }
     }
-    findings::apply_exceptions(&tx, ctx.now)?;
+    table::apply_exceptions(&tx, ctx.now)?;
     tx.commit()?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 use super::{Context, Exit};
 use crate::cli::{FindingsArgs, StateFilter};
+use crate::findings::FindingState;
 use crate::output;
 use crate::severity::Severity;
 use crate::store::findings::{self as table, Filter};
@@ -42,7 +43,7 @@ pub fn run(ctx: &Context, args: FindingsArgs) -> anyhow::Result<Exit> {
         output::Streamer::new(&mut stdout, output::default_format(args.format), COLUMNS)?;
     let mut failing = false;
     table::for_each(store.conn(), &filter, |f| {
-        failing |= f.state == "open"
+        failing |= f.state == FindingState::Open
             && args
                 .gate
                 .fail_on

@@ -146,7 +146,7 @@ pub fn run(ctx: &Context, args: GateCommand) -> anyhow::Result<Exit> {
         .map_err(|e| UsageError(format!("{}: reading workflow files: {e}", path.display())))?;
 
     let rules = RuleSet::builtin()?;
-    let facts = crate::facts::for_observations(store.conn(), &obs)?;
+    let facts = crate::facts::for_observations(&store, &obs)?;
     let index = PeopleIndex::new(known_people.values());
     let policy = ctx.config.policy();
     let evaluate = |obs| evaluate::evaluate(&rules, &policy, &facts, ctx.now, &index, &system, obs);

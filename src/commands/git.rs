@@ -5,7 +5,7 @@
 //! still there, and only a full run (`--full`) can drop a secret that left history.
 
 use super::{fingerprint, Context, UsageError};
-use crate::store::{git as git_store, runs, Store};
+use crate::store::{git as git_store, observations, Store};
 use residual_scanners::git::{self, GitScan, GitScanOptions};
 use residual_scanners::secrets::{self, Matcher};
 use residual_scanners::{Observations, RunStatus};
@@ -109,7 +109,7 @@ pub fn scan_for_store(
         ));
     }
     if scan.incremental {
-        match runs::latest_complete_observations(store.conn(), &system)? {
+        match observations::latest_complete(store.conn(), &system)? {
             Some(previous) => merge(&mut scan.report.observations, previous),
             // The previous observations were pruned or never stored: only a full run is complete.
             None => {

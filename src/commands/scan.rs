@@ -10,13 +10,12 @@ use super::{codehost, Context, Exit, UsageError};
 use crate::cli::{AwsArgs, Format, ScanArgs, ScanCommand, ScanOptions, VerifyArgs};
 use crate::config::ScannerConfig;
 use crate::evaluate;
-use crate::findings::{self, Outcome};
 use crate::link::PeopleIndex;
 use crate::output;
 use crate::rules::RuleSet;
 use crate::severity::Severity;
 use crate::store::findings::{self as table, Filter};
-use crate::store::{people, runs, Store};
+use crate::store::{people, Store};
 use residual_scanners::aws_iam::{self, AwsScanConfig, TagKeys};
 use residual_scanners::{inventory, RunStatus, ScanReport};
 use std::io::Write;
@@ -348,11 +347,7 @@ pub struct Recorded {
 
 /// Evaluates a report against the people in the store and writes run, links and findings in one
 /// transaction.
-pub fn record(
-    ctx: &Context,
-    store: &mut Store,
-    mut report: ScanReport,
-) -> anyhow::Result<Recorded> {
+pub fn record(ctx: &Context, store: &mut Store, report: ScanReport) -> anyhow::Result<Recorded> {
     let started = std::time::Instant::now();
     let rules = RuleSet::builtin()?;
     let policy = ctx.config.policy();
@@ -362,8 +357,8 @@ pub fn record(
     }
     let index = PeopleIndex::new(known.values());
     tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_rss_kib(), "people loaded");
-    let facts = crate::facts::for_observations(store.conn(), &report.observations)?;
-    let mut evaluation = evaluate::evaluate(
+    let facts = crate::facts::for_observations(store, &report.observations)?;
+    let evaluation = evaluate::evaluate(
         &rules,
         &policy,
         &facts,
@@ -374,32 +369,22 @@ pub fn record(
     );
     super::exceptions::sync(ctx, store)?;
     tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_rss_kib(), candidates = evaluation.candidates.len(), "evaluated");
-    let tx = store.transaction()?;
-    let run_id = runs::record_run(&tx, &report)?;
-    tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_rss_kib(), "observations written");
-    runs::record_links(&tx, &report, run_id, &evaluation.links)?;
-    // What the lifecycle needs from here on is the candidates: free the rest of a large run.
+    let recorded = crate::store::record::scan_run(
+        store,
+        &report,
+        &evaluation.links,
+        &evaluation.candidates,
+        ctx.now,
+    )?;
+    tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_rss_kib(), "recorded");
+    let (run_id, outcome) = (recorded.run_id, recorded.outcome);
     let seen = (
         report.observations.accounts.len(),
         report.observations.credentials.len(),
         report.observations.grants.len(),
         evaluation.links.len(),
     );
-    report.observations = Default::default();
-    evaluation.links = Vec::new();
     let complete = report.status == RunStatus::Complete;
-    let outcome: Outcome = findings::apply_run(
-        &tx,
-        run_id,
-        &report.system,
-        complete,
-        &evaluation.candidates,
-        ctx.now,
-    )?;
-    tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_rss_kib(), "findings applied");
-    runs::prune_observations(&tx, &report.system)?;
-    tx.commit()?;
-    tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_rss_kib(), "committed");
     let (accounts, credentials, grants, linked) = seen;
     ctx.progress(format!(
         "scan {}: run {run_id} {}: {} accounts, {} credentials, {} grants, {} linked; findings: {} new, {} reopened, {} still open, {} resolved, {} excepted ({:.2}s)",

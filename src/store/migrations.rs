@@ -212,6 +212,8 @@ const MIGRATIONS: &[&str] = &[
     DROP TABLE observations_v3;
     ALTER TABLE scan_runs ADD COLUMN evaluated_at TEXT;
     ALTER TABLE findings ADD COLUMN content INTEGER;
+    -- Exception expiry runs before every scan: find excepted findings without reading them all.
+    CREATE INDEX findings_by_state ON findings(state);
     "#,
 ];
 

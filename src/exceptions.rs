@@ -12,7 +12,6 @@
 //! expires = "2026-12-31"
 //! ```
 
-use crate::findings;
 use crate::store::exceptions::Exception;
 use crate::store::{self, exceptions, Store};
 use chrono::{DateTime, Utc};
@@ -130,7 +129,7 @@ pub fn sync(
     for e in &entries {
         exceptions::upsert(&tx, e)?;
     }
-    findings::apply_exceptions(&tx, now)?;
+    store::findings::apply_exceptions(&tx, now)?;
     tx.commit().map_err(store::StoreError::from)?;
     Ok(())
 }

@@ -3,33 +3,30 @@
 //! is where its liveness questions are answered, before it runs.
 
 use crate::evaluate::{CredentialFact, CredentialFacts};
-use crate::store::{runs, Result};
+use crate::store::{links, observations, runs, Result, Store};
 use residual_scanners::{CredentialKind, Observations};
-use rusqlite::Connection;
 
 /// Facts for every non-secret id (`key_id` attribute) among `obs`'s credentials.
-pub fn for_observations(conn: &Connection, obs: &Observations) -> Result<CredentialFacts> {
-    let any_aws_run: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM scan_runs WHERE scanner = 'aws-iam' AND status = 'complete')",
-        [],
-        |r| r.get(0),
-    )?;
+pub fn for_observations(store: &Store, obs: &Observations) -> Result<CredentialFacts> {
+    let conn = store.conn();
+    let any_aws_run = runs::any_complete(conn, "aws-iam")?;
     let mut facts = CredentialFacts::default();
     for c in &obs.credentials {
-        owner_link(conn, c, &mut facts)?;
+        owner_link(store, c, &mut facts)?;
         let Some(key_id) = c.attributes.get("key_id") else {
             continue;
         };
         if facts.by_id.contains_key(key_id) || !looks_like_aws_key_id(key_id) {
             continue;
         }
-        let seen = runs::latest_credentials(conn, "aws-iam", CredentialKind::AccessKey, key_id)?;
+        let seen =
+            observations::latest_credentials(conn, "aws-iam", CredentialKind::AccessKey, key_id)?;
         let fact = match seen.first() {
             Some((system, _, cred)) => CredentialFact {
                 live: Some(seen.iter().any(|(_, _, c)| c.active)),
                 system: Some(system.clone()),
                 account: Some(cred.account.clone()),
-                employee_id: link_of(conn, system, &cred.account)?,
+                employee_id: links::of(conn, system, &cred.account)?.map(|(e, _)| e),
             },
             // Absent from every complete aws-iam run: deleted, or from an account not swept.
             None if any_aws_run => CredentialFact {
@@ -47,11 +44,10 @@ pub fn for_observations(conn: &Connection, obs: &Observations) -> Result<Credent
 
 /// How the aws-iam sweep linked the IAM user `--verify` named as `c`'s owner, if it did.
 fn owner_link(
-    conn: &Connection,
+    store: &Store,
     c: &residual_scanners::Credential,
     facts: &mut CredentialFacts,
 ) -> Result<()> {
-    use rusqlite::OptionalExtension;
     if c.attributes.get("verified_provider").map(String::as_str) != Some("aws") {
         return Ok(());
     }
@@ -64,14 +60,7 @@ fn owner_link(
     if facts.owners.contains_key(arn) {
         return Ok(());
     }
-    let link: Option<(String, f64)> = conn
-        .query_row(
-            "SELECT employee_id, confidence FROM links WHERE system = ?1 AND account = ?2",
-            [format!("aws-iam:{account}"), user.to_string()],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    if let Some(link) = link {
+    if let Some(link) = links::of(store.conn(), &format!("aws-iam:{account}"), user)? {
         facts.owners.insert(arn.clone(), link);
     }
     Ok(())
@@ -81,15 +70,4 @@ fn looks_like_aws_key_id(id: &str) -> bool {
     id.len() == 20
         && (id.starts_with("AKIA") || id.starts_with("ASIA"))
         && id.chars().all(|c| c.is_ascii_alphanumeric())
-}
-
-fn link_of(conn: &Connection, system: &str, account: &str) -> Result<Option<String>> {
-    use rusqlite::OptionalExtension;
-    Ok(conn
-        .query_row(
-            "SELECT employee_id FROM links WHERE system = ?1 AND account = ?2",
-            [system, account],
-            |r| r.get(0),
-        )
-        .optional()?)
 }

@@ -7,18 +7,18 @@
 //! 4. Seen again after resolution → reopened, and the history shows it.
 //! 5. An exception that expires turns its findings back to `open`.
 //!
-//! Every state change is an event in the hash-chained `finding_events`.
+//! This module only decides: [`plan_run`] and [`plan_exceptions`] are pure functions from the
+//! current findings, a run's candidates, the exceptions and the time to a list of [`Transition`]s.
+//! The store (`store::findings::apply`) writes them and appends one hash-chained event each, in
+//! the transaction of the run.
 
 use crate::evaluate::Candidate;
-use crate::store::events::EventWriter;
-use crate::store::{exceptions, findings as table, Result};
 use chrono::{DateTime, Utc};
 use residual_scanners::time::format_time;
-use rusqlite::{params, Transaction};
+use residual_scanners::RunStatus;
 use serde::Serialize;
-use serde_json::json;
 use sha2::{Digest, Sha256};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// The stable id of a finding: the same rule, system and subject always give the same id.
 pub fn finding_id(rule: &str, system: &str, subject: &str) -> String {
@@ -30,8 +30,217 @@ pub fn finding_id(rule: &str, system: &str, subject: &str) -> String {
     hex::encode(&h.finalize()[..10])
 }
 
-/// What applying one run changed.
-#[derive(Debug, Clone, Default, Serialize)]
+/// Where a finding is in its lifecycle. Stored and shown as its [`FindingState::as_str`] text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FindingState {
+    Open,
+    Resolved,
+    Excepted,
+}
+
+impl FindingState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingState::Open => "open",
+            FindingState::Resolved => "resolved",
+            FindingState::Excepted => "excepted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<FindingState> {
+        Some(match s {
+            "open" => FindingState::Open,
+            "resolved" => FindingState::Resolved,
+            "excepted" => FindingState::Excepted,
+            _ => return None,
+        })
+    }
+}
+
+/// What happened to a finding: the `event` of its hash-chained history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    Opened,
+    Reopened,
+    Excepted,
+    ExceptionExpired,
+    Resolved,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Opened => "opened",
+            EventKind::Reopened => "reopened",
+            EventKind::Excepted => "excepted",
+            EventKind::ExceptionExpired => "exception_expired",
+            EventKind::Resolved => "resolved",
+        }
+    }
+}
+
+/// What the lifecycle needs to know of a stored finding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Current {
+    pub state: FindingState,
+    pub exception_id: Option<String>,
+    /// A digest of the content the row was last written with, kept by the store so that a run
+    /// that sees a finding unchanged need not rewrite it; planning ignores it.
+    pub content: Option<i64>,
+}
+
+/// An exception as planning needs it: which finding it covers, until when.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cover {
+    pub exception_id: String,
+    pub finding_id: String,
+    /// RFC 3339 UTC, as stored (one format, so text order is time order).
+    pub expires_at: String,
+}
+
+/// The exception covering each finding at `now`: among live ones, the one that expires last.
+pub fn active_covers(covers: &[Cover], now: DateTime<Utc>) -> HashMap<&str, &str> {
+    let now = format_time(&now);
+    let mut live: Vec<&Cover> = covers
+        .iter()
+        .filter(|c| c.expires_at.as_str() > now.as_str())
+        .collect();
+    live.sort_by(|a, b| a.expires_at.cmp(&b.expires_at));
+    live.into_iter()
+        .map(|c| (c.finding_id.as_str(), c.exception_id.as_str()))
+        .collect()
+}
+
+/// The run a plan is for: its id is the proof a resolution names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunRef {
+    pub id: i64,
+    pub status: RunStatus,
+}
+
+/// One change to one finding, and the event it appends. A finding can take two in a row (opened
+/// then excepted; reopened then excepted; seen then exception expired), applied in order.
+#[derive(Debug, Clone)]
+pub enum Transition<'c> {
+    /// First match: a new finding, `open` or `excepted` as `exception` says.
+    Opened {
+        id: String,
+        candidate: &'c Candidate,
+        exception: Option<String>,
+    },
+    /// Seen again while open or excepted: its evidence and `last_seen` are refreshed (no event).
+    Seen {
+        id: String,
+        candidate: &'c Candidate,
+        exception: Option<String>,
+    },
+    /// Seen again after it was resolved.
+    Reopened {
+        id: String,
+        candidate: &'c Candidate,
+        exception: Option<String>,
+    },
+    /// A live exception now covers it.
+    Excepted { id: String, exception: String },
+    /// The exception that covered it is no longer live: open again.
+    ExceptionExpired {
+        id: String,
+        exception: Option<String>,
+    },
+    /// A complete run no longer saw it: `run` is the proof of removal.
+    Resolved { id: String, run: i64 },
+}
+
+/// Equal when they change the same finding the same way, for the same candidate (by identity).
+impl PartialEq for Transition<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        use Transition::*;
+        match (self, other) {
+            (
+                Opened {
+                    id,
+                    candidate,
+                    exception,
+                },
+                Opened {
+                    id: i,
+                    candidate: c,
+                    exception: e,
+                },
+            )
+            | (
+                Seen {
+                    id,
+                    candidate,
+                    exception,
+                },
+                Seen {
+                    id: i,
+                    candidate: c,
+                    exception: e,
+                },
+            )
+            | (
+                Reopened {
+                    id,
+                    candidate,
+                    exception,
+                },
+                Reopened {
+                    id: i,
+                    candidate: c,
+                    exception: e,
+                },
+            ) => id == i && std::ptr::eq(*candidate, *c) && exception == e,
+            (
+                Excepted { id, exception },
+                Excepted {
+                    id: i,
+                    exception: e,
+                },
+            ) => id == i && exception == e,
+            (
+                ExceptionExpired { id, exception },
+                ExceptionExpired {
+                    id: i,
+                    exception: e,
+                },
+            ) => id == i && exception == e,
+            (Resolved { id, run }, Resolved { id: i, run: r }) => id == i && run == r,
+            _ => false,
+        }
+    }
+}
+
+impl Transition<'_> {
+    pub fn id(&self) -> &str {
+        match self {
+            Transition::Opened { id, .. }
+            | Transition::Seen { id, .. }
+            | Transition::Reopened { id, .. }
+            | Transition::Excepted { id, .. }
+            | Transition::ExceptionExpired { id, .. }
+            | Transition::Resolved { id, .. } => id,
+        }
+    }
+
+    /// The event this transition appends; `Seen` appends none.
+    pub fn event(&self) -> Option<EventKind> {
+        Some(match self {
+            Transition::Opened { .. } => EventKind::Opened,
+            Transition::Seen { .. } => return None,
+            Transition::Reopened { .. } => EventKind::Reopened,
+            Transition::Excepted { .. } => EventKind::Excepted,
+            Transition::ExceptionExpired { .. } => EventKind::ExceptionExpired,
+            Transition::Resolved { .. } => EventKind::Resolved,
+        })
+    }
+}
+
+/// What applying one run changed, for the run's summary line.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Outcome {
     pub opened: usize,
     pub reopened: usize,
@@ -40,187 +249,367 @@ pub struct Outcome {
     pub resolved: usize,
 }
 
-/// Applies one scan run's candidates to the findings of `system`.
-pub fn apply_run(
-    tx: &Transaction,
-    run_id: i64,
-    system: &str,
-    complete: bool,
-    candidates: &[Candidate],
-    now: DateTime<Utc>,
-) -> Result<Outcome> {
-    let at = format_time(&now);
-    let existing = table::current_for_system(tx, system)?;
-    let excepted_ids = exceptions::active_ids(tx, now)?;
-    let mut events = EventWriter::new(tx)?;
-    let mut out = Outcome::default();
-    let mut seen = HashSet::with_capacity(candidates.len());
-    let mut insert = tx.prepare(
-        "INSERT INTO findings (id, rule, severity, state, system, account, subject, employee_id, live, first_seen, \
-           last_seen, last_run, exception_id, evidence, remediation) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12, ?13, ?14)",
-    )?;
-    let mut update = tx.prepare(
-        "UPDATE findings SET severity = ?2, state = ?3, employee_id = ?4, live = ?5, last_seen = ?6, last_run = ?7, \
-           exception_id = ?8, evidence = ?9, remediation = ?10, \
-           resolved_at = CASE WHEN ?3 = 'resolved' THEN resolved_at ELSE NULL END, \
-           resolved_by_run = CASE WHEN ?3 = 'resolved' THEN resolved_by_run ELSE NULL END \
-         WHERE id = ?1",
-    )?;
-    for c in candidates {
-        let id = finding_id(c.rule.as_str(), &c.system, &c.subject);
-        if !seen.insert(id.clone()) {
-            continue;
-        }
-        let exception = excepted_ids.get(&id);
-        let evidence = &c.evidence;
-        let live = c.live.map(i64::from);
-        match existing.get(&id) {
-            None => {
-                let state = if exception.is_some() {
-                    "excepted"
-                } else {
-                    "open"
-                };
-                insert.execute(params![
-                    id,
-                    c.rule.as_str(),
-                    c.severity.as_str(),
-                    state,
-                    c.system,
-                    c.account,
-                    c.subject,
-                    c.employee_id,
-                    live,
-                    at,
-                    run_id,
-                    exception,
-                    evidence,
-                    c.remediation()
-                ])?;
-                events.append(
-                    &id,
-                    "opened",
-                    &at,
-                    Some(run_id),
-                    &json!({"rule": c.rule, "severity": c.severity, "subject": c.subject}),
-                )?;
-                if let Some(e) = exception {
-                    events.append(&id, "excepted", &at, Some(run_id), &json!({"exception": e}))?;
-                    out.excepted += 1;
-                }
-                out.opened += 1;
-            }
-            Some(cur) => {
-                let state = if exception.is_some() {
-                    "excepted"
-                } else {
-                    "open"
-                };
-                update.execute(params![
-                    id,
-                    c.severity.as_str(),
-                    state,
-                    c.employee_id,
-                    live,
-                    at,
-                    run_id,
-                    exception,
-                    evidence,
-                    c.remediation()
-                ])?;
-                if cur.state == "resolved" {
-                    events.append(
-                        &id,
-                        "reopened",
-                        &at,
-                        Some(run_id),
-                        &json!({"subject": c.subject}),
-                    )?;
-                    out.reopened += 1;
-                } else {
-                    out.seen += 1;
-                }
-                if cur.state != "excepted" && exception.is_some() {
-                    events.append(
-                        &id,
-                        "excepted",
-                        &at,
-                        Some(run_id),
-                        &json!({"exception": exception}),
-                    )?;
-                    out.excepted += 1;
-                } else if cur.state == "excepted" && exception.is_none() {
-                    events.append(
-                        &id,
-                        "exception_expired",
-                        &at,
-                        Some(run_id),
-                        &json!({"exception": cur.exception_id}),
-                    )?;
-                }
+impl Outcome {
+    pub fn of(transitions: &[Transition]) -> Outcome {
+        let mut out = Outcome::default();
+        for t in transitions {
+            match t {
+                Transition::Opened { .. } => out.opened += 1,
+                Transition::Seen { .. } => out.seen += 1,
+                Transition::Reopened { .. } => out.reopened += 1,
+                Transition::Excepted { .. } => out.excepted += 1,
+                Transition::Resolved { .. } => out.resolved += 1,
+                Transition::ExceptionExpired { .. } => {}
             }
         }
+        out
     }
-    if complete {
-        let mut resolve = tx.prepare(
-            "UPDATE findings SET state = 'resolved', resolved_at = ?2, resolved_by_run = ?3, live = 0 WHERE id = ?1",
-        )?;
-        for (id, cur) in &existing {
-            if cur.state != "resolved" && !seen.contains(id) {
-                resolve.execute(params![id, at, run_id])?;
-                events.append(
-                    id,
-                    "resolved",
-                    &at,
-                    Some(run_id),
-                    &json!({"proof": {"scan_run": run_id, "status": "complete"}}),
-                )?;
-                out.resolved += 1;
-            }
-        }
-    }
-    Ok(out)
 }
 
-/// Turns excepted findings whose exception has expired back to `open`, and open findings that a
-/// new exception covers to `excepted`. Returns how many changed.
-pub fn apply_exceptions(tx: &Transaction, now: DateTime<Utc>) -> Result<usize> {
-    let at = format_time(&now);
-    let active = exceptions::active_ids(tx, now)?;
-    let mut events = EventWriter::new(tx)?;
-    let mut changed = 0;
-    for (id, exception_id) in table::excepted(tx)? {
-        if !active.contains_key(&id) {
-            tx.execute(
-                "UPDATE findings SET state = 'open', exception_id = NULL WHERE id = ?1",
-                [&id],
-            )?;
-            events.append(
-                &id,
-                "exception_expired",
-                &at,
-                None,
-                &json!({"exception": exception_id}),
-            )?;
-            changed += 1;
+/// Plans one scan run: `current` holds every finding of the run's system (any state), `covers`
+/// every exception. A candidate repeated within the run counts once. Only a complete run
+/// resolves, and it resolves every finding of the system it did not see (in id order, so the
+/// chain is the same for the same inputs).
+pub fn plan_run<'c>(
+    current: &HashMap<String, Current>,
+    candidates: &'c [Candidate],
+    covers: &[Cover],
+    run: RunRef,
+    now: DateTime<Utc>,
+) -> Vec<Transition<'c>> {
+    let active = active_covers(covers, now);
+    let mut seen = HashSet::with_capacity(candidates.len());
+    let mut out = Vec::with_capacity(candidates.len());
+    for candidate in candidates {
+        let id = finding_id(
+            candidate.rule.as_str(),
+            &candidate.system,
+            &candidate.subject,
+        );
+        if seen.contains(&id) {
+            continue;
+        }
+        seen.insert(id.clone());
+        let exception = active.get(id.as_str()).map(|e| e.to_string());
+        let Some(cur) = current.get(&id) else {
+            out.push(Transition::Opened {
+                id: id.clone(),
+                candidate,
+                exception: exception.clone(),
+            });
+            if let Some(exception) = exception {
+                out.push(Transition::Excepted { id, exception });
+            }
+            continue;
+        };
+        let covered = exception.clone();
+        out.push(if cur.state == FindingState::Resolved {
+            Transition::Reopened {
+                id: id.clone(),
+                candidate,
+                exception: exception.clone(),
+            }
+        } else {
+            Transition::Seen {
+                id: id.clone(),
+                candidate,
+                exception: exception.clone(),
+            }
+        });
+        match (cur.state, covered) {
+            (FindingState::Excepted, None) => out.push(Transition::ExceptionExpired {
+                id,
+                exception: cur.exception_id.clone(),
+            }),
+            (FindingState::Open | FindingState::Resolved, Some(exception)) => {
+                out.push(Transition::Excepted { id, exception })
+            }
+            _ => {}
         }
     }
-    for (finding, exception_id) in &active {
-        let n = tx.execute(
-            "UPDATE findings SET state = 'excepted', exception_id = ?2 WHERE id = ?1 AND state = 'open'",
-            params![finding, exception_id],
-        )?;
-        if n > 0 {
-            events.append(
-                finding,
-                "excepted",
-                &at,
-                None,
-                &json!({"exception": exception_id}),
-            )?;
-            changed += 1;
+    if run.status == RunStatus::Complete {
+        let mut gone: Vec<&String> = current
+            .iter()
+            .filter(|(id, cur)| cur.state != FindingState::Resolved && !seen.contains(*id))
+            .map(|(id, _)| id)
+            .collect();
+        gone.sort();
+        out.extend(gone.into_iter().map(|id| Transition::Resolved {
+            id: id.clone(),
+            run: run.id,
+        }));
+    }
+    out
+}
+
+/// Plans exception changes outside a run (an exception added, or time passing): excepted
+/// findings whose exception is no longer live turn open; open findings a live exception covers
+/// turn excepted. `current` needs only the findings that are excepted or named by an exception.
+pub fn plan_exceptions(
+    current: &HashMap<String, Current>,
+    covers: &[Cover],
+    now: DateTime<Utc>,
+) -> Vec<Transition<'static>> {
+    let active = active_covers(covers, now);
+    let mut ids: Vec<&String> = current.keys().collect();
+    ids.sort();
+    let mut expired = Vec::new();
+    let mut excepted = Vec::new();
+    for id in ids {
+        let cur = &current[id];
+        match (cur.state, active.get(id.as_str())) {
+            (FindingState::Excepted, None) => expired.push(Transition::ExceptionExpired {
+                id: id.clone(),
+                exception: cur.exception_id.clone(),
+            }),
+            (FindingState::Open, Some(exception)) => excepted.push(Transition::Excepted {
+                id: id.clone(),
+                exception: exception.to_string(),
+            }),
+            _ => {}
         }
     }
-    Ok(changed)
+    expired.extend(excepted);
+    expired
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::severity::Severity;
+
+    fn now() -> DateTime<Utc> {
+        residual_scanners::time::parse_time("2026-06-01T00:00:00Z").expect("time")
+    }
+
+    fn candidate(subject: &str) -> Candidate {
+        Candidate {
+            rule: crate::rule_id::RuleId::LeaverActiveAccount,
+            severity: Severity::High,
+            system: "inventory:crm".into(),
+            account: subject.into(),
+            subject: subject.into(),
+            employee_id: Some("E1".into()),
+            live: Some(true),
+            evidence: "{}".into(),
+            remediation_template: std::sync::Arc::from("disable {account}"),
+        }
+    }
+
+    fn id_of(c: &Candidate) -> String {
+        finding_id(c.rule.as_str(), &c.system, &c.subject)
+    }
+
+    fn current(state: FindingState, exception: Option<&str>) -> Current {
+        Current {
+            state,
+            exception_id: exception.map(str::to_string),
+            content: None,
+        }
+    }
+
+    fn run(status: RunStatus) -> RunRef {
+        RunRef { id: 7, status }
+    }
+
+    fn cover(finding: &str, exception: &str, expires_at: &str) -> Cover {
+        Cover {
+            exception_id: exception.into(),
+            finding_id: finding.into(),
+            expires_at: expires_at.into(),
+        }
+    }
+
+    fn events(plan: &[Transition]) -> Vec<Option<EventKind>> {
+        plan.iter().map(Transition::event).collect()
+    }
+
+    #[test]
+    fn a_first_match_opens_a_finding() {
+        let ann = [candidate("ann")];
+        let plan = plan_run(&HashMap::new(), &ann, &[], run(RunStatus::Complete), now());
+        assert_eq!(
+            plan,
+            [Transition::Opened {
+                id: id_of(&ann[0]),
+                candidate: &ann[0],
+                exception: None
+            }]
+        );
+    }
+
+    #[test]
+    fn a_finding_seen_again_is_refreshed_without_an_event() {
+        let ann = [candidate("ann")];
+        let cur = HashMap::from([(id_of(&ann[0]), current(FindingState::Open, None))]);
+        let plan = plan_run(&cur, &ann, &[], run(RunStatus::Complete), now());
+        assert!(matches!(plan[..], [Transition::Seen { .. }]), "{plan:?}");
+        assert_eq!(events(&plan), [None]);
+    }
+
+    #[test]
+    fn a_complete_run_without_it_resolves_it_with_the_run_as_proof() {
+        let ben = [candidate("ben")];
+        let ann_id = id_of(&candidate("ann"));
+        let cur = HashMap::from([(ann_id.clone(), current(FindingState::Open, None))]);
+        let plan = plan_run(&cur, &ben, &[], run(RunStatus::Complete), now());
+        assert_eq!(
+            plan.last(),
+            Some(&Transition::Resolved { id: ann_id, run: 7 })
+        );
+        assert_eq!(Outcome::of(&plan).resolved, 1);
+    }
+
+    #[test]
+    fn a_partial_or_failed_run_resolves_nothing() {
+        let cur = HashMap::from([(id_of(&candidate("ann")), current(FindingState::Open, None))]);
+        for status in [RunStatus::Partial, RunStatus::Failed] {
+            let plan = plan_run(&cur, &[], &[], run(status), now());
+            assert!(plan.is_empty(), "{status:?}: {plan:?}");
+        }
+    }
+
+    #[test]
+    fn a_resolved_finding_stays_resolved_when_not_seen() {
+        let cur = HashMap::from([(
+            id_of(&candidate("ann")),
+            current(FindingState::Resolved, None),
+        )]);
+        assert!(plan_run(&cur, &[], &[], run(RunStatus::Complete), now()).is_empty());
+    }
+
+    #[test]
+    fn a_resolved_finding_seen_again_is_reopened() {
+        let ann = [candidate("ann")];
+        let cur = HashMap::from([(id_of(&ann[0]), current(FindingState::Resolved, None))]);
+        let plan = plan_run(&cur, &ann, &[], run(RunStatus::Partial), now());
+        assert_eq!(events(&plan), [Some(EventKind::Reopened)]);
+    }
+
+    #[test]
+    fn a_live_exception_covers_a_new_finding() {
+        let ann = [candidate("ann")];
+        let id = id_of(&ann[0]);
+        let covers = [cover(&id, "EXC-1", "2026-07-01T00:00:00Z")];
+        let plan = plan_run(
+            &HashMap::new(),
+            &ann,
+            &covers,
+            run(RunStatus::Complete),
+            now(),
+        );
+        assert_eq!(
+            plan,
+            [
+                Transition::Opened {
+                    id: id.clone(),
+                    candidate: &ann[0],
+                    exception: Some("EXC-1".into())
+                },
+                Transition::Excepted {
+                    id,
+                    exception: "EXC-1".into()
+                }
+            ]
+        );
+        assert_eq!(Outcome::of(&plan).excepted, 1);
+    }
+
+    #[test]
+    fn an_exception_covers_an_open_finding_seen_again_and_a_reopened_one() {
+        let ann = [candidate("ann")];
+        let id = id_of(&ann[0]);
+        let covers = [cover(&id, "EXC-1", "2026-07-01T00:00:00Z")];
+        for state in [FindingState::Open, FindingState::Resolved] {
+            let cur = HashMap::from([(id.clone(), current(state, None))]);
+            let plan = plan_run(&cur, &ann, &covers, run(RunStatus::Complete), now());
+            assert_eq!(
+                plan.last(),
+                Some(&Transition::Excepted {
+                    id: id.clone(),
+                    exception: "EXC-1".into()
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn an_excepted_finding_seen_again_under_its_exception_appends_nothing() {
+        let ann = [candidate("ann")];
+        let id = id_of(&ann[0]);
+        let covers = [cover(&id, "EXC-1", "2026-07-01T00:00:00Z")];
+        let cur = HashMap::from([(id, current(FindingState::Excepted, Some("EXC-1")))]);
+        let plan = plan_run(&cur, &ann, &covers, run(RunStatus::Complete), now());
+        assert_eq!(events(&plan), [None]);
+    }
+
+    #[test]
+    fn an_expired_exception_reopens_a_finding_the_run_sees() {
+        let ann = [candidate("ann")];
+        let id = id_of(&ann[0]);
+        let covers = [cover(&id, "EXC-1", "2026-05-31T00:00:00Z")];
+        let cur = HashMap::from([(id.clone(), current(FindingState::Excepted, Some("EXC-1")))]);
+        let plan = plan_run(&cur, &ann, &covers, run(RunStatus::Complete), now());
+        assert_eq!(
+            plan.last(),
+            Some(&Transition::ExceptionExpired {
+                id,
+                exception: Some("EXC-1".into())
+            })
+        );
+    }
+
+    #[test]
+    fn exception_expiry_outside_a_run_turns_findings_open_and_new_covers_except() {
+        let expired = id_of(&candidate("ann"));
+        let covered = id_of(&candidate("ben"));
+        let cur = HashMap::from([
+            (
+                expired.clone(),
+                current(FindingState::Excepted, Some("EXC-old")),
+            ),
+            (covered.clone(), current(FindingState::Open, None)),
+        ]);
+        let covers = [
+            cover(&expired, "EXC-old", "2026-06-01T00:00:00Z"),
+            cover(&covered, "EXC-new", "2026-09-01T00:00:00Z"),
+        ];
+        let plan = plan_exceptions(&cur, &covers, now());
+        assert_eq!(
+            plan,
+            [
+                Transition::ExceptionExpired {
+                    id: expired,
+                    exception: Some("EXC-old".into())
+                },
+                Transition::Excepted {
+                    id: covered,
+                    exception: "EXC-new".into()
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn the_exception_that_expires_last_is_the_one_that_covers() {
+        let covers = [
+            cover("f", "EXC-late", "2026-12-01T00:00:00Z"),
+            cover("f", "EXC-early", "2026-07-01T00:00:00Z"),
+            cover("f", "EXC-past", "2026-01-01T00:00:00Z"),
+        ];
+        assert_eq!(active_covers(&covers, now()).get("f"), Some(&"EXC-late"));
+    }
+
+    #[test]
+    fn a_candidate_repeated_within_a_run_counts_once() {
+        let twice = [candidate("ann"), candidate("ann")];
+        let plan = plan_run(
+            &HashMap::new(),
+            &twice,
+            &[],
+            run(RunStatus::Complete),
+            now(),
+        );
+        assert_eq!(Outcome::of(&plan).opened, 1);
+    }
 }

@@ -4,7 +4,6 @@
 use super::{Context, Exit, UsageError};
 use crate::cli::{ExceptionsCommand, FormatArgs};
 use crate::exceptions::exception_id;
-use crate::findings;
 use crate::output;
 use crate::store::{exceptions, findings as table};
 use residual_scanners::time::{format_time, parse_time};
@@ -43,7 +42,7 @@ pub fn run(ctx: &Context, cmd: ExceptionsCommand) -> anyhow::Result<Exit> {
             };
             let tx = store.transaction()?;
             exceptions::upsert(&tx, &e)?;
-            findings::apply_exceptions(&tx, ctx.now)?;
+            table::apply_exceptions(&tx, ctx.now)?;
             tx.commit()?;
             ctx.progress(format!(
                 "exception {} covers finding {finding} until {}",

@@ -2,6 +2,7 @@
 
 use super::{Context, Exit};
 use crate::cli::{FindingsArgs, StateFilter};
+use crate::findings::FindingState;
 use crate::output::{self, findings::COLUMNS};
 use crate::severity::Severity;
 use crate::store::findings::{self as table, Filter};
@@ -89,12 +90,12 @@ impl Policy {
                 .as_ref()
                 .is_some_and(|e| self.expired.contains(e))
         {
-            f.state = "open".into();
+            f.state = FindingState::Open;
             f.exception_id = None;
         }
         if f.state.as_str() == "open" {
             if let Some(e) = self.from_file.get(&f.id) {
-                f.state = "excepted".into();
+                f.state = FindingState::Excepted;
                 f.exception_id = Some(e.clone());
             }
         }

@@ -120,7 +120,7 @@ pub fn gate(cx: &Context, plan: GatePlan, key: &FingerprintKey) -> Result<GateOu
     let obs = &seen.scan.report.observations;
     let rules = RuleSet::builtin()?;
     let facts = match &plan.hr {
-        HrSource::Store(store) => crate::facts::for_observations(store.conn(), obs)?,
+        HrSource::Store(store) => crate::facts::for_observations(store, obs)?,
         HrSource::File { .. } => CredentialFacts::default(),
     };
     let index = PeopleIndex::new(known_people.values());

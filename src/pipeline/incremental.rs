@@ -5,7 +5,7 @@
 //! is read again in full by every run and never carried over.
 
 use super::Result;
-use crate::store::{git as git_store, runs, Store, StoreError};
+use crate::store::{git as git_store, observations, Store, StoreError};
 use residual_scanners::git::{GitScan, Oid};
 use residual_scanners::{Account, Observations, RunStatus};
 use std::collections::HashSet;
@@ -16,7 +16,7 @@ pub fn complete(store: &Store, scan: &mut GitScan) -> Result<()> {
     if !scan.incremental {
         return Ok(());
     }
-    match runs::latest_complete_observations(store.conn(), &scan.report.system)? {
+    match observations::latest_complete(store.conn(), &scan.report.system)? {
         Some(previous) => merge(&mut scan.report.observations, previous),
         None => {
             scan.report.status = RunStatus::Partial;

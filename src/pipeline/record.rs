@@ -4,10 +4,10 @@
 
 use super::{Context, Result};
 use crate::evaluate;
-use crate::findings::{self, Outcome};
+use crate::findings::Outcome;
 use crate::link::PeopleIndex;
 use crate::rules::RuleSet;
-use crate::store::{people, runs, Store};
+use crate::store::{people, Store};
 use residual_scanners::{RunStatus, ScanReport};
 
 /// A recorded run, as the command's summary needs it.
@@ -21,7 +21,7 @@ pub struct Recorded {
 ///
 /// Longer than most functions here: it is the one transaction of a run, and its phases are
 /// timed at debug level one after another; splitting it would scatter that sequence.
-pub fn record(cx: &Context, store: &mut Store, mut report: ScanReport) -> Result<Recorded> {
+pub fn record(cx: &Context, store: &mut Store, report: ScanReport) -> Result<Recorded> {
     let started = std::time::Instant::now();
     let rules = RuleSet::builtin()?;
     let policy = &cx.policy;
@@ -31,8 +31,8 @@ pub fn record(cx: &Context, store: &mut Store, mut report: ScanReport) -> Result
     }
     let index = PeopleIndex::new(known.values());
     tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_rss_kib(), "people loaded");
-    let facts = crate::facts::for_observations(store.conn(), &report.observations)?;
-    let mut evaluation = evaluate::evaluate(
+    let facts = crate::facts::for_observations(store, &report.observations)?;
+    let evaluation = evaluate::evaluate(
         &rules,
         policy,
         &facts,
@@ -43,32 +43,21 @@ pub fn record(cx: &Context, store: &mut Store, mut report: ScanReport) -> Result
     );
     crate::exceptions::sync(store, cx.exceptions_file.as_deref(), cx.now)?;
     tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_rss_kib(), candidates = evaluation.candidates.len(), "evaluated");
-    let tx = store.transaction()?;
-    let run_id = runs::record_run(&tx, &report)?;
-    tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_rss_kib(), "observations written");
-    runs::record_links(&tx, &report, run_id, &evaluation.links)?;
-    // What the lifecycle needs from here on is the candidates: free the rest of a large run.
+    let recorded = crate::store::record::scan_run(
+        store,
+        &report,
+        &evaluation.links,
+        &evaluation.candidates,
+        cx.now,
+    )?;
+    tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_rss_kib(), "recorded");
+    let (run_id, outcome) = (recorded.run_id, recorded.outcome);
     let seen = Seen {
         accounts: report.observations.accounts.len(),
         credentials: report.observations.credentials.len(),
         grants: report.observations.grants.len(),
         linked: evaluation.links.len(),
     };
-    report.observations = Default::default();
-    evaluation.links = Vec::new();
-    let complete = report.status == RunStatus::Complete;
-    let outcome: Outcome = findings::apply_run(
-        &tx,
-        run_id,
-        &report.system,
-        complete,
-        &evaluation.candidates,
-        cx.now,
-    )?;
-    tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_rss_kib(), "findings applied");
-    runs::prune_observations(&tx, &report.system)?;
-    tx.commit().map_err(crate::store::StoreError::from)?;
-    tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_rss_kib(), "committed");
     say_recorded(cx, &report, run_id, &seen, &outcome, started);
     Ok(Recorded {
         system: report.system,

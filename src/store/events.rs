@@ -7,6 +7,7 @@
 //! who dropped them.)
 
 use super::Result;
+use crate::findings::EventKind;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -66,13 +67,14 @@ impl<'t> EventWriter<'t> {
     pub fn append(
         &mut self,
         finding_id: &str,
-        event: &str,
+        event: EventKind,
         at: &str,
         run_id: Option<i64>,
         detail: &serde_json::Value,
     ) -> Result<()> {
         let seq = self.seq + 1;
         let detail = detail.to_string();
+        let event = event.as_str();
         let hash = event_hash(seq, finding_id, event, at, run_id, &detail, &self.prev);
         self.stmt.execute(params![
             seq, finding_id, event, at, run_id, detail, self.prev, hash

@@ -75,3 +75,16 @@ pub fn active_ids(
     let rows = stmt.query_map([format_time(&now)], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
+
+/// Every exception as the lifecycle plans with it: which finding it covers, until when.
+pub fn covers(conn: &Connection) -> Result<Vec<crate::findings::Cover>> {
+    let mut stmt = conn.prepare("SELECT id, finding_id, expires_at FROM exceptions")?;
+    let rows = stmt.query_map([], |r| {
+        Ok(crate::findings::Cover {
+            exception_id: r.get(0)?,
+            finding_id: r.get(1)?,
+            expires_at: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

@@ -1,8 +1,26 @@
 //! `findings`: one row per finding with its current state; history lives in `finding_events`.
+//!
+//! The lifecycle is decided in `crate::findings` (pure); [`apply`] writes its transitions here and
+//! appends one hash-chained event each.
+//!
+//! `last_seen` as shown is derived: a finding that is not resolved was seen by every complete run
+//! of its system since it was last written (a complete run that did not see it would have resolved
+//! it), so a complete run that sees a finding unchanged does not rewrite its row, and listing
+//! takes the later of the stored `last_seen` and the evaluation time of the system's latest
+//! complete run. Partial runs, which prove nothing by absence, write `last_seen` of what they saw.
 
+use super::events::EventWriter;
 use super::Result;
+use crate::evaluate::Candidate;
+use crate::findings::{Current, FindingState, Transition};
+use chrono::{DateTime, Utc};
+use residual_scanners::time::format_time;
+use residual_scanners::RunStatus;
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 use rusqlite::{params, Connection, Transaction};
 use serde::Serialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
 /// A finding as every output shows it.
@@ -11,7 +29,7 @@ pub struct Finding {
     pub id: String,
     pub rule: String,
     pub severity: String,
-    pub state: String,
+    pub state: FindingState,
     pub employee_id: Option<String>,
     pub system: String,
     pub account: String,
@@ -26,31 +44,26 @@ pub struct Finding {
     pub remediation: String,
 }
 
-/// What the lifecycle needs to know of a stored finding.
-#[derive(Debug, Clone)]
-pub struct Current {
-    pub state: String,
-    pub exception_id: Option<String>,
-}
-
-/// The findings of `system` (every state), by id.
-pub fn current_for_system(tx: &Transaction, system: &str) -> Result<HashMap<String, Current>> {
-    let mut stmt = tx.prepare("SELECT id, state, exception_id FROM findings WHERE system = ?1")?;
-    let rows = stmt.query_map([system], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            Current {
-                state: r.get(1)?,
-                exception_id: r.get(2)?,
-            },
-        ))
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
 const COLUMNS: &str =
-    "id, rule, severity, state, employee_id, system, account, subject, live, first_seen, \
-    last_seen, resolved_at, resolved_by_run, exception_id, evidence, remediation";
+    "f.id, f.rule, f.severity, f.state, f.employee_id, f.system, f.account, f.subject, f.live, f.first_seen, \
+    CASE WHEN f.state != 'resolved' AND r.id > f.last_run AND r.evaluated_at IS NOT NULL \
+      THEN r.evaluated_at ELSE f.last_seen END, \
+    f.resolved_at, f.resolved_by_run, f.exception_id, f.evidence, f.remediation";
+
+/// Findings joined with the latest complete run of their system, which `last_seen` is derived
+/// from (see the module comment).
+const FROM: &str = "findings f \
+    LEFT JOIN (SELECT system, MAX(id) AS id FROM scan_runs WHERE status = 'complete' GROUP BY system) latest \
+      ON latest.system = f.system \
+    LEFT JOIN scan_runs r ON r.id = latest.id";
+
+impl FromSql for FindingState {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let text = value.as_str()?;
+        FindingState::parse(text)
+            .ok_or_else(|| FromSqlError::Other(format!("unknown finding state `{text}`").into()))
+    }
+}
 
 fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Finding> {
     let evidence: String = r.get(14)?;
@@ -100,10 +113,10 @@ pub fn for_each(
     mut each: impl FnMut(Finding) -> std::result::Result<(), super::StoreError>,
 ) -> Result<()> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM findings WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR system = ?2) \
-         AND (?3 IS NULL OR rule = ?3) AND (?4 IS NULL OR employee_id = ?4) \
-         ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END, \
-         system, account, rule, subject"
+        "SELECT {COLUMNS} FROM {FROM} WHERE (?1 IS NULL OR f.state = ?1) AND (?2 IS NULL OR f.system = ?2) \
+         AND (?3 IS NULL OR f.rule = ?3) AND (?4 IS NULL OR f.employee_id = ?4) \
+         ORDER BY CASE f.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END, \
+         f.system, f.account, f.rule, f.subject"
     );
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(params![f.state, f.system, f.rule, f.employee_id], from_row)?;
@@ -117,19 +130,286 @@ pub fn get(conn: &Connection, id: &str) -> Result<Option<Finding>> {
     use rusqlite::OptionalExtension;
     Ok(conn
         .query_row(
-            &format!("SELECT {COLUMNS} FROM findings WHERE id = ?1"),
+            &format!("SELECT {COLUMNS} FROM {FROM} WHERE f.id = ?1"),
             [id],
             from_row,
         )
         .optional()?)
 }
 
-/// Ids and exception ids of excepted findings, for expiry checks.
-pub fn excepted(conn: &Connection) -> Result<Vec<(String, Option<String>)>> {
+/// The findings of `system` (every state), by id: what planning a run starts from.
+pub fn current_for_system(tx: &Transaction, system: &str) -> Result<HashMap<String, Current>> {
     let mut stmt =
-        conn.prepare("SELECT id, exception_id FROM findings WHERE state = 'excepted'")?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        tx.prepare("SELECT id, state, exception_id, content FROM findings WHERE system = ?1")?;
+    let rows = stmt.query_map([system], current_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The findings exceptions may change outside a run: excepted ones, and any an exception names.
+/// (Two indexed queries: one with `OR` would read every finding on every run.)
+pub fn current_for_exceptions(conn: &Connection) -> Result<HashMap<String, Current>> {
+    let mut out = HashMap::new();
+    for sql in [
+        "SELECT id, state, exception_id, content FROM findings WHERE state = 'excepted'",
+        "SELECT id, state, exception_id, content FROM findings WHERE id IN (SELECT finding_id FROM exceptions)",
+    ] {
+        let mut stmt = conn.prepare(sql)?;
+        for row in stmt.query_map([], current_row)? {
+            let (id, current) = row?;
+            out.insert(id, current);
+        }
+    }
+    Ok(out)
+}
+
+fn current_row(r: &rusqlite::Row) -> rusqlite::Result<(String, Current)> {
+    Ok((
+        r.get(0)?,
+        Current {
+            state: r.get(1)?,
+            exception_id: r.get(2)?,
+            content: r.get(3)?,
+        },
+    ))
+}
+
+/// A digest of what a run writes into a finding's row from its candidate: equal digests mean
+/// the row would be rewritten with the same values.
+fn content_of(c: &Candidate, remediation: &str) -> i64 {
+    let mut h = Sha256::new();
+    let live = match c.live {
+        None => "",
+        Some(true) => "1",
+        Some(false) => "0",
+    };
+    for part in [
+        c.severity.as_str(),
+        c.employee_id.as_deref().unwrap_or("\u{0}"),
+        live,
+        c.evidence.as_str(),
+        remediation,
+    ] {
+        h.update(part.as_bytes());
+        h.update([0x1f]);
+    }
+    let d = h.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&d[..8]);
+    i64::from_be_bytes(first)
+}
+
+/// Where transitions come from: a scan run (its id and status), or exception changes outside one.
+#[derive(Debug, Clone, Copy)]
+pub enum Source {
+    Run { id: i64, status: RunStatus },
+    Exceptions,
+}
+
+/// The statements transitions are written with.
+struct Writer<'t> {
+    insert: rusqlite::Statement<'t>,
+    update: rusqlite::Statement<'t>,
+    except: rusqlite::Statement<'t>,
+    expire: rusqlite::Statement<'t>,
+    resolve: rusqlite::Statement<'t>,
+}
+
+impl<'t> Writer<'t> {
+    fn new(tx: &'t Transaction) -> Result<Writer<'t>> {
+        Ok(Writer {
+            insert: tx.prepare(
+                "INSERT INTO findings (id, rule, severity, state, system, account, subject, employee_id, live, first_seen, \
+                   last_seen, last_run, exception_id, evidence, remediation, content) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12, ?13, ?14, ?15)",
+            )?,
+            update: tx.prepare(
+                "UPDATE findings SET severity = ?2, state = ?3, employee_id = ?4, live = ?5, last_seen = ?6, last_run = ?7, \
+                   exception_id = ?8, evidence = ?9, remediation = ?10, content = ?11, \
+                   resolved_at = CASE WHEN ?3 = 'resolved' THEN resolved_at ELSE NULL END, \
+                   resolved_by_run = CASE WHEN ?3 = 'resolved' THEN resolved_by_run ELSE NULL END \
+                 WHERE id = ?1",
+            )?,
+            except: tx.prepare(
+                "UPDATE findings SET state = 'excepted', exception_id = ?2 WHERE id = ?1 AND state = 'open'",
+            )?,
+            expire: tx.prepare(
+                "UPDATE findings SET state = 'open', exception_id = NULL WHERE id = ?1 AND state = 'excepted'",
+            )?,
+            resolve: tx.prepare(
+                "UPDATE findings SET state = 'resolved', resolved_at = ?2, resolved_by_run = ?3, live = 0 WHERE id = ?1",
+            )?,
+        })
+    }
+
+    /// Writes a candidate's row as a run saw it; `insert` for a new finding.
+    fn candidate(
+        &mut self,
+        id: &str,
+        c: &Candidate,
+        exception: Option<&str>,
+        at: &str,
+        run: i64,
+        insert: bool,
+    ) -> Result<()> {
+        let state = if exception.is_some() {
+            FindingState::Excepted
+        } else {
+            FindingState::Open
+        };
+        let remediation = c.remediation();
+        let content = content_of(c, &remediation);
+        let live = c.live.map(i64::from);
+        if insert {
+            self.insert.execute(params![
+                id,
+                c.rule.as_str(),
+                c.severity.as_str(),
+                state.as_str(),
+                c.system,
+                c.account,
+                c.subject,
+                c.employee_id,
+                live,
+                at,
+                run,
+                exception,
+                c.evidence,
+                remediation,
+                content
+            ])?;
+        } else {
+            self.update.execute(params![
+                id,
+                c.severity.as_str(),
+                state.as_str(),
+                c.employee_id,
+                live,
+                at,
+                run,
+                exception,
+                c.evidence,
+                remediation,
+                content
+            ])?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether a run that saw the finding `cur` again must rewrite its row: always for a partial run
+/// (its `last_seen` is not derived), else only when something it would write differs.
+fn must_rewrite(
+    cur: Option<&Current>,
+    c: &Candidate,
+    exception: Option<&str>,
+    status: RunStatus,
+) -> bool {
+    let Some(cur) = cur else { return true };
+    let state = if exception.is_some() {
+        FindingState::Excepted
+    } else {
+        FindingState::Open
+    };
+    status != RunStatus::Complete
+        || cur.state != state
+        || cur.exception_id.as_deref() != exception
+        || cur.content != Some(content_of(c, &c.remediation()))
+}
+
+/// Writes planned transitions and appends their events, inside the caller's transaction.
+/// `current` is what the plan started from; `at` the time of the run or of the change.
+pub fn apply(
+    tx: &Transaction,
+    source: Source,
+    current: &HashMap<String, Current>,
+    transitions: &[Transition],
+    at: &str,
+) -> Result<()> {
+    let mut events = EventWriter::new(tx)?;
+    let mut w = Writer::new(tx)?;
+    let run_id = match source {
+        Source::Run { id, .. } => Some(id),
+        Source::Exceptions => None,
+    };
+    for t in transitions {
+        let id = t.id();
+        let detail = match t {
+            Transition::Opened {
+                candidate: c,
+                exception,
+                ..
+            } => {
+                w.candidate(
+                    id,
+                    c,
+                    exception.as_deref(),
+                    at,
+                    run_id.unwrap_or_default(),
+                    true,
+                )?;
+                json!({"rule": c.rule.as_str(), "severity": c.severity, "subject": c.subject})
+            }
+            Transition::Seen {
+                candidate: c,
+                exception,
+                ..
+            } => {
+                if let Source::Run { id: run, status } = source {
+                    if must_rewrite(current.get(id), c, exception.as_deref(), status) {
+                        w.candidate(id, c, exception.as_deref(), at, run, false)?;
+                    }
+                }
+                continue;
+            }
+            Transition::Reopened {
+                candidate: c,
+                exception,
+                ..
+            } => {
+                w.candidate(
+                    id,
+                    c,
+                    exception.as_deref(),
+                    at,
+                    run_id.unwrap_or_default(),
+                    false,
+                )?;
+                json!({"subject": c.subject})
+            }
+            Transition::Excepted { exception, .. } => {
+                w.except.execute(params![id, exception])?;
+                json!({"exception": exception})
+            }
+            Transition::ExceptionExpired { exception, .. } => {
+                w.expire.execute([id])?;
+                json!({"exception": exception})
+            }
+            Transition::Resolved { run, .. } => {
+                w.resolve.execute(params![id, at, run])?;
+                json!({"proof": {"scan_run": run, "status": "complete"}})
+            }
+        };
+        if let Some(kind) = t.event() {
+            events.append(id, kind, at, run_id, &detail)?;
+        }
+    }
+    Ok(())
+}
+
+/// Turns excepted findings whose exception has expired back to `open`, and open findings that a
+/// new exception covers to `excepted`, inside the caller's transaction. Returns how many changed.
+pub fn apply_exceptions(tx: &Transaction, now: DateTime<Utc>) -> Result<usize> {
+    let current = current_for_exceptions(tx)?;
+    let covers = super::exceptions::covers(tx)?;
+    let transitions = crate::findings::plan_exceptions(&current, &covers, now);
+    apply(
+        tx,
+        Source::Exceptions,
+        &current,
+        &transitions,
+        &format_time(&now),
+    )?;
+    Ok(transitions.len())
 }
 
 /// Open findings counted by severity, rule and system.

@@ -164,7 +164,66 @@ const MIGRATIONS: &[&str] = &[
         FROM git_objects WHERE unhex(oid) IS NOT NULL AND length(oid) = 40;
     DROP TABLE git_objects;
     "#,
+    // 4: observations as what changed. A full copy of every account, credential and grant per
+    // run cost ~500 MB per run of a million-account system; now one row per observation of a
+    // system (first run, last run known to see it, the complete run that no longer saw it, its
+    // content and a digest of it) and one row per change. What the latest complete run of each
+    // system saw moves over; digests are filled in by `after` below. Runs keep the time their
+    // findings were evaluated at, and findings a digest of their content, so that a run that
+    // sees a finding unchanged need not rewrite it (see store::findings).
+    r#"
+    DROP INDEX observations_by_run;
+    DROP INDEX observations_by_credential;
+    ALTER TABLE observations RENAME TO observations_v3;
+    CREATE TABLE observations (
+        system TEXT NOT NULL,
+        id INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        account TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        active INTEGER,
+        digest INTEGER,
+        first_run INTEGER NOT NULL,
+        last_run INTEGER NOT NULL,
+        gone_run INTEGER,
+        data TEXT NOT NULL,
+        PRIMARY KEY (system, id)
+    ) WITHOUT ROWID;
+    CREATE INDEX observations_by_credential ON observations(subject) WHERE type = 'credential';
+    -- `previous`: the content before a change (or before a return, for `appeared`).
+    CREATE TABLE observation_changes (
+        run_id INTEGER NOT NULL,
+        observation INTEGER NOT NULL,
+        change TEXT NOT NULL,
+        previous TEXT,
+        PRIMARY KEY (run_id, observation)
+    ) WITHOUT ROWID;
+    INSERT INTO observations (system, id, type, account, subject, kind, active, digest, first_run,
+                              last_run, gone_run, data)
+        SELECT system, row_number() OVER (PARTITION BY system ORDER BY first), type, account,
+               subject, kind, active, NULL, run_id, run_id, NULL, data
+        FROM (SELECT r.system AS system, o.type AS type, o.account AS account,
+                     o.subject AS subject, o.kind AS kind, o.active AS active,
+                     o.run_id AS run_id, o.data AS data, MIN(o.rowid) AS first
+              FROM observations_v3 o JOIN scan_runs r ON r.id = o.run_id
+              WHERE o.run_id IN (SELECT MAX(id) FROM scan_runs WHERE status = 'complete' GROUP BY system)
+              GROUP BY o.run_id, o.type, o.account, o.subject, o.kind);
+    DROP TABLE observations_v3;
+    ALTER TABLE scan_runs ADD COLUMN evaluated_at TEXT;
+    ALTER TABLE findings ADD COLUMN content INTEGER;
+    -- Exception expiry runs before every scan: find excepted findings without reading them all.
+    CREATE INDEX findings_by_state ON findings(state);
+    "#,
 ];
+
+/// What a migration needs beyond SQL, run in its transaction right after it.
+fn after(version: i64, tx: &rusqlite::Transaction) -> Result<()> {
+    match version {
+        4 => super::observations::fill_digests(tx),
+        _ => Ok(()),
+    }
+}
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -181,6 +240,7 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
+        after((i + 1) as i64, &tx)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
     }
@@ -217,5 +277,57 @@ mod tests {
         assert!(known.commits.contains(&parse(&commit)));
         assert!(known.blobs.contains(&parse(&blob)));
         assert_eq!(known.blobs.len(), 1);
+    }
+
+    /// A store that kept a full copy of every observation per run keeps what its latest complete
+    /// run saw, once, with the digests later runs compare against.
+    #[test]
+    fn full_copies_per_run_become_one_row_per_observation() {
+        let mut conn = Connection::open_in_memory().expect("in-memory sqlite");
+        for sql in &MIGRATIONS[..3] {
+            conn.execute_batch(sql).expect("old schema");
+        }
+        conn.pragma_update(None, "user_version", 3)
+            .expect("version");
+        let run = |id: i64, status: &str| {
+            format!(
+                "INSERT INTO scan_runs VALUES ({id}, 'inventory', 'inventory:crm', '{status}', \
+                 '2026-06-01T00:00:00Z', '2026-06-01T00:00:00Z', 1, 0, 0, 0, '[]');"
+            )
+        };
+        let ann = r#"{"name":"ann","kind":"user","enabled":true,"created_at":null,"last_used_at":null,"hints":{}}"#;
+        let old = r#"{"name":"old","kind":"user","enabled":true,"created_at":null,"last_used_at":null,"hints":{}}"#;
+        let row = |run: i64, name: &str, data: &str| {
+            format!("INSERT INTO observations VALUES ({run}, 'account', '{name}', '{name}', 'user', 1, '{data}');")
+        };
+        conn.execute_batch(
+            &[
+                run(1, "complete"),
+                row(1, "old", old),
+                run(2, "complete"),
+                row(2, "ann", ann),
+                row(2, "ann", ann),
+                run(3, "partial"),
+                row(3, "new", ann),
+            ]
+            .concat(),
+        )
+        .expect("old rows");
+
+        migrate(&mut conn, Path::new(":memory:")).expect("migrate");
+
+        let obs = crate::store::observations::latest_complete(&conn, "inventory:crm")
+            .expect("read")
+            .expect("a complete run");
+        let names: Vec<&str> = obs.accounts.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["ann"], "the latest complete run's rows, once");
+        let missing: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM observations WHERE digest IS NULL",
+                [],
+                |r| r.get(0),
+            )
+            .expect("count");
+        assert_eq!(missing, 0);
     }
 }

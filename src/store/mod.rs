@@ -9,8 +9,11 @@ pub mod events;
 pub mod exceptions;
 pub mod findings;
 pub mod git;
+pub mod links;
 pub mod migrations;
+pub mod observations;
 pub mod people;
+pub mod record;
 pub mod runs;
 
 use rusqlite::Connection;
@@ -45,6 +48,9 @@ pub enum StoreError {
     },
     #[error(transparent)]
     Sql(#[from] rusqlite::Error),
+    /// A stored value is not of the type its column promises.
+    #[error("stored value: {0}")]
+    Value(#[from] rusqlite::types::FromSqlError),
     #[error("stored JSON is corrupt: {0}")]
     Json(#[from] serde_json::Error),
     /// Writing a row that was read failed (a closed pipe, a full disk).

@@ -215,3 +215,99 @@ fn the_store_file_is_private_to_its_owner() {
     let mode = std::fs::metadata(sb.db()).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
 }
+
+/// One number from the store, for assertions about what runs wrote.
+fn count(sb: &Sandbox, sql: &str) -> i64 {
+    let conn = rusqlite::Connection::open(sb.db()).unwrap();
+    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn an_unchanged_second_run_stores_no_second_copy_of_what_it_saw() {
+    let sb = setup();
+    let crm = fixture("inventory/crm.csv");
+    let args = [
+        "scan",
+        "inventory",
+        "--system",
+        "crm",
+        crm.to_str().unwrap(),
+    ];
+    sb.ok(&args);
+    let held = count(&sb, "SELECT COUNT(*) FROM observations");
+    assert!(held > 0);
+    sb.ok(&args);
+    assert_eq!(
+        count(&sb, "SELECT COUNT(*) FROM observations"),
+        held,
+        "the second run stored another copy"
+    );
+    let runs = sb.ok(&["runs", "--format", "json"]).json();
+    assert_eq!(
+        count(
+            &sb,
+            &format!(
+                "SELECT COUNT(*) FROM observation_changes WHERE run_id = {}",
+                runs[0]["id"]
+            )
+        ),
+        0,
+        "nothing changed, so nothing is written"
+    );
+    assert_eq!(
+        runs[0]["accounts"], runs[1]["accounts"],
+        "each run still counts what it saw"
+    );
+}
+
+#[test]
+fn a_complete_run_records_what_went_and_a_partial_run_never_does() {
+    let sb = setup();
+    let both = sb.write(
+        "both.csv",
+        "account,email,status\nann,ann@example.com,active\nben,ben@example.com,active\n",
+    );
+    let ben = sb.write(
+        "ben.csv",
+        "account,email,status\nben,ben@example.com,active\n",
+    );
+    sb.ok(&[
+        "scan",
+        "inventory",
+        "--system",
+        "crm",
+        both.to_str().unwrap(),
+    ]);
+    sb.expect(
+        3,
+        &[
+            "scan",
+            "inventory",
+            "--system",
+            "crm",
+            ben.to_str().unwrap(),
+            "--partial",
+        ],
+    );
+    let gone = "SELECT COUNT(*) FROM observations WHERE subject = 'ann' AND gone_run IS NOT NULL";
+    assert_eq!(count(&sb, gone), 0, "a partial run marked ann gone");
+    sb.ok(&[
+        "scan",
+        "inventory",
+        "--system",
+        "crm",
+        ben.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        count(&sb, gone),
+        1,
+        "a complete run without ann proves her account gone"
+    );
+    assert_eq!(
+        count(
+            &sb,
+            "SELECT COUNT(*) FROM observation_changes WHERE change = 'gone' AND run_id = 3"
+        ),
+        1
+    );
+}

@@ -335,3 +335,35 @@ fn a_read_of_a_store_that_does_not_exist_exits_2_and_creates_nothing() {
         );
     }
 }
+
+#[test]
+fn last_seen_is_the_latest_run_that_saw_the_finding_partial_or_complete() {
+    let mut sb = setup();
+    let ann = "ann,ann@example.com,active,,user,,\n";
+    let last_seen = |sb: &Sandbox| {
+        by_rule(&sb.findings("open"), "leaver-active-account", "ann")["last_seen"].clone()
+    };
+    scan(&sb, 0, ann, &[]);
+    sb.now = Some("2026-06-02T00:00:00Z".into());
+    scan(&sb, 3, ann, &["--partial"]);
+    assert_eq!(last_seen(&sb), "2026-06-02T00:00:00Z");
+    sb.now = Some("2026-06-03T00:00:00Z".into());
+    scan(
+        &sb,
+        3,
+        "ben,ben@example.com,active,,user,,\n",
+        &["--partial"],
+    );
+    assert_eq!(
+        last_seen(&sb),
+        "2026-06-02T00:00:00Z",
+        "a run that did not see it"
+    );
+    sb.now = Some("2026-06-04T00:00:00Z".into());
+    scan(&sb, 0, ann, &[]);
+    assert_eq!(last_seen(&sb), "2026-06-04T00:00:00Z");
+    sb.now = Some("2026-06-05T00:00:00Z".into());
+    scan(&sb, 0, ann, &[]);
+    assert_eq!(last_seen(&sb), "2026-06-05T00:00:00Z", "seen unchanged");
+    assert_eq!(sb.findings("all")[0]["first_seen"], "2026-06-01T00:00:00Z");
+}

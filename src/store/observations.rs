@@ -1,0 +1,672 @@
+//! `observations` and `observation_changes`: what each system holds, stored as what changed.
+//!
+//! One row per thing a system holds — an account (its grants folded in), a credential, or a grant
+//! of an account the scanner did not list — keyed by (system, type, account, subject, kind), with
+//! the run that first saw it, the last run known to have seen it, the complete run that no longer
+//! saw it (`gone_run`), a digest of its content and the content as last seen. Each run adds one
+//! `observation_changes` row per observation that appeared, changed or went; a change row keeps
+//! the content from before the change, so history reads back from the current content.
+//!
+//! An observation still present (`gone_run` NULL) was seen by every complete run of its system
+//! since it appeared — a complete run that missed it would have marked it gone — so a complete
+//! sweep that finds everything unchanged writes nothing here. A partial run records what it saw
+//! (new, changed, and `last_run` of what it saw unchanged) but never marks anything gone: what it
+//! did not see proves nothing.
+
+use super::Result;
+use residual_scanners::{
+    Account, ByAccount, Credential, CredentialKind, Grant, Observations, RunStatus,
+};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+/// How many of each kind of change one run wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Changes {
+    pub appeared: usize,
+    pub changed: usize,
+    pub gone: usize,
+}
+
+/// An account as stored, with the grants it holds.
+#[derive(serde::Serialize)]
+struct AccountRow<'a> {
+    #[serde(flatten)]
+    account: &'a Account,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    grants: Vec<&'a Grant>,
+}
+
+/// An account row read back: the account with its grants folded in.
+#[derive(serde::Deserialize)]
+struct StoredAccount {
+    #[serde(flatten)]
+    account: Account,
+    #[serde(default)]
+    grants: Vec<Grant>,
+}
+
+/// The three shapes an observation row takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RowType {
+    Account,
+    Credential,
+    Grant,
+}
+
+impl RowType {
+    fn as_str(self) -> &'static str {
+        match self {
+            RowType::Account => "account",
+            RowType::Credential => "credential",
+            RowType::Grant => "grant",
+        }
+    }
+}
+
+/// One observation as a run presents it, before it is compared with what the store holds.
+struct Row<'a> {
+    row_type: RowType,
+    account: &'a str,
+    subject: &'a str,
+    kind: &'static str,
+    active: Option<i64>,
+}
+
+/// An observation the store holds for the system, by key.
+struct Known {
+    id: i64,
+    digest: i64,
+    gone: bool,
+}
+
+/// The identity of an observation within its system, hashed to 128 bits so that a million of
+/// them cost a compact map rather than a million cloned strings; only in memory, never stored.
+fn key_of(row_type: &str, account: &str, subject: &str, kind: &str) -> u128 {
+    let half = |salt: u8| {
+        let mut h = DefaultHasher::new();
+        salt.hash(&mut h);
+        (row_type, account, subject, kind).hash(&mut h);
+        h.finish()
+    };
+    (u128::from(half(1)) << 64) | u128::from(half(2))
+}
+
+/// A stable digest of stored content: the first 8 bytes of its SHA-256.
+fn digest_of(data: &[u8]) -> i64 {
+    let d = Sha256::digest(data);
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&d[..8]);
+    i64::from_be_bytes(first)
+}
+
+/// Computes the digests a migration could not (SQL has no SHA-256): rows moved over from a store
+/// that kept full copies per run.
+pub(super) fn fill_digests(tx: &Transaction) -> Result<()> {
+    // Collected first: updating rows under an open cursor over the same table is not defined.
+    let mut digests: Vec<(String, i64, i64)> = Vec::new();
+    {
+        let mut select =
+            tx.prepare("SELECT system, id, data FROM observations WHERE digest IS NULL")?;
+        let mut rows = select.query([])?;
+        while let Some(r) = rows.next()? {
+            let digest = digest_of(r.get_ref(2)?.as_str()?.as_bytes());
+            digests.push((r.get(0)?, r.get(1)?, digest));
+        }
+    }
+    let mut update =
+        tx.prepare("UPDATE observations SET digest = ?3 WHERE system = ?1 AND id = ?2")?;
+    for (system, id, digest) in digests {
+        update.execute(params![system, id, digest])?;
+    }
+    Ok(())
+}
+
+/// Everything the store holds for `system`, by key, and the highest id in use.
+fn load_known(tx: &Transaction, system: &str) -> Result<(HashMap<u128, Known>, i64)> {
+    let mut stmt = tx.prepare(
+        "SELECT id, type, account, subject, kind, digest, gone_run IS NOT NULL \
+         FROM observations WHERE system = ?1",
+    )?;
+    let mut rows = stmt.query([system])?;
+    let mut known = HashMap::new();
+    let mut max_id = 0;
+    while let Some(r) = rows.next()? {
+        let id: i64 = r.get(0)?;
+        let key = key_of(
+            r.get_ref(1)?.as_str()?,
+            r.get_ref(2)?.as_str()?,
+            r.get_ref(3)?.as_str()?,
+            r.get_ref(4)?.as_str()?,
+        );
+        known.insert(
+            key,
+            Known {
+                id,
+                digest: r.get::<_, Option<i64>>(5)?.unwrap_or_default(),
+                gone: r.get(6)?,
+            },
+        );
+        max_id = max_id.max(id);
+    }
+    Ok((known, max_id))
+}
+
+/// The statements one run's changes are written with.
+struct Writer<'t> {
+    system: &'t str,
+    insert: rusqlite::Statement<'t>,
+    update: rusqlite::Statement<'t>,
+    reappear: rusqlite::Statement<'t>,
+    seen: rusqlite::Statement<'t>,
+    gone: rusqlite::Statement<'t>,
+    change: rusqlite::Statement<'t>,
+    change_keeping: rusqlite::Statement<'t>,
+}
+
+impl<'t> Writer<'t> {
+    fn new(tx: &'t Transaction, system: &'t str) -> Result<Writer<'t>> {
+        Ok(Writer {
+            system,
+            insert: tx.prepare(
+                "INSERT INTO observations (system, id, type, account, subject, kind, active, digest, \
+                   first_run, last_run, gone_run, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, NULL, ?10)",
+            )?,
+            update: tx.prepare(
+                "UPDATE observations SET active = ?3, digest = ?4, data = ?5, last_run = ?6 \
+                 WHERE system = ?1 AND id = ?2",
+            )?,
+            reappear: tx.prepare(
+                "UPDATE observations SET active = ?3, digest = ?4, data = ?5, first_run = ?6, last_run = ?6, \
+                   gone_run = NULL WHERE system = ?1 AND id = ?2",
+            )?,
+            seen: tx.prepare("UPDATE observations SET last_run = ?3 WHERE system = ?1 AND id = ?2")?,
+            gone: tx.prepare(
+                "UPDATE observations SET gone_run = ?3, last_run = MAX(last_run, ?4) \
+                 WHERE system = ?1 AND id = ?2",
+            )?,
+            change: tx.prepare(
+                "INSERT INTO observation_changes (run_id, observation, change, previous) VALUES (?1, ?2, ?3, NULL)",
+            )?,
+            change_keeping: tx.prepare(
+                "INSERT INTO observation_changes (run_id, observation, change, previous) \
+                 SELECT ?1, id, ?3, data FROM observations WHERE system = ?4 AND id = ?2",
+            )?,
+        })
+    }
+}
+
+/// Compares what one run saw of `system` with what the store holds and writes the difference,
+/// inside the run's transaction. `previous_complete` is the system's complete run before this one
+/// (the last run that saw what this run no longer sees).
+pub fn record(
+    tx: &Transaction,
+    system: &str,
+    run_id: i64,
+    status: RunStatus,
+    previous_complete: Option<i64>,
+    obs: &Observations,
+) -> Result<Changes> {
+    let (mut known, mut max_id) = load_known(tx, system)?;
+    let mut w = Writer::new(tx, system)?;
+    let mut changes = Changes::default();
+    let mut this_run: HashSet<u128> = HashSet::with_capacity(obs.accounts.len());
+    let mut data = Vec::with_capacity(1024);
+    let mut put = |row: Row, data: &[u8]| -> Result<()> {
+        let key = key_of(row.row_type.as_str(), row.account, row.subject, row.kind);
+        if !this_run.insert(key) {
+            // The same observation twice in one run: the first one stands.
+            return Ok(());
+        }
+        let digest = digest_of(data);
+        let text = std::str::from_utf8(data).unwrap_or_default();
+        match known.get(&key) {
+            None => {
+                max_id += 1;
+                w.insert.execute(params![
+                    w.system,
+                    max_id,
+                    row.row_type.as_str(),
+                    row.account,
+                    row.subject,
+                    row.kind,
+                    row.active,
+                    digest,
+                    run_id,
+                    text
+                ])?;
+                w.change.execute(params![run_id, max_id, "appeared"])?;
+                changes.appeared += 1;
+            }
+            Some(k) if k.gone => {
+                w.change_keeping
+                    .execute(params![run_id, k.id, "appeared", w.system])?;
+                w.reappear
+                    .execute(params![w.system, k.id, row.active, digest, text, run_id])?;
+                changes.appeared += 1;
+            }
+            Some(k) if k.digest != digest => {
+                w.change_keeping
+                    .execute(params![run_id, k.id, "changed", w.system])?;
+                w.update
+                    .execute(params![w.system, k.id, row.active, digest, text, run_id])?;
+                changes.changed += 1;
+            }
+            Some(k) => {
+                if status != RunStatus::Complete {
+                    w.seen.execute(params![w.system, k.id, run_id])?;
+                }
+            }
+        }
+        Ok(())
+    };
+
+    let grants_of = ByAccount::new(&obs.grants, |g: &Grant| g.account.as_str());
+    for a in &obs.accounts {
+        let grants: Vec<&Grant> = grants_of.get(&a.name).collect();
+        data.clear();
+        serde_json::to_writer(&mut data, &AccountRow { account: a, grants })?;
+        let row = Row {
+            row_type: RowType::Account,
+            account: &a.name,
+            subject: &a.name,
+            kind: a.kind.as_str(),
+            active: a.enabled.map(i64::from),
+        };
+        put(row, &data)?;
+    }
+    for c in &obs.credentials {
+        data.clear();
+        serde_json::to_writer(&mut data, c)?;
+        let row = Row {
+            row_type: RowType::Credential,
+            account: &c.account,
+            subject: &c.id,
+            kind: c.kind.as_str(),
+            active: Some(i64::from(c.active)),
+        };
+        put(row, &data)?;
+    }
+    let listed: HashSet<&str> = obs.accounts.iter().map(|a| a.name.as_str()).collect();
+    for g in grants_of.orphans(&listed) {
+        data.clear();
+        serde_json::to_writer(&mut data, g)?;
+        let row = Row {
+            row_type: RowType::Grant,
+            account: &g.account,
+            subject: &g.target,
+            kind: g.kind.as_str(),
+            active: None,
+        };
+        put(row, &data)?;
+    }
+
+    if status == RunStatus::Complete {
+        known.retain(|key, k| !k.gone && !this_run.contains(key));
+        let mut gone: Vec<i64> = known.values().map(|k| k.id).collect();
+        gone.sort_unstable();
+        for id in gone {
+            w.gone
+                .execute(params![w.system, id, run_id, previous_complete])?;
+            w.change.execute(params![run_id, id, "gone"])?;
+            changes.gone += 1;
+        }
+    }
+    Ok(changes)
+}
+
+/// Drops the history of `system` from before run `cutoff`: change rows of earlier runs and
+/// observations that were already gone by then.
+pub fn prune(tx: &Transaction, system: &str, cutoff: i64) -> Result<()> {
+    tx.execute(
+        "DELETE FROM observation_changes WHERE run_id IN \
+           (SELECT id FROM scan_runs WHERE system = ?1 AND id < ?2)",
+        params![system, cutoff],
+    )?;
+    tx.execute(
+        "DELETE FROM observations WHERE system = ?1 AND gone_run < ?2",
+        params![system, cutoff],
+    )?;
+    Ok(())
+}
+
+/// Credentials of `kind` with id `id` that systems of `scanner` hold now — seen by their latest
+/// complete run, or by a later partial one, and not gone since — with the time that complete run
+/// finished: what liveness checks (is this leaked key still active?) are answered from. Systems
+/// without a complete run are not asked.
+pub fn latest_credentials(
+    conn: &Connection,
+    scanner: &str,
+    kind: CredentialKind,
+    id: &str,
+) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>, Credential)>> {
+    let mut stmt = conn.prepare(
+        "SELECT o.system, r.finished_at, o.data FROM observations o \
+         JOIN scan_runs r ON r.id = (SELECT MAX(id) FROM scan_runs \
+             WHERE system = o.system AND scanner = ?1 AND status = 'complete') \
+         WHERE o.type = 'credential' AND o.kind = ?2 AND o.subject = ?3 AND o.gone_run IS NULL",
+    )?;
+    let rows = stmt.query_map(params![scanner, kind.as_str(), id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (system, finished, data) = row?;
+        let finished = residual_scanners::time::parse_time(&finished).unwrap_or_default();
+        out.push((system, finished, serde_json::from_str(&data)?));
+    }
+    Ok(out)
+}
+
+/// What `system` holds as of its latest complete run (and any partial run since), or `None`
+/// before its first complete run: what an incremental run (which reads only new objects) adds to.
+pub fn latest_complete(conn: &Connection, system: &str) -> Result<Option<Observations>> {
+    let complete: Option<i64> = conn
+        .query_row(
+            "SELECT id FROM scan_runs WHERE system = ?1 AND status = 'complete' LIMIT 1",
+            [system],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if complete.is_none() {
+        return Ok(None);
+    }
+    let mut stmt = conn.prepare(
+        "SELECT type, data FROM observations WHERE system = ?1 AND gone_run IS NULL ORDER BY id",
+    )?;
+    let mut rows = stmt.query([system])?;
+    let mut obs = Observations::default();
+    while let Some(r) = rows.next()? {
+        let data = r.get_ref(1)?.as_str()?;
+        match r.get_ref(0)?.as_str()? {
+            "account" => {
+                let a: StoredAccount = serde_json::from_str(data)?;
+                obs.grants.extend(a.grants);
+                obs.accounts.push(a.account);
+            }
+            "credential" => obs.credentials.push(serde_json::from_str(data)?),
+            _ => obs.grants.push(serde_json::from_str(data)?),
+        }
+    }
+    Ok(Some(obs))
+}
+
+/// One change a run made to what a system holds, as history reads it back.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Change {
+    pub run_id: i64,
+    /// `account`, `credential` or `grant`.
+    pub observation_type: String,
+    pub account: String,
+    pub subject: String,
+    pub kind: String,
+    /// `appeared`, `changed` or `gone`.
+    pub change: String,
+    /// The content before the change (JSON), where there was one.
+    pub previous: Option<String>,
+    /// The content now (JSON): as last seen, for one that is gone.
+    pub current: String,
+}
+
+/// The changes run `run_id` made, in the order of the observations they concern.
+pub fn changes_of_run(conn: &Connection, run_id: i64) -> Result<Vec<Change>> {
+    let mut stmt = conn.prepare(
+        "SELECT c.run_id, o.type, o.account, o.subject, o.kind, c.change, c.previous, o.data \
+         FROM observation_changes c JOIN scan_runs r ON r.id = c.run_id \
+         JOIN observations o ON o.system = r.system AND o.id = c.observation \
+         WHERE c.run_id = ?1 ORDER BY c.observation",
+    )?;
+    let rows = stmt.query_map([run_id], |r| {
+        Ok(Change {
+            run_id: r.get(0)?,
+            observation_type: r.get(1)?,
+            account: r.get(2)?,
+            subject: r.get(3)?,
+            kind: r.get(4)?,
+            change: r.get(5)?,
+            previous: r.get(6)?,
+            current: r.get(7)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+    use residual_scanners::{AccountKind, GrantKind, IdentityHints, ScanReport};
+
+    fn account(name: &str, enabled: bool) -> Account {
+        Account {
+            name: name.into(),
+            kind: AccountKind::User,
+            enabled: Some(enabled),
+            created_at: None,
+            last_used_at: None,
+            hints: IdentityHints::default(),
+            attributes: Default::default(),
+        }
+    }
+
+    fn report(status: RunStatus, accounts: &[Account]) -> ScanReport {
+        let now = chrono::Utc::now();
+        ScanReport {
+            scanner: "inventory".into(),
+            system: "inventory:crm".into(),
+            status,
+            started_at: now,
+            finished_at: now,
+            observations: Observations {
+                grants: accounts
+                    .iter()
+                    .map(|a| Grant {
+                        account: a.name.clone(),
+                        kind: GrantKind::Group,
+                        target: "vpn".into(),
+                        attributes: Default::default(),
+                    })
+                    .collect(),
+                accounts: accounts.to_vec(),
+                credentials: Vec::new(),
+            },
+            errors: Vec::new(),
+            calls: 0,
+        }
+    }
+
+    /// Records one run the way a scan does (run row, then observations) and returns its id and
+    /// what changed.
+    fn run(store: &mut Store, r: &ScanReport) -> (i64, Changes) {
+        let tx = store.transaction().expect("tx");
+        let id = crate::store::runs::insert(&tx, r, chrono::Utc::now()).expect("run");
+        let previous = crate::store::runs::previous_complete(&tx, &r.system, id).expect("prev");
+        let changes =
+            record(&tx, &r.system, id, r.status, previous, &r.observations).expect("record");
+        tx.commit().expect("commit");
+        (id, changes)
+    }
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("t.db")).expect("store");
+        (dir, store)
+    }
+
+    fn count(store: &Store, sql: &str) -> i64 {
+        store
+            .conn()
+            .query_row(sql, [], |r| r.get(0))
+            .expect("count")
+    }
+
+    #[test]
+    fn an_unchanged_complete_run_writes_nothing() {
+        let (_dir, mut store) = store();
+        let seen = [account("ann", true), account("ben", true)];
+        let (_, first) = run(&mut store, &report(RunStatus::Complete, &seen));
+        assert_eq!(first.appeared, 2);
+        let (second_id, second) = run(&mut store, &report(RunStatus::Complete, &seen));
+        assert_eq!(second, Changes::default());
+        assert!(changes_of_run(store.conn(), second_id)
+            .expect("history")
+            .is_empty());
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM observations"), 2);
+    }
+
+    #[test]
+    fn changes_read_back_with_the_content_before_them() {
+        let (_dir, mut store) = store();
+        run(
+            &mut store,
+            &report(
+                RunStatus::Complete,
+                &[account("ann", true), account("ben", true)],
+            ),
+        );
+        let (id, changes) = run(
+            &mut store,
+            &report(
+                RunStatus::Complete,
+                &[account("ann", false), account("cat", true)],
+            ),
+        );
+        assert_eq!(
+            changes,
+            Changes {
+                appeared: 1,
+                changed: 1,
+                gone: 1
+            }
+        );
+        let history = changes_of_run(store.conn(), id).expect("history");
+        let of = |subject: &str| {
+            history
+                .iter()
+                .find(|c| c.subject == subject)
+                .unwrap_or_else(|| panic!("no change of {subject}: {history:#?}"))
+        };
+        assert_eq!(of("ann").change, "changed");
+        assert!(of("ann")
+            .previous
+            .as_deref()
+            .unwrap_or("")
+            .contains("\"enabled\":true"));
+        assert!(of("ann").current.contains("\"enabled\":false"));
+        assert_eq!(of("ben").change, "gone");
+        assert_eq!(of("cat").change, "appeared");
+        let latest = latest_complete(store.conn(), "inventory:crm")
+            .expect("latest")
+            .expect("a complete run");
+        let names: Vec<&str> = latest.accounts.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["ann", "cat"]);
+        assert_eq!(
+            latest.grants.len(),
+            2,
+            "grants fold back out of their accounts"
+        );
+    }
+
+    #[test]
+    fn a_partial_run_records_what_it_saw_and_marks_nothing_gone() {
+        let (_dir, mut store) = store();
+        run(
+            &mut store,
+            &report(
+                RunStatus::Complete,
+                &[account("ann", true), account("ben", true)],
+            ),
+        );
+        let (partial, changes) = run(
+            &mut store,
+            &report(
+                RunStatus::Partial,
+                &[account("ben", true), account("cat", true)],
+            ),
+        );
+        assert_eq!(
+            changes,
+            Changes {
+                appeared: 1,
+                changed: 0,
+                gone: 0
+            }
+        );
+        assert_eq!(
+            count(
+                &store,
+                "SELECT COUNT(*) FROM observations WHERE gone_run IS NULL"
+            ),
+            3
+        );
+        let ben_last: i64 = store
+            .conn()
+            .query_row(
+                "SELECT last_run FROM observations WHERE subject = 'ben'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("ben");
+        assert_eq!(ben_last, partial, "a partial run records what it saw");
+    }
+
+    #[test]
+    fn an_observation_that_returns_appears_again_in_the_same_row() {
+        let (_dir, mut store) = store();
+        let ann = [account("ann", true)];
+        run(&mut store, &report(RunStatus::Complete, &ann));
+        let (gone_in, _) = run(&mut store, &report(RunStatus::Complete, &[]));
+        let (back_in, changes) = run(&mut store, &report(RunStatus::Complete, &ann));
+        assert_eq!(changes.appeared, 1);
+        let (first, last, gone): (i64, i64, Option<i64>) = store
+            .conn()
+            .query_row(
+                "SELECT first_run, last_run, gone_run FROM observations WHERE subject = 'ann'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .expect("ann");
+        assert_eq!((first, last, gone), (back_in, back_in, None));
+        assert!(gone_in < back_in);
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM observations"), 1);
+    }
+
+    #[test]
+    fn pruning_keeps_what_is_present_and_drops_old_history() {
+        let (_dir, mut store) = store();
+        run(
+            &mut store,
+            &report(
+                RunStatus::Complete,
+                &[account("ann", true), account("ben", true)],
+            ),
+        );
+        let (second, _) = run(
+            &mut store,
+            &report(RunStatus::Complete, &[account("ann", true)]),
+        );
+        let (third, _) = run(
+            &mut store,
+            &report(RunStatus::Complete, &[account("ann", true)]),
+        );
+        let tx = store.transaction().expect("tx");
+        prune(&tx, "inventory:crm", third).expect("prune");
+        tx.commit().expect("commit");
+        assert!(changes_of_run(store.conn(), second).expect("h").is_empty());
+        let subjects: Vec<String> = latest_complete(store.conn(), "inventory:crm")
+            .expect("latest")
+            .expect("some")
+            .accounts
+            .into_iter()
+            .map(|a| a.name)
+            .collect();
+        assert_eq!(subjects, ["ann"]);
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM observations"), 1);
+    }
+}

@@ -1,0 +1,83 @@
+//! One scan run, written in one transaction: the run, what changed in what its system holds, how
+//! its accounts link to people, and the finding lifecycle's transitions with their events. An
+//! interrupted run leaves the store as it was.
+
+use super::findings::Source;
+use super::observations::Changes;
+use super::{exceptions, findings, links, observations, runs, Result, Store};
+use crate::evaluate::Candidate;
+use crate::findings::{plan_run, Outcome, RunRef};
+use crate::link::Link;
+use chrono::{DateTime, Utc};
+use residual_scanners::time::format_time;
+use residual_scanners::ScanReport;
+
+/// What recording one run wrote.
+#[derive(Debug, Clone)]
+pub struct RecordedRun {
+    pub run_id: i64,
+    /// What happened to findings.
+    pub outcome: Outcome,
+    /// What changed in what the system holds.
+    pub changes: Changes,
+}
+
+/// Records `report` with the links and candidates its evaluation at `now` produced: the run row,
+/// its observations as changes, its links, then the planned finding transitions and their
+/// events; old history of the system is pruned in the same transaction.
+pub fn scan_run(
+    store: &mut Store,
+    report: &ScanReport,
+    links: &[(usize, Link)],
+    candidates: &[Candidate],
+    now: DateTime<Utc>,
+) -> Result<RecordedRun> {
+    let started = std::time::Instant::now();
+    let system = report.system.as_str();
+    let tx = store.transaction()?;
+    let run_id = runs::insert(&tx, report, now)?;
+    let previous = runs::previous_complete(&tx, system, run_id)?;
+    let changes = observations::record(
+        &tx,
+        system,
+        run_id,
+        report.status,
+        previous,
+        &report.observations,
+    )?;
+    tracing::debug!(elapsed = ?started.elapsed(), ?changes, "observations written");
+    links::record(&tx, system, run_id, &report.observations.accounts, links)?;
+    tracing::debug!(elapsed = ?started.elapsed(), "links written");
+    let current = findings::current_for_system(&tx, system)?;
+    let covers = exceptions::covers(&tx)?;
+    let run = RunRef {
+        id: run_id,
+        status: report.status,
+    };
+    let transitions = plan_run(&current, candidates, &covers, run, now);
+    let outcome = Outcome::of(&transitions);
+    tracing::debug!(elapsed = ?started.elapsed(), transitions = transitions.len(), "findings planned");
+    findings::apply(
+        &tx,
+        Source::Run {
+            id: run_id,
+            status: report.status,
+        },
+        &current,
+        &transitions,
+        &format_time(&now),
+    )?;
+    drop(transitions);
+    drop(current);
+    tracing::debug!(elapsed = ?started.elapsed(), "findings applied");
+    if let Some(cutoff) = runs::history_cutoff(&tx, system)? {
+        observations::prune(&tx, system, cutoff)?;
+    }
+    tx.commit()?;
+    tracing::debug!(elapsed = ?started.elapsed(), "committed");
+    Ok(RecordedRun {
+        run_id,
+        outcome,
+        changes,
+    })
+}

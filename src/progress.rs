@@ -3,10 +3,13 @@
 
 use std::sync::Arc;
 
+/// Where one progress line goes.
+type Sink = Arc<dyn Fn(&str) + Send + Sync>;
+
 /// A cheap, cloneable sink for progress lines; silent when built with [`Progress::silent`].
 #[derive(Clone, Default)]
 pub struct Progress {
-    sink: Option<Arc<dyn Fn(&str) + Send + Sync>>,
+    sink: Option<Sink>,
 }
 
 impl Progress {

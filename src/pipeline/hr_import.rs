@@ -62,8 +62,11 @@ pub fn import(
         started,
     } = snapshot;
     let file = plan.file;
+    // The diff is computed inside the write transaction: two imports at once then write the
+    // history one sequential order gives, never two diffs against the same old state.
+    let tx = store.transaction()?;
     if plan.skip_unchanged {
-        if let Some(last) = people::latest_snapshot(store.conn())? {
+        if let Some(last) = people::latest_snapshot(&tx)? {
             if last.digest == digest {
                 progress.say(format!(
                     "hr: {} unchanged since snapshot {}; not re-imported",
@@ -74,7 +77,7 @@ pub fn import(
             }
         }
     }
-    let known = people::load_all(store.conn())?;
+    let known = people::load_all(&tx)?;
     let size = parsed.people.len();
     let changes = diff::apply_snapshot(&known, parsed.people, plan.as_of);
     let departures = diff::departures(&known, &changes, plan.as_of);
@@ -88,7 +91,6 @@ pub fn import(
             file.display()
         )));
     }
-    let tx = store.transaction()?;
     let summary = people::write_snapshot(
         &tx,
         &file.display().to_string(),

@@ -128,9 +128,14 @@ impl Store {
         &self.path
     }
 
-    /// Starts the one transaction an import or a scan run is written in.
+    /// Starts the one transaction an import or a scan run is written in. It takes the write
+    /// lock at once (`BEGIN IMMEDIATE`): a deferred transaction that reads first and writes later
+    /// fails at once with "database is locked" when another process wrote in between, instead
+    /// of waiting out the busy timeout.
     pub fn transaction(&mut self) -> Result<rusqlite::Transaction<'_>> {
-        Ok(self.conn.transaction()?)
+        Ok(self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?)
     }
 
     pub fn conn(&self) -> &Connection {

@@ -81,6 +81,7 @@ mod details;
 mod report;
 mod roles;
 mod sweep;
+mod tags;
 mod translate;
 mod trust;
 mod users;

@@ -3,7 +3,7 @@
 //! this account that the policy lets assume the role.
 
 use super::sweep::to_chrono;
-use super::translate::{hints_from_tags, policy_grants, present_attributes, tag_attributes};
+use super::tags::{hints_from_tags, policy_grants, present_attributes, tag_attributes};
 use super::trust::{parse_trust_policy, Trust, TrustedPrincipal};
 use super::TagKeys;
 use crate::{Account, AccountKind, Grant, GrantKind, Observations};

@@ -139,6 +139,15 @@ pub enum ScanCommand {
         /// record what it shows but resolve nothing, and exit 3.
         #[arg(long)]
         partial: bool,
+        /// An export with no accounts is real (the system was emptied). Without it such an
+        /// export is a partial run that resolves nothing (exit 3): a failed export job often
+        /// leaves a header-only file behind.
+        #[arg(long)]
+        allow_empty: bool,
+        /// A drop of more than `policy.max_account_drop` (default 50%) of the accounts the last
+        /// complete run saw is real. Without it such an export is a partial run (exit 3).
+        #[arg(long)]
+        allow_drop: bool,
         #[command(flatten)]
         options: ScanOptions,
     },

@@ -71,6 +71,14 @@ pub struct PolicyConfig {
     /// Department → the groups, teams and policies it grants.
     #[serde(default)]
     pub departments: BTreeMap<String, Vec<String>>,
+    /// The share (0 to 1) of the accounts the last complete run saw that an inventory export may
+    /// lose before it counts as cut short (a partial run) without `--allow-drop`.
+    #[serde(default = "half")]
+    pub max_account_drop: f64,
+}
+
+fn half() -> f64 {
+    0.5
 }
 
 fn seven() -> i64 {
@@ -83,6 +91,7 @@ impl Default for PolicyConfig {
             mover_grace_days: 7,
             severity: BTreeMap::new(),
             departments: BTreeMap::new(),
+            max_account_drop: half(),
         }
     }
 }
@@ -286,6 +295,12 @@ impl Config {
             0,
             MAX_GRACE_DAYS,
         )?;
+        let drop = self.policy.max_account_drop;
+        if !(0.0..=1.0).contains(&drop) {
+            return Err(format!(
+                "policy.max_account_drop: {drop} is out of range (0 to 1, a share of accounts)"
+            ));
+        }
         if !self.policy.severity.is_empty() {
             let rules = crate::rules::RuleSet::builtin().map_err(|e| e.to_string())?;
             for id in self.policy.severity.keys() {
@@ -411,6 +426,13 @@ mod tests {
     #[test]
     fn a_known_severity_override_loads() {
         load_str("[policy.severity]\norphan-account = \"medium\"\n").expect("loads");
+    }
+
+    #[test]
+    fn the_account_drop_share_is_between_0_and_1() {
+        let e = load_str("[policy]\nmax_account_drop = 50\n").unwrap_err();
+        assert!(e.to_string().contains("policy.max_account_drop"), "{e}");
+        load_str("[policy]\nmax_account_drop = 0.2\n").expect("a share loads");
     }
 
     #[test]

@@ -26,9 +26,16 @@ pub fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Exit> {
             system,
             file,
             partial,
+            allow_empty,
+            allow_drop,
             options,
         }) => {
-            let mut report = sweep::inventory(&cx, &system, &file)?;
+            let guard = sweep::ExportGuard {
+                allow_empty,
+                allow_drop,
+                max_drop: ctx.config.policy.max_account_drop,
+            };
+            let mut report = sweep::inventory(&cx, &store, &system, &file, guard)?;
             if partial && report.status == RunStatus::Complete {
                 report.status = RunStatus::Partial;
                 report.errors.push("declared partial with --partial".into());

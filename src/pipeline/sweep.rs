@@ -8,7 +8,7 @@ use super::repository::{self, RepositoryPlan};
 use super::{secret_matcher, targets, Context, Error, Result};
 use crate::config::{Config, ScannerConfig};
 use crate::keys::FingerprintKey;
-use crate::store::{git as git_store, Store};
+use crate::store::{git as git_store, runs, Store};
 use crate::verification::{self, VerifyOverrides};
 use residual_scanners::aws_iam::AwsScanConfig;
 use residual_scanners::github::GithubScanConfig;
@@ -18,9 +18,28 @@ use residual_scanners::verify::VerifyConfig;
 use residual_scanners::{self as scanners, NoMatcher, RunStatus, ScanReport, Target};
 use std::path::Path;
 
+/// When an export that looks cut short may still resolve findings.
+#[derive(Debug, Clone, Copy)]
+pub struct ExportGuard {
+    /// `--allow-empty`: an export with no accounts is the truth (the system was emptied).
+    pub allow_empty: bool,
+    /// `--allow-drop`: a large drop in accounts is real.
+    pub allow_drop: bool,
+    /// The share of the last complete run's accounts an export may lose before it counts as
+    /// cut short (`policy.max_account_drop`).
+    pub max_drop: f64,
+}
+
 /// Reads an export. A file that cannot be read is a failed run (the export did not arrive
-/// tonight); a file with a bad row is an input error that records nothing.
-pub fn inventory(cx: &Context, system: &str, file: &Path) -> Result<ScanReport> {
+/// tonight); a file with a bad row is an input error that records nothing; an export that is
+/// empty or lost more accounts than `guard` allows is a partial run, which resolves nothing.
+pub fn inventory(
+    cx: &Context,
+    store: &Store,
+    system: &str,
+    file: &Path,
+    guard: ExportGuard,
+) -> Result<ScanReport> {
     cx.progress.say(format!(
         "scan inventory:{system}: reading {}",
         file.display()
@@ -29,7 +48,39 @@ pub fn inventory(cx: &Context, system: &str, file: &Path) -> Result<ScanReport> 
         system: system.to_string(),
         file: file.to_path_buf(),
     };
-    Ok(scanners::sweep(&target, &NoMatcher)?)
+    let mut report = scanners::sweep(&target, &NoMatcher)?;
+    if report.status == RunStatus::Complete {
+        let previous = runs::last_complete_accounts(store.conn(), &report.system)?;
+        if let Some(why) = cut_short(report.observations.accounts.len(), previous, guard) {
+            report.status = RunStatus::Partial;
+            report.errors.push(why);
+        }
+    }
+    Ok(report)
+}
+
+/// Why an export of `accounts` accounts looks cut short after a complete run that saw
+/// `previous`, unless `guard` says it is real. A failed export job often leaves a header-only or
+/// half-written file behind; taken at its word it would resolve every finding of the system.
+fn cut_short(accounts: usize, previous: Option<i64>, guard: ExportGuard) -> Option<String> {
+    if accounts == 0 && !guard.allow_empty {
+        return Some(
+            "the export holds no accounts: taken as cut short, so nothing is resolved \
+             (if the system really has no accounts, run with --allow-empty)"
+                .into(),
+        );
+    }
+    let previous = usize::try_from(previous?).ok()?;
+    let kept = previous as f64 * (1.0 - guard.max_drop);
+    if accounts > 0 && (accounts as f64) < kept && !guard.allow_drop {
+        return Some(format!(
+            "the export holds {accounts} accounts where the last complete run saw {previous} \
+             (more than {:.0}% fewer, `policy.max_account_drop`): taken as cut short, so \
+             nothing is resolved (if the drop is real, run with --allow-drop)",
+            guard.max_drop * 100.0
+        ));
+    }
+    None
 }
 
 /// Sweeps the AWS accounts one after another.
@@ -188,10 +239,17 @@ pub fn configured(
                     .as_deref()
                     .map(|f| config.resolve(f))
                     .unwrap_or_default();
+                let guard = ExportGuard {
+                    allow_empty: false,
+                    allow_drop: false,
+                    max_drop: config.policy.max_account_drop,
+                };
                 vec![inventory(
                     cx,
+                    store,
                     s.system.as_deref().unwrap_or(&s.name),
                     &file,
+                    guard,
                 )?]
             }
             "aws-iam" | "aws" => aws(cx, targets::aws_from_entry(s))?,

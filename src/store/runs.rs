@@ -51,6 +51,19 @@ pub fn insert(tx: &Transaction, report: &ScanReport, evaluated_at: DateTime<Utc>
     Ok(tx.last_insert_rowid())
 }
 
+/// How many accounts the latest complete run of `system` saw, if it has one: what a new export is
+/// compared with before its absences may resolve anything.
+pub fn last_complete_accounts(conn: &Connection, system: &str) -> Result<Option<i64>> {
+    Ok(conn
+        .query_row(
+            "SELECT accounts FROM scan_runs WHERE system = ?1 AND status = 'complete' \
+             ORDER BY id DESC LIMIT 1",
+            [system],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
 /// The latest complete run of `system` before run `before`, if there is one.
 pub fn previous_complete(conn: &Connection, system: &str, before: i64) -> Result<Option<i64>> {
     Ok(conn

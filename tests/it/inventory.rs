@@ -311,3 +311,58 @@ fn a_complete_run_records_what_went_and_a_partial_run_never_does() {
         1
     );
 }
+
+/// An export of `rows` accounts `u0`…, none of them linked (each an orphan finding).
+fn accounts_csv(rows: usize) -> String {
+    let mut csv = String::from("account,status\n");
+    for i in 0..rows {
+        csv.push_str(&format!("u{i},active\n"));
+    }
+    csv
+}
+
+fn scan_export(sb: &Sandbox, code: i32, csv: &str, extra: &[&str]) -> crate::harness::Run {
+    let file = sb.write("export.csv", csv);
+    let mut args = vec![
+        "scan",
+        "inventory",
+        "--system",
+        "erp",
+        file.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    sb.expect(code, &args)
+}
+
+#[test]
+fn a_header_only_export_resolves_nothing_unless_allow_empty_says_it_is_real() {
+    let sb = setup();
+    scan_export(&sb, 0, &accounts_csv(4), &[]);
+    let open = sb.findings("open").len();
+    assert!(open >= 4);
+    let run = scan_export(&sb, 3, "account,status\n", &[]);
+    assert!(run.stderr.contains("holds no accounts"), "{}", run.stderr);
+    assert_eq!(sb.findings("open").len(), open, "nothing was resolved");
+    scan_export(&sb, 0, "account,status\n", &["--allow-empty"]);
+    assert!(sb.findings("resolved").len() >= 4);
+}
+
+#[test]
+fn an_export_that_lost_most_accounts_resolves_nothing_unless_allow_drop_says_it_is_real() {
+    let sb = setup();
+    scan_export(&sb, 0, &accounts_csv(10), &[]);
+    // 10 -> 3 accounts: more than the default 50% gone.
+    let run = scan_export(&sb, 3, &accounts_csv(3), &[]);
+    assert!(
+        run.stderr
+            .contains("3 accounts where the last complete run saw 10"),
+        "{}",
+        run.stderr
+    );
+    assert!(sb.findings("resolved").is_empty());
+    // 10 -> 6 is within the limit and resolves the 4 that went.
+    scan_export(&sb, 0, &accounts_csv(6), &[]);
+    assert_eq!(sb.findings("resolved").len(), 4);
+    scan_export(&sb, 0, &accounts_csv(1), &["--allow-drop"]);
+    assert_eq!(sb.findings("resolved").len(), 9);
+}

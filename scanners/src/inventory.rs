@@ -193,9 +193,17 @@ fn read_jsonl(
 ) -> Result<(), InventoryError> {
     for (i, line) in reader.lines().enumerate() {
         let n = i as u64 + 1;
-        let line = line.map_err(|source| InventoryError::Io {
-            file: path.to_path_buf(),
-            source,
+        let line = line.map_err(|source| {
+            // Bytes that are not UTF-8 are a bad export (exit 2 naming the line), not a read
+            // that failed tonight.
+            if source.kind() == std::io::ErrorKind::InvalidData {
+                invalid(path, n, "row", "is not UTF-8")
+            } else {
+                InventoryError::Io {
+                    file: path.to_path_buf(),
+                    source,
+                }
+            }
         })?;
         if line.trim().is_empty() {
             continue;
@@ -306,4 +314,26 @@ fn parse_row(
         },
         grants,
     ))
+}
+
+#[cfg(test)]
+mod utf8_tests {
+    use super::*;
+
+    #[test]
+    fn a_jsonl_line_that_is_not_utf8_is_bad_input_naming_the_line() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("export.jsonl");
+        let mut bytes = b"{\"account\": \"ann\"}\n{\"account\": \"b".to_vec();
+        bytes.extend([0xff, 0xfe]);
+        bytes.extend(b"\"}\n");
+        std::fs::write(&file, bytes).expect("write");
+        match scan_inventory("crm", &file) {
+            Err(InventoryError::Invalid { line, message, .. }) => {
+                assert_eq!(line, 2);
+                assert!(message.contains("UTF-8"), "{message}");
+            }
+            other => panic!("expected bad input on line 2, got {other:?}"),
+        }
+    }
 }

@@ -9,7 +9,6 @@ use crate::keys::{self, FingerprintKey, KeySource};
 use crate::output;
 use crate::pipeline::gate::{self, GatePlan, HrSource};
 use crate::store::Store;
-use anyhow::Context as _;
 use residual_scanners::RunStatus;
 use std::io::Write;
 
@@ -60,7 +59,7 @@ pub fn run(ctx: &Context, args: GateCommand) -> anyhow::Result<Exit> {
     })
 }
 
-/// The store, read-only; a store that does not exist is not created.
+/// The store, read-only ([`Context::read_store`]); without one the gate says how to give it HR.
 fn open_read_only(ctx: &Context) -> anyhow::Result<Store> {
     if !ctx.db.exists() {
         return Err(UsageError(format!(
@@ -69,6 +68,5 @@ fn open_read_only(ctx: &Context) -> anyhow::Result<Store> {
         ))
         .into());
     }
-    Store::open_read_only(&ctx.db)
-        .with_context(|| format!("opening the store {}", ctx.db.display()))
+    ctx.read_store()
 }

@@ -10,7 +10,9 @@ use std::path::PathBuf;
 ///
 /// Import an HR snapshot (`hr import`), sweep systems (`scan`), then review and gate on the findings
 /// (`findings`, `exceptions`, `audit`). Exit codes: 0 clean, 1 findings at or above --fail-on,
-/// 2 usage or input error, 3 a scanner could not complete.
+/// 2 usage or input error (nothing changed), 3 a scanner could not complete (or the command
+/// failed after it recorded something), 4 the store stayed locked by another residual process
+/// past --lock-timeout (nothing changed; run again).
 #[derive(Debug, Parser)]
 #[command(name = "residual", version, propagate_version = true)]
 pub struct Cli {
@@ -32,6 +34,16 @@ pub struct Cli {
     /// Print nothing but results and errors.
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// How long to wait for another residual process that is writing the store before giving
+    /// up with exit 4 (seconds).
+    #[arg(
+        long,
+        global = true,
+        env = "RESIDUAL_LOCK_TIMEOUT",
+        value_name = "SECONDS",
+        default_value_t = 30
+    )]
+    pub lock_timeout: u64,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -1,6 +1,10 @@
 //! The `residual` binary: parse flags into one [`Context`], dispatch to the command, and map the
 //! outcome to the documented exit codes (0 clean, 1 findings at or above `--fail-on`, 2 usage or
-//! input error, 3 a scanner could not complete).
+//! input error, 3 a scanner could not complete, 4 the store stayed locked).
+//!
+//! Exit 2 promises that nothing changed: an error after this process committed anything to the
+//! store is exit 3 instead, and says what was kept. A closed stdout (`residual findings | head`)
+//! is the reader's choice, not an error.
 
 use clap::Parser;
 use residual::cli::{Cli, Command};
@@ -20,11 +24,35 @@ fn main() -> ExitCode {
         .init();
     match run(cli) {
         Ok(exit) => ExitCode::from(exit as u8),
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(Exit::Input as u8)
-        }
+        Err(e) => ExitCode::from(exit_for_error(&e) as u8),
     }
+}
+
+/// Says what went wrong and picks the exit code that tells the truth about the store.
+fn exit_for_error(e: &anyhow::Error) -> Exit {
+    let broken_pipe = e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    });
+    let committed = residual::store::committed_in_this_process();
+    if broken_pipe {
+        // The reader stopped reading; whatever was recorded stays recorded.
+        return if committed { Exit::Scanner } else { Exit::Ok };
+    }
+    eprintln!("error: {e:#}");
+    if committed {
+        eprintln!(
+            "error: what this command recorded before the error is kept in the store (see `residual runs`); exit 3"
+        );
+        return Exit::Scanner;
+    }
+    if commands::is_store_locked(e) {
+        eprintln!(
+            "error: another residual process is writing the store; nothing changed, run again (or raise --lock-timeout)"
+        );
+        return Exit::Locked;
+    }
+    Exit::Input
 }
 
 fn run(cli: Cli) -> anyhow::Result<Exit> {
@@ -55,6 +83,7 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
         config,
         now,
         quiet: cli.quiet,
+        lock_timeout: std::time::Duration::from_secs(cli.lock_timeout),
     };
     match cli.command {
         Command::Hr(cmd) => commands::hr::run(&ctx, cmd),

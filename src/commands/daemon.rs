@@ -42,6 +42,7 @@ pub fn run(ctx: &Context, max_runs: Option<u64>) -> anyhow::Result<Exit> {
             config: ctx.config.clone(),
             now: Utc::now(),
             quiet: ctx.quiet,
+            lock_timeout: ctx.lock_timeout,
         };
         match run_named(&run_ctx, &name) {
             Ok(exit) => {

@@ -49,9 +49,14 @@ pub fn run(ctx: &Context, args: FindingsArgs) -> anyhow::Result<Exit> {
                     .gate
                     .fail_on
                     .is_some_and(|t| Severity::parse(&f.severity).is_some_and(|s| s >= t));
-            stream
-                .item(&f)
-                .map_err(|e| crate::store::StoreError::Output(e.to_string()))
+            stream.item(&f).map_err(|e| {
+                // Keep the kind, so that a closed pipe stays recognisable as one.
+                let kind = e
+                    .chain()
+                    .find_map(|c| c.downcast_ref::<std::io::Error>().map(|io| io.kind()))
+                    .unwrap_or(std::io::ErrorKind::Other);
+                crate::store::StoreError::Output(std::io::Error::new(kind, format!("{e:#}")))
+            })
         })?;
     }
     stream.finish()?;

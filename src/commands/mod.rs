@@ -34,8 +34,34 @@ pub enum Exit {
     Findings = 1,
     /// Usage or input error.
     Input = 2,
-    /// A scanner could not complete.
+    /// A scanner could not complete, or the command failed after it had recorded something
+    /// (exit 2 would claim nothing changed).
     Scanner = 3,
+    /// Another process held the store's write lock past `--lock-timeout`; nothing changed.
+    Locked = 4,
+}
+
+/// Whether `e` is another process holding the store's write lock past the lock timeout, under
+/// whichever error type carried it up (the typed errors that wrap a store error are transparent,
+/// so the store error is not itself in the chain).
+pub fn is_store_locked(e: &anyhow::Error) -> bool {
+    use crate::exceptions::ExceptionsError;
+    use crate::pipeline::Error as PipelineError;
+    use crate::store::StoreError;
+    e.chain().any(|c| {
+        let store = c
+            .downcast_ref::<StoreError>()
+            .or_else(|| match c.downcast_ref::<PipelineError>() {
+                Some(PipelineError::Store(s))
+                | Some(PipelineError::Exceptions(ExceptionsError::Store(s))) => Some(s),
+                _ => None,
+            })
+            .or_else(|| match c.downcast_ref::<ExceptionsError>() {
+                Some(ExceptionsError::Store(s)) => Some(s),
+                _ => None,
+            });
+        store.is_some_and(StoreError::is_locked)
+    })
 }
 
 /// A bad argument or input that is not tied to a file format (those have their own errors).
@@ -49,11 +75,16 @@ pub struct Context {
     pub config: Config,
     pub now: DateTime<Utc>,
     pub quiet: bool,
+    /// How long a store operation waits for another process's lock (`--lock-timeout`).
+    pub lock_timeout: std::time::Duration,
 }
 
 impl Context {
     pub fn open_store(&self) -> anyhow::Result<Store> {
-        Store::open(&self.db).with_context(|| format!("opening the store {}", self.db.display()))
+        let store = Store::open(&self.db)
+            .with_context(|| format!("opening the store {}", self.db.display()))?;
+        store.set_lock_timeout(self.lock_timeout)?;
+        Ok(store)
     }
 
     /// The store for a command that only reads: opened read-only, never created or migrated, so
@@ -67,8 +98,10 @@ impl Context {
             ))
             .into());
         }
-        Store::open_read_only(&self.db)
-            .with_context(|| format!("opening the store {} to read", self.db.display()))
+        let store = Store::open_read_only(&self.db)
+            .with_context(|| format!("opening the store {} to read", self.db.display()))?;
+        store.set_lock_timeout(self.lock_timeout)?;
+        Ok(store)
     }
 
     /// Progress and summaries go to stderr so that stdout stays machine-readable.

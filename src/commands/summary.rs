@@ -24,33 +24,16 @@ pub fn finish(
     let mut systems: Vec<String> = runs.iter().map(|r| r.system.clone()).collect();
     systems.dedup();
     let summary = table::open_summary(store.conn(), &systems)?;
-    let total: i64 = summary.iter().map(|s| s.count).sum();
-    match format {
-        // Asked for a format: every open finding of the scanned systems, for a file or a pipe.
-        Some(f) => {
-            let open = open_findings(store, &systems)?;
-            output::write(&mut std::io::stdout().lock(), f, COLUMNS, &open)?;
+    // The runs are recorded: a reader that stops reading (`| head`) does not change their
+    // exit code.
+    if let Err(e) = print_open(ctx, store, &systems, &summary, format) {
+        let closed = e.chain().any(|c| {
+            c.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        });
+        if !closed {
+            return Err(e);
         }
-        // A person at a terminal: the findings when there are few, else counts by rule.
-        None if !ctx.quiet => {
-            let mut out = std::io::stdout().lock();
-            if total <= 50 {
-                let open = open_findings(store, &systems)?;
-                output::write(&mut out, Format::Table, COLUMNS, &open)?;
-            } else {
-                output::write(
-                    &mut out,
-                    Format::Table,
-                    &["severity", "rule", "system", "count"],
-                    &summary,
-                )?;
-                writeln!(
-                    out,
-                    "{total} open findings; `residual findings --format json` lists them all"
-                )?;
-            }
-        }
-        None => {}
     }
     if runs.iter().any(|r| r.status != RunStatus::Complete) {
         return Ok(Exit::Scanner);
@@ -61,6 +44,46 @@ pub fn finish(
             .any(|s| Severity::parse(&s.severity).is_some_and(|sev| sev >= t))
     });
     Ok(if failing { Exit::Findings } else { Exit::Ok })
+}
+
+/// The open findings of the scanned systems on stdout: all of them in the asked format, or for a
+/// person at a terminal the findings when there are few, else counts by rule.
+fn print_open(
+    ctx: &Context,
+    store: &Store,
+    systems: &[String],
+    summary: &[table::OpenCount],
+    format: Option<Format>,
+) -> anyhow::Result<()> {
+    let total: i64 = summary.iter().map(|s| s.count).sum();
+    match format {
+        // Asked for a format: every open finding of the scanned systems, for a file or a pipe.
+        Some(f) => {
+            let open = open_findings(store, systems)?;
+            output::write(&mut std::io::stdout().lock(), f, COLUMNS, &open)?;
+        }
+        // A person at a terminal: the findings when there are few, else counts by rule.
+        None if !ctx.quiet => {
+            let mut out = std::io::stdout().lock();
+            if total <= 50 {
+                let open = open_findings(store, systems)?;
+                output::write(&mut out, Format::Table, COLUMNS, &open)?;
+            } else {
+                output::write(
+                    &mut out,
+                    Format::Table,
+                    &["severity", "rule", "system", "count"],
+                    summary,
+                )?;
+                writeln!(
+                    out,
+                    "{total} open findings; `residual findings --format json` lists them all"
+                )?;
+            }
+        }
+        None => {}
+    }
+    Ok(())
 }
 
 fn open_findings(store: &Store, systems: &[String]) -> anyhow::Result<Vec<table::Finding>> {

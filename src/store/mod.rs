@@ -18,6 +18,22 @@ pub mod runs;
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// How long a write waits for another process's write lock before giving up (`--lock-timeout`).
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Set by the commit hook of every store this process opened for writing, once one of its
+/// transactions committed: the process-level fact "this command changed the store" that the exit
+/// code must respect (exit 2 promises nothing changed).
+static COMMITTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether any transaction of this process committed to a store (schema migrations of the open
+/// itself excluded).
+pub fn committed_in_this_process() -> bool {
+    COMMITTED.load(Ordering::SeqCst)
+}
 
 /// A store could not be opened or written.
 #[derive(Debug, thiserror::Error)]
@@ -54,8 +70,24 @@ pub enum StoreError {
     #[error("stored JSON is corrupt: {0}")]
     Json(#[from] serde_json::Error),
     /// Writing a row that was read failed (a closed pipe, a full disk).
-    #[error("writing output: {0}")]
-    Output(String),
+    #[error("writing output")]
+    Output(#[source] std::io::Error),
+}
+
+impl StoreError {
+    /// Whether the error is another process holding the store's write lock past the busy
+    /// timeout (`SQLITE_BUSY` / `SQLITE_LOCKED`): a retryable condition with its own exit code,
+    /// not bad input.
+    pub fn is_locked(&self) -> bool {
+        let sql = match self {
+            StoreError::Sql(e) | StoreError::Open { source: e, .. } => e,
+            _ => return false,
+        };
+        matches!(
+            sql.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        )
+    }
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -84,12 +116,18 @@ impl Store {
         // A scan run of a large system is one big transaction: give it room in memory.
         conn.pragma_update(None, "cache_size", -16384)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
-        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        conn.busy_timeout(DEFAULT_LOCK_TIMEOUT)?;
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
         };
         migrations::migrate(&mut store.conn, path)?;
+        // Registered after the migrations: creating or upgrading the schema is not a change of
+        // what the store says.
+        store.conn.commit_hook(Some(|| {
+            COMMITTED.store(true, Ordering::SeqCst);
+            false
+        }))?;
         for side in ["-wal", "-shm"] {
             let mut p = path.as_os_str().to_owned();
             p.push(side);
@@ -111,7 +149,7 @@ impl Store {
             path: path.to_path_buf(),
             source,
         })?;
-        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        conn.busy_timeout(DEFAULT_LOCK_TIMEOUT)?;
         let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         let known = migrations::SCHEMA_VERSION;
         let path = path.to_path_buf();
@@ -122,6 +160,11 @@ impl Store {
             return Err(StoreError::TooOld { path, found, known });
         }
         Ok(Store { conn, path })
+    }
+
+    /// How long statements wait for another process's lock before failing as locked.
+    pub fn set_lock_timeout(&self, timeout: Duration) -> Result<()> {
+        Ok(self.conn.busy_timeout(timeout)?)
     }
 
     pub fn path(&self) -> &Path {

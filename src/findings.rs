@@ -67,6 +67,12 @@ pub enum EventKind {
     Excepted,
     ExceptionExpired,
     Resolved,
+    /// A leaver or mover case was opened (its HR event imported), and later transitions of the
+    /// case; chained under the finding id `case:<id>`.
+    CaseOpened,
+    CaseVerified,
+    CaseExcepted,
+    CaseReopened,
 }
 
 impl EventKind {
@@ -77,6 +83,10 @@ impl EventKind {
             EventKind::Excepted => "excepted",
             EventKind::ExceptionExpired => "exception_expired",
             EventKind::Resolved => "resolved",
+            EventKind::CaseOpened => "case_opened",
+            EventKind::CaseVerified => "case_verified",
+            EventKind::CaseExcepted => "case_excepted",
+            EventKind::CaseReopened => "case_reopened",
         }
     }
 }

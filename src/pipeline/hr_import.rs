@@ -2,6 +2,7 @@
 //! events, in one transaction), or into memory for a run that writes nothing (the gate's `--hr`).
 
 use super::{Progress, Result};
+use crate::cases::CaseScope;
 use crate::hr::{self, diff, HrFormat};
 use crate::person::Person;
 use crate::store::{people, Store};
@@ -25,6 +26,8 @@ pub struct ImportPlan<'a> {
     pub max_departures: Option<usize>,
     /// `--allow-mass-departure`: import even when more people leave than `max_departures`.
     pub allow_mass_departure: bool,
+    /// What the cases the snapshot opens (a leaver or mover each) are judged with.
+    pub cases: &'a CaseScope,
 }
 
 /// A snapshot file read and validated, not yet imported.
@@ -101,6 +104,10 @@ pub fn import(
         size,
         &changes,
     )?;
+    // Each leaver and mover event opens its case, chained, in the snapshot's transaction.
+    let case_changes = crate::store::cases::judge_and_record(&tx, now, |facts| {
+        super::cases::judge_all(facts, plan.cases, now)
+    })?;
     tx.commit().map_err(crate::store::StoreError::from)?;
     progress.say(format!(
         "hr: snapshot {} as of {} from {} ({}): {} people, {} joined, {} leavers, {} movers ({:.2}s)",
@@ -114,6 +121,9 @@ pub fn import(
         summary.movers,
         started.elapsed().as_secs_f64()
     ));
+    for change in &case_changes {
+        progress.say(super::cases::describe(change));
+    }
     Ok(Some(summary))
 }
 

@@ -215,6 +215,18 @@ const MIGRATIONS: &[&str] = &[
     -- Exception expiry runs before every scan: find excepted findings without reading them all.
     CREATE INDEX findings_by_state ON findings(state);
     "#,
+    // 8: cases — the last judged state of each leaver/mover case (id = the person event's id),
+    // so that a write can tell which cases changed and chain an event for each.
+    r#"
+    CREATE TABLE cases (
+        id INTEGER PRIMARY KEY,
+        employee_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        state TEXT NOT NULL,
+        verified_at TEXT,
+        changed_at TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// What a migration needs beyond SQL, run in its transaction right after it.

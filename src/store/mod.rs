@@ -5,6 +5,7 @@
 //! import and each scan run is written inside one transaction: an interrupted run leaves the store
 //! as it was.
 
+pub mod cases;
 pub mod events;
 pub mod exceptions;
 pub mod findings;

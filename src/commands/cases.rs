@@ -170,11 +170,10 @@ pub fn show(ctx: &Context, args: CaseArgs) -> anyhow::Result<Exit> {
             let c = &doc.case;
             writeln!(
                 out,
-                "{} — {} {} ({}), {} at {}: {}{}",
+                "{} — {} ({}), {} effective {}: {}{}",
                 c.case_id,
-                c.event,
-                c.employee_id,
                 c.name.as_deref().unwrap_or("no name"),
+                c.employee_id,
                 c.event,
                 c.event_at,
                 c.state,

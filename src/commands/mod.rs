@@ -17,6 +17,7 @@ pub mod summary;
 
 use crate::cli::VerifyArgs;
 use crate::config::Config;
+use crate::exceptions::ExceptionPolicy;
 use crate::pipeline::{self, Progress};
 use crate::store::Store;
 use crate::verification::{self, VerifyOverrides};
@@ -123,7 +124,7 @@ impl Context {
         pipeline::Context {
             now: self.now,
             policy: self.config.policy(),
-            exceptions_file: self.exceptions_file(),
+            exceptions: self.exceptions_policy(),
             progress: self.progress_sink(),
         }
     }
@@ -134,6 +135,14 @@ impl Context {
             .exceptions
             .as_ref()
             .map(|p| self.config.resolve(p))
+    }
+
+    /// What the configuration says of exceptions: the file, and `policy.max_exception_days`.
+    pub fn exceptions_policy(&self) -> ExceptionPolicy {
+        ExceptionPolicy {
+            file: self.exceptions_file(),
+            max_days: self.config.policy.max_exception_days,
+        }
     }
 
     /// The verification settings of `scan git --verify` and `gate --verify`: defaults, then the

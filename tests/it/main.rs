@@ -9,6 +9,7 @@ mod harness;
 
 mod audit;
 mod aws_iam;
+mod exceptions;
 mod exit_codes;
 mod gate;
 mod git_scan;

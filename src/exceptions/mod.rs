@@ -119,8 +119,11 @@ pub fn sync(
     let tx = store.transaction()?;
     let all = stored::list(&tx)?;
     let plan = plan::plan(&all, file.as_ref(), policy.max_days, now)?;
-    stored::write_plan(&tx, &plan, now)?;
-    tx.commit().map_err(store::StoreError::from)?;
+    // Nothing to record is no commit: a command that then fails on bad input must be able to
+    // say (exit 2) that it changed nothing.
+    if stored::write_plan(&tx, &plan, now)? {
+        tx.commit().map_err(store::StoreError::from)?;
+    }
     Ok(synced(file.as_ref(), plan))
 }
 

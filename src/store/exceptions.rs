@@ -157,12 +157,12 @@ pub fn covers_of<'e>(exceptions: impl IntoIterator<Item = &'e Exception>) -> Vec
 }
 
 /// Writes what the exceptions file changes (new, changed and revoked exceptions) and records it
-/// on the findings, inside the caller's transaction.
+/// on the findings, inside the caller's transaction. Returns whether it wrote anything.
 pub fn write_plan(
     tx: &Transaction,
     plan: &crate::exceptions::plan::Plan,
     now: DateTime<Utc>,
-) -> Result<()> {
+) -> Result<bool> {
     for e in &plan.added {
         insert(tx, e)?;
     }
@@ -172,6 +172,9 @@ pub fn write_plan(
     for (id, r) in &plan.revoked {
         revoke(tx, id, r)?;
     }
-    super::findings::apply_exceptions(tx, &plan.events, now)?;
-    Ok(())
+    let transitions = super::findings::apply_exceptions(tx, &plan.events, now)?;
+    Ok(!plan.added.is_empty()
+        || !plan.changed.is_empty()
+        || !plan.revoked.is_empty()
+        || transitions > 0)
 }

@@ -76,7 +76,7 @@ pub enum Command {
     Cases(CasesArgs),
     /// One case in full: its systems (state and proving run) and its timeline.
     Case(CaseArgs),
-    /// Add and list exceptions: documented, approved, expiring acceptances of a finding.
+    /// Add, list and revoke exceptions: documented, approved, expiring acceptances of a finding.
     #[command(subcommand)]
     Exceptions(ExceptionsCommand),
     /// Verify and read the hash-chained finding history.
@@ -387,8 +387,22 @@ pub enum ExceptionsCommand {
         #[arg(long)]
         approver: String,
     },
-    /// List exceptions (including those from the configured exceptions file).
+    /// List exceptions (including those from the configured exceptions file) with their status:
+    /// live, expired or revoked. Entries of the file naming no known finding are reported on
+    /// stderr with file:line. Writes nothing.
     List(FormatArgs),
+    /// Revoke one exception (made with `add` or by the exceptions file), with a reason. Its
+    /// finding's chain records `exception_revoked` with the reason, who and when, and the finding
+    /// is open again unless another exception covers it. An unknown id is exit 2.
+    Revoke {
+        /// The exception id (see `residual exceptions list`).
+        id: String,
+        #[arg(long)]
+        reason: String,
+        /// Who revokes it (default: $USER).
+        #[arg(long)]
+        by: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -83,10 +83,17 @@ pub struct PolicyConfig {
     /// proven gone; a case still open after that is overdue.
     #[serde(default = "twenty_four")]
     pub collapse_sla_hours: i64,
+    /// The longest an exception may last, in days from its creation (1 to 3650).
+    #[serde(default = "max_exception_days")]
+    pub max_exception_days: i64,
 }
 
 fn twenty_four() -> i64 {
     24
+}
+
+fn max_exception_days() -> i64 {
+    crate::exceptions::expiry::DEFAULT_MAX_DAYS
 }
 
 fn half() -> f64 {
@@ -106,6 +113,7 @@ impl Default for PolicyConfig {
             max_account_drop: half(),
             leaver_grace_hours: 0,
             collapse_sla_hours: twenty_four(),
+            max_exception_days: max_exception_days(),
         }
     }
 }
@@ -321,6 +329,13 @@ impl Config {
             1,
             MAX_GRACE_DAYS * 24,
         )?;
+        let (low, high) = crate::exceptions::expiry::MAX_DAYS_RANGE;
+        in_range(
+            "policy.max_exception_days",
+            self.policy.max_exception_days,
+            low,
+            high,
+        )?;
         let drop = self.policy.max_account_drop;
         if !(0.0..=1.0).contains(&drop) {
             return Err(format!(
@@ -459,6 +474,16 @@ mod tests {
         let e = load_str("[policy]\nmax_account_drop = 50\n").unwrap_err();
         assert!(e.to_string().contains("policy.max_account_drop"), "{e}");
         load_str("[policy]\nmax_account_drop = 0.2\n").expect("a share loads");
+    }
+
+    #[test]
+    fn max_exception_days_is_range_checked() {
+        for bad in ["0", "3651", "-5"] {
+            let e = load_str(&format!("[policy]\nmax_exception_days = {bad}\n")).unwrap_err();
+            assert!(e.to_string().contains("policy.max_exception_days"), "{e}");
+        }
+        let c = load_str("[policy]\nmax_exception_days = 30\n").expect("loads");
+        assert_eq!(c.policy.max_exception_days, 30);
     }
 
     #[test]

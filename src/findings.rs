@@ -14,7 +14,6 @@
 
 use crate::evaluate::Candidate;
 use chrono::{DateTime, Utc};
-use residual_scanners::time::format_time;
 use residual_scanners::RunStatus;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -66,6 +65,10 @@ pub enum EventKind {
     Reopened,
     Excepted,
     ExceptionExpired,
+    /// An exception was revoked: its entry left the exceptions file, or `exceptions revoke`.
+    ExceptionRevoked,
+    /// An exception's terms changed (expiry, reason or approver of its file entry).
+    ExceptionChanged,
     Resolved,
     /// A leaver or mover case was opened (its HR event imported), and later transitions of the
     /// case; chained under the finding id `case:<id>`.
@@ -82,6 +85,8 @@ impl EventKind {
             EventKind::Reopened => "reopened",
             EventKind::Excepted => "excepted",
             EventKind::ExceptionExpired => "exception_expired",
+            EventKind::ExceptionRevoked => "exception_revoked",
+            EventKind::ExceptionChanged => "exception_changed",
             EventKind::Resolved => "resolved",
             EventKind::CaseOpened => "case_opened",
             EventKind::CaseVerified => "case_verified",
@@ -106,18 +111,14 @@ pub struct Current {
 pub struct Cover {
     pub exception_id: String,
     pub finding_id: String,
-    /// RFC 3339 UTC, as stored (one format, so text order is time order).
-    pub expires_at: String,
+    /// Compared as a time, never as text (`+10000-01-01` sorts before `2026-…` as text).
+    pub expires_at: DateTime<Utc>,
 }
 
 /// The exception covering each finding at `now`: among live ones, the one that expires last.
 pub fn active_covers(covers: &[Cover], now: DateTime<Utc>) -> HashMap<&str, &str> {
-    let now = format_time(&now);
-    let mut live: Vec<&Cover> = covers
-        .iter()
-        .filter(|c| c.expires_at.as_str() > now.as_str())
-        .collect();
-    live.sort_by(|a, b| a.expires_at.cmp(&b.expires_at));
+    let mut live: Vec<&Cover> = covers.iter().filter(|c| c.expires_at > now).collect();
+    live.sort_by_key(|c| c.expires_at);
     live.into_iter()
         .map(|c| (c.finding_id.as_str(), c.exception_id.as_str()))
         .collect()
@@ -161,6 +162,26 @@ pub enum Transition<'c> {
     },
     /// A complete run no longer saw it: `run` is the proof of removal.
     Resolved { id: String, run: i64 },
+    /// An exception of the finding was revoked or changed (`event` says which), recorded in its
+    /// chain whatever its state. `reopens` when that exception covered it and covers it no
+    /// longer: the finding turns open with this event (and no second `exception_expired`).
+    ExceptionPolicy {
+        id: String,
+        exception: String,
+        event: EventKind,
+        reopens: bool,
+        detail: serde_json::Value,
+    },
+}
+
+/// A change to one exception that its finding's chain records: [`EventKind::ExceptionRevoked`]
+/// or [`EventKind::ExceptionChanged`], with what the event says (reason, who, old and new terms).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExceptionChange {
+    pub exception_id: String,
+    pub finding_id: String,
+    pub event: EventKind,
+    pub detail: serde_json::Value,
 }
 
 /// Equal when they change the same finding the same way, for the same candidate (by identity).
@@ -219,6 +240,22 @@ impl PartialEq for Transition<'_> {
                 },
             ) => id == i && exception == e,
             (Resolved { id, run }, Resolved { id: i, run: r }) => id == i && run == r,
+            (
+                ExceptionPolicy {
+                    id,
+                    exception,
+                    event,
+                    reopens,
+                    detail,
+                },
+                ExceptionPolicy {
+                    id: i,
+                    exception: e,
+                    event: k,
+                    reopens: r,
+                    detail: d,
+                },
+            ) => id == i && exception == e && event == k && reopens == r && detail == d,
             _ => false,
         }
     }
@@ -232,7 +269,8 @@ impl Transition<'_> {
             | Transition::Reopened { id, .. }
             | Transition::Excepted { id, .. }
             | Transition::ExceptionExpired { id, .. }
-            | Transition::Resolved { id, .. } => id,
+            | Transition::Resolved { id, .. }
+            | Transition::ExceptionPolicy { id, .. } => id,
         }
     }
 
@@ -245,6 +283,7 @@ impl Transition<'_> {
             Transition::Excepted { .. } => EventKind::Excepted,
             Transition::ExceptionExpired { .. } => EventKind::ExceptionExpired,
             Transition::Resolved { .. } => EventKind::Resolved,
+            Transition::ExceptionPolicy { event, .. } => *event,
         })
     }
 }
@@ -269,7 +308,7 @@ impl Outcome {
                 Transition::Reopened { .. } => out.reopened += 1,
                 Transition::Excepted { .. } => out.excepted += 1,
                 Transition::Resolved { .. } => out.resolved += 1,
-                Transition::ExceptionExpired { .. } => {}
+                Transition::ExceptionExpired { .. } | Transition::ExceptionPolicy { .. } => {}
             }
         }
         out
@@ -352,22 +391,57 @@ pub fn plan_run<'c>(
     out
 }
 
-/// Plans exception changes outside a run (an exception added, or time passing): excepted
+/// Plans exception changes outside a run (exceptions added, changed or revoked, or time
+/// passing). First each of `changes` (in order) on its finding, when the store has it: an event,
+/// and the finding open again when that exception covered it and no longer does. Then excepted
 /// findings whose exception is no longer live turn open; open findings a live exception covers
-/// turn excepted. `current` needs only the findings that are excepted or named by an exception.
+/// turn excepted. `covers` are the exceptions as they stand after the changes (revoked ones left
+/// out); `current` needs only the findings that are excepted or named by an exception.
 pub fn plan_exceptions(
     current: &HashMap<String, Current>,
+    changes: &[ExceptionChange],
     covers: &[Cover],
     now: DateTime<Utc>,
 ) -> Vec<Transition<'static>> {
     let active = active_covers(covers, now);
+    let live: HashSet<&str> = covers
+        .iter()
+        .filter(|c| c.expires_at > now)
+        .map(|c| c.exception_id.as_str())
+        .collect();
+    let mut reopened: HashSet<&str> = HashSet::new();
+    let mut out = Vec::new();
+    for change in changes {
+        let Some(cur) = current.get(&change.finding_id) else {
+            continue;
+        };
+        let covered = cur.state == FindingState::Excepted
+            && cur.exception_id.as_deref() == Some(change.exception_id.as_str())
+            && !reopened.contains(change.finding_id.as_str());
+        let reopens = covered && !live.contains(change.exception_id.as_str());
+        if reopens {
+            reopened.insert(change.finding_id.as_str());
+        }
+        out.push(Transition::ExceptionPolicy {
+            id: change.finding_id.clone(),
+            exception: change.exception_id.clone(),
+            event: change.event,
+            reopens,
+            detail: change.detail.clone(),
+        });
+    }
     let mut ids: Vec<&String> = current.keys().collect();
     ids.sort();
     let mut expired = Vec::new();
     let mut excepted = Vec::new();
     for id in ids {
         let cur = &current[id];
-        match (cur.state, active.get(id.as_str())) {
+        let state = if reopened.contains(id.as_str()) {
+            FindingState::Open
+        } else {
+            cur.state
+        };
+        match (state, active.get(id.as_str())) {
             (FindingState::Excepted, None) => expired.push(Transition::ExceptionExpired {
                 id: id.clone(),
                 exception: cur.exception_id.clone(),
@@ -379,8 +453,9 @@ pub fn plan_exceptions(
             _ => {}
         }
     }
-    expired.extend(excepted);
-    expired
+    out.extend(expired);
+    out.extend(excepted);
+    out
 }
 
 #[cfg(test)]
@@ -426,7 +501,7 @@ mod tests {
         Cover {
             exception_id: exception.into(),
             finding_id: finding.into(),
-            expires_at: expires_at.into(),
+            expires_at: residual_scanners::time::parse_time(expires_at).expect("time"),
         }
     }
 
@@ -584,7 +659,7 @@ mod tests {
             cover(&expired, "EXC-old", "2026-06-01T00:00:00Z"),
             cover(&covered, "EXC-new", "2026-09-01T00:00:00Z"),
         ];
-        let plan = plan_exceptions(&cur, &covers, now());
+        let plan = plan_exceptions(&cur, &[], &covers, now());
         assert_eq!(
             plan,
             [
@@ -621,5 +696,85 @@ mod tests {
             now(),
         );
         assert_eq!(Outcome::of(&plan).opened, 1);
+    }
+
+    fn change(finding: &str, exception: &str, event: EventKind) -> ExceptionChange {
+        ExceptionChange {
+            exception_id: exception.into(),
+            finding_id: finding.into(),
+            event,
+            detail: serde_json::json!({"exception": exception}),
+        }
+    }
+
+    #[test]
+    fn a_revoked_exception_reopens_the_finding_it_covered_with_one_event() {
+        let id = id_of(&candidate("ann"));
+        let cur = HashMap::from([(id.clone(), current(FindingState::Excepted, Some("EXC-1")))]);
+        let changes = [change(&id, "EXC-1", EventKind::ExceptionRevoked)];
+        let plan = plan_exceptions(&cur, &changes, &[], now());
+        assert_eq!(events(&plan), [Some(EventKind::ExceptionRevoked)]);
+        assert!(
+            matches!(plan[0], Transition::ExceptionPolicy { reopens: true, .. }),
+            "{plan:?}"
+        );
+    }
+
+    #[test]
+    fn an_expiry_shortened_to_the_past_reopens_with_exception_changed() {
+        let id = id_of(&candidate("ann"));
+        let cur = HashMap::from([(id.clone(), current(FindingState::Excepted, Some("EXC-1")))]);
+        let covers = [cover(&id, "EXC-1", "2026-05-01T00:00:00Z")];
+        let changes = [change(&id, "EXC-1", EventKind::ExceptionChanged)];
+        let plan = plan_exceptions(&cur, &changes, &covers, now());
+        assert_eq!(events(&plan), [Some(EventKind::ExceptionChanged)]);
+        assert!(matches!(
+            plan[0],
+            Transition::ExceptionPolicy { reopens: true, .. }
+        ));
+    }
+
+    #[test]
+    fn a_change_that_keeps_the_exception_live_records_an_event_and_keeps_it_excepted() {
+        let id = id_of(&candidate("ann"));
+        let cur = HashMap::from([(id.clone(), current(FindingState::Excepted, Some("EXC-1")))]);
+        let covers = [cover(&id, "EXC-1", "2026-06-15T00:00:00Z")];
+        let changes = [change(&id, "EXC-1", EventKind::ExceptionChanged)];
+        let plan = plan_exceptions(&cur, &changes, &covers, now());
+        assert_eq!(events(&plan), [Some(EventKind::ExceptionChanged)]);
+        assert!(matches!(
+            plan[0],
+            Transition::ExceptionPolicy { reopens: false, .. }
+        ));
+    }
+
+    #[test]
+    fn a_revoked_exception_hands_over_to_another_live_one() {
+        let id = id_of(&candidate("ann"));
+        let cur = HashMap::from([(id.clone(), current(FindingState::Excepted, Some("EXC-1")))]);
+        let covers = [cover(&id, "EXC-2", "2026-09-01T00:00:00Z")];
+        let changes = [change(&id, "EXC-1", EventKind::ExceptionRevoked)];
+        let plan = plan_exceptions(&cur, &changes, &covers, now());
+        assert_eq!(
+            events(&plan),
+            [Some(EventKind::ExceptionRevoked), Some(EventKind::Excepted)]
+        );
+    }
+
+    #[test]
+    fn a_change_to_an_exception_of_a_finding_not_in_the_store_plans_nothing() {
+        let changes = [change("unknown", "EXC-1", EventKind::ExceptionRevoked)];
+        assert!(plan_exceptions(&HashMap::new(), &changes, &[], now()).is_empty());
+    }
+
+    #[test]
+    fn expiries_compare_as_times_not_text() {
+        // As text `+10000-…` sorts before `2026-…`; as a time it is far in the future.
+        let covers = [Cover {
+            exception_id: "EXC-far".into(),
+            finding_id: "f".into(),
+            expires_at: DateTime::<Utc>::MAX_UTC,
+        }];
+        assert_eq!(active_covers(&covers, now()).get("f"), Some(&"EXC-far"));
     }
 }

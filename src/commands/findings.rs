@@ -7,7 +7,6 @@ use crate::output::{self, findings::COLUMNS};
 use crate::severity::Severity;
 use crate::store::findings::{self as table, Filter};
 use crate::store::{exceptions, Store};
-use residual_scanners::time::parse_time;
 use std::collections::{HashMap, HashSet};
 
 pub fn run(ctx: &Context, args: FindingsArgs) -> anyhow::Result<Exit> {
@@ -63,43 +62,46 @@ pub fn run(ctx: &Context, args: FindingsArgs) -> anyhow::Result<Exit> {
     Ok(if failing { Exit::Findings } else { Exit::Ok })
 }
 
-/// The exceptions as they stand now, without writing: the store's, with the ones that have
-/// expired, and the live entries of the configured exceptions file.
+/// The exceptions as they stand now, without writing: the store's with the configured file's
+/// changes applied (entries added, edited or removed), as the next write will record them.
 struct Policy {
-    expired: HashSet<String>,
-    /// Finding id → id of a live exception of the file.
-    from_file: HashMap<String, String>,
+    /// Ids of the exceptions that are live now.
+    live: HashSet<String>,
+    /// Finding id → the live exception that covers it (the one that expires last).
+    covering: HashMap<String, String>,
 }
 
 impl Policy {
     fn read(store: &Store, ctx: &Context) -> anyhow::Result<Policy> {
-        let expired = exceptions::list(store.conn())?
-            .into_iter()
-            .filter(|e| parse_time(&e.expires_at).map_or(true, |t| t <= ctx.now))
-            .map(|e| e.id)
+        let stored = exceptions::list(store.conn())?;
+        let all = crate::exceptions::as_they_stand(&stored, &ctx.exceptions_policy(), ctx.now)?;
+        let live = all
+            .iter()
+            .filter(|e| e.is_live(ctx.now))
+            .map(|e| e.id.clone())
             .collect();
-        let from_file =
-            crate::exceptions::read_configured(ctx.exceptions_file().as_deref(), ctx.now)?
-                .into_iter()
-                .filter(|e| parse_time(&e.expires_at).is_ok_and(|t| t > ctx.now))
-                .map(|e| (e.finding_id, e.id))
-                .collect();
-        Ok(Policy { expired, from_file })
+        let covers = exceptions::covers_of(all.iter().filter(|e| e.revoked.is_none()));
+        let covering = crate::findings::active_covers(&covers, ctx.now)
+            .into_iter()
+            .map(|(finding, exception)| (finding.to_string(), exception.to_string()))
+            .collect();
+        Ok(Policy { live, covering })
     }
 
-    /// A finding as it stands now: excepted by an exception that has expired means open; open
-    /// but named by a live entry of the file means excepted.
+    /// A finding as it stands now: excepted by an exception that is no longer live (expired,
+    /// revoked, shortened) means open; open but covered by a live exception means excepted.
     fn apply(&self, f: &mut table::Finding) {
-        if f.state.as_str() == "excepted"
-            && f.exception_id
+        if f.state == FindingState::Excepted
+            && !f
+                .exception_id
                 .as_ref()
-                .is_some_and(|e| self.expired.contains(e))
+                .is_some_and(|e| self.live.contains(e))
         {
             f.state = FindingState::Open;
             f.exception_id = None;
         }
-        if f.state.as_str() == "open" {
-            if let Some(e) = self.from_file.get(&f.id) {
+        if f.state == FindingState::Open {
+            if let Some(e) = self.covering.get(&f.id) {
                 f.state = FindingState::Excepted;
                 f.exception_id = Some(e.clone());
             }

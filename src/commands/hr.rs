@@ -32,6 +32,9 @@ pub fn run(ctx: &Context, cmd: HrCommand) -> anyhow::Result<Exit> {
             };
             let snapshot = hr_import::read_snapshot(&plan)?;
             let mut store = ctx.open_store()?;
+            // The exceptions file is synced before every write (a bad file refuses the import
+            // before anything is written).
+            crate::exceptions::sync(&mut store, &ctx.exceptions_policy(), ctx.now)?;
             hr_import::import(&mut store, &plan, snapshot, ctx.now, &ctx.progress_sink())?;
             Ok(Exit::Ok)
         }

@@ -19,6 +19,7 @@ pub mod summary;
 use crate::cases::{CasePolicy, CaseScope};
 use crate::cli::VerifyArgs;
 use crate::config::Config;
+use crate::exceptions::ExceptionPolicy;
 use crate::pipeline::{self, Progress};
 use crate::store::Store;
 use crate::verification::{self, VerifyOverrides};
@@ -125,7 +126,7 @@ impl Context {
         pipeline::Context {
             now: self.now,
             policy: self.config.policy(),
-            exceptions_file: self.exceptions_file(),
+            exceptions: self.exceptions_policy(),
             progress: self.progress_sink(),
             cases: self.case_scope(),
         }
@@ -172,6 +173,14 @@ impl Context {
             .exceptions
             .as_ref()
             .map(|p| self.config.resolve(p))
+    }
+
+    /// What the configuration says of exceptions: the file, and `policy.max_exception_days`.
+    pub fn exceptions_policy(&self) -> ExceptionPolicy {
+        ExceptionPolicy {
+            file: self.exceptions_file(),
+            max_days: self.config.policy.max_exception_days,
+        }
     }
 
     /// The verification settings of `scan git --verify` and `gate --verify`: defaults, then the

@@ -20,6 +20,17 @@ use residual_scanners::RunStatus;
 
 pub fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Exit> {
     let mut store = ctx.open_store()?;
+    let exit = scan(ctx, &mut store, args)?;
+    // After the runs, so that a finding a run just opened is known: an entry of the exceptions
+    // file naming no finding is never accepted silently.
+    for warning in crate::exceptions::unknown_findings(&store, &ctx.exceptions_policy())? {
+        ctx.progress(warning);
+    }
+    Ok(exit)
+}
+
+/// The scan itself: the runs the arguments ask for, recorded, and their summary.
+fn scan(ctx: &Context, store: &mut crate::store::Store, args: ScanArgs) -> anyhow::Result<Exit> {
     let cx = ctx.pipeline();
     match args.scanner {
         Some(ScanCommand::Inventory {
@@ -35,13 +46,13 @@ pub fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Exit> {
                 allow_drop,
                 max_drop: ctx.config.policy.max_account_drop,
             };
-            let mut report = sweep::inventory(&cx, &store, &system, &file, guard)?;
+            let mut report = sweep::inventory(&cx, store, &system, &file, guard)?;
             if partial && report.status == RunStatus::Complete {
                 report.status = RunStatus::Partial;
                 report.errors.push("declared partial with --partial".into());
             }
-            let recorded = record(&cx, &mut store, report)?;
-            finish(ctx, &store, &[recorded], options)
+            let recorded = record(&cx, store, report)?;
+            finish(ctx, store, &[recorded], options)
         }
         Some(ScanCommand::Git {
             paths,
@@ -62,34 +73,34 @@ pub fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Exit> {
                     full,
                     verify: ctx.verify_settings(&verify),
                 };
-                recorded.push(sweep::repository(&cx, &mut store, &key, plan)?);
+                recorded.push(sweep::repository(&cx, store, &key, plan)?);
             }
-            finish(ctx, &store, &recorded, options)
+            finish(ctx, store, &recorded, options)
         }
         Some(ScanCommand::Aws { aws, options }) => {
             let mut recorded = Vec::new();
             for report in sweep::aws(&cx, aws_targets(&aws))? {
-                recorded.push(record(&cx, &mut store, report)?);
+                recorded.push(record(&cx, store, report)?);
             }
-            finish(ctx, &store, &recorded, options)
+            finish(ctx, store, &recorded, options)
         }
         Some(ScanCommand::Github { github, options }) => {
             let target = github_target(&github)?;
             let key = FingerprintKey::load_or_create(&ctx.db)?;
             let report = sweep::github(&cx, &key, target)?;
-            let recorded = record(&cx, &mut store, report)?;
-            finish(ctx, &store, &[recorded], options)
+            let recorded = record(&cx, store, report)?;
+            finish(ctx, store, &[recorded], options)
         }
         Some(ScanCommand::Gitlab { gitlab, options }) => {
             let key = FingerprintKey::load_or_create(&ctx.db)?;
             let report = sweep::gitlab(&cx, &key, gitlab_target(&gitlab))?;
-            let recorded = record(&cx, &mut store, report)?;
-            finish(ctx, &store, &[recorded], options)
+            let recorded = record(&cx, store, report)?;
+            finish(ctx, store, &[recorded], options)
         }
         None => {
             let import_hr = args.names.is_empty();
-            let recorded = nightly::sweep(ctx, &mut store, &args.names, import_hr)?;
-            finish(ctx, &store, &recorded, args.options)
+            let recorded = nightly::sweep(ctx, store, &args.names, import_hr)?;
+            finish(ctx, store, &recorded, args.options)
         }
     }
 }

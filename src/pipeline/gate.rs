@@ -214,15 +214,11 @@ fn people_of(cx: &Context, hr: &HrSource) -> Result<HashMap<String, Person>> {
 /// The exceptions that may cover the gate's findings: the store's (when one is used) and the
 /// configured file's, read and never written.
 fn exceptions_of(cx: &Context, hr: &HrSource) -> Result<Vec<Exception>> {
-    let mut all = match hr {
+    let stored = match hr {
         HrSource::Store(store) => stored_exceptions::list(store.conn())?,
         HrSource::File { .. } => Vec::new(),
     };
-    all.extend(exceptions::read_configured(
-        cx.exceptions_file.as_deref(),
-        cx.now,
-    )?);
-    Ok(all)
+    Ok(exceptions::as_they_stand(&stored, &cx.exceptions, cx.now)?)
 }
 
 /// The gate's findings from evaluation's candidates: blocking at or above `fail_on` unless an

@@ -19,7 +19,7 @@ pub mod sweep;
 pub mod targets;
 
 use crate::evaluate::Policy;
-use crate::exceptions::ExceptionsError;
+use crate::exceptions::{ExceptionPolicy, ExceptionsError};
 use crate::hr::HrError;
 use crate::keys::{FingerprintKey, KeyError};
 use crate::rules::RuleError;
@@ -29,7 +29,6 @@ use residual_scanners::git::GitError;
 use residual_scanners::inventory::InventoryError;
 use residual_scanners::secrets::{self, LoadError, Matcher, MatcherError};
 use residual_scanners::verify::VerifyError;
-use std::path::PathBuf;
 
 pub use crate::progress::Progress;
 
@@ -39,8 +38,8 @@ pub struct Context {
     /// The time evaluation runs as of.
     pub now: DateTime<Utc>,
     pub policy: Policy,
-    /// The configured exceptions file (resolved), if any.
-    pub exceptions_file: Option<PathBuf>,
+    /// The configured exceptions file (resolved), if any, and the cap on an exception's life.
+    pub exceptions: ExceptionPolicy,
     pub progress: Progress,
     /// The systems and time limits leaver and mover cases are judged with.
     pub cases: crate::cases::CaseScope,

@@ -43,7 +43,13 @@ pub fn record(cx: &Context, store: &mut Store, report: ScanReport) -> Result<Rec
         &report.system,
         &report.observations,
     );
-    crate::exceptions::sync(store, cx.exceptions_file.as_deref(), cx.now)?;
+    let synced = crate::exceptions::sync(store, &cx.exceptions, cx.now)?;
+    for (path, line, id) in synced.held {
+        cx.progress.say(format!(
+            "warning: {}:{line}: exception {id} was revoked with `exceptions revoke`; this entry stays revoked until it changes (remove it, or renew it with a new expiry)",
+            path.display()
+        ));
+    }
     tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_rss_kib(), candidates = evaluation.candidates.len(), "evaluated");
     let recorded = crate::store::record::scan_run(
         store,

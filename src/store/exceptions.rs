@@ -1,12 +1,15 @@
-//! `exceptions`: documented, approved, expiring decisions to accept a finding.
+//! `exceptions`: documented, approved, expiring decisions to accept a finding. Rows are never
+//! deleted: a revoked exception keeps its row with when, why, by whom and how it was revoked,
+//! and covers nothing from then on.
 
 use super::Result;
+use crate::findings::Cover;
 use chrono::{DateTime, Utc};
-use residual_scanners::time::format_time;
+use residual_scanners::time::parse_time;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Exception {
     pub id: String,
     pub finding_id: String,
@@ -16,10 +19,44 @@ pub struct Exception {
     pub created_at: String,
     /// `cli`, or `file:<path>` for entries of an exceptions file.
     pub source: String,
+    /// Set once the exception is revoked; a revoked exception covers nothing.
+    pub revoked: Option<Revocation>,
 }
 
-/// Inserts an exception unless one with the same id exists; returns whether it was new.
-pub fn upsert(tx: &Transaction, e: &Exception) -> Result<bool> {
+impl Exception {
+    /// Whether the exceptions file made it (and so the file decides whether it stays).
+    pub fn from_file(&self) -> bool {
+        self.source.starts_with("file:")
+    }
+
+    /// The expiry as a time. A stored value that does not parse (a store written by a build that
+    /// accepted `+10000-01-01`) counts as already expired: an unreadable expiry must not cover.
+    pub fn expires(&self) -> DateTime<Utc> {
+        parse_time(&self.expires_at).unwrap_or(DateTime::<Utc>::MIN_UTC)
+    }
+
+    /// Whether it covers its finding at `now`: not revoked and not expired.
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        self.revoked.is_none() && self.expires() > now
+    }
+}
+
+/// How an exception was revoked.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Revocation {
+    pub at: String,
+    pub reason: String,
+    /// Who revoked it: a person for `exceptions revoke`, the file for an entry removed from it.
+    pub by: String,
+    /// `file` (the entry left the exceptions file) or `cli` (`exceptions revoke`).
+    pub via: String,
+}
+
+const COLUMNS: &str = "id, finding_id, reason, approver, expires_at, created_at, source, \
+    revoked_at, revoked_reason, revoked_by, revoked_via";
+
+/// Inserts a new exception; returns whether it was new (an exception with the same id is kept).
+pub fn insert(tx: &Transaction, e: &Exception) -> Result<bool> {
     let n = tx.execute(
         "INSERT OR IGNORE INTO exceptions (id, finding_id, reason, approver, expires_at, created_at, source) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -28,23 +65,37 @@ pub fn upsert(tx: &Transaction, e: &Exception) -> Result<bool> {
     Ok(n > 0)
 }
 
-/// The exception covering `finding_id` at `now`: the one that expires last, if it has not.
-pub fn active_for(
-    conn: &Connection,
-    finding_id: &str,
-    now: DateTime<Utc>,
-) -> Result<Option<Exception>> {
-    Ok(conn
-        .query_row(
-            "SELECT id, finding_id, reason, approver, expires_at, created_at, source FROM exceptions \
-             WHERE finding_id = ?1 AND expires_at > ?2 ORDER BY expires_at DESC LIMIT 1",
-            params![finding_id, format_time(&now)],
-            from_row,
-        )
-        .optional()?)
+/// Rewrites what an exception says (reason, approver, expiry, the file it comes from); its id,
+/// finding and creation time stay.
+pub fn update_terms(tx: &Transaction, e: &Exception) -> Result<()> {
+    tx.execute(
+        "UPDATE exceptions SET reason = ?2, approver = ?3, expires_at = ?4, source = ?5 WHERE id = ?1",
+        params![e.id, e.reason, e.approver, e.expires_at, e.source],
+    )?;
+    Ok(())
+}
+
+/// Marks an exception revoked (once: a revoked row keeps its first revocation).
+pub fn revoke(tx: &Transaction, id: &str, r: &Revocation) -> Result<()> {
+    tx.execute(
+        "UPDATE exceptions SET revoked_at = ?2, revoked_reason = ?3, revoked_by = ?4, revoked_via = ?5 \
+         WHERE id = ?1 AND revoked_at IS NULL",
+        params![id, r.at, r.reason, r.by, r.via],
+    )?;
+    Ok(())
 }
 
 fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Exception> {
+    let revoked_at: Option<String> = r.get(7)?;
+    let revoked = match revoked_at {
+        Some(at) => Some(Revocation {
+            at,
+            reason: r.get::<_, Option<String>>(8)?.unwrap_or_default(),
+            by: r.get::<_, Option<String>>(9)?.unwrap_or_default(),
+            via: r.get::<_, Option<String>>(10)?.unwrap_or_default(),
+        }),
+        None => None,
+    };
     Ok(Exception {
         id: r.get(0)?,
         finding_id: r.get(1)?,
@@ -53,38 +104,77 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Exception> {
         expires_at: r.get(4)?,
         created_at: r.get(5)?,
         source: r.get(6)?,
+        revoked,
     })
 }
 
+/// Every exception, revoked ones included, oldest first.
 pub fn list(conn: &Connection) -> Result<Vec<Exception>> {
-    let mut stmt = conn.prepare(
-        "SELECT id, finding_id, reason, approver, expires_at, created_at, source FROM exceptions ORDER BY created_at, id",
-    )?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM exceptions ORDER BY created_at, id"
+    ))?;
     let rows = stmt.query_map([], from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Every finding id with an exception live at `now`.
-pub fn active_ids(
-    conn: &Connection,
-    now: DateTime<Utc>,
-) -> Result<std::collections::HashMap<String, String>> {
-    let mut stmt = conn.prepare(
-        "SELECT finding_id, id FROM exceptions WHERE expires_at > ?1 ORDER BY expires_at",
-    )?;
-    let rows = stmt.query_map([format_time(&now)], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+/// One exception by id, revoked or not.
+pub fn get(conn: &Connection, id: &str) -> Result<Option<Exception>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM exceptions WHERE id = ?1"),
+            [id],
+            from_row,
+        )
+        .optional()?)
 }
 
-/// Every exception as the lifecycle plans with it: which finding it covers, until when.
-pub fn covers(conn: &Connection) -> Result<Vec<crate::findings::Cover>> {
-    let mut stmt = conn.prepare("SELECT id, finding_id, expires_at FROM exceptions")?;
-    let rows = stmt.query_map([], |r| {
-        Ok(crate::findings::Cover {
-            exception_id: r.get(0)?,
-            finding_id: r.get(1)?,
-            expires_at: r.get(2)?,
+/// Whether an exception with this id exists (revoked or not).
+pub fn exists(conn: &Connection, id: &str) -> Result<bool> {
+    Ok(conn
+        .query_row("SELECT 1 FROM exceptions WHERE id = ?1", [id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Every exception that is not revoked, as the lifecycle plans with it: which finding it covers,
+/// until when (compared as times; see [`Exception::expires`]).
+pub fn covers(conn: &Connection) -> Result<Vec<Cover>> {
+    Ok(covers_of(
+        list(conn)?.iter().filter(|e| e.revoked.is_none()),
+    ))
+}
+
+/// The covers of `exceptions` (revoked ones are the caller's to leave out).
+pub fn covers_of<'e>(exceptions: impl IntoIterator<Item = &'e Exception>) -> Vec<Cover> {
+    exceptions
+        .into_iter()
+        .map(|e| Cover {
+            exception_id: e.id.clone(),
+            finding_id: e.finding_id.clone(),
+            expires_at: e.expires(),
         })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        .collect()
+}
+
+/// Writes what the exceptions file changes (new, changed and revoked exceptions) and records it
+/// on the findings, inside the caller's transaction. Returns whether it wrote anything.
+pub fn write_plan(
+    tx: &Transaction,
+    plan: &crate::exceptions::plan::Plan,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    for e in &plan.added {
+        insert(tx, e)?;
+    }
+    for e in &plan.changed {
+        update_terms(tx, e)?;
+    }
+    for (id, r) in &plan.revoked {
+        revoke(tx, id, r)?;
+    }
+    let transitions = super::findings::apply_exceptions(tx, &plan.events, now)?;
+    Ok(!plan.added.is_empty()
+        || !plan.changed.is_empty()
+        || !plan.revoked.is_empty()
+        || transitions > 0)
 }

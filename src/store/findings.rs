@@ -388,6 +388,14 @@ pub fn apply(
                 w.resolve.execute(params![id, at, run])?;
                 json!({"proof": {"scan_run": run, "status": "complete"}})
             }
+            Transition::ExceptionPolicy {
+                reopens, detail, ..
+            } => {
+                if *reopens {
+                    w.expire.execute([id])?;
+                }
+                detail.clone()
+            }
         };
         if let Some(kind) = t.event() {
             events.append(id, kind, at, run_id, &detail)?;
@@ -396,12 +404,18 @@ pub fn apply(
     Ok(())
 }
 
-/// Turns excepted findings whose exception has expired back to `open`, and open findings that a
-/// new exception covers to `excepted`, inside the caller's transaction. Returns how many changed.
-pub fn apply_exceptions(tx: &Transaction, now: DateTime<Utc>) -> Result<usize> {
+/// Records `changes` (exceptions revoked or changed, already written to `exceptions`) on their
+/// findings, turns excepted findings whose exception is no longer live back to `open`, and open
+/// findings that a live exception covers to `excepted`, inside the caller's transaction. Returns
+/// how many transitions were applied.
+pub fn apply_exceptions(
+    tx: &Transaction,
+    changes: &[crate::findings::ExceptionChange],
+    now: DateTime<Utc>,
+) -> Result<usize> {
     let current = current_for_exceptions(tx)?;
     let covers = super::exceptions::covers(tx)?;
-    let transitions = crate::findings::plan_exceptions(&current, &covers, now);
+    let transitions = crate::findings::plan_exceptions(&current, changes, &covers, now);
     apply(
         tx,
         Source::Exceptions,

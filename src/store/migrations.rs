@@ -215,6 +215,15 @@ const MIGRATIONS: &[&str] = &[
     -- Exception expiry runs before every scan: find excepted findings without reading them all.
     CREATE INDEX findings_by_state ON findings(state);
     "#,
+    // 6: exceptions are revoked, never deleted: when (`revoked_at`), why, by whom, and how —
+    // `file` when the entry left the exceptions file, `cli` for `exceptions revoke`. A revoked
+    // row covers nothing; the file's entry that matched it is not re-created from the same terms.
+    r#"
+    ALTER TABLE exceptions ADD COLUMN revoked_at TEXT;
+    ALTER TABLE exceptions ADD COLUMN revoked_reason TEXT;
+    ALTER TABLE exceptions ADD COLUMN revoked_by TEXT;
+    ALTER TABLE exceptions ADD COLUMN revoked_via TEXT;
+    "#,
     // 8: cases — the last judged state of each leaver/mover case (id = the person event's id),
     // so that a write can tell which cases changed and chain an event for each.
     r#"

@@ -20,14 +20,11 @@ pub struct Cli {
     /// The TOML configuration (default: ./residual.toml when it exists).
     #[arg(long, global = true, env = "RESIDUAL_CONFIG", value_name = "PATH")]
     pub config: Option<PathBuf>,
-    /// Evaluate as of this time instead of now (replaying a day, testing expiry).
-    #[arg(
-        long,
-        global = true,
-        env = "RESIDUAL_NOW",
-        value_name = "TIME",
-        hide = true
-    )]
+    /// Act as if the clock read TIME (date or RFC 3339): for tests and replays (a day again,
+    /// exception expiry). Events are dated with it, and the audit chain never goes back in time:
+    /// a command that writes is refused (exit 2, nothing written) when TIME is before the chain's
+    /// last event. The real clock is held to the same rule.
+    #[arg(long, global = true, env = "RESIDUAL_NOW", value_name = "TIME")]
     pub now: Option<String>,
     /// Print nothing but results and errors.
     #[arg(long, short, global = true)]

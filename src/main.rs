@@ -54,6 +54,7 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
         db,
         config,
         now,
+        now_overridden: cli.now.is_some(),
         quiet: cli.quiet,
     };
     match cli.command {

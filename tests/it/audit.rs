@@ -463,3 +463,67 @@ fn an_exceptions_expiry_extended_in_sql_is_flagged() {
         r.stdout
     );
 }
+
+/// The store's files, byte for byte.
+fn store_bytes(sb: &Sandbox) -> Vec<(String, Vec<u8>)> {
+    ["residual.db", "residual.db-wal", "residual.db.chain-key"]
+        .iter()
+        .map(|f| (f.to_string(), std::fs::read(sb.path(f)).unwrap_or_default()))
+        .collect()
+}
+
+#[test]
+fn a_now_before_the_chains_last_event_is_refused_and_writes_nothing() {
+    let mut sb = store_with_history();
+    let before = store_bytes(&sb);
+    sb.now = Some("2026-06-01T12:00:00Z".into());
+    let crm = sb.write("crm.csv", "account,email\n");
+    let hr = sb.write(
+        "hr2.csv",
+        "employee_id,email,status\nE1,ann@example.com,terminated\n",
+    );
+    let id = sb.findings("open")[0]["id"].as_str().unwrap().to_string();
+    for args in [
+        vec![
+            "scan",
+            "inventory",
+            "--system",
+            "crm",
+            "--allow-empty",
+            crm.to_str().unwrap(),
+        ],
+        vec![
+            "hr",
+            "import",
+            hr.to_str().unwrap(),
+            "--as-of",
+            "2026-05-02",
+        ],
+        vec![
+            "exceptions",
+            "add",
+            "--finding",
+            &id,
+            "--reason",
+            "r",
+            "--expires",
+            "2026-09-01",
+            "--approver",
+            "a",
+        ],
+    ] {
+        let r = sb.expect(2, &args);
+        assert!(
+            r.stderr
+                .contains("--now 2026-06-01T12:00:00Z is before the audit chain's last event")
+                && r.stderr.contains("2026-06-02T00:00:00Z"),
+            "{args:?}: {}",
+            r.stderr
+        );
+        assert!(store_bytes(&sb) == before, "{args:?} changed the store");
+    }
+    // At or after the last event's time, writing goes on.
+    sb.now = Some("2026-06-02T00:00:00Z".into());
+    scan_crm(&sb, "account,email\nben,ben@example.com\n");
+    sb.ok(&["audit", "verify"]);
+}

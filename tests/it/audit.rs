@@ -527,3 +527,58 @@ fn a_now_before_the_chains_last_event_is_refused_and_writes_nothing() {
     scan_crm(&sb, "account,email\nben,ben@example.com\n");
     sb.ok(&["audit", "verify"]);
 }
+
+#[test]
+fn a_clock_that_went_back_is_refused_like_an_early_now() {
+    let mut sb = Sandbox::new();
+    // The chain's last event is dated later than the machine's clock will ever read in this test.
+    sb.now = Some("2099-01-01T00:00:00Z".into());
+    let hr = sb.write(
+        "hr.csv",
+        "employee_id,email,status\nE1,ann@example.com,active\n",
+    );
+    sb.ok(&["hr", "import", hr.to_str().unwrap()]);
+    let before = store_bytes(&sb);
+    sb.now = None;
+    let r = sb.expect(2, &["hr", "import", hr.to_str().unwrap()]);
+    assert!(
+        r.stderr.contains("the clock reads")
+            && r.stderr
+                .contains("before the audit chain's last event (event 1, at 2099-01-01T00:00:00Z)"),
+        "{}",
+        r.stderr
+    );
+    assert!(store_bytes(&sb) == before, "the store changed");
+}
+
+#[test]
+fn a_removed_seal_is_flagged_and_the_next_write_is_refused() {
+    let sb = store_with_history();
+    let conn = rusqlite::Connection::open(sb.db()).unwrap();
+    conn.execute_batch("DROP TRIGGER chain_seal_no_delete; DELETE FROM chain_seal;")
+        .unwrap();
+    drop(conn);
+    let r = sb.expect(1, &["audit", "verify"]);
+    assert!(r.stdout.contains("the chain has no seal"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("trigger chain_seal_no_delete is missing"),
+        "{}",
+        r.stdout
+    );
+    let crm = sb.write("crm.csv", "account,email\nben,ben@example.com\n");
+    let r = sb.expect(
+        2,
+        &[
+            "scan",
+            "inventory",
+            "--system",
+            "crm",
+            crm.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        r.stderr.contains("was never sealed with it"),
+        "{}",
+        r.stderr
+    );
+}

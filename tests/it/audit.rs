@@ -582,3 +582,37 @@ fn a_removed_seal_is_flagged_and_the_next_write_is_refused() {
         r.stderr
     );
 }
+
+#[test]
+fn a_later_exception_taking_over_verifies_and_a_made_up_one_is_flagged() {
+    let sb = store_with_history();
+    let id = sb.findings("open")[0]["id"].as_str().unwrap().to_string();
+    for expires in ["2026-09-01", "2026-12-01"] {
+        sb.ok(&[
+            "exceptions",
+            "add",
+            "--finding",
+            &id,
+            "--reason",
+            "shared account, rotated",
+            "--expires",
+            expires,
+            "--approver",
+            "ciso@example.com",
+        ]);
+    }
+    // The run sees the finding under the exception that expires last: no event, and that fits.
+    scan_crm(&sb, "account,email\nben,ben@example.com\n");
+    sb.ok(&["audit", "verify"]);
+    let conn = rusqlite::Connection::open(sb.db()).unwrap();
+    conn.execute("UPDATE findings SET exception_id = 'EXC-made-up'", [])
+        .unwrap();
+    let r = sb.expect(1, &["audit", "verify"]);
+    assert!(
+        r.stdout.contains(&format!(
+            "finding {id} is excepted by EXC-made-up, which is no exception of this finding"
+        )),
+        "{}",
+        r.stdout
+    );
+}

@@ -46,7 +46,11 @@ fn report(ctx: &Context, v: &audit::Verification, expected: bool, has_key: bool)
         )
     });
     if !v.problems.is_empty() {
-        println!("audit chain BROKEN: {} problems", v.problems.len());
+        let n = v.problems.len();
+        println!(
+            "audit chain BROKEN: {n} problem{}",
+            if n == 1 { "" } else { "s" }
+        );
         for p in &v.problems {
             println!("  {p}");
         }

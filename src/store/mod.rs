@@ -70,7 +70,7 @@ pub enum StoreError {
     #[error("this store was opened without its chain key and cannot append to the audit chain")]
     NoChainKey,
     /// An event would be dated before the chain's last one.
-    #[error("an event dated {at} would come after the audit chain's last event, {last_seq}, dated {last_at}: events are never dated earlier than the chain's last one; nothing was written")]
+    #[error("an event dated {at} would follow the audit chain's last event (event {last_seq}, dated {last_at}, later): events are never dated before the chain's last one; nothing was written")]
     ClockBehind {
         at: String,
         last_seq: i64,

@@ -419,3 +419,32 @@ pub fn walk(conn: &Connection, key: Option<&ChainKey>, keyed_from: Option<i64>) 
     }
     Ok(walk)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    fn append(store: &mut Store, at: &str) -> Result<()> {
+        let tx = store.transaction()?;
+        EventWriter::new(&tx)?.append("f1", EventKind::Opened, at, None, &serde_json::json!({}))?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The writer itself refuses an event dated before the chain's last one, whatever the
+    /// command checked before: the chain's order is time order.
+    #[test]
+    fn an_event_dated_before_the_last_one_is_refused_and_one_at_the_same_time_is_not() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut store = Store::open(&dir.path().join("r.db")).expect("store");
+        append(&mut store, "2026-06-02T00:00:00Z").expect("first");
+        let e = append(&mut store, "2026-06-01T23:59:59Z").expect_err("refused");
+        assert!(
+            matches!(e, StoreError::ClockBehind { last_seq: 1, .. }),
+            "{e}"
+        );
+        append(&mut store, "2026-06-02T00:00:00Z").expect("same second");
+        assert_eq!(head(store.conn()).expect("head").0, 2);
+    }
+}

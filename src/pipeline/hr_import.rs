@@ -4,6 +4,7 @@
 use super::{Progress, Result};
 use crate::hr::{self, diff, HrFormat};
 use crate::person::Person;
+use crate::store::events::{EventWriter, SnapshotEntry};
 use crate::store::{people, Store};
 use chrono::{DateTime, Utc};
 use residual_scanners::time::format_time;
@@ -101,6 +102,16 @@ pub fn import(
         size,
         &changes,
     )?;
+    // The snapshot's entry in the audit chain, in the same transaction: findings rest on it.
+    let entry = SnapshotEntry {
+        snapshot_id: summary.snapshot_id,
+        digest: digest.clone(),
+        people: size as i64,
+        as_of: format_time(&plan.as_of),
+        source: file.display().to_string(),
+        format: parsed.format.as_str().to_string(),
+    };
+    EventWriter::new(&tx)?.append_snapshot(&entry, &format_time(&now))?;
     tx.commit().map_err(crate::store::StoreError::from)?;
     progress.say(format!(
         "hr: snapshot {} as of {} from {} ({}): {} people, {} joined, {} leavers, {} movers ({:.2}s)",

@@ -22,14 +22,11 @@ pub struct Cli {
     /// The TOML configuration (default: ./residual.toml when it exists).
     #[arg(long, global = true, env = "RESIDUAL_CONFIG", value_name = "PATH")]
     pub config: Option<PathBuf>,
-    /// Evaluate as of this time instead of now (replaying a day, testing expiry).
-    #[arg(
-        long,
-        global = true,
-        env = "RESIDUAL_NOW",
-        value_name = "TIME",
-        hide = true
-    )]
+    /// Act as if the clock read TIME (date or RFC 3339): for tests and replays (a day again,
+    /// exception expiry). Events are dated with it, and the audit chain never goes back in time:
+    /// a command that writes is refused (exit 2, nothing written) when TIME is before the chain's
+    /// last event. The real clock is held to the same rule.
+    #[arg(long, global = true, env = "RESIDUAL_NOW", value_name = "TIME")]
     pub now: Option<String>,
     /// Print nothing but results and errors.
     #[arg(long, short, global = true)]
@@ -79,7 +76,8 @@ pub enum Command {
     /// Add, list and revoke exceptions: documented, approved, expiring acceptances of a finding.
     #[command(subcommand)]
     Exceptions(ExceptionsCommand),
-    /// Verify and read the hash-chained finding history.
+    /// Verify and read the audit chain: the hash-chained history of findings, HR snapshots and
+    /// scan runs.
     #[command(subcommand)]
     Audit(AuditCommand),
     /// Check and list the residual-access rules.
@@ -407,9 +405,20 @@ pub enum ExceptionsCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Check the hash chain of finding events: exit 0 when intact, 1 naming the first bad event.
-    Verify,
-    /// Print the finding event history.
+    /// Check the audit chain and what it covers: every event (sequence, links, each hash, the
+    /// keyed ones with the chain key), its seal and append-only triggers, and findings,
+    /// exceptions, HR snapshots and scan runs against it. When all is intact it prints the head
+    /// (`head SEQ:HASH`): keep it elsewhere (a CI log, a ticket) and pass it to a later
+    /// `--expect-head`. Exit 0 intact; 1 when anything does not fit (every problem is listed),
+    /// when --expect-head no longer fits, or when the keyed hashes cannot be checked because the
+    /// chain key (`<db>.chain-key`, or RESIDUAL_CHAIN_KEY_FILE) is not available; 2 usage error.
+    Verify {
+        /// A head printed by an earlier `audit verify`: exit 1 when the chain no longer holds
+        /// that event with that hash (it was truncated or rewritten since it was recorded).
+        #[arg(long, value_name = "SEQ:HASH")]
+        expect_head: Option<String>,
+    },
+    /// Print the audit chain (JSON and JSONL carry each event's prev_hash, hash and scheme).
     Log {
         #[arg(long)]
         finding: Option<String>,

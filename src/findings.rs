@@ -57,7 +57,9 @@ impl FindingState {
     }
 }
 
-/// What happened to a finding: the `event` of its hash-chained history.
+/// What happened to a finding: the `event` of its hash-chained history. The chain also holds
+/// entries for the evidence findings rest on, which are not findings: an imported HR snapshot
+/// and a recorded scan run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
@@ -70,6 +72,10 @@ pub enum EventKind {
     /// An exception's terms changed (expiry, reason or approver of its file entry).
     ExceptionChanged,
     Resolved,
+    /// An HR snapshot was imported (chain id `snapshot:N`).
+    HrSnapshot,
+    /// A scan run was recorded (chain id `run:N`).
+    ScanRun,
     /// A leaver or mover case was opened (its HR event imported), and later transitions of the
     /// case; chained under the finding id `case:<id>`.
     CaseOpened,
@@ -88,11 +94,24 @@ impl EventKind {
             EventKind::ExceptionRevoked => "exception_revoked",
             EventKind::ExceptionChanged => "exception_changed",
             EventKind::Resolved => "resolved",
+            EventKind::HrSnapshot => "hr_snapshot",
+            EventKind::ScanRun => "scan_run",
             EventKind::CaseOpened => "case_opened",
             EventKind::CaseVerified => "case_verified",
             EventKind::CaseExcepted => "case_excepted",
             EventKind::CaseReopened => "case_reopened",
         }
+    }
+
+    /// The state a finding is in when this is its last event; `None` for events that do not
+    /// set one (evidence entries, or kinds this build does not know).
+    pub fn state_after(event: &str) -> Option<FindingState> {
+        Some(match event {
+            "opened" | "reopened" | "exception_expired" => FindingState::Open,
+            "excepted" => FindingState::Excepted,
+            "resolved" => FindingState::Resolved,
+            _ => return None,
+        })
     }
 }
 

@@ -7,6 +7,9 @@
 //! first use ([`FingerprintKey::load_or_create`]); the gate writes nothing, so without either it
 //! uses a key held in memory for one run ([`FingerprintKey::load_read_only`]). Keep the key file
 //! out of the places the store is copied to.
+//!
+//! The audit chain has a key of its own ([`ChainKey`]), made and checked the same way: a file
+//! `<db>.chain-key` or the one `RESIDUAL_CHAIN_KEY_FILE` names.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -23,26 +26,63 @@ pub enum KeyError {
     TooShort,
     #[error("reading /dev/urandom for a new fingerprint key")]
     Random(#[source] std::io::Error),
-    #[error("the fingerprint key file {} holds {len} bytes, not 32: refusing it (a short or empty key lets anyone with the store test guesses offline); restore the key or, if findings ids may change, remove the file", path.display())]
-    BadLength { path: PathBuf, len: usize },
+    #[error("the {kind} file {} holds {len} bytes, not 32: refusing it ({})", path.display(), kind.why_32_bytes())]
+    BadLength {
+        kind: KeyKind,
+        path: PathBuf,
+        len: usize,
+    },
     #[error(
-        "the fingerprint key file {} can be read by others (mode {mode:o}): run `chmod 600 {}`",
+        "the {kind} file {} can be read by others (mode {mode:o}): run `chmod 600 {}`",
         path.display(),
         path.display()
     )]
-    OpenMode { path: PathBuf, mode: u32 },
-    #[error("reading the fingerprint key {}", path.display())]
+    OpenMode {
+        kind: KeyKind,
+        path: PathBuf,
+        mode: u32,
+    },
+    #[error("reading the {kind} {}", path.display())]
     Read {
+        kind: KeyKind,
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("writing the fingerprint key {}", path.display())]
+    #[error("writing the {kind} {}", path.display())]
     Write {
+        kind: KeyKind,
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
+}
+
+/// Which key a key file holds: both are 32 private bytes made the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// The key secrets are fingerprinted with.
+    Fingerprint,
+    /// The key the audit chain's events are MACed with (see [`ChainKey`]).
+    Chain,
+}
+
+impl KeyKind {
+    fn why_32_bytes(self) -> &'static str {
+        match self {
+            KeyKind::Fingerprint => "a short or empty key lets anyone with the store test guesses offline; restore the key or, if findings ids may change, remove the file",
+            KeyKind::Chain => "a short or empty key lets anyone with the store rewrite the audit chain unnoticed; restore the key the chain was written with",
+        }
+    }
+}
+
+impl std::fmt::Display for KeyKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            KeyKind::Fingerprint => "fingerprint key",
+            KeyKind::Chain => "chain key",
+        })
+    }
 }
 
 /// Where this run's key came from.
@@ -79,18 +119,11 @@ impl FingerprintKey {
             return Ok(key);
         }
         let path = key_file(db);
-        let bytes = random_key()?;
-        match create_once(&path, &bytes) {
-            Ok(()) => Ok(FingerprintKey {
-                bytes,
-                source: KeySource::File(path),
-            }),
-            // Another first run created it in the meantime: use theirs, so both agree.
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                Self::existing(db)?.ok_or(KeyError::Write { path, source: e })
-            }
-            Err(source) => Err(KeyError::Write { path, source }),
-        }
+        let (bytes, _) = read_or_create(KeyKind::Fingerprint, &path)?;
+        Ok(FingerprintKey {
+            bytes,
+            source: KeySource::File(path),
+        })
     }
 
     /// The key from the environment or an existing key file beside `db`, else a key made for this
@@ -117,22 +150,12 @@ impl FingerprintKey {
             }));
         }
         let path = key_file(db);
-        let bytes = match std::fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => return Err(KeyError::Read { path, source }),
-        };
-        if bytes.len() != KEY_LEN {
-            return Err(KeyError::BadLength {
-                len: bytes.len(),
-                path,
-            });
-        }
-        check_private(&path)?;
-        Ok(Some(FingerprintKey {
-            bytes,
-            source: KeySource::File(path),
-        }))
+        Ok(
+            read_key_file(KeyKind::Fingerprint, &path)?.map(|bytes| FingerprintKey {
+                bytes,
+                source: KeySource::File(path),
+            }),
+        )
     }
 
     pub fn bytes(&self) -> &[u8] {
@@ -144,6 +167,67 @@ impl FingerprintKey {
     }
 }
 
+/// The environment variable naming the chain key file, instead of `<db>.chain-key`.
+pub const CHAIN_KEY_ENV: &str = "RESIDUAL_CHAIN_KEY_FILE";
+
+/// The key the audit chain's events are MACed with (HMAC-SHA256): without it, someone who can
+/// write the store can rewrite the whole chain with fresh hashes; with it kept apart from the
+/// store (another disk, a secret store, an auditor's copy), such a rewrite no longer verifies.
+/// Its bytes are never printed: `Debug` shows only its path.
+pub struct ChainKey {
+    bytes: Vec<u8>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for ChainKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChainKey")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ChainKey {
+    /// The chain key of the store at `db`, `None` when its file does not exist: for reading.
+    pub fn load(db: &Path) -> Result<Option<ChainKey>, KeyError> {
+        let path = chain_key_file(db);
+        Ok(read_key_file(KeyKind::Chain, &path)?.map(|bytes| ChainKey { bytes, path }))
+    }
+
+    /// The chain key of the store at `db`, creating its file (32 random bytes, mode 0600) when it
+    /// does not exist; `true` when this call created it.
+    pub fn load_or_create(db: &Path) -> Result<(ChainKey, bool), KeyError> {
+        let path = chain_key_file(db);
+        let (bytes, created) = read_or_create(KeyKind::Chain, &path)?;
+        Ok((ChainKey { bytes, path }, created))
+    }
+
+    /// A key held in memory (tests).
+    pub fn from_bytes(bytes: Vec<u8>, path: PathBuf) -> ChainKey {
+        ChainKey { bytes, path }
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The file the key was read from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// The chain key file of the store at `db`: `RESIDUAL_CHAIN_KEY_FILE` when set, else
+/// `<db>.chain-key`.
+pub fn chain_key_file(db: &Path) -> PathBuf {
+    if let Some(path) = std::env::var_os(CHAIN_KEY_ENV).filter(|p| !p.is_empty()) {
+        return PathBuf::from(path);
+    }
+    let mut path = db.as_os_str().to_owned();
+    path.push(".chain-key");
+    PathBuf::from(path)
+}
+
 /// The key file of the store at `db`: `<db>.key`.
 pub fn key_file(db: &Path) -> PathBuf {
     let mut path = db.as_os_str().to_owned();
@@ -153,6 +237,57 @@ pub fn key_file(db: &Path) -> PathBuf {
 
 /// The size of a key file: what `random_key` makes and all a key file may hold.
 const KEY_LEN: usize = 32;
+
+/// The key file at `path`: its 32 bytes, `None` when it does not exist; refused when it holds
+/// another length or others can read it.
+fn read_key_file(kind: KeyKind, path: &Path) -> Result<Option<Vec<u8>>, KeyError> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(KeyError::Read {
+                kind,
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    if bytes.len() != KEY_LEN {
+        return Err(KeyError::BadLength {
+            kind,
+            len: bytes.len(),
+            path: path.to_path_buf(),
+        });
+    }
+    check_private(kind, path)?;
+    Ok(Some(bytes))
+}
+
+/// The key file at `path`, made with a new random key when it does not exist; `true` when this
+/// call made it. Racing first runs all end up with the one file that won.
+fn read_or_create(kind: KeyKind, path: &Path) -> Result<(Vec<u8>, bool), KeyError> {
+    if let Some(bytes) = read_key_file(kind, path)? {
+        return Ok((bytes, false));
+    }
+    let bytes = random_key()?;
+    match create_once(path, &bytes) {
+        Ok(()) => Ok((bytes, true)),
+        // Another first run created it in the meantime: use theirs, so both agree.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let theirs = read_key_file(kind, path)?.ok_or(KeyError::Write {
+                kind,
+                path: path.to_path_buf(),
+                source: e,
+            })?;
+            Ok((theirs, false))
+        }
+        Err(source) => Err(KeyError::Write {
+            kind,
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
 
 fn random_key() -> Result<Vec<u8>, KeyError> {
     let mut key = vec![0u8; KEY_LEN];
@@ -198,10 +333,11 @@ fn create_once(path: &Path, key: &[u8]) -> std::io::Result<()> {
 
 /// A key file others can read is refused: the key is what keeps fingerprints from being tested.
 #[cfg(unix)]
-fn check_private(path: &Path) -> Result<(), KeyError> {
+fn check_private(kind: KeyKind, path: &Path) -> Result<(), KeyError> {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(path)
         .map_err(|source| KeyError::Read {
+            kind,
             path: path.to_path_buf(),
             source,
         })?
@@ -210,6 +346,7 @@ fn check_private(path: &Path) -> Result<(), KeyError> {
         & 0o777;
     if mode & 0o077 != 0 {
         return Err(KeyError::OpenMode {
+            kind,
             path: path.to_path_buf(),
             mode,
         });
@@ -218,7 +355,7 @@ fn check_private(path: &Path) -> Result<(), KeyError> {
 }
 
 #[cfg(not(unix))]
-fn check_private(_path: &Path) -> Result<(), KeyError> {
+fn check_private(_kind: KeyKind, _path: &Path) -> Result<(), KeyError> {
     Ok(())
 }
 

@@ -82,6 +82,7 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
         db,
         config,
         now,
+        now_overridden: cli.now.is_some(),
         quiet: cli.quiet,
         lock_timeout: std::time::Duration::from_secs(cli.lock_timeout),
     };

@@ -12,6 +12,7 @@ use crate::{
     Account, AccountKind, Grant, GrantKind, IdentityHints, Observations, RunStatus, ScanReport,
 };
 use chrono::Utc;
+use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher;
 use std::io::{BufRead, BufReader, Read};
@@ -94,7 +95,14 @@ pub fn scan_inventory(system: &str, path: &Path) -> Result<ScanReport, Inventory
         source,
     };
     let file = std::fs::File::open(path).map_err(io)?;
-    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let mut digest = Sha256::new();
+    let mut reader = BufReader::with_capacity(
+        1 << 20,
+        Digesting {
+            inner: file,
+            digest: &mut digest,
+        },
+    );
     let head = reader.fill_buf().map_err(io)?.to_vec();
     let mut obs = Observations::default();
     // Duplicate detection by name hash (with a real comparison on a hash hit): a set of a million
@@ -118,13 +126,17 @@ pub fn scan_inventory(system: &str, path: &Path) -> Result<ScanReport, Inventory
         Ok(())
     };
     match InventoryFormat::detect(path, &head) {
-        InventoryFormat::Csv => read_csv(path, reader, &mut push)?,
-        InventoryFormat::Jsonl => read_jsonl(path, reader, &mut push)?,
+        InventoryFormat::Csv => read_csv(path, &mut reader, &mut push)?,
+        InventoryFormat::Jsonl => read_jsonl(path, &mut reader, &mut push)?,
     }
+    // Whatever the readers left unread still belongs to the file the digest names.
+    std::io::copy(&mut reader, &mut std::io::sink()).map_err(io)?;
+    drop(reader);
     let calls = obs.accounts.len() as u64;
     Ok(ScanReport {
         scanner: SCANNER.into(),
         system: format!("inventory:{system}"),
+        input_digest: Some(format!("sha256:{}", hex::encode(digest.finalize()))),
         status: RunStatus::Complete,
         started_at,
         finished_at: Utc::now(),
@@ -132,6 +144,21 @@ pub fn scan_inventory(system: &str, path: &Path) -> Result<ScanReport, Inventory
         errors: Vec::new(),
         calls,
     })
+}
+
+/// A reader that digests what passes through it: the export's SHA-256 is taken while it is read,
+/// not by reading the file twice.
+struct Digesting<'d, R> {
+    inner: R,
+    digest: &'d mut Sha256,
+}
+
+impl<R: Read> Read for Digesting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.digest.update(&buf[..n]);
+        Ok(n)
+    }
 }
 
 fn invalid(path: &Path, line: u64, field: &str, message: impl Into<String>) -> InventoryError {

@@ -267,6 +267,9 @@ pub struct ScanReport {
     /// The system findings are filed under, e.g. `inventory:crm`, `aws-iam:123456789012`. Only a
     /// complete run of the same system resolves its findings.
     pub system: String,
+    /// What the run read, for the audit chain: the export's SHA-256 (inventory), a digest of the
+    /// ref tips (git), the account and caller (AWS). `None` when the scanner cannot vouch for it.
+    pub input_digest: Option<String>,
     pub status: RunStatus,
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
@@ -291,6 +294,7 @@ impl ScanReport {
         ScanReport {
             scanner: scanner.to_string(),
             system: system.into(),
+            input_digest: None,
             status: RunStatus::Failed,
             started_at,
             finished_at: Utc::now(),

@@ -41,6 +41,7 @@ pub fn run(ctx: &Context, max_runs: Option<u64>) -> anyhow::Result<Exit> {
             db: ctx.db.clone(),
             config: ctx.config.clone(),
             now: Utc::now(),
+            now_overridden: false,
             quiet: ctx.quiet,
             lock_timeout: ctx.lock_timeout,
         };

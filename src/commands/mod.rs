@@ -77,17 +77,47 @@ pub struct Context {
     pub db: PathBuf,
     pub config: Config,
     pub now: DateTime<Utc>,
+    /// `now` came from `--now` (a test or a replay), not the clock.
+    pub now_overridden: bool,
     pub quiet: bool,
     /// How long a store operation waits for another process's lock (`--lock-timeout`).
     pub lock_timeout: std::time::Duration,
 }
 
 impl Context {
+    /// The store for a command that writes: opened (created, migrated) with its chain key, and
+    /// refused before anything is written when `now` is before the audit chain's last event.
     pub fn open_store(&self) -> anyhow::Result<Store> {
         let store = Store::open(&self.db)
             .with_context(|| format!("opening the store {}", self.db.display()))?;
         store.set_lock_timeout(self.lock_timeout)?;
+        self.check_clock(&store)?;
         Ok(store)
+    }
+
+    /// Events are never dated before the chain's last one: with `--now` such a time is a
+    /// mistake in a test or a replay, with the clock a skewed clock. Either way nothing is
+    /// written (the chain's writer refuses it too; this says why before any work is done).
+    fn check_clock(&self, store: &Store) -> anyhow::Result<()> {
+        let Some(last) = crate::store::events::last(store.conn())? else {
+            return Ok(());
+        };
+        let now = residual_scanners::time::format_time(&self.now);
+        if !crate::store::events::is_before(&now, &last.at) {
+            return Ok(());
+        }
+        let message = if self.now_overridden {
+            format!(
+                "--now {now} is before the audit chain's last event (event {}, at {}): events are never dated before the chain's last one, so nothing was written; --now is for tests and replays, give a time at or after {}",
+                last.seq, last.at, last.at
+            )
+        } else {
+            format!(
+                "the clock reads {now}, before the audit chain's last event (event {}, at {}): is the clock wrong? Events are never dated before the chain's last one, so nothing was written; fix the clock and run again",
+                last.seq, last.at
+            )
+        };
+        Err(UsageError(message).into())
     }
 
     /// The store for a command that only reads: opened read-only, never created or migrated, so

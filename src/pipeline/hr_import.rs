@@ -5,6 +5,7 @@ use super::{Progress, Result};
 use crate::cases::CaseScope;
 use crate::hr::{self, diff, HrFormat};
 use crate::person::Person;
+use crate::store::events::{EventWriter, SnapshotEntry};
 use crate::store::{people, Store};
 use chrono::{DateTime, Utc};
 use residual_scanners::time::format_time;
@@ -104,6 +105,16 @@ pub fn import(
         size,
         &changes,
     )?;
+    // The snapshot's entry in the audit chain, in the same transaction: findings rest on it.
+    let entry = SnapshotEntry {
+        snapshot_id: summary.snapshot_id,
+        digest: digest.clone(),
+        people: size as i64,
+        as_of: format_time(&plan.as_of),
+        source: file.display().to_string(),
+        format: parsed.format.as_str().to_string(),
+    };
+    EventWriter::new(&tx)?.append_snapshot(&entry, &format_time(&now))?;
     // Each leaver and mover event opens its case, chained, in the snapshot's transaction.
     let case_changes = crate::store::cases::judge_and_record(&tx, now, |facts| {
         super::cases::judge_all(facts, plan.cases, now)

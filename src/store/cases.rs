@@ -8,7 +8,7 @@ use crate::cases::{case_id, CaseEvent, CaseKind, CaseState, CaseVerdict, Finding
 use crate::findings::{EventKind, FindingState};
 use chrono::{DateTime, Utc};
 use residual_scanners::time::{format_time, parse_time};
-use rusqlite::{params, Connection, Transaction};
+use rusqlite::{params, Connection};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -124,7 +124,7 @@ pub fn load(conn: &Connection, employee: Option<&str>, now: DateTime<Utc>) -> Re
 /// Loads the facts of every case inside the caller's write transaction, judges them with
 /// `judge`, and records the changes (see [`record`]).
 pub fn judge_and_record(
-    tx: &Transaction,
+    tx: &super::Tx,
     now: DateTime<Utc>,
     judge: impl FnOnce(&CaseFacts) -> Vec<CaseVerdict>,
 ) -> Result<Vec<CaseChange>> {
@@ -145,7 +145,7 @@ pub struct CaseChange {
 
 /// Stores the judged state of every case and chains one event per case whose state changed
 /// (opened, verified, excepted, re-opened), inside the caller's transaction.
-pub fn record(tx: &Transaction, verdicts: &[CaseVerdict], at: &str) -> Result<Vec<CaseChange>> {
+pub fn record(tx: &super::Tx, verdicts: &[CaseVerdict], at: &str) -> Result<Vec<CaseChange>> {
     let stored: HashMap<i64, String> = {
         let mut stmt = tx.prepare("SELECT id, state FROM cases")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;

@@ -1,67 +1,218 @@
-//! `finding_events`: the append-only, hash-chained history of every finding.
+//! `finding_events`: the append-only, hash-chained audit chain. It holds the history of every
+//! finding, and entries of their own for the evidence findings rest on: each HR snapshot
+//! (`snapshot:N`, event `hr_snapshot`) and each scan run (`run:N`, event `scan_run`), so one head
+//! covers them all.
 //!
 //! Each event stores the hash of the previous event and its own hash over its fields and that
 //! previous hash; sequence numbers are contiguous from 1. Editing any row breaks its own hash,
-//! deleting a row breaks the sequence and the next row's link, so [`verify`] names the first event
-//! that no longer fits. (Triggers also refuse UPDATE and DELETE; the chain is what catches someone
-//! who dropped them.)
+//! deleting a row breaks the sequence and the next row's link. New events are keyed
+//! (HMAC-SHA256 under the chain key, which is kept outside the store): someone who can write the
+//! store but not read the key cannot rewrite the chain with fresh hashes. Events written before
+//! the chain was keyed keep their plain SHA-256 hashes; `store::seal` records, under the key, where
+//! the keyed part starts. (Triggers also refuse UPDATE and DELETE; the chain is what catches
+//! someone who dropped them.) `store::audit` walks and cross-checks it.
+//!
+//! An event is never dated before the chain's last event: [`EventWriter::append`] refuses it,
+//! so that the chain's order is time order.
 
-use super::Result;
+use super::{Result, StoreError, Tx};
 use crate::findings::EventKind;
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
-use serde::Serialize;
+use crate::keys::ChainKey;
+use hmac::{Hmac, KeyInit, Mac};
+use residual_scanners::time::parse_time;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// `prev_hash` of the first event.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-fn event_hash(
-    seq: i64,
-    finding_id: &str,
-    event: &str,
-    at: &str,
-    run_id: Option<i64>,
-    detail: &str,
-    prev: &str,
-) -> String {
-    let mut h = Sha256::new();
-    for part in [
-        seq.to_string().as_str(),
-        finding_id,
-        event,
-        at,
-        run_id.map(|r| r.to_string()).as_deref().unwrap_or(""),
-        detail,
-        prev,
-    ] {
-        h.update(part.as_bytes());
-        h.update([0x1f]);
-    }
-    hex::encode(h.finalize())
+/// How an event's hash was made: plain SHA-256 (events written before the chain was keyed).
+pub const SHA256: &str = "sha256";
+/// How an event's hash was made: HMAC-SHA256 under the chain key.
+pub const HMAC_SHA256: &str = "hmac-sha256";
+
+/// The fields an event's hash covers.
+pub(super) struct Fields<'a> {
+    pub seq: i64,
+    pub finding_id: &'a str,
+    pub event: &'a str,
+    pub at: &'a str,
+    pub run_id: Option<i64>,
+    pub detail: &'a str,
+    pub prev: &'a str,
 }
 
-/// Appends events inside one transaction, carrying the chain forward.
+impl Fields<'_> {
+    /// Each field followed by a unit separator, as both schemes hash them.
+    fn feed(&self, mut update: impl FnMut(&[u8])) {
+        let seq = self.seq.to_string();
+        let run_id = self.run_id.map(|r| r.to_string());
+        for part in [
+            seq.as_str(),
+            self.finding_id,
+            self.event,
+            self.at,
+            run_id.as_deref().unwrap_or(""),
+            self.detail,
+            self.prev,
+        ] {
+            update(part.as_bytes());
+            update(&[0x1f]);
+        }
+    }
+
+    /// The plain SHA-256 hash of events written before the chain was keyed.
+    pub fn sha256(&self) -> String {
+        let mut h = Sha256::new();
+        self.feed(|b| h.update(b));
+        hex::encode(h.finalize())
+    }
+
+    /// The keyed hash of events written since.
+    pub fn hmac(&self, key: &ChainKey) -> String {
+        let mut mac = new_mac(key, b"residual audit event v1");
+        self.feed(|b| mac.update(b));
+        hex::encode(mac.finalize().into_bytes())
+    }
+}
+
+/// An HMAC-SHA256 under the chain key, domain-separated by `purpose`.
+pub(super) fn new_mac(key: &ChainKey, purpose: &[u8]) -> Hmac<Sha256> {
+    // HMAC takes keys of any length: this cannot fail.
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key.bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
+    mac.update(purpose);
+    mac.update(&[0x1f]);
+    mac
+}
+
+/// The chain's last event, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Last {
+    pub seq: i64,
+    pub at: String,
+    pub hash: String,
+}
+
+pub fn last(conn: &Connection) -> Result<Option<Last>> {
+    Ok(conn
+        .query_row(
+            "SELECT seq, at, hash FROM finding_events ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| {
+                Ok(Last {
+                    seq: r.get(0)?,
+                    at: r.get(1)?,
+                    hash: r.get(2)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// The head of the chain, `(seq, hash)` of its last event, `(0, GENESIS)` when it is empty: what
+/// `audit verify` prints and `--expect-head` compares with.
+pub fn head(conn: &Connection) -> Result<(i64, String)> {
+    Ok(last(conn)?
+        .map(|l| (l.seq, l.hash))
+        .unwrap_or((0, GENESIS.to_string())))
+}
+
+/// The stored hash of event `seq`, if the chain holds it.
+pub fn hash_of(conn: &Connection, seq: i64) -> Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT hash FROM finding_events WHERE seq = ?1",
+            [seq],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// Whether `at` is dated before `last` (both as stored: RFC 3339). Times that do not parse are
+/// compared as text, which for the one format stored is time order.
+pub fn is_before(at: &str, last: &str) -> bool {
+    match (parse_time(at), parse_time(last)) {
+        (Ok(a), Ok(l)) => a < l,
+        _ => at < last,
+    }
+}
+
+/// What the chain says of an HR snapshot (`snapshot:N`, event `hr_snapshot`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotEntry {
+    pub snapshot_id: i64,
+    /// SHA-256 of the imported file.
+    pub digest: String,
+    pub people: i64,
+    pub as_of: String,
+    pub source: String,
+    pub format: String,
+}
+
+/// What the chain says of a scan run (`run:N`, event `scan_run`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunEntry {
+    pub run_id: i64,
+    pub scanner: String,
+    pub system: String,
+    pub status: String,
+    /// What the run read, as the scanner could vouch for it: the export's SHA-256, the ref
+    /// tips' digest, the AWS account and caller.
+    pub input_digest: Option<String>,
+    pub accounts: i64,
+    pub credentials: i64,
+    pub grants: i64,
+    pub errors: i64,
+}
+
+/// The chain id of a snapshot's entry.
+pub fn snapshot_entry_id(snapshot_id: i64) -> String {
+    format!("snapshot:{snapshot_id}")
+}
+
+/// The chain id of a run's entry.
+pub fn run_entry_id(run_id: i64) -> String {
+    format!("run:{run_id}")
+}
+
+/// Whether a chain id names an entry of its own (a snapshot, a run: `kind:N`) rather than a
+/// finding, whose ids are hex.
+pub fn is_entry_id(id: &str) -> bool {
+    id.contains(':')
+}
+
+/// Appends events inside one transaction, carrying the chain forward, each keyed under the
+/// transaction's chain key and dated no earlier than the event before it.
 pub struct EventWriter<'t> {
     stmt: rusqlite::Statement<'t>,
+    key: &'t ChainKey,
     seq: i64,
     prev: String,
+    /// The date of the last event: no event is dated before it.
+    last_at: Option<String>,
 }
 
 impl<'t> EventWriter<'t> {
-    pub fn new(tx: &'t Transaction) -> Result<EventWriter<'t>> {
-        let last: Option<(i64, String)> = tx
-            .query_row(
-                "SELECT seq, hash FROM finding_events ORDER BY seq DESC LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        let (seq, prev) = last.unwrap_or((0, GENESIS.to_string()));
+    pub fn new(tx: &'t Tx<'_>) -> Result<EventWriter<'t>> {
+        let key = tx.chain_key().ok_or(StoreError::NoChainKey)?;
+        let last = last(tx)?;
+        let (seq, prev, last_at) = match last {
+            Some(l) => (l.seq, l.hash, Some(l.at)),
+            None => (0, GENESIS.to_string(), None),
+        };
         let stmt = tx.prepare(
-            "INSERT INTO finding_events (seq, finding_id, event, at, run_id, detail, prev_hash, hash) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO finding_events (seq, finding_id, event, at, run_id, detail, prev_hash, hash, scheme) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
-        Ok(EventWriter { stmt, seq, prev })
+        Ok(EventWriter {
+            stmt,
+            key,
+            seq,
+            prev,
+            last_at,
+        })
     }
 
     pub fn append(
@@ -72,20 +223,69 @@ impl<'t> EventWriter<'t> {
         run_id: Option<i64>,
         detail: &serde_json::Value,
     ) -> Result<()> {
+        if let Some(last_at) = &self.last_at {
+            if is_before(at, last_at) {
+                return Err(StoreError::ClockBehind {
+                    at: at.to_string(),
+                    last_seq: self.seq,
+                    last_at: last_at.clone(),
+                });
+            }
+        }
         let seq = self.seq + 1;
         let detail = detail.to_string();
         let event = event.as_str();
-        let hash = event_hash(seq, finding_id, event, at, run_id, &detail, &self.prev);
+        let hash = Fields {
+            seq,
+            finding_id,
+            event,
+            at,
+            run_id,
+            detail: &detail,
+            prev: &self.prev,
+        }
+        .hmac(self.key);
         self.stmt.execute(params![
-            seq, finding_id, event, at, run_id, detail, self.prev, hash
+            seq,
+            finding_id,
+            event,
+            at,
+            run_id,
+            detail,
+            self.prev,
+            hash,
+            HMAC_SHA256
         ])?;
         self.seq = seq;
         self.prev = hash;
+        self.last_at = Some(at.to_string());
         Ok(())
+    }
+
+    /// Appends the entry of an HR snapshot.
+    pub fn append_snapshot(&mut self, entry: &SnapshotEntry, at: &str) -> Result<()> {
+        self.append(
+            &snapshot_entry_id(entry.snapshot_id),
+            EventKind::HrSnapshot,
+            at,
+            None,
+            &serde_json::to_value(entry)?,
+        )
+    }
+
+    /// Appends the entry of a scan run.
+    pub fn append_run(&mut self, entry: &RunEntry, at: &str) -> Result<()> {
+        self.append(
+            &run_entry_id(entry.run_id),
+            EventKind::ScanRun,
+            at,
+            Some(entry.run_id),
+            &serde_json::to_value(entry)?,
+        )
     }
 }
 
-/// One event as `audit log` and `findings --history` show it.
+/// One event as `audit log` shows it, with the hashes that chain it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Event {
     pub seq: i64,
@@ -94,11 +294,15 @@ pub struct Event {
     pub at: String,
     pub run_id: Option<i64>,
     pub detail: serde_json::Value,
+    pub prev_hash: String,
+    pub hash: String,
+    /// `sha256` or `hmac-sha256`: how `hash` was made.
+    pub scheme: String,
 }
 
 pub fn list(conn: &Connection, finding_id: Option<&str>) -> Result<Vec<Event>> {
     let mut stmt = conn.prepare(
-        "SELECT seq, finding_id, event, at, run_id, detail FROM finding_events \
+        "SELECT seq, finding_id, event, at, run_id, detail, prev_hash, hash, scheme FROM finding_events \
          WHERE ?1 IS NULL OR finding_id = ?1 ORDER BY seq",
     )?;
     let rows = stmt.query_map([finding_id], |r| {
@@ -110,56 +314,137 @@ pub fn list(conn: &Connection, finding_id: Option<&str>) -> Result<Vec<Event>> {
             at: r.get(3)?,
             run_id: r.get(4)?,
             detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
+            prev_hash: r.get(6)?,
+            hash: r.get(7)?,
+            scheme: r.get(8)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// The verdict of `audit verify`.
-#[derive(Debug, Clone, Serialize)]
-pub struct Verification {
+/// What walking the chain found.
+#[derive(Debug, Clone, Default)]
+pub struct Walk {
     pub events: i64,
-    /// The first event that does not fit the chain, and why.
-    pub first_bad: Option<(i64, String)>,
+    /// Events with plain SHA-256 hashes (written before the chain was keyed).
+    pub plain: i64,
+    /// Keyed events whose hash was checked with the key.
+    pub keyed: i64,
+    /// Keyed events whose hash could not be checked: no key.
+    pub unchecked: i64,
+    /// Every event that does not fit, and why.
+    pub problems: Vec<String>,
 }
 
-/// Walks the whole chain from the first event.
-pub fn verify(conn: &Connection) -> Result<Verification> {
+/// At most this many problems of the walk are listed one by one.
+const MAX_LISTED: usize = 50;
+
+/// Walks the whole chain from the first event, checking sequence, links and each hash by its
+/// scheme: plain SHA-256 events only before `keyed_from` (where the seal says the keyed part
+/// starts), keyed events with `key` when there is one. Every event that does not fit is named.
+pub fn walk(conn: &Connection, key: Option<&ChainKey>, keyed_from: Option<i64>) -> Result<Walk> {
     let mut stmt = conn.prepare(
-        "SELECT seq, finding_id, event, at, run_id, detail, prev_hash, hash FROM finding_events ORDER BY seq",
+        "SELECT seq, finding_id, event, at, run_id, detail, prev_hash, hash, scheme FROM finding_events ORDER BY seq",
     )?;
     let mut rows = stmt.query([])?;
     let mut expected_seq = 1;
     let mut prev = GENESIS.to_string();
-    let mut events = 0;
+    let mut walk = Walk::default();
+    let mut more = 0usize;
     while let Some(r) = rows.next()? {
-        events += 1;
+        walk.events += 1;
         let seq: i64 = r.get(0)?;
         let (fid, event, at): (String, String, String) = (r.get(1)?, r.get(2)?, r.get(3)?);
         let run_id: Option<i64> = r.get(4)?;
         let (detail, prev_hash, hash): (String, String, String) = (r.get(5)?, r.get(6)?, r.get(7)?);
-        let bad = |why: String| {
-            Ok(Verification {
-                events,
-                first_bad: Some((seq, why)),
-            })
-        };
+        let scheme: String = r.get(8)?;
+        let mut found: Vec<String> = Vec::new();
+        let mut bad = |why: String| found.push(why);
         if seq != expected_seq {
-            return bad(format!(
+            bad(format!(
                 "event {expected_seq} is missing (next present is {seq}): a row was removed"
             ));
+        } else if prev_hash != prev {
+            bad(format!("event {seq}: its prev_hash does not match the previous event: a row before it was changed or removed"));
         }
-        if prev_hash != prev {
-            return bad("its prev_hash does not match the previous event: a row before it was changed or removed".into());
+        let fields = Fields {
+            seq,
+            finding_id: &fid,
+            event: &event,
+            at: &at,
+            run_id,
+            detail: &detail,
+            prev: &prev_hash,
+        };
+        match scheme.as_str() {
+            SHA256 => {
+                walk.plain += 1;
+                if keyed_from.is_some_and(|from| seq >= from) {
+                    bad(format!("event {seq} has a plain SHA-256 hash, but the chain is keyed from event {}: the chain was rewritten without the key", keyed_from.unwrap_or_default()));
+                } else if fields.sha256() != hash {
+                    bad(format!(
+                        "event {seq}: its contents do not match its hash: the row was changed"
+                    ));
+                }
+            }
+            HMAC_SHA256 => {
+                if keyed_from.is_some_and(|from| seq < from) {
+                    bad(format!("event {seq} is keyed, but the chain's seal says it was written before the chain was keyed (from event {}): the chain was rewritten", keyed_from.unwrap_or_default()));
+                }
+                match key {
+                    Some(key) => {
+                        walk.keyed += 1;
+                        if fields.hmac(key) != hash {
+                            bad(format!("event {seq}: its contents do not match its keyed hash: the row was changed, or rehashed without the key"));
+                        }
+                    }
+                    None => walk.unchecked += 1,
+                }
+            }
+            other => bad(format!("event {seq}: unknown hash scheme `{other}`")),
         }
-        if event_hash(seq, &fid, &event, &at, run_id, &detail, &prev_hash) != hash {
-            return bad("its contents do not match its hash: the row was changed".into());
+        for why in found {
+            if walk.problems.len() < MAX_LISTED {
+                walk.problems.push(why);
+            } else {
+                more += 1;
+            }
         }
         prev = hash;
-        expected_seq += 1;
+        expected_seq = seq + 1;
     }
-    Ok(Verification {
-        events,
-        first_bad: None,
-    })
+    if more > 0 {
+        walk.problems
+            .push(format!("… and {more} more events that do not fit"));
+    }
+    Ok(walk)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    fn append(store: &mut Store, at: &str) -> Result<()> {
+        let tx = store.transaction()?;
+        EventWriter::new(&tx)?.append("f1", EventKind::Opened, at, None, &serde_json::json!({}))?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The writer itself refuses an event dated before the chain's last one, whatever the
+    /// command checked before: the chain's order is time order.
+    #[test]
+    fn an_event_dated_before_the_last_one_is_refused_and_one_at_the_same_time_is_not() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut store = Store::open(&dir.path().join("r.db")).expect("store");
+        append(&mut store, "2026-06-02T00:00:00Z").expect("first");
+        let e = append(&mut store, "2026-06-01T23:59:59Z").expect_err("refused");
+        assert!(
+            matches!(e, StoreError::ClockBehind { last_seq: 1, .. }),
+            "{e}"
+        );
+        append(&mut store, "2026-06-02T00:00:00Z").expect("same second");
+        assert_eq!(head(store.conn()).expect("head").0, 2);
+    }
 }

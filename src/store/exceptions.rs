@@ -159,7 +159,7 @@ pub fn covers_of<'e>(exceptions: impl IntoIterator<Item = &'e Exception>) -> Vec
 /// Writes what the exceptions file changes (new, changed and revoked exceptions) and records it
 /// on the findings, inside the caller's transaction. Returns whether it wrote anything.
 pub fn write_plan(
-    tx: &Transaction,
+    tx: &super::Tx,
     plan: &crate::exceptions::plan::Plan,
     now: DateTime<Utc>,
 ) -> Result<bool> {

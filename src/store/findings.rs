@@ -10,7 +10,7 @@
 //! complete run. Partial runs, which prove nothing by absence, write `last_seen` of what they saw.
 
 use super::events::EventWriter;
-use super::Result;
+use super::{Result, Tx};
 use crate::evaluate::Candidate;
 use crate::findings::{Current, FindingState, Transition};
 use chrono::{DateTime, Utc};
@@ -212,6 +212,7 @@ struct Writer<'t> {
     except: rusqlite::Statement<'t>,
     expire: rusqlite::Statement<'t>,
     resolve: rusqlite::Statement<'t>,
+    terms: rusqlite::Statement<'t>,
 }
 
 impl<'t> Writer<'t> {
@@ -238,7 +239,18 @@ impl<'t> Writer<'t> {
             resolve: tx.prepare(
                 "UPDATE findings SET state = 'resolved', resolved_at = ?2, resolved_by_run = ?3, live = 0 WHERE id = ?1",
             )?,
+            terms: tx.prepare("SELECT expires_at, approver FROM exceptions WHERE id = ?1")?,
         })
+    }
+
+    /// The expiry and approver of exception `id`, as stored.
+    fn exception_terms(&mut self, id: &str) -> Result<(Option<String>, Option<String>)> {
+        use rusqlite::OptionalExtension;
+        Ok(self
+            .terms
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?
+            .map_or((None, None), |(e, a)| (Some(e), Some(a))))
     }
 
     /// Writes a candidate's row as a run saw it; `insert` for a new finding.
@@ -319,7 +331,7 @@ fn must_rewrite(
 /// Writes planned transitions and appends their events, inside the caller's transaction.
 /// `current` is what the plan started from; `at` the time of the run or of the change.
 pub fn apply(
-    tx: &Transaction,
+    tx: &Tx,
     source: Source,
     current: &HashMap<String, Current>,
     transitions: &[Transition],
@@ -378,7 +390,10 @@ pub fn apply(
             }
             Transition::Excepted { exception, .. } => {
                 w.except.execute(params![id, exception])?;
-                json!({"exception": exception})
+                // What the exception said when it took effect, so that `audit verify` can tell
+                // an exception edited afterwards.
+                let (expires_at, approver) = w.exception_terms(exception)?;
+                json!({"exception": exception, "expires_at": expires_at, "approver": approver})
             }
             Transition::ExceptionExpired { exception, .. } => {
                 w.expire.execute([id])?;
@@ -409,7 +424,7 @@ pub fn apply(
 /// findings that a live exception covers to `excepted`, inside the caller's transaction. Returns
 /// how many transitions were applied.
 pub fn apply_exceptions(
-    tx: &Transaction,
+    tx: &Tx,
     changes: &[crate::findings::ExceptionChange],
     now: DateTime<Utc>,
 ) -> Result<usize> {

@@ -224,6 +224,27 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE exceptions ADD COLUMN revoked_by TEXT;
     ALTER TABLE exceptions ADD COLUMN revoked_via TEXT;
     "#,
+    // 7: a keyed audit chain. Each event records the scheme its hash was made with: events
+    // written so far keep their plain SHA-256 hashes (history is never re-hashed), new ones are
+    // HMAC-SHA256 under the chain key kept outside the store. `chain_seal` says, under that key,
+    // where the keyed part starts (and which snapshots and runs came before the chain covered
+    // them), so that rewriting every event back to plain SHA-256 does not verify. It is written
+    // once, by the first write that has the key (see store::seal).
+    r#"
+    ALTER TABLE finding_events ADD COLUMN scheme TEXT NOT NULL DEFAULT 'sha256';
+    CREATE TABLE chain_seal (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        legacy_events INTEGER NOT NULL,
+        legacy_head TEXT NOT NULL,
+        legacy_runs INTEGER NOT NULL,
+        legacy_snapshots INTEGER NOT NULL,
+        mac TEXT NOT NULL
+    );
+    CREATE TRIGGER chain_seal_no_update BEFORE UPDATE ON chain_seal
+        BEGIN SELECT RAISE(ABORT, 'chain_seal is write-once'); END;
+    CREATE TRIGGER chain_seal_no_delete BEFORE DELETE ON chain_seal
+        BEGIN SELECT RAISE(ABORT, 'chain_seal is write-once'); END;
+    "#,
     // 8: cases — the last judged state of each leaver/mover case (id = the person event's id),
     // so that a write can tell which cases changed and chain an event for each.
     r#"
@@ -248,6 +269,16 @@ fn after(version: i64, tx: &rusqlite::Transaction) -> Result<()> {
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Builds the schema of version `version` as an older build left it (tests of later migrations).
+#[cfg(test)]
+pub(crate) fn schema_of_version(conn: &Connection, version: usize) {
+    for sql in &MIGRATIONS[..version] {
+        conn.execute_batch(sql).expect("old schema");
+    }
+    conn.pragma_update(None, "user_version", version as i64)
+        .expect("version");
+}
 
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;

@@ -5,6 +5,7 @@
 //! import and each scan run is written inside one transaction: an interrupted run leaves the store
 //! as it was.
 
+pub mod audit;
 pub mod cases;
 pub mod events;
 pub mod exceptions;
@@ -16,7 +17,9 @@ pub mod observations;
 pub mod people;
 pub mod record;
 pub mod runs;
+pub mod seal;
 
+use crate::keys::{ChainKey, KeyError};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -73,6 +76,23 @@ pub enum StoreError {
     /// Writing a row that was read failed (a closed pipe, a full disk).
     #[error("writing output")]
     Output(#[source] std::io::Error),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("the audit chain of this store is keyed, but its chain key {} is missing: restore it (or set RESIDUAL_CHAIN_KEY_FILE to where it is kept); nothing was written, since events no one can verify are worthless", key.display())]
+    ChainKeyMissing { key: PathBuf },
+    #[error("the chain key {} is not the key this store's audit chain was sealed with (or the seal was edited): use the store's own key, and run `residual audit verify`; nothing was written", key.display())]
+    ChainKeyMismatch { key: PathBuf },
+    #[error("the chain key {} exists but this store's audit chain, which has events, was never sealed with it: the seal may have been removed; run `residual audit verify` before writing again; nothing was written", key.display())]
+    Unsealed { key: PathBuf },
+    #[error("this store was opened without its chain key and cannot append to the audit chain")]
+    NoChainKey,
+    /// An event would be dated before the chain's last one.
+    #[error("an event dated {at} would follow the audit chain's last event (event {last_seq}, dated {last_at}, later): events are never dated before the chain's last one; nothing was written")]
+    ClockBehind {
+        at: String,
+        last_seq: i64,
+        last_at: String,
+    },
 }
 
 impl StoreError {
@@ -97,6 +117,35 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 pub struct Store {
     pub(crate) conn: Connection,
     path: PathBuf,
+    /// The key new audit events are MACed with: loaded by [`Store::open`] (which writes), absent
+    /// in a read-only store.
+    chain_key: Option<ChainKey>,
+}
+
+/// A write transaction of a [`Store`]: a `rusqlite` transaction (it derefs to one) that also
+/// carries the store's chain key, so every event appended in it is keyed.
+pub struct Tx<'s> {
+    tx: rusqlite::Transaction<'s>,
+    chain_key: Option<&'s ChainKey>,
+}
+
+impl<'s> std::ops::Deref for Tx<'s> {
+    type Target = rusqlite::Transaction<'s>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl Tx<'_> {
+    pub fn commit(self) -> rusqlite::Result<()> {
+        self.tx.commit()
+    }
+
+    /// The key events appended in this transaction are MACed with.
+    pub fn chain_key(&self) -> Option<&ChainKey> {
+        self.chain_key
+    }
 }
 
 impl Store {
@@ -121,8 +170,10 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
+            chain_key: None,
         };
         migrations::migrate(&mut store.conn, path)?;
+        store.chain_key = Some(seal::key_for_writing(&mut store.conn, path)?);
         // Registered after the migrations: creating or upgrading the schema is not a change of
         // what the store says.
         store.conn.commit_hook(Some(|| {
@@ -160,7 +211,11 @@ impl Store {
         if found < known {
             return Err(StoreError::TooOld { path, found, known });
         }
-        Ok(Store { conn, path })
+        Ok(Store {
+            conn,
+            path,
+            chain_key: None,
+        })
     }
 
     /// How long statements wait for another process's lock before failing as locked.
@@ -176,10 +231,14 @@ impl Store {
     /// lock at once (`BEGIN IMMEDIATE`): a deferred transaction that reads first and writes later
     /// fails at once with "database is locked" when another process wrote in between, instead
     /// of waiting out the busy timeout.
-    pub fn transaction(&mut self) -> Result<rusqlite::Transaction<'_>> {
-        Ok(self
+    pub fn transaction(&mut self) -> Result<Tx<'_>> {
+        let tx = self
             .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?)
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        Ok(Tx {
+            tx,
+            chain_key: self.chain_key.as_ref(),
+        })
     }
 
     pub fn conn(&self) -> &Connection {

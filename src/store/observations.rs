@@ -460,6 +460,7 @@ mod tests {
         ScanReport {
             scanner: "inventory".into(),
             system: "inventory:crm".into(),
+            input_digest: None,
             status,
             started_at: now,
             finished_at: now,

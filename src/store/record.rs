@@ -1,7 +1,8 @@
-//! One scan run, written in one transaction: the run, what changed in what its system holds, how
-//! its accounts link to people, and the finding lifecycle's transitions with their events. An
-//! interrupted run leaves the store as it was.
+//! One scan run, written in one transaction: the run and its entry in the audit chain, what
+//! changed in what its system holds, how its accounts link to people, and the finding
+//! lifecycle's transitions with their events. An interrupted run leaves the store as it was.
 
+use super::events::{EventWriter, RunEntry};
 use super::findings::Source;
 use super::observations::Changes;
 use super::{exceptions, findings, links, observations, runs, Result, Store};
@@ -36,6 +37,9 @@ pub fn scan_run(
     let system = report.system.as_str();
     let tx = store.transaction()?;
     let run_id = runs::insert(&tx, report, now)?;
+    let at = format_time(&now);
+    // The run's entry comes before the events it proves (a resolution names its run).
+    EventWriter::new(&tx)?.append_run(&run_entry(run_id, report), &at)?;
     let previous = runs::previous_complete(&tx, system, run_id)?;
     let changes = observations::record(
         &tx,
@@ -65,7 +69,7 @@ pub fn scan_run(
         },
         &current,
         &transitions,
-        &format_time(&now),
+        &at,
     )?;
     drop(transitions);
     drop(current);
@@ -80,4 +84,21 @@ pub fn scan_run(
         outcome,
         changes,
     })
+}
+
+/// What the audit chain says of the run: enough to tell a later edit of its row (its status
+/// above all: only a complete run resolves) and what it read.
+fn run_entry(run_id: i64, report: &ScanReport) -> RunEntry {
+    let o = &report.observations;
+    RunEntry {
+        run_id,
+        scanner: report.scanner.clone(),
+        system: report.system.clone(),
+        status: report.status.as_str().to_string(),
+        input_digest: report.input_digest.clone(),
+        accounts: o.accounts.len() as i64,
+        credentials: o.credentials.len() as i64,
+        grants: o.grants.len() as i64,
+        errors: report.errors.len() as i64,
+    }
 }

@@ -219,6 +219,8 @@ async fn a_github_sweep_finds_a_leavers_residual_access_and_resolves_only_on_com
             moto.endpoint, fake.url
         ),
     );
+    // The whole test runs on one clock: the audit chain refuses events dated before its last.
+    sb.now = Some("2026-06-01T00:00:00Z".into());
     let hr = sb.write("hr.csv", HR);
     run(
         &sb,
@@ -231,7 +233,6 @@ async fn a_github_sweep_finds_a_leavers_residual_access_and_resolves_only_on_com
             "2026-04-01",
         ],
     );
-    sb.now = Some("2026-06-01T00:00:00Z".into());
     sb.env
         .push(("GITHUB_TOKEN".into(), "ghp-fake-token-for-tests".into()));
 

@@ -81,6 +81,8 @@ async fn a_gitlab_sweep_finds_a_leavers_group_access_and_the_secrets_they_could_
     load_group(&fake, &token);
 
     let mut sb = Sandbox::new();
+    // The whole test runs on one clock: the audit chain refuses events dated before its last.
+    sb.now = Some("2026-06-01T00:00:00Z".into());
     let hr = sb.write("hr.csv", HR);
     run(
         &sb,
@@ -93,7 +95,6 @@ async fn a_gitlab_sweep_finds_a_leavers_group_access_and_the_secrets_they_could_
             "2026-04-01",
         ],
     );
-    sb.now = Some("2026-06-01T00:00:00Z".into());
     sb.env
         .push(("GITLAB_TOKEN".into(), "glpat-for-tests-only".into()));
     let scan = |sb: &Sandbox, code: i32| {

@@ -119,11 +119,16 @@ pub async fn scan_aws_iam(config: &AwsScanConfig) -> ScanReport {
             calls.load(Ordering::Relaxed),
         )
     };
-    let account_id = match account_id(&clients.sts).await {
-        Ok(id) => id,
+    let (account_id, caller) = match account_id(&clients.sts).await {
+        Ok(found) => found,
         Err(e) => return failed(format!("{SCANNER}:unknown"), vec![e]),
     };
     let system = format!("{SCANNER}:{account_id}");
+    // Which account was read, and as whom: what the audit chain records of the run's input.
+    let input_digest = Some(format!(
+        "account={account_id} caller={}",
+        caller.as_deref().unwrap_or("unknown")
+    ));
     let sweep = Arc::new(Sweep {
         iam: clients.iam,
         config: config.clone(),
@@ -155,6 +160,7 @@ pub async fn scan_aws_iam(config: &AwsScanConfig) -> ScanReport {
     ScanReport {
         scanner: SCANNER.into(),
         system,
+        input_digest,
         status: if errors.is_empty() {
             RunStatus::Complete
         } else {
@@ -168,12 +174,13 @@ pub async fn scan_aws_iam(config: &AwsScanConfig) -> ScanReport {
     }
 }
 
-/// The account the credentials belong to, or why it cannot be identified.
-async fn account_id(sts: &aws_sdk_sts::Client) -> Result<String, String> {
+/// The account the credentials belong to and the caller's ARN (when the answer names it), or
+/// why the account cannot be identified.
+async fn account_id(sts: &aws_sdk_sts::Client) -> Result<(String, Option<String>), String> {
     match sts.get_caller_identity().send().await {
         Ok(out) => out
             .account()
-            .map(str::to_string)
+            .map(|account| (account.to_string(), out.arn().map(str::to_string)))
             .ok_or_else(|| "GetCallerIdentity: the response names no account".to_string()),
         Err(e) => Err(format!(
             "cannot identify the AWS account (credentials, profile, endpoint?): {}",

@@ -88,6 +88,9 @@ pub(crate) struct Walk {
     pub raw_authors: Vec<(BString, BString)>,
     pub tagged: Vec<TaggedObject>,
     pub missing: u64,
+    /// SHA-256 over every reference and the id it pointed at (sorted by name): which history
+    /// the run read, for the audit chain.
+    pub tips_digest: String,
 }
 
 /// Lists references and walks every commit reachable from them that is not in `known`.
@@ -103,6 +106,7 @@ pub(crate) fn walk(
         raw_authors: Vec::new(),
         tagged: Vec::new(),
         missing: 0,
+        tips_digest: String::new(),
     };
     let mut tips: Vec<(ObjectId, String)> = Vec::new();
     let platform = repo.references().map_err(|e| ctx.references_error(e))?;
@@ -117,6 +121,7 @@ pub(crate) fn walk(
     if let Ok(head) = repo.head_id() {
         tips.push((head.detach(), "HEAD".to_string()));
     }
+    out.tips_digest = tips_digest(&tips);
 
     let mut stack: Vec<ObjectId> = Vec::new();
     let mut buf = Vec::new();
@@ -575,4 +580,19 @@ impl<'a> TreeWalker<'a> {
             Err(e) => Err(self.ctx.object_error(&id, e)),
         }
     }
+}
+
+/// SHA-256 over `name oid` lines of the references, sorted by name.
+fn tips_digest(tips: &[(ObjectId, String)]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut lines: Vec<String> = tips
+        .iter()
+        .map(|(id, name)| format!("{name} {id}\n"))
+        .collect();
+    lines.sort();
+    let mut h = Sha256::new();
+    for line in &lines {
+        h.update(line.as_bytes());
+    }
+    hex::encode(h.finalize())
 }

@@ -538,6 +538,7 @@ pub fn scan_repository(
     let complete = stats.missing_objects == 0 || shallow;
     let report = report::build(report::Input {
         system: format!("git:{name}"),
+        input_digest: Some(format!("ref-tips-sha256:{}", walk.tips_digest)),
         started_at,
         complete,
         errors,

@@ -21,6 +21,8 @@ use std::collections::{BTreeMap, HashMap};
 /// What [`build`] needs.
 pub(crate) struct Input<'a> {
     pub system: String,
+    /// See [`ScanReport::input_digest`].
+    pub input_digest: Option<String>,
     pub started_at: DateTime<Utc>,
     pub complete: bool,
     pub errors: Vec<String>,
@@ -35,6 +37,7 @@ pub(crate) fn build(input: Input<'_>) -> ScanReport {
     ScanReport {
         scanner: "git".to_string(),
         system: input.system,
+        input_digest: input.input_digest,
         status: if input.complete {
             RunStatus::Complete
         } else {

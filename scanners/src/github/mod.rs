@@ -91,6 +91,7 @@ pub(crate) async fn scan_github_with(
     ScanReport {
         scanner: SCANNER.into(),
         system: cfg.system(),
+        input_digest: None,
         status,
         started_at,
         finished_at: Utc::now(),

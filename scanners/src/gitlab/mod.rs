@@ -143,6 +143,7 @@ pub async fn scan_gitlab(cfg: &GitlabScanConfig, matcher: &dyn ValueMatcher) -> 
     ScanReport {
         scanner: SCANNER.into(),
         system,
+        input_digest: None,
         status: if all.errors.is_empty() {
             RunStatus::Complete
         } else {

@@ -442,6 +442,18 @@ async fn many_users_with_small_pages_are_all_swept() {
     assert!(report.calls < 30 * 3, "calls: {}", report.calls);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_names_the_account_and_the_caller_it_read_as_its_input() {
+    let account = "100000000021";
+    moto();
+    let report = scan_aws_iam(&config(account)).await;
+    let input = report.input_digest.expect("an input digest");
+    assert!(
+        input.starts_with(&format!("account={account} caller=arn:aws:")),
+        "{input}"
+    );
+}
+
 #[tokio::test]
 async fn an_unreachable_endpoint_fails_the_run() {
     moto();

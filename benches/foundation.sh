@@ -25,3 +25,4 @@ store "the first run"
 step "scan + evaluate (1M rows), second run" "$bin" --db bench.db -q scan inventory --system bench inventory.csv
 store "the second run"
 step "findings --format json (all open)" "$bin" --db bench.db findings --format json
+step "cases --format json (about 10,000 leaver cases)" "$bin" --db bench.db cases --format json

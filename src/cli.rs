@@ -67,6 +67,12 @@ pub enum Command {
     Runs(FormatArgs),
     /// List findings.
     Findings(FindingsArgs),
+    /// List leaver and mover cases: per HR event, whether every entitlement was proven gone in
+    /// every system (verified), only exceptions remain (excepted), or not yet (open; overdue past
+    /// the event + grace + `policy.collapse_sla_hours`).
+    Cases(CasesArgs),
+    /// One case in full: its systems (state and proving run) and its timeline.
+    Case(CaseArgs),
     /// Add, list and revoke exceptions: documented, approved, expiring acceptances of a finding.
     #[command(subcommand)]
     Exceptions(ExceptionsCommand),
@@ -322,6 +328,39 @@ pub struct FindingsArgs {
     pub format: Option<Format>,
     #[command(flatten)]
     pub gate: GateArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CasesArgs {
+    /// Which cases: `overdue` are open cases past their deadline.
+    #[arg(long, value_enum, default_value = "all")]
+    pub state: CaseFilter,
+    /// Only the cases of this person.
+    #[arg(long, value_name = "ID")]
+    pub employee: Option<String>,
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Exit 1 when any case is overdue (for a nightly job's alerting).
+    #[arg(long)]
+    pub fail_on_overdue: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CaseFilter {
+    Open,
+    Overdue,
+    Verified,
+    Excepted,
+    All,
+}
+
+#[derive(Debug, Args)]
+pub struct CaseArgs {
+    /// A case id (`CASE-12`) or an employee id (their latest case).
+    pub id: String,
+    /// `table` (default on a terminal) or `json`.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -75,9 +75,21 @@ pub struct PolicyConfig {
     /// lose before it counts as cut short (a partial run) without `--allow-drop`.
     #[serde(default = "half")]
     pub max_account_drop: f64,
+    /// Hours a leaver's access may outlive the termination before their case counts against the
+    /// collapse SLA (default 0: the SLA runs from the termination).
+    #[serde(default)]
+    pub leaver_grace_hours: i64,
+    /// Hours after the event (and its grace period) within which every entitlement must be
+    /// proven gone; a case still open after that is overdue.
+    #[serde(default = "twenty_four")]
+    pub collapse_sla_hours: i64,
     /// The longest an exception may last, in days from its creation (1 to 3650).
     #[serde(default = "max_exception_days")]
     pub max_exception_days: i64,
+}
+
+fn twenty_four() -> i64 {
+    24
 }
 
 fn max_exception_days() -> i64 {
@@ -99,6 +111,8 @@ impl Default for PolicyConfig {
             severity: BTreeMap::new(),
             departments: BTreeMap::new(),
             max_account_drop: half(),
+            leaver_grace_hours: 0,
+            collapse_sla_hours: twenty_four(),
             max_exception_days: max_exception_days(),
         }
     }
@@ -302,6 +316,18 @@ impl Config {
             self.policy.mover_grace_days,
             0,
             MAX_GRACE_DAYS,
+        )?;
+        in_range(
+            "policy.leaver_grace_hours",
+            self.policy.leaver_grace_hours,
+            0,
+            MAX_GRACE_DAYS * 24,
+        )?;
+        in_range(
+            "policy.collapse_sla_hours",
+            self.policy.collapse_sla_hours,
+            1,
+            MAX_GRACE_DAYS * 24,
         )?;
         let (low, high) = crate::exceptions::expiry::MAX_DAYS_RANGE;
         in_range(

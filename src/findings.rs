@@ -76,6 +76,12 @@ pub enum EventKind {
     HrSnapshot,
     /// A scan run was recorded (chain id `run:N`).
     ScanRun,
+    /// A leaver or mover case was opened (its HR event imported), and later transitions of the
+    /// case; chained under the finding id `case:<id>`.
+    CaseOpened,
+    CaseVerified,
+    CaseExcepted,
+    CaseReopened,
 }
 
 impl EventKind {
@@ -90,6 +96,10 @@ impl EventKind {
             EventKind::Resolved => "resolved",
             EventKind::HrSnapshot => "hr_snapshot",
             EventKind::ScanRun => "scan_run",
+            EventKind::CaseOpened => "case_opened",
+            EventKind::CaseVerified => "case_verified",
+            EventKind::CaseExcepted => "case_excepted",
+            EventKind::CaseReopened => "case_reopened",
         }
     }
 

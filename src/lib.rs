@@ -2,12 +2,13 @@
 //!
 //! The core library behind the `residual` binary: HR snapshots ([`hr`]), the SQLite store
 //! ([`store`]), linking accounts to people ([`link`]), residual-access rules ([`rules`]) and their
-//! evaluation ([`evaluate`]), the finding lifecycle ([`findings`]), exceptions as policy
+//! evaluation ([`evaluate`]), the finding lifecycle ([`findings`]), leaver and mover cases ([`cases`]), exceptions as policy
 //! ([`exceptions`]), the fingerprint key ([`keys`]), verification ([`verification`]), the
 //! orchestration that ties them together and prints nothing ([`pipeline`]), outputs and the thin
 //! commands. The scanners — the only code that talks to the outside world — live in the
 //! `residual-scanners` crate and return observations per scan run.
 
+pub mod cases;
 pub mod cli;
 pub mod commands;
 pub mod config;

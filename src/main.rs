@@ -93,6 +93,8 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Gate(args) => commands::gate::run(&ctx, args),
         Command::Runs(args) => commands::runs::run(&ctx, args),
         Command::Findings(args) => commands::findings::run(&ctx, args),
+        Command::Cases(args) => commands::cases::list(&ctx, args),
+        Command::Case(args) => commands::cases::show(&ctx, args),
         Command::Exceptions(cmd) => commands::exceptions::run(&ctx, cmd),
         Command::Audit(cmd) => commands::audit::run(&ctx, cmd),
         Command::Rules(cmd) => commands::rules::run(&ctx, cmd),

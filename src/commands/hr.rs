@@ -20,6 +20,7 @@ pub fn run(ctx: &Context, cmd: HrCommand) -> anyhow::Result<Exit> {
                 None => ctx.now,
                 Some(s) => parse_time(&s).map_err(|m| UsageError(format!("--as-of: {m}")))?,
             };
+            let cases = ctx.case_scope();
             let plan = ImportPlan {
                 file: &file,
                 format,
@@ -27,6 +28,7 @@ pub fn run(ctx: &Context, cmd: HrCommand) -> anyhow::Result<Exit> {
                 skip_unchanged: false,
                 max_departures: ctx.config.hr.as_ref().and_then(|h| h.max_departures),
                 allow_mass_departure,
+                cases: &cases,
             };
             let snapshot = hr_import::read_snapshot(&plan)?;
             let mut store = ctx.open_store()?;

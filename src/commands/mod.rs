@@ -4,6 +4,7 @@
 //! another; what two commands share lives here or in [`summary`].
 
 pub mod audit;
+pub mod cases;
 pub mod daemon;
 pub mod exceptions;
 pub mod findings;
@@ -15,6 +16,7 @@ pub mod runs;
 pub mod scan;
 pub mod summary;
 
+use crate::cases::{CasePolicy, CaseScope};
 use crate::cli::VerifyArgs;
 use crate::config::Config;
 use crate::exceptions::ExceptionPolicy;
@@ -156,6 +158,42 @@ impl Context {
             policy: self.config.policy(),
             exceptions: self.exceptions_policy(),
             progress: self.progress_sink(),
+            cases: self.case_scope(),
+        }
+    }
+
+    /// What leaver and mover cases are judged with: the grace periods and SLA of the policy, and
+    /// the system of every configured scanner, so that one that never ran keeps cases open.
+    /// An AWS account is known only once its scanner ran: `aws-iam:*` stands for it until then.
+    pub fn case_scope(&self) -> CaseScope {
+        let p = &self.config.policy;
+        let systems = self
+            .config
+            .scanners
+            .iter()
+            .flat_map(|s| match s.kind.as_str() {
+                "inventory" => vec![format!(
+                    "inventory:{}",
+                    s.system.as_deref().unwrap_or(&s.name)
+                )],
+                "git" => s
+                    .paths
+                    .iter()
+                    .map(|p| pipeline::repository::system_name(&self.config.resolve(p), None))
+                    .collect(),
+                "github" => s.org.iter().map(|o| format!("github:{o}")).collect(),
+                "gitlab" => s.group.iter().map(|g| format!("gitlab:{g}")).collect(),
+                "aws-iam" => vec![crate::cases::ANY_AWS_ACCOUNT.to_string()],
+                _ => Vec::new(),
+            })
+            .collect();
+        CaseScope {
+            policy: CasePolicy {
+                leaver_grace: chrono::Duration::hours(p.leaver_grace_hours),
+                mover_grace: chrono::Duration::days(p.mover_grace_days),
+                sla: chrono::Duration::hours(p.collapse_sla_hours),
+            },
+            systems,
         }
     }
 

@@ -44,6 +44,7 @@ pub fn sweep(
 fn import_configured_hr(ctx: &Context, store: &mut Store) -> anyhow::Result<()> {
     if let Some(hr) = &ctx.config.hr {
         let source = ctx.config.resolve(&hr.source);
+        let cases = ctx.case_scope();
         let plan = ImportPlan {
             file: &source,
             format: hr.format,
@@ -52,6 +53,7 @@ fn import_configured_hr(ctx: &Context, store: &mut Store) -> anyhow::Result<()> 
             max_departures: hr.max_departures,
             // The nightly job never confirms a mass departure: a person runs `hr import` for that.
             allow_mass_departure: false,
+            cases: &cases,
         };
         let snapshot = hr_import::read_snapshot(&plan)?;
         hr_import::import(store, &plan, snapshot, ctx.now, &ctx.progress_sink())?;

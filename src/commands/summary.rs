@@ -24,6 +24,15 @@ pub fn finish(
     let mut systems: Vec<String> = runs.iter().map(|r| r.system.clone()).collect();
     systems.dedup();
     let summary = table::open_summary(store.conn(), &systems)?;
+    // One line per case a run changed, its latest change only.
+    let mut changed: Vec<&crate::store::cases::CaseChange> = Vec::new();
+    for change in runs.iter().flat_map(|r| &r.cases) {
+        changed.retain(|c| c.case_id != change.case_id);
+        changed.push(change);
+    }
+    for change in changed {
+        ctx.progress(crate::pipeline::cases::describe(change));
+    }
     // The runs are recorded: a reader that stops reading (`| head`) does not change their
     // exit code.
     if let Err(e) = print_open(ctx, store, &systems, &summary, format) {

@@ -2,6 +2,7 @@
 //! events, in one transaction), or into memory for a run that writes nothing (the gate's `--hr`).
 
 use super::{Progress, Result};
+use crate::cases::CaseScope;
 use crate::hr::{self, diff, HrFormat};
 use crate::person::Person;
 use crate::store::events::{EventWriter, SnapshotEntry};
@@ -26,6 +27,8 @@ pub struct ImportPlan<'a> {
     pub max_departures: Option<usize>,
     /// `--allow-mass-departure`: import even when more people leave than `max_departures`.
     pub allow_mass_departure: bool,
+    /// What the cases the snapshot opens (a leaver or mover each) are judged with.
+    pub cases: &'a CaseScope,
 }
 
 /// A snapshot file read and validated, not yet imported.
@@ -112,6 +115,10 @@ pub fn import(
         format: parsed.format.as_str().to_string(),
     };
     EventWriter::new(&tx)?.append_snapshot(&entry, &format_time(&now))?;
+    // Each leaver and mover event opens its case, chained, in the snapshot's transaction.
+    let case_changes = crate::store::cases::judge_and_record(&tx, now, |facts| {
+        super::cases::judge_all(facts, plan.cases, now)
+    })?;
     tx.commit().map_err(crate::store::StoreError::from)?;
     progress.say(format!(
         "hr: snapshot {} as of {} from {} ({}): {} people, {} joined, {} leavers, {} movers ({:.2}s)",
@@ -125,6 +132,9 @@ pub fn import(
         summary.movers,
         started.elapsed().as_secs_f64()
     ));
+    for change in &case_changes {
+        progress.say(super::cases::describe(change));
+    }
     Ok(Some(summary))
 }
 

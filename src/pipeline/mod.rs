@@ -9,6 +9,7 @@
 //! - [`sweep`]: sweep a system with its scanner and record the run ([`record`]).
 //! - [`gate`]: gate a repository against HR, writing nothing anywhere.
 
+pub mod cases;
 pub mod gate;
 pub mod hr_import;
 pub mod incremental;
@@ -40,6 +41,8 @@ pub struct Context {
     /// The configured exceptions file (resolved), if any, and the cap on an exception's life.
     pub exceptions: ExceptionPolicy,
     pub progress: Progress,
+    /// The systems and time limits leaver and mover cases are judged with.
+    pub cases: crate::cases::CaseScope,
 }
 
 /// Orchestration could not finish. Each variant keeps its source's message.

@@ -14,6 +14,8 @@ use residual_scanners::{RunStatus, ScanReport};
 pub struct Recorded {
     pub system: String,
     pub status: RunStatus,
+    /// The leaver and mover cases whose state the run changed.
+    pub cases: Vec<crate::store::cases::CaseChange>,
 }
 
 /// Evaluates a report against the people in the store and writes run, links and findings in one
@@ -65,9 +67,13 @@ pub fn record(cx: &Context, store: &mut Store, report: ScanReport) -> Result<Rec
         linked: evaluation.links.len(),
     };
     say_recorded(cx, &report, run_id, &seen, &outcome, started);
+    // Cases are judged after the run's own transaction: the run stands even if this fails, and
+    // the next write catches up, since a case's state is derived from what the store holds.
+    let cases = super::cases::sync(store, &cx.cases, cx.now)?;
     Ok(Recorded {
         system: report.system,
         status: report.status,
+        cases,
     })
 }
 

@@ -245,6 +245,18 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER chain_seal_no_delete BEFORE DELETE ON chain_seal
         BEGIN SELECT RAISE(ABORT, 'chain_seal is write-once'); END;
     "#,
+    // 8: cases — the last judged state of each leaver/mover case (id = the person event's id),
+    // so that a write can tell which cases changed and chain an event for each.
+    r#"
+    CREATE TABLE cases (
+        id INTEGER PRIMARY KEY,
+        employee_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        state TEXT NOT NULL,
+        verified_at TEXT,
+        changed_at TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// What a migration needs beyond SQL, run in its transaction right after it.

@@ -6,6 +6,7 @@
 //! as it was.
 
 pub mod audit;
+pub mod cases;
 pub mod events;
 pub mod exceptions;
 pub mod findings;

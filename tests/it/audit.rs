@@ -57,8 +57,18 @@ fn tamper(sb: &Sandbox, sql: &str) {
 fn an_intact_chain_verifies() {
     let sb = store_with_history();
     let r = sb.ok(&["audit", "verify"]);
-    // Snapshot 1, run 1, two findings opened, run 2, one resolved.
-    assert!(r.stdout.contains("intact: 6 events"), "{}", r.stdout);
+    // Snapshot 1, run 1, two findings opened, run 2, one resolved; then the cases' events.
+    let log = sb.ok(&["audit", "log", "--format", "json"]).json();
+    let log = log.as_array().unwrap();
+    let others = log
+        .iter()
+        .filter(|e| !e["finding_id"].as_str().unwrap().starts_with("case:"));
+    assert_eq!(others.count(), 6, "{log:?}");
+    assert!(
+        r.stdout.contains(&format!("intact: {} events", log.len())),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -322,9 +332,10 @@ fn without_the_chain_key_verify_says_it_cannot_check_the_keyed_hashes() {
     let sb = store_with_history();
     std::fs::rename(sb.path("residual.db.chain-key"), sb.path("elsewhere.key")).unwrap();
     let r = sb.expect(1, &["audit", "verify"]);
+    // Six events of the history plus the three of its two cases (opened; one verified).
     assert!(
         r.stdout
-            .contains("6 keyed events could NOT be checked: no chain key"),
+            .contains("9 keyed events could NOT be checked: no chain key"),
         "{}",
         r.stdout
     );

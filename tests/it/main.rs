@@ -9,6 +9,7 @@ mod harness;
 
 mod audit;
 mod aws_iam;
+mod cases;
 mod exceptions;
 mod exit_codes;
 mod gate;

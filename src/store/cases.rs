@@ -1,0 +1,209 @@
+//! `cases`: what a case is judged from (person events, runs, the person's findings and links) and
+//! the last judged state of each case, whose transitions are chained events under `case:<id>`.
+//! The judging itself is `crate::cases` (pure).
+
+use super::events::EventWriter;
+use super::Result;
+use crate::cases::{case_id, CaseEvent, CaseKind, CaseState, CaseVerdict, FindingFact, RunFact};
+use crate::findings::{EventKind, FindingState};
+use chrono::{DateTime, Utc};
+use residual_scanners::time::{format_time, parse_time};
+use rusqlite::{params, Connection};
+use serde_json::json;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Everything the cases of a store are judged from, read in a handful of queries.
+#[derive(Debug, Default)]
+pub struct CaseFacts {
+    pub events: Vec<CaseEvent>,
+    /// Runs by system, in id order.
+    pub runs: BTreeMap<String, Vec<RunFact>>,
+    /// The findings of each person: (system, finding).
+    pub findings: HashMap<String, Vec<(String, FindingFact)>>,
+    /// (system, employee id) pairs some account links.
+    pub linked: HashSet<(String, String)>,
+}
+
+fn time(s: &str) -> DateTime<Utc> {
+    parse_time(s).unwrap_or_default()
+}
+
+/// Reads the facts of every case (or of one person's cases) as they stand at `now`: an
+/// exception that has expired by `now` counts as gone, so its finding is open.
+pub fn load(conn: &Connection, employee: Option<&str>, now: DateTime<Utc>) -> Result<CaseFacts> {
+    let mut facts = CaseFacts::default();
+    let mut stmt = conn.prepare(
+        "SELECT pe.id, pe.employee_id, pe.kind, pe.effective_at, s.imported_at, p.name \
+         FROM person_events pe JOIN snapshots s ON s.id = pe.snapshot_id \
+         LEFT JOIN people p ON p.employee_id = pe.employee_id \
+         WHERE pe.kind IN ('leaver', 'mover') AND (?1 IS NULL OR pe.employee_id = ?1) \
+         ORDER BY pe.id",
+    )?;
+    let mut rows = stmt.query([employee])?;
+    while let Some(r) = rows.next()? {
+        let kind: String = r.get(2)?;
+        let Some(kind) = CaseKind::parse(&kind) else {
+            continue;
+        };
+        let (effective, known): (String, String) = (r.get(3)?, r.get(4)?);
+        facts.events.push(CaseEvent {
+            id: r.get(0)?,
+            employee_id: r.get(1)?,
+            name: r.get(5)?,
+            kind,
+            effective_at: time(&effective),
+            known_at: time(&known),
+        });
+    }
+    let people: HashSet<&str> = facts
+        .events
+        .iter()
+        .map(|e| e.employee_id.as_str())
+        .collect();
+
+    let mut stmt = conn.prepare(
+        "SELECT id, system, status, COALESCE(evaluated_at, started_at) FROM scan_runs ORDER BY id",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let (system, status, at): (String, String, String) = (r.get(1)?, r.get(2)?, r.get(3)?);
+        facts.runs.entry(system).or_default().push(RunFact {
+            id: r.get(0)?,
+            complete: status == "complete",
+            evaluated_at: time(&at),
+        });
+    }
+
+    let expired: HashSet<String> = {
+        let mut stmt = conn.prepare("SELECT id FROM exceptions WHERE expires_at <= ?1")?;
+        let ids = stmt.query_map([format_time(&now)], |r| r.get::<_, String>(0))?;
+        ids.collect::<rusqlite::Result<_>>()?
+    };
+    let mut stmt = conn.prepare(
+        "SELECT id, system, rule, state, resolved_by_run, exception_id, employee_id FROM findings \
+         WHERE employee_id IS NOT NULL AND (?1 IS NULL OR employee_id = ?1)",
+    )?;
+    let mut rows = stmt.query([employee])?;
+    while let Some(r) = rows.next()? {
+        let employee: String = r.get(6)?;
+        if !people.contains(employee.as_str()) {
+            continue;
+        }
+        let state: String = r.get(3)?;
+        let exception: Option<String> = r.get(5)?;
+        let mut state = FindingState::parse(&state).unwrap_or(FindingState::Open);
+        if state == FindingState::Excepted && exception.is_some_and(|e| expired.contains(&e)) {
+            state = FindingState::Open;
+        }
+        let finding = FindingFact {
+            id: r.get(0)?,
+            rule: r.get(2)?,
+            state,
+            resolved_by_run: r.get(4)?,
+        };
+        facts
+            .findings
+            .entry(employee)
+            .or_default()
+            .push((r.get(1)?, finding));
+    }
+
+    let mut stmt = conn.prepare(
+        "SELECT DISTINCT system, employee_id FROM links WHERE ?1 IS NULL OR employee_id = ?1",
+    )?;
+    let mut rows = stmt.query([employee])?;
+    while let Some(r) = rows.next()? {
+        let employee: String = r.get(1)?;
+        if people.contains(employee.as_str()) {
+            facts.linked.insert((r.get(0)?, employee));
+        }
+    }
+    Ok(facts)
+}
+
+/// Loads the facts of every case inside the caller's write transaction, judges them with
+/// `judge`, and records the changes (see [`record`]).
+pub fn judge_and_record(
+    tx: &super::Tx,
+    now: DateTime<Utc>,
+    judge: impl FnOnce(&CaseFacts) -> Vec<CaseVerdict>,
+) -> Result<Vec<CaseChange>> {
+    let facts = load(tx, None, now)?;
+    let verdicts = judge(&facts);
+    record(tx, &verdicts, &format_time(&now))
+}
+
+/// A case whose judged state changed with a write.
+#[derive(Debug, Clone)]
+pub struct CaseChange {
+    pub case_id: String,
+    pub employee_id: String,
+    pub name: Option<String>,
+    pub from: Option<CaseState>,
+    pub to: CaseState,
+}
+
+/// Stores the judged state of every case and chains one event per case whose state changed
+/// (opened, verified, excepted, re-opened), inside the caller's transaction.
+pub fn record(tx: &super::Tx, verdicts: &[CaseVerdict], at: &str) -> Result<Vec<CaseChange>> {
+    let stored: HashMap<i64, String> = {
+        let mut stmt = tx.prepare("SELECT id, state FROM cases")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    let mut events = EventWriter::new(tx)?;
+    let mut upsert = tx.prepare(
+        "INSERT INTO cases (id, employee_id, kind, state, verified_at, changed_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+         ON CONFLICT(id) DO UPDATE SET state = excluded.state, verified_at = excluded.verified_at, \
+           changed_at = excluded.changed_at",
+    )?;
+    let mut changes = Vec::new();
+    for v in verdicts {
+        let before = stored.get(&v.event.id).and_then(|s| CaseState::parse(s));
+        if before == Some(v.state) {
+            continue;
+        }
+        let verified_at = v.verified_at.map(|t| format_time(&t));
+        upsert.execute(params![
+            v.event.id,
+            v.event.employee_id,
+            v.event.kind.as_str(),
+            v.state.as_str(),
+            verified_at,
+            at
+        ])?;
+        let subject = format!("case:{}", v.event.id);
+        let detail = json!({
+            "case": case_id(v.event.id),
+            "employee_id": v.event.employee_id,
+            "event": v.event.kind.as_str(),
+            "state": v.state.as_str(),
+            "verified_at": verified_at,
+            "systems": v.systems.iter().map(|s| json!({
+                "system": s.system, "state": s.state.as_str(), "proving_run": s.proving_run,
+            })).collect::<Vec<_>>(),
+        });
+        let mut kinds = Vec::new();
+        if before.is_none() {
+            kinds.push(EventKind::CaseOpened);
+        }
+        match v.state {
+            CaseState::Verified => kinds.push(EventKind::CaseVerified),
+            CaseState::Excepted => kinds.push(EventKind::CaseExcepted),
+            CaseState::Open if before.is_some() => kinds.push(EventKind::CaseReopened),
+            CaseState::Open => {}
+        }
+        for kind in kinds {
+            events.append(&subject, kind, at, None, &detail)?;
+        }
+        changes.push(CaseChange {
+            case_id: case_id(v.event.id),
+            employee_id: v.event.employee_id.clone(),
+            name: v.event.name.clone(),
+            from: before,
+            to: v.state,
+        });
+    }
+    Ok(changes)
+}

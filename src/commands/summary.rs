@@ -11,7 +11,7 @@ use crate::severity::Severity;
 use crate::store::findings::{self as table, Filter};
 use crate::store::Store;
 use residual_scanners::RunStatus;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 /// Prints the open findings of the systems `runs` swept and decides the exit code.
 pub fn finish(
@@ -55,8 +55,9 @@ pub fn finish(
     Ok(if failing { Exit::Findings } else { Exit::Ok })
 }
 
-/// The open findings of the scanned systems on stdout: all of them in the asked format, or for a
-/// person at a terminal the findings when there are few, else counts by rule.
+/// The open findings of the scanned systems on stdout: all of them in the asked format (JSON
+/// when stdout is not a terminal), or for a person at a terminal the findings when there are
+/// few, else counts by rule.
 fn print_open(
     ctx: &Context,
     store: &Store,
@@ -65,6 +66,10 @@ fn print_open(
     format: Option<Format>,
 ) -> anyhow::Result<()> {
     let total: i64 = summary.iter().map(|s| s.count).sum();
+    // Not a terminal (a pipe, a file, cron's mail): JSON, as `findings` does; a table is for
+    // a person.
+    let format =
+        format.or_else(|| (!ctx.quiet && !std::io::stdout().is_terminal()).then_some(Format::Json));
     match format {
         // Asked for a format: every open finding of the scanned systems, for a file or a pipe.
         Some(f) => {

@@ -10,6 +10,7 @@ use crate::cli::Format;
 use serde::Serialize;
 use serde_json::Value;
 use std::io::{IsTerminal, Write};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// The format to use when none was asked for: a table on a terminal, JSON otherwise.
 pub fn default_format(asked: Option<Format>) -> Format {
@@ -44,6 +45,33 @@ pub fn write<T: Serialize>(
     stream.finish()
 }
 
+/// A table cell as a terminal may show it: account names, git authors and logins come from the
+/// systems swept, so control characters (ESC sequences, CR, other C0 and C1 codes) and line breaks
+/// are shown as `�` instead of being interpreted, and long cells are cut to `max` columns of
+/// display width.
+fn terminal_cell(s: &str, max: usize) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut width = 0;
+    let too_wide = s.width() > max;
+    for ch in s.chars() {
+        let ch = if ch.is_control() { '\u{fffd}' } else { ch };
+        let w = UnicodeWidthChar::width(ch).unwrap_or(0);
+        if too_wide && width + w > max.saturating_sub(1) {
+            out.push('…');
+            return out;
+        }
+        width += w;
+        out.push(ch);
+    }
+    out
+}
+
+/// `s` padded with spaces to `width` columns of display width (CJK and emoji take two).
+fn pad(s: &str, width: usize) -> String {
+    let fill = width.saturating_sub(s.width());
+    format!("{s}{}", " ".repeat(fill))
+}
+
 fn table<T: Serialize>(out: &mut dyn Write, columns: &[&str], items: &[T]) -> anyhow::Result<()> {
     const MAX: usize = 48;
     let rows: Vec<Vec<String>> = items
@@ -52,28 +80,20 @@ fn table<T: Serialize>(out: &mut dyn Write, columns: &[&str], items: &[T]) -> an
             let v = serde_json::to_value(item).unwrap_or(Value::Null);
             columns
                 .iter()
-                .map(|c| {
-                    let s = cell(v.get(c));
-                    if s.chars().count() > MAX {
-                        let cut: String = s.chars().take(MAX - 1).collect();
-                        format!("{cut}…")
-                    } else {
-                        s
-                    }
-                })
+                .map(|c| terminal_cell(&cell(v.get(c)), MAX))
                 .collect()
         })
         .collect();
     let mut widths: Vec<usize> = columns.iter().map(|c| c.len()).collect();
     for row in &rows {
         for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.chars().count());
+            *w = (*w).max(c.width());
         }
     }
     let line = |cells: &mut dyn Iterator<Item = &str>| -> String {
         cells
             .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
+            .map(|(c, w)| pad(c, *w))
             .collect::<Vec<_>>()
             .join("  ")
             .trim_end()
@@ -175,4 +195,59 @@ fn csv_line(cells: impl Iterator<Item = String>) -> String {
     String::from_utf8_lossy(&bytes)
         .trim_end_matches('\n')
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(rows: &[serde_json::Value]) -> String {
+        let mut out = Vec::new();
+        table(&mut out, &["account", "rule"], rows).expect("table");
+        String::from_utf8(out).expect("utf-8")
+    }
+
+    #[test]
+    fn control_characters_from_swept_systems_are_not_sent_to_the_terminal() {
+        let rows = [serde_json::json!({
+            "account": "evil\u{1b}[2J\u{1b}]0;pwned\u{7}\rname\nnext\u{9b}31m",
+            "rule": "orphan-account",
+        })];
+        let text = render(&rows);
+        for c in ['\u{1b}', '\u{7}', '\r', '\u{9b}'] {
+            assert!(!text.contains(c), "{c:?} reached the table: {text:?}");
+        }
+        assert_eq!(
+            text.lines().count(),
+            2,
+            "a newline in a cell split the row: {text:?}"
+        );
+        assert!(text.contains("evil\u{fffd}[2J"), "{text:?}");
+    }
+
+    #[test]
+    fn columns_line_up_by_display_width() {
+        let rows = [
+            serde_json::json!({"account": "山田太郎", "rule": "a"}),
+            serde_json::json!({"account": "ann", "rule": "b"}),
+            serde_json::json!({"account": "🔑key", "rule": "c"}),
+        ];
+        let text = render(&rows);
+        let starts: Vec<usize> = text
+            .lines()
+            .map(|l| {
+                let i = l.rfind("  ").expect("two columns") + 2;
+                l[..i].width()
+            })
+            .collect();
+        assert!(starts.windows(2).all(|w| w[0] == w[1]), "{text}");
+    }
+
+    #[test]
+    fn long_cells_are_cut_by_display_width() {
+        let long = "語".repeat(40);
+        let cut = terminal_cell(&long, 48);
+        assert!(cut.width() <= 48, "{}", cut.width());
+        assert!(cut.ends_with('…'));
+    }
 }

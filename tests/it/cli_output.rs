@@ -1,0 +1,64 @@
+//! What a person or a pipe receives: JSON when stdout is not a terminal, tables that do not pass
+//! control characters from swept systems through to the terminal.
+
+use crate::harness::{fixture, Sandbox};
+
+fn setup() -> Sandbox {
+    let mut sb = Sandbox::new();
+    sb.now = Some("2026-11-27T00:00:00Z".into());
+    sb.ok(&[
+        "hr",
+        "import",
+        fixture("hr/example.csv").to_str().unwrap(),
+        "--as-of",
+        "2026-11-01",
+    ]);
+    sb
+}
+
+#[test]
+fn scan_into_a_pipe_prints_json_not_a_table() {
+    let sb = setup();
+    let csv = fixture("inventory/crm.csv");
+    let r = sb.ok(&[
+        "scan",
+        "inventory",
+        "--system",
+        "crm",
+        csv.to_str().unwrap(),
+    ]);
+    let open = r.json();
+    assert!(
+        open.as_array()
+            .is_some_and(|a| a.iter().any(|f| f["rule"] == "leaver-active-account")),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn a_table_does_not_pass_escape_sequences_from_an_export_to_the_terminal() {
+    let sb = setup();
+    let export = sb.write(
+        "evil.csv",
+        "account,status\n\"evil\u{1b}[2J\u{1b}]0;owned\u{7}\rname\",active\n",
+    );
+    sb.ok(&[
+        "scan",
+        "inventory",
+        "--system",
+        "evil",
+        export.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let r = sb.ok(&["findings", "--format", "table"]);
+    assert!(r.stdout.contains("evil"), "{}", r.stdout);
+    for c in ['\u{1b}', '\u{7}', '\r'] {
+        assert!(
+            !r.stdout.contains(c),
+            "{c:?} reached the table: {:?}",
+            r.stdout
+        );
+    }
+}

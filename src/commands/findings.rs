@@ -1,9 +1,10 @@
 //! `residual findings`: list findings, and gate on them with `--fail-on`.
 
-use super::{Context, Exit};
+use super::{Context, Exit, UsageError};
 use crate::cli::{FindingsArgs, StateFilter};
 use crate::findings::FindingState;
 use crate::output::{self, findings::COLUMNS};
+use crate::rule_id::RuleId;
 use crate::severity::Severity;
 use crate::store::findings::{self as table, Filter};
 use crate::store::{exceptions, Store};
@@ -27,14 +28,28 @@ pub fn run(ctx: &Context, args: FindingsArgs) -> anyhow::Result<Exit> {
         Some("open") | Some("excepted") => vec![Some("open"), Some("excepted")],
         other => vec![other],
     };
+    let systems = chosen_systems(&store, args.system.as_deref())?;
+    if let Some(rule) = &args.rule {
+        if rule.parse::<RuleId>().is_err() {
+            let known: Vec<&str> = RuleId::ALL.iter().map(|r| r.as_str()).collect();
+            return Err(UsageError(format!(
+                "--rule {rule}: no such rule; the rules are {}",
+                known.join(", ")
+            ))
+            .into());
+        }
+    }
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     let mut stream =
         output::Streamer::new(&mut stdout, output::default_format(args.format), COLUMNS)?;
     let mut failing = false;
-    for state in stored_states {
+    for (state, system) in stored_states
+        .iter()
+        .flat_map(|s| systems.iter().map(move |sys| (*s, sys)))
+    {
         let filter = Filter {
             state: state.map(str::to_string),
-            system: args.system.clone(),
+            system: system.clone(),
             rule: args.rule.clone(),
             employee_id: args.employee.clone(),
         };
@@ -60,6 +75,39 @@ pub fn run(ctx: &Context, args: FindingsArgs) -> anyhow::Result<Exit> {
     }
     stream.finish()?;
     Ok(if failing { Exit::Findings } else { Exit::Ok })
+}
+
+/// The systems `--system` names: a system id (`inventory:crm`), its kind alone (`inventory`: every
+/// system of that kind) or its name alone (`crm`). `[None]` without the flag. Naming nothing the
+/// store knows is an error that lists what it knows, never an empty answer.
+fn chosen_systems(store: &Store, asked: Option<&str>) -> anyhow::Result<Vec<Option<String>>> {
+    let Some(asked) = asked else {
+        return Ok(vec![None]);
+    };
+    let known = table::systems(store.conn())?;
+    if known.iter().any(|s| s == asked) {
+        return Ok(vec![Some(asked.to_string())]);
+    }
+    let matching: Vec<Option<String>> = known
+        .iter()
+        .filter(|s| {
+            let (kind, name) = s.split_once(':').unwrap_or((s.as_str(), ""));
+            kind == asked || name == asked
+        })
+        .map(|s| Some(s.clone()))
+        .collect();
+    if matching.is_empty() {
+        return Err(UsageError(format!(
+            "--system {asked}: no such system in the store; it knows {}",
+            if known.is_empty() {
+                "none yet (run a scan first)".to_string()
+            } else {
+                known.join(", ")
+            }
+        ))
+        .into());
+    }
+    Ok(matching)
 }
 
 /// The exceptions as they stand now, without writing: the store's with the configured file's

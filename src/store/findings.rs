@@ -473,3 +473,11 @@ pub fn open_summary(conn: &Connection, systems: &[String]) -> Result<Vec<OpenCou
     }
     Ok(out)
 }
+
+/// Every system the store knows: those with findings and those with runs, in name order.
+pub fn systems(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt =
+        conn.prepare("SELECT system FROM findings UNION SELECT system FROM scan_runs ORDER BY 1")?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

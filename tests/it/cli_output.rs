@@ -62,3 +62,40 @@ fn a_table_does_not_pass_escape_sequences_from_an_export_to_the_terminal() {
         );
     }
 }
+
+#[test]
+fn findings_system_takes_the_kind_or_the_name_and_says_what_exists() {
+    let sb = setup();
+    let csv = fixture("inventory/crm.csv");
+    sb.ok(&[
+        "scan",
+        "inventory",
+        "--system",
+        "crm",
+        csv.to_str().unwrap(),
+    ]);
+    let all = sb.ok(&["findings", "--format", "json"]).json();
+    for asked in ["inventory:crm", "inventory", "crm"] {
+        let r = sb
+            .ok(&["findings", "--system", asked, "--format", "json"])
+            .json();
+        assert_eq!(r, all, "--system {asked}");
+    }
+    let r = sb.expect(2, &["findings", "--system", "crn"]);
+    assert!(r.stderr.contains("inventory:crm"), "{}", r.stderr);
+}
+
+#[test]
+fn an_unknown_rule_id_is_an_error_listing_the_rules() {
+    let sb = setup();
+    let csv = fixture("inventory/crm.csv");
+    sb.ok(&[
+        "scan",
+        "inventory",
+        "--system",
+        "crm",
+        csv.to_str().unwrap(),
+    ]);
+    let r = sb.expect(2, &["findings", "--rule", "leaver-active-acount"]);
+    assert!(r.stderr.contains("leaver-active-account"), "{}", r.stderr);
+}

@@ -152,10 +152,14 @@ pub fn contains(outer: &str, inner: &str) -> bool {
 
 /// Whether a run with `units` and `status` vouches for `unit`: not failed, and no missed unit
 /// contains it. A `None` unit (a finding recorded before units existed) is vouched for only by
-/// a run that missed nothing.
+/// a run that missed nothing, and a report without units only when it is complete.
 pub fn is_covered(status: RunStatus, units: &[Unit], unit: Option<&str>) -> bool {
     if status == RunStatus::Failed {
         return false;
+    }
+    if units.is_empty() {
+        // A report that names no units (from before coverage): all or nothing, as then.
+        return status == RunStatus::Complete;
     }
     let mut missed = units.iter().filter_map(|u| u.missed.as_ref());
     match unit {
@@ -217,6 +221,18 @@ pub fn repo_unit(full_name: &str, part: &str) -> String {
 /// report) can be missed on its own.
 pub fn last_used_unit(system: &str, c: &Credential) -> String {
     format!("{}:last-used", credential_unit(system, c))
+}
+
+/// The unit of an account's own last use (a login): for IAM the console password's last use,
+/// which only the credential report tells.
+pub fn account_last_used_unit(system: &str, a: &Account) -> String {
+    match family(system) {
+        "aws-iam" => format!(
+            "{}:last-used",
+            iam_credential_unit(CredentialKind::ConsolePassword)
+        ),
+        _ => format!("{}:last-used", account_unit(system, a)),
+    }
 }
 
 /// The unit a credential observation belongs to.

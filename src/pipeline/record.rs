@@ -7,8 +7,8 @@ use crate::evaluate;
 use crate::findings::Outcome;
 use crate::link::PeopleIndex;
 use crate::rules::RuleSet;
-use crate::store::{people, Store};
-use residual_scanners::{RunStatus, ScanReport};
+use crate::store::{people, runs, Store};
+use residual_scanners::{coverage, RunStatus, ScanReport};
 
 /// A recorded run, as the command's summary needs it.
 pub struct Recorded {
@@ -16,12 +16,47 @@ pub struct Recorded {
     pub status: RunStatus,
 }
 
-/// Evaluates a report against the people in the store and writes run, links and findings in one
-/// transaction.
+/// A scan run whose row is committed as `started` (see [`start`]) and the report its scanner
+/// returned, ready to [`record`].
+pub struct Swept {
+    pub run: i64,
+    pub report: ScanReport,
+}
+
+/// Commits the row of a run of `scanner` over `system` as `started`, before the scanner works:
+/// a run killed from here on shows as `interrupted` in `residual runs`.
+pub fn start(cx: &Context, store: &Store, scanner: &str, system: &str) -> Result<i64> {
+    Ok(runs::start(store.conn(), scanner, system, cx.now)?)
+}
+
+/// Runs `scan` as the started run `run`: a scan refused as bad input takes its row back (bad
+/// input changes nothing).
+pub fn started<T>(store: &Store, run: i64, scan: impl FnOnce() -> Result<T>) -> Result<T> {
+    scan().inspect_err(|_| {
+        if let Err(e) = runs::abandon(store.conn(), run) {
+            tracing::warn!("scan run {run}: cannot take back its started row: {e}");
+        }
+    })
+}
+
+/// Evaluates a swept report against the people in the store and writes run, links and findings
+/// in one transaction; a run that cannot be recorded takes its started row back.
+pub fn record(cx: &Context, store: &mut Store, swept: Swept) -> Result<Recorded> {
+    let run = swept.run;
+    let recorded = record_run(cx, store, run, swept.report);
+    if recorded.is_err() {
+        if let Err(e) = runs::abandon(store.conn(), run) {
+            tracing::warn!("scan run {run}: cannot take back its started row: {e}");
+        }
+    }
+    recorded
+}
+
+/// [`record`] of the started run `run`.
 ///
 /// Longer than most functions here: it is the one transaction of a run, and its phases are
 /// timed at debug level one after another; splitting it would scatter that sequence.
-pub fn record(cx: &Context, store: &mut Store, report: ScanReport) -> Result<Recorded> {
+fn record_run(cx: &Context, store: &mut Store, run: i64, report: ScanReport) -> Result<Recorded> {
     let started = std::time::Instant::now();
     let rules = RuleSet::builtin()?;
     let policy = &cx.policy;
@@ -45,6 +80,7 @@ pub fn record(cx: &Context, store: &mut Store, report: ScanReport) -> Result<Rec
     tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_rss_kib(), candidates = evaluation.candidates.len(), "evaluated");
     let recorded = crate::store::record::scan_run(
         store,
+        Some(run),
         &report,
         &evaluation.links,
         &evaluation.candidates,
@@ -99,12 +135,32 @@ fn say_recorded(
     for e in &report.errors {
         cx.progress.say(format!("scan {}: {e}", report.system));
     }
-    if report.status != RunStatus::Complete {
-        cx.progress.say(format!(
-            "scan {}: run {run_id} is {}: nothing was resolved",
-            report.system,
-            report.status.as_str()
-        ));
+    match report.status {
+        RunStatus::Complete => {}
+        RunStatus::Failed => cx.progress.say(format!(
+            "scan {}: run {run_id} is failed: nothing was resolved",
+            report.system
+        )),
+        RunStatus::Partial => {
+            let missed: Vec<&str> = report
+                .coverage
+                .iter()
+                .filter(|u| !u.is_covered())
+                .map(|u| u.name.as_str())
+                .collect();
+            let units = if missed.is_empty() || missed.contains(&coverage::EVERYTHING) {
+                "nothing was resolved".to_string()
+            } else {
+                format!(
+                    "units not covered: {}; findings there were not resolved, findings of the units it covered were",
+                    missed.join(", ")
+                )
+            };
+            cx.progress.say(format!(
+                "scan {}: run {run_id} is partial: {units}",
+                report.system
+            ));
+        }
     }
 }
 

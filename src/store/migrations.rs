@@ -215,6 +215,15 @@ const MIGRATIONS: &[&str] = &[
     -- Exception expiry runs before every scan: find excepted findings without reading them all.
     CREATE INDEX findings_by_state ON findings(state);
     "#,
+    // 5: coverage. Each finding keeps the coverage unit it was raised under (NULL for findings
+    // from before: only a run that missed nothing resolves those); each run its units, covered
+    // or missed with why (JSON), and the process that runs it, so that a run row still `started`
+    // whose process is gone reads as `interrupted`.
+    r#"
+    ALTER TABLE findings ADD COLUMN unit TEXT;
+    ALTER TABLE scan_runs ADD COLUMN coverage TEXT;
+    ALTER TABLE scan_runs ADD COLUMN pid INTEGER;
+    "#,
 ];
 
 /// What a migration needs beyond SQL, run in its transaction right after it.

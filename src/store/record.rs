@@ -22,11 +22,13 @@ pub struct RecordedRun {
     pub changes: Changes,
 }
 
-/// Records `report` with the links and candidates its evaluation at `now` produced: the run row,
-/// its observations as changes, its links, then the planned finding transitions and their
-/// events; old history of the system is pruned in the same transaction.
+/// Records `report` with the links and candidates its evaluation at `now` produced: the run row
+/// (the one [`runs::start`] committed as `started`, when given), its observations as changes, its
+/// links, then the planned finding transitions and their events; old history of the system is
+/// pruned in the same transaction.
 pub fn scan_run(
     store: &mut Store,
+    started_run: Option<i64>,
     report: &ScanReport,
     links: &[(usize, Link)],
     candidates: &[Candidate],
@@ -35,7 +37,7 @@ pub fn scan_run(
     let started = std::time::Instant::now();
     let system = report.system.as_str();
     let tx = store.transaction()?;
-    let run_id = runs::insert(&tx, report, now)?;
+    let run_id = runs::finish(&tx, started_run, report, now)?;
     let previous = runs::previous_complete(&tx, system, run_id)?;
     let changes = observations::record(
         &tx,
@@ -53,6 +55,7 @@ pub fn scan_run(
     let run = RunRef {
         id: run_id,
         status: report.status,
+        coverage: &report.coverage,
     };
     let transitions = plan_run(&current, candidates, &covers, run, now);
     let outcome = Outcome::of(&transitions);

@@ -164,13 +164,22 @@ pub fn is_covered(status: RunStatus, units: &[Unit], unit: Option<&str>) -> bool
     let mut missed = units.iter().filter_map(|u| u.missed.as_ref());
     match unit {
         Some(unit) => !missed.any(|m| contains(&m.unit, unit)),
+        // A finding from before units may be of a kind switched off: only a run that missed
+        // nothing at all vouches for it.
         None => status == RunStatus::Complete && missed.next().is_none(),
     }
 }
 
-/// The status units give a run that read something usable: complete iff every unit is covered.
+/// The status units give a run that read something usable: complete iff every unit is covered
+/// or switched off in the configuration. A unit switched off is still *not covered* — its
+/// findings never resolve ([`is_covered`]) — but the configuration chose it: the scanner did not
+/// fail, and a run partial for it forever would hide the runs that really are.
 pub fn status_of(units: &[Unit]) -> RunStatus {
-    if units.iter().all(Unit::is_covered) {
+    let complete = units.iter().all(|u| match &u.missed {
+        None => true,
+        Some(m) => m.class == MissClass::Disabled,
+    });
+    if complete {
         RunStatus::Complete
     } else {
         RunStatus::Partial
@@ -334,6 +343,19 @@ mod tests {
             .collect();
         assert_eq!(covered, ["roles"]);
         assert_eq!(status_of(&u), RunStatus::Partial);
+    }
+
+    #[test]
+    fn a_unit_switched_off_leaves_the_run_complete_but_is_not_covered() {
+        let off = Miss::new("users:service-credentials", MissClass::Disabled, "off");
+        let u = units(&["users:service-credentials".to_string()], &[off]);
+        assert_eq!(status_of(&u), RunStatus::Complete);
+        assert!(!is_covered(
+            RunStatus::Complete,
+            &u,
+            Some("users:service-credentials")
+        ));
+        assert!(!is_covered(RunStatus::Complete, &u, None));
     }
 
     #[test]

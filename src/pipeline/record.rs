@@ -14,6 +14,15 @@ use residual_scanners::{coverage, RunStatus, ScanReport};
 pub struct Recorded {
     pub system: String,
     pub status: RunStatus,
+    /// The run could not cover something it was asked to: it failed, or missed a unit for any
+    /// reason but a kind switched off in the configuration (exit 3).
+    pub could_not_cover: bool,
+}
+
+/// Whether `report` could not cover what it was asked to: it is not complete (a unit switched
+/// off in the configuration leaves a run complete; see `residual_scanners::coverage::status_of`).
+fn could_not_cover(report: &ScanReport) -> bool {
+    report.status != RunStatus::Complete
 }
 
 /// A scan run whose row is committed as `started` (see [`start`]) and the report its scanner
@@ -96,6 +105,7 @@ fn record_run(cx: &Context, store: &mut Store, run: i64, report: ScanReport) -> 
     };
     say_recorded(cx, &report, run_id, &seen, &outcome, started);
     Ok(Recorded {
+        could_not_cover: could_not_cover(&report),
         system: report.system,
         status: report.status,
     })
@@ -135,6 +145,23 @@ fn say_recorded(
     for e in &report.errors {
         cx.progress.say(format!("scan {}: {e}", report.system));
     }
+    let off: Vec<&str> = report
+        .coverage
+        .iter()
+        .filter(|u| {
+            u.missed
+                .as_ref()
+                .is_some_and(|m| m.class == coverage::MissClass::Disabled)
+        })
+        .map(|u| u.name.as_str())
+        .collect();
+    if report.status == RunStatus::Complete && !off.is_empty() {
+        cx.progress.say(format!(
+            "scan {}: run {run_id} did not read {} (switched off): findings there stay as they were",
+            report.system,
+            off.join(", ")
+        ));
+    }
     match report.status {
         RunStatus::Complete => {}
         RunStatus::Failed => cx.progress.say(format!(
@@ -148,8 +175,9 @@ fn say_recorded(
                 .filter(|u| !u.is_covered())
                 .map(|u| u.name.as_str())
                 .collect();
-            let units = if missed.is_empty() || missed.contains(&coverage::EVERYTHING) {
-                "nothing was resolved".to_string()
+            let covered = report.coverage.iter().any(|u| u.is_covered());
+            let units = if !covered || missed.contains(&coverage::EVERYTHING) {
+                format!("nothing was resolved (not covered: {})", missed.join(", "))
             } else {
                 format!(
                     "units not covered: {}; findings there were not resolved, findings of the units it covered were",

@@ -9,6 +9,7 @@ mod harness;
 
 mod audit;
 mod aws_iam;
+mod coverage;
 mod gate;
 mod git_scan;
 mod github;

@@ -33,11 +33,19 @@
 //!
 //! Every call goes through the SDK's standard retry (exponential backoff with jitter on throttling
 //! and transient errors) and then through a bounded retry of our own on throttling. A call that
-//! still fails is recorded in [`ScanReport::errors`] and makes the run [`RunStatus::Partial`]; the
-//! report is still returned with everything that was read. When the account cannot be identified at
-//! all (no credentials, endpoint unreachable) or no inventory page could be read, the run is
-//! [`RunStatus::Failed`]. After several consecutive users fail, the remaining per-user calls are
-//! skipped (and the run says how many users were not swept) instead of waiting out every retry.
+//! still fails misses its coverage unit ([`crate::coverage`]): `users` and `roles` for the
+//! authorization details, `users:<kind>` for a credential kind (`users:access-keys`,
+//! `users:service-credentials`, ...), `users:access-keys:last-used` for a key whose last use could
+//! not be read. The miss is classed: `AccessDenied` (a configuration gap, naming the IAM action to
+//! grant, e.g. `iam:ListServiceSpecificCredentials`), `Transient` (5xx, throttling, no answer) or
+//! `Error`. The run is [`RunStatus::Partial`] and still vouches for every unit it covered. A kind
+//! switched off ([`AwsScanConfig::service_specific_credentials`]) is a `Disabled` miss: not
+//! covered, but the run stays complete. A credential report that cannot be read is a warning:
+//! every user is then asked per user, and only a console password's last use (which the report
+//! alone has) is missed. When the account cannot be identified at all (no credentials, endpoint
+//! unreachable) or no inventory page could be read, the run is [`RunStatus::Failed`]. After
+//! several consecutive users fail, the remaining per-user calls are skipped (and every per-user
+//! unit is missed) instead of waiting out every retry.
 //!
 //! # Mapping
 //!

@@ -12,7 +12,10 @@
 //!
 //! Failures never abort the sweep: a list that cannot be read is recorded in the report's errors
 //! and makes the run `Partial`; a run that could not even list members and repositories is
-//! `Failed`.
+//! `Failed`. A repository's collaborators and deploy keys are coverage units of their own
+//! (`repos:ORG/NAME:collaborators`, `repos:ORG/NAME:deploy-keys`): one that cannot be read misses
+//! that unit only. Any other list that cannot be read is not attributed yet and misses everything
+//! (see [`crate::coverage`]).
 //!
 //! The sweep in modules: [`config`](GithubScanConfig) and `client` (who and where), `org` (members,
 //! collaborators, invitations, installations, tokens), `teams`, `secrets` (org secrets and

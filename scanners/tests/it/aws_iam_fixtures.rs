@@ -5,6 +5,7 @@
 //! parsers are the real ones.
 
 use residual_scanners::aws_iam::{scan_aws_iam, AwsScanConfig};
+use residual_scanners::coverage::{MissClass, Unit};
 use residual_scanners::{AccountKind, CredentialKind, GrantKind, RunStatus};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -75,7 +76,17 @@ fn answer(params: &HashMap<String, String>) -> Option<String> {
         .map(|text| text.replace("{{split}}", ""))
 }
 
-async fn serve_one(mut stream: TcpStream, log: Arc<Mutex<Vec<String>>>) {
+/// IAM's answer to a call the caller's policy denies.
+fn access_denied(action: &str) -> String {
+    format!(
+        "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error><Type>Sender</Type>\
+         <Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/scanner is not \
+         authorized to perform: iam:{action} with an explicit deny in a service control policy\
+         </Message></Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
+    )
+}
+
+async fn serve_one(mut stream: TcpStream, log: Arc<Mutex<Vec<String>>>, denied: Arc<Vec<String>>) {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
     let (head_end, content_length) = loop {
@@ -114,7 +125,9 @@ async fn serve_one(mut stream: TcpStream, log: Arc<Mutex<Vec<String>>>) {
         }
     }
     log.lock().unwrap().push(entry);
+    let action = params.get("Action").cloned().unwrap_or_default();
     let (status, xml) = match answer(&params) {
+        _ if denied.contains(&action) => ("403 Forbidden", access_denied(&action)),
         Some(xml) => ("200 OK", xml),
         None => (
             "400 Bad Request",
@@ -133,16 +146,212 @@ async fn serve_one(mut stream: TcpStream, log: Arc<Mutex<Vec<String>>>) {
 }
 
 async fn recorded_server() -> (String, Arc<Mutex<Vec<String>>>) {
+    recorded_server_denying(&[]).await
+}
+
+/// The recorded server, answering the `denied` actions with 403 AccessDenied as IAM does when a
+/// policy (an SCP) denies them.
+async fn recorded_server_denying(denied: &[&str]) -> (String, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let log = Arc::new(Mutex::new(Vec::new()));
     let log2 = log.clone();
+    let denied = Arc::new(denied.iter().map(|a| a.to_string()).collect::<Vec<_>>());
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(serve_one(stream, log2.clone()));
+            tokio::spawn(serve_one(stream, log2.clone(), denied.clone()));
         }
     });
     (format!("http://{addr}"), log)
+}
+
+/// A sweep of the recorded account with `denied` actions refused, and service-specific
+/// credentials read or not.
+async fn sweep_denying(denied: &[&str], service_specific: bool) -> residual_scanners::ScanReport {
+    std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
+    std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+    let (endpoint, _) = recorded_server_denying(denied).await;
+    scan_aws_iam(&AwsScanConfig {
+        endpoint_url: Some(endpoint),
+        max_attempts: 1,
+        initial_backoff: Duration::from_millis(10),
+        concurrency: 1,
+        service_specific_credentials: service_specific,
+        ..AwsScanConfig::default()
+    })
+    .await
+}
+
+fn unit<'r>(report: &'r residual_scanners::ScanReport, name: &str) -> &'r Unit {
+    report
+        .coverage
+        .iter()
+        .find(|u| u.name == name)
+        .unwrap_or_else(|| panic!("no unit {name}: {:#?}", report.coverage))
+}
+
+#[tokio::test]
+async fn a_denied_listing_is_a_configuration_gap_naming_the_action_and_the_rest_is_covered() {
+    let report = sweep_denying(&["ListServiceSpecificCredentials"], true).await;
+    assert_eq!(report.status, RunStatus::Partial, "{:#?}", report.errors);
+    let missed = unit(&report, "users:service-credentials")
+        .missed
+        .clone()
+        .expect("missed");
+    assert_eq!(
+        missed.class,
+        MissClass::AccessDenied {
+            action: "iam:ListServiceSpecificCredentials".into()
+        }
+    );
+    for covered in ["users", "roles", "users:access-keys", "users:ssh-keys"] {
+        assert!(unit(&report, covered).is_covered(), "{covered}");
+    }
+    assert!(
+        report
+            .errors
+            .iter()
+            .any(|e| e.contains("grant iam:ListServiceSpecificCredentials")),
+        "{:#?}",
+        report.errors
+    );
+}
+
+#[tokio::test]
+async fn a_kind_switched_off_is_not_covered_and_does_not_make_the_run_partial() {
+    let report = sweep_denying(&[], false).await;
+    assert_eq!(report.status, RunStatus::Complete, "{:#?}", report.errors);
+    let missed = unit(&report, "users:service-credentials")
+        .missed
+        .clone()
+        .expect("a kind switched off is not covered");
+    assert_eq!(missed.class, MissClass::Disabled);
+}
+
+/// Reads one HTTP request (head and body) from `stream`: its bytes and its form parameters.
+async fn read_request(stream: &mut TcpStream) -> Option<(Vec<u8>, HashMap<String, String>)> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let (head_end, content_length) = loop {
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..pos]).to_ascii_lowercase();
+            let len = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            break (pos + 4, len);
+        }
+    };
+    while buf.len() < head_end + content_length {
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let params = form(&String::from_utf8_lossy(&buf[head_end..]));
+    Some((buf, params))
+}
+
+/// A proxy in front of moto that answers the `denied` actions with 403 AccessDenied, as IAM does
+/// when an SCP denies them, and forwards everything else (moto closes each connection after one
+/// answer).
+async fn denying_proxy(denied: &'static [&'static str]) -> String {
+    let upstream = residual_test_support::moto::moto()
+        .endpoint
+        .trim_start_matches("http://")
+        .to_string();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                let Some((request, params)) = read_request(&mut client).await else {
+                    return;
+                };
+                let action = params.get("Action").cloned().unwrap_or_default();
+                if denied.contains(&action.as_str()) {
+                    let xml = access_denied(&action);
+                    let response = format!(
+                        "HTTP/1.1 403 Forbidden\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{xml}",
+                        xml.len()
+                    );
+                    let _ = client.write_all(response.as_bytes()).await;
+                    let _ = client.shutdown().await;
+                    return;
+                }
+                let Ok(mut server) = TcpStream::connect(&upstream).await else {
+                    return;
+                };
+                if server.write_all(&request).await.is_ok() {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                }
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_credential_report_that_cannot_be_read_is_a_warning_when_per_user_calls_cover_it() {
+    use residual_test_support::moto;
+    let account = "100000000077";
+    let iam = moto::seed_clients(account).await.iam;
+    iam.create_user().user_name("keyed").send().await.unwrap();
+    iam.create_access_key()
+        .user_name("keyed")
+        .send()
+        .await
+        .unwrap();
+    let mut config = moto::config(account);
+    config.endpoint_url = Some(denying_proxy(&["GenerateCredentialReport"]).await);
+    let report = scan_aws_iam(&config).await;
+    assert!(
+        report
+            .errors
+            .iter()
+            .any(|e| e.starts_with("warning: credential report not read")),
+        "{:#?}",
+        report.errors
+    );
+    let missed = |r: &residual_scanners::ScanReport| -> Vec<String> {
+        r.coverage
+            .iter()
+            .filter(|u| {
+                u.missed
+                    .as_ref()
+                    .is_some_and(|m| m.class != MissClass::Disabled)
+            })
+            .map(|u| u.name.clone())
+            .collect()
+    };
+    // No console password: the per-user calls covered everything the report would have told.
+    assert!(missed(&report).is_empty(), "{:#?}", report.coverage);
+    assert_eq!(report.status, RunStatus::Complete, "{:#?}", report.errors);
+    assert!(report
+        .observations
+        .credentials
+        .iter()
+        .any(|c| c.kind == CredentialKind::AccessKey && c.account == "keyed"));
+
+    // With a console password, its last use is a fact only the report has: that unit is missed.
+    iam.create_login_profile()
+        .user_name("keyed")
+        .password("Fake-pass-1234!")
+        .send()
+        .await
+        .unwrap();
+    let report = scan_aws_iam(&config).await;
+    assert_eq!(missed(&report), ["users:console-passwords:last-used"]);
+    assert_eq!(report.status, RunStatus::Partial);
 }
 
 #[tokio::test]

@@ -507,7 +507,7 @@ mod tests {
     }
 
     #[test]
-    fn a_partial_or_failed_run_resolves_nothing() {
+    fn a_run_naming_no_units_resolves_nothing_unless_complete() {
         let cur = HashMap::from([(id_of(&candidate("ann")), current(FindingState::Open, None))]);
         for status in [RunStatus::Partial, RunStatus::Failed] {
             let plan = plan_run(&cur, &[], &[], run(status), now());

@@ -320,15 +320,20 @@ impl ScanReport {
     /// Settles a run that read something: the units `expected` with `misses` and, for every
     /// error in [`ScanReport::errors`] not already told by a miss, a miss of
     /// [`coverage::EVERYTHING`] (an error no unit is named for resolves nothing); the status
-    /// follows (complete iff every unit is covered) unless the run already `Failed`. Each miss
-    /// is also told in the errors.
+    /// follows (complete iff every unit is covered or switched off) unless the run already
+    /// `Failed`. Each miss but a unit switched off is also told in the errors.
     pub fn settle(&mut self, expected: &[String], mut misses: Vec<coverage::Miss>) {
         let unattributed: Vec<coverage::Miss> = std::mem::take(&mut self.errors)
             .into_iter()
             .map(coverage::Miss::unattributed)
             .collect();
         misses.extend(unattributed);
-        self.errors = misses.iter().map(coverage::Miss::describe).collect();
+        // A unit switched off is the configuration's choice, not an error: coverage tells it.
+        self.errors = misses
+            .iter()
+            .filter(|m| m.class != coverage::MissClass::Disabled)
+            .map(coverage::Miss::describe)
+            .collect();
         self.coverage = coverage::units(expected, &misses);
         if self.status != RunStatus::Failed {
             self.status = coverage::status_of(&self.coverage);
@@ -339,7 +344,9 @@ impl ScanReport {
     /// clone): the units it contains are missed too, the miss is told in the errors, and a run
     /// that had not failed becomes partial.
     pub fn miss(&mut self, m: coverage::Miss) {
-        self.errors.push(m.describe());
+        if m.class != coverage::MissClass::Disabled {
+            self.errors.push(m.describe());
+        }
         for u in self.coverage.iter_mut() {
             if u.missed.is_none() && coverage::contains(&m.unit, &u.name) {
                 u.missed = Some(m.clone());

@@ -308,3 +308,48 @@ async fn one_repositorys_deploy_keys_answering_500_still_lets_another_repository
     let miss = missed(&run, "repos:acme/api:deploy-keys").expect("api's keys missed");
     assert_eq!(miss["class"], "transient", "{miss:#}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn switching_a_kind_off_does_not_resolve_its_findings() {
+    // IAM answered from AWS's recorded responses: dave holds a service-specific credential,
+    // which moto cannot serve.
+    let (endpoint, _) = residual_test_support::recorded_iam::recorded_server().await;
+    let mut sb = Sandbox::with_hr(
+        "2026-06-01T00:00:00Z",
+        "employee_id,email,status,termination_date,aws_user\nE4,dave@example.com,terminated,2026-03-01,dave\n",
+        "2026-04-01",
+    );
+    sb.env.push(("AWS_ACCESS_KEY_ID".into(), "testing".into()));
+    sb.env
+        .push(("AWS_SECRET_ACCESS_KEY".into(), "testing".into()));
+    sb.env
+        .push(("AWS_EC2_METADATA_DISABLED".into(), "true".into()));
+    let config = |switch: &str| {
+        format!("[[scanner]]\nname = \"rec\"\nkind = \"aws-iam\"\nendpoint_url = \"{endpoint}\"\n{switch}")
+    };
+    sb.write("residual.toml", &config(""));
+    tokio::task::block_in_place(|| sb.ok(&["scan", "rec"]));
+    let service = |sb: &Sandbox, state: &str| {
+        sb.findings(state)
+            .into_iter()
+            .filter(|f| f["rule"] == "leaver-service-credential")
+            .count()
+    };
+    let open = tokio::task::block_in_place(|| service(&sb, "open"));
+    assert!(open >= 1, "dave's service-specific credential is a finding");
+
+    // Switched off: the run is complete (exit 0) but vouches for no service-specific credential.
+    sb.write(
+        "residual.toml",
+        &config("service_specific_credentials = false\n"),
+    );
+    sb.now = Some("2026-06-02T00:00:00Z".into());
+    let r = tokio::task::block_in_place(|| sb.ok(&["scan", "rec"]));
+    assert!(r.stderr.contains("switched off"), "{}", r.stderr);
+    assert_eq!(tokio::task::block_in_place(|| service(&sb, "resolved")), 0);
+    assert_eq!(tokio::task::block_in_place(|| service(&sb, "open")), open);
+    let run = tokio::task::block_in_place(|| latest_run(&sb));
+    assert_eq!(run["status"], "complete");
+    let miss = missed(&run, "users:service-credentials").expect("not covered");
+    assert_eq!(miss["class"], "disabled", "{miss:#}");
+}

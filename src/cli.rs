@@ -63,7 +63,7 @@ pub enum Command {
     /// `--hr FILE`; exit 1 when a finding at or above --fail-on is not covered by an exception.
     /// Nothing is written to the store.
     Gate(GateCommand),
-    /// List scan runs with their status (complete, partial, failed).
+    /// List scan runs with their status (complete, partial, failed, started, interrupted) and coverage.
     Runs(FormatArgs),
     /// List findings.
     Findings(FindingsArgs),

@@ -10,6 +10,7 @@ use crate::rule_id::RuleId;
 use crate::rules::{Rule, RuleSet};
 use crate::severity::Severity;
 use chrono::{DateTime, Duration, Utc};
+use residual_scanners::coverage;
 use residual_scanners::time::format_time;
 use residual_scanners::{
     Account, AccountKind, ByAccount, Credential, CredentialKind, Grant, GrantKind, Observations,
@@ -72,6 +73,9 @@ pub struct Candidate {
     pub account: String,
     /// The credential or grant (or the account itself), unique within the system.
     pub subject: String,
+    /// The coverage unit of the observation it is about: a run that covered this unit and no
+    /// longer raises the finding resolves it (see `residual_scanners::coverage`).
+    pub unit: String,
     pub employee_id: Option<String>,
     /// Whether the access is live now: true, false, or unknown.
     pub live: Option<bool>,
@@ -133,9 +137,11 @@ struct Ctx<'r> {
 }
 
 impl Ctx<'_> {
+    #[allow(clippy::too_many_arguments)]
     fn raise(
         &mut self,
         rule_id: RuleId,
+        unit: String,
         account: &str,
         subject: String,
         person: Option<&Person>,
@@ -157,6 +163,7 @@ impl Ctx<'_> {
             system: self.system.to_string(),
             account: account.to_string(),
             subject,
+            unit,
             employee_id: person.map(|p| p.employee_id().to_string()),
             live,
             evidence: evidence.to_string(),
@@ -301,6 +308,7 @@ pub fn evaluate(
             });
             ctx.raise(
                 RuleId::OrphanAccount,
+                coverage::account_unit(ctx.system, a),
                 &a.name,
                 a.name.clone(),
                 None,
@@ -334,6 +342,7 @@ fn leaver_rules(
         let evidence = json!({ "person": who, "account": account_evidence(a) });
         ctx.raise(
             RuleId::LeaverActiveAccount,
+            coverage::account_unit(ctx.system, a),
             &a.name,
             a.name.clone(),
             Some(person),
@@ -351,6 +360,7 @@ fn leaver_rules(
         });
         ctx.raise(
             RuleId::CredentialUsedAfterDeparture,
+            coverage::account_last_used_unit(ctx.system, a),
             &a.name,
             format!("{}/login", a.name),
             Some(person),
@@ -368,6 +378,7 @@ fn leaver_rules(
             });
             ctx.raise(
                 RuleId::CredentialUsedAfterDeparture,
+                coverage::last_used_unit(ctx.system, c),
                 &a.name,
                 credential_subject(c),
                 Some(person),
@@ -383,6 +394,7 @@ fn leaver_rules(
                 json!({ "person": who, "account": a.name, "credential": credential_evidence(c) });
             ctx.raise(
                 rule,
+                coverage::credential_unit(ctx.system, c),
                 &a.name,
                 credential_subject(c),
                 Some(person),
@@ -396,6 +408,7 @@ fn leaver_rules(
             json!({ "person": who, "account": a.name, "role": g.target, "trust": g.attributes });
         ctx.raise(
             RuleId::LeaverCanAssumeRole,
+            coverage::grant_unit(ctx.system, g),
             &a.name,
             grant_subject(g),
             Some(person),
@@ -441,6 +454,7 @@ fn mover_rules(ctx: &mut Ctx, a: &Account, held: &[&Grant], person: &Person, lin
             });
             ctx.raise(
                 RuleId::MoverResidualEntitlement,
+                coverage::grant_unit(ctx.system, g),
                 &a.name,
                 grant_subject(g),
                 Some(person),
@@ -466,6 +480,7 @@ fn owned_nhi(ctx: &mut Ctx, a: &Account, creds: &[&Credential], owner: &Person, 
     });
     ctx.raise(
         RuleId::LeaverOwnedNhi,
+        coverage::account_unit(ctx.system, a),
         &a.name,
         a.name.clone(),
         Some(owner),
@@ -539,6 +554,7 @@ fn secret_in_git(
     let before = ctx.out.len();
     ctx.raise(
         RuleId::LeaverSecretInGit,
+        coverage::credential_unit(ctx.system, c),
         &c.account,
         credential_subject(c),
         Some(person),
@@ -648,6 +664,7 @@ fn secrets_owned_by_leavers(
         });
         ctx.raise(
             RuleId::LeaverSecretInGit,
+            coverage::credential_unit(ctx.system, c),
             &c.account,
             subject,
             Some(person),

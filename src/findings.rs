@@ -14,6 +14,7 @@
 
 use crate::evaluate::Candidate;
 use chrono::{DateTime, Utc};
+use residual_scanners::coverage::{self, Unit};
 use residual_scanners::RunStatus;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -123,6 +124,9 @@ pub struct Current {
     /// A digest of the content the row was last written with, kept by the store so that a run
     /// that sees a finding unchanged need not rewrite it; planning ignores it.
     pub content: Option<i64>,
+    /// The coverage unit it was last raised under; `None` for findings recorded before units,
+    /// which only a run that missed nothing resolves.
+    pub unit: Option<String>,
 }
 
 /// An exception as planning needs it: which finding it covers, until when.
@@ -143,11 +147,13 @@ pub fn active_covers(covers: &[Cover], now: DateTime<Utc>) -> HashMap<&str, &str
         .collect()
 }
 
-/// The run a plan is for: its id is the proof a resolution names.
+/// The run a plan is for: its id and the unit it covered are the proof a resolution names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RunRef {
+pub struct RunRef<'r> {
     pub id: i64,
     pub status: RunStatus,
+    /// The run's units, covered or missed (see `residual_scanners::coverage`).
+    pub coverage: &'r [Unit],
 }
 
 /// One change to one finding, and the event it appends. A finding can take two in a row (opened
@@ -179,8 +185,12 @@ pub enum Transition<'c> {
         id: String,
         exception: Option<String>,
     },
-    /// A complete run no longer saw it: `run` is the proof of removal.
-    Resolved { id: String, run: i64 },
+    /// A run that covered its unit no longer saw it: `run` and `unit` are the proof of removal.
+    Resolved {
+        id: String,
+        run: i64,
+        unit: Option<String>,
+    },
     /// An exception of the finding was revoked or changed (`event` says which), recorded in its
     /// chain whatever its state. `reopens` when that exception covered it and covers it no
     /// longer: the finding turns open with this event (and no second `exception_expired`).
@@ -258,7 +268,14 @@ impl PartialEq for Transition<'_> {
                     exception: e,
                 },
             ) => id == i && exception == e,
-            (Resolved { id, run }, Resolved { id: i, run: r }) => id == i && run == r,
+            (
+                Resolved { id, run, unit },
+                Resolved {
+                    id: i,
+                    run: r,
+                    unit: u,
+                },
+            ) => id == i && run == r && unit == u,
             (
                 ExceptionPolicy {
                     id,
@@ -335,14 +352,15 @@ impl Outcome {
 }
 
 /// Plans one scan run: `current` holds every finding of the run's system (any state), `covers`
-/// every exception. A candidate repeated within the run counts once. Only a complete run
-/// resolves, and it resolves every finding of the system it did not see (in id order, so the
-/// chain is the same for the same inputs).
+/// every exception. A candidate repeated within the run counts once. A run resolves every
+/// finding of the system it did not see *whose unit it covered* (in id order, so the chain is the
+/// same for the same inputs), whatever it missed elsewhere; a failed run resolves nothing, and a
+/// finding without a unit only a run that missed nothing.
 pub fn plan_run<'c>(
     current: &HashMap<String, Current>,
     candidates: &'c [Candidate],
     covers: &[Cover],
-    run: RunRef,
+    run: RunRef<'_>,
     now: DateTime<Utc>,
 ) -> Vec<Transition<'c>> {
     let active = active_covers(covers, now);
@@ -395,18 +413,20 @@ pub fn plan_run<'c>(
             _ => {}
         }
     }
-    if run.status == RunStatus::Complete {
-        let mut gone: Vec<&String> = current
-            .iter()
-            .filter(|(id, cur)| cur.state != FindingState::Resolved && !seen.contains(*id))
-            .map(|(id, _)| id)
-            .collect();
-        gone.sort();
-        out.extend(gone.into_iter().map(|id| Transition::Resolved {
-            id: id.clone(),
-            run: run.id,
-        }));
-    }
+    let mut gone: Vec<(&String, &Current)> = current
+        .iter()
+        .filter(|(id, cur)| {
+            cur.state != FindingState::Resolved
+                && !seen.contains(*id)
+                && coverage::is_covered(run.status, run.coverage, cur.unit.as_deref())
+        })
+        .collect();
+    gone.sort_by(|a, b| a.0.cmp(b.0));
+    out.extend(gone.into_iter().map(|(id, cur)| Transition::Resolved {
+        id: id.clone(),
+        run: run.id,
+        unit: cur.unit.clone(),
+    }));
     out
 }
 
@@ -481,6 +501,7 @@ pub fn plan_exceptions(
 mod tests {
     use super::*;
     use crate::severity::Severity;
+    use residual_scanners::coverage::{Miss, MissClass};
 
     fn now() -> DateTime<Utc> {
         residual_scanners::time::parse_time("2026-06-01T00:00:00Z").expect("time")
@@ -493,6 +514,7 @@ mod tests {
             system: "inventory:crm".into(),
             account: subject.into(),
             subject: subject.into(),
+            unit: "accounts".into(),
             employee_id: Some("E1".into()),
             live: Some(true),
             evidence: "{}".into(),
@@ -509,11 +531,31 @@ mod tests {
             state,
             exception_id: exception.map(str::to_string),
             content: None,
+            unit: Some("accounts".into()),
         }
     }
 
-    fn run(status: RunStatus) -> RunRef {
-        RunRef { id: 7, status }
+    fn run(status: RunStatus) -> RunRef<'static> {
+        RunRef {
+            id: 7,
+            status,
+            coverage: &[],
+        }
+    }
+
+    /// A finding open under `unit`.
+    fn open_in(unit: Option<&str>) -> Current {
+        Current {
+            unit: unit.map(str::to_string),
+            ..current(FindingState::Open, None)
+        }
+    }
+
+    fn unit(name: &str, missed: Option<MissClass>) -> Unit {
+        Unit {
+            name: name.into(),
+            missed: missed.map(|class| Miss::new(name, class, "why")),
+        }
     }
 
     fn cover(finding: &str, exception: &str, expires_at: &str) -> Cover {
@@ -559,18 +601,93 @@ mod tests {
         let plan = plan_run(&cur, &ben, &[], run(RunStatus::Complete), now());
         assert_eq!(
             plan.last(),
-            Some(&Transition::Resolved { id: ann_id, run: 7 })
+            Some(&Transition::Resolved {
+                id: ann_id,
+                run: 7,
+                unit: Some("accounts".into())
+            })
         );
         assert_eq!(Outcome::of(&plan).resolved, 1);
     }
 
     #[test]
-    fn a_partial_or_failed_run_resolves_nothing() {
+    fn a_run_naming_no_units_resolves_nothing_unless_complete() {
         let cur = HashMap::from([(id_of(&candidate("ann")), current(FindingState::Open, None))]);
         for status in [RunStatus::Partial, RunStatus::Failed] {
             let plan = plan_run(&cur, &[], &[], run(status), now());
             assert!(plan.is_empty(), "{status:?}: {plan:?}");
         }
+    }
+
+    #[test]
+    fn a_partial_run_resolves_the_findings_of_the_units_it_covered_and_no_other() {
+        let units = [
+            unit("users:access-keys", None),
+            unit("users:service-credentials", Some(MissClass::Transient)),
+            unit("users:ssh-keys", Some(MissClass::Disabled)),
+        ];
+        let cur = HashMap::from([
+            ("key".to_string(), open_in(Some("users:access-keys"))),
+            (
+                "service".to_string(),
+                open_in(Some("users:service-credentials")),
+            ),
+            ("ssh".to_string(), open_in(Some("users:ssh-keys"))),
+            ("legacy".to_string(), open_in(None)),
+        ]);
+        let partial = RunRef {
+            id: 9,
+            status: RunStatus::Partial,
+            coverage: &units,
+        };
+        let plan = plan_run(&cur, &[], &[], partial, now());
+        assert_eq!(
+            plan,
+            [Transition::Resolved {
+                id: "key".into(),
+                run: 9,
+                unit: Some("users:access-keys".into())
+            }]
+        );
+    }
+
+    #[test]
+    fn a_missed_listing_keeps_every_unit_below_it_open() {
+        let units = [unit("repos", Some(MissClass::Transient))];
+        let cur = HashMap::from([("k".to_string(), open_in(Some("repos:o/a:deploy-keys")))]);
+        let run = RunRef {
+            id: 9,
+            status: RunStatus::Partial,
+            coverage: &units,
+        };
+        assert!(plan_run(&cur, &[], &[], run, now()).is_empty());
+    }
+
+    #[test]
+    fn a_failed_run_resolves_nothing_even_where_it_names_no_miss() {
+        let units = [unit("accounts", None)];
+        let cur = HashMap::from([("a".to_string(), open_in(Some("accounts")))]);
+        let run = RunRef {
+            id: 9,
+            status: RunStatus::Failed,
+            coverage: &units,
+        };
+        assert!(plan_run(&cur, &[], &[], run, now()).is_empty());
+    }
+
+    #[test]
+    fn a_finding_without_a_unit_resolves_only_on_a_run_that_missed_nothing() {
+        let cur = HashMap::from([("legacy".to_string(), open_in(None))]);
+        let covered = [unit("accounts", None)];
+        let complete = RunRef {
+            id: 9,
+            status: RunStatus::Complete,
+            coverage: &covered,
+        };
+        assert_eq!(
+            Outcome::of(&plan_run(&cur, &[], &[], complete, now())).resolved,
+            1
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! A list that cannot be read, or an item that cannot be decoded, is recorded in the part's
 //! errors (the run becomes partial) and the sweep goes on: what was read is real.
 
+use crate::coverage::{Miss, MissClass};
 use crate::rest::RestClient;
 use crate::{Account, AccountKind, Credential, Grant, IdentityHints};
 use serde::de::DeserializeOwned;
@@ -16,8 +17,11 @@ pub(crate) struct Part {
     pub(crate) accounts: Vec<Account>,
     pub(crate) credentials: Vec<Credential>,
     pub(crate) grants: Vec<Grant>,
-    /// Parts of the scope that could not be read: the run is partial.
+    /// Parts of the scope that could not be read and no unit is named for: the run is partial
+    /// and vouches for nothing (see [`crate::coverage::EVERYTHING`]).
     pub(crate) errors: Vec<String>,
+    /// Units that could not be read, with why: the run is partial, the rest is vouched for.
+    pub(crate) misses: Vec<Miss>,
     /// Warnings that do not make the run partial.
     pub(crate) notes: Vec<String>,
 }
@@ -28,6 +32,7 @@ impl Part {
         self.credentials.extend(other.credentials);
         self.grants.extend(other.grants);
         self.errors.extend(other.errors);
+        self.misses.extend(other.misses);
         self.notes.extend(other.notes);
     }
 
@@ -44,6 +49,33 @@ impl Part {
             Ok(items) => Some(self.decode(route, items)),
             Err(e) => {
                 self.errors.push(e.to_string());
+                None
+            }
+        }
+    }
+
+    /// [`Part::list`] for a list that is one coverage unit: a list that cannot be read, or an
+    /// item that cannot be decoded, misses `unit` (a 401/403 as a denial naming the route) instead
+    /// of the whole run.
+    pub(crate) async fn list_unit<T: DeserializeOwned>(
+        &mut self,
+        unit: &str,
+        rest: &RestClient,
+        route: &str,
+        key: Option<&str>,
+    ) -> Option<Vec<T>> {
+        match rest.get_all(route, key).await {
+            Ok(items) => {
+                let before = self.errors.len();
+                let decoded = self.decode(route, items);
+                for e in self.errors.drain(before..).collect::<Vec<_>>() {
+                    self.misses.push(Miss::new(unit, MissClass::Error, e));
+                }
+                Some(decoded)
+            }
+            Err(e) => {
+                let class = MissClass::of_http(e.status(), &format!("read access to GET {route}"));
+                self.misses.push(Miss::new(unit, class, e.to_string()));
                 None
             }
         }

@@ -5,8 +5,10 @@
 //! them as one [`ScanReport`] per scan run. Scanners know nothing about HR, links or findings; the
 //! core (`residual` crate) decides what is residual access.
 //!
-//! A report carries a [`RunStatus`]: only a `Complete` run may resolve findings in its scope, so a
-//! scanner that could not see everything must say `Partial` (or `Failed`) rather than return less.
+//! A report carries a [`RunStatus`] and its [`coverage`]: the units it read completely and those it
+//! missed, with why. A finding resolves only when a run that is not `Failed` covered its unit, so
+//! a scanner that could not see everything must name what it missed rather than return less; an
+//! error it cannot attribute to a unit misses [`coverage::EVERYTHING`].
 //!
 //! # The interface the core uses
 //!
@@ -27,6 +29,7 @@
 pub mod aws_iam;
 mod ci_variable;
 mod code_host;
+pub mod coverage;
 pub mod git;
 pub mod github;
 pub mod gitlab;
@@ -276,6 +279,10 @@ pub struct ScanReport {
     pub observations: Observations,
     /// Why the run is partial or failed; also non-fatal warnings.
     pub errors: Vec<String>,
+    /// The units of the scope, each covered or missed with why (see [`coverage`]). Empty in a
+    /// report from before coverage existed: then only a complete run vouches for anything.
+    #[serde(default)]
+    pub coverage: Vec<coverage::Unit>,
     /// How many calls or reads the scanner made (API calls, blobs), for progress and benchmarks.
     pub calls: u64,
 }
@@ -284,6 +291,7 @@ impl ScanReport {
     /// The report of a run that read nothing usable (unreachable system, no credentials, an
     /// export that did not arrive): no observations, status [`RunStatus::Failed`], finished now.
     /// Such a run is recorded like any other, so that coverage shows the gap, and resolves nothing.
+    /// Its coverage is one missed [`coverage::EVERYTHING`] with the first error as the reason.
     pub fn failed(
         scanner: &str,
         system: impl Into<String>,
@@ -299,8 +307,64 @@ impl ScanReport {
             started_at,
             finished_at: Utc::now(),
             observations: Observations::default(),
+            coverage: vec![coverage::Unit {
+                name: coverage::EVERYTHING.into(),
+                missed: Some(coverage::Miss::unattributed(
+                    errors
+                        .first()
+                        .cloned()
+                        .unwrap_or_else(|| "nothing was read".into()),
+                )),
+            }],
             errors,
             calls,
+        }
+    }
+
+    /// Settles a run that read something: the units `expected` with `misses` and, for every
+    /// error in [`ScanReport::errors`] not already told by a miss, a miss of
+    /// [`coverage::EVERYTHING`] (an error no unit is named for resolves nothing); the status
+    /// follows (complete iff every unit is covered or switched off) unless the run already
+    /// `Failed`. Each miss but a unit switched off is also told in the errors.
+    pub fn settle(&mut self, expected: &[String], mut misses: Vec<coverage::Miss>) {
+        let unattributed: Vec<coverage::Miss> = std::mem::take(&mut self.errors)
+            .into_iter()
+            .map(coverage::Miss::unattributed)
+            .collect();
+        misses.extend(unattributed);
+        // A unit switched off is the configuration's choice, not an error: coverage tells it.
+        self.errors = misses
+            .iter()
+            .filter(|m| m.class != coverage::MissClass::Disabled)
+            .map(coverage::Miss::describe)
+            .collect();
+        self.coverage = coverage::units(expected, &misses);
+        if self.status != RunStatus::Failed {
+            self.status = coverage::status_of(&self.coverage);
+        }
+    }
+
+    /// Records one more missed unit (a guard of the core: an export cut short, a shallow
+    /// clone): the units it contains are missed too, the miss is told in the errors, and a run
+    /// that had not failed becomes partial.
+    pub fn miss(&mut self, m: coverage::Miss) {
+        if m.class != coverage::MissClass::Disabled {
+            self.errors.push(m.describe());
+        }
+        for u in self.coverage.iter_mut() {
+            if u.missed.is_none() && coverage::contains(&m.unit, &u.name) {
+                u.missed = Some(m.clone());
+            }
+        }
+        if !self.coverage.iter().any(|u| u.name == m.unit) {
+            self.coverage.push(coverage::Unit {
+                name: m.unit.clone(),
+                missed: Some(m),
+            });
+            self.coverage.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+        if self.status != RunStatus::Failed {
+            self.status = coverage::status_of(&self.coverage);
         }
     }
 }

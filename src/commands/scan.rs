@@ -14,6 +14,7 @@ use crate::pipeline::record::record;
 use crate::pipeline::sweep::{self, RepositorySweep};
 use crate::pipeline::targets;
 use residual_scanners::aws_iam::AwsScanConfig;
+use residual_scanners::coverage::{Miss, MissClass};
 use residual_scanners::github::GithubScanConfig;
 use residual_scanners::gitlab::GitlabScanConfig;
 use residual_scanners::RunStatus;
@@ -46,12 +47,15 @@ fn scan(ctx: &Context, store: &mut crate::store::Store, args: ScanArgs) -> anyho
                 allow_drop,
                 max_drop: ctx.config.policy.max_account_drop,
             };
-            let mut report = sweep::inventory(&cx, store, &system, &file, guard)?;
-            if partial && report.status == RunStatus::Complete {
-                report.status = RunStatus::Partial;
-                report.errors.push("declared partial with --partial".into());
+            let mut swept = sweep::inventory(&cx, store, &system, &file, guard)?;
+            if partial && swept.report.status == RunStatus::Complete {
+                swept.report.miss(Miss::new(
+                    residual_scanners::inventory::UNIT,
+                    MissClass::Error,
+                    "declared partial with --partial",
+                ));
             }
-            let recorded = record(&cx, store, report)?;
+            let recorded = record(&cx, store, swept)?;
             finish(ctx, store, &[recorded], options)
         }
         Some(ScanCommand::Git {
@@ -79,22 +83,22 @@ fn scan(ctx: &Context, store: &mut crate::store::Store, args: ScanArgs) -> anyho
         }
         Some(ScanCommand::Aws { aws, options }) => {
             let mut recorded = Vec::new();
-            for report in sweep::aws(&cx, aws_targets(&aws))? {
-                recorded.push(record(&cx, store, report)?);
+            for swept in sweep::aws(&cx, store, aws_targets(&aws))? {
+                recorded.push(record(&cx, store, swept)?);
             }
             finish(ctx, store, &recorded, options)
         }
         Some(ScanCommand::Github { github, options }) => {
             let target = github_target(&github)?;
             let key = FingerprintKey::load_or_create(&ctx.db)?;
-            let report = sweep::github(&cx, &key, target)?;
-            let recorded = record(&cx, store, report)?;
+            let swept = sweep::github(&cx, store, &key, target)?;
+            let recorded = record(&cx, store, swept)?;
             finish(ctx, store, &[recorded], options)
         }
         Some(ScanCommand::Gitlab { gitlab, options }) => {
             let key = FingerprintKey::load_or_create(&ctx.db)?;
-            let report = sweep::gitlab(&cx, &key, gitlab_target(&gitlab))?;
-            let recorded = record(&cx, store, report)?;
+            let swept = sweep::gitlab(&cx, store, &key, gitlab_target(&gitlab))?;
+            let recorded = record(&cx, store, swept)?;
             finish(ctx, store, &[recorded], options)
         }
         None => {

@@ -1,6 +1,7 @@
 //! What `scan` and each `daemon` run print after their sweeps, and the exit code they give: the
 //! open findings of the systems just swept (all of them for a pipe or file, counts by rule when a
-//! person at a terminal would see too many), exit 3 when a run was not complete, else 1 when an
+//! person at a terminal would see too many), exit 3 when a run failed or missed a unit it was not
+//! told to skip, else 1 when an
 //! open finding reaches `--fail-on`. Shared by two commands; not a command.
 
 use super::{Context, Exit};
@@ -10,7 +11,6 @@ use crate::pipeline::record::Recorded;
 use crate::severity::Severity;
 use crate::store::findings::{self as table, Filter};
 use crate::store::Store;
-use residual_scanners::RunStatus;
 use std::io::{IsTerminal, Write};
 
 /// Prints the open findings of the systems `runs` swept and decides the exit code.
@@ -44,7 +44,7 @@ pub fn finish(
             return Err(e);
         }
     }
-    if runs.iter().any(|r| r.status != RunStatus::Complete) {
+    if runs.iter().any(|r| r.could_not_cover) {
         return Ok(Exit::Scanner);
     }
     let failing = gate.fail_on.is_some_and(|t| {

@@ -15,6 +15,7 @@ use crate::link::{Link, PeopleIndex};
 use crate::person::Person;
 use crate::rule_id::RuleId;
 use chrono::{DateTime, Utc};
+use residual_scanners::coverage;
 use residual_scanners::time::parse_time;
 use residual_scanners::{Account, Credential, CredentialKind, Grant, GrantKind, Observations};
 use serde_json::{json, Value};
@@ -188,6 +189,7 @@ fn membership(ctx: &mut Ctx, holders: &mut Holders, obs: &Observations) {
         });
         ctx.raise(
             rule,
+            coverage::grant_unit(ctx.system, g),
             &g.account,
             grant_subject(g),
             Some(person),
@@ -220,6 +222,7 @@ fn membership(ctx: &mut Ctx, holders: &mut Holders, obs: &Observations) {
         });
         ctx.raise(
             RuleId::LeaverOutsideCollaborator,
+            coverage::account_unit(ctx.system, a),
             &a.name,
             format!("{}/outside-collaborator/{org}", a.name),
             Some(person),
@@ -408,6 +411,7 @@ fn shared_secrets(ctx: &mut Ctx, holders: &mut Holders, obs: &Observations) {
             });
             ctx.raise(
                 RuleId::SharedSecretNeedsRotation,
+                coverage::credential_unit(ctx.system, c),
                 &c.account,
                 format!("{}/for:{employee_id}", credential_subject(c)),
                 Some(person),
@@ -455,6 +459,7 @@ fn credentials_in_ci(
         });
         ctx.raise(
             RuleId::LeaverCredentialInCi,
+            coverage::credential_unit(ctx.system, c),
             &c.account,
             credential_subject(c),
             Some(person),
@@ -507,6 +512,7 @@ fn attributed_credentials(
         });
         ctx.raise(
             rule,
+            coverage::credential_unit(ctx.system, c),
             &c.account,
             credential_subject(c),
             Some(person),

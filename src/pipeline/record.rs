@@ -7,8 +7,8 @@ use crate::evaluate;
 use crate::findings::Outcome;
 use crate::link::PeopleIndex;
 use crate::rules::RuleSet;
-use crate::store::{people, Store};
-use residual_scanners::{RunStatus, ScanReport};
+use crate::store::{people, runs, Store};
+use residual_scanners::{coverage, RunStatus, ScanReport};
 
 /// A recorded run, as the command's summary needs it.
 pub struct Recorded {
@@ -16,14 +16,58 @@ pub struct Recorded {
     pub status: RunStatus,
     /// The leaver and mover cases whose state the run changed.
     pub cases: Vec<crate::store::cases::CaseChange>,
+    /// The run could not cover something it was asked to: it failed, or missed a unit for any
+    /// reason but a kind switched off in the configuration (exit 3).
+    pub could_not_cover: bool,
 }
 
-/// Evaluates a report against the people in the store and writes run, links and findings in one
-/// transaction.
+/// Whether `report` could not cover what it was asked to: it is not complete (a unit switched
+/// off in the configuration leaves a run complete; see `residual_scanners::coverage::status_of`).
+fn could_not_cover(report: &ScanReport) -> bool {
+    report.status != RunStatus::Complete
+}
+
+/// A scan run whose row is committed as `started` (see [`start`]) and the report its scanner
+/// returned, ready to [`record`].
+pub struct Swept {
+    pub run: i64,
+    pub report: ScanReport,
+}
+
+/// Commits the row of a run of `scanner` over `system` as `started`, before the scanner works:
+/// a run killed from here on shows as `interrupted` in `residual runs`.
+pub fn start(cx: &Context, store: &Store, scanner: &str, system: &str) -> Result<i64> {
+    Ok(runs::start(store.conn(), scanner, system, cx.now)?)
+}
+
+/// Runs `scan` as the started run `run`: a scan refused as bad input takes its row back (bad
+/// input changes nothing).
+pub fn started<T>(store: &Store, run: i64, scan: impl FnOnce() -> Result<T>) -> Result<T> {
+    scan().inspect_err(|_| {
+        if let Err(e) = runs::abandon(store.conn(), run) {
+            tracing::warn!("scan run {run}: cannot take back its started row: {e}");
+        }
+    })
+}
+
+/// Evaluates a swept report against the people in the store and writes run, links and findings
+/// in one transaction; a run that cannot be recorded takes its started row back.
+pub fn record(cx: &Context, store: &mut Store, swept: Swept) -> Result<Recorded> {
+    let run = swept.run;
+    let recorded = record_run(cx, store, run, swept.report);
+    if recorded.is_err() {
+        if let Err(e) = runs::abandon(store.conn(), run) {
+            tracing::warn!("scan run {run}: cannot take back its started row: {e}");
+        }
+    }
+    recorded
+}
+
+/// [`record`] of the started run `run`.
 ///
 /// Longer than most functions here: it is the one transaction of a run, and its phases are
 /// timed at debug level one after another; splitting it would scatter that sequence.
-pub fn record(cx: &Context, store: &mut Store, report: ScanReport) -> Result<Recorded> {
+fn record_run(cx: &Context, store: &mut Store, run: i64, report: ScanReport) -> Result<Recorded> {
     let started = std::time::Instant::now();
     let rules = RuleSet::builtin()?;
     let policy = &cx.policy;
@@ -53,6 +97,7 @@ pub fn record(cx: &Context, store: &mut Store, report: ScanReport) -> Result<Rec
     tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_rss_kib(), candidates = evaluation.candidates.len(), "evaluated");
     let recorded = crate::store::record::scan_run(
         store,
+        Some(run),
         &report,
         &evaluation.links,
         &evaluation.candidates,
@@ -71,6 +116,7 @@ pub fn record(cx: &Context, store: &mut Store, report: ScanReport) -> Result<Rec
     // the next write catches up, since a case's state is derived from what the store holds.
     let cases = super::cases::sync(store, &cx.cases, cx.now)?;
     Ok(Recorded {
+        could_not_cover: could_not_cover(&report),
         system: report.system,
         status: report.status,
         cases,
@@ -111,12 +157,50 @@ fn say_recorded(
     for e in &report.errors {
         cx.progress.say(format!("scan {}: {e}", report.system));
     }
-    if report.status != RunStatus::Complete {
+    let off: Vec<&str> = report
+        .coverage
+        .iter()
+        .filter(|u| {
+            u.missed
+                .as_ref()
+                .is_some_and(|m| m.class == coverage::MissClass::Disabled)
+        })
+        .map(|u| u.name.as_str())
+        .collect();
+    if report.status == RunStatus::Complete && !off.is_empty() {
         cx.progress.say(format!(
-            "scan {}: run {run_id} is {}: nothing was resolved",
+            "scan {}: run {run_id} did not read {} (switched off): findings there stay as they were",
             report.system,
-            report.status.as_str()
+            off.join(", ")
         ));
+    }
+    match report.status {
+        RunStatus::Complete => {}
+        RunStatus::Failed => cx.progress.say(format!(
+            "scan {}: run {run_id} is failed: nothing was resolved",
+            report.system
+        )),
+        RunStatus::Partial => {
+            let missed: Vec<&str> = report
+                .coverage
+                .iter()
+                .filter(|u| !u.is_covered())
+                .map(|u| u.name.as_str())
+                .collect();
+            let covered = report.coverage.iter().any(|u| u.is_covered());
+            let units = if !covered || missed.contains(&coverage::EVERYTHING) {
+                format!("nothing was resolved (not covered: {})", missed.join(", "))
+            } else {
+                format!(
+                    "units not covered: {}; findings there were not resolved, findings of the units it covered were",
+                    missed.join(", ")
+                )
+            };
+            cx.progress.say(format!(
+                "scan {}: run {run_id} is partial: {units}",
+                report.system
+            ));
+        }
     }
 }
 

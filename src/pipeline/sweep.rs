@@ -3,7 +3,7 @@
 //! never an error: the run is still recorded (and resolves nothing).
 
 use super::incremental;
-use super::record::{record, Recorded};
+use super::record::{self, record, Recorded, Swept};
 use super::repository::{self, RepositoryPlan};
 use super::{secret_matcher, targets, Context, Error, Result};
 use crate::config::{Config, ScannerConfig};
@@ -11,11 +11,12 @@ use crate::keys::FingerprintKey;
 use crate::store::{git as git_store, runs, Store};
 use crate::verification::{self, VerifyOverrides};
 use residual_scanners::aws_iam::AwsScanConfig;
+use residual_scanners::coverage::{Miss, MissClass};
 use residual_scanners::github::GithubScanConfig;
 use residual_scanners::gitlab::GitlabScanConfig;
 use residual_scanners::secrets::Matcher;
 use residual_scanners::verify::VerifyConfig;
-use residual_scanners::{self as scanners, NoMatcher, RunStatus, ScanReport, Target};
+use residual_scanners::{self as scanners, NoMatcher, RunStatus, Target};
 use std::path::Path;
 
 /// When an export that looks cut short may still resolve findings.
@@ -39,7 +40,7 @@ pub fn inventory(
     system: &str,
     file: &Path,
     guard: ExportGuard,
-) -> Result<ScanReport> {
+) -> Result<Swept> {
     cx.progress.say(format!(
         "scan inventory:{system}: reading {}",
         file.display()
@@ -48,15 +49,15 @@ pub fn inventory(
         system: system.to_string(),
         file: file.to_path_buf(),
     };
-    let mut report = scanners::sweep(&target, &NoMatcher)?;
+    let run = record::start(cx, store, "inventory", &format!("inventory:{system}"))?;
+    let mut report = record::started(store, run, || Ok(scanners::sweep(&target, &NoMatcher)?))?;
     if report.status == RunStatus::Complete {
         let previous = runs::last_complete_accounts(store.conn(), &report.system)?;
         if let Some(why) = cut_short(report.observations.accounts.len(), previous, guard) {
-            report.status = RunStatus::Partial;
-            report.errors.push(why);
+            report.miss(Miss::new(scanners::inventory::UNIT, MissClass::Error, why));
         }
     }
-    Ok(report)
+    Ok(Swept { run, report })
 }
 
 /// Why an export of `accounts` accounts looks cut short after a complete run that saw
@@ -83,31 +84,52 @@ fn cut_short(accounts: usize, previous: Option<i64>, guard: ExportGuard) -> Opti
     None
 }
 
-/// Sweeps the AWS accounts one after another.
-pub fn aws(cx: &Context, configs: Vec<AwsScanConfig>) -> Result<Vec<ScanReport>> {
-    let mut reports = Vec::new();
+/// Sweeps the AWS accounts one after another, each run started before its sweep. The account is
+/// only known once the sweep asked STS, so a started row names the role (or `default`).
+pub fn aws(cx: &Context, store: &Store, configs: Vec<AwsScanConfig>) -> Result<Vec<Swept>> {
+    let mut swept = Vec::new();
     for config in configs {
         let account = config
             .role_arn
             .clone()
             .unwrap_or_else(|| "the default account".into());
         cx.progress.say(format!("scan aws-iam: sweeping {account}"));
-        reports.push(scanners::sweep(&Target::AwsIam(config), &NoMatcher)?);
+        let system = format!(
+            "aws-iam:{}",
+            config.role_arn.as_deref().unwrap_or("default")
+        );
+        let run = record::start(cx, store, "aws-iam", &system)?;
+        let target = Target::AwsIam(config);
+        let report = record::started(store, run, || Ok(scanners::sweep(&target, &NoMatcher)?))?;
+        swept.push(Swept { run, report });
     }
-    Ok(reports)
+    Ok(swept)
 }
 
 /// Sweeps one GitHub organisation, CI values run through the secret patterns under `key`.
-pub fn github(cx: &Context, key: &FingerprintKey, cfg: GithubScanConfig) -> Result<ScanReport> {
+pub fn github(
+    cx: &Context,
+    store: &Store,
+    key: &FingerprintKey,
+    cfg: GithubScanConfig,
+) -> Result<Swept> {
     let matcher = secret_matcher(key)?;
     let value_matcher = |v: &str| value_matches(&matcher, v);
     cx.progress
         .say(format!("scan {}: sweeping {}", cfg.system(), cfg.api_url));
-    Ok(scanners::sweep(&Target::Github(cfg), &value_matcher)?)
+    let run = record::start(cx, store, "github", &cfg.system())?;
+    let target = Target::Github(cfg);
+    let report = record::started(store, run, || Ok(scanners::sweep(&target, &value_matcher)?))?;
+    Ok(Swept { run, report })
 }
 
 /// Sweeps one GitLab group and its subgroups.
-pub fn gitlab(cx: &Context, key: &FingerprintKey, cfg: GitlabScanConfig) -> Result<ScanReport> {
+pub fn gitlab(
+    cx: &Context,
+    store: &Store,
+    key: &FingerprintKey,
+    cfg: GitlabScanConfig,
+) -> Result<Swept> {
     if cfg.token.is_none() {
         cx.progress.say(format!(
             "scan gitlab:{}: warning: GITLAB_TOKEN is not set; reading anonymously (variables need a token)",
@@ -120,7 +142,10 @@ pub fn gitlab(cx: &Context, key: &FingerprintKey, cfg: GitlabScanConfig) -> Resu
         "scan gitlab:{}: sweeping {}",
         cfg.group, cfg.api_url
     ));
-    Ok(scanners::sweep(&Target::Gitlab(cfg), &value_matcher)?)
+    let run = record::start(cx, store, "gitlab", &format!("gitlab:{}", cfg.group))?;
+    let target = Target::Gitlab(cfg);
+    let report = record::started(store, run, || Ok(scanners::sweep(&target, &value_matcher)?))?;
+    Ok(Swept { run, report })
 }
 
 /// The matcher as the scanners' `ValueMatcher`: (pattern id, fingerprint, non-secret id) per
@@ -185,21 +210,29 @@ pub fn repository(
         include_worktree: false,
         verify: sweep.verify,
     };
-    let mut seen = repository::observe(plan, key, &cx.progress)?;
+    let run = record::start(cx, store, "git", &system)?;
+    let mut seen = record::started(store, run, || {
+        let mut seen = repository::observe(plan, key, &cx.progress)?;
+        incremental::complete(store, &mut seen.scan)?;
+        Ok(seen)
+    })?;
     if !seen.ignored.is_empty() {
         cx.progress.say(format!(
             "scan {system}: {} secret(s) suppressed by .residualignore",
             seen.ignored.len()
         ));
     }
-    incremental::complete(store, &mut seen.scan)?;
     if seen.shallow {
-        // What a shallow clone lacks is unseen, not gone: the run must resolve nothing.
-        seen.scan.report.status = RunStatus::Partial;
-        seen.scan
-            .report
-            .errors
-            .push(format!("{}; nothing is resolved", repository::SHALLOW_NOTE));
+        // What a shallow clone lacks is unseen, not gone: no history finding may resolve. The
+        // working tree (CODEOWNERS) was read whole.
+        seen.scan.report.miss(Miss::new(
+            scanners::git::HISTORY,
+            MissClass::Error,
+            format!(
+                "{}; no history finding is resolved",
+                repository::SHALLOW_NOTE
+            ),
+        ));
     }
     let s = &seen.scan.stats;
     cx.progress.say(format!(
@@ -214,7 +247,14 @@ pub fn repository(
     ));
     let scan = seen.scan;
     let complete = scan.report.status == RunStatus::Complete;
-    let recorded = record(cx, store, scan.report)?;
+    let recorded = record(
+        cx,
+        store,
+        Swept {
+            run,
+            report: scan.report,
+        },
+    )?;
     if complete {
         incremental::remember(store, &system, &scan.new_commits, &scan.new_blobs, full)?;
     }
@@ -232,7 +272,7 @@ pub fn configured(
 ) -> Result<Vec<Recorded>> {
     let mut recorded = Vec::new();
     for s in entries {
-        let reports = match s.kind.as_str() {
+        let swept = match s.kind.as_str() {
             "inventory" => {
                 let file = s
                     .file
@@ -252,14 +292,24 @@ pub fn configured(
                     guard,
                 )?]
             }
-            "aws-iam" | "aws" => aws(cx, targets::aws_from_entry(s))?,
+            "aws-iam" | "aws" => aws(cx, store, targets::aws_from_entry(s))?,
             "github" => {
                 let target = targets::github_from_entry(config, s)?;
-                vec![github(cx, &FingerprintKey::load_or_create(db)?, target)?]
+                vec![github(
+                    cx,
+                    store,
+                    &FingerprintKey::load_or_create(db)?,
+                    target,
+                )?]
             }
             "gitlab" => {
                 let target = targets::gitlab_from_entry(s)?;
-                vec![gitlab(cx, &FingerprintKey::load_or_create(db)?, target)?]
+                vec![gitlab(
+                    cx,
+                    store,
+                    &FingerprintKey::load_or_create(db)?,
+                    target,
+                )?]
             }
             "git" => {
                 for path in &s.paths {
@@ -284,8 +334,8 @@ pub fn configured(
                 )))
             }
         };
-        for report in reports {
-            recorded.push(record(cx, store, report)?);
+        for run in swept {
+            recorded.push(record(cx, store, run)?);
         }
     }
     Ok(recorded)

@@ -210,6 +210,22 @@ fn findings_against_events(conn: &Connection) -> Result<Vec<String>> {
     Ok(out)
 }
 
+/// The names of the missed units in a run's stored coverage (JSON), in stored order; `None`
+/// when the column holds something that is not a list of units.
+fn missed_units(coverage: Option<&str>) -> Option<Vec<String>> {
+    let units: Vec<residual_scanners::coverage::Unit> = match coverage {
+        None => Vec::new(),
+        Some(c) => serde_json::from_str(c).ok()?,
+    };
+    Some(
+        units
+            .into_iter()
+            .filter(|u| !u.is_covered())
+            .map(|u| u.name)
+            .collect(),
+    )
+}
+
 /// Each exception against what the chain recorded of it when it took effect (its expiry and
 /// approver, recorded in `excepted` events): an exception extended in the table afterwards is
 /// named. Exceptions the chain has no record of are not checked here.
@@ -317,7 +333,8 @@ fn evidence_against_entries(conn: &Connection, seal: Option<&Seal>) -> Result<Ve
             ));
         }
     }
-    let mut stmt = conn.prepare("SELECT id, system, status FROM scan_runs ORDER BY id")?;
+    let mut stmt =
+        conn.prepare("SELECT id, system, status, coverage FROM scan_runs ORDER BY id")?;
     let mut seen = HashSet::new();
     let legacy_runs = seal.map_or(i64::MAX, |s| s.legacy_runs);
     for row in stmt.query_map([], |r| {
@@ -325,11 +342,32 @@ fn evidence_against_entries(conn: &Connection, seal: Option<&Seal>) -> Result<Ve
             r.get::<_, i64>(0)?,
             r.get::<_, String>(1)?,
             r.get::<_, String>(2)?,
+            r.get::<_, Option<String>>(3)?,
         ))
     })? {
-        let (id, system, status) = row?;
+        let (id, system, status, coverage) = row?;
         seen.insert(id);
+        let Some(missed) = missed_units(coverage.as_deref()) else {
+            out.push(format!(
+                "run {id} ({system}): its stored coverage is not a list of units: the scan_runs table was edited"
+            ));
+            continue;
+        };
         match runs.get(&id) {
+            // What a run vouched for decided which findings it resolved: a unit moved from
+            // missed to covered in the table afterwards is an edit.
+            Some((seq, e))
+                if e.system == system
+                    && e.status == status
+                    && (!e.covered.is_empty() || !e.missed.is_empty())
+                    && e.missed != missed =>
+            {
+                out.push(format!(
+                    "run {id} of {system} missed [{}], but the chain recorded that it missed [{}] (event {seq}): the scan_runs table was edited",
+                    missed.join(", "),
+                    e.missed.join(", ")
+                ))
+            }
             Some((seq, e)) if e.system != system || e.status != status => out.push(format!(
                 "run {id} is a {status} run of {system}, but the chain recorded a {} run of {} (event {seq}): the scan_runs table was edited",
                 e.status, e.system

@@ -165,6 +165,11 @@ pub struct RunEntry {
     pub credentials: i64,
     pub grants: i64,
     pub errors: i64,
+    /// The coverage units the run vouched for and those it missed (names), as recorded with it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub covered: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missed: Vec<String>,
 }
 
 /// The chain id of a snapshot's entry.

@@ -42,13 +42,17 @@ pub struct Finding {
     pub exception_id: Option<String>,
     pub evidence: serde_json::Value,
     pub remediation: String,
+    /// The coverage unit the finding was last raised under (absent for findings recorded before
+    /// units): a run that covers it and no longer raises the finding resolves it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
 }
 
 const COLUMNS: &str =
     "f.id, f.rule, f.severity, f.state, f.employee_id, f.system, f.account, f.subject, f.live, f.first_seen, \
     CASE WHEN f.state != 'resolved' AND r.id > f.last_run AND r.evaluated_at IS NOT NULL \
       THEN r.evaluated_at ELSE f.last_seen END, \
-    f.resolved_at, f.resolved_by_run, f.exception_id, f.evidence, f.remediation";
+    f.resolved_at, f.resolved_by_run, f.exception_id, f.evidence, f.remediation, f.unit";
 
 /// Findings joined with the latest complete run of their system, which `last_seen` is derived
 /// from (see the module comment).
@@ -84,6 +88,7 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Finding> {
         exception_id: r.get(13)?,
         evidence: serde_json::from_str(&evidence).unwrap_or(serde_json::Value::Null),
         remediation: r.get(15)?,
+        unit: r.get(16)?,
     })
 }
 
@@ -139,8 +144,8 @@ pub fn get(conn: &Connection, id: &str) -> Result<Option<Finding>> {
 
 /// The findings of `system` (every state), by id: what planning a run starts from.
 pub fn current_for_system(tx: &Transaction, system: &str) -> Result<HashMap<String, Current>> {
-    let mut stmt =
-        tx.prepare("SELECT id, state, exception_id, content FROM findings WHERE system = ?1")?;
+    let mut stmt = tx
+        .prepare("SELECT id, state, exception_id, content, unit FROM findings WHERE system = ?1")?;
     let rows = stmt.query_map([system], current_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
@@ -150,8 +155,8 @@ pub fn current_for_system(tx: &Transaction, system: &str) -> Result<HashMap<Stri
 pub fn current_for_exceptions(conn: &Connection) -> Result<HashMap<String, Current>> {
     let mut out = HashMap::new();
     for sql in [
-        "SELECT id, state, exception_id, content FROM findings WHERE state = 'excepted'",
-        "SELECT id, state, exception_id, content FROM findings WHERE id IN (SELECT finding_id FROM exceptions)",
+        "SELECT id, state, exception_id, content, unit FROM findings WHERE state = 'excepted'",
+        "SELECT id, state, exception_id, content, unit FROM findings WHERE id IN (SELECT finding_id FROM exceptions)",
     ] {
         let mut stmt = conn.prepare(sql)?;
         for row in stmt.query_map([], current_row)? {
@@ -169,6 +174,7 @@ fn current_row(r: &rusqlite::Row) -> rusqlite::Result<(String, Current)> {
             state: r.get(1)?,
             exception_id: r.get(2)?,
             content: r.get(3)?,
+            unit: r.get(4)?,
         },
     ))
 }
@@ -220,12 +226,12 @@ impl<'t> Writer<'t> {
         Ok(Writer {
             insert: tx.prepare(
                 "INSERT INTO findings (id, rule, severity, state, system, account, subject, employee_id, live, first_seen, \
-                   last_seen, last_run, exception_id, evidence, remediation, content) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12, ?13, ?14, ?15)",
+                   last_seen, last_run, exception_id, evidence, remediation, content, unit) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
             )?,
             update: tx.prepare(
                 "UPDATE findings SET severity = ?2, state = ?3, employee_id = ?4, live = ?5, last_seen = ?6, last_run = ?7, \
-                   exception_id = ?8, evidence = ?9, remediation = ?10, content = ?11, \
+                   exception_id = ?8, evidence = ?9, remediation = ?10, content = ?11, unit = ?12, \
                    resolved_at = CASE WHEN ?3 = 'resolved' THEN resolved_at ELSE NULL END, \
                    resolved_by_run = CASE WHEN ?3 = 'resolved' THEN resolved_by_run ELSE NULL END \
                  WHERE id = ?1",
@@ -287,7 +293,8 @@ impl<'t> Writer<'t> {
                 exception,
                 c.evidence,
                 remediation,
-                content
+                content,
+                c.unit
             ])?;
         } else {
             self.update.execute(params![
@@ -301,7 +308,8 @@ impl<'t> Writer<'t> {
                 exception,
                 c.evidence,
                 remediation,
-                content
+                content,
+                c.unit
             ])?;
         }
         Ok(())
@@ -323,6 +331,7 @@ fn must_rewrite(
         FindingState::Open
     };
     status != RunStatus::Complete
+        || cur.unit.as_deref() != Some(c.unit.as_str())
         || cur.state != state
         || cur.exception_id.as_deref() != exception
         || cur.content != Some(content_of(c, &c.remediation()))
@@ -399,9 +408,13 @@ pub fn apply(
                 w.expire.execute([id])?;
                 json!({"exception": exception})
             }
-            Transition::Resolved { run, .. } => {
+            Transition::Resolved { run, unit, .. } => {
                 w.resolve.execute(params![id, at, run])?;
-                json!({"proof": {"scan_run": run, "status": "complete"}})
+                let status = match source {
+                    Source::Run { status, .. } => status.as_str(),
+                    Source::Exceptions => "complete",
+                };
+                json!({"proof": {"scan_run": run, "status": status, "unit": unit}})
             }
             Transition::ExceptionPolicy {
                 reopens, detail, ..

@@ -215,6 +215,15 @@ const MIGRATIONS: &[&str] = &[
     -- Exception expiry runs before every scan: find excepted findings without reading them all.
     CREATE INDEX findings_by_state ON findings(state);
     "#,
+    // 5: coverage. Each finding keeps the coverage unit it was raised under (NULL for findings
+    // from before: only a run that missed nothing resolves those); each run its units, covered
+    // or missed with why (JSON), and the process that runs it, so that a run row still `started`
+    // whose process is gone reads as `interrupted`.
+    r#"
+    ALTER TABLE findings ADD COLUMN unit TEXT;
+    ALTER TABLE scan_runs ADD COLUMN coverage TEXT;
+    ALTER TABLE scan_runs ADD COLUMN pid INTEGER;
+    "#,
     // 6: exceptions are revoked, never deleted: when (`revoked_at`), why, by whom, and how —
     // `file` when the entry left the exceptions file, `cli` for `exceptions revoke`. A revoked
     // row covers nothing; the file's entry that matched it is not re-created from the same terms.

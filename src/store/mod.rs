@@ -33,6 +33,19 @@ pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(30);
 /// code must respect (exit 2 promises nothing changed).
 static COMMITTED: AtomicBool = AtomicBool::new(false);
 
+/// Set while the store writes bookkeeping that a failing command takes back (a run's `started`
+/// row, deleted again when its input is refused): such a commit is not a change of what the
+/// store says.
+static BOOKKEEPING: AtomicBool = AtomicBool::new(false);
+
+/// Runs `write` as bookkeeping (see [`BOOKKEEPING`]).
+pub(crate) fn bookkeeping<T>(write: impl FnOnce() -> T) -> T {
+    BOOKKEEPING.store(true, Ordering::SeqCst);
+    let out = write();
+    BOOKKEEPING.store(false, Ordering::SeqCst);
+    out
+}
+
 /// Whether any transaction of this process committed to a store (schema migrations of the open
 /// itself excluded).
 pub fn committed_in_this_process() -> bool {
@@ -177,7 +190,9 @@ impl Store {
         // Registered after the migrations: creating or upgrading the schema is not a change of
         // what the store says.
         store.conn.commit_hook(Some(|| {
-            COMMITTED.store(true, Ordering::SeqCst);
+            if !BOOKKEEPING.load(Ordering::SeqCst) {
+                COMMITTED.store(true, Ordering::SeqCst);
+            }
             false
         }))?;
         for side in ["-wal", "-shm"] {

@@ -478,6 +478,7 @@ mod tests {
                 credentials: Vec::new(),
             },
             errors: Vec::new(),
+            coverage: Vec::new(),
             calls: 0,
         }
     }
@@ -486,7 +487,7 @@ mod tests {
     /// what changed.
     fn run(store: &mut Store, r: &ScanReport) -> (i64, Changes) {
         let tx = store.transaction().expect("tx");
-        let id = crate::store::runs::insert(&tx, r, chrono::Utc::now()).expect("run");
+        let id = crate::store::runs::finish(&tx, None, r, chrono::Utc::now()).expect("run");
         let previous = crate::store::runs::previous_complete(&tx, &r.system, id).expect("prev");
         let changes =
             record(&tx, &r.system, id, r.status, previous, &r.observations).expect("record");

@@ -23,11 +23,13 @@ pub struct RecordedRun {
     pub changes: Changes,
 }
 
-/// Records `report` with the links and candidates its evaluation at `now` produced: the run row,
-/// its observations as changes, its links, then the planned finding transitions and their
-/// events; old history of the system is pruned in the same transaction.
+/// Records `report` with the links and candidates its evaluation at `now` produced: the run row
+/// (the one [`runs::start`] committed as `started`, when given), its observations as changes, its
+/// links, then the planned finding transitions and their events; old history of the system is
+/// pruned in the same transaction.
 pub fn scan_run(
     store: &mut Store,
+    started_run: Option<i64>,
     report: &ScanReport,
     links: &[(usize, Link)],
     candidates: &[Candidate],
@@ -36,7 +38,7 @@ pub fn scan_run(
     let started = std::time::Instant::now();
     let system = report.system.as_str();
     let tx = store.transaction()?;
-    let run_id = runs::insert(&tx, report, now)?;
+    let run_id = runs::finish(&tx, started_run, report, now)?;
     let at = format_time(&now);
     // The run's entry comes before the events it proves (a resolution names its run).
     EventWriter::new(&tx)?.append_run(&run_entry(run_id, report), &at)?;
@@ -57,6 +59,7 @@ pub fn scan_run(
     let run = RunRef {
         id: run_id,
         status: report.status,
+        coverage: &report.coverage,
     };
     let transitions = plan_run(&current, candidates, &covers, run, now);
     let outcome = Outcome::of(&transitions);
@@ -100,5 +103,17 @@ fn run_entry(run_id: i64, report: &ScanReport) -> RunEntry {
         credentials: o.credentials.len() as i64,
         grants: o.grants.len() as i64,
         errors: report.errors.len() as i64,
+        covered: units(report, true),
+        missed: units(report, false),
     }
+}
+
+/// The names of the run's units that were (`covered`) or were not covered.
+fn units(report: &ScanReport, covered: bool) -> Vec<String> {
+    report
+        .coverage
+        .iter()
+        .filter(|u| u.is_covered() == covered)
+        .map(|u| u.name.clone())
+        .collect()
 }

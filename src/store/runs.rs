@@ -1,9 +1,15 @@
-//! `scan_runs`: one row per execution of a scanner over its scope, with its status and counts.
-//! What each run saw lives in `store::observations` (as what changed), how its accounts link to
-//! people in `store::links`.
+//! `scan_runs`: one row per execution of a scanner over its scope, with its status, counts and
+//! coverage (the units it covered and those it missed, with why). What each run saw lives in
+//! `store::observations` (as what changed), how its accounts link to people in `store::links`.
+//!
+//! A run is written twice: [`start`] commits a row with status `started` (and the process id)
+//! before the scanner works, and [`finish`] fills it in the run's transaction. A row left
+//! `started` by a process that is gone (killed, crashed) is listed as `interrupted`; such a row
+//! is never `complete`, so it resolves nothing and is never the latest complete run.
 
 use super::Result;
 use chrono::{DateTime, Utc};
+use residual_scanners::coverage::{Miss, Unit};
 use residual_scanners::time::format_time;
 use residual_scanners::ScanReport;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -11,12 +17,18 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 /// How many complete runs of a system keep their history of changes.
 pub const KEEP_COMPLETE_RUNS: i64 = 2;
 
+/// The status of a run row that was started and not yet finished.
+pub const STARTED: &str = "started";
+/// How a `started` row whose process is gone is listed.
+pub const INTERRUPTED: &str = "interrupted";
+
 /// A run as listed by `scan runs`.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RunInfo {
     pub id: i64,
     pub scanner: String,
     pub system: String,
+    /// `complete`, `partial`, `failed`, `started` (running now) or `interrupted`.
     pub status: String,
     pub started_at: String,
     pub finished_at: String,
@@ -25,15 +37,59 @@ pub struct RunInfo {
     pub grants: i64,
     pub calls: i64,
     pub errors: Vec<String>,
+    /// The units the run covered completely.
+    pub covered: Vec<String>,
+    /// The units it missed, each with its class and reason (and the action to grant when
+    /// access was denied).
+    pub missed: Vec<Miss>,
 }
 
-/// Writes the run (not what it saw) inside the caller's transaction; returns its id. `evaluated_at`
-/// is the time its findings were evaluated at: the `last_seen` of every finding it saw.
-pub fn insert(tx: &Transaction, report: &ScanReport, evaluated_at: DateTime<Utc>) -> Result<i64> {
+/// Records that a run of `scanner` over `system` (as far as it is known before the scanner
+/// works) starts now, in its own statement, committed at once: a run killed from here on leaves
+/// a `started` row, listed as `interrupted`. Returns the run's id for [`finish`].
+pub fn start(conn: &Connection, scanner: &str, system: &str, at: DateTime<Utc>) -> Result<i64> {
+    let at = format_time(&at);
+    // Bookkeeping: taken back if the input is refused, so not yet a change of the store.
+    super::bookkeeping(|| {
+        conn.execute(
+            "INSERT INTO scan_runs (scanner, system, status, started_at, finished_at, accounts, credentials, \
+               grants, calls, errors, pid) VALUES (?1, ?2, ?3, ?4, ?4, 0, 0, 0, 0, '[]', ?5)",
+            params![scanner, system, STARTED, at, i64::from(std::process::id())],
+        )
+    })?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Takes back a run [`start`]ed that will not be recorded because its input was refused (a bad
+/// export row, a missing repository): such a run changed nothing, so it leaves no row either.
+pub fn abandon(conn: &Connection, run_id: i64) -> Result<()> {
+    super::bookkeeping(|| {
+        conn.execute(
+            "DELETE FROM scan_runs WHERE id = ?1 AND status = 'started'",
+            [run_id],
+        )
+    })?;
+    Ok(())
+}
+
+/// Fills the started run `run_id` with `report` inside the caller's transaction; without a
+/// started row (`None`) the run is written whole here. Returns the run's id. `evaluated_at` is the
+/// time its findings were evaluated at: the `last_seen` of every finding it saw.
+pub fn finish(
+    tx: &Transaction,
+    run_id: Option<i64>,
+    report: &ScanReport,
+    evaluated_at: DateTime<Utc>,
+) -> Result<i64> {
+    let id = match run_id {
+        Some(id) => id,
+        None => start(tx, &report.scanner, &report.system, report.started_at)?,
+    };
     let o = &report.observations;
-    tx.execute(
-        "INSERT INTO scan_runs (scanner, system, status, started_at, finished_at, accounts, credentials, \
-           grants, calls, errors, evaluated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    let updated = tx.execute(
+        "UPDATE scan_runs SET scanner = ?1, system = ?2, status = ?3, started_at = ?4, finished_at = ?5, \
+           accounts = ?6, credentials = ?7, grants = ?8, calls = ?9, errors = ?10, evaluated_at = ?11, \
+           coverage = ?12 WHERE id = ?13 AND status = 'started'",
         params![
             report.scanner,
             report.system,
@@ -46,9 +102,15 @@ pub fn insert(tx: &Transaction, report: &ScanReport, evaluated_at: DateTime<Utc>
             report.calls as i64,
             serde_json::to_string(&report.errors)?,
             format_time(&evaluated_at),
+            serde_json::to_string(&report.coverage)?,
+            id,
         ],
     )?;
-    Ok(tx.last_insert_rowid())
+    if updated != 1 {
+        // Not started, or already finished: record the run afresh rather than lose it.
+        return finish(tx, None, report, evaluated_at);
+    }
+    Ok(id)
 }
 
 /// How many accounts the latest complete run of `system` saw, if it has one: what a new export is
@@ -97,18 +159,33 @@ pub fn any_complete(conn: &Connection, scanner: &str) -> Result<bool> {
     )?)
 }
 
+/// The runs, newest first; a `started` row whose process is gone, or that a later finished run
+/// of its system overtook, reads as `interrupted` (derived here: reading never writes).
 pub fn list_runs(conn: &Connection, limit: i64) -> Result<Vec<RunInfo>> {
     let mut stmt = conn.prepare(
-        "SELECT id, scanner, system, status, started_at, finished_at, accounts, credentials, grants, calls, errors \
-         FROM scan_runs ORDER BY id DESC LIMIT ?1",
+        "SELECT id, scanner, system, status, started_at, finished_at, accounts, credentials, grants, calls, errors, \
+           coverage, pid, \
+           EXISTS (SELECT 1 FROM scan_runs later WHERE later.system = r.system AND later.id > r.id \
+                   AND later.status != 'started') \
+         FROM scan_runs r ORDER BY id DESC LIMIT ?1",
     )?;
     let rows = stmt.query_map([limit], |r| {
         let errors: String = r.get(10)?;
+        let coverage: Option<String> = r.get(11)?;
+        let pid: Option<i64> = r.get(12)?;
+        let overtaken: bool = r.get(13)?;
+        let mut status: String = r.get(3)?;
+        if status == STARTED && (overtaken || !process_alive(pid)) {
+            status = INTERRUPTED.to_string();
+        }
+        let units: Vec<Unit> = coverage
+            .and_then(|c| serde_json::from_str(&c).ok())
+            .unwrap_or_default();
         Ok(RunInfo {
             id: r.get(0)?,
             scanner: r.get(1)?,
             system: r.get(2)?,
-            status: r.get(3)?,
+            status,
             started_at: r.get(4)?,
             finished_at: r.get(5)?,
             accounts: r.get(6)?,
@@ -116,7 +193,23 @@ pub fn list_runs(conn: &Connection, limit: i64) -> Result<Vec<RunInfo>> {
             grants: r.get(8)?,
             calls: r.get(9)?,
             errors: serde_json::from_str(&errors).unwrap_or_default(),
+            covered: units
+                .iter()
+                .filter(|u| u.is_covered())
+                .map(|u| u.name.clone())
+                .collect(),
+            missed: units.into_iter().filter_map(|u| u.missed).collect(),
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Whether the process that started a run still runs. Only Linux is asked (through `/proc`);
+/// elsewhere a started run reads as running until a later run of its system finishes.
+fn process_alive(pid: Option<i64>) -> bool {
+    let Some(pid) = pid else { return false };
+    if !cfg!(target_os = "linux") {
+        return true;
+    }
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
 }

@@ -3,7 +3,8 @@
 //! - [`moto`]: the real IAM API (moto on loopback), started once per test binary and shared by
 //!   every test in it;
 //! - [`fake_host`]: a fake GitHub or GitLab that serves what a test sets up and injects failures;
-//! - [`fake_providers`]: fake GitHub, Slack and STS endpoints that `--verify` asks about tokens.
+//! - [`fake_providers`]: fake GitHub, Slack and STS endpoints that `--verify` asks about tokens;
+//! - [`recorded_iam`]: IAM answered from recorded AWS responses, with denials a test names.
 //!
 //! A dev-dependency only (`publish = false`); it depends on `residual-scanners` for the IAM
 //! client the tests seed moto with.
@@ -11,3 +12,4 @@
 pub mod fake_host;
 pub mod fake_providers;
 pub mod moto;
+pub mod recorded_iam;

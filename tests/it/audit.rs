@@ -627,3 +627,29 @@ fn a_later_exception_taking_over_verifies_and_a_made_up_one_is_flagged() {
         r.stdout
     );
 }
+
+#[test]
+fn a_runs_coverage_edited_in_sql_is_flagged() {
+    let sb = store_with_history();
+    let conn = rusqlite::Connection::open(sb.db()).unwrap();
+    let coverage: String = conn
+        .query_row("SELECT coverage FROM scan_runs WHERE id = 2", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert!(coverage.contains("accounts"), "{coverage}");
+    // Claim the run missed its one unit (which would have stopped it resolving anything).
+    conn.execute(
+        "UPDATE scan_runs SET coverage = ?1 WHERE id = 2",
+        [r#"[{"name":"accounts","missed":{"unit":"accounts","class":"error","reason":"edited"}}]"#],
+    )
+    .unwrap();
+    let r = sb.expect(1, &["audit", "verify"]);
+    assert!(
+        r.stdout.contains(
+            "run 2 of inventory:crm missed [accounts], but the chain recorded that it missed []"
+        ),
+        "{}",
+        r.stdout
+    );
+}

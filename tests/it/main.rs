@@ -11,6 +11,7 @@ mod audit;
 mod aws_iam;
 mod cases;
 mod cli_output;
+mod coverage;
 mod exceptions;
 mod exit_codes;
 mod gate;

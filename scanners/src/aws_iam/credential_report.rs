@@ -3,14 +3,14 @@
 //! key and certificate status in two calls.
 
 use super::report::{parse_credential_report, ReportRow};
-use super::sweep::{describe, Sweep};
+use super::sweep::{describe, CallError, Sweep};
 use aws_sdk_iam::types::ReportStateType;
 use std::collections::HashMap;
 use std::time::Duration;
 
 impl Sweep {
     /// The credential report, generated if needed and waited for.
-    pub(super) async fn credential_report(&self) -> Result<HashMap<String, ReportRow>, String> {
+    pub(super) async fn credential_report(&self) -> Result<HashMap<String, ReportRow>, CallError> {
         let deadline = tokio::time::Instant::now() + self.config.report_timeout;
         let mut wait = Duration::from_millis(500);
         loop {
@@ -23,11 +23,14 @@ impl Sweep {
                 // moto (and AWS, for a fresh small account) may already have it: try to read it.
                 match self.send(|| self.iam.get_credential_report().send()).await {
                     Ok(out) => {
-                        let content = out
-                            .content()
-                            .ok_or("GetCredentialReport: the response has no Content")?;
+                        let content = out.content().ok_or_else(|| {
+                            CallError::malformed(
+                                "GetCredentialReport",
+                                "the response has no Content",
+                            )
+                        })?;
                         return parse_credential_report(content.as_ref())
-                            .map_err(|e| e.to_string());
+                            .map_err(|e| CallError::malformed("GetCredentialReport", e));
                     }
                     Err(e) => {
                         let not_yet = e.as_service_error().is_some_and(|s| {
@@ -42,10 +45,13 @@ impl Sweep {
                 }
             }
             if tokio::time::Instant::now() + wait > deadline {
-                return Err(format!(
-                    "GenerateCredentialReport: the report was not ready after {}s",
-                    self.config.report_timeout.as_secs()
-                ));
+                return Err(CallError {
+                    reason: format!(
+                        "GenerateCredentialReport: the report was not ready after {}s",
+                        self.config.report_timeout.as_secs()
+                    ),
+                    class: crate::coverage::MissClass::Transient,
+                });
             }
             tokio::time::sleep(wait).await;
             wait = (wait * 2).min(Duration::from_secs(5));

@@ -4,7 +4,7 @@
 //! [`Credential`]s; no listing returns a secret value.
 
 use super::report::{slot_for_key, ReportRow};
-use super::sweep::{describe, next_marker, to_chrono, Sweep};
+use super::sweep::{describe, next_marker, to_chrono, CallError, Sweep};
 use crate::{Credential, CredentialKind, IdentityHints};
 use aws_sdk_iam::types::{
     AccessKeyMetadata, AssignmentStatusType, ServiceSpecificCredentialMetadata, StatusType,
@@ -57,7 +57,7 @@ impl Sweep {
     /// User name → the virtual MFA devices assigned to them.
     pub(super) async fn virtual_mfa_devices(
         &self,
-    ) -> Result<HashMap<String, Vec<MfaSeen>>, String> {
+    ) -> Result<HashMap<String, Vec<MfaSeen>>, CallError> {
         let mut by_user: HashMap<String, Vec<MfaSeen>> = HashMap::new();
         let listing = |marker| {
             self.iam
@@ -88,7 +88,7 @@ impl Sweep {
 
     /// Every service-specific credential of every user, in one listing. The SDK has no paginator
     /// for this call (its `Marker` came with `AllUsers`), so this is the one marker loop left.
-    pub(super) async fn service_specific_credentials(&self) -> Result<Vec<Credential>, String> {
+    pub(super) async fn service_specific_credentials(&self) -> Result<Vec<Credential>, CallError> {
         let mut out = Vec::new();
         let mut marker: Option<String> = None;
         loop {
@@ -111,12 +111,12 @@ impl Sweep {
             match next_marker(page.is_truncated(), page.marker()) {
                 Ok(Some(m)) => marker = Some(m),
                 Ok(None) => return Ok(out),
-                Err(e) => return Err(format!("ListServiceSpecificCredentials: {e}")),
+                Err(e) => return Err(CallError::malformed("ListServiceSpecificCredentials", e)),
             }
         }
     }
 
-    pub(super) async fn ssh_keys(&self, user: &str) -> Result<Vec<Credential>, String> {
+    pub(super) async fn ssh_keys(&self, user: &str) -> Result<Vec<Credential>, CallError> {
         let mut out = Vec::new();
         let listing = |marker| {
             self.iam
@@ -148,7 +148,7 @@ impl Sweep {
         &self,
         user: &str,
         row: Option<&ReportRow>,
-    ) -> Result<(Vec<Credential>, Option<String>), String> {
+    ) -> Result<(Vec<Credential>, Option<CallError>), CallError> {
         let mut keys: Vec<AccessKeyMetadata> = Vec::new();
         let listing = |marker| {
             self.iam
@@ -217,7 +217,7 @@ impl Sweep {
         &self,
         id: &str,
         attributes: &mut BTreeMap<String, String>,
-    ) -> Result<Option<DateTime<Utc>>, String> {
+    ) -> Result<Option<DateTime<Utc>>, CallError> {
         match self
             .send(|| self.iam.get_access_key_last_used().access_key_id(id).send())
             .await
@@ -242,7 +242,10 @@ impl Sweep {
         }
     }
 
-    pub(super) async fn signing_certificates(&self, user: &str) -> Result<Vec<Credential>, String> {
+    pub(super) async fn signing_certificates(
+        &self,
+        user: &str,
+    ) -> Result<Vec<Credential>, CallError> {
         let mut out = Vec::new();
         let listing = |marker| {
             self.iam
@@ -273,7 +276,7 @@ impl Sweep {
         Ok(out)
     }
 
-    pub(super) async fn mfa_devices(&self, user: &str) -> Result<Vec<MfaSeen>, String> {
+    pub(super) async fn mfa_devices(&self, user: &str) -> Result<Vec<MfaSeen>, CallError> {
         let mut out = Vec::new();
         let listing = |marker| {
             self.iam
@@ -298,7 +301,7 @@ impl Sweep {
         Ok(out)
     }
 
-    pub(super) async fn login_profile(&self, user: &str) -> Result<Option<LoginSeen>, String> {
+    pub(super) async fn login_profile(&self, user: &str) -> Result<Option<LoginSeen>, CallError> {
         match self
             .send(|| self.iam.get_login_profile().user_name(user).send())
             .await

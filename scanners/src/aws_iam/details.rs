@@ -1,7 +1,7 @@
 //! `GetAccountAuthorizationDetails`: every user, role and group of the account with tags, group
 //! memberships, attached and inline policies, trust policies and role last use, one call per page.
 
-use super::sweep::Sweep;
+use super::sweep::{CallError, Sweep};
 use aws_sdk_iam::types::{EntityType, GroupDetail, RoleDetail, UserDetail};
 
 /// The account's users, roles and groups as the bulk listing returned them.
@@ -17,7 +17,7 @@ pub(super) struct AuthDetails {
 impl Sweep {
     /// All pages for users, roles and groups. Returns what was read and the error that stopped
     /// it, if any.
-    pub(super) async fn authorization_details(&self) -> (AuthDetails, Option<String>) {
+    pub(super) async fn authorization_details(&self) -> (AuthDetails, Option<CallError>) {
         let mut details = AuthDetails::default();
         let read = self
             .pages(

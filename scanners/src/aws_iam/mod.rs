@@ -33,11 +33,19 @@
 //!
 //! Every call goes through the SDK's standard retry (exponential backoff with jitter on throttling
 //! and transient errors) and then through a bounded retry of our own on throttling. A call that
-//! still fails is recorded in [`ScanReport::errors`] and makes the run [`RunStatus::Partial`]; the
-//! report is still returned with everything that was read. When the account cannot be identified at
-//! all (no credentials, endpoint unreachable) or no inventory page could be read, the run is
-//! [`RunStatus::Failed`]. After several consecutive users fail, the remaining per-user calls are
-//! skipped (and the run says how many users were not swept) instead of waiting out every retry.
+//! still fails misses its coverage unit ([`crate::coverage`]): `users` and `roles` for the
+//! authorization details, `users:<kind>` for a credential kind (`users:access-keys`,
+//! `users:service-credentials`, ...), `users:access-keys:last-used` for a key whose last use could
+//! not be read. The miss is classed: `AccessDenied` (a configuration gap, naming the IAM action to
+//! grant, e.g. `iam:ListServiceSpecificCredentials`), `Transient` (5xx, throttling, no answer) or
+//! `Error`. The run is [`RunStatus::Partial`] and still vouches for every unit it covered. A kind
+//! switched off ([`AwsScanConfig::service_specific_credentials`]) is a `Disabled` miss: not
+//! covered, but the run stays complete. A credential report that cannot be read is a warning:
+//! every user is then asked per user, and only a console password's last use (which the report
+//! alone has) is missed. When the account cannot be identified at all (no credentials, endpoint
+//! unreachable) or no inventory page could be read, the run is [`RunStatus::Failed`]. After
+//! several consecutive users fail, the remaining per-user calls are skipped (and every per-user
+//! unit is missed) instead of waiting out every retry.
 //!
 //! # Mapping
 //!
@@ -89,6 +97,7 @@ mod users;
 pub use clients::Clients;
 pub use config::{AwsScanConfig, TagKeys};
 
+use crate::coverage::{self, iam_credential_unit, Miss, MissClass};
 use crate::{Observations, RunStatus, ScanReport};
 use aws_sdk_iam::error::DisplayErrorContext;
 use chrono::Utc;
@@ -97,7 +106,7 @@ use report::ReportRow;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use sweep::Sweep;
+use sweep::{CallError, Sweep};
 use users::UserJob;
 
 /// The scanner kind, as it appears in [`ScanReport::scanner`].
@@ -134,44 +143,75 @@ pub async fn scan_aws_iam(config: &AwsScanConfig) -> ScanReport {
         config: config.clone(),
         account_id,
     });
-    let mut errors = Vec::new();
-    let Some(bulk) = read_bulk(&sweep, &mut errors).await else {
+    let mut misses = Vec::new();
+    let mut warnings = Vec::new();
+    let Some(mut bulk) = read_bulk(&sweep, &mut misses, &mut warnings).await else {
+        let errors = misses.iter().map(Miss::describe).collect();
         return failed(system, errors);
     };
+    let report_read = std::mem::replace(&mut bulk.report_read, Ok(()));
     let mut obs = Observations::default();
+    let mut role_errors = Vec::new();
     translate::translate_inventory(
         &bulk.details,
         &bulk.rows,
         config,
         &sweep.account_id,
         &mut obs,
-        &mut errors,
+        &mut role_errors,
     );
+    misses.extend(
+        role_errors
+            .into_iter()
+            .map(|e| Miss::new("roles", MissClass::Error, e)),
+    );
+    let service_unit = iam_credential_unit(crate::CredentialKind::ServiceCredential);
     if config.service_specific_credentials {
         match sweep.service_specific_credentials().await {
             Ok(creds) => obs.credentials.extend(creds),
-            Err(e) => errors.push(e),
+            Err(e) => misses.push(e.miss(service_unit)),
         }
+    } else {
+        misses.push(Miss::new(
+            service_unit,
+            MissClass::Disabled,
+            "switched off (`service_specific_credentials = false`)",
+        ));
     }
     let per_user = users::sweep_users(sweep.clone(), bulk.user_jobs()).await;
     obs.credentials.extend(per_user.credentials);
-    errors.extend(per_user.errors);
+    misses.extend(per_user.misses);
+    if let Some(why) = report_read.err() {
+        misses.extend(report_only_facts(&obs, why));
+    }
     sort(&mut obs);
-    ScanReport {
+    let mut report = ScanReport {
         scanner: SCANNER.into(),
         system,
         input_digest,
-        status: if errors.is_empty() {
-            RunStatus::Complete
-        } else {
-            RunStatus::Partial
-        },
+        status: RunStatus::Complete,
         started_at,
         finished_at: Utc::now(),
         observations: obs,
-        errors,
+        errors: Vec::new(),
+        coverage: Vec::new(),
         calls: calls.load(Ordering::Relaxed),
-    }
+    };
+    report.settle(&coverage::iam_units(), misses);
+    report.errors.extend(warnings);
+    report
+}
+
+/// What a credential report that could not be read leaves unknown: the per-user calls read every
+/// credential it lists, but only the report has a console password's last use. That is missed
+/// (`users:console-passwords:last-used`) only when a console password was seen, since only then
+/// does a finding rest on it; otherwise the failure is a warning.
+fn report_only_facts(obs: &Observations, why: CallError) -> Option<Miss> {
+    let kind = crate::CredentialKind::ConsolePassword;
+    obs.credentials
+        .iter()
+        .any(|c| c.kind == kind)
+        .then(|| why.miss(&users::last_used(kind)))
 }
 
 /// The account the credentials belong to and the caller's ARN (when the answer names it), or
@@ -194,6 +234,8 @@ struct Bulk {
     details: AuthDetails,
     rows: HashMap<String, ReportRow>,
     virtual_mfa: HashMap<String, Vec<credentials::MfaSeen>>,
+    /// Whether the credential report was read, or why not.
+    report_read: Result<(), CallError>,
 }
 
 impl Bulk {
@@ -215,30 +257,45 @@ impl Bulk {
 }
 
 /// The credential report, the authorization details and the virtual MFA devices; `None` when no
-/// page of the account's inventory could be read (the run failed). Other failures are recorded
-/// in `errors` and the sweep goes on without that source.
-async fn read_bulk(sweep: &Sweep, errors: &mut Vec<String>) -> Option<Bulk> {
+/// page of the account's inventory could be read (the run failed). A listing cut short misses
+/// `users` and `roles` (and so every unit below them); virtual MFA devices that could not be
+/// listed miss `users:mfa-devices`. A credential report that could not be read is only a
+/// warning: every user is then asked per user for what it would have told (see
+/// [`report_only_facts`] for the one fact only it has).
+async fn read_bulk(
+    sweep: &Sweep,
+    misses: &mut Vec<Miss>,
+    warnings: &mut Vec<String>,
+) -> Option<Bulk> {
     // The report and the inventory do not depend on each other.
     let (report, (details, details_error)) =
         tokio::join!(sweep.credential_report(), sweep.authorization_details());
-    let rows = report.unwrap_or_else(|e| {
-        errors.push(e);
-        HashMap::new()
-    });
+    let (rows, report_read) = match report {
+        Ok(rows) => (rows, Ok(())),
+        Err(e) => {
+            warnings.push(format!(
+                "warning: credential report not read, every user asked per user instead: {e}"
+            ));
+            (HashMap::new(), Err(e))
+        }
+    };
     if let Some(e) = details_error {
-        errors.push(e);
+        misses.push(e.clone().miss("users"));
+        misses.push(e.miss("roles"));
         if details.pages == 0 {
             return None;
         }
     }
+    let mfa_unit = iam_credential_unit(crate::CredentialKind::MfaDevice);
     let virtual_mfa = sweep.virtual_mfa_devices().await.unwrap_or_else(|e| {
-        errors.push(e);
+        misses.push(e.miss(mfa_unit));
         HashMap::new()
     });
     Some(Bulk {
         details,
         rows,
         virtual_mfa,
+        report_read,
     })
 }
 

@@ -2,6 +2,7 @@
 //! SDK's own), listings read through the SDK's paginators, and the error text a report records.
 
 use super::AwsScanConfig;
+use crate::coverage::{Miss, MissClass};
 use aws_sdk_iam::config::http::HttpResponse;
 use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_smithy_async::future::pagination_stream::PaginationStream;
@@ -80,7 +81,7 @@ impl Sweep {
         operation: &str,
         start: impl Fn(Option<String>) -> Pages<P, E>,
         mut each: impl FnMut(P),
-    ) -> Result<(), String>
+    ) -> Result<(), CallError>
     where
         P: Page,
         E: ProvideErrorMetadata + std::error::Error + 'static,
@@ -105,7 +106,7 @@ impl Sweep {
                 let next = next_marker(page.truncated(), page.next_marker());
                 each(page);
                 // Stop on IsTruncated, not on the paginator's view of the marker: no extra call.
-                match next.map_err(|e| format!("{operation}: {e}"))? {
+                match next.map_err(|e| CallError::malformed(operation, e))? {
                     Some(m) => marker = Some(m),
                     None => return Ok(()),
                 }
@@ -138,12 +139,67 @@ fn is_throttling<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bo
             .is_some_and(|r| r.status().as_u16() == 429)
 }
 
-/// The error text recorded in a report: the operation, then the SDK's full error chain.
-pub(super) fn describe<E>(operation: &str, err: &SdkError<E, HttpResponse>) -> String
+/// A call that failed after every retry: what the report says, and the class of the failure.
+#[derive(Debug, Clone)]
+pub(super) struct CallError {
+    pub(super) reason: String,
+    pub(super) class: MissClass,
+}
+
+impl CallError {
+    /// An answer that cannot be read (a truncated listing without a marker, a report without
+    /// content): neither a denial nor transient.
+    pub(super) fn malformed(operation: &str, message: impl std::fmt::Display) -> CallError {
+        CallError {
+            reason: format!("{operation}: {message}"),
+            class: MissClass::Error,
+        }
+    }
+
+    /// The failure as a missed `unit`.
+    pub(super) fn miss(self, unit: &str) -> Miss {
+        Miss::new(unit, self.class, self.reason)
+    }
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+/// The error recorded in a report: the operation, then the SDK's full error chain, classed as
+/// a denial (naming the IAM action to grant), transient (5xx, throttling, no answer) or other.
+/// `operation` starts with the API operation's name (`ListAccessKeys ann`).
+pub(super) fn describe<E>(operation: &str, err: &SdkError<E, HttpResponse>) -> CallError
 where
-    E: std::error::Error + 'static,
+    E: std::error::Error + ProvideErrorMetadata + 'static,
 {
-    format!("{operation}: {}", DisplayErrorContext(err))
+    let status = err.raw_response().map(|r| r.status().as_u16());
+    let denied = matches!(
+        err.code(),
+        Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation")
+    ) || status == Some(403);
+    let action = operation.split_whitespace().next().unwrap_or(operation);
+    let class = if denied {
+        MissClass::AccessDenied {
+            action: format!("iam:{action}"),
+        }
+    } else if is_throttling(err)
+        || status.is_some_and(|s| s >= 500)
+        || matches!(
+            err,
+            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_)
+        )
+    {
+        MissClass::Transient
+    } else {
+        MissClass::Error
+    };
+    CallError {
+        reason: format!("{operation}: {}", DisplayErrorContext(err)),
+        class,
+    }
 }
 
 /// `Some(next marker)` while a listing is truncated; an error when it is truncated without one.

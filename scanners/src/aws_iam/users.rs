@@ -6,6 +6,7 @@
 use super::credentials::{LoginSeen, MfaSeen};
 use super::report::ReportRow;
 use super::sweep::Sweep;
+use crate::coverage::{iam_credential_unit, Miss, MissClass};
 use crate::{Credential, CredentialKind, IdentityHints};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -25,7 +26,8 @@ pub(super) struct UserJob {
 #[derive(Default)]
 pub(super) struct UserSweep {
     pub(super) credentials: Vec<Credential>,
-    pub(super) errors: Vec<String>,
+    /// The units a failed call left uncovered, each with the failure.
+    pub(super) misses: Vec<Miss>,
 }
 
 /// Runs the jobs `concurrency` at a time and gathers their credentials and errors; says how many
@@ -53,7 +55,7 @@ pub(super) async fn sweep_users(sweep: Arc<Sweep>, jobs: VecDeque<UserJob>) -> U
                 };
                 let Some(job) = job else { break };
                 let result = sweep.sweep_user(job).await;
-                if result.errors.is_empty() {
+                if result.misses.is_empty() {
                     failures.store(0, Ordering::Relaxed);
                 } else if failures.fetch_add(1, Ordering::Relaxed) + 1 >= USER_FAILURE_LIMIT {
                     gave_up.store(true, Ordering::Relaxed);
@@ -71,21 +73,37 @@ pub(super) async fn sweep_users(sweep: Arc<Sweep>, jobs: VecDeque<UserJob>) -> U
                 for r in results {
                     swept += 1;
                     all.credentials.extend(r.credentials);
-                    all.errors.extend(r.errors);
+                    all.misses.extend(r.misses);
                 }
             }
-            Err(e) => all.errors.push(format!("a per-user worker stopped: {e}")),
+            Err(e) => all
+                .misses
+                .extend(per_user_units(&format!("a per-user worker stopped: {e}"))),
         }
     }
     if swept < total {
-        all.errors.push(format!(
+        all.misses.extend(per_user_units(&format!(
             "per-user calls stopped after {USER_FAILURE_LIMIT} consecutive users failed: \
              {} of {total} users were not swept for SSH keys, access keys, certificates, MFA \
              and console passwords",
             total - swept
-        ));
+        )));
     }
     all
+}
+
+/// Every unit the per-user calls read, missed for `reason` (users not swept at all).
+fn per_user_units(reason: &str) -> Vec<Miss> {
+    [
+        CredentialKind::SshKey,
+        CredentialKind::AccessKey,
+        CredentialKind::SigningCertificate,
+        CredentialKind::MfaDevice,
+        CredentialKind::ConsolePassword,
+    ]
+    .into_iter()
+    .map(|k| Miss::new(iam_credential_unit(k), MissClass::Error, reason))
+    .collect()
 }
 
 impl Sweep {
@@ -98,7 +116,7 @@ impl Sweep {
         // SSH public keys: no bulk source exists.
         match self.ssh_keys(user).await {
             Ok(creds) => sweep.credentials.extend(creds),
-            Err(e) => sweep.errors.push(e),
+            Err(e) => sweep.misses.push(e.miss(unit(CredentialKind::SshKey))),
         }
 
         // Access keys: ids only come from ListAccessKeys; skip users the report shows without keys.
@@ -106,9 +124,12 @@ impl Sweep {
             match self.access_keys(user, row).await {
                 Ok((creds, error)) => {
                     sweep.credentials.extend(creds);
-                    sweep.errors.extend(error);
+                    // The keys were seen; only their last use is unknown.
+                    sweep
+                        .misses
+                        .extend(error.map(|e| e.miss(&last_used(CredentialKind::AccessKey))));
                 }
-                Err(e) => sweep.errors.push(e),
+                Err(e) => sweep.misses.push(e.miss(unit(CredentialKind::AccessKey))),
             }
         }
 
@@ -116,12 +137,14 @@ impl Sweep {
         if row.is_none_or(ReportRow::has_certs) {
             match self.signing_certificates(user).await {
                 Ok(creds) => sweep.credentials.extend(creds),
-                Err(e) => sweep.errors.push(e),
+                Err(e) => sweep
+                    .misses
+                    .push(e.miss(unit(CredentialKind::SigningCertificate))),
             }
         }
 
         let mfa = self
-            .user_mfa(user, row, job.virtual_mfa, &mut sweep.errors)
+            .user_mfa(user, row, job.virtual_mfa, &mut sweep.misses)
             .await;
         sweep
             .credentials
@@ -141,7 +164,9 @@ impl Sweep {
         match login {
             Ok(Some(l)) => sweep.credentials.push(console_password(user, row, l)),
             Ok(None) => {}
-            Err(e) => sweep.errors.push(e),
+            Err(e) => sweep
+                .misses
+                .push(e.miss(unit(CredentialKind::ConsolePassword))),
         }
         sweep
     }
@@ -152,7 +177,7 @@ impl Sweep {
         user: &str,
         row: Option<&ReportRow>,
         mut mfa: Vec<MfaSeen>,
-        errors: &mut Vec<String>,
+        misses: &mut Vec<Miss>,
     ) -> Vec<MfaSeen> {
         if row.is_none_or(|r| r.mfa_active) && mfa.is_empty() {
             match self.mfa_devices(user).await {
@@ -163,11 +188,20 @@ impl Sweep {
                         }
                     }
                 }
-                Err(e) => errors.push(e),
+                Err(e) => misses.push(e.miss(unit(CredentialKind::MfaDevice))),
             }
         }
         mfa
     }
+}
+
+fn unit(kind: CredentialKind) -> &'static str {
+    iam_credential_unit(kind)
+}
+
+/// The unit of a kind's last-use times (below the kind's own unit).
+pub(super) fn last_used(kind: CredentialKind) -> String {
+    format!("{}:last-used", iam_credential_unit(kind))
 }
 
 fn mfa_credential(user: &str, m: MfaSeen) -> Credential {

@@ -34,6 +34,7 @@ mod report;
 mod worktree;
 
 pub use matcher::{BlobMatcher, SecretHit};
+pub use report::{HISTORY, WORKTREE};
 
 use crate::ScanReport;
 use chrono::{DateTime, Utc};
@@ -523,9 +524,9 @@ pub fn scan_repository(
         .filter(|h| h.secret.suppressed.is_some())
         .count() as u64;
 
-    let mut errors = Vec::new();
+    let mut misses = Vec::new();
     if stats.missing_objects > 0 {
-        errors.push(format!(
+        let reason = format!(
             "{} objects named by history are missing from the repository{}",
             stats.missing_objects,
             if shallow {
@@ -533,15 +534,21 @@ pub fn scan_repository(
             } else {
                 ""
             }
-        ));
+        );
+        // A shallow clone is told by the caller, which checks it whatever objects are missing.
+        if !shallow {
+            misses.push(crate::coverage::Miss::new(
+                report::HISTORY,
+                crate::coverage::MissClass::Error,
+                reason,
+            ));
+        }
     }
-    let complete = stats.missing_objects == 0 || shallow;
     let report = report::build(report::Input {
         system: format!("git:{name}"),
         input_digest: Some(format!("ref-tips-sha256:{}", walk.tips_digest)),
         started_at,
-        complete,
-        errors,
+        misses,
         authors: &attribution.authors,
         hits: &hits,
         calls: stats.commits + stats.blobs_scanned,

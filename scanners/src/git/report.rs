@@ -24,8 +24,8 @@ pub(crate) struct Input<'a> {
     /// See [`ScanReport::input_digest`].
     pub input_digest: Option<String>,
     pub started_at: DateTime<Utc>,
-    pub complete: bool,
-    pub errors: Vec<String>,
+    /// What history could not be read (objects missing outside a shallow clone).
+    pub misses: Vec<crate::coverage::Miss>,
     pub authors: &'a [Author],
     pub hits: &'a [Hit],
     pub calls: u64,
@@ -34,15 +34,11 @@ pub(crate) struct Input<'a> {
 /// Builds the scan report of one run.
 pub(crate) fn build(input: Input<'_>) -> ScanReport {
     let accounts = input.authors.iter().map(account).collect();
-    ScanReport {
+    let mut report = ScanReport {
         scanner: "git".to_string(),
         system: input.system,
         input_digest: input.input_digest,
-        status: if input.complete {
-            RunStatus::Complete
-        } else {
-            RunStatus::Partial
-        },
+        status: RunStatus::Complete,
         started_at: input.started_at,
         finished_at: Utc::now(),
         observations: Observations {
@@ -50,10 +46,18 @@ pub(crate) fn build(input: Input<'_>) -> ScanReport {
             credentials: credentials(input.hits),
             grants: Vec::new(),
         },
-        errors: input.errors,
+        errors: Vec::new(),
+        coverage: Vec::new(),
         calls: input.calls,
-    }
+    };
+    report.settle(&[HISTORY.to_string(), WORKTREE.to_string()], input.misses);
+    report
 }
+
+/// The unit of what commits hold (their authors and the secrets they introduced).
+pub const HISTORY: &str = "history";
+/// The unit of what only the checked-out tree holds (CODEOWNERS, secrets outside commits).
+pub const WORKTREE: &str = "worktree";
 
 fn time(seconds: i64) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(seconds, 0)

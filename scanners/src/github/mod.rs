@@ -12,7 +12,10 @@
 //!
 //! Failures never abort the sweep: a list that cannot be read is recorded in the report's errors
 //! and makes the run `Partial`; a run that could not even list members and repositories is
-//! `Failed`.
+//! `Failed`. A repository's collaborators and deploy keys are coverage units of their own
+//! (`repos:ORG/NAME:collaborators`, `repos:ORG/NAME:deploy-keys`): one that cannot be read misses
+//! that unit only. Any other list that cannot be read is not attributed yet and misses everything
+//! (see [`crate::coverage`]).
 //!
 //! The sweep in modules: [`config`](GithubScanConfig) and `client` (who and where), `org` (members,
 //! collaborators, invitations, installations, tokens), `teams`, `secrets` (org secrets and
@@ -75,20 +78,17 @@ pub(crate) async fn scan_github_with(
     } else {
         HashMap::new()
     };
-    let repos_read = sweep_repos(cfg, rest, matcher, &mut all).await;
+    let repos = sweep_repos(cfg, rest, matcher, &mut all).await;
+    let repos_read = repos.is_some();
     all.accounts.push(org_lists.org_account);
 
     let status = if !org_lists.members_read && !repos_read {
         RunStatus::Failed
-    } else if all.errors.is_empty() {
-        RunStatus::Complete
     } else {
-        RunStatus::Partial
+        RunStatus::Complete
     };
     let observations = assemble::assemble(all.accounts, all.credentials, all.grants, &saml);
-    let mut errors = all.errors;
-    errors.extend(all.notes.into_iter().map(|n| format!("note: {n}")));
-    ScanReport {
+    let mut report = ScanReport {
         scanner: SCANNER.into(),
         system: cfg.system(),
         input_digest: None,
@@ -96,23 +96,42 @@ pub(crate) async fn scan_github_with(
         started_at,
         finished_at: Utc::now(),
         observations,
-        errors,
+        errors: all.errors,
+        coverage: Vec::new(),
         calls: rest.calls() - calls_before,
+    };
+    report.settle(&expected_units(&repos.unwrap_or_default()), all.misses);
+    report
+        .errors
+        .extend(all.notes.into_iter().map(|n| format!("note: {n}")));
+    report
+}
+
+/// The units a sweep names: the org (everything not yet attributed) and the attributed parts of
+/// each repository listed.
+fn expected_units(repos: &[String]) -> Vec<String> {
+    let mut units = vec!["org".to_string()];
+    for full in repos {
+        for part in [repos::COLLABORATORS, repos::DEPLOY_KEYS] {
+            units.push(crate::coverage::repo_unit(full, part));
+        }
     }
+    units
 }
 
 /// Every repository of the org, `concurrency` at a time, then a pseudo-account for each.
-/// Returns whether the repository list was read.
+/// Returns the repositories' full names when the repository list was read.
 async fn sweep_repos(
     cfg: &GithubScanConfig,
     rest: &RestClient,
     matcher: &dyn ValueMatcher,
     all: &mut Part,
-) -> bool {
+) -> Option<Vec<String>> {
     let route = format!("/orgs/{}/repos?type=all", encode(&cfg.org));
     let repos = all.list::<Repository>(rest, &route, None).await;
     let repos_read = repos.is_some();
     let repos = repos.unwrap_or_default();
+    let names = repos.iter().map(|r| r.full_name.clone()).collect();
     let extras = repos::repo_extras(cfg, rest, &repos, all).await;
     let mut parts = stream::iter(repos.iter().zip(extras))
         .map(|(repo, extra)| repos::sweep_repo(cfg, rest, matcher, repo, extra))
@@ -126,5 +145,5 @@ async fn sweep_repos(
             "repository",
         ));
     }
-    repos_read
+    repos_read.then_some(names)
 }

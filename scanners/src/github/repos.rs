@@ -6,6 +6,7 @@ use super::secrets::{variable_observation, STORES};
 use super::{codeowners, graphql, map, payload, CodeownersSource, GithubScanConfig};
 use crate::ci_variable::ValueMatcher;
 use crate::code_host::Part;
+use crate::coverage;
 use crate::rest::{encode, RestClient};
 use base64::Engine;
 use map::Scope;
@@ -80,6 +81,11 @@ pub(super) async fn sweep_repo(
     part
 }
 
+/// The parts of a repository read as units of their own; what else a repository holds is not yet
+/// attributed (a failure there misses the whole run's coverage).
+pub(super) const COLLABORATORS: &str = "collaborators";
+pub(super) const DEPLOY_KEYS: &str = "deploy-keys";
+
 /// A repository by name (`owner/name`) and REST route (`/repos/owner/name`).
 struct RepoAt<'a> {
     full: &'a str,
@@ -97,7 +103,8 @@ async fn repo_lists(
     let (full, base) = (at.full, at.base.as_str());
     let repo_scope = Scope::Repo(full.to_string());
     if let Some(collabs) = part
-        .list::<payload::Collaborator>(
+        .list_unit::<payload::Collaborator>(
+            &coverage::repo_unit(full, COLLABORATORS),
             rest,
             &format!("{base}/collaborators?affiliation=direct"),
             None,
@@ -108,7 +115,12 @@ async fn repo_lists(
             .extend(collabs.iter().map(|c| map::collaborator_grant(c, full)));
     }
     if let Some(keys) = part
-        .list::<payload::DeployKey>(rest, &format!("{base}/keys"), None)
+        .list_unit::<payload::DeployKey>(
+            &coverage::repo_unit(full, DEPLOY_KEYS),
+            rest,
+            &format!("{base}/keys"),
+            None,
+        )
         .await
     {
         part.credentials

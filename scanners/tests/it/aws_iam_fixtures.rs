@@ -5,144 +5,171 @@
 //! parsers are the real ones.
 
 use residual_scanners::aws_iam::{scan_aws_iam, AwsScanConfig};
+use residual_scanners::coverage::{MissClass, Unit};
 use residual_scanners::{AccountKind, CredentialKind, GrantKind, RunStatus};
-use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use residual_test_support::recorded_iam::{
+    access_denied, read_request, recorded_server, recorded_server_denying,
+};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
-fn recorded() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/aws/recorded")
+/// A sweep of the recorded account with `denied` actions refused, and service-specific
+/// credentials read or not.
+async fn sweep_denying(denied: &[&str], service_specific: bool) -> residual_scanners::ScanReport {
+    std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
+    std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+    let (endpoint, _) = recorded_server_denying(denied).await;
+    scan_aws_iam(&AwsScanConfig {
+        endpoint_url: Some(endpoint),
+        max_attempts: 1,
+        initial_backoff: Duration::from_millis(10),
+        concurrency: 1,
+        service_specific_credentials: service_specific,
+        ..AwsScanConfig::default()
+    })
+    .await
 }
 
-/// Decodes an `application/x-www-form-urlencoded` body.
-fn form(body: &str) -> HashMap<String, String> {
-    fn decode(s: &str) -> String {
-        let s = s.replace('+', " ");
-        let b = s.as_bytes();
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < b.len() {
-            if b[i] == b'%' && i + 2 < b.len() {
-                if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                    out.push(v);
-                    i += 3;
-                    continue;
-                }
-            }
-            out.push(b[i]);
-            i += 1;
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    }
-    body.split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (decode(k), decode(v)))
-        .collect()
-}
-
-fn marker_key(marker: &str) -> String {
-    let clean: String = marker
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    clean[clean.len().saturating_sub(12)..].to_string()
-}
-
-/// The file that answers a request, per `fixtures/aws/recorded/README.md`.
-fn answer(params: &HashMap<String, String>) -> Option<String> {
-    let action = params.get("Action")?;
-    let mut candidates = Vec::new();
-    if let Some(user) = params.get("UserName") {
-        candidates.push(format!("{action}-{user}.xml"));
-    }
-    if let Some(marker) = params.get("Marker") {
-        candidates.push(format!("{action}@{}.xml", marker_key(marker)));
-    }
-    candidates.push(format!("{action}.xml"));
-    candidates
+fn unit<'r>(report: &'r residual_scanners::ScanReport, name: &str) -> &'r Unit {
+    report
+        .coverage
         .iter()
-        .find_map(|name| std::fs::read_to_string(recorded().join(name)).ok())
-        // Example key ids are stored split so the repository holds nothing credential-shaped.
-        .map(|text| text.replace("{{split}}", ""))
+        .find(|u| u.name == name)
+        .unwrap_or_else(|| panic!("no unit {name}: {:#?}", report.coverage))
 }
 
-async fn serve_one(mut stream: TcpStream, log: Arc<Mutex<Vec<String>>>) {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    let (head_end, content_length) = loop {
-        let Ok(n) = stream.read(&mut chunk).await else {
-            return;
-        };
-        if n == 0 {
-            return;
+#[tokio::test]
+async fn a_denied_listing_is_a_configuration_gap_naming_the_action_and_the_rest_is_covered() {
+    let report = sweep_denying(&["ListServiceSpecificCredentials"], true).await;
+    assert_eq!(report.status, RunStatus::Partial, "{:#?}", report.errors);
+    let missed = unit(&report, "users:service-credentials")
+        .missed
+        .clone()
+        .expect("missed");
+    assert_eq!(
+        missed.class,
+        MissClass::AccessDenied {
+            action: "iam:ListServiceSpecificCredentials".into()
         }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..pos]).to_ascii_lowercase();
-            let len = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse::<usize>().ok())
-                .unwrap_or(0);
-            break (pos + 4, len);
-        }
-    };
-    while buf.len() < head_end + content_length {
-        let Ok(n) = stream.read(&mut chunk).await else {
-            return;
-        };
-        if n == 0 {
-            break;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    let body = String::from_utf8_lossy(&buf[head_end..]).into_owned();
-    let params = form(&body);
-    let mut entry = params.get("Action").cloned().unwrap_or_default();
-    for key in ["UserName", "Marker", "AllUsers"] {
-        if let Some(v) = params.get(key) {
-            entry.push_str(&format!(" {key}={v}"));
-        }
-    }
-    log.lock().unwrap().push(entry);
-    let (status, xml) = match answer(&params) {
-        Some(xml) => ("200 OK", xml),
-        None => (
-            "400 Bad Request",
-            "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error><Type>Sender</Type>\
-             <Code>ValidationError</Code><Message>no recorded response</Message></Error>\
-             <RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
-                .to_string(),
-        ),
-    };
-    let response = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{xml}",
-        xml.len()
     );
-    let _ = stream.write_all(response.as_bytes()).await;
-    let _ = stream.shutdown().await;
+    for covered in ["users", "roles", "users:access-keys", "users:ssh-keys"] {
+        assert!(unit(&report, covered).is_covered(), "{covered}");
+    }
+    assert!(
+        report
+            .errors
+            .iter()
+            .any(|e| e.contains("grant iam:ListServiceSpecificCredentials")),
+        "{:#?}",
+        report.errors
+    );
 }
 
-async fn recorded_server() -> (String, Arc<Mutex<Vec<String>>>) {
+#[tokio::test]
+async fn a_kind_switched_off_is_not_covered_and_does_not_make_the_run_partial() {
+    let report = sweep_denying(&[], false).await;
+    assert_eq!(report.status, RunStatus::Complete, "{:#?}", report.errors);
+    let missed = unit(&report, "users:service-credentials")
+        .missed
+        .clone()
+        .expect("a kind switched off is not covered");
+    assert_eq!(missed.class, MissClass::Disabled);
+}
+
+/// A proxy in front of moto that answers the `denied` actions with 403 AccessDenied, as IAM does
+/// when an SCP denies them, and forwards everything else (moto closes each connection after one
+/// answer).
+async fn denying_proxy(denied: &'static [&'static str]) -> String {
+    let upstream = residual_test_support::moto::moto()
+        .endpoint
+        .trim_start_matches("http://")
+        .to_string();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let log2 = log.clone();
     tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(serve_one(stream, log2.clone()));
+        while let Ok((mut client, _)) = listener.accept().await {
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                let Some((request, params)) = read_request(&mut client).await else {
+                    return;
+                };
+                let action = params.get("Action").cloned().unwrap_or_default();
+                if denied.contains(&action.as_str()) {
+                    let xml = access_denied(&action);
+                    let response = format!(
+                        "HTTP/1.1 403 Forbidden\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{xml}",
+                        xml.len()
+                    );
+                    let _ = client.write_all(response.as_bytes()).await;
+                    let _ = client.shutdown().await;
+                    return;
+                }
+                let Ok(mut server) = TcpStream::connect(&upstream).await else {
+                    return;
+                };
+                if server.write_all(&request).await.is_ok() {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                }
+            });
         }
     });
-    (format!("http://{addr}"), log)
+    format!("http://{addr}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_credential_report_that_cannot_be_read_is_a_warning_when_per_user_calls_cover_it() {
+    use residual_test_support::moto;
+    let account = "100000000077";
+    let iam = moto::seed_clients(account).await.iam;
+    iam.create_user().user_name("keyed").send().await.unwrap();
+    iam.create_access_key()
+        .user_name("keyed")
+        .send()
+        .await
+        .unwrap();
+    let mut config = moto::config(account);
+    config.endpoint_url = Some(denying_proxy(&["GenerateCredentialReport"]).await);
+    let report = scan_aws_iam(&config).await;
+    assert!(
+        report
+            .errors
+            .iter()
+            .any(|e| e.starts_with("warning: credential report not read")),
+        "{:#?}",
+        report.errors
+    );
+    let missed = |r: &residual_scanners::ScanReport| -> Vec<String> {
+        r.coverage
+            .iter()
+            .filter(|u| {
+                u.missed
+                    .as_ref()
+                    .is_some_and(|m| m.class != MissClass::Disabled)
+            })
+            .map(|u| u.name.clone())
+            .collect()
+    };
+    // No console password: the per-user calls covered everything the report would have told.
+    assert!(missed(&report).is_empty(), "{:#?}", report.coverage);
+    assert_eq!(report.status, RunStatus::Complete, "{:#?}", report.errors);
+    assert!(report
+        .observations
+        .credentials
+        .iter()
+        .any(|c| c.kind == CredentialKind::AccessKey && c.account == "keyed"));
+
+    // With a console password, its last use is a fact only the report has: that unit is missed.
+    iam.create_login_profile()
+        .user_name("keyed")
+        .password("Fake-pass-1234!")
+        .send()
+        .await
+        .unwrap();
+    let report = scan_aws_iam(&config).await;
+    assert_eq!(missed(&report), ["users:console-passwords:last-used"]);
+    assert_eq!(report.status, RunStatus::Partial);
 }
 
 #[tokio::test]

@@ -220,6 +220,15 @@ pub fn iam_units() -> Vec<String> {
     v
 }
 
+/// The unit of a code host's pending and failed org invitations.
+pub const INVITATIONS: &str = "invitations";
+
+/// The unit of the CI secrets and variables of one scope (`repo:ORG/NAME`, `org`,
+/// `env:ORG/NAME:ENV`): `ci-variables:SCOPE`.
+pub fn ci_variables_unit(scope_label: &str) -> String {
+    format!("ci-variables:{scope_label}")
+}
+
 /// The unit of one part of one repository on a code host: `repos:ORG/NAME:PART`.
 pub fn repo_unit(full_name: &str, part: &str) -> String {
     format!("repos:{full_name}:{part}")
@@ -254,7 +263,7 @@ pub fn credential_unit(system: &str, c: &Credential) -> String {
             (CredentialKind::DeployKey, Some(repo)) => repo_unit(repo, "deploy-keys"),
             (CredentialKind::CiVariable | CredentialKind::SecretInCode, _) => {
                 match c.attributes.get("scope") {
-                    Some(scope) => format!("ci-variables:{scope}"),
+                    Some(scope) => ci_variables_unit(scope),
                     None => "ci-variables".into(),
                 }
             }
@@ -286,7 +295,7 @@ pub fn grant_unit(system: &str, g: &Grant) -> String {
             GrantKind::Collaborator => "outside-collaborators".into(),
             GrantKind::OrgMember => "members".into(),
             GrantKind::Team => "teams".into(),
-            GrantKind::Invitation => "invitations".into(),
+            GrantKind::Invitation => INVITATIONS.into(),
             other => format!("{}s", other.as_str()),
         },
     }

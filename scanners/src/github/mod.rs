@@ -12,10 +12,12 @@
 //!
 //! Failures never abort the sweep: a list that cannot be read is recorded in the report's errors
 //! and makes the run `Partial`; a run that could not even list members and repositories is
-//! `Failed`. A repository's collaborators and deploy keys are coverage units of their own
-//! (`repos:ORG/NAME:collaborators`, `repos:ORG/NAME:deploy-keys`): one that cannot be read misses
-//! that unit only. Any other list that cannot be read is not attributed yet and misses everything
-//! (see [`crate::coverage`]).
+//! `Failed`. A repository's collaborators, deploy keys, and CI secrets and variables are coverage
+//! units of their own (`repos:ORG/NAME:collaborators`, `repos:ORG/NAME:deploy-keys`,
+//! `ci-variables:repo:ORG/NAME`), and so are the org's invitations (`invitations`): one that
+//! cannot be read misses that unit only. A list is attributed only where every observation it
+//! yields maps to that unit; any other list that cannot be read (members, outside collaborators,
+//! teams, org secrets, environments) misses everything (see [`crate::coverage`]).
 //!
 //! The sweep in modules: [`config`](GithubScanConfig) and `client` (who and where), `org` (members,
 //! collaborators, invitations, installations, tokens), `teams`, `secrets` (org secrets and
@@ -107,14 +109,17 @@ pub(crate) async fn scan_github_with(
     report
 }
 
-/// The units a sweep names: the org (everything not yet attributed) and the attributed parts of
-/// each repository listed.
+/// The units a sweep names: the org (everything not yet attributed), its invitations, and the
+/// attributed parts of each repository listed (collaborators, deploy keys, CI secrets and
+/// variables).
 fn expected_units(repos: &[String]) -> Vec<String> {
-    let mut units = vec!["org".to_string()];
+    let mut units = vec!["org".to_string(), crate::coverage::INVITATIONS.to_string()];
     for full in repos {
         for part in [repos::COLLABORATORS, repos::DEPLOY_KEYS] {
             units.push(crate::coverage::repo_unit(full, part));
         }
+        let scope = map::Scope::Repo(full.clone());
+        units.push(crate::coverage::ci_variables_unit(&scope.label()));
     }
     units
 }

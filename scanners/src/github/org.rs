@@ -36,7 +36,11 @@ pub(super) async fn sweep_org(cfg: &GithubScanConfig, rest: &RestClient) -> OrgL
         (format!("/orgs/{o}/invitations"), false),
         (format!("/orgs/{o}/failed_invitations"), true),
     ] {
-        if let Some(invs) = part.list::<Invitation>(rest, &route, None).await {
+        // Every invitation grant maps to one unit: a list that fails misses exactly that.
+        if let Some(invs) = part
+            .list_unit::<Invitation>(crate::coverage::INVITATIONS, rest, &route, None)
+            .await
+        {
             part.grants.extend(
                 invs.iter()
                     .filter_map(|i| map::invitation_grant(i, org, failed)),

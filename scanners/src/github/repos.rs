@@ -102,6 +102,10 @@ async fn repo_lists(
     let mut part = Part::default();
     let (full, base) = (at.full, at.base.as_str());
     let repo_scope = Scope::Repo(full.to_string());
+    // Every secret store and the variables of the repository are one unit: all of their
+    // credentials map to it (`coverage::credential_unit`), so a list that fails misses exactly
+    // what it would have shown.
+    let ci_unit = coverage::ci_variables_unit(&repo_scope.label());
     if let Some(collabs) = part
         .list_unit::<payload::Collaborator>(
             &coverage::repo_unit(full, COLLABORATORS),
@@ -136,7 +140,12 @@ async fn repo_lists(
             continue;
         }
         if let Some(secrets) = part
-            .list::<Secret>(rest, &format!("{base}/{seg}/secrets"), Some("secrets"))
+            .list_unit::<Secret>(
+                &ci_unit,
+                rest,
+                &format!("{base}/{seg}/secrets"),
+                Some("secrets"),
+            )
             .await
         {
             part.credentials.extend(
@@ -147,7 +156,10 @@ async fn repo_lists(
         }
     }
     let route = format!("{base}/actions/variables");
-    if let Some(vars) = part.list::<Variable>(rest, &route, Some("variables")).await {
+    if let Some(vars) = part
+        .list_unit::<Variable>(&ci_unit, rest, &route, Some("variables"))
+        .await
+    {
         for v in &vars {
             part.credentials
                 .extend(variable_observation(&repo_scope, v, None, matcher));

@@ -18,8 +18,10 @@
 //! exceptions remain, `verified` when every system is clean or not applicable, verified at the
 //! latest proving run. A case open past event + grace + `policy.collapse_sla_hours` is overdue.
 //!
-//! Coverage here is per run: a system is proven by a complete run. Per-unit coverage (a partial
-//! run that covered the units holding the person's access) is not used yet.
+//! Coverage here is per run: a system is proven by a complete run that covered every unit (a kind
+//! switched off in the configuration leaves a unit not covered, so it proves nothing for a case).
+//! A partial run that covered the units holding the person's access is not used yet: which units
+//! could hold a person's access is not known before it is found.
 //!
 //! This module only judges ([`judge`]); `store::cases` loads the facts and keeps the states whose
 //! transitions are chained events.
@@ -158,6 +160,8 @@ pub fn parse_case_id(s: &str) -> Option<i64> {
 #[derive(Debug, Clone)]
 pub struct RunFact {
     pub id: i64,
+    /// Complete and every coverage unit covered (a kind switched off in the configuration is a
+    /// unit not covered): only such a run proves a system for a case.
     pub complete: bool,
     /// The time its findings were evaluated at (`--now` or the clock of the run).
     pub evaluated_at: DateTime<Utc>,

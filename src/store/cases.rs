@@ -62,14 +62,16 @@ pub fn load(conn: &Connection, employee: Option<&str>, now: DateTime<Utc>) -> Re
         .collect();
 
     let mut stmt = conn.prepare(
-        "SELECT id, system, status, COALESCE(evaluated_at, started_at) FROM scan_runs ORDER BY id",
+        "SELECT id, system, status, COALESCE(evaluated_at, started_at), coverage FROM scan_runs \
+         ORDER BY id",
     )?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         let (system, status, at): (String, String, String) = (r.get(1)?, r.get(2)?, r.get(3)?);
+        let coverage: Option<String> = r.get(4)?;
         facts.runs.entry(system).or_default().push(RunFact {
             id: r.get(0)?,
-            complete: status == "complete",
+            complete: status == "complete" && !misses_a_unit(coverage.as_deref()),
             evaluated_at: time(&at),
         });
     }
@@ -131,6 +133,19 @@ pub fn judge_and_record(
     let facts = load(tx, None, now)?;
     let verdicts = judge(&facts);
     record(tx, &verdicts, &format_time(&now))
+}
+
+/// Whether a run's stored coverage (JSON) names a unit it did not cover, a kind switched off in
+/// the configuration included: such a run is complete for its findings, but it did not look
+/// everywhere a person's access could be. Unreadable coverage counts as a miss.
+fn misses_a_unit(coverage: Option<&str>) -> bool {
+    let Some(coverage) = coverage else {
+        return false;
+    };
+    match serde_json::from_str::<Vec<residual_scanners::coverage::Unit>>(coverage) {
+        Ok(units) => units.iter().any(|u| !u.is_covered()),
+        Err(_) => true,
+    }
 }
 
 /// A case whose judged state changed with a write.
@@ -206,4 +221,22 @@ pub fn record(tx: &super::Tx, verdicts: &[CaseVerdict], at: &str) -> Result<Vec<
         });
     }
     Ok(changes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::misses_a_unit;
+
+    #[test]
+    fn a_unit_switched_off_or_missed_keeps_a_run_from_proving_a_case() {
+        let covered = r#"[{"name":"users"},{"name":"users:access-keys"}]"#;
+        let disabled = r#"[{"name":"users"},{"name":"users:service-credentials","missed":{"unit":"users:service-credentials","class":"disabled","reason":"switched off"}}]"#;
+        assert!(
+            !misses_a_unit(None),
+            "a run from before coverage: its status decides"
+        );
+        assert!(!misses_a_unit(Some(covered)));
+        assert!(misses_a_unit(Some(disabled)));
+        assert!(misses_a_unit(Some("not json")));
+    }
 }

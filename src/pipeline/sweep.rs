@@ -261,8 +261,11 @@ pub fn repository(
     Ok(recorded)
 }
 
-/// Sweeps the configured scanners `entries` one after another and records each run; the
-/// fingerprint key beside `db` is created when a scanner that fingerprints secrets first needs it.
+/// Sweeps the configured scanners `entries` and records each run. A scanner that cannot run
+/// (a repository path that does not exist, an export with a bad row, a GitHub App key that cannot
+/// be read) does not stop the others: it is recorded as a failed run of its system, with why, and
+/// the job goes on (a failed run resolves nothing and makes the job exit 3). What no scanner can
+/// run without (the store, the keys, the exceptions file, the rules) stops the job.
 pub fn configured(
     cx: &Context,
     store: &mut Store,
@@ -272,71 +275,147 @@ pub fn configured(
 ) -> Result<Vec<Recorded>> {
     let mut recorded = Vec::new();
     for s in entries {
-        let swept = match s.kind.as_str() {
-            "inventory" => {
-                let file = s
-                    .file
-                    .as_deref()
-                    .map(|f| config.resolve(f))
-                    .unwrap_or_default();
-                let guard = ExportGuard {
-                    allow_empty: false,
-                    allow_drop: false,
-                    max_drop: config.policy.max_account_drop,
+        if !KINDS.contains(&s.kind.as_str()) {
+            return Err(Error::Input(format!(
+                "scanner `{}`: unknown kind `{}` (known: {})",
+                s.name,
+                s.kind,
+                KINDS.join(", ")
+            )));
+        }
+        if s.kind == "git" {
+            for path in &s.paths {
+                let path = config.resolve(path);
+                let sweep = RepositorySweep {
+                    path: &path,
+                    name: None,
+                    full: false,
+                    verify: (s.verify == Some(true)).then(|| {
+                        verification::settings(&config.verify, &VerifyOverrides::default())
+                    }),
                 };
-                vec![inventory(
-                    cx,
-                    store,
-                    s.system.as_deref().unwrap_or(&s.name),
-                    &file,
-                    guard,
-                )?]
+                let key = FingerprintKey::load_or_create(db)?;
+                let run = repository(cx, store, &key, sweep).or_else(|e| {
+                    let system = repository::system_name(&path, None);
+                    could_not_run(cx, store, s, "git", &system, e)
+                });
+                recorded.push(run?);
             }
-            "aws-iam" | "aws" => aws(cx, store, targets::aws_from_entry(s))?,
-            "github" => {
-                let target = targets::github_from_entry(config, s)?;
-                vec![github(
-                    cx,
-                    store,
-                    &FingerprintKey::load_or_create(db)?,
-                    target,
-                )?]
-            }
-            "gitlab" => {
-                let target = targets::gitlab_from_entry(s)?;
-                vec![gitlab(
-                    cx,
-                    store,
-                    &FingerprintKey::load_or_create(db)?,
-                    target,
-                )?]
-            }
-            "git" => {
-                for path in &s.paths {
-                    let path = config.resolve(path);
-                    let sweep = RepositorySweep {
-                        path: &path,
-                        name: None,
-                        full: false,
-                        verify: (s.verify == Some(true)).then(|| {
-                            verification::settings(&config.verify, &VerifyOverrides::default())
-                        }),
-                    };
-                    let key = FingerprintKey::load_or_create(db)?;
-                    recorded.push(repository(cx, store, &key, sweep)?);
+            continue;
+        }
+        match sweep_entry(cx, store, db, config, s) {
+            Ok(swept) => {
+                for run in swept {
+                    recorded.push(record(cx, store, run)?);
                 }
-                Vec::new()
             }
-            other => {
-                return Err(Error::Input(format!(
-                    "scanner `{}`: unknown kind `{other}`",
-                    s.name
-                )))
+            Err(e) => {
+                let (scanner, system) = entry_system(s);
+                recorded.push(could_not_run(cx, store, s, scanner, &system, e)?);
             }
-        };
-        for run in swept {
-            recorded.push(record(cx, store, run)?);
         }
     }
     Ok(recorded)
+}
+
+/// The scanner kinds a configuration entry may name.
+const KINDS: [&str; 6] = ["inventory", "aws-iam", "aws", "github", "gitlab", "git"];
+
+/// Sweeps one configured entry that is not `git` (those are swept per repository).
+fn sweep_entry(
+    cx: &Context,
+    store: &mut Store,
+    db: &Path,
+    config: &Config,
+    s: &ScannerConfig,
+) -> Result<Vec<Swept>> {
+    Ok(match s.kind.as_str() {
+        "inventory" => {
+            let file = s
+                .file
+                .as_deref()
+                .map(|f| config.resolve(f))
+                .unwrap_or_default();
+            let guard = ExportGuard {
+                allow_empty: false,
+                allow_drop: false,
+                max_drop: config.policy.max_account_drop,
+            };
+            vec![inventory(
+                cx,
+                store,
+                s.system.as_deref().unwrap_or(&s.name),
+                &file,
+                guard,
+            )?]
+        }
+        "aws-iam" | "aws" => aws(cx, store, targets::aws_from_entry(s))?,
+        "github" => {
+            let target = targets::github_from_entry(config, s)?;
+            vec![github(
+                cx,
+                store,
+                &FingerprintKey::load_or_create(db)?,
+                target,
+            )?]
+        }
+        _ => {
+            let target = targets::gitlab_from_entry(s)?;
+            vec![gitlab(
+                cx,
+                store,
+                &FingerprintKey::load_or_create(db)?,
+                target,
+            )?]
+        }
+    })
+}
+
+/// The scanner kind and system a configured entry's runs are filed under, as far as it is known
+/// before the scanner ran (an AWS account is known only from the account itself).
+fn entry_system(s: &ScannerConfig) -> (&'static str, String) {
+    match s.kind.as_str() {
+        "inventory" => (
+            "inventory",
+            format!("inventory:{}", s.system.as_deref().unwrap_or(&s.name)),
+        ),
+        "github" => (
+            "github",
+            format!("github:{}", s.org.as_deref().unwrap_or(&s.name)),
+        ),
+        "gitlab" => (
+            "gitlab",
+            format!("gitlab:{}", s.group.as_deref().unwrap_or(&s.name)),
+        ),
+        _ => ("aws-iam", format!("aws-iam:{}", s.name)),
+    }
+}
+
+/// Records the failed run of a configured scanner that could not run, unless the error is one
+/// that stops the whole job (the store, the keys, the exceptions file, the rules).
+fn could_not_run(
+    cx: &Context,
+    store: &mut Store,
+    s: &ScannerConfig,
+    scanner: &str,
+    system: &str,
+    e: Error,
+) -> Result<Recorded> {
+    if matches!(
+        e,
+        Error::Store(_)
+            | Error::Key(_)
+            | Error::Exceptions(_)
+            | Error::Rules(_)
+            | Error::Patterns(_)
+    ) {
+        return Err(e);
+    }
+    cx.progress.say(format!(
+        "scan {system}: scanner `{}` could not run: {e}",
+        s.name
+    ));
+    let run = record::start(cx, store, scanner, system)?;
+    let report = scanners::ScanReport::failed(scanner, system, cx.now, vec![e.to_string()], 0);
+    record(cx, store, Swept { run, report })
 }

@@ -135,10 +135,46 @@ fn an_error_after_a_run_was_recorded_is_exit_3_not_2() {
     let r = sb.run(&["--config", config.to_str().unwrap(), "scan"]);
     assert_eq!(
         r.code, 3,
-        "the crm run was recorded before the bad export stopped the job: exit 2 would say nothing changed\nstderr: {}",
+        "the crm run was recorded, the bad export is a failed run: exit 2 would say nothing changed\nstderr: {}",
         r.stderr
     );
     assert!(r.stderr.contains("bad.csv:3"), "{}", r.stderr);
     let runs = sb.ok(&["runs", "--format", "json"]).json();
-    assert_eq!(runs.as_array().map(Vec::len), Some(1), "{runs}");
+    let statuses: Vec<(&str, &str)> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["system"].as_str().unwrap(), r["status"].as_str().unwrap()))
+        .collect();
+    assert!(statuses.contains(&("inventory:crm", "complete")), "{runs}");
+    assert!(statuses.contains(&("inventory:ledger", "failed")), "{runs}");
+}
+
+#[test]
+fn a_scanner_that_cannot_start_is_a_failed_run_and_the_others_still_run() {
+    let sb = setup();
+    let crm = fixture("inventory/crm.csv");
+    let config = sb.write(
+        "residual.toml",
+        &format!(
+            "[[scanner]]\nname = \"code\"\nkind = \"git\"\npaths = [\"no-such-repo\"]\n\n\
+             [[scanner]]\nname = \"crm\"\nkind = \"inventory\"\nfile = \"{}\"\n",
+            crm.display()
+        ),
+    );
+    let r = sb.run(&["--config", config.to_str().unwrap(), "scan"]);
+    assert_eq!(r.code, 3, "stderr: {}", r.stderr);
+    assert!(r.stderr.contains("no such repository"), "{}", r.stderr);
+    let runs = sb.ok(&["runs", "--format", "json"]).json();
+    let statuses: Vec<(&str, &str)> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["system"].as_str().unwrap(), r["status"].as_str().unwrap()))
+        .collect();
+    assert!(statuses.contains(&("git:no-such-repo", "failed")), "{runs}");
+    assert!(
+        statuses.contains(&("inventory:crm", "complete")),
+        "the scanner after the bad path still ran: {runs}"
+    );
 }

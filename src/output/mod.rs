@@ -23,10 +23,17 @@ pub fn default_format(asked: Option<Format>) -> Format {
     })
 }
 
+/// A field as a table or CSV cell: text as is, a list of texts (a run's errors) joined with `; `,
+/// anything else as compact JSON.
 fn cell(v: Option<&Value>) -> String {
     match v {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(items)) if items.iter().all(Value::is_string) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join("; "),
         Some(other) => other.to_string(),
     }
 }
@@ -241,6 +248,13 @@ mod tests {
             })
             .collect();
         assert!(starts.windows(2).all(|w| w[0] == w[1]), "{text}");
+    }
+
+    #[test]
+    fn a_list_of_texts_is_one_readable_cell() {
+        let v = serde_json::json!({"errors": ["users: denied", "roles: 500"], "n": [1, 2]});
+        assert_eq!(cell(v.get("errors")), "users: denied; roles: 500");
+        assert_eq!(cell(v.get("n")), "[1,2]");
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub fn run(ctx: &Context, args: GateCommand) -> anyhow::Result<Exit> {
     let key = FingerprintKey::load_read_only(&ctx.db)?;
     if *key.source() == KeySource::Ephemeral {
         ctx.progress(format!(
-            "gate: warning: no fingerprint key ({} or {}); using one held in memory for this run, so finding ids of secrets are not stable across runs",
+            "gate: warning: no fingerprint key ({} or {}); using one held in memory for this run, so finding ids of secrets are not stable across runs and exceptions of them will not match",
             keys::KEY_ENV,
             keys::key_file(&ctx.db).display()
         ));

@@ -39,6 +39,7 @@ fn sarif_report(out: &mut dyn Write, outcome: &GateOutcome) -> anyhow::Result<()
                 ("residual/verified", f.verified.clone()),
                 ("residual/verifiedOwner", f.verified_owner.clone()),
                 ("residual/live", f.live.map(|l| l.to_string())),
+                ("residual/pattern", f.pattern.clone()),
             ]
             .into_iter()
             .filter_map(|(k, v)| Some((k, v?)))
@@ -176,8 +177,13 @@ fn message(f: &GateFinding) -> String {
         (Some(v), None) => format!(" [verified {v}]"),
         _ => String::new(),
     };
+    let what = f
+        .pattern
+        .as_deref()
+        .map(|p| format!(" ({p} secret)"))
+        .unwrap_or_default();
     format!(
-        "{place}: {} by {}{who}{commit}{verified}",
+        "{place}: {}{what} by {}{who}{commit}{verified}",
         f.rule, f.account
     )
 }

@@ -1,6 +1,9 @@
-//! SARIF 2.1.0 for `residual gate`, in the shape GitHub code scanning accepts: one run, the rules
-//! that fired with `security-severity`, results with a file and line, `partialFingerprints` so
-//! alerts track across pushes, and `suppressions` for findings a documented exception, a `.residualignore` rule or an inline
+//! SARIF 2.1.0 for `residual gate`, in the shape GitHub code scanning reads: one run, one rule
+//! descriptor per rule and effective severity (GitHub takes `security-severity` from the
+//! descriptor), results with a file and line, the stable finding id as
+//! `partialFingerprints.primaryLocationLineHash` (the one fingerprint GitHub uses) so alerts
+//! track across pushes, `automationDetails`, `invocations` with the scan's notes, and
+//! `suppressions` for findings a documented exception, a `.residualignore` rule or an inline
 //! `residual:allow` covers.
 
 use crate::rules::RuleSet;
@@ -40,22 +43,51 @@ fn level(s: Severity) -> &'static str {
     }
 }
 
+/// Where the README explains each rule (`helpUri`).
+const RULES_HELP: &str = "https://github.com/residual-security/residual#rules";
+
+/// A rule's text with the per-finding placeholders (`{account}`, `{system}`) in words: a rule
+/// descriptor is shared by every result of the rule.
+fn generic(text: &str) -> String {
+    text.trim()
+        .replace("{account}", "the account")
+        .replace("{system}", "the system")
+}
+
+/// The descriptor id of a rule at an effective severity: the rule id itself when the rule fired
+/// at one severity in this log, else `rule/severity` (GitHub reads `security-severity` from the
+/// descriptor, so results of one rule at two severities need two).
+fn descriptor_id(rule: &str, severity: Severity, split: bool) -> String {
+    if split {
+        format!("{rule}/{}", severity.as_str())
+    } else {
+        rule.to_string()
+    }
+}
+
 /// The whole SARIF log.
 pub fn document(rules: &RuleSet, results: &[SarifResult], notes: &[String]) -> Value {
-    let fired: BTreeSet<&str> = results.iter().map(|r| r.rule).collect();
-    let rule_list: Vec<&str> = fired.into_iter().collect();
-    let descriptors: Vec<Value> = rule_list
+    // One descriptor per rule and effective severity (a `[policy.severity]` override included).
+    let fired: BTreeSet<(&str, Severity)> = results.iter().map(|r| (r.rule, r.severity)).collect();
+    let split = |rule: &str| fired.iter().filter(|(r, _)| *r == rule).count() > 1;
+    let rule_list: Vec<String> = fired
         .iter()
-        .map(|id| {
+        .map(|(rule, severity)| descriptor_id(rule, *severity, split(rule)))
+        .collect();
+    let descriptors: Vec<Value> = fired
+        .iter()
+        .zip(&rule_list)
+        .map(|((id, severity), descriptor)| {
             let r = rules.get(id);
-            let severity = r.map(|r| r.severity).unwrap_or(Severity::Medium);
+            let help = r.map(|r| generic(&r.remediation)).unwrap_or_default();
             json!({
-                "id": id,
+                "id": descriptor,
                 "name": id,
                 "shortDescription": { "text": r.map(|r| r.title.as_str()).unwrap_or(id) },
                 "fullDescription": { "text": r.map(|r| r.description.trim()).unwrap_or("") },
-                "help": { "text": r.map(|r| r.remediation.trim()).unwrap_or("") },
-                "defaultConfiguration": { "level": level(severity) },
+                "help": { "text": help, "markdown": help },
+                "helpUri": RULES_HELP,
+                "defaultConfiguration": { "level": level(*severity) },
                 "properties": {
                     "security-severity": severity.security_severity(),
                     "tags": ["security", "residual-access"],
@@ -71,9 +103,10 @@ pub fn document(rules: &RuleSet, results: &[SarifResult], notes: &[String]) -> V
             if let Some(line) = r.line {
                 region = json!({ "startLine": line.max(1) });
             }
+            let descriptor = descriptor_id(r.rule, r.severity, split(r.rule));
             let mut result = json!({
-                "ruleId": r.rule,
-                "ruleIndex": rule_list.iter().position(|id| *id == r.rule).unwrap_or(0),
+                "ruleId": descriptor,
+                "ruleIndex": rule_list.iter().position(|id| *id == descriptor).unwrap_or(0),
                 "level": level(r.severity),
                 "message": { "text": r.message },
                 "locations": [{
@@ -82,7 +115,13 @@ pub fn document(rules: &RuleSet, results: &[SarifResult], notes: &[String]) -> V
                         "region": region,
                     }
                 }],
-                "partialFingerprints": { "residualFindingId/v1": r.finding_id },
+                // GitHub tracks alerts by `primaryLocationLineHash` only: the stable finding id
+                // there keeps an alert across pushes, and gives a secret in a since-deleted file
+                // one too.
+                "partialFingerprints": {
+                    "primaryLocationLineHash": format!("{}:1", r.finding_id),
+                    "residualFindingId/v1": r.finding_id,
+                },
                 "properties": { "security-severity": r.severity.security_severity() },
             });
             if r.line.is_none() {
@@ -109,6 +148,7 @@ pub fn document(rules: &RuleSet, results: &[SarifResult], notes: &[String]) -> V
                 "semanticVersion": env!("CARGO_PKG_VERSION"),
                 "rules": descriptors,
             }},
+            "automationDetails": { "id": "residual/gate/" },
             "invocations": [{
                 "executionSuccessful": true,
                 "toolExecutionNotifications": notes

@@ -80,6 +80,8 @@ pub struct GateFinding {
     pub line: Option<u64>,
     pub commit: Option<String>,
     pub live: Option<bool>,
+    /// The secret pattern that matched (its id, e.g. `aws-access-key-id`), for secret findings.
+    pub pattern: Option<String>,
     /// `--verify`'s verdict on the secret (`live`, `revoked`, `error`), when it was checked.
     pub verified: Option<String>,
     /// Whom the provider says the secret acts as (IAM user ARN, GitHub login).
@@ -224,8 +226,12 @@ fn exceptions_of(cx: &Context, hr: &HrSource) -> Result<Vec<Exception>> {
 /// The gate's findings from evaluation's candidates: blocking at or above `fail_on` unless an
 /// exception covers them.
 fn decide(candidates: &[Candidate], covering: &Covering, fail_on: Severity) -> Vec<GateFinding> {
+    // One result per finding: the same candidate can be raised twice (a committer whose email
+    // CODEOWNERS also names links twice), as a run counts it once.
+    let mut seen = HashSet::new();
     candidates
         .iter()
+        .filter(|c| seen.insert(finding_id(c.rule.as_str(), &c.system, &c.subject)))
         .map(|c| {
             let id = finding_id(c.rule.as_str(), &c.system, &c.subject);
             let exception = covering.get(&id);
@@ -306,7 +312,14 @@ fn gate_finding(
         account: c.account.clone(),
         subject: c.subject.clone(),
         path,
-        line: attr("line").and_then(|l| l.parse().ok()),
+        // A CODEOWNERS finding is on the first line that names the leaver.
+        line: attr("line")
+            .or_else(|| {
+                let lines = evidence.pointer("/grant/attributes/lines")?.as_str()?;
+                Some(lines.split(',').next()?.to_string())
+            })
+            .and_then(|l| l.parse().ok()),
+        pattern: attr("pattern_id"),
         commit: attr("commit"),
         live: c.live,
         verified: attr("verified"),

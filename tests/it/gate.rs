@@ -57,7 +57,9 @@ fn sarif_has_rules_with_security_severity_and_results_with_locations_and_fingerp
         .iter()
         .find(|r| r["id"] == "leaver-secret-in-git")
         .unwrap();
-    assert_eq!(rule["properties"]["security-severity"], "9.5");
+    // The descriptor says the severity its results have (medium: liveness unknown), not the
+    // rule's default.
+    assert_eq!(rule["properties"]["security-severity"], "5.5");
     let results = run["results"].as_array().unwrap();
     assert!(results.len() >= 2);
     for r in results {
@@ -547,5 +549,87 @@ fn gate_with_hr_writes_nothing_in_tmpdir_nor_beside_the_db() {
         files(sb.dir.path(), &repo),
         before,
         "the gate wrote beside the store"
+    );
+}
+
+/// What GitHub code scanning reads from SARIF: one result per finding (a committer whose email
+/// CODEOWNERS names was reported twice), the stable id as `primaryLocationLineHash`, a
+/// descriptor whose `security-severity` is the result's effective severity (overrides included),
+/// help without placeholders, the CODEOWNERS line, the secret's pattern, `automationDetails`.
+#[test]
+fn sarif_is_what_github_code_scanning_reads() {
+    let (sb, repo) = setup();
+    std::fs::create_dir_all(repo.join(".github")).unwrap();
+    std::fs::write(
+        repo.join(".github/CODEOWNERS"),
+        "# owners\n*       @ben-gh\n/config/ ann@example.com\n",
+    )
+    .unwrap();
+    let config = sb.write(
+        "residual.toml",
+        "[policy.severity]\nleaver-codeowner = \"critical\"\n",
+    );
+    let out = sb.path("results.sarif");
+    sb.run(&[
+        "--config",
+        config.to_str().unwrap(),
+        "gate",
+        repo.to_str().unwrap(),
+        "--format",
+        "sarif",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let run = &doc["runs"][0];
+    assert_eq!(run["automationDetails"]["id"], "residual/gate/");
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let results = run["results"].as_array().unwrap();
+    let mut ids = std::collections::HashSet::new();
+    for r in results {
+        let id = r["partialFingerprints"]["residualFindingId/v1"]
+            .as_str()
+            .unwrap();
+        assert!(
+            ids.insert(id.to_string()),
+            "finding {id} reported twice: {doc:#}"
+        );
+        assert_eq!(
+            r["partialFingerprints"]["primaryLocationLineHash"],
+            format!("{id}:1")
+        );
+        let rule = &rules[r["ruleIndex"].as_u64().unwrap() as usize];
+        assert_eq!(rule["id"], r["ruleId"]);
+        assert_eq!(
+            rule["properties"]["security-severity"], r["properties"]["security-severity"],
+            "descriptor and result disagree: {rule:#} {r:#}"
+        );
+        let help = rule["help"]["text"].as_str().unwrap();
+        assert!(!help.contains('{'), "placeholder in help: {help}");
+        assert!(rule["help"]["markdown"].is_string() && rule["helpUri"].is_string());
+    }
+    let owner = results
+        .iter()
+        .find(|r| r["ruleId"] == "leaver-codeowner")
+        .expect("the CODEOWNERS entry naming ann's email");
+    assert_eq!(
+        owner["properties"]["security-severity"], "9.5",
+        "the override"
+    );
+    assert_eq!(
+        owner["locations"][0]["physicalLocation"]["region"]["startLine"], 3,
+        "{owner:#}"
+    );
+    let secret = results
+        .iter()
+        .find(|r| r["ruleId"] == "leaver-secret-in-git")
+        .unwrap();
+    let pattern = secret["properties"]["residual/pattern"].as_str().unwrap();
+    assert!(
+        secret["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains(pattern),
+        "{secret:#}"
     );
 }

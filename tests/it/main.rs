@@ -21,5 +21,6 @@ mod gitlab;
 mod hr_import;
 mod inventory;
 mod lifecycle;
+mod readme_examples;
 mod rules;
 mod verify;

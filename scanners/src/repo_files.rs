@@ -97,9 +97,10 @@ pub fn workflow_secrets(dir: &Path) -> std::io::Result<Vec<WorkflowSecret>> {
 /// One line of a repository's `.residualignore`: what it suppresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IgnoreKind {
-    /// A path glob (`*` within a segment, `**` across segments): `path:tests/fixtures/**` or a
-    /// bare glob.
-    Path(String),
+    /// A path rule with `.gitignore` semantics (`*.ini` at any depth, a leading `/` anchors to
+    /// the root, a trailing `/` covers a directory, `**` spans directories):
+    /// `path:tests/fixtures/**` or a bare glob.
+    Path(PathRule),
     /// Every match of a secret pattern: `pattern:generic-password-quoted`.
     Pattern(String),
     /// One secret, by its keyed fingerprint (as findings show it): `fingerprint:3f2a…`.
@@ -119,14 +120,14 @@ impl IgnoreRule {
         match &self.kind {
             IgnoreKind::Pattern(p) => p == pattern_id,
             IgnoreKind::Fingerprint(f) => fingerprint.starts_with(f.as_str()),
-            IgnoreKind::Path(glob) => path.is_some_and(|p| glob_matches(glob, p)),
+            IgnoreKind::Path(rule) => path.is_some_and(|p| rule.matches(p)),
         }
     }
 
     /// How a suppression cites the rule.
     pub fn describe(&self) -> String {
         let what = match &self.kind {
-            IgnoreKind::Path(g) => format!("path {g}"),
+            IgnoreKind::Path(g) => format!("path {}", g.glob),
             IgnoreKind::Pattern(p) => format!("pattern {p}"),
             IgnoreKind::Fingerprint(f) => format!("fingerprint {f}"),
         };
@@ -160,47 +161,57 @@ pub fn parse_ignore(text: &str) -> Vec<IgnoreRule> {
             } else if let Some(f) = line.strip_prefix("fingerprint:") {
                 IgnoreKind::Fingerprint(f.trim().to_lowercase())
             } else {
-                IgnoreKind::Path(
-                    line.strip_prefix("path:")
-                        .unwrap_or(line)
-                        .trim()
-                        .trim_start_matches('/')
-                        .to_string(),
-                )
+                IgnoreKind::Path(PathRule::new(
+                    line.strip_prefix("path:").unwrap_or(line).trim(),
+                ))
             };
             Some(IgnoreRule { line: i + 1, kind })
         })
         .collect()
 }
 
-/// Glob matching for repository paths: `**` spans directories, `*` and `?` stay within one, and
-/// a glob ending in `/` covers everything below that directory.
-pub fn glob_matches(glob: &str, path: &str) -> bool {
-    let glob = if let Some(dir) = glob.strip_suffix('/') {
-        format!("{dir}/**")
-    } else {
-        glob.to_string()
-    };
-    let mut re = String::from("^");
-    let mut chars = glob.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '*' if chars.peek() == Some(&'*') => {
-                chars.next();
-                if chars.peek() == Some(&'/') {
-                    chars.next();
-                    re.push_str("(?:.*/)?");
-                } else {
-                    re.push_str(".*");
-                }
-            }
-            '*' => re.push_str("[^/]*"),
-            '?' => re.push_str("[^/]"),
-            c => re.push_str(&regex::escape(&c.to_string())),
+/// A `.residualignore` path rule, compiled once with `.gitignore` semantics (the `ignore`
+/// crate's matcher, the one ripgrep uses) rather than a glob turned into a regex on every call.
+#[derive(Debug, Clone)]
+pub struct PathRule {
+    /// The glob as written.
+    pub glob: String,
+    matcher: Option<ignore::gitignore::Gitignore>,
+}
+
+impl PathRule {
+    pub fn new(glob: &str) -> PathRule {
+        let mut builder = ignore::gitignore::GitignoreBuilder::new("");
+        // A glob the matcher cannot read covers nothing (`matcher` stays empty).
+        let matcher = builder
+            .add_line(None, glob)
+            .ok()
+            .and_then(|b| b.build().ok());
+        PathRule {
+            glob: glob.to_string(),
+            matcher,
         }
     }
-    re.push('$');
-    Regex::new(&re).is_ok_and(|r| r.is_match(path))
+
+    /// Whether the rule covers the repository-relative `path` (a file, or any directory above it).
+    pub fn matches(&self, path: &str) -> bool {
+        self.matcher
+            .as_ref()
+            .is_some_and(|m| m.matched_path_or_any_parents(path, false).is_ignore())
+    }
+}
+
+impl PartialEq for PathRule {
+    fn eq(&self, other: &Self) -> bool {
+        self.glob == other.glob
+    }
+}
+
+impl Eq for PathRule {}
+
+/// Whether the `.gitignore`-style `glob` covers the repository-relative `path`.
+pub fn glob_matches(glob: &str, path: &str) -> bool {
+    PathRule::new(glob).matches(path)
 }
 
 #[cfg(test)]
@@ -208,12 +219,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn globs_span_directories_only_with_double_stars() {
+    fn path_rules_follow_gitignore_semantics() {
         assert!(glob_matches("tests/**", "tests/a/b.rs"));
         assert!(glob_matches("**/fixtures/*.json", "x/y/fixtures/a.json"));
         assert!(glob_matches("fixtures/", "fixtures/github/a.json"));
-        assert!(!glob_matches("*.json", "fixtures/a.json"));
+        // As in .gitignore, a pattern without a slash matches at any depth…
+        assert!(glob_matches("*.ini", "config/app/settings.ini"));
+        assert!(glob_matches("*.json", "fixtures/a.json"));
         assert!(glob_matches("*.json", "a.json"));
+        // …and a leading or middle slash anchors it to the root.
+        assert!(glob_matches("/secrets.env", "secrets.env"));
+        assert!(!glob_matches("/secrets.env", "app/secrets.env"));
+        assert!(!glob_matches("config/*.ini", "x/config/a.ini"));
+        assert!(!glob_matches("*.ini", "settings.ini.bak"));
     }
 
     #[test]
@@ -226,6 +244,10 @@ mod tests {
         );
         assert!(rules[1].covers("x", "abcd1234", None));
         assert!(rules[2].covers("x", "f", Some("fixtures/a/b.json")));
+        assert_eq!(
+            rules[2].kind,
+            IgnoreKind::Path(PathRule::new("fixtures/**"))
+        );
         assert_eq!(rules[2].line, 4);
     }
 }

@@ -19,5 +19,6 @@ mod gitlab;
 mod hr_import;
 mod inventory;
 mod lifecycle;
+mod report;
 mod rules;
 mod verify;

@@ -73,6 +73,7 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 .case .body{padding:8px 12px}
 .case table{margin-bottom:6px}
 .rem{color:#344054;font-size:11.5px}
+td.sys{min-width:150px} td.sys .s{white-space:nowrap} td.fid{width:96px}
 .note{background:var(--warn-bg);border:1px solid #f0d58c;border-radius:6px;padding:8px 12px;margin:8px 0 12px}
 .muted{color:var(--muted)}
 .head-box{font-size:13px;background:var(--bg);border:1px solid var(--line);border-radius:6px;padding:12px 14px}
@@ -563,7 +564,7 @@ fn case(
                 .unwrap_or_else(|| "—".into());
             write!(
                 h,
-                "<tr><td class=\"mono\">{}</td><td>{}<br><span class=\"muted\">{}</span></td><td>{}</td><td>{}</td><td><span class=\"mono\">{}</span><br>{}</td><td class=\"rem\">{}</td><td>{}</td></tr>",
+                "<tr><td class=\"mono fid\">{}</td><td>{}<br><span class=\"muted\">{}</span></td><td>{}</td><td>{}</td><td class=\"sys\"><span class=\"mono s\">{}</span><br><span class=\"mono\">{}</span></td><td class=\"rem\">{}</td><td>{}</td></tr>",
                 esc(&f.id),
                 esc(&f.rule),
                 esc(&rf.title),

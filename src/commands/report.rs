@@ -60,24 +60,31 @@ pub fn run(ctx: &Context, args: ReportArgs) -> anyhow::Result<Exit> {
         html_cases: args.html_cases,
     };
     let pack = report::gather(&store, &origin, &request)?;
-    type Render = fn(&report::Pack, &mut dyn Write) -> std::io::Result<()>;
+    type Render<'a> = Box<dyn Fn(&mut dyn Write) -> anyhow::Result<()> + 'a>;
+    let render = |f: fn(&report::Pack, &mut dyn Write) -> std::io::Result<()>| -> Render {
+        let pack = &pack;
+        Box::new(move |w: &mut dyn Write| Ok(f(pack, w)?))
+    };
     let artefacts: [(&str, Render); 9] = [
-        (report::HTML, report::html::write),
-        (report::CASES_CSV, report::csv::cases),
-        (report::CASE_SYSTEMS_CSV, report::csv::case_systems),
-        (report::FINDINGS_CSV, report::csv::findings),
-        (report::EXCEPTIONS_CSV, report::csv::exceptions),
-        (report::AUDIT_JSONL, report::audit_log::events),
-        (report::AUDIT_HEAD, report::audit_log::head),
-        (report::OCSF_JSONL, report::ocsf::write),
-        (report::ASFF_JSON, report::asff::write),
+        (report::HTML, render(report::html::write)),
+        (report::CASES_CSV, render(report::csv::cases)),
+        (report::CASE_SYSTEMS_CSV, render(report::csv::case_systems)),
+        (report::FINDINGS_CSV, render(report::csv::findings)),
+        (report::EXCEPTIONS_CSV, render(report::csv::exceptions)),
+        (
+            report::AUDIT_JSONL,
+            Box::new(|w: &mut dyn Write| Ok(report::audit_log::events(&pack, &store, w)?)),
+        ),
+        (report::AUDIT_HEAD, render(report::audit_log::head)),
+        (report::OCSF_JSONL, render(report::ocsf::write)),
+        (report::ASFF_JSON, render(report::asff::write)),
     ];
     let mut files = Vec::new();
-    for (name, render) in artefacts {
+    for (name, write) in &artefacts {
         let path = out.join(name);
         let file = File::create(&path).with_context(|| format!("writing {}", path.display()))?;
         let mut w = BufWriter::new(file);
-        render(&pack, &mut w).with_context(|| format!("writing {}", path.display()))?;
+        write(&mut w).with_context(|| format!("writing {}", path.display()))?;
         w.flush()
             .with_context(|| format!("writing {}", path.display()))?;
         drop(w);
@@ -85,6 +92,7 @@ pub fn run(ctx: &Context, args: ReportArgs) -> anyhow::Result<Exit> {
             manifest::entry(out, name).with_context(|| format!("hashing {}", path.display()))?,
         );
     }
+    drop(artefacts);
     let manifest_text = manifest::render(&pack, &files)?;
     let manifest_path = out.join(report::MANIFEST);
     std::fs::write(&manifest_path, &manifest_text)
@@ -99,7 +107,7 @@ pub fn run(ctx: &Context, args: ReportArgs) -> anyhow::Result<Exit> {
         figures.excepted,
         pack.findings.len(),
         figures.open_findings,
-        pack.events.len(),
+        pack.events,
         out.display()
     ));
     // The manifest's own digest, to record elsewhere (a ticket): `report verify` cannot check the

@@ -47,7 +47,7 @@ pub fn record(rf: &ReportFinding) -> Option<Value> {
         "FirstObservedAt": f.first_seen,
         "LastObservedAt": f.last_seen,
         "Severity": { "Label": label },
-        "Title": rf.title,
+        "Title": &*rf.title,
         "Description": format!("{} ({}): {} of {}", rf.title, f.rule, f.subject, f.account),
         "Remediation": { "Recommendation": { "Text": truncate(&super::one_line(&f.remediation), 512) } },
         "Resources": [{

@@ -2,15 +2,22 @@
 //! that chain it (`prev_hash`, `hash`, and `scheme`: how `hash` was made), and `audit-head.txt`:
 //! the chain's head (`SEQ:HASH`, as `audit verify` prints it) when the pack was made.
 
+use super::gather::in_period_at;
 use super::Pack;
+use crate::store::{events, Store, StoreError};
 use std::io::{self, Write};
 
-pub fn events(pack: &Pack, out: &mut dyn Write) -> io::Result<()> {
-    for ev in &pack.events {
-        serde_json::to_writer(&mut *out, ev)?;
-        writeln!(out)?;
-    }
-    out.flush()
+/// Streams the period's events from the store (a large chain is never held in memory).
+pub fn events(pack: &Pack, store: &Store, out: &mut dyn Write) -> Result<(), StoreError> {
+    let period = pack.meta.period;
+    events::for_each(store.conn(), None, |ev| {
+        if in_period_at(&period, &ev.at) {
+            serde_json::to_writer(&mut *out, &ev)?;
+            writeln!(out).map_err(StoreError::Output)?;
+        }
+        Ok(())
+    })?;
+    out.flush().map_err(StoreError::Output)
 }
 
 /// The head as `audit verify` prints it: `SEQ:HASH`.

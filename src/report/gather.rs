@@ -15,6 +15,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
+use std::sync::Arc;
 
 /// What reading the pack's facts can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +72,8 @@ pub fn gather(store: &Store, origin: &Origin, req: &Request) -> Result<Pack, Gat
     let by_id: HashMap<&str, &exceptions::Exception> =
         all_exceptions.iter().map(|e| (e.id.as_str(), e)).collect();
     let rules = RuleSet::builtin()?;
+    // One copy of each rule's title and mapping, shared by its (possibly many) findings.
+    let mut shared: HashMap<String, (Arc<str>, Arc<[String]>)> = HashMap::new();
 
     let mut findings = Vec::new();
     let mut fired: BTreeMap<String, usize> = BTreeMap::new();
@@ -112,7 +115,18 @@ pub fn gather(store: &Store, origin: &Origin, req: &Request) -> Result<Pack, Gat
         let (created, last_used) = times_of(&f.evidence);
         // The evidence stays in the store (and the JSON outputs): the pack needs only its times.
         f.evidence = Value::Null;
-        let rule = rules.get(&f.rule);
+        let (title, frameworks) = shared
+            .entry(f.rule.clone())
+            .or_insert_with(|| {
+                let rule = rules.get(&f.rule);
+                (
+                    rule.map(|r| r.title.as_str()).unwrap_or_default().into(),
+                    rule.map(|r| r.frameworks.clone())
+                        .unwrap_or_default()
+                        .into(),
+                )
+            })
+            .clone();
         *fired.entry(f.rule.clone()).or_default() += 1;
         findings.push(ReportFinding {
             name: person.and_then(|p| p.record.name.clone()),
@@ -123,8 +137,8 @@ pub fn gather(store: &Store, origin: &Origin, req: &Request) -> Result<Pack, Gat
             exception,
             created,
             last_used,
-            title: rule.map(|r| r.title.clone()).unwrap_or_default(),
-            frameworks: rule.map(|r| r.frameworks.clone()).unwrap_or_default(),
+            title,
+            frameworks,
             finding: f,
         });
         Ok(())
@@ -163,17 +177,16 @@ pub fn gather(store: &Store, origin: &Origin, req: &Request) -> Result<Pack, Gat
         .collect();
 
     let mut run_entries = BTreeMap::new();
-    let mut chained = Vec::new();
-    for ev in events::list(conn, None)? {
+    let mut in_period = 0;
+    events::for_each(conn, None, |ev| {
         if ev.event == "scan_run" {
-            if let Ok(entry) = serde_json::from_value::<events::RunEntry>(ev.detail.clone()) {
+            if let Ok(entry) = serde_json::from_value::<events::RunEntry>(ev.detail) {
                 run_entries.insert(entry.run_id, entry);
             }
         }
-        if parse_time(&ev.at).is_ok_and(|t| period.contains(t)) {
-            chained.push(ev);
-        }
-    }
+        in_period += usize::from(in_period_at(&period, &ev.at));
+        Ok(())
+    })?;
 
     let meta = Meta {
         organisation: origin.organisation.clone(),
@@ -196,8 +209,13 @@ pub fn gather(store: &Store, origin: &Origin, req: &Request) -> Result<Pack, Gat
         run_entries,
         coverage,
         rules,
-        events: chained,
+        events: in_period,
     })
+}
+
+/// Whether an event dated `at` belongs to the period's audit log.
+pub fn in_period_at(period: &super::Period, at: &str) -> bool {
+    parse_time(at).is_ok_and(|t| period.contains(t))
 }
 
 /// When the credential (or else the account) of a finding was created and last used.

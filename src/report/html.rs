@@ -703,7 +703,7 @@ fn head(pack: &Pack, h: &mut String) -> std::fmt::Result {
         r#"<h2>Audit chain</h2><div class="head-box">Head when this pack was made: <code>{}</code><br>
 <span class="muted">{} chained events of the period are in <code>audit.jsonl</code>, each with the hash of the previous one. Record this head elsewhere (a ticket, a CI log); <code>residual audit verify --expect-head {}</code> proves later that the chain still holds it, unchanged.</span></div>"#,
         esc(&audit_log::head_line(pack)),
-        pack.events.len(),
+        pack.events,
         esc(&audit_log::head_line(pack))
     )
 }

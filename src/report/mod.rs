@@ -17,13 +17,14 @@ pub mod ocsf;
 pub mod verify;
 
 use crate::cases::{CaseKind, CaseVerdict};
-use crate::store::events::{Event, RunEntry};
+use crate::store::events::RunEntry;
 use crate::store::exceptions::Exception;
 use crate::store::findings::Finding;
 use crate::store::people::SnapshotInfo;
 use crate::store::runs::RunInfo;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 pub use gather::gather;
 
@@ -128,8 +129,9 @@ pub struct ReportFinding {
     /// When the credential or account was created and last used, from the evidence.
     pub created: Option<String>,
     pub last_used: Option<String>,
-    pub title: String,
-    pub frameworks: Vec<String>,
+    /// The rule's title and framework mapping, shared by all its findings.
+    pub title: Arc<str>,
+    pub frameworks: Arc<[String]>,
 }
 
 /// A rule that fired in the period, with its framework mapping.
@@ -164,8 +166,8 @@ pub struct Pack {
     pub run_entries: BTreeMap<i64, RunEntry>,
     pub coverage: Vec<SystemCoverage>,
     pub rules: Vec<FiredRule>,
-    /// The chained events of the period, in sequence order.
-    pub events: Vec<Event>,
+    /// How many chained events fall in the period (`audit.jsonl` streams them from the store).
+    pub events: usize,
 }
 
 /// Times as the pack prints them: RFC 3339, UTC, seconds.

@@ -76,7 +76,7 @@ pub fn record(rf: &ReportFinding, version: &str) -> Value {
         "status": status,
         "finding_info": {
             "uid": f.id,
-            "title": rf.title,
+            "title": &*rf.title,
             "desc": format!("{} ({}) on {} in {}", rf.title, f.rule, f.subject, f.system),
             "types": [f.rule],
             "created_time": millis(&f.first_seen),
@@ -87,7 +87,7 @@ pub fn record(rf: &ReportFinding, version: &str) -> Value {
         "resources": [resource],
         "remediation": {
             "desc": super::one_line(&f.remediation),
-            "references": rf.frameworks,
+            "references": &*rf.frameworks,
         },
         "metadata": {
             "version": OCSF_VERSION,

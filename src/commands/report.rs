@@ -171,7 +171,22 @@ fn prepare_dir(dir: &Path, force: bool) -> anyhow::Result<()> {
 }
 
 fn verify(ctx: &Context, dir: &Path) -> anyhow::Result<Exit> {
-    let check = report::verify::files(dir)?;
+    if !dir.is_dir() {
+        return Err(UsageError(format!(
+            "report verify {}: no such directory; give the directory `report --out` wrote",
+            dir.display()
+        ))
+        .into());
+    }
+    // A pack whose manifest is gone or unreadable has changed: exit 1, not a usage error.
+    let check = match report::verify::files(dir) {
+        Ok(check) => check,
+        Err(e) => {
+            println!("pack CHANGED: 1 problem");
+            println!("  {e}");
+            return Ok(Exit::Findings);
+        }
+    };
     let mut problems = check.problems;
     let head = &check.recorded.audit_head;
     let parsed = head

@@ -180,3 +180,28 @@ pub fn time(t: &DateTime<Utc>) -> String {
 pub fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        residual_scanners::time::parse_time(s).expect("time")
+    }
+
+    #[test]
+    fn a_finding_belongs_to_a_period_it_was_alive_in() {
+        let p = Period {
+            since: Some(t("2026-10-01T00:00:00Z")),
+            until: Some(t("2026-10-31T23:59:59Z")),
+        };
+        // Open since before the period, still open: alive in it.
+        assert!(p.overlaps(t("2026-09-01T00:00:00Z"), None));
+        // Resolved before the period started.
+        assert!(!p.overlaps(t("2026-09-01T00:00:00Z"), Some(t("2026-09-30T00:00:00Z"))));
+        // First seen after it ended.
+        assert!(!p.overlaps(t("2026-11-02T00:00:00Z"), None));
+        assert!(p.contains(t("2026-10-31T12:00:00Z")));
+        assert!(Period::default().overlaps(t("2020-01-01T00:00:00Z"), None));
+    }
+}

@@ -641,3 +641,18 @@ fn the_html_page_renders_in_headless_chromium() {
         let _ = std::fs::copy(&png, dir);
     }
 }
+
+#[test]
+fn a_pack_whose_manifest_was_removed_is_changed_and_a_missing_directory_is_a_usage_error() {
+    let sb = example();
+    let out = sb.path("pack");
+    sb.ok(&["report", "--out", out.to_str().unwrap()]);
+    std::fs::remove_file(out.join("manifest.json")).unwrap();
+    let r = sb.expect(1, &["report", "verify", out.to_str().unwrap()]);
+    assert!(r.stdout.contains("manifest.json"), "{}", r.stdout);
+    let r = sb.expect(
+        2,
+        &["report", "verify", sb.path("nowhere").to_str().unwrap()],
+    );
+    assert!(r.stderr.contains("no such directory"), "{}", r.stderr);
+}

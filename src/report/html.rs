@@ -295,10 +295,11 @@ fn open_over_time_svg(points: &[(DateTime<Utc>, usize)], h: &mut String) -> std:
         let yy = y(v);
         write!(
             h,
-            r##"<line x1="{left}" x2="{}" y1="{yy:.1}" y2="{yy:.1}" stroke="#e5e8ec"/><text x="{}" y="{:.1}" font-size="10" text-anchor="end" fill="#5b6675">{v}</text>"##,
+            r##"<line x1="{left}" x2="{}" y1="{yy:.1}" y2="{yy:.1}" stroke="#e5e8ec"/><text x="{}" y="{:.1}" font-size="10" text-anchor="end" fill="#5b6675">{}</text>"##,
             w - 8.0,
             left - 4.0,
-            yy + 3.0
+            yy + 3.0,
+            compact(v)
         )?;
     }
     let mut path = format!("M{:.1},{:.1}", x(0), y(0));
@@ -332,6 +333,15 @@ fn open_over_time_svg(points: &[(DateTime<Utc>, usize)], h: &mut String) -> std:
         w - 8.0,
         ht - 6.0
     )
+}
+
+/// A count as an axis label: `215k` rather than `215104`, so it fits the margin.
+fn compact(n: usize) -> String {
+    match n {
+        0..=9_999 => n.to_string(),
+        10_000..=999_999 => format!("{}k", n / 1000),
+        _ => format!("{:.1}M", n as f64 / 1e6),
+    }
 }
 
 /// Buckets of hours to collapse, as a reviewer reads an SLA.
@@ -538,9 +548,10 @@ fn case(
         .flatten()
         .filter(|f| e.kind.concerns(&f.finding.rule))
         .collect();
+    let more = mine.len().saturating_sub(MAX_CASE_FINDINGS);
     if !mine.is_empty() {
         h.push_str("<table><tr><th>Finding</th><th>Rule</th><th>Severity</th><th>State</th><th>System · account</th><th>Remediation</th><th>Exception</th></tr>");
-        for rf in mine {
+        for rf in mine.into_iter().take(MAX_CASE_FINDINGS) {
             let f = &rf.finding;
             let state = match (f.state, f.resolved_by_run) {
                 (FindingState::Resolved, Some(run)) => format!(
@@ -577,6 +588,13 @@ fn case(
             )?;
         }
         h.push_str("</table>");
+        if more > 0 {
+            write!(
+                h,
+                r#"<p class="muted">and {more} more findings of this case in <code>findings.csv</code> (employee {}).</p>"#,
+                esc(&e.employee_id)
+            )?;
+        }
     }
     h.push_str("</div></section>");
     Ok(())
@@ -643,6 +661,9 @@ fn coverage(pack: &Pack, h: &mut String) -> std::fmt::Result {
     h.push_str("</table>");
     Ok(())
 }
+
+/// At most this many findings are listed under one case (the CSV holds them all).
+const MAX_CASE_FINDINGS: usize = 25;
 
 /// The framework families a rule's mapping is shown under, by the prefix of each reference.
 const FAMILIES: [(&str, &str); 6] = [

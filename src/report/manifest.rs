@@ -74,13 +74,26 @@ pub struct Recorded {
     pub audit_head: String,
 }
 
-/// Hashes a written file of the pack.
+/// Hashes a written file of the pack, in blocks (a large store's OCSF file runs to hundreds of
+/// MiB).
 pub fn entry(dir: &Path, name: &str) -> std::io::Result<FileEntry> {
-    let bytes = std::fs::read(dir.join(name))?;
+    use std::io::Read;
+    let mut file = std::fs::File::open(dir.join(name))?;
+    let mut hash = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut bytes = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hash.update(&buf[..n]);
+        bytes += n as u64;
+    }
     Ok(FileEntry {
         path: name.to_string(),
-        sha256: hex::encode(Sha256::digest(&bytes)),
-        bytes: bytes.len() as u64,
+        sha256: hex::encode(hash.finalize()),
+        bytes,
     })
 }
 

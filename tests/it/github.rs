@@ -55,7 +55,7 @@ async fn ann_key() -> String {
 }
 
 /// Every org-level list the sweep reads, empty.
-fn empty_org(fake: &Fake) {
+pub(crate) fn empty_org(fake: &Fake) {
     for route in [
         "/orgs/acme/members?role=admin",
         "/orgs/acme/members?role=member",

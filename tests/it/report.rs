@@ -515,9 +515,10 @@ async fn aws_findings_are_in_asff_with_the_required_fields() {
 }
 
 /// A store over two kinds of system: the CRM export and a git repository where the leaver Ann
-/// committed secrets.
-fn multi_system() -> Sandbox {
+/// committed secrets; `extra` adds scanners to the configuration, `env` their credentials.
+fn multi_system_with(extra: &str, env: Vec<(String, String)>) -> Sandbox {
     let mut sb = Sandbox::new();
+    sb.env = env;
     sb.now = Some("2026-06-01T00:00:00Z".into());
     let repo = crate::harness::repo::build_repo(&sb);
     sb.write(
@@ -528,7 +529,7 @@ fn multi_system() -> Sandbox {
         "residual.toml",
         &format!(
             "[[scanner]]\nname = \"crm\"\nkind = \"inventory\"\nfile = \"crm.csv\"\n\n\
-             [[scanner]]\nname = \"repos\"\nkind = \"git\"\npaths = [\"{}\"]\n",
+             [[scanner]]\nname = \"repos\"\nkind = \"git\"\npaths = [\"{}\"]\n\n{extra}",
             repo.display()
         ),
     );
@@ -536,7 +537,7 @@ fn multi_system() -> Sandbox {
         "hr.csv",
         "employee_id,email,name,status,termination_date,github_login\n\
          E1,ann@example.com,Ann Leaver,terminated,2026-03-01,ann-gh\n\
-         E2,ben@example.com,Ben Stayer,active,,\n",
+         E2,ben@example.com,Ben Stayer,active,,ben-gh\n",
     );
     sb.ok(&[
         "hr",
@@ -546,10 +547,62 @@ fn multi_system() -> Sandbox {
         "2026-04-01",
     ]);
     sb.now = Some("2026-06-01T01:00:00Z".into());
-    sb.run(&["scan", "crm"]);
-    sb.run(&["scan", "repos"]);
+    sb.run(&["scan"]);
     sb.now = Some("2026-06-02T00:00:00Z".into());
     sb
+}
+
+fn multi_system() -> Sandbox {
+    multi_system_with("", Vec::new())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pack_over_inventory_git_and_a_code_host_has_each_system_of_the_leavers_case() {
+    use residual_test_support::fake_host::github as gh;
+    use residual_test_support::fake_host::{Fake, Flavor, Shape};
+    let fake = Fake::start(Flavor::Github).await;
+    crate::github::empty_org(&fake);
+    fake.set_list(
+        "/orgs/acme/members?role=member",
+        Shape::Array,
+        vec![gh::user("ann-gh", 1), gh::user("ben-gh", 2)],
+    );
+    let extra = format!(
+        "[[scanner]]\nname = \"gh\"\nkind = \"github\"\norg = \"acme\"\napi_url = \"{}\"\nmax_retries = 0\n",
+        fake.url
+    );
+    tokio::task::block_in_place(|| {
+        let sb = multi_system_with(
+            &extra,
+            vec![("GITHUB_TOKEN".into(), "ghp-fake-token-for-tests".into())],
+        );
+        let out = sb.path("pack");
+        sb.ok(&["report", "--out", out.to_str().unwrap()]);
+        let (_, matrix) = read_csv(&out.join("case_systems.csv"));
+        let state = |system: &str| {
+            matrix
+                .iter()
+                .find(|m| m["employee_id"] == "E1" && m["system"] == system)
+                .map(|m| m["state"].clone())
+                .unwrap_or_else(|| panic!("no {system} row for E1: {matrix:?}"))
+        };
+        assert_eq!(state("inventory:crm"), "residual");
+        assert_eq!(state("github:acme"), "residual");
+        assert!(
+            matrix.iter().any(|m| m["system"].starts_with("git:")),
+            "{matrix:?}"
+        );
+        let (_, findings) = read_csv(&out.join("findings.csv"));
+        assert!(
+            findings
+                .iter()
+                .any(|f| f["rule"] == "leaver-org-member" && f["employee_id"] == "E1"),
+            "{findings:?}"
+        );
+        let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+        assert!(html.contains("github:acme"), "the page shows the code host");
+        sb.ok(&["report", "verify", out.to_str().unwrap()]);
+    });
 }
 
 #[test]

@@ -81,3 +81,29 @@ pub fn write(pack: &Pack, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out)?;
     out.flush()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::ocsf::tests::finding;
+
+    #[test]
+    fn only_aws_findings_are_asff_and_resolved_ones_are_archived() {
+        let mut f = finding(
+            FindingState::Resolved,
+            "2026-06-01T00:00:00Z",
+            "2026-06-02T00:00:00Z",
+        );
+        let r = record(&f).expect("an AWS finding");
+        assert_eq!(r["AwsAccountId"], "123456789012");
+        assert_eq!(r["RecordState"], "ARCHIVED");
+        assert_eq!(r["Workflow"]["Status"], "RESOLVED");
+        assert_eq!(r["UpdatedAt"], "2026-06-02T00:00:00Z");
+        assert_eq!(
+            r["Resources"][0]["Id"],
+            "arn:aws:iam::123456789012:user/ann"
+        );
+        f.finding.system = "inventory:crm".into();
+        assert!(record(&f).is_none());
+    }
+}

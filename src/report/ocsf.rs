@@ -113,3 +113,65 @@ pub fn write(pack: &Pack, out: &mut dyn Write) -> io::Result<()> {
     }
     out.flush()
 }
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+    use crate::report::ReportFinding;
+    use crate::store::findings::Finding;
+
+    pub fn finding(state: FindingState, first: &str, last: &str) -> ReportFinding {
+        ReportFinding {
+            finding: Finding {
+                id: "f1".into(),
+                rule: "leaver-active-access-key".into(),
+                severity: "high".into(),
+                state,
+                employee_id: Some("E1".into()),
+                system: "aws-iam:123456789012".into(),
+                account: "ann".into(),
+                subject: "ann/access-key/AKIAEXAMPLE".into(),
+                live: Some(true),
+                first_seen: first.into(),
+                last_seen: last.into(),
+                resolved_at: (state == FindingState::Resolved).then(|| last.to_string()),
+                resolved_by_run: (state == FindingState::Resolved).then_some(3),
+                exception_id: None,
+                evidence: serde_json::Value::Null,
+                remediation: "Deactivate the key.".into(),
+            },
+            name: Some("Ann".into()),
+            email: Some("ann@example.com".into()),
+            event: None,
+            exception: None,
+            created: None,
+            last_used: None,
+            title: "Leaver still has an active access key".into(),
+            frameworks: vec!["SOC 2 CC6.2".to_string()].into(),
+        }
+    }
+
+    #[test]
+    fn the_activity_follows_the_finding_lifecycle() {
+        let a = "2026-06-01T00:00:00Z";
+        let b = "2026-06-02T00:00:00Z";
+        let cases = [
+            (FindingState::Open, a, a, 1, 1),
+            (FindingState::Open, a, b, 2, 2),
+            (FindingState::Excepted, a, b, 2, 3),
+            (FindingState::Resolved, a, b, 3, 4),
+        ];
+        for (state, first, last, activity, status) in cases {
+            let r = record(&finding(state, first, last), "0.1.0");
+            assert_eq!(r["activity_id"], activity, "{state:?}");
+            assert_eq!(r["type_uid"], 200400 + activity, "{state:?}");
+            assert_eq!(r["status_id"], status, "{state:?}");
+        }
+        let closed = record(&finding(FindingState::Resolved, a, b), "0.1.0");
+        assert_eq!(
+            closed["time"], 1_780_358_400_000_i64,
+            "the resolution time, in ms"
+        );
+        assert_eq!(closed["severity_id"], 4);
+    }
+}

@@ -26,3 +26,7 @@ step "scan + evaluate (1M rows), second run" "$bin" --db bench.db -q scan invent
 store "the second run"
 step "findings --format json (all open)" "$bin" --db bench.db findings --format json
 step "cases --format json (about 10,000 leaver cases)" "$bin" --db bench.db cases --format json
+rm -rf pack
+step "report --out pack (the evidence pack)" "$bin" --db bench.db -q report --out pack
+echo "pack: $(du -sb pack | cut -f1) bytes"
+step "report verify pack" "$bin" --db bench.db report verify pack

@@ -80,6 +80,9 @@ pub enum Command {
     /// scan runs.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Write the access-review evidence pack for a period (HTML, CSVs, OCSF, ASFF, the audit log
+    /// and a manifest of hashes), reading the store without writing; or `report verify DIR`.
+    Report(ReportArgs),
     /// Check and list the residual-access rules.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -481,4 +484,40 @@ pub enum GateFormat {
     Text,
     Json,
     Sarif,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ReportArgs {
+    #[command(subcommand)]
+    pub command: Option<ReportCommand>,
+    /// The directory to write the pack into (created; must be empty unless --force).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// The period's start (date or RFC 3339): cases whose HR event is at or after it, findings
+    /// alive at some time in the period, events at or after it.
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// The period's end (date or RFC 3339; a bare date includes that whole day).
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    /// Only the cases and findings of these people (repeatable).
+    #[arg(long, value_name = "ID")]
+    pub employee: Vec<String>,
+    /// Write into a directory that is not empty, replacing the pack's files.
+    #[arg(long)]
+    pub force: bool,
+    /// How many cases the HTML page lists in full (the CSVs always hold every row).
+    #[arg(long, value_name = "N", default_value_t = 500)]
+    pub html_cases: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Re-hash every file of a pack against its manifest and check its audit head is still in
+    /// the store's chain: exit 0 intact, 1 changed.
+    Verify {
+        /// The pack's directory.
+        dir: PathBuf,
+    },
 }

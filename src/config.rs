@@ -44,9 +44,24 @@ pub struct Config {
     /// Where and how fast `--verify` checks found secrets against their providers.
     #[serde(default)]
     pub verify: VerifySettings,
+    /// What the access-review report (`residual report`) says of its issuer.
+    #[serde(default)]
+    pub report: ReportSettings,
     /// Directory the file was read from; relative paths resolve against it.
     #[serde(skip)]
     pub base: PathBuf,
+    /// SHA-256 of the file as read (none for the built-in defaults): the evidence pack names the
+    /// configuration its verdicts were made under.
+    #[serde(skip)]
+    pub digest: Option<String>,
+}
+
+/// `[report]`: the access-review report's header.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSettings {
+    /// The organisation named in the report's header.
+    pub organisation: Option<String>,
 }
 
 /// Where nightly runs take the HR snapshot from.
@@ -248,6 +263,10 @@ impl Config {
         let mut config: Config =
             toml::from_str(&text).map_err(|e| invalid(describe_toml_error(&text, &e)))?;
         config.base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        config.digest = Some({
+            use sha2::{Digest, Sha256};
+            hex::encode(Sha256::digest(text.as_bytes()))
+        });
         let mut names = std::collections::HashSet::new();
         for s in &config.scanners {
             if !names.insert(s.name.as_str()) {

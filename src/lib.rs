@@ -4,7 +4,7 @@
 //! ([`store`]), linking accounts to people ([`link`]), residual-access rules ([`rules`]) and their
 //! evaluation ([`evaluate`]), the finding lifecycle ([`findings`]), leaver and mover cases ([`cases`]), exceptions as policy
 //! ([`exceptions`]), the fingerprint key ([`keys`]), verification ([`verification`]), the
-//! orchestration that ties them together and prints nothing ([`pipeline`]), outputs and the thin
+//! orchestration that ties them together and prints nothing ([`pipeline`]), outputs, the access-review evidence pack ([`report`]) and the thin
 //! commands. The scanners — the only code that talks to the outside world — live in the
 //! `residual-scanners` crate and return observations per scan run.
 
@@ -23,6 +23,7 @@ pub mod output;
 pub mod person;
 pub mod pipeline;
 pub mod progress;
+pub mod report;
 pub mod rule_id;
 pub mod rules;
 pub mod schedule;

@@ -97,6 +97,7 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Case(args) => commands::cases::show(&ctx, args),
         Command::Exceptions(cmd) => commands::exceptions::run(&ctx, cmd),
         Command::Audit(cmd) => commands::audit::run(&ctx, cmd),
+        Command::Report(args) => commands::report::run(&ctx, args),
         Command::Rules(cmd) => commands::rules::run(&ctx, cmd),
     }
 }

@@ -1,6 +1,11 @@
 //! Writing lists of records as a human table, JSON, JSON Lines or CSV, from the same `Serialize`
 //! values. JSON and JSONL carry every field; the table and CSV show the columns each command picks
 //! (nested values as compact JSON in CSV).
+//!
+//! Every CSV the tool writes goes through [`csv_line`], which neutralises cells a spreadsheet
+//! would run as a formula (CSV injection): an account name or subject comes from the systems
+//! scanned, so anyone who can name an account could otherwise plant a formula in the auditor's
+//! spreadsheet.
 
 pub mod findings;
 pub mod gate;
@@ -192,11 +197,27 @@ impl<'w> Streamer<'w> {
     }
 }
 
-fn csv_line(cells: impl Iterator<Item = String>) -> String {
+/// The first characters that make a spreadsheet read a cell as a formula (or, for tab and CR,
+/// let one through after the spreadsheet trims them).
+const FORMULA_PREFIXES: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// A cell as it is safe to hand to a spreadsheet: one that begins with a formula character gets
+/// a leading single quote, which spreadsheets show as text and never evaluate. The value stays
+/// readable (and recoverable by dropping the quote).
+pub fn neutralise_cell(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(FORMULA_PREFIXES) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
+/// One CSV record (no line terminator), each cell neutralised (see [`neutralise_cell`]).
+pub fn csv_line(cells: impl Iterator<Item = String>) -> String {
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
         .from_writer(Vec::new());
-    let cells: Vec<String> = cells.collect();
+    let cells: Vec<String> = cells.map(|c| neutralise_cell(&c).into_owned()).collect();
     let _ = w.write_record(&cells);
     let bytes = w.into_inner().unwrap_or_default();
     String::from_utf8_lossy(&bytes)
@@ -263,5 +284,19 @@ mod tests {
         let cut = terminal_cell(&long, 48);
         assert!(cut.width() <= 48, "{}", cut.width());
         assert!(cut.ends_with('…'));
+    }
+
+    #[test]
+    fn formula_cells_are_quoted_and_others_left_alone() {
+        for bad in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(neutralise_cell(bad), format!("'{bad}"));
+        }
+        for good in ["", "ann", "1-2", "a=b", "'already"] {
+            assert_eq!(neutralise_cell(good), good);
+        }
+        assert_eq!(
+            csv_line(["=cmd".to_string(), "ok".to_string()].into_iter()),
+            "'=cmd,ok"
+        );
     }
 }

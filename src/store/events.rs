@@ -306,6 +306,21 @@ pub struct Event {
 }
 
 pub fn list(conn: &Connection, finding_id: Option<&str>) -> Result<Vec<Event>> {
+    let mut out = Vec::new();
+    for_each(conn, finding_id, |e| {
+        out.push(e);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Calls `each` for every event (of one id, or all) in sequence order, one row in memory at a
+/// time: a large store's chain does not fit comfortably in memory as one list.
+pub fn for_each(
+    conn: &Connection,
+    finding_id: Option<&str>,
+    mut each: impl FnMut(Event) -> Result<()>,
+) -> Result<()> {
     let mut stmt = conn.prepare(
         "SELECT seq, finding_id, event, at, run_id, detail, prev_hash, hash, scheme FROM finding_events \
          WHERE ?1 IS NULL OR finding_id = ?1 ORDER BY seq",
@@ -324,7 +339,10 @@ pub fn list(conn: &Connection, finding_id: Option<&str>) -> Result<Vec<Event>> {
             scheme: r.get(8)?,
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    for row in rows {
+        each(row?)?;
+    }
+    Ok(())
 }
 
 /// What walking the chain found.

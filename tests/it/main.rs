@@ -22,5 +22,6 @@ mod hr_import;
 mod inventory;
 mod lifecycle;
 mod readme_examples;
+mod report;
 mod rules;
 mod verify;

@@ -10,6 +10,7 @@ mod harness;
 mod audit;
 mod aws_iam;
 mod cases;
+mod daemon;
 mod exceptions;
 mod exit_codes;
 mod gate;

@@ -35,7 +35,7 @@ pub fn run(ctx: &Context, args: DaemonArgs) -> anyhow::Result<Exit> {
     }
     let _lock = lock::acquire(&ctx.db).map_err(|e| UsageError(e.to_string()))?;
     if args.once {
-        return watch_cycle(ctx, &log);
+        return watch_cycle(ctx, &log, true);
     }
     if jobs.is_empty() && ctx.config.hr.is_none() {
         return Err(UsageError(
@@ -149,7 +149,7 @@ impl Daemon<'_> {
             if let (Some(w), Some(t)) = (watch, next_watch) {
                 if Instant::now() >= t {
                     next_watch = Some(Instant::now() + w);
-                    if let Err(e) = watch_cycle(&self.clock_ctx(), &self.log) {
+                    if let Err(e) = watch_cycle(&self.clock_ctx(), &self.log, false) {
                         self.log
                             .warn(format!("watching the HR source failed: {e:#}"));
                     }
@@ -254,15 +254,26 @@ fn run_named(ctx: &Context, name: &str) -> anyhow::Result<Exit> {
 }
 
 /// One look at the HR source: import it when it changed and, when that brings leavers or
-/// movers, sweep every configured scanner now and print the cases that changed.
-fn watch_cycle(ctx: &Context, log: &Log) -> anyhow::Result<Exit> {
+/// movers, sweep every configured scanner now and print the cases that changed. Unless
+/// `chatty` (`--once`), an unchanged source says nothing: the loop looks every minute.
+fn watch_cycle(ctx: &Context, log: &Log, chatty: bool) -> anyhow::Result<Exit> {
     if ctx.config.hr.is_none() {
         log.info("no [hr] source in the configuration: nothing to watch");
         return Ok(Exit::Ok);
     }
     let mut store = ctx.open_store()?;
-    let Some(imported) = nightly::import_configured_hr(ctx, &mut store)? else {
-        log.info("HR source unchanged: nothing to sweep");
+    let import_ctx = Context {
+        db: ctx.db.clone(),
+        config: ctx.config.clone(),
+        now: ctx.now,
+        now_overridden: ctx.now_overridden,
+        quiet: ctx.quiet || !chatty,
+        lock_timeout: ctx.lock_timeout,
+    };
+    let Some(imported) = nightly::import_configured_hr(&import_ctx, &mut store)? else {
+        if chatty {
+            log.info("HR source unchanged: nothing to sweep");
+        }
         return Ok(Exit::Ok);
     };
     if imported.leavers + imported.movers == 0 {

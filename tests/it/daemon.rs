@@ -291,3 +291,32 @@ fn once_sweeps_every_scanner_when_the_hr_source_brings_a_leaver() {
         .collect();
     assert_eq!(lee.len(), 2, "Lee's account in each system: {lee:?}");
 }
+
+#[test]
+fn the_running_daemon_sweeps_a_new_leaver_at_its_next_look_at_the_hr_source() {
+    let sb = sandbox(&format!(
+        "[hr]\nsource = \"hr.csv\"\nwatch_interval = \"1s\"\n\n{}",
+        scanner("crm", "0 0 1 1 *", "")
+    ));
+    sb.write("hr.csv", HR_BOTH_ACTIVE);
+    let mut daemon = Background::start(&sb);
+    daemon.wait_for("nothing to sweep");
+    sb.write("hr.csv", HR_LEE_LEFT);
+    daemon.wait_for("sweeping every configured scanner now");
+    daemon.wait_for("inventory:crm: run 1 complete");
+    let (code, stderr) = daemon.terminate();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        !stderr.contains("unchanged"),
+        "quiet while nothing changes: {stderr}"
+    );
+    let runs = runs(&sb);
+    assert_eq!(runs.len(), 1, "{stderr}");
+    assert_eq!(runs[0]["system"], "inventory:crm");
+    assert!(
+        sb.findings("open")
+            .iter()
+            .any(|f| f.to_string().contains("lee")),
+        "{stderr}"
+    );
+}

@@ -64,6 +64,9 @@ pub struct HrSource {
     /// How often `residual daemon` looks at the source for a new snapshot (humantime: `60s`,
     /// `5m`; default 60s).
     pub watch_interval: Option<String>,
+    /// A command (run by `sh -c` in this file's directory) whose stdout is the snapshot, for HR
+    /// systems reached by a script or an HTTPS export; written to `source` when it exits 0.
+    pub command: Option<String>,
 }
 
 /// The `[daemon]` section.

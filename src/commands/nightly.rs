@@ -49,6 +49,10 @@ pub fn import_configured_hr(
     let mut imported = None;
     if let Some(hr) = &ctx.config.hr {
         let source = ctx.config.resolve(&hr.source);
+        if let Some(command) = &hr.command {
+            crate::daemon::hr_command::refresh(command, &ctx.config.base, &source)
+                .map_err(|e| UsageError(format!("{e:#}")))?;
+        }
         let cases = ctx.case_scope();
         let plan = ImportPlan {
             file: &source,

@@ -320,3 +320,38 @@ fn the_running_daemon_sweeps_a_new_leaver_at_its_next_look_at_the_hr_source() {
         "{stderr}"
     );
 }
+
+#[test]
+fn an_hr_command_is_the_snapshot_and_a_failing_one_changes_nothing() {
+    let sb = sandbox(&format!(
+        "[hr]\nsource = \"hr.csv\"\ncommand = \"cat export.csv\"\n\n{}",
+        scanner("crm", "0 0 1 1 *", "")
+    ));
+    sb.write("export.csv", HR_BOTH_ACTIVE);
+    sb.ok(&["daemon", "--once"]);
+    assert_eq!(
+        std::fs::read_to_string(sb.path("hr.csv")).unwrap(),
+        HR_BOTH_ACTIVE
+    );
+    sb.write("export.csv", HR_LEE_LEFT);
+    let r = sb.ok(&["daemon", "--once"]);
+    assert!(r.stderr.contains("1 leaver(s)"), "{}", r.stderr);
+    assert_eq!(runs(&sb).len(), 1);
+
+    sb.write(
+        "residual.toml",
+        &format!(
+            "[hr]\nsource = \"hr.csv\"\ncommand = \"exit 7\"\n\n{}",
+            scanner("crm", "0 0 1 1 *", "")
+        ),
+    );
+    let before = sb.dump();
+    let r = sb.expect(2, &["daemon", "--once"]);
+    assert!(r.stderr.contains("hr.command exited"), "{}", r.stderr);
+    assert_eq!(sb.dump(), before, "nothing changed");
+    assert_eq!(
+        std::fs::read_to_string(sb.path("hr.csv")).unwrap(),
+        HR_LEE_LEFT,
+        "the last good snapshot is kept"
+    );
+}

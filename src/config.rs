@@ -117,6 +117,9 @@ pub struct PolicyConfig {
     /// The longest an exception may last, in days from its creation (1 to 3650).
     #[serde(default = "max_exception_days")]
     pub max_exception_days: i64,
+    /// How often `residual daemon` sweeps every configured scanner again while a leaver or
+    /// mover case is open (humantime: `1h`, `15m`; default 1h).
+    pub reverify_interval: Option<String>,
 }
 
 fn twenty_four() -> i64 {
@@ -145,6 +148,7 @@ impl Default for PolicyConfig {
             leaver_grace_hours: 0,
             collapse_sla_hours: twenty_four(),
             max_exception_days: max_exception_days(),
+            reverify_interval: None,
         }
     }
 }
@@ -340,6 +344,7 @@ impl Config {
                 .map_err(|e| invalid(format!("daemon.timezone: {e}")))?;
         }
         config.watch_interval().map_err(invalid)?;
+        config.reverify_interval().map_err(invalid)?;
         config.check_ranges().map_err(invalid)?;
         Ok(config)
     }
@@ -440,6 +445,20 @@ impl Config {
                 Ok(d) if !d.is_zero() => Ok(d),
                 _ => Err(format!(
                     "hr.watch_interval: `{text}` is not a duration such as `60s` or `5m`"
+                )),
+            },
+        }
+    }
+
+    /// How often the daemon re-sweeps while a case is open (`policy.reverify_interval`,
+    /// default 1h).
+    pub fn reverify_interval(&self) -> Result<std::time::Duration, String> {
+        match self.policy.reverify_interval.as_deref() {
+            None => Ok(std::time::Duration::from_secs(3600)),
+            Some(text) => match humantime::parse_duration(text) {
+                Ok(d) if !d.is_zero() => Ok(d),
+                _ => Err(format!(
+                    "policy.reverify_interval: `{text}` is not a duration such as `1h` or `15m`"
                 )),
             },
         }

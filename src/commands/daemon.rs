@@ -35,7 +35,10 @@ pub fn run(ctx: &Context, args: DaemonArgs) -> anyhow::Result<Exit> {
     }
     let _lock = lock::acquire(&ctx.db).map_err(|e| UsageError(e.to_string()))?;
     if args.once {
-        return watch_cycle(ctx, &log, true);
+        return Ok(match watch_cycle(ctx, &log, true)? {
+            Cycle::Swept(exit) => exit,
+            Cycle::Quiet => Exit::Ok,
+        });
     }
     if jobs.is_empty() && ctx.config.hr.is_none() {
         return Err(UsageError(
@@ -118,6 +121,11 @@ impl Daemon<'_> {
         // The first look at the HR source is at start: a leaver added while the daemon was
         // down is swept now, not one interval later.
         let mut next_watch = watch.map(|_| Instant::now());
+        // Open cases are swept again every reverify interval until verified or excepted.
+        let reverify = (!self.ctx.config.scanners.is_empty())
+            .then(|| self.ctx.config.reverify_interval().map_err(UsageError))
+            .transpose()?;
+        let mut next_reverify = reverify.map(|r| Instant::now() + r);
         let mut checked = started;
         let mut announced = None;
         while !stop.load(Ordering::SeqCst) {
@@ -138,6 +146,7 @@ impl Daemon<'_> {
                 if stop.load(Ordering::SeqCst)
                     || wake.is_some_and(|w| Utc::now() >= w)
                     || next_watch.is_some_and(|t| Instant::now() >= t)
+                    || next_reverify.is_some_and(|t| Instant::now() >= t)
                 {
                     break;
                 }
@@ -149,9 +158,22 @@ impl Daemon<'_> {
             if let (Some(w), Some(t)) = (watch, next_watch) {
                 if Instant::now() >= t {
                     next_watch = Some(Instant::now() + w);
-                    if let Err(e) = watch_cycle(&self.clock_ctx(), &self.log, false) {
+                    match watch_cycle(&self.clock_ctx(), &self.log, false) {
+                        // A full sweep just ran: the next re-sweep is an interval from now.
+                        Ok(Cycle::Swept(_)) => next_reverify = reverify.map(|r| Instant::now() + r),
+                        Ok(Cycle::Quiet) => {}
+                        Err(e) => self
+                            .log
+                            .warn(format!("watching the HR source failed: {e:#}")),
+                    }
+                }
+            }
+            if let (Some(r), Some(t)) = (reverify, next_reverify) {
+                if Instant::now() >= t {
+                    next_reverify = Some(Instant::now() + r);
+                    if let Err(e) = reverify_open_cases(&self.clock_ctx(), &self.log) {
                         self.log
-                            .warn(format!("watching the HR source failed: {e:#}"));
+                            .warn(format!("re-sweeping open cases failed: {e:#}"));
                     }
                 }
             }
@@ -256,10 +278,10 @@ fn run_named(ctx: &Context, name: &str) -> anyhow::Result<Exit> {
 /// One look at the HR source: import it when it changed and, when that brings leavers or
 /// movers, sweep every configured scanner now and print the cases that changed. Unless
 /// `chatty` (`--once`), an unchanged source says nothing: the loop looks every minute.
-fn watch_cycle(ctx: &Context, log: &Log, chatty: bool) -> anyhow::Result<Exit> {
+fn watch_cycle(ctx: &Context, log: &Log, chatty: bool) -> anyhow::Result<Cycle> {
     if ctx.config.hr.is_none() {
         log.info("no [hr] source in the configuration: nothing to watch");
-        return Ok(Exit::Ok);
+        return Ok(Cycle::Quiet);
     }
     let mut store = ctx.open_store()?;
     let import_ctx = Context {
@@ -274,25 +296,57 @@ fn watch_cycle(ctx: &Context, log: &Log, chatty: bool) -> anyhow::Result<Exit> {
         if chatty {
             log.info("HR source unchanged: nothing to sweep");
         }
-        return Ok(Exit::Ok);
+        return Ok(Cycle::Quiet);
     };
     if imported.leavers + imported.movers == 0 {
         log.info("new HR snapshot without new leavers or movers: nothing to sweep");
-        return Ok(Exit::Ok);
+        return Ok(Cycle::Quiet);
     }
     if ctx.config.scanners.is_empty() {
         log.warn(format!(
             "new HR snapshot with {} leaver(s) and {} mover(s), but no scanner is configured",
             imported.leavers, imported.movers
         ));
-        return Ok(Exit::Ok);
+        return Ok(Cycle::Quiet);
     }
     log.info(format!(
         "new HR snapshot with {} leaver(s) and {} mover(s): sweeping every configured scanner now",
         imported.leavers, imported.movers
     ));
     let recorded = nightly::sweep(ctx, &mut store, &[], false)?;
-    summary::finish(ctx, &store, &recorded, ScanOptions::default())
+    Ok(Cycle::Swept(summary::finish(
+        ctx,
+        &store,
+        &recorded,
+        ScanOptions::default(),
+    )?))
+}
+
+/// What a look at the HR source did.
+enum Cycle {
+    /// Nothing to sweep.
+    Quiet,
+    /// Swept every configured scanner, with this exit.
+    Swept(Exit),
+}
+
+/// Sweeps every configured scanner again when a leaver or mover case is open, so that a case is
+/// verified soon after the access is gone rather than at the next scheduled firing.
+fn reverify_open_cases(ctx: &Context, log: &Log) -> anyhow::Result<()> {
+    let mut store = ctx.open_store()?;
+    let open = crate::pipeline::cases::read(&store, &ctx.case_scope(), None, ctx.now)?
+        .iter()
+        .filter(|c| c.state == crate::cases::CaseState::Open)
+        .count();
+    if open == 0 {
+        return Ok(());
+    }
+    log.info(format!(
+        "{open} open case(s): re-sweeping every configured scanner (policy.reverify_interval)"
+    ));
+    let recorded = nightly::sweep(ctx, &mut store, &[], false)?;
+    summary::finish(ctx, &store, &recorded, ScanOptions::default())?;
+    Ok(())
 }
 
 /// One planned firing.

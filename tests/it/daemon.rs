@@ -355,3 +355,28 @@ fn an_hr_command_is_the_snapshot_and_a_failing_one_changes_nothing() {
         "the last good snapshot is kept"
     );
 }
+
+#[test]
+fn an_open_case_is_swept_again_every_reverify_interval_until_verified() {
+    let sb = sandbox(&format!(
+        "[hr]\nsource = \"hr.csv\"\nwatch_interval = \"1h\"\n\n\
+         [policy]\nreverify_interval = \"1s\"\n\n{}",
+        scanner("crm", "0 0 1 1 *", "")
+    ));
+    sb.write("hr.csv", HR_LEE_LEFT);
+    let mut daemon = Background::start(&sb);
+    daemon.wait_for("inventory:crm: run 1 complete");
+    daemon.wait_for("1 open case(s): re-sweeping");
+    daemon.wait_for("inventory:crm: run 2 complete");
+    // Lee's account is removed: the next re-sweep verifies the case, and the sweeps stop.
+    sb.write(
+        "crm.csv",
+        "account,email,status\nann,ann@example.com,active\n",
+    );
+    daemon.wait_for("→ verified");
+    std::thread::sleep(Duration::from_millis(2500));
+    let (code, stderr) = daemon.terminate();
+    assert_eq!(code, 0, "{stderr}");
+    let after = &stderr[stderr.find("→ verified").expect("verified")..];
+    assert!(!after.contains("re-sweeping"), "{stderr}");
+}

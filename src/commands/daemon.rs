@@ -33,6 +33,7 @@ pub fn run(ctx: &Context, args: DaemonArgs) -> anyhow::Result<Exit> {
     if args.plan {
         return plan(ctx, &jobs, args.count, args.format);
     }
+    crate::daemon::log::install(log.format);
     let _lock = lock::acquire(&ctx.db).map_err(|e| UsageError(e.to_string()))?;
     if args.once {
         return Ok(match watch_cycle(ctx, &log, true)? {

@@ -52,12 +52,11 @@ pub enum Command {
     Hr(HrCommand),
     /// Sweep systems: every configured scanner, the named ones, or one given on the command line.
     Scan(ScanArgs),
-    /// Run the configured scanners on their cron schedules (re-importing the HR source first).
-    Daemon {
-        /// Stop after this many scheduled runs (default: run until stopped).
-        #[arg(long, value_name = "N")]
-        runs: Option<u64>,
-    },
+    /// Run the configured scanners on their cron schedules (crontab semantics, UTC unless
+    /// `timezone` is set), one at a time, and sweep every configured system as soon as a new HR
+    /// snapshot brings leavers or movers. One daemon per store; SIGTERM stops it after the run in
+    /// progress, exit 0.
+    Daemon(DaemonArgs),
     /// CI gate for one repository: scan its history (or only `--since REV`) with the working tree
     /// and index, its CODEOWNERS and workflow files, against the HR snapshot in the store or
     /// `--hr FILE`; exit 1 when a finding at or above --fail-on is not covered by an exception.
@@ -86,6 +85,42 @@ pub enum Command {
     /// Check and list the residual-access rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct DaemonArgs {
+    /// Stop after this many scheduled runs (default: run until stopped).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub runs: Option<u64>,
+    /// Print the next firings of every scheduled scanner (from --now or the clock) and exit.
+    #[arg(long, conflicts_with_all = ["once", "runs"])]
+    pub plan: bool,
+    /// With --plan: firings per scanner.
+    #[arg(long, value_name = "N", default_value_t = 5, requires = "plan",
+          value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub count: u64,
+    /// With --plan: table or json (a list of {scanner, at}).
+    #[arg(long, value_enum, requires = "plan")]
+    pub format: Option<PlanFormat>,
+    /// One watch-and-sweep cycle, then exit: import the HR source if it changed and, when it
+    /// brings new leavers or movers, sweep every configured scanner now.
+    #[arg(long, conflicts_with = "runs")]
+    pub once: bool,
+    /// The daemon's own log lines on stderr: text (RFC 3339 timestamp first) or json.
+    #[arg(long, value_enum, default_value_t = LogFormatArg::Text)]
+    pub log_format: LogFormatArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormatArg {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

@@ -35,6 +35,9 @@ pub struct Config {
     pub exceptions: Option<PathBuf>,
     #[serde(default)]
     pub hr: Option<HrSource>,
+    /// `[daemon]`: the time zone schedules are read in and what happens to missed firings.
+    #[serde(default)]
+    pub daemon: DaemonSettings,
     #[serde(default)]
     pub policy: PolicyConfig,
     #[serde(default)]
@@ -73,6 +76,34 @@ pub struct HrSource {
     /// Departures one snapshot may cause before an import needs `--allow-mass-departure`
     /// (default: a tenth of the people employed before it, at least 5).
     pub max_departures: Option<usize>,
+    /// How often `residual daemon` looks at the source for a new snapshot (humantime: `60s`,
+    /// `5m`; default 60s).
+    pub watch_interval: Option<String>,
+    /// A command (run by `sh -c` in this file's directory) whose stdout is the snapshot, for HR
+    /// systems reached by a script or an HTTPS export; written to `source` when it exits 0.
+    pub command: Option<String>,
+}
+
+/// The `[daemon]` section.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DaemonSettings {
+    /// IANA zone the schedules are read in (default UTC); a scanner's own `timezone` wins.
+    pub timezone: Option<String>,
+    /// What a daemon that was down does about the firings it missed (default `last`).
+    #[serde(default)]
+    pub catch_up: CatchUp,
+}
+
+/// Missed firings while the daemon was down.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CatchUp {
+    /// Run once at start when the last firing was missed.
+    #[default]
+    Last,
+    /// Skip what was missed (logged) and wait for the next firing.
+    None,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -101,6 +132,9 @@ pub struct PolicyConfig {
     /// The longest an exception may last, in days from its creation (1 to 3650).
     #[serde(default = "max_exception_days")]
     pub max_exception_days: i64,
+    /// How often `residual daemon` sweeps every configured scanner again while a leaver or
+    /// mover case is open (humantime: `1h`, `15m`; default 1h).
+    pub reverify_interval: Option<String>,
 }
 
 fn twenty_four() -> i64 {
@@ -129,6 +163,7 @@ impl Default for PolicyConfig {
             leaver_grace_hours: 0,
             collapse_sla_hours: twenty_four(),
             max_exception_days: max_exception_days(),
+            reverify_interval: None,
         }
     }
 }
@@ -185,6 +220,10 @@ pub struct ScannerConfig {
     pub kind: String,
     /// 5-field crontab (or 6/7-field with seconds) schedule for `residual daemon`.
     pub schedule: Option<String>,
+    /// IANA zone `schedule` is read in (default: `[daemon] timezone`, else UTC).
+    pub timezone: Option<String>,
+    /// `last` or `none` for this scanner (default: `[daemon] catch_up`).
+    pub catch_up: Option<CatchUp>,
     /// `inventory`: the export file.
     pub file: Option<PathBuf>,
     /// `inventory`: the system name findings are filed under (default: `name`).
@@ -313,16 +352,18 @@ impl Config {
                 )))
                 }
             }
-            if let Some(expr) = &s.schedule {
-                crate::schedule::parse(expr).map_err(|e| {
-                    invalid(format!("scanner `{}`: schedule `{expr}`: {e}", s.name))
-                })?;
-            }
+            config.schedule_of(s).map_err(invalid)?;
             if let Some(n) = s.max_retries {
                 in_range(&format!("scanner `{}`: max_retries", s.name), n, 0, 20)
                     .map_err(invalid)?;
             }
         }
+        if let Some(zone) = &config.daemon.timezone {
+            crate::schedule::parse_zone(zone)
+                .map_err(|e| invalid(format!("daemon.timezone: {e}")))?;
+        }
+        config.watch_interval().map_err(invalid)?;
+        config.reverify_interval().map_err(invalid)?;
         config.check_ranges().map_err(invalid)?;
         Ok(config)
     }
@@ -394,6 +435,52 @@ impl Config {
             in_range("verify.max_candidates", n, 1, 100_000)?;
         }
         Ok(())
+    }
+
+    /// A scanner's parsed schedule in its zone (`None` without `schedule`); the error names the
+    /// scanner and echoes what was written.
+    pub fn schedule_of(
+        &self,
+        s: &ScannerConfig,
+    ) -> Result<Option<crate::schedule::Schedule>, String> {
+        let zone = match s.timezone.as_deref().or(self.daemon.timezone.as_deref()) {
+            Some(name) => crate::schedule::parse_zone(name)
+                .map_err(|e| format!("scanner `{}`: timezone: {e}", s.name))?,
+            None => chrono_tz::Tz::UTC,
+        };
+        let Some(expr) = &s.schedule else {
+            return Ok(None);
+        };
+        crate::schedule::parse(expr, zone)
+            .map(Some)
+            .map_err(|e| format!("scanner `{}`: schedule `{expr}`: {e}", s.name))
+    }
+
+    /// How often the daemon looks for a new HR snapshot (`[hr] watch_interval`, default 60s).
+    pub fn watch_interval(&self) -> Result<std::time::Duration, String> {
+        match self.hr.as_ref().and_then(|h| h.watch_interval.as_deref()) {
+            None => Ok(std::time::Duration::from_secs(60)),
+            Some(text) => match humantime::parse_duration(text) {
+                Ok(d) if !d.is_zero() => Ok(d),
+                _ => Err(format!(
+                    "hr.watch_interval: `{text}` is not a duration such as `60s` or `5m`"
+                )),
+            },
+        }
+    }
+
+    /// How often the daemon re-sweeps while a case is open (`policy.reverify_interval`,
+    /// default 1h).
+    pub fn reverify_interval(&self) -> Result<std::time::Duration, String> {
+        match self.policy.reverify_interval.as_deref() {
+            None => Ok(std::time::Duration::from_secs(3600)),
+            Some(text) => match humantime::parse_duration(text) {
+                Ok(d) if !d.is_zero() => Ok(d),
+                _ => Err(format!(
+                    "policy.reverify_interval: `{text}` is not a duration such as `1h` or `15m`"
+                )),
+            },
+        }
     }
 
     /// Resolves a path from the file against the file's directory.
@@ -503,6 +590,31 @@ mod tests {
         }
         let c = load_str("[policy]\nmax_exception_days = 30\n").expect("loads");
         assert_eq!(c.policy.max_exception_days, 30);
+    }
+
+    #[test]
+    fn a_bad_schedule_names_the_scanner_and_echoes_the_expression() {
+        let e = load_str(
+            "[[scanner]]\nname = \"crm\"\nkind = \"inventory\"\nfile = \"crm.csv\"\n\
+             schedule = \"0 2 * * 8\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("scanner `crm`: schedule `0 2 * * 8`"), "{e}");
+        assert!(
+            !e.contains("0 0 2"),
+            "echoes a seconds field nobody wrote: {e}"
+        );
+    }
+
+    #[test]
+    fn zones_and_the_watch_interval_are_checked() {
+        let e = load_str("[daemon]\ntimezone = \"Mars/Olympus\"\n").unwrap_err();
+        assert!(e.to_string().contains("daemon.timezone"), "{e}");
+        let e = load_str("[hr]\nsource = \"hr.csv\"\nwatch_interval = \"soon\"\n").unwrap_err();
+        assert!(e.to_string().contains("hr.watch_interval"), "{e}");
+        let c = load_str("[hr]\nsource = \"hr.csv\"\nwatch_interval = \"5m\"\n").expect("loads");
+        assert_eq!(c.watch_interval().unwrap().as_secs(), 300);
     }
 
     #[test]

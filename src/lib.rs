@@ -12,6 +12,7 @@ pub mod cases;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod daemon;
 pub mod evaluate;
 pub mod exceptions;
 pub mod facts;

@@ -17,6 +17,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        // No colour codes in a log file or a journal.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("RESIDUAL_LOG")
                 .unwrap_or_else(|_| "warn".into()),
@@ -89,7 +91,7 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Hr(cmd) => commands::hr::run(&ctx, cmd),
         Command::Scan(args) => commands::scan::run(&ctx, args),
-        Command::Daemon { runs } => commands::daemon::run(&ctx, runs),
+        Command::Daemon(args) => commands::daemon::run(&ctx, args),
         Command::Gate(args) => commands::gate::run(&ctx, args),
         Command::Runs(args) => commands::runs::run(&ctx, args),
         Command::Findings(args) => commands::findings::run(&ctx, args),

@@ -148,7 +148,8 @@ impl Context {
         if self.quiet {
             Progress::silent()
         } else {
-            Progress::new(|line| eprintln!("{line}"))
+            // Timestamped (or JSON) when the daemon runs: see `crate::daemon::log`.
+            Progress::new(|line| eprintln!("{}", crate::daemon::log::decorate(line)))
         }
     }
 

@@ -40,10 +40,19 @@ pub fn sweep(
 }
 
 /// Imports the configured HR source unless it is unchanged since the last import: what the
-/// nightly scan and each daemon firing do first, so a new leaver is swept at once.
-fn import_configured_hr(ctx: &Context, store: &mut Store) -> anyhow::Result<()> {
+/// nightly scan and each daemon firing do first, so a new leaver is swept at once. Returns what
+/// the import brought (`None` without an HR source or when the file was unchanged).
+pub fn import_configured_hr(
+    ctx: &Context,
+    store: &mut Store,
+) -> anyhow::Result<Option<crate::store::people::ImportSummary>> {
+    let mut imported = None;
     if let Some(hr) = &ctx.config.hr {
         let source = ctx.config.resolve(&hr.source);
+        if let Some(command) = &hr.command {
+            crate::daemon::hr_command::refresh(command, &ctx.config.base, &source)
+                .map_err(|e| UsageError(format!("{e:#}")))?;
+        }
         let cases = ctx.case_scope();
         let plan = ImportPlan {
             file: &source,
@@ -56,9 +65,9 @@ fn import_configured_hr(ctx: &Context, store: &mut Store) -> anyhow::Result<()> 
             cases: &cases,
         };
         let snapshot = hr_import::read_snapshot(&plan)?;
-        hr_import::import(store, &plan, snapshot, ctx.now, &ctx.progress_sink())?;
+        imported = hr_import::import(store, &plan, snapshot, ctx.now, &ctx.progress_sink())?;
     }
-    Ok(())
+    Ok(imported)
 }
 
 /// The configured scanners `names` asks for (all of them when empty).

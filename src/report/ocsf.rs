@@ -136,6 +136,7 @@ pub(super) mod tests {
                 last_seen: last.into(),
                 resolved_at: (state == FindingState::Resolved).then(|| last.to_string()),
                 resolved_by_run: (state == FindingState::Resolved).then_some(3),
+                unit: Some("users:access-keys".into()),
                 exception_id: None,
                 evidence: serde_json::Value::Null,
                 remediation: "Deactivate the key.".into(),

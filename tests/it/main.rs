@@ -12,6 +12,7 @@ mod aws_iam;
 mod cases;
 mod cli_output;
 mod coverage;
+mod daemon;
 mod exceptions;
 mod exit_codes;
 mod gate;

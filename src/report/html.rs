@@ -601,12 +601,12 @@ fn case(
 }
 
 fn coverage(pack: &Pack, h: &mut String) -> std::fmt::Result {
-    h.push_str("<h2>System coverage</h2><p class=\"muted\">A system is proven for a case only by a complete run after the event; a partial or failed run proves nothing.</p>");
+    h.push_str("<h2>System coverage</h2><p class=\"muted\">A system is proven for a case only by a complete run after the event that covered every unit; a partial or failed run, or a unit switched off, proves nothing for a case. A finding resolves when a run covered its unit.</p>");
     if pack.coverage.is_empty() {
         h.push_str(r#"<p class="muted">No scan run recorded.</p>"#);
         return Ok(());
     }
-    h.push_str("<table><tr><th>System</th><th>Last complete run</th><th>Latest run</th><th>Errors of the latest run</th></tr>");
+    h.push_str("<table><tr><th>System</th><th>Last complete run</th><th>Latest run</th><th>Units of the latest run</th><th>Errors of the latest run</th></tr>");
     for c in &pack.coverage {
         let complete = c
             .last_complete
@@ -652,14 +652,48 @@ fn coverage(pack: &Pack, h: &mut String) -> std::fmt::Result {
             ),
             None => ("—".into(), "—".into()),
         };
+        let units = c
+            .latest
+            .as_ref()
+            .map_or_else(|| "—".to_string(), units_cell);
         write!(
             h,
-            "<tr><td class=\"mono\">{}</td><td>{complete}</td><td>{latest}</td><td>{errors}</td></tr>",
+            "<tr><td class=\"mono\">{}</td><td>{complete}</td><td>{latest}</td><td>{units}</td><td>{errors}</td></tr>",
             esc(&c.system)
         )?;
     }
     h.push_str("</table>");
     Ok(())
+}
+
+/// What a run covered: the count of covered units, then each missed unit with its class (and
+/// the action to grant when access was denied).
+fn units_cell(r: &crate::store::runs::RunInfo) -> String {
+    let mut out = format!("{} covered", r.covered.len());
+    for m in r.missed.iter().take(6) {
+        let class = match &m.class {
+            residual_scanners::coverage::MissClass::AccessDenied { action } => {
+                format!("access denied: grant {action}")
+            }
+            other => other.as_str().to_string(),
+        };
+        write!(
+            out,
+            "<br>{} <span class=\"muted\">missed ({})</span>",
+            esc(&m.unit),
+            esc(&class)
+        )
+        .ok();
+    }
+    if r.missed.len() > 6 {
+        write!(
+            out,
+            "<br><span class=\"muted\">and {} more missed</span>",
+            r.missed.len() - 6
+        )
+        .ok();
+    }
+    out
 }
 
 /// At most this many findings are listed under one case (the CSV holds them all).

@@ -709,3 +709,28 @@ fn a_pack_whose_manifest_was_removed_is_changed_and_a_missing_directory_is_a_usa
     );
     assert!(r.stderr.contains("no such directory"), "{}", r.stderr);
 }
+
+#[test]
+fn the_page_shows_the_units_the_latest_run_of_each_system_missed() {
+    let sb = example();
+    let crm = fixture("inventory/crm.csv");
+    sb.expect(
+        3,
+        &[
+            "scan",
+            "inventory",
+            "--system",
+            "crm",
+            crm.to_str().unwrap(),
+            "--partial",
+        ],
+    );
+    let out = sb.path("pack");
+    sb.ok(&["report", "--out", out.to_str().unwrap()]);
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("Units of the latest run"), "no units column");
+    assert!(
+        html.contains("accounts <span class=\"muted\">missed (error)</span>"),
+        "the missed unit of the partial run is not on the page"
+    );
+}

@@ -1,5 +1,6 @@
 //! `residual daemon` through the binary: `--plan`, schedule errors, no starvation, one daemon
-//! per store, SIGTERM, catching up a missed firing, and a new leaver in HR swept by `--once`.
+//! per store, SIGTERM (between runs, during a run, and twice during a run), catching up a missed
+//! firing, and a new leaver in HR swept by `--once`.
 //! Tests that wait for a firing use per-second schedules and the real clock.
 
 use crate::harness::Sandbox;
@@ -119,20 +120,21 @@ fn runs_zero_is_refused() {
 }
 
 /// A daemon in the background, with its stderr lines sent to a channel.
-struct Background {
+pub(crate) struct Background {
     child: Child,
     lines: mpsc::Receiver<String>,
     seen: String,
 }
 
 impl Background {
-    fn start(sb: &Sandbox) -> Background {
+    pub(crate) fn start(sb: &Sandbox) -> Background {
         let mut child = Command::new(env!("CARGO_BIN_EXE_residual"))
             .arg("daemon")
             .current_dir(sb.dir.path())
             .env("RESIDUAL_DB", sb.db())
             .env_remove("RESIDUAL_CONFIG")
             .env_remove("RESIDUAL_NOW")
+            .envs(sb.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -169,13 +171,23 @@ impl Background {
     }
 
     /// Sends SIGTERM to this test's own child and returns its exit code and the rest of stderr.
-    fn terminate(mut self) -> (i32, String) {
+    pub(crate) fn terminate(self) -> (i32, String) {
+        self.sigterm();
+        self.exit()
+    }
+
+    /// Sends SIGTERM to this test's own child (by its PID) and returns at once.
+    fn sigterm(&self) {
         let pid = self.child.id().to_string();
         let sent = Command::new("kill")
             .args(["-TERM", &pid])
             .status()
             .expect("kill");
         assert!(sent.success());
+    }
+
+    /// Waits for the child to exit; its exit code and the rest of stderr.
+    fn exit(mut self) -> (i32, String) {
         let status = self.child.wait().expect("wait");
         while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
             self.seen.push_str(&line);
@@ -387,4 +399,73 @@ fn an_open_case_is_swept_again_every_reverify_interval_until_verified() {
     assert_eq!(code, 0, "{stderr}");
     let after = &stderr[stderr.find("→ verified").expect("verified")..];
     assert!(!after.contains("re-sweeping"), "{stderr}");
+}
+
+/// A sandbox whose `crm` export is a named pipe: its run starts (the `started` row is
+/// committed) and then waits in `open` until the test writes the export, so the test can
+/// signal the daemon while a run is in progress.
+fn sandbox_with_a_run_that_waits() -> Sandbox {
+    let sb = sandbox(&scanner("crm", "* * * * * *", ""));
+    std::fs::remove_file(sb.path("crm.csv")).expect("remove crm.csv");
+    let made = Command::new("mkfifo")
+        .arg(sb.path("crm.csv"))
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    sb
+}
+
+/// Waits (60 s at most) until `residual runs` lists one run, `started` by the daemon.
+fn wait_for_a_started_run(sb: &Sandbox) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        // The daemon may still be creating the store: a read refused meanwhile is retried.
+        let r = sb.run(&["runs", "--format", "json"]);
+        let listed = if r.code == 0 { r.json() } else { Value::Null };
+        if listed[0]["status"] == "started" && listed.as_array().map(Vec::len) == Some(1) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("no started run; runs: {:?}", runs(sb));
+}
+
+#[test]
+fn sigterm_during_a_run_lets_the_run_finish_then_exits_0() {
+    let sb = sandbox_with_a_run_that_waits();
+    let mut daemon = Background::start(&sb);
+    daemon.wait_for("running `crm`");
+    wait_for_a_started_run(&sb);
+    daemon.sigterm();
+    std::thread::sleep(Duration::from_millis(500));
+    // The export arrives after the signal: the run in progress still reads and records it.
+    std::fs::write(sb.path("crm.csv"), ACCOUNTS).expect("write the export to the pipe");
+    let (code, stderr) = daemon.exit();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("stopped by a signal"), "{stderr}");
+    let listed = runs(&sb);
+    assert_eq!(
+        listed.len(),
+        1,
+        "no run started after the signal: {listed:?}"
+    );
+    assert_eq!(listed[0]["status"], "complete", "{listed:?}\n{stderr}");
+}
+
+#[test]
+fn a_second_sigterm_during_a_run_ends_the_daemon_and_the_run_shows_as_interrupted() {
+    let sb = sandbox_with_a_run_that_waits();
+    let mut daemon = Background::start(&sb);
+    daemon.wait_for("running `crm`");
+    wait_for_a_started_run(&sb);
+    daemon.sigterm();
+    std::thread::sleep(Duration::from_millis(500));
+    daemon.sigterm();
+    let (code, stderr) = daemon.exit();
+    assert_eq!(code, 1, "a second signal ends the daemon at once: {stderr}");
+    let listed = runs(&sb);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["status"], "interrupted", "{listed:?}\n{stderr}");
+    let table = sb.ok(&["runs"]).stdout;
+    assert!(table.contains("interrupted"), "{table}");
 }

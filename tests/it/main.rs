@@ -13,6 +13,7 @@ mod cases;
 mod cli_output;
 mod coverage;
 mod daemon;
+mod daemon_bench;
 mod exceptions;
 mod exit_codes;
 mod gate;

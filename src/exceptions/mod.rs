@@ -121,10 +121,34 @@ pub fn sync(
     let plan = plan::plan(&all, file.as_ref(), policy.max_days, now)?;
     // Nothing to record is no commit: a command that then fails on bad input must be able to
     // say (exit 2) that it changed nothing.
-    if stored::write_plan(&tx, &plan, now)? {
+    if write_plan(&tx, &plan, now)? {
         tx.commit().map_err(store::StoreError::from)?;
     }
     Ok(synced(file.as_ref(), plan))
+}
+
+/// Writes what the plan changes (new, changed and revoked exceptions) and records it on the
+/// findings, inside the caller's transaction. Returns whether it wrote anything. Here rather than
+/// in the store, which then needs nothing of the plan's shape.
+fn write_plan(
+    tx: &store::Tx,
+    plan: &plan::Plan,
+    now: DateTime<Utc>,
+) -> Result<bool, store::StoreError> {
+    for e in &plan.added {
+        stored::insert(tx, e)?;
+    }
+    for e in &plan.changed {
+        stored::update_terms(tx, e)?;
+    }
+    for (id, r) in &plan.revoked {
+        stored::revoke(tx, id, r)?;
+    }
+    let transitions = store::findings::apply_exceptions(tx, &plan.events, now)?;
+    Ok(!plan.added.is_empty()
+        || !plan.changed.is_empty()
+        || !plan.revoked.is_empty()
+        || transitions > 0)
 }
 
 fn synced(file: Option<&ExceptionsFile>, plan: plan::Plan) -> Synced {
@@ -180,7 +204,7 @@ pub fn revoke(
             by: r.by.clone(),
         });
     }
-    stored::write_plan(&tx, &plan, now).map_err(ExceptionsError::from)?;
+    write_plan(&tx, &plan, now).map_err(ExceptionsError::from)?;
     let (revocation, change) = plan::revocation(&target, request.reason, request.by, "cli", now);
     stored::revoke(&tx, &target.id, &revocation).map_err(ExceptionsError::from)?;
     store::findings::apply_exceptions(&tx, &[change], now).map_err(ExceptionsError::from)?;

@@ -155,26 +155,3 @@ pub fn covers_of<'e>(exceptions: impl IntoIterator<Item = &'e Exception>) -> Vec
         })
         .collect()
 }
-
-/// Writes what the exceptions file changes (new, changed and revoked exceptions) and records it
-/// on the findings, inside the caller's transaction. Returns whether it wrote anything.
-pub fn write_plan(
-    tx: &super::Tx,
-    plan: &crate::exceptions::plan::Plan,
-    now: DateTime<Utc>,
-) -> Result<bool> {
-    for e in &plan.added {
-        insert(tx, e)?;
-    }
-    for e in &plan.changed {
-        update_terms(tx, e)?;
-    }
-    for (id, r) in &plan.revoked {
-        revoke(tx, id, r)?;
-    }
-    let transitions = super::findings::apply_exceptions(tx, &plan.events, now)?;
-    Ok(!plan.added.is_empty()
-        || !plan.changed.is_empty()
-        || !plan.revoked.is_empty()
-        || transitions > 0)
-}

@@ -232,9 +232,11 @@ fn a_run_killed_mid_way_shows_as_interrupted_and_the_next_run_works() {
     assert_eq!(runs[1]["status"], "interrupted", "{runs:#}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_repositorys_deploy_keys_answering_500_still_lets_another_repositorys_finding_resolve()
-{
+/// Two repositories of a fake GitHub org, `api` and `web`; a leaver's deploy key on `web` opens a
+/// finding, then is removed while `faulty` (a route of `api`) answers 500. Returns the run the
+/// second scan (exit 3) recorded, after checking that web's finding resolved by that run and that
+/// `missed_unit` is missed as transient.
+async fn web_resolves_while_api_answers_500(faulty: &str, missed_unit: &str) -> serde_json::Value {
     let fake = Fake::start(Flavor::Github).await;
     crate::github::empty_org(&fake);
     fake.set_list(
@@ -289,103 +291,38 @@ async fn one_repositorys_deploy_keys_answering_500_still_lets_another_repository
     let open = tokio::task::block_in_place(|| deploy_key(&sb, "open")).expect("open");
     assert_eq!(open["unit"], "repos:acme/web:deploy-keys");
 
-    // The key is removed from web; api's deploy keys answer 500.
     fake.set_list("/repos/acme/web/keys", Shape::Array, vec![]);
-    fake.fault("/repos/acme/api/keys", Fault::Status(500), None);
+    fake.fault(faulty, Fault::Status(500), None);
     sb.now = Some("2026-06-02T00:00:00Z".into());
     let r = tokio::task::block_in_place(|| sb.expect(3, &["scan", "gh"]));
-    assert!(
-        r.stderr.contains("repos:acme/api:deploy-keys"),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.contains(missed_unit), "{}", r.stderr);
     let resolved = tokio::task::block_in_place(|| deploy_key(&sb, "resolved"))
         .expect("web's deploy key finding resolved");
     let run = tokio::task::block_in_place(|| latest_run(&sb));
     assert_eq!(resolved["resolved_by_run"], run["id"]);
     assert_eq!(run["status"], "partial");
     assert!(covered(&run, "repos:acme/web:deploy-keys"), "{run:#}");
-    let miss = missed(&run, "repos:acme/api:deploy-keys").expect("api's keys missed");
+    let miss = missed(&run, missed_unit).unwrap_or_else(|| panic!("{missed_unit} missed"));
     assert_eq!(miss["class"], "transient", "{miss:#}");
+    run
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_repositorys_deploy_keys_answering_500_still_lets_another_repositorys_finding_resolve()
+{
+    web_resolves_while_api_answers_500("/repos/acme/api/keys", "repos:acme/api:deploy-keys").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_repositorys_ci_secrets_answering_500_miss_only_that_repositorys_ci_variables() {
-    let fake = Fake::start(Flavor::Github).await;
-    crate::github::empty_org(&fake);
-    fake.set_list(
-        "/orgs/acme/repos?type=all",
-        Shape::Array,
-        vec![gh::repo("acme", "api", 10), gh::repo("acme", "web", 11)],
-    );
-    for name in ["api", "web"] {
-        let base = format!("/repos/acme/{name}");
-        fake.set_list(
-            &format!("{base}/collaborators?affiliation=direct"),
-            Shape::Array,
-            vec![],
-        );
-        fake.set_list(&format!("{base}/keys"), Shape::Array, vec![]);
-        fake.set_list(
-            &format!("{base}/actions/secrets"),
-            Shape::Wrapped("secrets"),
-            vec![],
-        );
-        fake.set_list(
-            &format!("{base}/actions/variables"),
-            Shape::Wrapped("variables"),
-            vec![],
-        );
-    }
-    fake.set_list(
-        "/repos/acme/web/keys",
-        Shape::Array,
-        vec![gh::deploy_key(9, Some("ann-gh"), None, true)],
-    );
-    let mut sb = Sandbox::with_hr(
-        "2026-06-01T00:00:00Z",
-        "employee_id,email,status,termination_date,github_login\nE1,ann@example.com,terminated,2026-03-01,ann-gh\n",
-        "2026-04-01",
-    );
-    sb.env
-        .push(("GITHUB_TOKEN".into(), "ghp-fake-token-for-tests".into()));
-    sb.write(
-        "residual.toml",
-        &format!(
-            "[[scanner]]\nname = \"gh\"\nkind = \"github\"\norg = \"acme\"\napi_url = \"{}\"\nmax_retries = 0\n",
-            fake.url
-        ),
-    );
-    let deploy_key = |sb: &Sandbox, state: &str| {
-        sb.findings(state)
-            .into_iter()
-            .find(|f| f["rule"] == "leaver-deploy-key")
-    };
-    tokio::task::block_in_place(|| sb.ok(&["scan", "gh"]));
-    let open = tokio::task::block_in_place(|| deploy_key(&sb, "open")).expect("open");
-    assert_eq!(open["unit"], "repos:acme/web:deploy-keys");
-
-    // The key is removed from web; api's Actions secrets answer 500.
-    fake.set_list("/repos/acme/web/keys", Shape::Array, vec![]);
-    fake.fault("/repos/acme/api/actions/secrets", Fault::Status(500), None);
-    sb.now = Some("2026-06-02T00:00:00Z".into());
-    let r = tokio::task::block_in_place(|| sb.expect(3, &["scan", "gh"]));
-    assert!(
-        r.stderr.contains("ci-variables:repo:acme/api"),
-        "{}",
-        r.stderr
-    );
-    let resolved = tokio::task::block_in_place(|| deploy_key(&sb, "resolved"))
-        .expect("web's deploy key finding resolved");
-    let run = tokio::task::block_in_place(|| latest_run(&sb));
-    assert_eq!(resolved["resolved_by_run"], run["id"]);
-    assert_eq!(run["status"], "partial");
-    assert!(covered(&run, "repos:acme/web:deploy-keys"), "{run:#}");
+    let run = web_resolves_while_api_answers_500(
+        "/repos/acme/api/actions/secrets",
+        "ci-variables:repo:acme/api",
+    )
+    .await;
     assert!(covered(&run, "repos:acme/api:deploy-keys"), "{run:#}");
     assert!(covered(&run, "ci-variables:repo:acme/web"), "{run:#}");
     assert!(missed(&run, "*").is_none(), "{run:#}");
-    let miss = missed(&run, "ci-variables:repo:acme/api").expect("api's CI secrets missed");
-    assert_eq!(miss["class"], "transient", "{miss:#}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

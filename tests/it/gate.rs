@@ -691,3 +691,42 @@ pub(crate) fn sarif_schema_errors(doc: &Value) -> Option<String> {
         .unwrap_or_else(|e| panic!("cannot compile {schema}: {e:#}"));
     schemas.validate(doc, index).err().map(|e| format!("{e:#}"))
 }
+
+/// A `.residualignore` changed in a pull request (differs from `--since`, or untracked) is said in
+/// the gate's notes: it could hide the pull request's own secret.
+#[test]
+fn a_residualignore_changed_since_the_base_is_reported() {
+    let (sb, repo) = setup();
+    let base = String::from_utf8(
+        std::process::Command::new("git")
+            .args(["rev-parse", "HEAD"])
+            .current_dir(&repo)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let base = base.trim();
+    let gate = |sb: &Sandbox| {
+        sb.run(&[
+            "gate",
+            repo.to_str().unwrap(),
+            "--since",
+            base,
+            "--format",
+            "json",
+        ])
+        .json()
+    };
+    let doc = gate(&sb);
+    assert!(
+        !doc["notes"].to_string().contains(".residualignore"),
+        "{doc:#}"
+    );
+    std::fs::write(repo.join(".residualignore"), "path:config/**\n").unwrap();
+    let doc = gate(&sb);
+    assert!(
+        doc["notes"].to_string().contains(".residualignore differs"),
+        "{doc:#}"
+    );
+}

@@ -128,6 +128,7 @@ pub enum HrCommand {
     /// Import one HR snapshot (CSV, JSON array, or SCIM 2.0 ListResponse) and derive leaver and
     /// mover events by comparing it with the previous one. Bad input changes nothing.
     Import {
+        /// The HR snapshot file (CSV, JSON or SCIM).
         file: PathBuf,
         /// Format; default: recognised from the extension and the content.
         #[arg(long, value_enum)]
@@ -143,8 +144,10 @@ pub enum HrCommand {
     },
     /// List people with their current status.
     People {
+        /// Only people with this status (default: everyone).
         #[arg(long, value_enum)]
         status: Option<PeopleStatus>,
+        /// Output format (default: a table on a terminal, JSON otherwise).
         #[arg(long, value_enum)]
         format: Option<Format>,
     },
@@ -188,6 +191,7 @@ pub enum ScanCommand {
         /// The system name findings are filed under (`inventory:NAME`).
         #[arg(long)]
         system: String,
+        /// The inventory export file (CSV or JSON).
         file: PathBuf,
         /// The export is known to cover only part of the system (one OU, a failed paged export):
         /// record what it shows but resolve nothing, and exit 3.
@@ -353,15 +357,19 @@ pub struct GateArgs {
 
 #[derive(Debug, Args)]
 pub struct FindingsArgs {
+    /// Which findings by state.
     #[arg(long, value_enum, default_value = "open")]
     pub state: StateFilter,
+    /// Only findings of this system: `kind:name` (`inventory:crm`) or the kind alone (`inventory`).
     #[arg(long)]
     pub system: Option<String>,
+    /// Only findings of this rule id (`residual rules list` shows them).
     #[arg(long)]
     pub rule: Option<String>,
     /// Only findings of this person.
     #[arg(long, value_name = "ID")]
     pub employee: Option<String>,
+    /// Output format (default: a table on a terminal, JSON otherwise).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
     #[command(flatten)]
@@ -376,6 +384,7 @@ pub struct CasesArgs {
     /// Only the cases of this person.
     #[arg(long, value_name = "ID")]
     pub employee: Option<String>,
+    /// Output format (default: a table on a terminal, JSON otherwise).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
     /// Exit 1 when any case is overdue (for a nightly job's alerting).
@@ -413,13 +422,16 @@ pub enum StateFilter {
 pub enum ExceptionsCommand {
     /// Accept one finding until a date, with a reason and an approver.
     Add {
+        /// The finding id the exception covers (`residual findings` shows ids).
         #[arg(long)]
         finding: String,
+        /// Why the finding is accepted (recorded in the finding's chain).
         #[arg(long)]
         reason: String,
         /// Date or RFC 3339 time after which the finding is open again.
         #[arg(long)]
         expires: String,
+        /// Who approved the exception (recorded in the finding's chain).
         #[arg(long)]
         approver: String,
     },
@@ -433,6 +445,7 @@ pub enum ExceptionsCommand {
     Revoke {
         /// The exception id (see `residual exceptions list`).
         id: String,
+        /// Why the exception is revoked (recorded in the finding's chain).
         #[arg(long)]
         reason: String,
         /// Who revokes it (default: $USER).
@@ -458,8 +471,10 @@ pub enum AuditCommand {
     },
     /// Print the audit chain (JSON and JSONL carry each event's prev_hash, hash and scheme).
     Log {
+        /// Only the events of this finding id.
         #[arg(long)]
         finding: Option<String>,
+        /// Output format (default: a table on a terminal, JSON otherwise).
         #[arg(long, value_enum)]
         format: Option<Format>,
     },
@@ -479,6 +494,7 @@ pub enum RulesCommand {
 
 #[derive(Debug, Args)]
 pub struct FormatArgs {
+    /// Output format (default: a table on a terminal, JSON otherwise).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
 }
@@ -502,6 +518,7 @@ pub struct GateCommand {
     /// Fail at or above this severity.
     #[arg(long, value_enum, default_value = "high")]
     pub fail_on: Severity,
+    /// Output format: `text` for people, `json`, or `sarif` for code scanning.
     #[arg(long, value_enum, default_value = "text")]
     pub format: GateFormat,
     /// An HR snapshot to use instead of the store's (imported into a throwaway store).
@@ -555,4 +572,38 @@ pub enum ReportCommand {
         /// The pack's directory.
         dir: PathBuf,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// Every argument of `cmd` and its subcommands that has no help text, as `path --flag`.
+    fn without_help(cmd: &clap::Command, path: &str, out: &mut Vec<String>) {
+        for arg in cmd.get_arguments() {
+            let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+            if !builtin && arg.get_help().is_none() && arg.get_long_help().is_none() {
+                let name = arg
+                    .get_long()
+                    .map(|l| format!("--{l}"))
+                    .unwrap_or_else(|| arg.get_id().to_string().to_uppercase());
+                out.push(format!("{path} {name}"));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            without_help(sub, &format!("{path} {}", sub.get_name()), out);
+        }
+    }
+
+    #[test]
+    fn every_flag_and_positional_argument_has_help_text() {
+        let mut missing = Vec::new();
+        without_help(&Cli::command(), "residual", &mut missing);
+        assert!(
+            missing.is_empty(),
+            "arguments without help:\n{}",
+            missing.join("\n")
+        );
+    }
 }

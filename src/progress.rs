@@ -37,3 +37,21 @@ impl Progress {
         }
     }
 }
+
+/// `n noun` in words: the singular only when `n` is 1 (`1 leaver`, `0 leavers`, `2 matches`).
+pub fn count(n: impl Into<u64>, singular: &str, plural: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { singular } else { plural })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count;
+
+    #[test]
+    fn the_plural_only_when_the_count_is_not_one() {
+        assert_eq!(count(1u32, "leaver", "leavers"), "1 leaver");
+        assert_eq!(count(0u32, "leaver", "leavers"), "0 leavers");
+        assert_eq!(count(2u32, "match", "matches"), "2 matches");
+    }
+}

@@ -46,7 +46,8 @@ pub fn run(_ctx: &Context, cmd: RulesCommand) -> anyhow::Result<Exit> {
                 id: &'a str,
                 severity: &'a str,
                 title: &'a str,
-                frameworks: String,
+                // A list in JSON; joined with `; ` in a table or CSV cell.
+                frameworks: &'a [String],
                 examples: usize,
             }
             let set = RuleSet::builtin()?;
@@ -56,14 +57,14 @@ pub fn run(_ctx: &Context, cmd: RulesCommand) -> anyhow::Result<Exit> {
                     id: &r.id,
                     severity: r.severity.as_str(),
                     title: &r.title,
-                    frameworks: r.frameworks.join("; "),
+                    frameworks: &r.frameworks,
                     examples: r.examples.len(),
                 })
                 .collect();
             output::write(
                 &mut std::io::stdout().lock(),
                 output::default_format(f.format),
-                &["id", "severity", "title", "examples"],
+                &["id", "severity", "title", "frameworks", "examples"],
                 &rows,
             )?;
             Ok(Exit::Ok)

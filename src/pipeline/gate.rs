@@ -104,6 +104,9 @@ pub fn gate(cx: &Context, plan: GatePlan, key: &FingerprintKey) -> Result<GateOu
     let path = plan.path;
     let mut notes = Vec::new();
     let known = since_base(path, plan.since, &mut notes)?;
+    if let Some(rev) = plan.since.filter(|_| !known.commits.is_empty()) {
+        notes.extend(ignore_file_changed(path, rev.trim()));
+    }
     let system = repository::system_name(path, None);
     let seen = repository::observe(
         RepositoryPlan {
@@ -192,6 +195,18 @@ fn since_base(path: &Path, since: Option<&str>, notes: &mut Vec<String>) -> Resu
         ),
         Err(e) => Err(e.into()),
     }
+}
+
+/// A note when `.residualignore` was added, changed or removed since `rev` (untracked or
+/// modified in this pull request): it could hide the pull request's own secret from the gate.
+fn ignore_file_changed(path: &Path, rev: &str) -> Option<String> {
+    let changed = git::file_differs_from(path, rev, ".residualignore").unwrap_or(true);
+    changed.then(|| {
+        format!(
+            ".residualignore differs from --since {rev} (untracked or changed here): review it, \
+             it can hide this change's own secrets"
+        )
+    })
 }
 
 fn people_of(cx: &Context, hr: &HrSource) -> Result<HashMap<String, Person>> {

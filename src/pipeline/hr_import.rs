@@ -5,6 +5,7 @@ use super::{Progress, Result};
 use crate::cases::CaseScope;
 use crate::hr::{self, diff, HrFormat};
 use crate::person::Person;
+use crate::progress::count;
 use crate::store::events::{EventWriter, SnapshotEntry};
 use crate::store::{people, Store};
 use chrono::{DateTime, Utc};
@@ -121,15 +122,15 @@ pub fn import(
     })?;
     tx.commit().map_err(crate::store::StoreError::from)?;
     progress.say(format!(
-        "hr: snapshot {} as of {} from {} ({}): {} people, {} joined, {} leavers, {} movers ({:.2}s)",
+        "hr: snapshot {} as of {} from {} ({}): {}, {} joined, {}, {} ({:.2}s)",
         summary.snapshot_id,
         format_time(&plan.as_of),
         file.display(),
         parsed.format.as_str(),
-        summary.people,
+        count(summary.people as u64, "person", "people"),
         summary.joined,
-        summary.leavers,
-        summary.movers,
+        count(summary.leavers as u64, "leaver", "leavers"),
+        count(summary.movers as u64, "mover", "movers"),
         started.elapsed().as_secs_f64()
     ));
     for change in &case_changes {
@@ -150,15 +151,15 @@ pub fn people_in_memory(
     // The store keeps times to the second; so does this, so both give the same people.
     let as_of = DateTime::from_timestamp(as_of.timestamp(), 0).unwrap_or(as_of);
     let changes = diff::apply_snapshot(&HashMap::new(), parsed.people, as_of);
-    let count = |k| changes.events.iter().filter(|e| e.kind == k).count();
+    let events = |k| changes.events.iter().filter(|e| e.kind == k).count();
     progress.say(format!(
-        "hr: {} ({}) as of {}: {} people, {} leavers, {} movers (read for this run only)",
+        "hr: {} ({}) as of {}: {}, {}, {} (read for this run only)",
         file.display(),
         parsed.format.as_str(),
         format_time(&as_of),
-        changes.people.len(),
-        count(diff::EventKind::Leaver),
-        count(diff::EventKind::Mover),
+        count(changes.people.len() as u64, "person", "people"),
+        count(events(diff::EventKind::Leaver) as u64, "leaver", "leavers"),
+        count(events(diff::EventKind::Mover) as u64, "mover", "movers"),
     ));
     Ok(changes
         .people

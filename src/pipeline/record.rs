@@ -6,6 +6,7 @@ use super::{Context, Result};
 use crate::evaluate;
 use crate::findings::Outcome;
 use crate::link::PeopleIndex;
+use crate::progress::count;
 use crate::rules::RuleSet;
 use crate::store::{people, runs, Store};
 use residual_scanners::{coverage, RunStatus, ScanReport};
@@ -140,12 +141,12 @@ fn say_recorded(
     started: std::time::Instant,
 ) {
     cx.progress.say(format!(
-        "scan {}: run {run_id} {}: {} accounts, {} credentials, {} grants, {} linked; findings: {} new, {} reopened, {} still open, {} resolved, {} excepted ({:.2}s)",
+        "scan {}: run {run_id} {}: {}, {}, {}, {} linked; findings: {} new, {} reopened, {} still open, {} resolved, {} excepted ({:.2}s)",
         report.system,
         report.status.as_str(),
-        seen.accounts,
-        seen.credentials,
-        seen.grants,
+        count(seen.accounts as u64, "account", "accounts"),
+        count(seen.credentials as u64, "credential", "credentials"),
+        count(seen.grants as u64, "grant", "grants"),
         seen.linked,
         outcome.opened,
         outcome.reopened,

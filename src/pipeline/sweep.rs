@@ -236,14 +236,14 @@ pub fn repository(
     }
     let s = &seen.scan.stats;
     cx.progress.say(format!(
-        "scan {system}: {} commits, {} blobs scanned ({} MiB), {} known, {} binary and {} large skipped, {} matches",
-        s.commits,
-        s.blobs_scanned,
+        "scan {system}: {}, {} scanned ({} MiB), {} known, {} binary and {} large skipped, {}",
+        crate::progress::count(s.commits as u64, "commit", "commits"),
+        crate::progress::count(s.blobs_scanned as u64, "blob", "blobs"),
         s.bytes_scanned / (1 << 20),
         s.blobs_known,
         s.skipped_binary,
         s.skipped_large,
-        s.hits
+        crate::progress::count(s.hits as u64, "match", "matches")
     ));
     let scan = seen.scan;
     let complete = scan.report.status == RunStatus::Complete;

@@ -633,3 +633,100 @@ fn sarif_is_what_github_code_scanning_reads() {
         "{secret:#}"
     );
 }
+
+/// The gate's SARIF is valid against the official SARIF 2.1.0 JSON schema (vendored under
+/// `tests/schemas/`, see its README): CODEOWNERS results, suppressed secrets, severity overrides
+/// and invocation notifications, all in one document.
+#[test]
+fn sarif_validates_against_the_official_sarif_2_1_0_schema() {
+    let (sb, repo) = setup();
+    std::fs::create_dir_all(repo.join(".github")).unwrap();
+    std::fs::write(
+        repo.join(".github/CODEOWNERS"),
+        "# owners\n*       @ben-gh\n/config/ ann@example.com\n",
+    )
+    .unwrap();
+    std::fs::write(repo.join(".residualignore"), "# reviewed\npath:ci.sh\n").unwrap();
+    let config = sb.write(
+        "residual.toml",
+        "[policy.severity]\nleaver-codeowner = \"critical\"\n",
+    );
+    let out = sb.path("results.sarif");
+    sb.run(&[
+        "--config",
+        config.to_str().unwrap(),
+        "gate",
+        repo.to_str().unwrap(),
+        "--format",
+        "sarif",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert!(
+        !doc["runs"][0]["results"].as_array().unwrap().is_empty(),
+        "{doc:#}"
+    );
+    if let Some(errors) = sarif_schema_errors(&doc) {
+        panic!("SARIF is not valid 2.1.0:\n{errors}\n{doc:#}");
+    }
+    // The check can fail: a level SARIF does not know is caught.
+    let mut broken = doc.clone();
+    broken["runs"][0]["results"][0]["level"] = "severe".into();
+    assert!(sarif_schema_errors(&broken).is_some());
+}
+
+/// Every violation of the vendored SARIF 2.1.0 schema in `doc`, in words, with format assertions
+/// (uri, date-time) switched on; `None` when it is valid.
+pub(crate) fn sarif_schema_errors(doc: &Value) -> Option<String> {
+    let schema = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/schemas/sarif-2.1.0-rtm.5.json"
+    );
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    compiler.enable_format_assertions();
+    let index = compiler
+        .compile(schema, &mut schemas)
+        .unwrap_or_else(|e| panic!("cannot compile {schema}: {e:#}"));
+    schemas.validate(doc, index).err().map(|e| format!("{e:#}"))
+}
+
+/// A `.residualignore` changed in a pull request (differs from `--since`, or untracked) is said in
+/// the gate's notes: it could hide the pull request's own secret.
+#[test]
+fn a_residualignore_changed_since_the_base_is_reported() {
+    let (sb, repo) = setup();
+    let base = String::from_utf8(
+        std::process::Command::new("git")
+            .args(["rev-parse", "HEAD"])
+            .current_dir(&repo)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let base = base.trim();
+    let gate = |sb: &Sandbox| {
+        sb.run(&[
+            "gate",
+            repo.to_str().unwrap(),
+            "--since",
+            base,
+            "--format",
+            "json",
+        ])
+        .json()
+    };
+    let doc = gate(&sb);
+    assert!(
+        !doc["notes"].to_string().contains(".residualignore"),
+        "{doc:#}"
+    );
+    std::fs::write(repo.join(".residualignore"), "path:config/**\n").unwrap();
+    let doc = gate(&sb);
+    assert!(
+        doc["notes"].to_string().contains(".residualignore differs"),
+        "{doc:#}"
+    );
+}

@@ -162,6 +162,7 @@ fn the_gate_on_a_shallow_clone_warns_in_stderr_json_and_sarif_without_failing_fo
     );
     let run = sb.run(&["gate", shallow.to_str().unwrap(), "--format", "sarif"]);
     let sarif = run.json();
+    assert_eq!(crate::gate::sarif_schema_errors(&sarif), None);
     let note = &sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"][0];
     assert_eq!(note["level"], "warning");
     assert!(note["message"]["text"]

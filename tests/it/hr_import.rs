@@ -344,3 +344,25 @@ fn a_header_only_export_is_refused_and_makes_nobody_a_leaver() {
     assert!(run.stderr.contains("holds no people"), "{}", run.stderr);
     assert!(people(&sb, Some("leaver")).is_empty());
 }
+
+/// Progress lines count in words: `1 person, 1 leaver` (plural only when the count is not 1).
+#[test]
+fn progress_lines_say_one_leaver_not_one_leavers() {
+    let sb = Sandbox::new();
+    let hr = sb.write(
+        "hr.csv",
+        "employee_id,email,status,termination_date\nE1,ann@example.com,terminated,2026-03-01\n",
+    );
+    let r = sb.ok(&[
+        "hr",
+        "import",
+        hr.to_str().unwrap(),
+        "--as-of",
+        "2026-04-01",
+    ]);
+    assert!(
+        r.stderr.contains("1 person, 0 joined, 1 leaver, 0 movers"),
+        "{}",
+        r.stderr
+    );
+}

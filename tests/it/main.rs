@@ -8,6 +8,7 @@
 mod harness;
 
 mod audit;
+mod aws_errors;
 mod aws_iam;
 mod cases;
 mod cli_output;

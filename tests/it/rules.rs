@@ -54,6 +54,21 @@ fn every_rule_maps_to_frameworks_and_has_remediation() {
     let rules = rules.as_array().unwrap();
     assert!(rules.len() >= 13);
     for r in rules {
-        assert!(r["frameworks"].as_str().unwrap().contains("NIST"), "{r}");
+        assert!(r["frameworks"].to_string().contains("NIST"), "{r}");
     }
+}
+
+/// `rules list` shows each rule's framework mapping: a list in JSON, a column in CSV and tables.
+#[test]
+fn rules_list_shows_the_framework_mapping_as_a_list_and_a_column() {
+    let sb = Sandbox::new();
+    let rules = sb.ok(&["rules", "list", "--format", "json"]).json();
+    let first = &rules[0];
+    let frameworks = first["frameworks"].as_array().expect("a list");
+    assert!(frameworks.len() > 1, "{first}");
+    let csv = sb.ok(&["rules", "list", "--format", "csv"]).stdout;
+    let header = csv.lines().next().unwrap();
+    assert!(header.split(',').any(|c| c == "frameworks"), "{csv}");
+    let first_framework = frameworks[0].as_str().unwrap();
+    assert!(csv.contains(first_framework), "{csv}");
 }

@@ -126,3 +126,26 @@ impl Clients {
         Clients { iam, sts, calls }
     }
 }
+
+/// Whether the AWS config and credentials files (`AWS_CONFIG_FILE`,
+/// `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/`) define `profile`; the SDK would otherwise go
+/// on without it and fail later with an unrelated error.
+pub(super) async fn profile_exists(profile: &str) -> Result<(), String> {
+    let files = aws_runtime::env_config::file::EnvConfigFiles::default();
+    let set = aws_config::profile::load(
+        &aws_types::os_shim_internal::Fs::real(),
+        &aws_types::os_shim_internal::Env::real(),
+        &files,
+        None,
+    )
+    .await
+    .map_err(|e| format!("cannot read the AWS config files for --profile {profile}: {e}"))?;
+    if set.get_profile(profile).is_some() {
+        return Ok(());
+    }
+    let known: Vec<&str> = set.profiles().collect();
+    Err(format!(
+        "AWS profile {profile} is missing from the AWS config and credentials files (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/config and ~/.aws/credentials); profiles there: {}",
+        if known.is_empty() { "none".to_string() } else { known.join(", ") }
+    ))
+}

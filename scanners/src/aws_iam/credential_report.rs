@@ -3,7 +3,7 @@
 //! key and certificate status in two calls.
 
 use super::report::{parse_credential_report, ReportRow};
-use super::sweep::{describe, CallError, Sweep};
+use super::sweep::{CallError, Sweep};
 use aws_sdk_iam::types::ReportStateType;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -17,7 +17,7 @@ impl Sweep {
             let generated = self
                 .send(|| self.iam.generate_credential_report().send())
                 .await
-                .map_err(|e| describe("GenerateCredentialReport", &e))?;
+                .map_err(|e| self.describe("GenerateCredentialReport", &e))?;
             let complete = generated.state() == Some(&ReportStateType::Complete);
             if complete || generated.state() == Some(&ReportStateType::Started) {
                 // moto (and AWS, for a fresh small account) may already have it: try to read it.
@@ -39,7 +39,7 @@ impl Sweep {
                                 || s.is_credential_report_expired_exception()
                         });
                         if !not_yet || complete {
-                            return Err(describe("GetCredentialReport", &e));
+                            return Err(self.describe("GetCredentialReport", &e));
                         }
                     }
                 }

@@ -4,7 +4,7 @@
 //! [`Credential`]s; no listing returns a secret value.
 
 use super::report::{slot_for_key, ReportRow};
-use super::sweep::{describe, next_marker, to_chrono, CallError, Sweep};
+use super::sweep::{next_marker, to_chrono, CallError, Sweep};
 use crate::{Credential, CredentialKind, IdentityHints};
 use aws_sdk_iam::types::{
     AccessKeyMetadata, AssignmentStatusType, ServiceSpecificCredentialMetadata, StatusType,
@@ -102,7 +102,7 @@ impl Sweep {
                         .send()
                 })
                 .await
-                .map_err(|e| describe("ListServiceSpecificCredentials", &e))?;
+                .map_err(|e| self.describe("ListServiceSpecificCredentials", &e))?;
             out.extend(
                 page.service_specific_credentials()
                     .iter()
@@ -237,7 +237,7 @@ impl Sweep {
             }
             Err(e) => {
                 attributes.insert("last_used_source".into(), "unknown".into());
-                Err(describe(&format!("GetAccessKeyLastUsed {id}"), &e))
+                Err(self.describe(&format!("GetAccessKeyLastUsed {id}"), &e))
             }
         }
     }
@@ -317,7 +317,7 @@ impl Sweep {
             {
                 Ok(None)
             }
-            Err(e) => Err(describe(&format!("GetLoginProfile {user}"), &e)),
+            Err(e) => Err(self.describe(&format!("GetLoginProfile {user}"), &e)),
         }
     }
 }

@@ -86,6 +86,7 @@ mod config;
 mod credential_report;
 mod credentials;
 mod details;
+mod error_text;
 mod report;
 mod roles;
 mod sweep;
@@ -99,7 +100,6 @@ pub use config::{AwsScanConfig, TagKeys};
 
 use crate::coverage::{self, iam_credential_unit, Miss, MissClass};
 use crate::{Observations, RunStatus, ScanReport};
-use aws_sdk_iam::error::DisplayErrorContext;
 use chrono::Utc;
 use details::AuthDetails;
 use report::ReportRow;
@@ -128,7 +128,16 @@ pub async fn scan_aws_iam(config: &AwsScanConfig) -> ScanReport {
             calls.load(Ordering::Relaxed),
         )
     };
-    let (account_id, caller) = match account_id(&clients.sts).await {
+    if let Some(profile) = &config.profile {
+        if let Err(e) = clients::profile_exists(profile).await {
+            return failed(format!("{SCANNER}:unknown"), vec![e]);
+        }
+    }
+    let sts_endpoint = error_text::endpoint(
+        config.endpoint_url.as_deref(),
+        &format!("sts.{}.amazonaws.com", config.region),
+    );
+    let (account_id, caller) = match account_id(&clients.sts, &sts_endpoint).await {
         Ok(found) => found,
         Err(e) => return failed(format!("{SCANNER}:unknown"), vec![e]),
     };
@@ -216,7 +225,10 @@ fn report_only_facts(obs: &Observations, why: CallError) -> Option<Miss> {
 
 /// The account the credentials belong to and the caller's ARN (when the answer names it), or
 /// why the account cannot be identified.
-async fn account_id(sts: &aws_sdk_sts::Client) -> Result<(String, Option<String>), String> {
+async fn account_id(
+    sts: &aws_sdk_sts::Client,
+    endpoint: &str,
+) -> Result<(String, Option<String>), String> {
     match sts.get_caller_identity().send().await {
         Ok(out) => out
             .account()
@@ -224,7 +236,7 @@ async fn account_id(sts: &aws_sdk_sts::Client) -> Result<(String, Option<String>
             .ok_or_else(|| "GetCallerIdentity: the response names no account".to_string()),
         Err(e) => Err(format!(
             "cannot identify the AWS account (credentials, profile, endpoint?): {}",
-            DisplayErrorContext(&e)
+            error_text::sdk_error("GetCallerIdentity", endpoint, &e)
         )),
     }
 }

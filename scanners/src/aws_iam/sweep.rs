@@ -4,7 +4,7 @@
 use super::AwsScanConfig;
 use crate::coverage::{Miss, MissClass};
 use aws_sdk_iam::config::http::HttpResponse;
-use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_async::future::pagination_stream::PaginationStream;
 use chrono::{DateTime, Utc};
 use std::future::Future;
@@ -100,7 +100,7 @@ impl Sweep {
                         retried += 1;
                         continue 'resume;
                     }
-                    Err(e) => return Err(describe(operation, &e)),
+                    Err(e) => return Err(self.describe(operation, &e)),
                 };
                 (wait, retried) = (self.config.throttle_backoff, 0);
                 let next = next_marker(page.truncated(), page.next_marker());
@@ -168,10 +168,30 @@ impl std::fmt::Display for CallError {
     }
 }
 
-/// The error recorded in a report: the operation, then the SDK's full error chain, classed as
-/// a denial (naming the IAM action to grant), transient (5xx, throttling, no answer) or other.
-/// `operation` starts with the API operation's name (`ListAccessKeys ann`).
-pub(super) fn describe<E>(operation: &str, err: &SdkError<E, HttpResponse>) -> CallError
+impl Sweep {
+    /// Where this sweep's IAM calls go, as error messages name it.
+    pub(super) fn iam_endpoint(&self) -> String {
+        super::error_text::endpoint(self.config.endpoint_url.as_deref(), "iam.amazonaws.com")
+    }
+
+    /// [`describe`] for a call this sweep sent.
+    pub(super) fn describe<E>(&self, operation: &str, err: &SdkError<E, HttpResponse>) -> CallError
+    where
+        E: std::error::Error + ProvideErrorMetadata + 'static,
+    {
+        describe(operation, &self.iam_endpoint(), err)
+    }
+}
+
+/// The error recorded in a report: the operation, the endpoint, then the service's code and
+/// message or the cause chain in words, classed as a denial (naming the IAM action to grant),
+/// transient (5xx, throttling, no answer) or other. `operation` starts with the API operation's
+/// name (`ListAccessKeys ann`).
+pub(super) fn describe<E>(
+    operation: &str,
+    endpoint: &str,
+    err: &SdkError<E, HttpResponse>,
+) -> CallError
 where
     E: std::error::Error + ProvideErrorMetadata + 'static,
 {
@@ -197,7 +217,7 @@ where
         MissClass::Error
     };
     CallError {
-        reason: format!("{operation}: {}", DisplayErrorContext(err)),
+        reason: super::error_text::sdk_error(operation, endpoint, err),
         class,
     }
 }

@@ -737,3 +737,27 @@ pub fn commits_reachable(path: &Path, rev: &str) -> Result<HashSet<Oid>, GitErro
     }
     Ok(out)
 }
+
+/// Whether the working tree's copy of `file` (a path from the repository root) differs from its
+/// content at `rev`: added, changed or removed since. A revision this repository does not have is
+/// an error; a file absent from both is unchanged.
+pub fn file_differs_from(path: &Path, rev: &str, file: &str) -> Result<bool, GitError> {
+    let repo = gix::discover(path).map_err(|e| GitError::Open {
+        path: path.to_path_buf(),
+        source: Box::new(e),
+    })?;
+    let then = match repo.rev_parse_single(format!("{rev}:{file}").as_str()) {
+        Ok(id) => {
+            let object = id.object().map_err(|e| GitError::Object {
+                path: path.to_path_buf(),
+                id: format!("{rev}:{file}"),
+                source: Box::new(e),
+            })?;
+            Some(object.data.clone())
+        }
+        Err(_) => None,
+    };
+    let root = repo.workdir().unwrap_or(path);
+    let now = std::fs::read(root.join(file)).ok();
+    Ok(then != now)
+}

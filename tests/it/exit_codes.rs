@@ -6,16 +6,7 @@ use crate::harness::{fixture, Sandbox};
 use std::process::{Command, Stdio};
 
 fn setup() -> Sandbox {
-    let mut sb = Sandbox::new();
-    sb.now = Some("2026-11-27T00:00:00Z".into());
-    sb.ok(&[
-        "hr",
-        "import",
-        fixture("hr/example.csv").to_str().unwrap(),
-        "--as-of",
-        "2026-11-01",
-    ]);
-    sb
+    Sandbox::with_example_hr()
 }
 
 /// Runs `residual ARGS` in the sandbox with its stdout a pipe whose reading end is already

@@ -559,28 +559,8 @@ fn gate_with_hr_writes_nothing_in_tmpdir_nor_beside_the_db() {
 #[test]
 fn sarif_is_what_github_code_scanning_reads() {
     let (sb, repo) = setup();
-    std::fs::create_dir_all(repo.join(".github")).unwrap();
-    std::fs::write(
-        repo.join(".github/CODEOWNERS"),
-        "# owners\n*       @ben-gh\n/config/ ann@example.com\n",
-    )
-    .unwrap();
-    let config = sb.write(
-        "residual.toml",
-        "[policy.severity]\nleaver-codeowner = \"critical\"\n",
-    );
-    let out = sb.path("results.sarif");
-    sb.run(&[
-        "--config",
-        config.to_str().unwrap(),
-        "gate",
-        repo.to_str().unwrap(),
-        "--format",
-        "sarif",
-        "-o",
-        out.to_str().unwrap(),
-    ]);
-    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    codeowners_naming_anns_email(&repo);
+    let doc = sarif_with_codeowner_override(&sb, &repo);
     let run = &doc["runs"][0];
     assert_eq!(run["automationDetails"]["id"], "residual/gate/");
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
@@ -640,29 +620,9 @@ fn sarif_is_what_github_code_scanning_reads() {
 #[test]
 fn sarif_validates_against_the_official_sarif_2_1_0_schema() {
     let (sb, repo) = setup();
-    std::fs::create_dir_all(repo.join(".github")).unwrap();
-    std::fs::write(
-        repo.join(".github/CODEOWNERS"),
-        "# owners\n*       @ben-gh\n/config/ ann@example.com\n",
-    )
-    .unwrap();
+    codeowners_naming_anns_email(&repo);
     std::fs::write(repo.join(".residualignore"), "# reviewed\npath:ci.sh\n").unwrap();
-    let config = sb.write(
-        "residual.toml",
-        "[policy.severity]\nleaver-codeowner = \"critical\"\n",
-    );
-    let out = sb.path("results.sarif");
-    sb.run(&[
-        "--config",
-        config.to_str().unwrap(),
-        "gate",
-        repo.to_str().unwrap(),
-        "--format",
-        "sarif",
-        "-o",
-        out.to_str().unwrap(),
-    ]);
-    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let doc = sarif_with_codeowner_override(&sb, &repo);
     assert!(
         !doc["runs"][0]["results"].as_array().unwrap().is_empty(),
         "{doc:#}"
@@ -729,4 +689,35 @@ fn a_residualignore_changed_since_the_base_is_reported() {
         doc["notes"].to_string().contains(".residualignore differs"),
         "{doc:#}"
     );
+}
+
+/// CODEOWNERS naming Ben by login and Ann (who left, and committed) by her email.
+fn codeowners_naming_anns_email(repo: &std::path::Path) {
+    std::fs::create_dir_all(repo.join(".github")).unwrap();
+    std::fs::write(
+        repo.join(".github/CODEOWNERS"),
+        "# owners\n*       @ben-gh\n/config/ ann@example.com\n",
+    )
+    .unwrap();
+}
+
+/// The gate's SARIF for `repo` with `leaver-codeowner` overridden to critical.
+fn sarif_with_codeowner_override(sb: &Sandbox, repo: &std::path::Path) -> Value {
+    let config = sb.write(
+        "residual.toml",
+        "[policy.severity]\nleaver-codeowner = \"critical\"\n",
+    );
+    let out = sb.path("results.sarif");
+    sb.run(&[
+        "--config",
+        config.to_str().unwrap(),
+        "gate",
+        repo.to_str().unwrap(),
+        "--format",
+        "sarif",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    doc
 }

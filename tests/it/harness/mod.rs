@@ -45,6 +45,22 @@ impl Sandbox {
         sb
     }
 
+    /// A sandbox whose clock reads 2026-11-27 with the shipped example HR snapshot
+    /// (`fixtures/hr/example.csv`) imported as of 2026-11-01: what the tests of the example
+    /// exports start from.
+    pub fn with_example_hr() -> Sandbox {
+        let mut sb = Sandbox::new();
+        sb.now = Some("2026-11-27T00:00:00Z".into());
+        sb.ok(&[
+            "hr",
+            "import",
+            fixture("hr/example.csv").to_str().unwrap(),
+            "--as-of",
+            "2026-11-01",
+        ]);
+        sb
+    }
+
     /// Asserts that no value of `values` appears in `outputs` or in the store's files.
     pub fn assert_not_leaked(&self, outputs: &str, values: &[&str]) {
         for value in values {

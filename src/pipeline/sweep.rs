@@ -85,7 +85,8 @@ fn cut_short(accounts: usize, previous: Option<i64>, guard: ExportGuard) -> Opti
 }
 
 /// Sweeps the AWS accounts one after another, each run started before its sweep. The account is
-/// only known once the sweep asked STS, so a started row names the role (or `default`).
+/// only known once the sweep asked STS, so a started row names the account of the role (or the
+/// profile, or `default`): see [`AwsScanConfig::tried_system`].
 pub fn aws(cx: &Context, store: &Store, configs: Vec<AwsScanConfig>) -> Result<Vec<Swept>> {
     let mut swept = Vec::new();
     for config in configs {
@@ -94,10 +95,7 @@ pub fn aws(cx: &Context, store: &Store, configs: Vec<AwsScanConfig>) -> Result<V
             .clone()
             .unwrap_or_else(|| "the default account".into());
         cx.progress.say(format!("scan aws-iam: sweeping {account}"));
-        let system = format!(
-            "aws-iam:{}",
-            config.role_arn.as_deref().unwrap_or("default")
-        );
+        let system = config.tried_system();
         let run = record::start(cx, store, "aws-iam", &system)?;
         let target = Target::AwsIam(config);
         let report = record::started(store, run, || Ok(scanners::sweep(&target, &NoMatcher)?))?;

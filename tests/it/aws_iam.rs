@@ -322,3 +322,30 @@ async fn an_iam_sweep_finds_every_way_a_leaver_gets_in_and_resolves_what_was_rem
     );
     assert_eq!(sb.findings("all"), before);
 }
+
+/// A sweep that cannot reach AWS at all is a failed run of the account it tried to enter (the
+/// account in its role ARN), not of an "unknown" system that no later run of the account matches.
+#[test]
+fn a_run_that_cannot_start_is_filed_under_the_account_of_its_role() {
+    let sb = Sandbox::new();
+    sb.write(
+        "residual.toml",
+        &format!(
+            "[[scanner]]\nname = \"prod\"\nkind = \"aws-iam\"\nendpoint_url = \"{}\"\n\
+             role_arn = \"arn:aws:iam::210987654321:role/residual-audit\"\n",
+            moto::unreachable_endpoint()
+        ),
+    );
+    let hr = sb.write("hr.csv", HR);
+    sb.ok(&["hr", "import", hr.to_str().unwrap()]);
+    sb.expect(3, &["scan", "prod"]);
+    let runs = sb.ok(&["runs", "--format", "json"]).json();
+    let systems: Vec<&str> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["system"].as_str().unwrap())
+        .collect();
+    assert_eq!(systems, ["aws-iam:210987654321"], "{runs:#}");
+    assert_eq!(runs[0]["status"], "failed", "{runs:#}");
+}

@@ -101,3 +101,54 @@ impl Default for AwsScanConfig {
         }
     }
 }
+
+impl AwsScanConfig {
+    /// The system a run is filed under while the account is not yet known from STS, and for
+    /// good when STS cannot be reached: the account of [`role_arn`](Self::role_arn) (the
+    /// account the sweep tried to enter), else the profile's name, else `aws-iam:default` (the
+    /// default credential chain). A failed run then sits beside the account's other runs instead
+    /// of under an `unknown` system that no later run matches.
+    pub fn tried_system(&self) -> String {
+        let account = self.role_arn.as_deref().and_then(account_of_arn);
+        match (account, &self.profile) {
+            (Some(account), _) => format!("{}:{account}", super::SCANNER),
+            (None, Some(profile)) => format!("{}:profile:{profile}", super::SCANNER),
+            (None, None) => format!("{}:default", super::SCANNER),
+        }
+    }
+}
+
+/// The account id of an ARN (`arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`), if it names one.
+fn account_of_arn(arn: &str) -> Option<&str> {
+    let account = arn.split(':').nth(4)?;
+    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AwsScanConfig;
+
+    fn tried(role_arn: Option<&str>, profile: Option<&str>) -> String {
+        AwsScanConfig {
+            role_arn: role_arn.map(Into::into),
+            profile: profile.map(Into::into),
+            ..AwsScanConfig::default()
+        }
+        .tried_system()
+    }
+
+    #[test]
+    fn a_run_is_filed_under_the_account_of_its_role_else_the_profile_else_default() {
+        let role = Some("arn:aws:iam::210987654321:role/residual-audit");
+        assert_eq!(tried(role, Some("audit")), "aws-iam:210987654321");
+        assert_eq!(
+            tried(Some("arn:aws-us-gov:iam::123456789012:role/x"), None),
+            "aws-iam:123456789012"
+        );
+        assert_eq!(
+            tried(Some("not-an-arn"), Some("audit")),
+            "aws-iam:profile:audit"
+        );
+        assert_eq!(tried(None, None), "aws-iam:default");
+    }
+}

@@ -130,7 +130,7 @@ pub async fn scan_aws_iam(config: &AwsScanConfig) -> ScanReport {
     };
     if let Some(profile) = &config.profile {
         if let Err(e) = clients::profile_exists(profile).await {
-            return failed(format!("{SCANNER}:unknown"), vec![e]);
+            return failed(config.tried_system(), vec![e]);
         }
     }
     let sts_endpoint = error_text::endpoint(
@@ -139,7 +139,7 @@ pub async fn scan_aws_iam(config: &AwsScanConfig) -> ScanReport {
     );
     let (account_id, caller) = match account_id(&clients.sts, &sts_endpoint).await {
         Ok(found) => found,
-        Err(e) => return failed(format!("{SCANNER}:unknown"), vec![e]),
+        Err(e) => return failed(config.tried_system(), vec![e]),
     };
     let system = format!("{SCANNER}:{account_id}");
     // Which account was read, and as whom: what the audit chain records of the run's input.

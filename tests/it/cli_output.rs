@@ -90,3 +90,27 @@ fn an_unknown_rule_id_is_an_error_listing_the_rules() {
     let r = sb.expect(2, &["findings", "--rule", "leaver-active-acount"]);
     assert!(r.stderr.contains("leaver-active-account"), "{}", r.stderr);
 }
+
+/// In CI, cron mail or any log file, stderr is not a terminal: every progress line starts with
+/// the time it was written (RFC 3339, UTC), so a slow step can be found in the log.
+#[test]
+fn progress_lines_carry_a_timestamp_when_stderr_is_not_a_terminal() {
+    let sb = setup();
+    let csv = fixture("inventory/crm.csv");
+    let r = sb.ok(&[
+        "scan",
+        "inventory",
+        "--system",
+        "crm",
+        csv.to_str().unwrap(),
+    ]);
+    let lines: Vec<&str> = r.stderr.lines().filter(|l| l.contains("scan ")).collect();
+    assert!(!lines.is_empty(), "{}", r.stderr);
+    for line in lines {
+        let (ts, _) = line.split_once(' ').unwrap_or_default();
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(ts).is_ok() && ts.ends_with('Z'),
+            "no timestamp on {line:?}"
+        );
+    }
+}

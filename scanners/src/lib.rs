@@ -30,10 +30,13 @@ pub mod aws_iam;
 mod ci_variable;
 mod code_host;
 pub mod coverage;
+pub mod entra;
 pub mod git;
 pub mod github;
 pub mod gitlab;
+mod idp;
 pub mod inventory;
+pub mod okta;
 pub mod repo_files;
 mod rest;
 pub mod secrets;
@@ -226,6 +229,11 @@ pub enum GrantKind {
     Policy,
     /// A role whose trust policy names the account.
     RoleTrust,
+    /// An assignment to an application of an identity provider (Entra app role assignment,
+    /// Okta app user), with the application as the target.
+    AppAssignment,
+    /// An administrator role of an identity provider (Entra directory role, Okta admin role).
+    AdminRole,
 }
 
 impl GrantKind {
@@ -238,6 +246,8 @@ impl GrantKind {
             GrantKind::Invitation => "invitation",
             GrantKind::Policy => "policy",
             GrantKind::RoleTrust => "role-trust",
+            GrantKind::AppAssignment => "app-assignment",
+            GrantKind::AdminRole => "admin-role",
         }
     }
 }

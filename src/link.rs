@@ -1,8 +1,9 @@
 //! Linking accounts to people: account → person, with how the link was made and a confidence.
 //!
 //! Order of preference (the first method that finds someone wins):
-//! 1. an explicit HR column naming the account (`aws_user`, `github_login`, `gitlab_user`, or for an
-//!    inventory system `NAME`, an unknown HR column `<NAME>_user` / `<NAME>_account`),
+//! 1. an explicit HR column naming the account (`aws_user`, `github_login`, `gitlab_user`,
+//!    `entra_upn`, `okta_user`, or for an inventory system `NAME`, an unknown HR column
+//!    `<NAME>_user` / `<NAME>_account`),
 //! 2. an email the system gives for the account (or an account name that is an email) equal to a
 //!    person's email, then to one of their aliases (case-insensitive),
 //! 3. an employee id the system carries,
@@ -129,7 +130,12 @@ impl<'a> PeopleIndex<'a> {
                 }
             }
             for (k, v) in &r.attributes {
-                if k.ends_with("_user") || k.ends_with("_account") || k.ends_with("_login") {
+                // `_upn`: Entra's `entra_upn`, a user principal name that differs from the email.
+                if k.ends_with("_user")
+                    || k.ends_with("_account")
+                    || k.ends_with("_login")
+                    || k.ends_with("_upn")
+                {
                     ix.add_column(&k.to_lowercase(), v, p);
                 }
             }
@@ -159,6 +165,9 @@ impl<'a> PeopleIndex<'a> {
             "gitlab" => vec!["gitlab_user".into()],
             // Git systems hold commit authors (emails) and, from CODEOWNERS, GitHub logins.
             "git" => vec!["github_login".into()],
+            // Identity providers: HR columns for when the UPN or login differs from the email.
+            "entra" => vec!["entra_upn".into(), "entra_user".into()],
+            "okta" => vec!["okta_user".into(), "okta_login".into()],
             _ => {
                 let name = name.to_lowercase().replace('-', "_");
                 vec![

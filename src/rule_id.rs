@@ -32,6 +32,10 @@ pub enum RuleId {
     LeaverCodeowner,
     SharedSecretNeedsRotation,
     LeaverCredentialInCi,
+    LeaverIdpAccountEnabled,
+    LeaverIdpSessionsNotRevoked,
+    LeaverIdpAppAccess,
+    LeaverAdminRole,
 }
 
 /// A rule id no matcher of this build has.
@@ -41,7 +45,7 @@ pub struct UnknownRuleId(pub String);
 
 impl RuleId {
     /// Every rule this build can evaluate.
-    pub const ALL: [RuleId; 20] = [
+    pub const ALL: [RuleId; 24] = [
         RuleId::LeaverActiveAccount,
         RuleId::CredentialUsedAfterDeparture,
         RuleId::LeaverOwnedNhi,
@@ -62,6 +66,10 @@ impl RuleId {
         RuleId::LeaverCodeowner,
         RuleId::SharedSecretNeedsRotation,
         RuleId::LeaverCredentialInCi,
+        RuleId::LeaverIdpAccountEnabled,
+        RuleId::LeaverIdpSessionsNotRevoked,
+        RuleId::LeaverIdpAppAccess,
+        RuleId::LeaverAdminRole,
     ];
 
     /// The id as rule files, findings and outputs spell it.
@@ -87,6 +95,10 @@ impl RuleId {
             RuleId::LeaverCodeowner => "leaver-codeowner",
             RuleId::SharedSecretNeedsRotation => "shared-secret-needs-rotation",
             RuleId::LeaverCredentialInCi => "leaver-credential-in-ci",
+            RuleId::LeaverIdpAccountEnabled => "leaver-idp-account-enabled",
+            RuleId::LeaverIdpSessionsNotRevoked => "leaver-idp-sessions-not-revoked",
+            RuleId::LeaverIdpAppAccess => "leaver-idp-app-access",
+            RuleId::LeaverAdminRole => "leaver-admin-role",
         }
     }
 }

@@ -146,6 +146,20 @@ pub fn gitlab(
     Ok(Swept { run, report })
 }
 
+/// Sweeps one identity provider (an Entra ID tenant, an Okta org).
+pub fn identity_provider(cx: &Context, store: &Store, target: Target) -> Result<Swept> {
+    let system = match &target {
+        Target::Entra(cfg) => cfg.system(),
+        Target::Okta(cfg) => cfg.system(),
+        _ => return Err(Error::Input("not an identity provider".into())),
+    };
+    let scanner = target.scanner();
+    cx.progress.say(format!("scan {system}: sweeping"));
+    let run = record::start(cx, store, scanner, &system)?;
+    let report = record::started(store, run, || Ok(scanners::sweep(&target, &NoMatcher)?))?;
+    Ok(Swept { run, report })
+}
+
 /// The matcher as the scanners' `ValueMatcher`: (pattern id, fingerprint, non-secret id) per
 /// match that is not suppressed. The value itself goes nowhere.
 fn value_matches(matcher: &Matcher, value: &str) -> Vec<(String, String, Option<String>)> {
@@ -317,7 +331,16 @@ pub fn configured(
 }
 
 /// The scanner kinds a configuration entry may name.
-const KINDS: [&str; 6] = ["inventory", "aws-iam", "aws", "github", "gitlab", "git"];
+const KINDS: [&str; 8] = [
+    "inventory",
+    "aws-iam",
+    "aws",
+    "github",
+    "gitlab",
+    "git",
+    "entra",
+    "okta",
+];
 
 /// Sweeps one configured entry that is not `git` (those are swept per repository).
 fn sweep_entry(
@@ -348,6 +371,16 @@ fn sweep_entry(
             )?]
         }
         "aws-iam" | "aws" => aws(cx, store, targets::aws_from_entry(s))?,
+        "entra" => vec![identity_provider(
+            cx,
+            store,
+            Target::Entra(targets::entra_from_entry(s)),
+        )?],
+        "okta" => vec![identity_provider(
+            cx,
+            store,
+            Target::Okta(targets::okta_from_entry(s)?),
+        )?],
         "github" => {
             let target = targets::github_from_entry(config, s)?;
             vec![github(
@@ -384,6 +417,14 @@ fn entry_system(s: &ScannerConfig) -> (&'static str, String) {
         "gitlab" => (
             "gitlab",
             format!("gitlab:{}", s.group.as_deref().unwrap_or(&s.name)),
+        ),
+        "entra" => ("entra", targets::entra_from_entry(s).system()),
+        "okta" => (
+            "okta",
+            format!(
+                "okta:{}",
+                residual_scanners::okta::org_of(s.api_url.as_deref().unwrap_or(&s.name))
+            ),
         ),
         _ => ("aws-iam", format!("aws-iam:{}", s.name)),
     }

@@ -22,6 +22,7 @@ mod git_scan;
 mod github;
 mod gitlab;
 mod hr_import;
+mod idp;
 mod inventory;
 mod lifecycle;
 mod readme_examples;

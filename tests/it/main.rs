@@ -23,6 +23,7 @@ mod github;
 mod gitlab;
 mod hr_import;
 mod idp;
+mod idp_bench;
 mod inventory;
 mod lifecycle;
 mod readme_examples;

@@ -278,6 +278,10 @@ pub struct ScannerConfig {
     /// `entra`: the identity platform's root the token is asked from; default
     /// `https://login.microsoftonline.com`.
     pub login_url: Option<String>,
+    /// `entra`: read `signInActivity` (default true; needs Entra ID P1/P2 and
+    /// `AuditLog.Read.All`). Off, the `users:last-used` unit is not covered and no
+    /// `credential-used-after-departure` finding of the tenant resolves.
+    pub sign_in_activity: Option<bool>,
 }
 
 /// One AWS account entered by assuming a role.

@@ -164,6 +164,9 @@ pub fn entra_from_entry(s: &ScannerConfig) -> EntraScanConfig {
     if let Some(n) = s.max_retries {
         cfg.policy.max_retries = n;
     }
+    if let Some(on) = s.sign_in_activity {
+        cfg.sign_in_activity = on;
+    }
     cfg
 }
 

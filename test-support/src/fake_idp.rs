@@ -120,8 +120,8 @@ impl FakeIdp {
         f(self.lock().lists.entry(path.to_string()).or_default());
     }
 
-    /// Injects `fault` on routes starting with `prefix`, `times` times (`None`: always); with
-    /// `later_pages_only`, only on pages after the first.
+    /// Injects `fault` on requests whose path and query start with `prefix`, `times` times
+    /// (`None`: always); with `later_pages_only`, only on pages after the first.
     pub fn fault(&self, prefix: &str, fault: Fault, later_pages_only: bool, times: Option<u32>) {
         self.lock().faults.push(Injected {
             prefix: prefix.to_string(),
@@ -184,7 +184,7 @@ impl FakeIdp {
             });
             let mut hit = None;
             for f in s.faults.iter_mut() {
-                if path.starts_with(&f.prefix)
+                if pq.starts_with(&f.prefix)
                     && f.remaining != Some(0)
                     && (!f.later_pages_only || later_page)
                 {

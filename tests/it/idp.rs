@@ -481,3 +481,74 @@ async fn an_okta_sweep_finds_an_active_leaver_their_login_apps_role_and_api_toke
     );
     sb.assert_not_leaked(&outputs, &[&token]);
 }
+
+/// How the latest run missed unit `name` (`None`: covered), as `residual runs` shows it.
+fn missed(sb: &Sandbox, name: &str) -> Option<Value> {
+    let runs = tokio::task::block_in_place(|| sb.ok(&["runs", "--format", "json"])).json();
+    let latest = &runs[0];
+    let miss = latest["missed"]
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["unit"] == name).cloned());
+    let covered = latest["covered"]
+        .as_array()
+        .is_some_and(|c| c.iter().any(|u| u == name));
+    assert!(
+        miss.is_some() != covered,
+        "unit {name} is neither covered nor missed, or both: {latest:#}"
+    );
+    miss
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_activity_that_is_denied_or_switched_off_resolves_no_login_finding() {
+    let secret = ["fake-client-", "secret-", "P3kW"].concat();
+    let fake = FakeIdp::start(Provider::Graph, &secret, 2).await;
+    load_tenant(&fake);
+    let mut sb = Sandbox::with_hr("2026-06-01T00:00:00Z", HR, "2026-04-01");
+    sb.env.extend([
+        ("AZURE_CLIENT_ID".into(), "client-1".into()),
+        ("AZURE_CLIENT_SECRET".into(), secret.clone()),
+    ]);
+    let config = entra_config(&sb, &fake);
+    let scan = |sb: &Sandbox, config: &str, code: i32| {
+        run(sb, code, &["--config", config, "scan", "entra-prod"])
+    };
+    scan(&sb, &config, 0);
+    let login = pair("credential-used-after-departure", "ann@contoso.com/login");
+    assert!(open(&sb, ENTRA).contains(&login));
+
+    // No licence or no AuditLog.Read.All: that listing is denied. The run is partial for that
+    // unit alone, says which permission to grant, and the login finding stays open.
+    fake.fault(
+        "/v1.0/users?$select=id,userPrincipalName,signInActivity",
+        Fault::Status(403),
+        false,
+        None,
+    );
+    scan(&sb, &config, 3);
+    assert!(open(&sb, ENTRA).contains(&login));
+    let denied = missed(&sb, "users:last-used").expect("users:last-used is missed");
+    assert_eq!(denied["class"], "access-denied", "{denied:#}");
+    assert_eq!(denied["action"], "AuditLog.Read.All", "{denied:#}");
+    assert!(
+        missed(&sb, "users").is_none(),
+        "the users are still covered"
+    );
+
+    // Switched off in the configuration: a complete run, the unit not covered, nothing resolved.
+    let off = sb
+        .write(
+            "off.toml",
+            &format!(
+                "[[scanner]]\nname = \"entra-prod\"\nkind = \"entra\"\ntenant_id = \"tenant-1\"\n\
+                 graph_url = \"{url}\"\nlogin_url = \"{url}\"\nmax_retries = 1\nsign_in_activity = false\n",
+                url = fake.url
+            ),
+        )
+        .to_string_lossy()
+        .into_owned();
+    scan(&sb, &off, 0);
+    assert!(open(&sb, ENTRA).contains(&login));
+    let off = missed(&sb, "users:last-used").expect("users:last-used is not covered");
+    assert_eq!(off["class"], "disabled", "{off:#}");
+}

@@ -78,7 +78,10 @@ fn load_entra(fake: &FakeIdp, n: usize) {
                 &format!("a{k}"),
                 &format!("app-{k}"),
                 &format!("App {k}"),
-                vec![g::user_ref(&format!("u{k}"), &format!("user{k}@contoso.com"))],
+                vec![g::user_ref(
+                    &format!("u{k}"),
+                    &format!("user{k}@contoso.com"),
+                )],
                 vec![g::secret(
                     &format!("k{k}"),
                     "abc",
@@ -90,7 +93,15 @@ fn load_entra(fake: &FakeIdp, n: usize) {
         .collect();
     fake.set_list("/v1.0/applications", apps.clone());
     let sps: Vec<Value> = (0..APPS)
-        .map(|k| g::app(&format!("sp{k}"), &format!("app-{k}"), &format!("App {k}"), vec![], vec![]))
+        .map(|k| {
+            g::app(
+                &format!("sp{k}"),
+                &format!("app-{k}"),
+                &format!("App {k}"),
+                vec![],
+                vec![],
+            )
+        })
         .collect();
     fake.set_list("/v1.0/servicePrincipals", sps);
     for k in 0..APPS {

@@ -108,23 +108,24 @@ impl EntraScanConfig {
     }
 }
 
-/// Every unit a complete Entra sweep covers.
-fn units(cfg: &EntraScanConfig) -> Vec<String> {
-    let mut v: Vec<String> = [
+/// The unit of the users' sign-in activity: what `credential-used-after-departure` rests on.
+const LAST_USED: &str = "users:last-used";
+
+/// Every unit a complete Entra sweep covers (`users:last-used` is one of them even when it is
+/// switched off: then it is missed as disabled, never taken as read).
+fn units() -> Vec<String> {
+    [
         "users",
         IDP_GROUPS,
         IDP_ADMIN_ROLES,
         IDP_APP_ASSIGNMENTS,
         "applications",
         "service-principals",
+        LAST_USED,
     ]
     .iter()
     .map(|s| s.to_string())
-    .collect();
-    if cfg.sign_in_activity {
-        v.push("users:last-used".into());
-    }
-    v
+    .collect()
 }
 
 /// Why no token could be had: a message naming the variable or the endpoint, never the secret.
@@ -205,12 +206,18 @@ pub async fn scan_entra(cfg: &EntraScanConfig) -> ScanReport {
         let route = "/users?$select=id,userPrincipalName,signInActivity";
         let mut own = Listings::new(&rest, IdpPaging::OData, cfg.page_size);
         match own
-            .read::<User>("users:last-used", route, "AuditLog.Read.All")
+            .read::<User>(LAST_USED, route, "AuditLog.Read.All")
             .await
         {
             Some(list) => activity.extend(list.into_iter().map(|u| (u.id.clone(), u))),
             None => lists.misses.extend(own.misses),
         }
+    } else {
+        lists.misses.push(Miss::new(
+            LAST_USED,
+            MissClass::Disabled,
+            "sign_in_activity = false in the scanner entry",
+        ));
     }
     for mut u in users {
         if let Some(a) = activity.remove(&u.id) {
@@ -346,6 +353,6 @@ pub async fn scan_entra(cfg: &EntraScanConfig) -> ScanReport {
         coverage: Vec::new(),
         calls: token_calls + rest.calls(),
     };
-    report.settle(&units(cfg), misses);
+    report.settle(&units(), misses);
     report
 }

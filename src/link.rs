@@ -328,6 +328,38 @@ mod tests {
     }
 
     #[test]
+    fn the_entra_upn_and_okta_user_columns_name_identity_provider_accounts() {
+        let mut ann = person("E1", "ann@example.com");
+        ann.record
+            .attributes
+            .insert("entra_upn".into(), "A.Smith@contoso.onmicrosoft.com".into());
+        ann.record
+            .attributes
+            .insert("okta_user".into(), "asmith".into());
+        let people = [ann];
+        let upn = account("a.smith@contoso.onmicrosoft.com");
+        expect(
+            link(&people, "entra:tenant", &upn, false),
+            "E1",
+            LinkMethod::HrColumn,
+            1.0,
+        );
+        expect(
+            link(&people, "okta:acme.okta.com", &account("asmith"), false),
+            "E1",
+            LinkMethod::HrColumn,
+            1.0,
+        );
+        // A column names accounts of its own system only.
+        assert!(link(&people, "okta:acme.okta.com", &upn, false).is_none());
+        let ix = PeopleIndex::new(&people);
+        let owner = ix
+            .link_owner("asmith")
+            .expect("a login named in HR links as owner");
+        assert_eq!(owner.method, LinkMethod::Owner);
+    }
+
+    #[test]
     fn an_hr_column_naming_the_account_wins_over_an_email_the_system_gives() {
         let mut ann = person("E1", "ann@example.com");
         ann.record.aws_user = Some("Deploy-Bot".into());

@@ -12,8 +12,10 @@ use crate::store::{git as git_store, runs, Store};
 use crate::verification::{self, VerifyOverrides};
 use residual_scanners::aws_iam::AwsScanConfig;
 use residual_scanners::coverage::{Miss, MissClass};
+use residual_scanners::entra::EntraScanConfig;
 use residual_scanners::github::GithubScanConfig;
 use residual_scanners::gitlab::GitlabScanConfig;
+use residual_scanners::okta::OktaScanConfig;
 use residual_scanners::secrets::Matcher;
 use residual_scanners::verify::VerifyConfig;
 use residual_scanners::{self as scanners, NoMatcher, RunStatus, Target};
@@ -146,14 +148,25 @@ pub fn gitlab(
     Ok(Swept { run, report })
 }
 
-/// Sweeps one identity provider (an Entra ID tenant, an Okta org).
-pub fn identity_provider(cx: &Context, store: &Store, target: Target) -> Result<Swept> {
-    let system = match &target {
-        Target::Entra(cfg) => cfg.system(),
-        Target::Okta(cfg) => cfg.system(),
-        _ => return Err(Error::Input("not an identity provider".into())),
-    };
-    let scanner = target.scanner();
+/// Sweeps one Microsoft Entra ID tenant.
+pub fn entra(cx: &Context, store: &Store, cfg: EntraScanConfig) -> Result<Swept> {
+    let system = cfg.system();
+    identity_provider(cx, store, "entra", system, Target::Entra(cfg))
+}
+
+/// Sweeps one Okta org.
+pub fn okta(cx: &Context, store: &Store, cfg: OktaScanConfig) -> Result<Swept> {
+    let system = cfg.system();
+    identity_provider(cx, store, "okta", system, Target::Okta(cfg))
+}
+
+fn identity_provider(
+    cx: &Context,
+    store: &Store,
+    scanner: &str,
+    system: String,
+    target: Target,
+) -> Result<Swept> {
     cx.progress.say(format!("scan {system}: sweeping"));
     let run = record::start(cx, store, scanner, &system)?;
     let report = record::started(store, run, || Ok(scanners::sweep(&target, &NoMatcher)?))?;
@@ -371,16 +384,8 @@ fn sweep_entry(
             )?]
         }
         "aws-iam" | "aws" => aws(cx, store, targets::aws_from_entry(s))?,
-        "entra" => vec![identity_provider(
-            cx,
-            store,
-            Target::Entra(targets::entra_from_entry(s)),
-        )?],
-        "okta" => vec![identity_provider(
-            cx,
-            store,
-            Target::Okta(targets::okta_from_entry(s)?),
-        )?],
+        "entra" => vec![entra(cx, store, targets::entra_from_entry(s))?],
+        "okta" => vec![okta(cx, store, targets::okta_from_entry(s)?)?],
         "github" => {
             let target = targets::github_from_entry(config, s)?;
             vec![github(

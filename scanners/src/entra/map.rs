@@ -186,3 +186,72 @@ pub(super) fn assignment_grant(upn: &str, sp_name: &str, a: &AppRoleAssignment) 
         ]),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entra::payload::{App, DirectoryObject, PasswordCredential};
+
+    fn owner(upn: &str, kind: &str) -> DirectoryObject {
+        DirectoryObject {
+            id: format!("id-{upn}"),
+            odata_type: Some(kind.to_string()),
+            user_principal_name: Some(upn.to_string()),
+        }
+    }
+
+    fn secret(id: &str, end: &str) -> PasswordCredential {
+        PasswordCredential {
+            key_id: id.into(),
+            display_name: None,
+            hint: Some("abc".into()),
+            start_date_time: Some("2025-01-01T00:00:00Z".into()),
+            end_date_time: Some(end.into()),
+        }
+    }
+
+    fn app(owners: Vec<DirectoryObject>) -> App {
+        App {
+            id: "obj-1".into(),
+            app_id: Some("app-1".into()),
+            display_name: Some("Payroll".into()),
+            account_enabled: None,
+            created_date_time: None,
+            password_credentials: vec![
+                secret("live", "2099-01-01T00:00:00Z"),
+                secret("expired", "2025-06-01T00:00:00Z"),
+            ],
+            key_credentials: vec![],
+            owners,
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        crate::time::parse_time("2026-06-01").unwrap_or_default()
+    }
+
+    #[test]
+    fn an_app_without_a_user_owner_is_not_observed() {
+        let sp_owner = owner("robot", "#microsoft.graph.servicePrincipal");
+        assert!(owned_app(&app(vec![]), "applications", now()).is_none());
+        assert!(owned_app(&app(vec![sp_owner]), "applications", now()).is_none());
+    }
+
+    #[test]
+    fn an_owned_apps_secrets_are_active_until_they_end_and_carry_no_value() {
+        let owners = vec![
+            owner("ann@contoso.com", "#microsoft.graph.user"),
+            owner("ben@contoso.com", "#microsoft.graph.user"),
+        ];
+        let (account, creds) = owned_app(&app(owners), "applications", now()).expect("owned");
+        assert_eq!(account.name, "application/app-1");
+        assert_eq!(
+            account.attributes[OWNERS],
+            "ann@contoso.com,ben@contoso.com"
+        );
+        assert_eq!(account.attributes[IDP_LISTING_ATTRIBUTE], "applications");
+        let active: Vec<(&str, bool)> = creds.iter().map(|c| (c.id.as_str(), c.active)).collect();
+        assert_eq!(active, [("live", true), ("expired", false)]);
+        assert!(creds.iter().all(|c| c.attributes["hint"] == "abc"));
+    }
+}

@@ -151,30 +151,27 @@ pub async fn scan_okta(cfg: &OktaScanConfig) -> ScanReport {
         }
     }
 
-    match lists
+    if let Some(apps) = lists
         .read::<App>(IDP_APP_ASSIGNMENTS, "/api/v1/apps", "okta.apps.read")
         .await
     {
-        Some(apps) => {
-            for app in apps
-                .iter()
-                .filter(|a| a.status.as_deref() != Some("INACTIVE"))
+        for app in apps
+            .iter()
+            .filter(|a| a.status.as_deref() != Some("INACTIVE"))
+        {
+            let label = app.label.clone().unwrap_or_else(|| app.id.clone());
+            let route = format!("/api/v1/apps/{}/users", encode(&app.id));
+            if let Some(assigned) = lists
+                .read::<AppUser>(IDP_APP_ASSIGNMENTS, &route, "okta.apps.read")
+                .await
             {
-                let label = app.label.clone().unwrap_or_else(|| app.id.clone());
-                let route = format!("/api/v1/apps/{}/users", encode(&app.id));
-                if let Some(assigned) = lists
-                    .read::<AppUser>(IDP_APP_ASSIGNMENTS, &route, "okta.apps.read")
-                    .await
-                {
-                    for au in &assigned {
-                        if let Some(login) = login_of.get(&au.id) {
-                            obs.grants.push(map::app_grant(login, &app.id, &label, au));
-                        }
+                for au in &assigned {
+                    if let Some(login) = login_of.get(&au.id) {
+                        obs.grants.push(map::app_grant(login, &app.id, &label, au));
                     }
                 }
             }
         }
-        None => {}
     }
 
     if let Some(admins) = lists

@@ -367,7 +367,17 @@ fn load_org(fake: &FakeIdp) {
             o::app_user("00u-ann"),
         ],
     );
-    fake.set_list("/api/v1/iam/assignees/users", vec![o::assignee("00u-ann")]);
+    // Three assignees: the wrapped list is read past its first page.
+    fake.set_list(
+        "/api/v1/iam/assignees/users",
+        vec![
+            o::assignee("00u-ben"),
+            o::assignee("00u-cat"),
+            o::assignee("00u-ann"),
+        ],
+    );
+    fake.set_list("/api/v1/users/00u-ben/roles", vec![]);
+    fake.set_list("/api/v1/users/00u-cat/roles", vec![]);
     fake.set_list(
         "/api/v1/users/00u-ann/roles",
         vec![o::role("ra-1", "SUPER_ADMIN", "Super Administrator")],
@@ -443,11 +453,18 @@ async fn an_okta_sweep_finds_an_active_leaver_their_login_apps_role_and_api_toke
             .all(|l| l.authorization.as_deref() == Some(format!("SSWS {token}").as_str())),
         "every request carries the API token as SSWS"
     );
-    assert!(
+    let paged = |prefix: &str| {
         fake.log()
             .iter()
-            .any(|l| l.path_and_query.contains("after=")),
-        "a list was read past its first page through the Link header"
+            .any(|l| l.path_and_query.starts_with(prefix) && l.path_and_query.contains("after="))
+    };
+    assert!(
+        paged("/api/v1/users?"),
+        "the user list was read past its first page"
+    );
+    assert!(
+        paged("/api/v1/iam/assignees/users?"),
+        "the wrapped role assignee list was read past its first page"
     );
 
     // ann is suspended: the account finding resolves.

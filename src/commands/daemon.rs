@@ -311,10 +311,12 @@ fn watch_cycle(ctx: &Context, log: &Log, chatty: bool) -> anyhow::Result<Cycle> 
         return Ok(Cycle::Quiet);
     }
     log.info(format!(
-        "new HR snapshot with {} leaver(s) and {} mover(s): sweeping every configured scanner now",
+        "new HR snapshot with {} leaver(s) and {} mover(s): sweeping every configured scanner now \
+         (aws-iam targeted at their IAM users once a full sweep has run)",
         imported.leavers, imported.movers
     ));
-    let recorded = nightly::sweep(ctx, &mut store, &[], false)?;
+    let people = crate::store::focus::leavers_and_movers(store.conn(), imported.snapshot_id)?;
+    let recorded = nightly::sweep_for_people(ctx, &mut store, &people)?;
     Ok(Cycle::Swept(summary::finish(
         ctx,
         &store,

@@ -330,10 +330,8 @@ pub fn configured_for(
     focus: Option<&Focus>,
 ) -> Result<Vec<Recorded>> {
     let aws_users = match focus {
-        Some(f) if !f.aws_users.is_empty() && runs::any_complete(store.conn(), "aws-iam")? => {
-            Some(f.aws_users.as_slice())
-        }
-        _ => None,
+        Some(f) => targeted_aws_users(cx, store, f, entries)?,
+        None => None,
     };
     let mut recorded = Vec::new();
     for s in entries {
@@ -378,6 +376,34 @@ pub fn configured_for(
         }
     }
     Ok(recorded)
+}
+
+/// The IAM users an aws-iam entry sweeps for `focus`, or `None` for a full sweep: before any
+/// full aws-iam sweep completed (no account is linked yet) and when none of the people has a
+/// known IAM user (one may exist that no run has linked). Says why a sweep stays full.
+fn targeted_aws_users<'f>(
+    cx: &Context,
+    store: &Store,
+    focus: &'f Focus,
+    entries: &[&ScannerConfig],
+) -> Result<Option<&'f [String]>> {
+    if !entries
+        .iter()
+        .any(|s| matches!(s.kind.as_str(), "aws-iam" | "aws"))
+    {
+        return Ok(None);
+    }
+    if !runs::any_complete(store.conn(), "aws-iam")? {
+        cx.progress
+            .say("scan aws-iam: no full sweep has completed yet, so this one is full");
+        return Ok(None);
+    }
+    if focus.aws_users.is_empty() {
+        cx.progress
+            .say("scan aws-iam: no IAM user is known for these people, so the sweep is full");
+        return Ok(None);
+    }
+    Ok(Some(focus.aws_users.as_slice()))
 }
 
 /// The scanner kinds a configuration entry may name.

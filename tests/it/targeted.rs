@@ -220,4 +220,14 @@ async fn a_targeted_sweep_resolves_only_the_findings_of_the_users_it_looked_at_a
         table.contains("run 3 (aws-iam:123456789012): targeted at ann"),
         "{table}"
     );
+
+    // A leaver with no known IAM user gets a full sweep: one may exist that no run linked.
+    sb.now = Some("2026-06-05T00:00:00Z".into());
+    sb.write(
+        "hr.csv",
+        &format!("{HR_2}E5,eve@example.com,terminated,2026-06-01,\n"),
+    );
+    let r = sb.ok(&["daemon", "--once"]);
+    assert!(r.stderr.contains("no IAM user is known"), "{}", r.stderr);
+    assert_eq!(runs(&sb)[4]["targeted"], Value::Null);
 }

@@ -87,23 +87,7 @@ fn cut_short(accounts: usize, previous: Option<i64>, guard: ExportGuard) -> Opti
 /// Sweeps the AWS accounts one after another, each run started before its sweep. The account is
 /// only known once the sweep asked STS, so a started row names the role (or `default`).
 pub fn aws(cx: &Context, store: &Store, configs: Vec<AwsScanConfig>) -> Result<Vec<Swept>> {
-    let mut swept = Vec::new();
-    for config in configs {
-        let account = config
-            .role_arn
-            .clone()
-            .unwrap_or_else(|| "the default account".into());
-        cx.progress.say(format!("scan aws-iam: sweeping {account}"));
-        let system = format!(
-            "aws-iam:{}",
-            config.role_arn.as_deref().unwrap_or("default")
-        );
-        let run = record::start(cx, store, "aws-iam", &system)?;
-        let target = Target::AwsIam(config);
-        let report = record::started(store, run, || Ok(scanners::sweep(&target, &NoMatcher)?))?;
-        swept.push(Swept { run, report });
-    }
-    Ok(swept)
+    aws_accounts(cx, store, configs, None)
 }
 
 /// Sweeps the IAM users `users` of each AWS account (a targeted sweep: the account-wide calls
@@ -114,24 +98,38 @@ pub fn aws_targeted(
     configs: Vec<AwsScanConfig>,
     users: &[String],
 ) -> Result<Vec<Swept>> {
+    aws_accounts(cx, store, configs, Some(users))
+}
+
+/// [`aws`], or [`aws_targeted`] at `users` when given.
+fn aws_accounts(
+    cx: &Context,
+    store: &Store,
+    configs: Vec<AwsScanConfig>,
+    users: Option<&[String]>,
+) -> Result<Vec<Swept>> {
     let mut swept = Vec::new();
     for config in configs {
         let account = config
             .role_arn
             .clone()
             .unwrap_or_else(|| "the default account".into());
-        cx.progress.say(format!(
-            "scan aws-iam: targeted sweep of {} in {account}: {}",
-            crate::progress::count(users.len() as u64, "IAM user", "IAM users"),
-            users.join(", ")
-        ));
+        cx.progress.say(match users {
+            None => format!("scan aws-iam: sweeping {account}"),
+            Some(users) => format!(
+                "scan aws-iam: targeted sweep of {} in {account}: {}",
+                crate::progress::count(users.len() as u64, "IAM user", "IAM users"),
+                users.join(", ")
+            ),
+        });
         let system = format!(
             "aws-iam:{}",
             config.role_arn.as_deref().unwrap_or("default")
         );
         let run = record::start(cx, store, "aws-iam", &system)?;
-        let report = record::started(store, run, || {
-            Ok(scanners::sweep_aws_iam_users(&config, users)?)
+        let report = record::started(store, run, || match users {
+            None => Ok(scanners::sweep(&Target::AwsIam(config), &NoMatcher)?),
+            Some(users) => Ok(scanners::sweep_aws_iam_users(&config, users)?),
         })?;
         swept.push(Swept { run, report });
     }

@@ -216,10 +216,22 @@ pub fn list_runs(conn: &Connection, limit: i64) -> Result<Vec<RunInfo>> {
                 .filter(|u| u.is_covered())
                 .map(|u| u.name.clone())
                 .collect(),
-            missed: units.into_iter().filter_map(|u| u.missed).collect(),
+            missed: missed_once(units),
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Each miss once: the units below a missed unit carry its miss too (a targeted run's per-user
+/// units below a kind switched off, say), and the listing names the miss, not every unit.
+fn missed_once(units: Vec<Unit>) -> Vec<Miss> {
+    let mut out: Vec<Miss> = Vec::new();
+    for m in units.into_iter().filter_map(|u| u.missed) {
+        if !out.contains(&m) {
+            out.push(m);
+        }
+    }
+    out
 }
 
 /// Whether the process that started a run still runs. Only Linux is asked (through `/proc`);

@@ -165,6 +165,12 @@ async fn a_targeted_sweep_resolves_only_the_findings_of_the_users_it_looked_at_a
         list[1]
     );
     assert_eq!(list[1]["status"], "complete", "{:#}", list[1]);
+    assert_eq!(
+        list[1]["missed"].as_array().unwrap().len(),
+        1,
+        "the kind switched off, named once: {:#}",
+        list[1]
+    );
     let targeted_calls = list[1]["calls"].as_i64().unwrap();
     assert!(
         targeted_calls < full_calls && full_calls - targeted_calls >= OTHER_USERS as i64,

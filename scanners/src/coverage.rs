@@ -257,10 +257,27 @@ pub fn iam_user_last_used_unit(kind: CredentialKind, user: &str) -> String {
     format!("{}:last-used:{user}", iam_credential_unit(kind))
 }
 
+/// The unit of one IAM user's existence: `users:account:<user>`, below `users` (the listing
+/// that shows it). No credential kind is named `account`, so it meets no kind's unit.
+pub fn iam_user_account_unit(user: &str) -> String {
+    format!("users:account:{user}")
+}
+
+/// The unit of one IAM user's groups and attached and inline policies: `users:grants:<user>`.
+pub fn iam_user_grants_unit(user: &str) -> String {
+    format!("users:grants:{user}")
+}
+
 /// Every unit a targeted IAM run vouches for when it looked at `user`: the user's marker
-/// ([`target_unit`]) and, per credential kind, the user's credentials and their last use.
+/// ([`target_unit`]), the user itself and its groups and policies (the authorization details
+/// list every user whole), and, per credential kind, the user's credentials and their last use.
+/// Role trust naming the user stays under `roles`: a targeted run does not vouch for roles.
 pub fn iam_user_units(user: &str) -> Vec<String> {
-    let mut v = vec![target_unit(user)];
+    let mut v = vec![
+        target_unit(user),
+        iam_user_account_unit(user),
+        iam_user_grants_unit(user),
+    ];
     for k in IAM_CREDENTIAL_KINDS {
         v.push(iam_user_credential_unit(k, user));
         v.push(iam_user_last_used_unit(k, user));
@@ -355,7 +372,7 @@ pub fn grant_unit(system: &str, g: &Grant) -> String {
         "aws-iam" => match g.kind {
             GrantKind::RoleTrust => "roles".into(),
             _ if g.account.starts_with("role/") => "roles".into(),
-            _ => "users".into(),
+            _ => iam_user_grants_unit(&g.account),
         },
         "git" => "worktree".into(),
         "inventory" => "accounts".into(),
@@ -382,7 +399,7 @@ pub fn grant_unit(system: &str, g: &Grant) -> String {
 pub fn account_unit(system: &str, a: &Account) -> String {
     match family(system) {
         "aws-iam" if a.kind == AccountKind::Role => "roles".into(),
-        "aws-iam" => "users".into(),
+        "aws-iam" => iam_user_account_unit(&a.name),
         "git" => git_unit(a.attributes.contains_key("commits")),
         "inventory" => "accounts".into(),
         _ => "members".into(),
@@ -481,6 +498,22 @@ mod tests {
         ));
         assert!(!is_covered(RunStatus::Complete, &u, Some("users")));
         assert!(!is_covered(RunStatus::Complete, &u, None));
+        assert!(is_covered(
+            RunStatus::Complete,
+            &u,
+            Some(&iam_user_account_unit("ann"))
+        ));
+        assert!(is_covered(
+            RunStatus::Complete,
+            &u,
+            Some(&iam_user_grants_unit("ann"))
+        ));
+        assert!(!is_covered(
+            RunStatus::Complete,
+            &u,
+            Some(&iam_user_account_unit("ben"))
+        ));
+        assert!(!is_covered(RunStatus::Complete, &u, Some("roles")));
         // A kind the targeted run missed for everyone stays uncovered for its users too.
         let u = units(&iam_user_units("ann"), &[miss("users:access-keys")]);
         assert!(!is_covered(RunStatus::Partial, &u, Some(&ann)));

@@ -236,4 +236,25 @@ async fn a_targeted_sweep_resolves_only_the_findings_of_the_users_it_looked_at_a
     let r = sb.ok(&["daemon", "--once"]);
     assert!(r.stderr.contains("no IAM user is known"), "{}", r.stderr);
     assert_eq!(runs(&sb)[4]["targeted"], Value::Null);
+
+    // Dan's IAM user is deleted: a targeted sweep of dan resolves everything of his, the user
+    // itself included, and nothing of ann's.
+    assert_eq!(state_of(&sb, "leaver-active-account", "dan"), "open");
+    c.iam
+        .delete_access_key()
+        .user_name("dan")
+        .access_key_id(&dan_key)
+        .send()
+        .await
+        .unwrap();
+    c.iam.delete_user().user_name("dan").send().await.unwrap();
+    sb.now = Some("2026-06-06T00:00:00Z".into());
+    sb.ok(&["scan", "prod", "--employee", "E4"]);
+    assert_eq!(runs(&sb)[5]["targeted"], serde_json::json!(["dan"]));
+    assert_eq!(state_of(&sb, "leaver-active-account", "dan"), "resolved");
+    assert_eq!(
+        state_of(&sb, "leaver-active-access-key", &dan_key),
+        "resolved"
+    );
+    assert_eq!(state_of(&sb, "leaver-active-account", "ann"), "open");
 }

@@ -170,6 +170,11 @@ pub struct ScanArgs {
     /// Configured scanners to run (default: all in the configuration, after importing the
     /// configured HR source when it changed).
     pub names: Vec<String>,
+    /// Sweep for this person only (employee id; repeat for several): aws-iam scanners look at
+    /// their IAM users alone (a targeted run: it resolves only their credentials' findings and
+    /// proves no case), the other scanners sweep in full.
+    #[arg(long = "employee", value_name = "ID")]
+    pub employees: Vec<String>,
     #[command(flatten)]
     pub options: ScanOptions,
 }

@@ -43,7 +43,7 @@ pub mod verify;
 
 pub use ci_variable::{NoMatcher, ValueMatch, ValueMatcher};
 pub use rest::{RestError, RestPolicy};
-pub use sweep::{sweep, SweepError, Target};
+pub use sweep::{sweep, sweep_aws_iam_users, SweepError, Target};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -75,6 +75,15 @@ pub fn sweep(target: &Target, matcher: &dyn ValueMatcher) -> Result<ScanReport, 
     }
 }
 
+/// A targeted sweep of the IAM users `users` of one AWS account (see
+/// [`aws_iam::scan_aws_iam_users`]), blocking like [`sweep`].
+pub fn sweep_aws_iam_users(
+    config: &AwsScanConfig,
+    users: &[String],
+) -> Result<ScanReport, SweepError> {
+    Ok(runtime()?.block_on(aws_iam::scan_aws_iam_users(config, users)))
+}
+
 /// An export that cannot be read is a failed run (it did not arrive); a bad row is an error.
 fn sweep_inventory(system: &str, file: &std::path::Path) -> Result<ScanReport, SweepError> {
     let started_at = Utc::now();

@@ -33,6 +33,14 @@ pub fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Exit> {
 /// The scan itself: the runs the arguments ask for, recorded, and their summary.
 fn scan(ctx: &Context, store: &mut crate::store::Store, args: ScanArgs) -> anyhow::Result<Exit> {
     let cx = ctx.pipeline();
+    if args.scanner.is_some() && !args.employees.is_empty() {
+        return Err(UsageError(
+            "--employee sweeps configured scanners (`residual scan [NAME...] --employee ID`), \
+             not a scanner named on the command line"
+                .into(),
+        )
+        .into());
+    }
     match args.scanner {
         Some(ScanCommand::Inventory {
             system,
@@ -100,6 +108,13 @@ fn scan(ctx: &Context, store: &mut crate::store::Store, args: ScanArgs) -> anyho
             let swept = sweep::gitlab(&cx, store, &key, gitlab_target(&gitlab))?;
             let recorded = record(&cx, store, swept)?;
             finish(ctx, store, &[recorded], options)
+        }
+        None if !args.employees.is_empty() => {
+            if args.names.is_empty() {
+                nightly::import_configured_hr(ctx, store)?;
+            }
+            let recorded = nightly::sweep_focused(ctx, store, &args.names, &args.employees)?;
+            finish(ctx, store, &recorded, args.options)
         }
         None => {
             let import_hr = args.names.is_empty();

@@ -287,7 +287,8 @@ fn times_of(evidence: &Value) -> (Option<String>, Option<String>) {
 fn coverage_of(runs: &[runs::RunInfo]) -> Vec<SystemCoverage> {
     // `runs` is newest first: the first seen of each kind is the latest.
     let mut by_system: BTreeMap<&str, SystemCoverage> = BTreeMap::new();
-    for r in runs {
+    // A targeted run (a few leavers' accounts) says nothing of the system's coverage.
+    for r in runs.iter().filter(|r| r.targeted.is_none()) {
         let c = by_system
             .entry(&r.system)
             .or_insert_with(|| SystemCoverage {

@@ -10,6 +10,7 @@ pub mod cases;
 pub mod events;
 pub mod exceptions;
 pub mod findings;
+pub mod focus;
 pub mod git;
 pub mod links;
 pub mod migrations;

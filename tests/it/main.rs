@@ -27,4 +27,5 @@ mod lifecycle;
 mod readme_examples;
 mod report;
 mod rules;
+mod targeted;
 mod verify;

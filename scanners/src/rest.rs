@@ -134,6 +134,9 @@ pub(crate) struct RestClient {
 enum Method<'a> {
     Get,
     Post(&'a Value),
+    /// Remediation only (`crate::remediate`): callers build the client with no retries, since a
+    /// mutating call that failed is reported, not repeated blindly.
+    Delete,
 }
 
 impl RestClient {
@@ -161,6 +164,12 @@ impl RestClient {
     /// `POST route` with a JSON body (GraphQL), with retries.
     pub(crate) async fn post_json(&self, route: &str, body: &Value) -> Result<Answer, RestError> {
         self.send(route, Method::Post(body)).await
+    }
+
+    /// `DELETE route`: the status of any 2xx answer, an error otherwise (404 included, which
+    /// the caller reads as "already gone").
+    pub(crate) async fn delete(&self, route: &str) -> Result<Answer, RestError> {
+        self.send(route, Method::Delete).await
     }
 
     /// Reads every page of a list. `key` names the array inside a wrapper object (`secrets`,
@@ -365,6 +374,7 @@ impl RestClient {
         let response = match method {
             Method::Get => self.crab._get(route).await,
             Method::Post(body) => self.crab._post(route, Some(*body)).await,
+            Method::Delete => self.crab._delete(route, None::<&()>).await,
         }
         .map_err(|e| format!("request failed: {e}"))?;
         let status = response.status().as_u16();

@@ -1,0 +1,347 @@
+//! Planning (pure): selected open findings → a [`Plan`] of ordered actions, task texts, and the
+//! findings the guard rails refuse.
+//!
+//! Which actions a finding may get is data: the `remediate.actions` of its rule file. Which of
+//! those fit a finding is decided here, from the finding's system and subject (`user/kind/id`):
+//! `aws-iam:deactivate-access-key` fits an access key of an `aws-iam:ACCOUNT` finding, and an
+//! account-level finding (`leaver-active-account`) gets one action per group membership and
+//! managed policy the latest complete run saw on the account. A finding no listed action fits
+//! gets a task (the rule's `remediate.task`, else its remediation text); so does every finding
+//! of a rule with `remediate.task_always`, whose actions downgrade but cannot end the access.
+//!
+//! Guard rails (each a [`Refusal`] with the reason): the person must be a leaver, or a mover past
+//! the grace period (and then only for the old role's entitlements), in the latest snapshot; the
+//! latest run of the finding's system must be complete (a partial run's view may be stale).
+
+use super::{command, Action, Change, Plan, Refusal, Task};
+use crate::person::Person;
+use crate::rules::RuleSet;
+use crate::store::findings::Finding;
+use chrono::{DateTime, Duration, Utc};
+use residual_scanners::remediate::AwsChange;
+use residual_scanners::{Grant, GrantKind};
+use std::collections::HashMap;
+
+/// Every action kind this build can plan; a rule file naming another is refused at load.
+pub const KNOWN_ACTIONS: &[&str] = &[
+    "aws-iam:deactivate-access-key",
+    "aws-iam:delete-access-key",
+    "aws-iam:delete-login-profile",
+    "aws-iam:deactivate-ssh-key",
+    "aws-iam:deactivate-signing-certificate",
+    "aws-iam:deactivate-service-credential",
+    "aws-iam:remove-from-group",
+    "aws-iam:detach-user-policy",
+];
+
+/// The latest run of a system, as the partial-run guard needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LatestRun {
+    pub id: i64,
+    pub status: String,
+}
+
+/// Everything planning reads; nothing here touches the store or the network.
+pub struct Inputs<'a> {
+    /// The selected findings (open ones; others are ignored).
+    pub findings: &'a [Finding],
+    pub rules: &'a RuleSet,
+    pub people: &'a HashMap<String, Person>,
+    /// The latest run of each system the findings are in.
+    pub latest_runs: &'a HashMap<String, LatestRun>,
+    /// The grants the latest complete run of each system saw, for account-level findings.
+    pub grants: &'a HashMap<String, Vec<Grant>>,
+    pub now: DateTime<Utc>,
+    pub mover_grace_days: i64,
+    /// `[policy.remediate] allow`.
+    pub allow: &'a [String],
+    /// `--allow-delete`.
+    pub allow_delete: bool,
+}
+
+/// One change a finding calls for, before merging and ordering.
+struct Planned {
+    kind: &'static str,
+    change: Change,
+    target: String,
+    reversible: bool,
+    delete: bool,
+    command: String,
+}
+
+/// The plan for `inputs.findings`.
+pub fn plan(inputs: &Inputs) -> Plan {
+    let mut plan = Plan::default();
+    for f in inputs
+        .findings
+        .iter()
+        .filter(|f| f.state.as_str() == "open")
+    {
+        if let Some(reason) = refusal(inputs, f) {
+            plan.refused.push(Refusal {
+                finding_id: f.id.clone(),
+                rule: f.rule.clone(),
+                system: f.system.clone(),
+                employee_id: f.employee_id.clone(),
+                reason,
+            });
+            continue;
+        }
+        let section = inputs.rules.get(&f.rule).and_then(|r| r.remediate.as_ref());
+        let kinds = section.map(|s| s.actions.as_slice()).unwrap_or_default();
+        let planned: Vec<Planned> = kinds
+            .iter()
+            .flat_map(|k| changes_for(k, f, inputs.grants))
+            .collect();
+        if planned.is_empty() || section.is_some_and(|s| s.task_always) {
+            let text = section
+                .and_then(|s| s.task.as_deref())
+                .map(|t| fill(t, f))
+                .unwrap_or_else(|| f.remediation.trim().to_string());
+            plan.tasks.push(Task {
+                finding_id: f.id.clone(),
+                rule: f.rule.clone(),
+                system: f.system.clone(),
+                employee_id: f.employee_id.clone(),
+                text: format!("{text} (subject: {})", f.subject),
+            });
+        }
+        for p in planned {
+            merge(&mut plan.actions, inputs, f, p);
+        }
+    }
+    // Reversible changes first, then the irreversible ones that delete nothing the person could
+    // not be given again (a login profile), deletions last; the order within each is the
+    // findings' order (stable sort).
+    plan.actions.sort_by_key(|a| (a.delete, !a.reversible));
+    plan
+}
+
+/// Why the guard rails keep `f` out of the plan, if they do.
+fn refusal(inputs: &Inputs, f: &Finding) -> Option<String> {
+    let Some(employee) = f.employee_id.as_deref() else {
+        return Some(
+            "the finding is linked to no person: remediation acts only on leavers and movers"
+                .into(),
+        );
+    };
+    let Some(person) = inputs.people.get(employee) else {
+        return Some(format!("{employee} is not in the HR snapshots"));
+    };
+    let mover_rule = f.rule == "mover-residual-entitlement";
+    if person.is_leaver(inputs.now) {
+        if mover_rule {
+            return Some(format!(
+                "{employee} is now a leaver: this mover finding gives way to the leaver's own findings"
+            ));
+        }
+    } else if person.is_mover(inputs.now) {
+        if !mover_rule {
+            return Some(format!(
+                "{employee} is a mover, not a leaver: only the previous role's entitlements (mover-residual-entitlement) are removed"
+            ));
+        }
+        let grace = Duration::days(inputs.mover_grace_days);
+        if let Some(moved) = person.moved_at {
+            if inputs.now < moved + grace {
+                return Some(format!(
+                    "{employee} moved on {} and is within the {}-day grace period",
+                    moved.format("%Y-%m-%d"),
+                    inputs.mover_grace_days
+                ));
+            }
+        }
+    } else {
+        return Some(format!(
+            "{employee} is neither a leaver nor a mover in the latest HR snapshot"
+        ));
+    }
+    match inputs.latest_runs.get(&f.system) {
+        None => Some(format!("{} has no scan run", f.system)),
+        Some(run) if run.status != "complete" => Some(format!(
+            "the latest run of {} (run {}) is {}: act only on what a complete run saw; sweep it again first",
+            f.system, run.id, run.status
+        )),
+        Some(_) => None,
+    }
+}
+
+/// Adds `p` to `actions`, or the finding to the action that already makes the same change.
+fn merge(actions: &mut Vec<Action>, inputs: &Inputs, f: &Finding, p: Planned) {
+    if let Some(a) = actions.iter_mut().find(|a| a.change == p.change) {
+        if !a.finding_ids.contains(&f.id) {
+            a.finding_ids.push(f.id.clone());
+            a.rules.push(f.rule.clone());
+        }
+        return;
+    }
+    let blocked = if !super::allow::allows(inputs.allow, p.kind) {
+        Some(format!(
+            "`{}` is not in [policy.remediate] allow of the configuration",
+            p.kind
+        ))
+    } else if p.delete && !inputs.allow_delete {
+        Some("deletes: applied only with --allow-delete".into())
+    } else {
+        None
+    };
+    actions.push(Action {
+        kind: p.kind.to_string(),
+        finding_ids: vec![f.id.clone()],
+        rules: vec![f.rule.clone()],
+        system: f.system.clone(),
+        employee_id: f.employee_id.clone(),
+        target: p.target,
+        call: p.change.api_call(),
+        reversible: p.reversible,
+        delete: p.delete,
+        command: p.command,
+        blocked,
+        change: p.change,
+    });
+}
+
+/// A rule's task text with the finding's `{account}`, `{system}` and `{subject}` filled in.
+fn fill(text: &str, f: &Finding) -> String {
+    text.trim()
+        .replace("{account}", &f.account)
+        .replace("{system}", &f.system)
+        .replace("{subject}", &f.subject)
+}
+
+/// `user/kind/id` (ids may hold `/`, as policy ARNs do); `user` alone for account findings.
+fn split_subject(subject: &str) -> (&str, Option<&str>, Option<&str>) {
+    let mut parts = subject.splitn(3, '/');
+    let user = parts.next().unwrap_or_default();
+    (user, parts.next(), parts.next())
+}
+
+/// The changes action kind `kind` makes for `f` (none when it does not fit the finding).
+fn changes_for(kind: &str, f: &Finding, grants: &HashMap<String, Vec<Grant>>) -> Vec<Planned> {
+    let Some(account) = f.system.strip_prefix("aws-iam:") else {
+        return Vec::new();
+    };
+    let (user, what, id) = split_subject(&f.subject);
+    let user = user.to_string();
+    let aws = |kind: &'static str, change: AwsChange, target: String, reversible, delete| Planned {
+        kind,
+        command: command::aws(&change),
+        change: Change::AwsIam {
+            account: account.to_string(),
+            change,
+        },
+        target,
+        reversible,
+        delete,
+    };
+    let id = id.map(str::to_string);
+    match (kind, what, id) {
+        ("aws-iam:deactivate-access-key", Some("access-key"), Some(key_id)) => vec![aws(
+            "aws-iam:deactivate-access-key",
+            AwsChange::DeactivateAccessKey {
+                user: user.clone(),
+                key_id: key_id.clone(),
+            },
+            format!("access key {key_id} of user {user}"),
+            true,
+            false,
+        )],
+        ("aws-iam:delete-access-key", Some("access-key"), Some(key_id)) => vec![aws(
+            "aws-iam:delete-access-key",
+            AwsChange::DeleteAccessKey {
+                user: user.clone(),
+                key_id: key_id.clone(),
+            },
+            format!("access key {key_id} of user {user}"),
+            false,
+            true,
+        )],
+        ("aws-iam:delete-login-profile", Some("console-password" | "login"), _) => vec![aws(
+            "aws-iam:delete-login-profile",
+            AwsChange::DeleteLoginProfile { user: user.clone() },
+            format!("console password (login profile) of user {user}"),
+            false,
+            false,
+        )],
+        ("aws-iam:deactivate-ssh-key", Some("ssh-key"), Some(key_id)) => vec![aws(
+            "aws-iam:deactivate-ssh-key",
+            AwsChange::DeactivateSshKey {
+                user: user.clone(),
+                key_id: key_id.clone(),
+            },
+            format!("SSH public key {key_id} of user {user}"),
+            true,
+            false,
+        )],
+        ("aws-iam:deactivate-signing-certificate", Some("signing-certificate"), Some(cert)) => {
+            vec![aws(
+                "aws-iam:deactivate-signing-certificate",
+                AwsChange::DeactivateSigningCertificate {
+                    user: user.clone(),
+                    certificate_id: cert.clone(),
+                },
+                format!("signing certificate {cert} of user {user}"),
+                true,
+                false,
+            )]
+        }
+        ("aws-iam:deactivate-service-credential", Some("service-credential"), Some(cred)) => {
+            vec![aws(
+                "aws-iam:deactivate-service-credential",
+                AwsChange::DeactivateServiceCredential {
+                    user: user.clone(),
+                    credential_id: cred.clone(),
+                },
+                format!("service-specific credential {cred} of user {user}"),
+                true,
+                false,
+            )]
+        }
+        ("aws-iam:remove-from-group" | "aws-iam:detach-user-policy", what, id) => {
+            // A grant finding names one grant; an account finding stands for all of them.
+            let held: Vec<(GrantKind, String)> = match (what, id) {
+                (Some("group"), Some(g)) => vec![(GrantKind::Group, g)],
+                (Some("policy"), Some(p)) => vec![(GrantKind::Policy, p)],
+                (None, _) => grants
+                    .get(&f.system)
+                    .into_iter()
+                    .flatten()
+                    .filter(|g| g.account == user)
+                    .map(|g| (g.kind, g.target.clone()))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            held.into_iter()
+                .filter_map(|(grant_kind, target)| match (kind, grant_kind) {
+                    ("aws-iam:remove-from-group", GrantKind::Group) => Some(aws(
+                        "aws-iam:remove-from-group",
+                        AwsChange::RemoveFromGroup {
+                            user: user.clone(),
+                            group: target.clone(),
+                        },
+                        format!("membership of user {user} in group {target}"),
+                        true,
+                        false,
+                    )),
+                    // Inline policies (`inline:NAME`) can only be deleted: left to a task.
+                    ("aws-iam:detach-user-policy", GrantKind::Policy)
+                        if target.starts_with("arn:") =>
+                    {
+                        Some(aws(
+                            "aws-iam:detach-user-policy",
+                            AwsChange::DetachUserPolicy {
+                                user: user.clone(),
+                                policy_arn: target.clone(),
+                            },
+                            format!("managed policy {target} attached to user {user}"),
+                            true,
+                            false,
+                        ))
+                    }
+                    _ => None,
+                })
+                .collect()
+        }
+        _ => Vec::new(),
+    }
+}

@@ -1,0 +1,426 @@
+//! `residual remediate` through the binary: the plan changes nothing anywhere (moto's state and the
+//! store compared before and after); `--apply --yes` with the actions allowed deactivates a
+//! leaver's keys and SSH key, deletes the console password and removes the group membership in
+//! moto, chains each outcome, and the re-sweep (not the API's answer) resolves the findings; a
+//! second `--apply` is a no-op; an action the policy does not allow changes nothing; the guard
+//! rails refuse findings of a partial run and findings of no leaver.
+
+use crate::harness::Sandbox;
+use aws_sdk_iam::types::StatusType;
+use residual_test_support::moto;
+use serde_json::Value;
+
+const ACCOUNT: &str = moto::DEFAULT_ACCOUNT;
+
+const HR: &str = "employee_id,email,status,termination_date,department,aws_user\n\
+E1,ann@example.com,terminated,2026-03-01,Engineering,ann\n\
+E2,ben@example.com,active,,Finance,ben\n";
+
+/// What moto holds for `user`, read through aws-sdk-iam: each access key and SSH key with its
+/// status, whether a login profile exists, and the groups.
+async fn state(user: &str) -> String {
+    let c = moto::seed_clients(ACCOUNT).await;
+    let iam = &c.iam;
+    let mut out = Vec::new();
+    let keys = iam.list_access_keys().user_name(user).send().await.unwrap();
+    for k in keys.access_key_metadata() {
+        out.push(format!(
+            "key {} {:?}",
+            k.access_key_id().unwrap_or_default(),
+            k.status()
+        ));
+    }
+    let ssh = iam
+        .list_ssh_public_keys()
+        .user_name(user)
+        .send()
+        .await
+        .unwrap();
+    for k in ssh.ssh_public_keys() {
+        out.push(format!("ssh {} {:?}", k.ssh_public_key_id(), k.status()));
+    }
+    let login = iam.get_login_profile().user_name(user).send().await.is_ok();
+    out.push(format!("login-profile {login}"));
+    let groups = iam
+        .list_groups_for_user()
+        .user_name(user)
+        .send()
+        .await
+        .unwrap();
+    for g in groups.groups() {
+        out.push(format!("group {}", g.group_name()));
+    }
+    out.sort();
+    out.join("\n")
+}
+
+/// A leaver (ann) with two active keys, a console password, an SSH key and a group; an employee
+/// (ben) with a key of his own that nothing may touch. Returns ann's key ids.
+async fn seed() -> (String, String) {
+    let c = moto::seed_clients(ACCOUNT).await;
+    let iam = &c.iam;
+    for user in ["ann", "ben"] {
+        iam.create_user().user_name(user).send().await.unwrap();
+    }
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let k = iam
+            .create_access_key()
+            .user_name("ann")
+            .send()
+            .await
+            .unwrap();
+        ids.push(k.access_key().unwrap().access_key_id().to_string());
+    }
+    iam.create_access_key()
+        .user_name("ben")
+        .send()
+        .await
+        .unwrap();
+    iam.create_login_profile()
+        .user_name("ann")
+        .password("Fake-pass-1234!")
+        .send()
+        .await
+        .unwrap();
+    let ssh_key = std::fs::read_to_string(moto::fixtures().join("ssh-key.pub")).unwrap();
+    iam.upload_ssh_public_key()
+        .user_name("ann")
+        .ssh_public_key_body(ssh_key.trim())
+        .send()
+        .await
+        .unwrap();
+    iam.create_group().group_name("eng").send().await.unwrap();
+    for user in ["ann", "ben"] {
+        iam.add_user_to_group()
+            .group_name("eng")
+            .user_name(user)
+            .send()
+            .await
+            .unwrap();
+    }
+    (ids[0].clone(), ids[1].clone())
+}
+
+/// A sandbox with the HR snapshot imported, one aws-iam scanner on moto, `allow` as the
+/// remediation policy, and a first sweep done.
+fn swept(allow: &str) -> Sandbox {
+    let mut sb = Sandbox::new();
+    sb.now = Some("2026-06-01T00:00:00Z".into());
+    sb.write(
+        "residual.toml",
+        &format!(
+            "[policy.remediate]\nallow = {allow}\n\n\
+             [[scanner]]\nname = \"prod\"\nkind = \"aws-iam\"\nendpoint_url = \"{}\"\nservice_specific_credentials = false\n",
+            moto::moto().endpoint
+        ),
+    );
+    let hr = sb.write("hr.csv", HR);
+    sb.ok(&[
+        "hr",
+        "import",
+        hr.to_str().unwrap(),
+        "--as-of",
+        "2026-04-01",
+    ]);
+    sb.ok(&["scan", "prod", "--format", "json"]);
+    sb
+}
+
+fn kinds(actions: &[Value]) -> Vec<String> {
+    let mut k: Vec<String> = actions
+        .iter()
+        .map(|a| a["kind"].as_str().unwrap().to_string())
+        .collect();
+    k.sort();
+    k
+}
+
+fn open_rules(sb: &Sandbox, employee: &str) -> Vec<String> {
+    let mut r: Vec<String> = sb
+        .findings("open")
+        .iter()
+        .filter(|f| f["employee_id"] == employee)
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["rule"].as_str().unwrap(),
+                f["subject"].as_str().unwrap()
+            )
+        })
+        .collect();
+    r.sort();
+    r
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plan_changes_nothing_and_apply_revokes_what_the_resweep_then_proves_gone() {
+    let _account = moto::default_account();
+    let (key1, key2) = seed().await;
+    let sb = swept(r#"["aws-iam:*"]"#);
+    let before = state("ann").await;
+    let ben_before = state("ben").await;
+    let store_before = sb.dump();
+
+    // The plan: every action, in order, and nothing changed anywhere.
+    let plan = sb
+        .ok(&["remediate", "--employee", "E1", "--format", "json"])
+        .json();
+    let actions = plan["actions"].as_array().cloned().unwrap();
+    assert_eq!(
+        kinds(&actions),
+        [
+            "aws-iam:deactivate-access-key",
+            "aws-iam:deactivate-access-key",
+            "aws-iam:deactivate-ssh-key",
+            "aws-iam:delete-access-key",
+            "aws-iam:delete-access-key",
+            "aws-iam:delete-login-profile",
+            "aws-iam:remove-from-group",
+        ],
+        "{plan:#}"
+    );
+    let last = actions.last().unwrap();
+    assert_eq!(last["kind"], "aws-iam:delete-access-key", "deletions last");
+    assert!(
+        last["blocked"].as_str().unwrap().contains("--allow-delete"),
+        "{last:#}"
+    );
+    assert!(
+        actions[0]["reversible"].as_bool().unwrap(),
+        "reversible first"
+    );
+    let deactivate = actions
+        .iter()
+        .find(|a| a["kind"] == "aws-iam:deactivate-access-key")
+        .unwrap();
+    assert_eq!(deactivate["call"], "iam:UpdateAccessKey");
+    assert!(deactivate["command"]
+        .as_str()
+        .unwrap()
+        .starts_with("aws iam update-access-key --user-name ann --access-key-id "));
+    assert!(
+        plan["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["rule"] == "leaver-active-account"),
+        "the IAM user itself is a task (deleting it is for a person): {plan:#}"
+    );
+    let script = sb.ok(&["remediate", "--employee", "E1", "--format", "script"]);
+    assert!(
+        script.stdout.starts_with("#!/bin/sh\n"),
+        "{}",
+        script.stdout
+    );
+    assert!(script.stdout.contains(&format!(
+        "\naws iam update-access-key --user-name ann --access-key-id {key1} --status Inactive\n"
+    )));
+    assert!(script
+        .stdout
+        .contains("\n# aws iam delete-access-key --user-name ann"));
+    assert!(!script.stdout.contains("Fake-pass"));
+    sb.ok(&["remediate", "--format", "table"]);
+    // Without --yes and without a terminal, even an allowed plan is refused.
+    let r = sb.expect(2, &["remediate", "--employee", "E1", "--apply"]);
+    assert!(r.stderr.contains("--yes"), "{}", r.stderr);
+    assert_eq!(state("ann").await, before, "a plan changed moto");
+    assert_eq!(sb.dump(), store_before, "a plan changed the store");
+
+    // A change made by hand meanwhile: applying finds it done and records that.
+    let c = moto::seed_clients(ACCOUNT).await;
+    c.iam
+        .update_access_key()
+        .user_name("ann")
+        .access_key_id(&key2)
+        .status(StatusType::Inactive)
+        .send()
+        .await
+        .unwrap();
+
+    let applied = sb
+        .ok(&[
+            "remediate",
+            "--employee",
+            "E1",
+            "--apply",
+            "--yes",
+            "--actor",
+            "alice",
+            "--format",
+            "json",
+        ])
+        .json();
+    let rows = applied["applied"].as_array().cloned().unwrap();
+    let result_of = |target_part: &str| -> String {
+        rows.iter()
+            .find(|r| r["target"].as_str().unwrap().contains(target_part))
+            .map(|r| r["result"].as_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(result_of(&key1), "done", "{applied:#}");
+    assert_eq!(result_of(&key2), "already-done", "{applied:#}");
+    assert_eq!(result_of("login profile"), "done", "{applied:#}");
+    assert_eq!(result_of("group eng"), "done", "{applied:#}");
+    assert!(rows
+        .iter()
+        .all(|r| r["kind"] != "aws-iam:delete-access-key"));
+
+    let after = state("ann").await;
+    assert!(
+        after.contains(&format!("key {key1} Some(Inactive)")),
+        "{after}"
+    );
+    assert!(
+        after.contains(&format!("key {key2} Some(Inactive)")),
+        "{after}"
+    );
+    assert!(after.contains("login-profile false"), "{after}");
+    assert!(
+        after.contains("ssh ") && !after.contains("Active"),
+        "{after}"
+    );
+    assert!(!after.contains("group eng"), "{after}");
+    assert_eq!(state("ben").await, ben_before, "an employee was touched");
+
+    // The proof is the re-sweep: the credential findings are resolved by its run.
+    let still_open = open_rules(&sb, "E1");
+    assert_eq!(still_open.len(), 1, "{still_open:#?}");
+    assert!(still_open[0].starts_with("leaver-active-account"));
+    let resolved = sb.findings("resolved");
+    let runs = sb.ok(&["runs", "--format", "json"]).json();
+    let resweep = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .max()
+        .unwrap();
+    for rule in [
+        "leaver-active-access-key",
+        "leaver-console-login",
+        "leaver-ssh-key",
+    ] {
+        assert!(
+            resolved
+                .iter()
+                .any(|f| f["rule"] == rule && f["resolved_by_run"] == resweep),
+            "{rule} not resolved by the re-sweep {resweep}: {resolved:#?}"
+        );
+    }
+    for row in &rows {
+        assert!(
+            row["findings_after"].as_array().unwrap().iter().all(|s| s
+                .as_str()
+                .unwrap()
+                .starts_with("resolved by run")
+                || s == "open"),
+            "{row:#}"
+        );
+    }
+
+    // Every outcome is in the chain, with who did it, and the chain verifies.
+    let log = sb.ok(&["audit", "log", "--format", "json"]).json();
+    let events: Vec<&Value> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"].as_str().unwrap().starts_with("remediation_"))
+        .collect();
+    assert!(
+        events.iter().any(|e| e["event"] == "remediation_applied"
+            && e["detail"]["actor"] == "alice"
+            && e["detail"]["call"] == "iam:UpdateAccessKey"),
+        "{events:#?}"
+    );
+    assert!(events.iter().any(|e| e["event"] == "remediation_skipped"));
+    let chained = events.len();
+    sb.ok(&["audit", "verify"]);
+    let case = sb.ok(&["case", "E1", "--format", "json"]).json();
+    assert!(
+        case["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["kind"] == "finding_remediation_applied"),
+        "{case:#}"
+    );
+
+    // A second apply is a no-op: nothing left to change, nothing chained.
+    let again_state = state("ann").await;
+    sb.ok(&["remediate", "--employee", "E1", "--apply", "--yes"]);
+    assert_eq!(state("ann").await, again_state);
+    let log = sb.ok(&["audit", "log", "--format", "json"]).json();
+    let now_chained = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"].as_str().unwrap().starts_with("remediation_"))
+        .count();
+    assert_eq!(now_chained, chained);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_action_the_policy_does_not_allow_changes_nothing() {
+    let _account = moto::default_account();
+    seed().await;
+    let sb = swept(r#"["github:*"]"#);
+    let before = state("ann").await;
+    let store_before = sb.dump();
+    let r = sb.expect(2, &["remediate", "--employee", "E1", "--apply", "--yes"]);
+    assert!(
+        r.stderr.contains("[policy.remediate] allow"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(state("ann").await, before);
+    assert_eq!(sb.dump(), store_before);
+    let plan = sb.ok(&["remediate", "--format", "json"]).json();
+    assert!(plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["blocked"]
+            .as_str()
+            .unwrap()
+            .contains("not in [policy.remediate] allow")));
+}
+
+#[test]
+fn findings_of_a_partial_run_and_of_no_leaver_are_refused() {
+    let sb = Sandbox::with_hr(
+        "2026-06-01T00:00:00Z",
+        "employee_id,email,status,termination_date\nE1,ann@example.com,terminated,2026-03-01\n",
+        "2026-04-01",
+    );
+    let export = sb.write(
+        "crm.csv",
+        "account,email,status\nann,ann@example.com,active\nghost,ghost@example.com,active\n",
+    );
+    sb.expect(
+        3,
+        &[
+            "scan",
+            "inventory",
+            "--system",
+            "crm",
+            export.to_str().unwrap(),
+            "--partial",
+        ],
+    );
+    let plan = sb.ok(&["remediate", "--format", "json"]).json();
+    let refused = plan["refused"].as_array().cloned().unwrap();
+    assert!(
+        refused
+            .iter()
+            .any(|r| r["employee_id"] == "E1"
+                && r["reason"].as_str().unwrap().contains("is partial")),
+        "{plan:#}"
+    );
+    assert!(
+        refused.iter().any(|r| r["rule"] == "orphan-account"
+            && r["reason"].as_str().unwrap().contains("no person")),
+        "{plan:#}"
+    );
+    assert!(plan["actions"].as_array().unwrap().is_empty());
+}

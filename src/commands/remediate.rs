@@ -19,7 +19,7 @@ use crate::store::findings::{self as table, Filter, Finding};
 use crate::store::remediation::{self, ActionEvent};
 use crate::store::Store;
 use anyhow::Context as _;
-use residual_scanners::remediate::{self as apply_to, AwsChange, Outcome};
+use residual_scanners::remediate::{self as apply_to, AwsChange, GithubChange, Outcome};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, IsTerminal, Write};
@@ -269,32 +269,14 @@ struct Carried<'a> {
 
 /// Carries out `chosen`, system by system, in the plan's order within each.
 fn carry_out<'a>(ctx: &Context, chosen: &[&'a Action]) -> Vec<Carried<'a>> {
-    let mut by_account: BTreeMap<&str, Vec<(&'a Action, &AwsChange)>> = BTreeMap::new();
+    let mut by_system: BTreeMap<&str, Vec<&'a Action>> = BTreeMap::new();
     for a in chosen {
-        match &a.change {
-            Change::AwsIam { account, change } => {
-                by_account.entry(account).or_default().push((a, change))
-            }
-        }
+        by_system.entry(&a.system).or_default().push(a);
     }
     let mut out = Vec::new();
-    for (account, actions) in by_account {
-        let changes: Vec<AwsChange> = actions.iter().map(|(_, c)| (*c).clone()).collect();
-        let reached = aws_target(ctx, account);
-        let (outcomes, scanner) = match reached {
-            Ok((name, config)) => {
-                ctx.progress(format!(
-                    "remediate: applying {} changes in aws-iam:{account} (scanner {name})",
-                    changes.len()
-                ));
-                match apply_to::aws_iam::apply(&config, account, &changes) {
-                    Ok(o) => (o, Some(name)),
-                    Err(e) => (fail_all(changes.len(), &e.to_string()), Some(name)),
-                }
-            }
-            Err(message) => (fail_all(changes.len(), &message), None),
-        };
-        for ((action, _), outcome) in actions.into_iter().zip(outcomes) {
+    for (system, actions) in by_system {
+        let (outcomes, scanner) = carry_out_in(ctx, system, &actions);
+        for (action, outcome) in actions.into_iter().zip(outcomes) {
             out.push(Carried {
                 action,
                 outcome,
@@ -303,6 +285,75 @@ fn carry_out<'a>(ctx: &Context, chosen: &[&'a Action]) -> Vec<Carried<'a>> {
         }
     }
     out
+}
+
+/// The outcomes of `actions` (all of one system), and the scanner that reaches the system.
+fn carry_out_in(
+    ctx: &Context,
+    system: &str,
+    actions: &[&Action],
+) -> (Vec<Outcome>, Option<String>) {
+    let aws: Vec<AwsChange> = actions
+        .iter()
+        .filter_map(|a| match &a.change {
+            Change::AwsIam { change, .. } => Some(change.clone()),
+            _ => None,
+        })
+        .collect();
+    let github: Vec<GithubChange> = actions
+        .iter()
+        .filter_map(|a| match &a.change {
+            Change::Github { change, .. } => Some(change.clone()),
+            _ => None,
+        })
+        .collect();
+    let n = actions.len();
+    if let Some(account) = system.strip_prefix("aws-iam:").filter(|_| aws.len() == n) {
+        return match aws_target(ctx, account) {
+            Ok((name, config)) => {
+                ctx.progress(format!(
+                    "remediate: applying {n} changes in {system} (scanner {name})"
+                ));
+                let outcomes = apply_to::aws_iam::apply(&config, account, &aws)
+                    .unwrap_or_else(|e| fail_all(n, &e.to_string()));
+                (outcomes, Some(name))
+            }
+            Err(message) => (fail_all(n, &message), None),
+        };
+    }
+    if let Some(org) = system.strip_prefix("github:").filter(|_| github.len() == n) {
+        return match github_target(ctx, org) {
+            Ok((name, config)) => {
+                ctx.progress(format!(
+                    "remediate: applying {n} changes in {system} (scanner {name})"
+                ));
+                let outcomes = apply_to::github::apply(config, &github)
+                    .unwrap_or_else(|e| fail_all(n, &e.to_string()));
+                (outcomes, Some(name))
+            }
+            Err(message) => (fail_all(n, &message), None),
+        };
+    }
+    (
+        fail_all(n, &format!("{system}: this build cannot change it")),
+        None,
+    )
+}
+
+/// The configured github scanner of `org`: its token (or App) and API URL make the changes.
+fn github_target(
+    ctx: &Context,
+    org: &str,
+) -> Result<(String, residual_scanners::github::GithubScanConfig), String> {
+    let entry = ctx
+        .config
+        .scanners
+        .iter()
+        .find(|s| s.kind == "github" && s.org.as_deref() == Some(org))
+        .ok_or_else(|| format!("no github scanner is configured for the {org} organisation"))?;
+    targets::github_from_entry(&ctx.config, entry)
+        .map(|c| (entry.name.clone(), c))
+        .map_err(|e| e.to_string())
 }
 
 fn fail_all(n: usize, message: &str) -> Vec<Outcome> {

@@ -3,7 +3,7 @@
 //! configuration), and every value is shell-quoted, so the `--format script` output can be
 //! reviewed and run as it is.
 
-use residual_scanners::remediate::AwsChange;
+use residual_scanners::remediate::{AwsChange, GithubChange};
 
 /// The AWS CLI command that makes `change` (IAM is global; the account is the one the CLI's
 /// credentials reach, which the script's header says to check).
@@ -55,6 +55,12 @@ pub fn aws(change: &AwsChange) -> String {
             quote(policy_arn)
         ),
     }
+}
+
+/// The `gh api` command that makes `change` (`gh` reads its own token; for GitHub Enterprise
+/// Server add `--hostname HOST`).
+pub fn github(change: &GithubChange) -> String {
+    format!("gh api -X DELETE {}", quote(&change.route()))
 }
 
 /// `s` as one shell word: bare when it holds only safe characters, else single-quoted.

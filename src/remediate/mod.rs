@@ -13,7 +13,7 @@ pub mod command;
 pub mod plan;
 pub mod script;
 
-use residual_scanners::remediate::AwsChange;
+use residual_scanners::remediate::{AwsChange, GithubChange};
 use serde::Serialize;
 
 /// The change an action makes, in the terms the scanner that carries it out takes.
@@ -22,6 +22,8 @@ use serde::Serialize;
 pub enum Change {
     /// A change to IAM in one AWS account.
     AwsIam { account: String, change: AwsChange },
+    /// A change to one GitHub organisation.
+    Github { org: String, change: GithubChange },
 }
 
 impl Change {
@@ -29,6 +31,7 @@ impl Change {
     pub fn api_call(&self) -> String {
         match self {
             Change::AwsIam { change, .. } => change.api_call().to_string(),
+            Change::Github { change, .. } => change.api_call().to_string(),
         }
     }
 }

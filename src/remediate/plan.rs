@@ -18,7 +18,7 @@ use crate::person::Person;
 use crate::rules::RuleSet;
 use crate::store::findings::Finding;
 use chrono::{DateTime, Duration, Utc};
-use residual_scanners::remediate::AwsChange;
+use residual_scanners::remediate::{AwsChange, GithubChange};
 use residual_scanners::{Grant, GrantKind};
 use std::collections::HashMap;
 
@@ -32,6 +32,10 @@ pub const KNOWN_ACTIONS: &[&str] = &[
     "aws-iam:deactivate-service-credential",
     "aws-iam:remove-from-group",
     "aws-iam:detach-user-policy",
+    "github:remove-member",
+    "github:cancel-invitation",
+    "github:remove-collaborator",
+    "github:delete-deploy-key",
 ];
 
 /// The latest run of a system, as the partial-run guard needs it.
@@ -218,6 +222,9 @@ fn split_subject(subject: &str) -> (&str, Option<&str>, Option<&str>) {
 
 /// The changes action kind `kind` makes for `f` (none when it does not fit the finding).
 fn changes_for(kind: &str, f: &Finding, grants: &HashMap<String, Vec<Grant>>) -> Vec<Planned> {
+    if let Some(org) = f.system.strip_prefix("github:") {
+        return github_changes(kind, f, org).into_iter().collect();
+    }
     let Some(account) = f.system.strip_prefix("aws-iam:") else {
         return Vec::new();
     };
@@ -343,5 +350,80 @@ fn changes_for(kind: &str, f: &Finding, grants: &HashMap<String, Vec<Grant>>) ->
                 .collect()
         }
         _ => Vec::new(),
+    }
+}
+
+/// The GitHub change `kind` makes for `f` in `org`: subjects are `login/org-member/ORG`,
+/// `login/collaborator/OWNER/REPO`, `login-or-email/invitation/ORG` (the invitation id is in the
+/// evidence) and `adder/deploy-key/OWNER/REPO#ID`.
+fn github_changes(kind: &str, f: &Finding, org: &str) -> Option<Planned> {
+    let (who, what, id) = split_subject(&f.subject);
+    let planned =
+        |kind: &'static str, change: GithubChange, target: String, reversible, delete| Planned {
+            kind,
+            command: command::github(&change),
+            change: Change::Github {
+                org: org.to_string(),
+                change,
+            },
+            target,
+            reversible,
+            delete,
+        };
+    match (kind, what, id) {
+        ("github:remove-member", Some("org-member"), Some(o)) if o == org => Some(planned(
+            "github:remove-member",
+            GithubChange::RemoveMember {
+                org: org.to_string(),
+                login: who.to_string(),
+            },
+            format!("membership of {who} in the {org} organisation"),
+            false,
+            false,
+        )),
+        ("github:remove-collaborator", Some("collaborator"), Some(repo)) if repo.contains('/') => {
+            Some(planned(
+                "github:remove-collaborator",
+                GithubChange::RemoveCollaborator {
+                    repo: repo.to_string(),
+                    login: who.to_string(),
+                },
+                format!("collaborator access of {who} to {repo}"),
+                false,
+                false,
+            ))
+        }
+        ("github:cancel-invitation", Some("invitation"), Some(o)) if o == org => {
+            let id = f
+                .evidence
+                .pointer("/grant/attributes/invitation_id")
+                .and_then(|v| v.as_str())
+                .and_then(|v| v.parse::<u64>().ok())?;
+            Some(planned(
+                "github:cancel-invitation",
+                GithubChange::CancelInvitation {
+                    org: org.to_string(),
+                    invitation_id: id,
+                },
+                format!("invitation {id} of {who} to the {org} organisation"),
+                false,
+                false,
+            ))
+        }
+        ("github:delete-deploy-key", Some("deploy-key"), Some(key)) => {
+            let (repo, id) = key.rsplit_once('#')?;
+            let key_id = id.parse::<u64>().ok()?;
+            Some(planned(
+                "github:delete-deploy-key",
+                GithubChange::DeleteDeployKey {
+                    repo: repo.to_string(),
+                    key_id,
+                },
+                format!("deploy key {key_id} of {repo} (added by {who})"),
+                false,
+                true,
+            ))
+        }
+        _ => None,
     }
 }

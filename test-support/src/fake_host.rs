@@ -189,6 +189,9 @@ impl Fake {
             }
             None => {}
         }
+        if method == Method::DELETE {
+            return self.delete(&path);
+        }
         if method == Method::POST && path.ends_with("/graphql") {
             let q: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
             let answer = github::answer_graphql(&self.lock().gql, &q);
@@ -272,6 +275,53 @@ impl Fake {
         }
         with_rate(resp)
     }
+}
+
+impl Fake {
+    /// `DELETE PARENT/ITEM`, as GitHub's removal endpoints behave (`DELETE
+    /// /orgs/{org}/members/{username}`, `/orgs/{org}/invitations/{invitation_id}`,
+    /// `/repos/{owner}/{repo}/collaborators/{username}`, `/repos/{owner}/{repo}/keys/{key_id}`:
+    /// 204 No Content, 404 when there is no such item): removes the item whose `login`,
+    /// `username` or `id` is ITEM from every list served at PARENT (whatever its query), so that
+    /// the next sweep no longer sees it.
+    fn delete(&self, path: &str) -> Response {
+        let not_found = || {
+            (
+                StatusCode::NOT_FOUND,
+                axum::Json(json!({"message": "Not Found"})),
+            )
+                .into_response()
+        };
+        let Some((parent, item)) = path.rsplit_once('/') else {
+            return not_found();
+        };
+        let mut removed = false;
+        for (route, (_, items)) in self.lock().lists.iter_mut() {
+            let list_path = route.split_once('?').map_or(route.as_str(), |(p, _)| p);
+            if list_path != parent {
+                continue;
+            }
+            let before = items.len();
+            items.retain(|v| !is_item(v, item));
+            removed |= items.len() != before;
+        }
+        if removed {
+            with_rate(StatusCode::NO_CONTENT.into_response())
+        } else {
+            not_found()
+        }
+    }
+}
+
+/// Whether a list item is the one a `DELETE` path names: by login, username or id.
+fn is_item(v: &Value, item: &str) -> bool {
+    ["login", "username"]
+        .iter()
+        .any(|k| v.get(k).and_then(Value::as_str) == Some(item))
+        || v.get("id").is_some_and(|id| match id {
+            Value::String(s) => s == item,
+            other => other.to_string() == item,
+        })
 }
 
 fn with_rate(mut resp: Response) -> Response {

@@ -424,3 +424,217 @@ fn findings_of_a_partial_run_and_of_no_leaver_are_refused() {
     );
     assert!(plan["actions"].as_array().unwrap().is_empty());
 }
+
+mod github {
+    //! Against the fake GitHub (DELETE endpoints shaped as GitHub's OpenAPI description says:
+    //! 204 when removed, 404 when not there): membership removed, invitation cancelled, deploy
+    //! key deleted, and a 500 on one call recorded with its finding left open.
+
+    use crate::github::empty_org;
+    use crate::harness::{Run, Sandbox};
+    use residual_test_support::fake_host::github as gh;
+    use residual_test_support::fake_host::{with, Fake, Fault, Flavor, Shape};
+    use serde_json::{json, Value};
+
+    const HR: &str = "employee_id,email,status,termination_date,department,github_login\n\
+E1,ann@example.com,terminated,2026-03-01,Engineering,ann-gh\n\
+E2,ben@example.com,active,,Engineering,ben-gh\n\
+E3,cat@example.com,terminated,2026-02-01,Contractors,cat-gh\n\
+E4,dan@example.com,terminated,2026-01-15,Engineering,\n";
+
+    /// ann-gh and ben-gh members, cat-gh a direct collaborator on acme/api, dan invited by
+    /// email (invitation 77), and a deploy key of acme/api that ann-gh added.
+    fn load(fake: &Fake) {
+        empty_org(fake);
+        fake.set_list(
+            "/orgs/acme/members?role=member",
+            Shape::Array,
+            vec![gh::user("ann-gh", 1), gh::user("ben-gh", 2)],
+        );
+        fake.set_list(
+            "/orgs/acme/outside_collaborators",
+            Shape::Array,
+            vec![gh::user("cat-gh", 3)],
+        );
+        let invitation = with(
+            &gh::template("org-invitations.json", None),
+            json!({"id": 77, "login": null, "email": "dan@example.com", "failed_at": null}),
+        );
+        fake.set_list("/orgs/acme/invitations", Shape::Array, vec![invitation]);
+        fake.set_list(
+            "/orgs/acme/repos?type=all",
+            Shape::Array,
+            vec![gh::repo("acme", "api", 10)],
+        );
+        let repo = "/repos/acme/api";
+        fake.set_list(
+            &format!("{repo}/collaborators?affiliation=direct"),
+            Shape::Array,
+            vec![gh::collaborator("cat-gh", "write")],
+        );
+        fake.set_list(
+            &format!("{repo}/keys"),
+            Shape::Array,
+            vec![gh::deploy_key(501, Some("ann-gh"), None, true)],
+        );
+        fake.set_list(
+            &format!("{repo}/actions/secrets"),
+            Shape::Wrapped("secrets"),
+            vec![],
+        );
+        fake.set_list(
+            &format!("{repo}/actions/variables"),
+            Shape::Wrapped("variables"),
+            vec![],
+        );
+    }
+
+    fn run(sb: &Sandbox, code: i32, args: &[&str]) -> Run {
+        tokio::task::block_in_place(|| sb.expect(code, args))
+    }
+
+    fn state_of(sb: &Sandbox, rule: &str) -> String {
+        let all = run(sb, 0, &["findings", "--state", "all", "--format", "json"]).json();
+        all.as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule"] == rule)
+            .map(|f| f["state"].as_str().unwrap().to_string())
+            .unwrap_or_else(|| format!("no {rule} finding"))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn apply_removes_a_member_cancels_an_invitation_deletes_a_deploy_key_and_records_a_500() {
+        let fake = Fake::start(Flavor::Github).await;
+        load(&fake);
+        let mut sb = Sandbox::new();
+        sb.now = Some("2026-06-01T00:00:00Z".into());
+        sb.write(
+            "residual.toml",
+            &format!(
+                "[policy.remediate]\nallow = [\"github:*\"]\n\n\
+                 [[scanner]]\nname = \"gh\"\nkind = \"github\"\norg = \"acme\"\napi_url = \"{}\"\nmax_retries = 0\n",
+                fake.url
+            ),
+        );
+        let hr = sb.write("hr.csv", HR);
+        run(
+            &sb,
+            0,
+            &[
+                "hr",
+                "import",
+                hr.to_str().unwrap(),
+                "--as-of",
+                "2026-04-01",
+            ],
+        );
+        sb.env
+            .push(("GITHUB_TOKEN".into(), "ghp-fake-token-for-tests".into()));
+        run(&sb, 0, &["scan", "gh", "--format", "json"]);
+
+        let plan = run(
+            &sb,
+            0,
+            &["remediate", "--system", "github", "--format", "json"],
+        )
+        .json();
+        let actions = plan["actions"].as_array().cloned().unwrap();
+        let by_kind = |kind: &str| -> Value {
+            actions
+                .iter()
+                .find(|a| a["kind"] == kind)
+                .cloned()
+                .unwrap_or_else(|| panic!("no {kind}: {plan:#}"))
+        };
+        assert_eq!(
+            by_kind("github:remove-member")["command"],
+            "gh api -X DELETE /orgs/acme/members/ann-gh"
+        );
+        assert_eq!(
+            by_kind("github:cancel-invitation")["command"],
+            "gh api -X DELETE /orgs/acme/invitations/77"
+        );
+        by_kind("github:remove-collaborator");
+        assert!(by_kind("github:delete-deploy-key")["blocked"]
+            .as_str()
+            .unwrap()
+            .contains("--allow-delete"));
+        assert!(
+            fake.log()
+                .iter()
+                .all(|l| l.method == "GET" || l.method == "POST"),
+            "a plan sent a change"
+        );
+
+        fake.fault(
+            "/repos/acme/api/collaborators/cat-gh",
+            Fault::Status(500),
+            None,
+        );
+        let applied = run(
+            &sb,
+            3,
+            &[
+                "remediate",
+                "--system",
+                "github",
+                "--apply",
+                "--yes",
+                "--allow-delete",
+                "--format",
+                "json",
+            ],
+        )
+        .json();
+        let result = |kind: &str| -> String {
+            applied["applied"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["kind"] == kind)
+                .map(|r| r["result"].as_str().unwrap().to_string())
+                .unwrap_or_default()
+        };
+        assert_eq!(result("github:remove-member"), "done", "{applied:#}");
+        assert_eq!(result("github:cancel-invitation"), "done", "{applied:#}");
+        assert_eq!(result("github:delete-deploy-key"), "done", "{applied:#}");
+        assert_eq!(
+            result("github:remove-collaborator"),
+            "failed",
+            "{applied:#}"
+        );
+        let deletes: Vec<String> = fake
+            .log()
+            .iter()
+            .filter(|l| l.method == "DELETE")
+            .map(|l| l.path_and_query.clone())
+            .collect();
+        for route in [
+            "/orgs/acme/members/ann-gh",
+            "/orgs/acme/invitations/77",
+            "/repos/acme/api/keys/501",
+            "/repos/acme/api/collaborators/cat-gh",
+        ] {
+            assert!(deletes.iter().any(|d| d == route), "{deletes:#?}");
+        }
+        // The re-sweep proves what went; the failed call leaves its finding open.
+        assert_eq!(state_of(&sb, "leaver-org-member"), "resolved");
+        assert_eq!(state_of(&sb, "leaver-pending-invitation"), "resolved");
+        assert_eq!(state_of(&sb, "leaver-deploy-key"), "resolved");
+        assert_eq!(state_of(&sb, "leaver-outside-collaborator"), "open");
+        let log = run(&sb, 0, &["audit", "log", "--format", "json"]).json();
+        let failed: Vec<&Value> = log
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["event"] == "remediation_failed")
+            .collect();
+        assert_eq!(failed.len(), 1, "{failed:#?}");
+        assert!(failed[0]["detail"]["result"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("500"));
+        run(&sb, 0, &["audit", "verify"]);
+    }
+}

@@ -19,7 +19,9 @@ use crate::store::findings::{self as table, Filter, Finding};
 use crate::store::remediation::{self, ActionEvent};
 use crate::store::Store;
 use anyhow::Context as _;
-use residual_scanners::remediate::{self as apply_to, AwsChange, GithubChange, Outcome};
+use residual_scanners::remediate::{
+    self as apply_to, AwsChange, GithubChange, GitlabChange, Outcome,
+};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, IsTerminal, Write};
@@ -111,10 +113,13 @@ fn build(ctx: &Context, store: &Store, args: &RemediateArgs) -> anyhow::Result<P
     systems.sort();
     systems.dedup();
     let latest_runs = remediation::latest_runs(store.conn(), &systems)?;
-    let mut grants = HashMap::new();
-    for system in systems.iter().filter(|s| s.starts_with("aws-iam:")) {
+    let mut observed = HashMap::new();
+    for system in systems
+        .iter()
+        .filter(|s| s.starts_with("aws-iam:") || s.starts_with("gitlab:"))
+    {
         if let Some(obs) = crate::store::observations::latest_complete(store.conn(), system)? {
-            grants.insert(system.clone(), obs.grants);
+            observed.insert(system.clone(), obs);
         }
     }
     Ok(plan::plan(&Inputs {
@@ -122,7 +127,7 @@ fn build(ctx: &Context, store: &Store, args: &RemediateArgs) -> anyhow::Result<P
         rules: &rules,
         people: &people,
         latest_runs: &latest_runs,
-        grants: &grants,
+        observed: &observed,
         now: ctx.now,
         mover_grace_days: ctx.config.policy.mover_grace_days,
         allow: &ctx.config.policy.remediate.allow,
@@ -307,6 +312,13 @@ fn carry_out_in(
             _ => None,
         })
         .collect();
+    let gitlab: Vec<GitlabChange> = actions
+        .iter()
+        .filter_map(|a| match &a.change {
+            Change::Gitlab { change, .. } => Some(change.clone()),
+            _ => None,
+        })
+        .collect();
     let n = actions.len();
     if let Some(account) = system.strip_prefix("aws-iam:").filter(|_| aws.len() == n) {
         return match aws_target(ctx, account) {
@@ -334,10 +346,39 @@ fn carry_out_in(
             Err(message) => (fail_all(n, &message), None),
         };
     }
+    if let Some(group) = system.strip_prefix("gitlab:").filter(|_| gitlab.len() == n) {
+        return match gitlab_target(ctx, group) {
+            Ok((name, config)) => {
+                ctx.progress(format!(
+                    "remediate: applying {n} changes in {system} (scanner {name})"
+                ));
+                let outcomes = apply_to::gitlab::apply(config, &gitlab)
+                    .unwrap_or_else(|e| fail_all(n, &e.to_string()));
+                (outcomes, Some(name))
+            }
+            Err(message) => (fail_all(n, &message), None),
+        };
+    }
     (
         fail_all(n, &format!("{system}: this build cannot change it")),
         None,
     )
+}
+
+/// The configured gitlab scanner of `group`: its token and API URL make the changes.
+fn gitlab_target(
+    ctx: &Context,
+    group: &str,
+) -> Result<(String, residual_scanners::gitlab::GitlabScanConfig), String> {
+    let entry = ctx
+        .config
+        .scanners
+        .iter()
+        .find(|s| s.kind == "gitlab" && s.group.as_deref() == Some(group))
+        .ok_or_else(|| format!("no gitlab scanner is configured for the {group} group"))?;
+    targets::gitlab_from_entry(entry)
+        .map(|c| (entry.name.clone(), c))
+        .map_err(|e| e.to_string())
 }
 
 /// The configured github scanner of `org`: its token (or App) and API URL make the changes.

@@ -3,7 +3,7 @@
 //! configuration), and every value is shell-quoted, so the `--format script` output can be
 //! reviewed and run as it is.
 
-use residual_scanners::remediate::{AwsChange, GithubChange};
+use residual_scanners::remediate::{AwsChange, GithubChange, GitlabChange};
 
 /// The AWS CLI command that makes `change` (IAM is global; the account is the one the CLI's
 /// credentials reach, which the script's header says to check).
@@ -61,6 +61,15 @@ pub fn aws(change: &AwsChange) -> String {
 /// Server add `--hostname HOST`).
 pub fn github(change: &GithubChange) -> String {
     format!("gh api -X DELETE {}", quote(&change.route()))
+}
+
+/// The `curl` command that makes `change`: the token is read from `$GITLAB_TOKEN` when the
+/// command runs (never written into it), the API URL from `$GITLAB_API` (default gitlab.com).
+pub fn gitlab(change: &GitlabChange) -> String {
+    format!(
+        "curl --fail --request DELETE --header \"PRIVATE-TOKEN: $GITLAB_TOKEN\" \"${{GITLAB_API:-https://gitlab.com/api/v4}}{}\"",
+        change.route()
+    )
 }
 
 /// `s` as one shell word: bare when it holds only safe characters, else single-quoted.

@@ -13,7 +13,7 @@ pub mod command;
 pub mod plan;
 pub mod script;
 
-use residual_scanners::remediate::{AwsChange, GithubChange};
+use residual_scanners::remediate::{AwsChange, GithubChange, GitlabChange};
 use serde::Serialize;
 
 /// The change an action makes, in the terms the scanner that carries it out takes.
@@ -24,6 +24,8 @@ pub enum Change {
     AwsIam { account: String, change: AwsChange },
     /// A change to one GitHub organisation.
     Github { org: String, change: GithubChange },
+    /// A change to one GitLab group tree (the top-level group's system).
+    Gitlab { group: String, change: GitlabChange },
 }
 
 impl Change {
@@ -32,6 +34,7 @@ impl Change {
         match self {
             Change::AwsIam { change, .. } => change.api_call().to_string(),
             Change::Github { change, .. } => change.api_call().to_string(),
+            Change::Gitlab { change, .. } => change.api_call().to_string(),
         }
     }
 }

@@ -18,8 +18,8 @@ use crate::person::Person;
 use crate::rules::RuleSet;
 use crate::store::findings::Finding;
 use chrono::{DateTime, Duration, Utc};
-use residual_scanners::remediate::{AwsChange, GithubChange};
-use residual_scanners::{Grant, GrantKind};
+use residual_scanners::remediate::{AwsChange, GithubChange, GitlabChange};
+use residual_scanners::{GrantKind, Observations};
 use std::collections::HashMap;
 
 /// Every action kind this build can plan; a rule file naming another is refused at load.
@@ -36,6 +36,7 @@ pub const KNOWN_ACTIONS: &[&str] = &[
     "github:cancel-invitation",
     "github:remove-collaborator",
     "github:delete-deploy-key",
+    "gitlab:remove-member",
 ];
 
 /// The latest run of a system, as the partial-run guard needs it.
@@ -53,8 +54,9 @@ pub struct Inputs<'a> {
     pub people: &'a HashMap<String, Person>,
     /// The latest run of each system the findings are in.
     pub latest_runs: &'a HashMap<String, LatestRun>,
-    /// The grants the latest complete run of each system saw, for account-level findings.
-    pub grants: &'a HashMap<String, Vec<Grant>>,
+    /// What the latest complete run of each AWS and GitLab system saw: the grants behind an
+    /// account-level finding, a GitLab user's numeric id.
+    pub observed: &'a HashMap<String, Observations>,
     pub now: DateTime<Utc>,
     pub mover_grace_days: i64,
     /// `[policy.remediate] allow`.
@@ -95,7 +97,7 @@ pub fn plan(inputs: &Inputs) -> Plan {
         let kinds = section.map(|s| s.actions.as_slice()).unwrap_or_default();
         let planned: Vec<Planned> = kinds
             .iter()
-            .flat_map(|k| changes_for(k, f, inputs.grants))
+            .flat_map(|k| changes_for(k, f, inputs.observed))
             .collect();
         if planned.is_empty() || section.is_some_and(|s| s.task_always) {
             let text = section
@@ -221,9 +223,14 @@ fn split_subject(subject: &str) -> (&str, Option<&str>, Option<&str>) {
 }
 
 /// The changes action kind `kind` makes for `f` (none when it does not fit the finding).
-fn changes_for(kind: &str, f: &Finding, grants: &HashMap<String, Vec<Grant>>) -> Vec<Planned> {
+fn changes_for(kind: &str, f: &Finding, observed: &HashMap<String, Observations>) -> Vec<Planned> {
     if let Some(org) = f.system.strip_prefix("github:") {
         return github_changes(kind, f, org).into_iter().collect();
+    }
+    if let Some(group) = f.system.strip_prefix("gitlab:") {
+        return gitlab_changes(kind, f, group, observed)
+            .into_iter()
+            .collect();
     }
     let Some(account) = f.system.strip_prefix("aws-iam:") else {
         return Vec::new();
@@ -309,10 +316,10 @@ fn changes_for(kind: &str, f: &Finding, grants: &HashMap<String, Vec<Grant>>) ->
             let held: Vec<(GrantKind, String)> = match (what, id) {
                 (Some("group"), Some(g)) => vec![(GrantKind::Group, g)],
                 (Some("policy"), Some(p)) => vec![(GrantKind::Policy, p)],
-                (None, _) => grants
+                (None, _) => observed
                     .get(&f.system)
                     .into_iter()
-                    .flatten()
+                    .flat_map(|o| &o.grants)
                     .filter(|g| g.account == user)
                     .map(|g| (g.kind, g.target.clone()))
                     .collect(),
@@ -426,4 +433,44 @@ fn github_changes(kind: &str, f: &Finding, org: &str) -> Option<Planned> {
         }
         _ => None,
     }
+}
+
+/// The GitLab change `kind` makes for `f` (subject `username/group/FULL_PATH`); the user's
+/// numeric id, which the API needs, is the `id` the latest complete run recorded for the account.
+fn gitlab_changes(
+    kind: &str,
+    f: &Finding,
+    top: &str,
+    observed: &HashMap<String, Observations>,
+) -> Option<Planned> {
+    let (who, what, group) = split_subject(&f.subject);
+    if kind != "gitlab:remove-member" || what != Some("group") {
+        return None;
+    }
+    let group = group?;
+    let user_id = observed
+        .get(&f.system)?
+        .accounts
+        .iter()
+        .find(|a| a.name == who)?
+        .attributes
+        .get("id")?
+        .parse::<u64>()
+        .ok()?;
+    let change = GitlabChange::RemoveGroupMember {
+        group: group.to_string(),
+        user_id,
+        username: who.to_string(),
+    };
+    Some(Planned {
+        kind: "gitlab:remove-member",
+        command: command::gitlab(&change),
+        change: Change::Gitlab {
+            group: top.to_string(),
+            change,
+        },
+        target: format!("membership of {who} (user {user_id}) in group {group}"),
+        reversible: false,
+        delete: false,
+    })
 }

@@ -295,6 +295,8 @@ impl Fake {
         let Some((parent, item)) = path.rsplit_once('/') else {
             return not_found();
         };
+        let parent = self.gitlab_group_by_id(parent);
+        let parent = parent.as_str();
         let mut removed = false;
         for (route, (_, items)) in self.lock().lists.iter_mut() {
             let list_path = route.split_once('?').map_or(route.as_str(), |(p, _)| p);
@@ -309,6 +311,34 @@ impl Fake {
             with_rate(StatusCode::NO_CONTENT.into_response())
         } else {
             not_found()
+        }
+    }
+}
+
+impl Fake {
+    /// GitLab's `:id` is a numeric id or the URL-encoded full path: `/groups/acme%2Fteam/members`
+    /// becomes `/groups/ID/members`, the id of the group (served as an object or a list item)
+    /// with that `full_path`, where the lists of the test are.
+    fn gitlab_group_by_id(&self, parent: &str) -> String {
+        let Some(rest) = parent.strip_prefix("/groups/") else {
+            return parent.to_string();
+        };
+        let (id, tail) = rest.split_once('/').unwrap_or((rest, ""));
+        if self.flavor != Flavor::Gitlab || id.parse::<u64>().is_ok() {
+            return parent.to_string();
+        }
+        let full_path = id.replace("%2F", "/").replace("%2f", "/");
+        let s = self.lock();
+        let found = s
+            .objects
+            .values()
+            .chain(s.lists.values().flat_map(|(_, items)| items.iter()))
+            .find(|v| v.get("full_path").and_then(Value::as_str) == Some(full_path.as_str()))
+            .and_then(|v| v.get("id").and_then(Value::as_u64));
+        match found {
+            Some(n) if tail.is_empty() => format!("/groups/{n}"),
+            Some(n) => format!("/groups/{n}/{tail}"),
+            None => parent.to_string(),
         }
     }
 }

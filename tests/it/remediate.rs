@@ -638,3 +638,133 @@ E4,dan@example.com,terminated,2026-01-15,Engineering,\n";
         run(&sb, 0, &["audit", "verify"]);
     }
 }
+
+mod gitlab {
+    //! Against the fake GitLab: a leaver's group membership removed (`DELETE
+    //! /groups/:id/members/:user_id`, 204), resolved by the re-sweep.
+
+    use crate::harness::{Run, Sandbox};
+    use residual_test_support::fake_host::gitlab as gl;
+    use residual_test_support::fake_host::{Fake, Flavor, Shape};
+
+    const HR: &str = "employee_id,email,status,termination_date,department,gitlab_user\n\
+E1,ann@example.com,terminated,2026-03-01,Engineering,ann\n\
+E2,ben@example.com,active,,Engineering,ben\n";
+
+    fn run(sb: &Sandbox, code: i32, args: &[&str]) -> Run {
+        tokio::task::block_in_place(|| sb.expect(code, args))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn apply_removes_a_leavers_group_membership_and_the_resweep_resolves_it() {
+        let fake = Fake::start(Flavor::Gitlab).await;
+        fake.set_object("/groups/acme", gl::group(10, "acme"));
+        fake.set_list("/groups/10/descendant_groups", Shape::Array, vec![]);
+        fake.set_list(
+            "/groups/10/projects?include_subgroups=true",
+            Shape::Array,
+            vec![],
+        );
+        fake.set_list(
+            "/groups/10/members",
+            Shape::Array,
+            vec![
+                gl::member(1, "ann", 40, None),
+                gl::member(2, "ben", 30, None),
+            ],
+        );
+        fake.set_list("/groups/10/variables", Shape::Array, vec![]);
+        let mut sb = Sandbox::new();
+        sb.now = Some("2026-06-01T00:00:00Z".into());
+        sb.write(
+            "residual.toml",
+            &format!(
+                "[policy.remediate]\nallow = [\"gitlab:remove-member\"]\n\n\
+                 [[scanner]]\nname = \"gl\"\nkind = \"gitlab\"\ngroup = \"acme\"\napi_url = \"{}\"\nmax_retries = 0\n",
+                fake.url
+            ),
+        );
+        let hr = sb.write("hr.csv", HR);
+        run(
+            &sb,
+            0,
+            &[
+                "hr",
+                "import",
+                hr.to_str().unwrap(),
+                "--as-of",
+                "2026-04-01",
+            ],
+        );
+        sb.env
+            .push(("GITLAB_TOKEN".into(), "glpat-for-tests-only".into()));
+        run(&sb, 0, &["scan", "gl", "--format", "json"]);
+
+        let plan = run(
+            &sb,
+            0,
+            &[
+                "remediate",
+                "--rule",
+                "leaver-org-member",
+                "--format",
+                "json",
+            ],
+        )
+        .json();
+        let actions = plan["actions"].as_array().cloned().unwrap();
+        assert_eq!(actions.len(), 1, "{plan:#}");
+        assert_eq!(actions[0]["kind"], "gitlab:remove-member");
+        let command = actions[0]["command"].as_str().unwrap();
+        assert!(command.contains("/groups/acme/members/1"), "{command}");
+        assert!(!command.contains("glpat-for-tests-only"), "{command}");
+
+        let applied = run(
+            &sb,
+            0,
+            &[
+                "remediate",
+                "--rule",
+                "leaver-org-member",
+                "--apply",
+                "--yes",
+                "--format",
+                "json",
+            ],
+        )
+        .json();
+        assert_eq!(applied["applied"][0]["result"], "done", "{applied:#}");
+        assert!(fake
+            .log()
+            .iter()
+            .any(|l| l.method == "DELETE" && l.path_and_query == "/groups/acme/members/1"));
+        let open = run(
+            &sb,
+            0,
+            &[
+                "findings",
+                "--rule",
+                "leaver-org-member",
+                "--format",
+                "json",
+            ],
+        )
+        .json();
+        assert_eq!(open.as_array().unwrap().len(), 0, "{open:#}");
+        let resolved = run(
+            &sb,
+            0,
+            &[
+                "findings",
+                "--state",
+                "resolved",
+                "--rule",
+                "leaver-org-member",
+                "--format",
+                "json",
+            ],
+        )
+        .json();
+        assert_eq!(resolved.as_array().unwrap().len(), 1, "{resolved:#}");
+    }
+}

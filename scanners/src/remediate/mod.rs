@@ -10,6 +10,7 @@
 
 pub mod aws_iam;
 pub mod github;
+pub mod gitlab;
 
 use serde::{Deserialize, Serialize};
 
@@ -115,6 +116,36 @@ impl GithubChange {
                 "DELETE /repos/{owner}/{repo}/collaborators/{username}"
             }
             GithubChange::DeleteDeployKey { .. } => "DELETE /repos/{owner}/{repo}/keys/{key_id}",
+        }
+    }
+}
+
+/// One change to a GitLab group (REST API v4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "call", rename_all = "kebab-case")]
+pub enum GitlabChange {
+    /// `DELETE /groups/:id/members/:user_id` (`:id` the URL-encoded full path).
+    RemoveGroupMember {
+        group: String,
+        user_id: u64,
+        username: String,
+    },
+}
+
+impl GitlabChange {
+    /// The REST route (under the API URL) the change deletes.
+    pub fn route(&self) -> String {
+        match self {
+            GitlabChange::RemoveGroupMember { group, user_id, .. } => {
+                format!("/groups/{}/members/{user_id}", crate::rest::encode(group))
+            }
+        }
+    }
+
+    /// The API call as GitLab's documentation names it.
+    pub fn api_call(&self) -> &'static str {
+        match self {
+            GitlabChange::RemoveGroupMember { .. } => "DELETE /groups/:id/members/:user_id",
         }
     }
 }

@@ -474,3 +474,192 @@ fn gitlab_changes(
         delete: false,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::findings::FindingState;
+    use crate::hr::{HrStatus, PersonRecord};
+
+    const NOW: &str = "2026-06-01T00:00:00Z";
+
+    fn t(s: &str) -> DateTime<Utc> {
+        residual_scanners::time::parse_time(s).expect("time")
+    }
+
+    fn person(id: &str, leaver: bool, moved_at: Option<&str>) -> Person {
+        let mut p = Person::new(PersonRecord {
+            employee_id: id.into(),
+            email: format!("{id}@example.com"),
+            name: None,
+            status: if leaver {
+                HrStatus::Leaver
+            } else {
+                HrStatus::Active
+            },
+            terminated_at: leaver.then(|| t("2026-03-01")),
+            department: Some("Finance".into()),
+            title: None,
+            manager: None,
+            aliases: Vec::new(),
+            github_login: None,
+            gitlab_user: None,
+            aws_user: None,
+            role_changed_at: None,
+            attributes: Default::default(),
+        });
+        p.moved_at = moved_at.map(t);
+        p.previous_department = moved_at.map(|_| "Engineering".into());
+        p
+    }
+
+    fn finding(id: &str, rule: &str, employee: &str, subject: &str) -> Finding {
+        Finding {
+            id: id.into(),
+            rule: rule.into(),
+            severity: "high".into(),
+            state: FindingState::Open,
+            employee_id: Some(employee.into()),
+            system: "aws-iam:111122223333".into(),
+            account: subject.split('/').next().unwrap_or_default().into(),
+            subject: subject.into(),
+            live: Some(true),
+            first_seen: NOW.into(),
+            last_seen: NOW.into(),
+            resolved_at: None,
+            resolved_by_run: None,
+            exception_id: None,
+            evidence: serde_json::Value::Null,
+            remediation: "by hand".into(),
+            unit: None,
+        }
+    }
+
+    fn plan_of(findings: &[Finding], people: &[Person], allow: &[&str], delete: bool) -> Plan {
+        let rules = RuleSet::builtin().expect("rules");
+        let people: HashMap<String, Person> = people
+            .iter()
+            .map(|p| (p.employee_id().to_string(), p.clone()))
+            .collect();
+        let runs: HashMap<String, LatestRun> = [(
+            "aws-iam:111122223333".to_string(),
+            LatestRun {
+                id: 1,
+                status: "complete".into(),
+            },
+        )]
+        .into();
+        let allow: Vec<String> = allow.iter().map(|s| s.to_string()).collect();
+        plan(&Inputs {
+            findings,
+            rules: &rules,
+            people: &people,
+            latest_runs: &runs,
+            observed: &HashMap::new(),
+            now: t(NOW),
+            mover_grace_days: 7,
+            allow: &allow,
+            allow_delete: delete,
+        })
+    }
+
+    #[test]
+    fn a_mover_loses_the_old_roles_grant_only_past_the_grace_period() {
+        let grant = |e: &str| finding("f", "mover-residual-entitlement", e, "bo/group/eng-admins");
+        let past = plan_of(
+            &[grant("E2")],
+            &[person("E2", false, Some("2026-05-01"))],
+            &["*"],
+            false,
+        );
+        assert_eq!(past.actions.len(), 1, "{past:?}");
+        assert_eq!(past.actions[0].kind, "aws-iam:remove-from-group");
+        assert!(past.actions[0].blocked.is_none());
+
+        let within = plan_of(
+            &[grant("E2")],
+            &[person("E2", false, Some("2026-05-28"))],
+            &["*"],
+            false,
+        );
+        assert!(within.actions.is_empty());
+        assert!(
+            within.refused[0].reason.contains("grace period"),
+            "{within:?}"
+        );
+    }
+
+    #[test]
+    fn a_mover_keeps_access_no_mover_rule_names_and_an_employee_keeps_everything() {
+        let key = |e: &str| finding("f", "leaver-active-access-key", e, "bo/access-key/AKIA1");
+        let mover = plan_of(
+            &[key("E2")],
+            &[person("E2", false, Some("2026-05-01"))],
+            &["*"],
+            false,
+        );
+        assert!(mover.actions.is_empty() && mover.refused[0].reason.contains("mover"));
+        let active = plan_of(&[key("E3")], &[person("E3", false, None)], &["*"], false);
+        assert!(active.actions.is_empty());
+        assert!(active.refused[0]
+            .reason
+            .contains("neither a leaver nor a mover"));
+    }
+
+    #[test]
+    fn actions_are_ordered_reversible_first_deletions_last_and_shared_changes_merged() {
+        let findings = [
+            finding(
+                "f1",
+                "leaver-console-login",
+                "E1",
+                "ann/console-password/login-profile:ann",
+            ),
+            finding(
+                "f2",
+                "leaver-active-access-key",
+                "E1",
+                "ann/access-key/AKIA1",
+            ),
+            finding(
+                "f3",
+                "credential-used-after-departure",
+                "E1",
+                "ann/access-key/AKIA1",
+            ),
+        ];
+        let p = plan_of(
+            &findings,
+            &[person("E1", true, None)],
+            &["aws-iam:*"],
+            false,
+        );
+        let kinds: Vec<&str> = p.actions.iter().map(|a| a.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "aws-iam:deactivate-access-key",
+                "aws-iam:delete-login-profile",
+                "aws-iam:delete-access-key"
+            ]
+        );
+        assert_eq!(
+            p.actions[0].finding_ids,
+            ["f2", "f3"],
+            "one change, two findings"
+        );
+        assert!(p.actions[2]
+            .blocked
+            .as_deref()
+            .unwrap()
+            .contains("--allow-delete"));
+        let with_delete = plan_of(&findings, &[person("E1", true, None)], &["aws-iam:*"], true);
+        assert!(with_delete.actions.iter().all(|a| a.blocked.is_none()));
+        let not_allowed = plan_of(&findings, &[person("E1", true, None)], &[], true);
+        assert!(not_allowed.actions.iter().all(|a| a
+            .blocked
+            .as_deref()
+            .unwrap()
+            .contains("[policy.remediate] allow")));
+    }
+}

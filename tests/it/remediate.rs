@@ -221,6 +221,32 @@ async fn a_plan_changes_nothing_and_apply_revokes_what_the_resweep_then_proves_g
         .contains("\n# aws iam delete-access-key --user-name ann"));
     assert!(!script.stdout.contains("Fake-pass"));
     sb.ok(&["remediate", "--format", "table"]);
+    // More actions than --max-actions: refused whole, nothing changed.
+    let r = sb.expect(
+        2,
+        &[
+            "remediate",
+            "--employee",
+            "E1",
+            "--apply",
+            "--yes",
+            "--max-actions",
+            "2",
+        ],
+    );
+    assert!(r.stderr.contains("--max-actions 2"), "{}", r.stderr);
+    // A case selects its person's findings.
+    let cases = sb
+        .ok(&["cases", "--employee", "E1", "--format", "json"])
+        .json();
+    let case_id = cases[0]["case_id"].as_str().unwrap().to_string();
+    let by_case = sb
+        .ok(&["remediate", "--case", &case_id, "--format", "json"])
+        .json();
+    assert_eq!(
+        kinds(by_case["actions"].as_array().unwrap()),
+        kinds(&actions)
+    );
     // Without --yes and without a terminal, even an allowed plan is refused.
     let r = sb.expect(2, &["remediate", "--employee", "E1", "--apply"]);
     assert!(r.stderr.contains("--yes"), "{}", r.stderr);
@@ -342,7 +368,9 @@ async fn a_plan_changes_nothing_and_apply_revokes_what_the_resweep_then_proves_g
             .as_array()
             .unwrap()
             .iter()
-            .any(|t| t["kind"] == "finding_remediation_applied"),
+            .any(|t| t["kind"] == "finding_remediation_applied"
+                && t["detail"]["action"] == "aws-iam:delete-login-profile"
+                && t["detail"]["actor"] == "alice"),
         "{case:#}"
     );
 

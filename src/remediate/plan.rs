@@ -207,12 +207,32 @@ fn merge(actions: &mut Vec<Action>, inputs: &Inputs, f: &Finding, p: Planned) {
     });
 }
 
-/// A rule's task text with the finding's `{account}`, `{system}` and `{subject}` filled in.
+/// A rule's task text with the finding's `{account}`, `{system}` and `{subject}` filled in, and
+/// `{evidence:/json/pointer}` with that field of the finding's evidence (a role's name and the
+/// principal to remove from its trust policy): what a person needs to do the task by hand.
 fn fill(text: &str, f: &Finding) -> String {
-    text.trim()
+    let mut out = text
+        .trim()
         .replace("{account}", &f.account)
         .replace("{system}", &f.system)
-        .replace("{subject}", &f.subject)
+        .replace("{subject}", &f.subject);
+    // Scanning on past each filled value: a value that itself holds `{evidence:` is left as is.
+    let mut from = 0;
+    while let Some(found) = out[from..].find("{evidence:") {
+        let start = from + found;
+        let Some(len) = out[start..].find('}') else {
+            break;
+        };
+        let pointer = &out[start + "{evidence:".len()..start + len];
+        let value = match f.evidence.pointer(pointer) {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(serde_json::Value::Null) | None => "(not recorded)".to_string(),
+            Some(other) => other.to_string(),
+        };
+        out.replace_range(start..start + len + 1, &value);
+        from = start + value.len();
+    }
+    out
 }
 
 /// `user/kind/id` (ids may hold `/`, as policy ARNs do); `user` alone for account findings.
@@ -561,6 +581,26 @@ mod tests {
             allow: &allow,
             allow_delete: delete,
         })
+    }
+
+    #[test]
+    fn a_task_names_the_role_and_the_principal_to_remove_from_its_trust_policy() {
+        let mut f = finding(
+            "f",
+            "leaver-can-assume-role",
+            "E1",
+            "ann/role-trust/arn:aws:iam::111122223333:role/deploy",
+        );
+        f.evidence = serde_json::json!({"role": "arn:aws:iam::111122223333:role/deploy",
+            "trust": {"principal": "arn:aws:iam::111122223333:user/ann", "role_name": "deploy"}});
+        let p = plan_of(&[f], &[person("E1", true, None)], &["*"], false);
+        assert!(p.actions.is_empty());
+        let text = &p.tasks[0].text;
+        assert!(text.contains("--role-name deploy"), "{text}");
+        assert!(
+            text.contains("arn:aws:iam::111122223333:user/ann"),
+            "{text}"
+        );
     }
 
     #[test]

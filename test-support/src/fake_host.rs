@@ -350,7 +350,7 @@ fn is_item(v: &Value, item: &str) -> bool {
         .any(|k| v.get(k).and_then(Value::as_str) == Some(item))
         || v.get("id").is_some_and(|id| match id {
             Value::String(s) => s == item,
-            other => other.to_string() == item,
+            other => other.as_u64().is_some_and(|n| item.parse() == Ok(n)),
         })
 }
 

@@ -43,6 +43,21 @@ pub fn run(ctx: &Context, args: RemediateArgs) -> anyhow::Result<Exit> {
         return Ok(Exit::Ok);
     }
     confirm(&chosen, args.yes)?;
+    for a in plan.actions.iter().filter(|a| a.blocked.is_some()) {
+        ctx.progress(format!(
+            "remediate: not applied: {} {} ({})",
+            a.kind,
+            a.target,
+            a.blocked.as_deref().unwrap_or_default()
+        ));
+    }
+    if !plan.tasks.is_empty() || !plan.refused.is_empty() {
+        ctx.progress(format!(
+            "remediate: {} tasks by hand and {} refused findings are not applied; `residual remediate` without --apply lists them",
+            plan.tasks.len(),
+            plan.refused.len()
+        ));
+    }
     let actor = actor(&args);
     let results = carry_out(ctx, &chosen);
     let events = events_of(&results, &actor);

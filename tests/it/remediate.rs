@@ -665,6 +665,60 @@ E4,dan@example.com,terminated,2026-01-15,Engineering,\n";
             .contains("500"));
         run(&sb, 0, &["audit", "verify"]);
     }
+
+    /// Throttling is not a failure: the change waits out `retry-after` and is made (a 5xx, by
+    /// contrast, is reported at once, above).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_throttled_change_waits_out_the_rate_limit_and_is_made() {
+        let fake = Fake::start(Flavor::Github).await;
+        load(&fake);
+        let mut sb = Sandbox::new();
+        sb.now = Some("2026-06-01T00:00:00Z".into());
+        sb.write(
+            "residual.toml",
+            &format!(
+                "[policy.remediate]\nallow = [\"github:remove-member\"]\n\n\
+                 [[scanner]]\nname = \"gh\"\nkind = \"github\"\norg = \"acme\"\napi_url = \"{}\"\nmax_retries = 0\n",
+                fake.url
+            ),
+        );
+        let hr = sb.write("hr.csv", HR);
+        run(
+            &sb,
+            0,
+            &[
+                "hr",
+                "import",
+                hr.to_str().unwrap(),
+                "--as-of",
+                "2026-04-01",
+            ],
+        );
+        sb.env
+            .push(("GITHUB_TOKEN".into(), "ghp-fake-token-for-tests".into()));
+        run(&sb, 0, &["scan", "gh", "--format", "json"]);
+        fake.fault(
+            "/orgs/acme/members/ann-gh",
+            Fault::SecondaryRateLimit { retry_after: 1 },
+            Some(1),
+        );
+        let applied = run(
+            &sb,
+            0,
+            &[
+                "remediate",
+                "--rule",
+                "leaver-org-member",
+                "--apply",
+                "--yes",
+                "--format",
+                "json",
+            ],
+        )
+        .json();
+        assert_eq!(applied["applied"][0]["result"], "done", "{applied:#}");
+        assert_eq!(state_of(&sb, "leaver-org-member"), "resolved");
+    }
 }
 
 mod gitlab {

@@ -1,7 +1,8 @@
 //! GitHub changes: one `DELETE` each, with the credentials and API URL of the org's scanner.
 //! GitHub answers 204 when the thing was removed and 404 when it is not there (any more), which
-//! is what makes a second apply a no-op ([`Outcome::AlreadyDone`]). Nothing is retried: the
-//! client is built with no retries, so a 5xx is reported as it came.
+//! is what makes a second apply a no-op ([`Outcome::AlreadyDone`]). A rate limit is waited out
+//! (the request was not processed); a 5xx, a timeout or a broken connection is reported as it
+//! came, never sent again blindly.
 
 use super::{runtime, GithubChange, Outcome, RemediateError};
 use crate::github::{github_client, GithubScanConfig};
@@ -13,7 +14,11 @@ pub fn apply(
     mut config: GithubScanConfig,
     changes: &[GithubChange],
 ) -> Result<Vec<Outcome>, RemediateError> {
-    config.policy.max_retries = 0;
+    config.policy.retry_failures = false;
+    config.policy.max_retries = config
+        .policy
+        .max_retries
+        .max(crate::RestPolicy::default().max_retries);
     runtime()?.block_on(async {
         let client = match github_client(&config).await {
             Ok(c) => c,

@@ -1,6 +1,7 @@
 //! GitLab changes: one `DELETE` each, with the token and API URL of the group's scanner. GitLab
 //! answers 204 when the member was removed and 404 when there is no such member (any more),
-//! which is what makes a second apply a no-op ([`Outcome::AlreadyDone`]). Nothing is retried.
+//! which is what makes a second apply a no-op ([`Outcome::AlreadyDone`]). A rate limit is
+//! waited out; a 5xx, a timeout or a broken connection is reported, never sent again blindly.
 
 use super::{runtime, GitlabChange, Outcome, RemediateError};
 use crate::gitlab::{gitlab_client, GitlabScanConfig};
@@ -11,7 +12,11 @@ pub fn apply(
     mut config: GitlabScanConfig,
     changes: &[GitlabChange],
 ) -> Result<Vec<Outcome>, RemediateError> {
-    config.policy.max_retries = 0;
+    config.policy.retry_failures = false;
+    config.policy.max_retries = config
+        .policy
+        .max_retries
+        .max(crate::RestPolicy::default().max_retries);
     runtime()?.block_on(async {
         let client = match gitlab_client(&config) {
             Ok(c) => c,

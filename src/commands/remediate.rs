@@ -33,6 +33,8 @@ pub fn run(ctx: &Context, args: RemediateArgs) -> anyhow::Result<Exit> {
         render(&plan, format(args.format), ctx)?;
         return Ok(Exit::Ok);
     }
+    // A missing store is a usage error, as for the plan: --apply must not create an empty one.
+    drop(ctx.read_store()?);
     let mut store = ctx.open_store()?;
     let plan = build(ctx, &store, &args)?;
     let chosen: Vec<&Action> = plan.applicable().collect();

@@ -850,3 +850,11 @@ E2,ben@example.com,active,,Engineering,ben\n";
         assert_eq!(resolved.as_array().unwrap().len(), 1, "{resolved:#}");
     }
 }
+
+#[test]
+fn apply_without_a_store_is_a_usage_error_and_creates_none() {
+    let sb = Sandbox::new();
+    let r = sb.expect(2, &["remediate", "--apply", "--yes"]);
+    assert!(r.stderr.contains("no store"), "{}", r.stderr);
+    assert!(!sb.db().exists(), "--apply created a store");
+}

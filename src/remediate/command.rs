@@ -60,7 +60,11 @@ pub fn aws(change: &AwsChange) -> String {
 /// The `gh api` command that makes `change` (`gh` reads its own token; for GitHub Enterprise
 /// Server add `--hostname HOST`).
 pub fn github(change: &GithubChange) -> String {
-    format!("gh api -X DELETE {}", quote(&change.route()))
+    match change.post_body() {
+        // Only `{"action": "revoke"}` is posted.
+        Some(_) => format!("gh api -X POST {} -f action=revoke", quote(&change.route())),
+        None => format!("gh api -X DELETE {}", quote(&change.route())),
+    }
 }
 
 /// The `curl` command that makes `change`: the token is read from `$GITLAB_TOKEN` when the

@@ -36,6 +36,8 @@ pub const KNOWN_ACTIONS: &[&str] = &[
     "github:cancel-invitation",
     "github:remove-collaborator",
     "github:delete-deploy-key",
+    "github:revoke-pat",
+    "github:revoke-sso-authorization",
     "gitlab:remove-member",
 ];
 
@@ -382,7 +384,8 @@ fn changes_for(kind: &str, f: &Finding, observed: &HashMap<String, Observations>
 
 /// The GitHub change `kind` makes for `f` in `org`: subjects are `login/org-member/ORG`,
 /// `login/collaborator/OWNER/REPO`, `login-or-email/invitation/ORG` (the invitation id is in the
-/// evidence) and `adder/deploy-key/OWNER/REPO#ID`.
+/// evidence), `adder/deploy-key/OWNER/REPO#ID`, `login/token/pat:ID` (a fine-grained token's
+/// grant) and `login/token/sso:ID` or `login/ssh-key/sso:ID` (an SSO authorization).
 fn github_changes(kind: &str, f: &Finding, org: &str) -> Option<Planned> {
     let (who, what, id) = split_subject(&f.subject);
     let planned =
@@ -449,6 +452,32 @@ fn github_changes(kind: &str, f: &Finding, org: &str) -> Option<Planned> {
                 format!("deploy key {key_id} of {repo} (added by {who})"),
                 false,
                 true,
+            ))
+        }
+        ("github:revoke-pat", Some("token"), Some(id)) => {
+            let pat_id = id.strip_prefix("pat:")?.parse::<u64>().ok()?;
+            Some(planned(
+                "github:revoke-pat",
+                GithubChange::RevokePat {
+                    org: org.to_string(),
+                    pat_id,
+                },
+                format!("fine-grained token grant {pat_id} of {who} on the {org} organisation"),
+                false,
+                false,
+            ))
+        }
+        ("github:revoke-sso-authorization", Some("token" | "ssh-key"), Some(id)) => {
+            let credential_id = id.strip_prefix("sso:")?.parse::<u64>().ok()?;
+            Some(planned(
+                "github:revoke-sso-authorization",
+                GithubChange::RevokeSsoAuthorization {
+                    org: org.to_string(),
+                    credential_id,
+                },
+                format!("SAML SSO authorization {credential_id} of a credential of {who} on {org}"),
+                false,
+                false,
             ))
         }
         _ => None,

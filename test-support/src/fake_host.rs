@@ -192,6 +192,13 @@ impl Fake {
         if method == Method::DELETE {
             return self.delete(&path);
         }
+        // `POST /orgs/{org}/personal-access-tokens/{pat_id}` `{"action": "revoke"}` (GitHub:
+        // 204) takes the grant out of the list like a DELETE.
+        let posted: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        if method == Method::POST && posted.get("action").and_then(Value::as_str) == Some("revoke")
+        {
+            return self.delete(&path);
+        }
         if method == Method::POST && path.ends_with("/graphql") {
             let q: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
             let answer = github::answer_graphql(&self.lock().gql, &q);

@@ -719,6 +719,100 @@ E4,dan@example.com,terminated,2026-01-15,Engineering,\n";
         assert_eq!(applied["applied"][0]["result"], "done", "{applied:#}");
         assert_eq!(state_of(&sb, "leaver-org-member"), "resolved");
     }
+
+    /// A fine-grained PAT a leaver holds on the org (seen with App auth) is revoked with
+    /// `POST /orgs/{org}/personal-access-tokens/{pat_id}` `{"action": "revoke"}` (204).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn apply_revokes_a_leavers_fine_grained_token_with_app_auth() {
+        let sb = Sandbox::new();
+        let key = sb.path("app.pem");
+        let made = std::process::Command::new("openssl")
+            .args(["genrsa", "-traditional", "-out"])
+            .arg(&key)
+            .arg("2048")
+            .output();
+        if !made.map(|o| o.status.success()).unwrap_or(false) {
+            eprintln!("openssl not available: skipping");
+            return;
+        }
+        let fake = Fake::start(Flavor::Github).await;
+        empty_org(&fake);
+        fake.set_list(
+            "/orgs/acme/members?role=member",
+            Shape::Array,
+            vec![gh::user("octocat", 1)],
+        );
+        let grants = residual_test_support::fake_host::fixture("github", "org-pat-grants.json");
+        fake.set_list(
+            "/orgs/acme/personal-access-tokens",
+            Shape::Array,
+            grants.as_array().cloned().unwrap_or_default(),
+        );
+        let installation =
+            residual_test_support::fake_host::fixture("github", "app-org-installation.json");
+        let id = installation["id"].as_u64().unwrap_or(1);
+        fake.set_object("/orgs/acme/installation", installation);
+        fake.set_object(
+            &format!("/app/installations/{id}/access_tokens"),
+            with(
+                &residual_test_support::fake_host::fixture("github", "app-installation-token.json"),
+                json!({"token": (["ghs", "_installation_token_for_tests"].concat()), "expires_at": "2099-01-01T00:00:00Z"}),
+            ),
+        );
+        let mut sb = sb;
+        sb.now = Some("2026-06-01T00:00:00Z".into());
+        sb.write(
+            "residual.toml",
+            &format!(
+                "[policy.remediate]\nallow = [\"github:revoke-pat\"]\n\n\
+                 [[scanner]]\nname = \"gh\"\nkind = \"github\"\norg = \"acme\"\napi_url = \"{}\"\nmax_retries = 0\napp_id = 42\napp_key = \"app.pem\"\n",
+                fake.url
+            ),
+        );
+        let hr = sb.write(
+            "hr.csv",
+            "employee_id,email,status,termination_date,github_login\nE1,octo@example.com,terminated,2026-03-01,octocat\n",
+        );
+        run(
+            &sb,
+            0,
+            &[
+                "hr",
+                "import",
+                hr.to_str().unwrap(),
+                "--as-of",
+                "2026-04-01",
+            ],
+        );
+        run(&sb, 0, &["scan", "gh", "--format", "json"]);
+        assert_eq!(state_of(&sb, "leaver-token"), "open");
+
+        let applied = run(
+            &sb,
+            0,
+            &[
+                "remediate",
+                "--rule",
+                "leaver-token",
+                "--apply",
+                "--yes",
+                "--format",
+                "json",
+            ],
+        )
+        .json();
+        assert_eq!(
+            applied["applied"][0]["kind"], "github:revoke-pat",
+            "{applied:#}"
+        );
+        assert_eq!(applied["applied"][0]["result"], "done", "{applied:#}");
+        assert!(fake
+            .log()
+            .iter()
+            .any(|l| l.method == "POST"
+                && l.path_and_query == "/orgs/acme/personal-access-tokens/25381"));
+        assert_eq!(state_of(&sb, "leaver-token"), "resolved");
+    }
 }
 
 mod gitlab {

@@ -1,4 +1,5 @@
-//! GitHub changes: one `DELETE` each, with the credentials and API URL of the org's scanner.
+//! GitHub changes: one `DELETE` (or, to revoke a fine-grained token, one `POST`) each, with the
+//! credentials and API URL of the org's scanner.
 //! GitHub answers 204 when the thing was removed and 404 when it is not there (any more), which
 //! is what makes a second apply a no-op ([`Outcome::AlreadyDone`]). A rate limit is waited out
 //! (the request was not processed); a 5xx, a timeout or a broken connection is reported as it
@@ -35,7 +36,11 @@ pub fn apply(
         let mut out = Vec::with_capacity(changes.len());
         for change in changes {
             let route = change.route();
-            out.push(match client.delete(&route).await {
+            let answer = match change.post_body() {
+                Some(body) => client.post_json(&route, &body).await,
+                None => client.delete(&route).await,
+            };
+            out.push(match answer {
                 Ok(_) => Outcome::Done,
                 Err(RestError::Status { status: 404, .. }) => Outcome::AlreadyDone {
                     detail: format!("{route} is not there (404)"),

@@ -82,6 +82,12 @@ pub enum GithubChange {
     RemoveCollaborator { repo: String, login: String },
     /// `DELETE /repos/{owner}/{repo}/keys/{key_id}` (only with `--allow-delete`).
     DeleteDeployKey { repo: String, key_id: u64 },
+    /// `POST /orgs/{org}/personal-access-tokens/{pat_id}` `{"action": "revoke"}`: the org access
+    /// of a fine-grained token (GitHub App auth).
+    RevokePat { org: String, pat_id: u64 },
+    /// `DELETE /orgs/{org}/credential-authorizations/{credential_id}`: a credential's SAML SSO
+    /// authorization (GitHub Enterprise Cloud).
+    RevokeSsoAuthorization { org: String, credential_id: u64 },
 }
 
 impl GithubChange {
@@ -102,6 +108,21 @@ impl GithubChange {
             GithubChange::DeleteDeployKey { repo: r, key_id } => {
                 format!("/repos/{}/keys/{key_id}", repo(r))
             }
+            GithubChange::RevokePat { org, pat_id } => {
+                format!("/orgs/{}/personal-access-tokens/{pat_id}", encode(org))
+            }
+            GithubChange::RevokeSsoAuthorization { org, credential_id } => format!(
+                "/orgs/{}/credential-authorizations/{credential_id}",
+                encode(org)
+            ),
+        }
+    }
+
+    /// The JSON body of a `POST` change; `None` for a `DELETE`.
+    pub fn post_body(&self) -> Option<serde_json::Value> {
+        match self {
+            GithubChange::RevokePat { .. } => Some(serde_json::json!({ "action": "revoke" })),
+            _ => None,
         }
     }
 
@@ -116,6 +137,10 @@ impl GithubChange {
                 "DELETE /repos/{owner}/{repo}/collaborators/{username}"
             }
             GithubChange::DeleteDeployKey { .. } => "DELETE /repos/{owner}/{repo}/keys/{key_id}",
+            GithubChange::RevokePat { .. } => "POST /orgs/{org}/personal-access-tokens/{pat_id}",
+            GithubChange::RevokeSsoAuthorization { .. } => {
+                "DELETE /orgs/{org}/credential-authorizations/{credential_id}"
+            }
         }
     }
 }

@@ -45,6 +45,41 @@ pub fn run(ctx: &Context, args: RemediateArgs) -> anyhow::Result<Exit> {
         return Ok(Exit::Ok);
     }
     confirm(&chosen, args.yes)?;
+    say_what_is_left(ctx, &plan);
+    let results = carry_out(ctx, &chosen);
+    remediation::record(
+        &mut store,
+        &residual_scanners::time::format_time(&ctx.now),
+        &events_of(&results, &actor(&args)),
+    )
+    .context("recording the actions in the audit chain")?;
+    for r in &results {
+        ctx.progress(format!(
+            "remediate: {} {}: {}{}",
+            r.action.kind,
+            r.action.target,
+            r.outcome.as_str(),
+            match &r.outcome {
+                Outcome::Failed { message } => format!(" ({message})"),
+                Outcome::AlreadyDone { detail } => format!(" ({detail})"),
+                Outcome::Done => String::new(),
+            }
+        ));
+    }
+    let covered = resweep(ctx, &mut store, &results)?;
+    print_results(&verdicts(&store, &results)?, format(args.format))?;
+    let failed = results
+        .iter()
+        .any(|r| matches!(r.outcome, Outcome::Failed { .. }));
+    Ok(if failed || !covered {
+        Exit::Scanner
+    } else {
+        Exit::Ok
+    })
+}
+
+/// The actions `--apply` leaves (blocked), and how many tasks and refused findings the plan holds.
+fn say_what_is_left(ctx: &Context, plan: &Plan) {
     for a in plan.actions.iter().filter(|a| a.blocked.is_some()) {
         ctx.progress(format!(
             "remediate: not applied: {} {} ({})",
@@ -60,55 +95,29 @@ pub fn run(ctx: &Context, args: RemediateArgs) -> anyhow::Result<Exit> {
             plan.refused.len()
         ));
     }
-    let actor = actor(&args);
-    let results = carry_out(ctx, &chosen);
-    let events = events_of(&results, &actor);
-    remediation::record(
-        &mut store,
-        &residual_scanners::time::format_time(&ctx.now),
-        &events,
-    )
-    .context("recording the actions in the audit chain")?;
-    let failed = results
-        .iter()
-        .filter(|r| matches!(r.outcome, Outcome::Failed { .. }))
-        .count();
-    for r in &results {
-        ctx.progress(format!(
-            "remediate: {} {}: {}{}",
-            r.action.kind,
-            r.action.target,
-            r.outcome.as_str(),
-            match &r.outcome {
-                Outcome::Failed { message } => format!(" ({message})"),
-                Outcome::AlreadyDone { detail } => format!(" ({detail})"),
-                Outcome::Done => String::new(),
-            }
-        ));
-    }
-    // The proof: sweep the touched systems again; only a run that covers a finding's unit and no
-    // longer sees it resolves the finding.
-    let scanners = scanners_of(&results);
-    let mut incomplete = false;
+}
+
+/// The proof: the configured scanners of the touched systems sweep again, and only a run that
+/// covers a finding's unit and no longer sees it resolves the finding. Says each case whose
+/// state the sweep changed; `false` when a system could not be swept completely (or no scanner
+/// sweeps it).
+fn resweep(ctx: &Context, store: &mut Store, results: &[Carried]) -> anyhow::Result<bool> {
+    let scanners = scanners_of(results);
     if scanners.is_empty() {
-        ctx.progress("remediate: no configured scanner sweeps the touched systems; run `residual scan` to verify");
-        incomplete = true;
-    } else {
-        ctx.progress(format!(
-            "remediate: re-sweeping {} to verify",
-            scanners.join(", ")
-        ));
-        for r in super::nightly::sweep(ctx, &mut store, &scanners, false)? {
-            incomplete |= r.could_not_cover;
-        }
+        ctx.progress(
+            "remediate: no configured scanner sweeps the touched systems; run `residual scan` to verify",
+        );
+        return Ok(false);
     }
-    let report = verdicts(&store, &results)?;
-    print_results(&report, format(args.format))?;
-    Ok(if failed > 0 || incomplete {
-        Exit::Scanner
-    } else {
-        Exit::Ok
-    })
+    ctx.progress(format!(
+        "remediate: re-sweeping {} to verify",
+        scanners.join(", ")
+    ));
+    let runs = super::nightly::sweep(ctx, store, &scanners, false)?;
+    for change in runs.iter().flat_map(|r| &r.cases) {
+        ctx.progress(crate::pipeline::cases::describe(change));
+    }
+    Ok(runs.iter().all(|r| !r.could_not_cover))
 }
 
 fn format(asked: Option<RemediateFormat>) -> RemediateFormat {

@@ -414,6 +414,81 @@ async fn an_action_the_policy_does_not_allow_changes_nothing() {
             .contains("not in [policy.remediate] allow")));
 }
 
+/// A mover past the grace period loses the old department's group, and keeps the new one's.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mover_past_the_grace_period_loses_only_the_old_roles_group() {
+    let _account = moto::default_account();
+    let c = moto::seed_clients(ACCOUNT).await;
+    c.iam.create_user().user_name("ben").send().await.unwrap();
+    for g in ["eng-admins", "fin-users"] {
+        c.iam.create_group().group_name(g).send().await.unwrap();
+        c.iam
+            .add_user_to_group()
+            .group_name(g)
+            .user_name("ben")
+            .send()
+            .await
+            .unwrap();
+    }
+    let mut sb = Sandbox::new();
+    sb.now = Some("2026-06-01T00:00:00Z".into());
+    sb.write(
+        "residual.toml",
+        &format!(
+            "[policy]\nmover_grace_days = 7\n\n[policy.departments]\nEngineering = [\"eng-admins\"]\nFinance = [\"fin-users\"]\n\n\
+             [policy.remediate]\nallow = [\"aws-iam:*\"]\n\n\
+             [[scanner]]\nname = \"prod\"\nkind = \"aws-iam\"\nendpoint_url = \"{}\"\nservice_specific_credentials = false\n",
+            moto::moto().endpoint
+        ),
+    );
+    let before = sb.write(
+        "hr0.csv",
+        "employee_id,email,status,termination_date,department,aws_user\nE2,ben@example.com,active,,Engineering,ben\n",
+    );
+    let after = sb.write(
+        "hr1.csv",
+        "employee_id,email,status,termination_date,department,aws_user\nE2,ben@example.com,active,,Finance,ben\n",
+    );
+    sb.ok(&[
+        "hr",
+        "import",
+        before.to_str().unwrap(),
+        "--as-of",
+        "2026-01-01",
+    ]);
+    sb.ok(&[
+        "hr",
+        "import",
+        after.to_str().unwrap(),
+        "--as-of",
+        "2026-04-01",
+    ]);
+    sb.ok(&["scan", "prod", "--format", "json"]);
+    let applied = sb
+        .ok(&[
+            "remediate",
+            "--employee",
+            "E2",
+            "--apply",
+            "--yes",
+            "--format",
+            "json",
+        ])
+        .json();
+    let rows = applied["applied"].as_array().cloned().unwrap();
+    assert_eq!(rows.len(), 1, "{applied:#}");
+    assert_eq!(rows[0]["kind"], "aws-iam:remove-from-group");
+    assert!(rows[0]["target"].as_str().unwrap().contains("eng-admins"));
+    let groups = state("ben").await;
+    assert!(!groups.contains("group eng-admins"), "{groups}");
+    assert!(groups.contains("group fin-users"), "{groups}");
+    assert!(
+        open_rules(&sb, "E2").is_empty(),
+        "{:?}",
+        open_rules(&sb, "E2")
+    );
+}
+
 #[test]
 fn findings_of_a_partial_run_and_of_no_leaver_are_refused() {
     let sb = Sandbox::with_hr(

@@ -85,6 +85,58 @@ pub enum Command {
     /// Check and list the residual-access rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Plan (default: changes nothing anywhere) or, with --apply, carry out the changes that
+    /// remove the access of the selected open findings: per finding the action(s) in order, with
+    /// the API call, the target, whether it can be undone and the command a person could run
+    /// instead, or a task text for what only a person can do. --apply makes only the action kinds
+    /// `[policy.remediate] allow` lists (none by default), records each outcome in the audit
+    /// chain, then re-sweeps the touched systems: findings resolve only through that sweep.
+    Remediate(RemediateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RemediateArgs {
+    /// Only this finding (repeatable; `residual findings` shows ids).
+    #[arg(long = "finding", value_name = "ID")]
+    pub findings: Vec<String>,
+    /// Only the findings of this person (repeatable).
+    #[arg(long = "employee", value_name = "ID")]
+    pub employees: Vec<String>,
+    /// Only the findings of this leaver or mover case (`CASE-N`, as `residual cases` shows).
+    #[arg(long, value_name = "ID")]
+    pub case: Option<String>,
+    /// Only the findings of this rule id.
+    #[arg(long)]
+    pub rule: Option<String>,
+    /// Only the findings of this system: `kind:name`, the kind alone, or the name alone.
+    #[arg(long)]
+    pub system: Option<String>,
+    /// `table` (default on a terminal), `json`, or `script` (a commented shell script of the
+    /// commands, for a person to review and run; never holds a secret).
+    #[arg(long, value_enum)]
+    pub format: Option<RemediateFormat>,
+    /// Carry the plan out (the allowed actions), record each outcome, then re-sweep.
+    #[arg(long)]
+    pub apply: bool,
+    /// With --apply: do not ask (required when not run at a terminal).
+    #[arg(long, requires = "apply")]
+    pub yes: bool,
+    /// Also apply actions that delete (an access key); without it they are planned only.
+    #[arg(long)]
+    pub allow_delete: bool,
+    /// Refuse --apply, changing nothing, when the plan holds more actions than this.
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub max_actions: usize,
+    /// Who is recorded as having applied the actions (default: the OS user, $USER).
+    #[arg(long, value_name = "NAME")]
+    pub actor: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RemediateFormat {
+    Table,
+    Json,
+    Script,
 }
 
 #[derive(Debug, Args)]

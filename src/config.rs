@@ -135,6 +135,19 @@ pub struct PolicyConfig {
     /// How often `residual daemon` sweeps every configured scanner again while a leaver or
     /// mover case is open (humantime: `1h`, `15m`; default 1h).
     pub reverify_interval: Option<String>,
+    /// `[policy.remediate]`: what `residual remediate --apply` may change.
+    #[serde(default)]
+    pub remediate: RemediatePolicy,
+}
+
+/// `[policy.remediate]`: the action kinds `residual remediate --apply` may carry out, as
+/// `SYSTEM_KIND:ACTION` patterns with `*` wildcards (`"aws-iam:*"`, `"github:remove-member"`).
+/// Empty by default: `--apply` refuses until an operator opts in.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemediatePolicy {
+    #[serde(default)]
+    pub allow: Vec<String>,
 }
 
 fn twenty_four() -> i64 {
@@ -164,6 +177,7 @@ impl Default for PolicyConfig {
             collapse_sla_hours: twenty_four(),
             max_exception_days: max_exception_days(),
             reverify_interval: None,
+            remediate: RemediatePolicy::default(),
         }
     }
 }

@@ -34,6 +34,7 @@ pub mod git;
 pub mod github;
 pub mod gitlab;
 pub mod inventory;
+pub mod remediate;
 pub mod repo_files;
 mod rest;
 pub mod secrets;

@@ -17,6 +17,7 @@ pub mod migrations;
 pub mod observations;
 pub mod people;
 pub mod record;
+pub mod remediation;
 pub mod runs;
 pub mod seal;
 

@@ -25,6 +25,7 @@ mod hr_import;
 mod inventory;
 mod lifecycle;
 mod readme_examples;
+mod remediate;
 mod report;
 mod rules;
 mod targeted;

@@ -10,10 +10,14 @@ use crate::remediate::plan::LatestRun;
 use rusqlite::{Connection, OptionalExtension};
 use std::collections::HashMap;
 
-/// The latest run of each of `systems` (systems without a run are absent).
+/// The latest full run of each of `systems` (systems without one are absent). A targeted run
+/// looked at a few users only, so it says nothing of whether the system's findings came from a
+/// partial sweep.
 pub fn latest_runs(conn: &Connection, systems: &[String]) -> Result<HashMap<String, LatestRun>> {
-    let mut stmt = conn
-        .prepare("SELECT id, status FROM scan_runs WHERE system = ?1 ORDER BY id DESC LIMIT 1")?;
+    let mut stmt = conn.prepare(
+        "SELECT id, status FROM scan_runs WHERE system = ?1 AND targeted IS NULL \
+         ORDER BY id DESC LIMIT 1",
+    )?;
     let mut out = HashMap::new();
     for system in systems {
         let run = stmt

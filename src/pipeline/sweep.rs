@@ -10,7 +10,9 @@ use crate::config::{Config, ScannerConfig};
 use crate::keys::FingerprintKey;
 use crate::store::{git as git_store, runs, Store};
 use crate::verification::{self, VerifyOverrides};
+use residual_scanners::aws_iam::organization::{self, Organization};
 use residual_scanners::aws_iam::AwsScanConfig;
+use residual_scanners::aws_sso::SsoScanConfig;
 use residual_scanners::coverage::{Miss, MissClass};
 use residual_scanners::github::GithubScanConfig;
 use residual_scanners::gitlab::GitlabScanConfig;
@@ -104,6 +106,60 @@ pub fn aws(cx: &Context, store: &Store, configs: Vec<AwsScanConfig>) -> Result<V
         swept.push(Swept { run, report });
     }
     Ok(swept)
+}
+
+/// Sweeps every account of an AWS Organization: lists the accounts, starts one run per account
+/// (`aws-iam:<account id>`), sweeps them `concurrency` at a time and hands back one report per
+/// run. An organisation that cannot be listed is one failed run of `aws-iam:organization`.
+pub fn aws_organization(cx: &Context, store: &Store, org: Organization) -> Result<Vec<Swept>> {
+    cx.progress
+        .say("scan aws-iam: listing the organisation's accounts".to_string());
+    let accounts = match organization::member_accounts_blocking(&org) {
+        Ok(a) => a,
+        Err(e) => {
+            let system = format!("{}:organization", residual_scanners::aws_iam::SCANNER);
+            let run = record::start(cx, store, "aws-iam", &system)?;
+            let report = scanners::ScanReport::failed("aws-iam", system, cx.now, vec![e], 0);
+            return Ok(vec![Swept { run, report }]);
+        }
+    };
+    cx.progress.say(format!(
+        "scan aws-iam: sweeping {} through role {} ({} at a time)",
+        crate::progress::count(accounts.len() as u64, "account", "accounts"),
+        org.role_name,
+        org.concurrency.max(1)
+    ));
+    let mut runs = Vec::new();
+    for a in &accounts {
+        runs.push(record::start(
+            cx,
+            store,
+            "aws-iam",
+            &organization::system_of(a),
+        )?);
+    }
+    let reports = organization::sweep_accounts_blocking(&org, &accounts);
+    Ok(runs
+        .into_iter()
+        .zip(reports)
+        .map(|(run, report)| Swept { run, report })
+        .collect())
+}
+
+/// Sweeps one IAM Identity Center instance. Its system (`aws-sso:<identity store id>`) is known
+/// only once the sweep found the instance, so a started row names the configured instance.
+pub fn aws_sso(cx: &Context, store: &Store, config: SsoScanConfig) -> Result<Swept> {
+    let instance = config
+        .instance_arn
+        .clone()
+        .unwrap_or_else(|| "default".into());
+    cx.progress.say(format!(
+        "scan aws-sso: sweeping Identity Center instance {instance}"
+    ));
+    let run = record::start(cx, store, "aws-sso", &format!("aws-sso:{instance}"))?;
+    let target = Target::AwsSso(config);
+    let report = record::started(store, run, || Ok(scanners::sweep(&target, &NoMatcher)?))?;
+    Ok(Swept { run, report })
 }
 
 /// Sweeps one GitHub organisation, CI values run through the secret patterns under `key`.
@@ -319,7 +375,15 @@ pub fn configured(
 }
 
 /// The scanner kinds a configuration entry may name.
-const KINDS: [&str; 6] = ["inventory", "aws-iam", "aws", "github", "gitlab", "git"];
+const KINDS: [&str; 7] = [
+    "inventory",
+    "aws-iam",
+    "aws",
+    "aws-sso",
+    "github",
+    "gitlab",
+    "git",
+];
 
 /// Sweeps one configured entry that is not `git` (those are swept per repository).
 fn sweep_entry(
@@ -349,7 +413,11 @@ fn sweep_entry(
                 guard,
             )?]
         }
-        "aws-iam" | "aws" => aws(cx, store, targets::aws_from_entry(s))?,
+        "aws-iam" | "aws" => match targets::aws_organization_from_entry(s) {
+            Some(org) => aws_organization(cx, store, org)?,
+            None => aws(cx, store, targets::aws_from_entry(s))?,
+        },
+        "aws-sso" => vec![aws_sso(cx, store, targets::aws_sso_from_entry(s))?],
         "github" => {
             let target = targets::github_from_entry(config, s)?;
             vec![github(
@@ -387,6 +455,7 @@ fn entry_system(s: &ScannerConfig) -> (&'static str, String) {
             "gitlab",
             format!("gitlab:{}", s.group.as_deref().unwrap_or(&s.name)),
         ),
+        "aws-sso" => ("aws-sso", format!("aws-sso:{}", s.name)),
         _ => ("aws-iam", format!("aws-iam:{}", s.name)),
     }
 }

@@ -3,7 +3,7 @@
 //! `accounts = "organization"`. Ignored by default; run one at a time (they share moto's default
 //! account):
 //!
-//!     cargo test -p residual-scanners --test it -- aws_sso_bench --ignored --nocapture --test-threads 1
+//!     cargo test --workspace --test it -- aws_sso_bench --ignored --nocapture --test-threads 1
 
 use residual_scanners::aws_iam::organization::{member_accounts, sweep_accounts, Organization};
 use residual_scanners::aws_sso::{scan_aws_sso, SsoScanConfig};

@@ -113,7 +113,7 @@ pub fn aws(cx: &Context, store: &Store, configs: Vec<AwsScanConfig>) -> Result<V
 /// run. An organisation that cannot be listed is one failed run of `aws-iam:organization`.
 pub fn aws_organization(cx: &Context, store: &Store, org: Organization) -> Result<Vec<Swept>> {
     cx.progress
-        .say("scan aws-iam: listing the organisation's accounts".to_string());
+        .say("scan aws-iam: listing the organisation's accounts");
     let accounts = match organization::member_accounts_blocking(&org) {
         Ok(a) => a,
         Err(e) => {

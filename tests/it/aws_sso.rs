@@ -138,3 +138,45 @@ async fn a_leavers_identity_center_user_and_each_account_it_reaches_are_findings
     assert_eq!(of_rule(&still, "leaver-sso-user-active").len(), 1);
     assert_eq!(of_rule(&still, "leaver-sso-assignment").len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_the_organisations_accounts_assignments_are_not_covered_and_the_run_is_partial() {
+    let _account = moto::default_account();
+    let sso = Sso::connect().await;
+    // No organisation: ListAccounts lists nothing, so no account's assignments can be read.
+    let ann = sso.user("ann", "ann@example.com").await;
+    let admin = sso.permission_set("Admin", &["AdministratorAccess"]).await;
+    sso.assign("111111111111", &admin, &ann, false).await;
+    let sb = sandbox();
+    let endpoint = moto::moto().endpoint.clone();
+    let r = sb.expect(
+        3,
+        &[
+            "scan",
+            "aws-sso",
+            "--endpoint-url",
+            &endpoint,
+            "--no-permission-set-tags",
+        ],
+    );
+    assert!(r.stderr.contains("ListAccounts"), "{}", r.stderr);
+    let run = &sb.ok(&["runs", "--format", "json"]).json()[0];
+    assert_eq!(run["status"], "partial", "{run:#?}");
+    let missed: Vec<&str> = run["missed"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["unit"].as_str())
+        .collect();
+    assert!(missed.contains(&"assignments"), "{run:#?}");
+    let open = sb.findings("open");
+    assert_eq!(
+        of_rule(&open, "leaver-sso-user-active").len(),
+        1,
+        "{open:#?}"
+    );
+    assert!(
+        of_rule(&open, "leaver-sso-assignment").is_empty(),
+        "{open:#?}"
+    );
+}

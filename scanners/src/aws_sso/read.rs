@@ -468,6 +468,15 @@ impl Reader<'_> {
             .filter_map(|a| Some((a.id()?.to_string(), a.name().map(str::to_string))))
             .collect();
         out.sort();
+        if out.is_empty() {
+            // An organisation has at least its management account: an empty answer (no
+            // organisation, an emulator) vouches for no account's assignments.
+            return Err(Miss::new(
+                ACCOUNTS,
+                MissClass::Error,
+                "ListAccounts: no active account listed (is AWS Organizations enabled, and are these the management or delegated-administrator account's credentials?)",
+            ));
+        }
         Ok(out)
     }
 

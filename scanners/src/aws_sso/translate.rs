@@ -281,7 +281,6 @@ mod tests {
                 assign("222", "ps-ro", Principal::Group("g1".into())),
                 assign("111", "ps-admin", Principal::Group("g1".into())),
             ],
-            ..Directory::default()
         }
     }
 
@@ -336,11 +335,13 @@ mod tests {
 
     #[test]
     fn an_inline_policy_allowing_every_action_is_admin_like() {
-        let mut ps = PermissionSet::default();
-        ps.inline_policy = Some(
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#
-                .into(),
-        );
+        let mut ps = PermissionSet {
+            inline_policy: Some(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#
+                    .into(),
+            ),
+            ..PermissionSet::default()
+        };
         assert!(is_admin_like(&ps));
         ps.inline_policy =
             Some(r#"{"Statement":{"Effect":"Allow","Action":["s3:Get*"],"Resource":"*"}}"#.into());

@@ -16,6 +16,11 @@ const HR: &str = "employee_id,email,status,termination_date,aws_user\n\
 E1,ann@example.com,terminated,2026-03-01,ann\n";
 
 fn sandbox() -> Sandbox {
+    sandbox_with("")
+}
+
+/// A sandbox whose org scanner entry ends with `extra` lines (`include = …`).
+fn sandbox_with(extra: &str) -> Sandbox {
     let mut sb = Sandbox::new();
     sb.now = Some("2026-06-01T00:00:00Z".into());
     sb.write(
@@ -23,7 +28,7 @@ fn sandbox() -> Sandbox {
         &format!(
             "[[scanner]]\nname = \"org\"\nkind = \"aws-iam\"\nendpoint_url = \"{}\"\n\
              service_specific_credentials = false\naccounts = \"organization\"\n\
-             role_name = \"residual-audit\"\nconcurrency = 2\n",
+             role_name = \"residual-audit\"\nconcurrency = 2\n{extra}",
             moto::moto().endpoint
         ),
     );
@@ -129,4 +134,45 @@ async fn an_organisation_is_one_run_per_account_and_an_account_that_cannot_be_en
         "{}",
         r.stderr
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn include_takes_an_ou_for_every_account_below_it_and_exclude_wins() {
+    let _account = moto::default_account();
+    let sso = Sso::connect().await;
+    let members = sso.organization(3).await;
+    let roots = sso.orgs.list_roots().send().await.unwrap();
+    let root = roots.roots()[0].id().unwrap().to_string();
+    let ou = sso
+        .orgs
+        .create_organizational_unit()
+        .parent_id(&root)
+        .name("prod")
+        .send()
+        .await
+        .unwrap();
+    let ou = ou.organizational_unit().unwrap().id().unwrap().to_string();
+    for m in &members[..2] {
+        sso.orgs
+            .move_account()
+            .account_id(m)
+            .source_parent_id(&root)
+            .destination_parent_id(&ou)
+            .send()
+            .await
+            .unwrap();
+    }
+    let sb = sandbox_with(&format!(
+        "include = [\"{ou}\", \"{}\"]\nexclude = [\"{}\"]\n",
+        moto::DEFAULT_ACCOUNT,
+        members[1]
+    ));
+    sb.ok(&["scan", "org"]);
+    let swept: Vec<String> = runs(&sb).into_iter().map(|(s, _)| s).collect();
+    let mut expected = vec![
+        format!("aws-iam:{}", members[0]),
+        format!("aws-iam:{}", moto::DEFAULT_ACCOUNT),
+    ];
+    expected.sort();
+    assert_eq!(swept, expected);
 }

@@ -293,6 +293,15 @@ pub enum ScanCommand {
         #[command(flatten)]
         options: ScanOptions,
     },
+    /// Sweep IAM Identity Center (AWS SSO): users, groups, memberships, permission sets and the
+    /// account assignments each user reaches (directly or through a group) in every account of
+    /// the organisation.
+    AwsSso {
+        #[command(flatten)]
+        sso: AwsSsoArgs,
+        #[command(flatten)]
+        options: ScanOptions,
+    },
     /// Sweep a GitHub organisation: members, outside collaborators, invitations, teams,
     /// collaborators, deploy keys, PAT grants, App installations, Actions/Dependabot/Codespaces
     /// secrets, Actions variables (values run through the secret patterns, never kept) and
@@ -332,6 +341,34 @@ pub struct AwsArgs {
     /// External id required by the roles' trust policies.
     #[arg(long)]
     pub external_id: Option<String>,
+}
+
+/// Where `scan aws-sso` reads Identity Center from. Credentials come from the AWS default
+/// provider chain.
+#[derive(Debug, Args, Clone, Default)]
+pub struct AwsSsoArgs {
+    /// A named profile of the AWS config files.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Send every AWS call (SSO admin, identity store, Organizations, STS) to this endpoint (a
+    /// proxy, a test server).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// The region of the Identity Center instance.
+    #[arg(long, default_value = "us-east-1")]
+    pub region: String,
+    /// Assume this role first (in the management or delegated-administrator account).
+    #[arg(long = "role-arn", value_name = "ARN")]
+    pub role_arn: Option<String>,
+    /// External id required by the role's trust policy.
+    #[arg(long)]
+    pub external_id: Option<String>,
+    /// The Identity Center instance (default: the only one the credentials see).
+    #[arg(long, value_name = "ARN")]
+    pub instance_arn: Option<String>,
+    /// Do not read permission set tags (owner hints); owner findings then never resolve.
+    #[arg(long)]
+    pub no_permission_set_tags: bool,
 }
 
 /// Where `scan github` reads the organisation from. The token comes from `GITHUB_TOKEN`, or a

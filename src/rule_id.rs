@@ -32,6 +32,8 @@ pub enum RuleId {
     LeaverCodeowner,
     SharedSecretNeedsRotation,
     LeaverCredentialInCi,
+    LeaverSsoUserActive,
+    LeaverSsoAssignment,
 }
 
 /// A rule id no matcher of this build has.
@@ -41,7 +43,7 @@ pub struct UnknownRuleId(pub String);
 
 impl RuleId {
     /// Every rule this build can evaluate.
-    pub const ALL: [RuleId; 20] = [
+    pub const ALL: [RuleId; 22] = [
         RuleId::LeaverActiveAccount,
         RuleId::CredentialUsedAfterDeparture,
         RuleId::LeaverOwnedNhi,
@@ -62,6 +64,8 @@ impl RuleId {
         RuleId::LeaverCodeowner,
         RuleId::SharedSecretNeedsRotation,
         RuleId::LeaverCredentialInCi,
+        RuleId::LeaverSsoUserActive,
+        RuleId::LeaverSsoAssignment,
     ];
 
     /// The id as rule files, findings and outputs spell it.
@@ -87,6 +91,8 @@ impl RuleId {
             RuleId::LeaverCodeowner => "leaver-codeowner",
             RuleId::SharedSecretNeedsRotation => "shared-secret-needs-rotation",
             RuleId::LeaverCredentialInCi => "leaver-credential-in-ci",
+            RuleId::LeaverSsoUserActive => "leaver-sso-user-active",
+            RuleId::LeaverSsoAssignment => "leaver-sso-assignment",
         }
     }
 }

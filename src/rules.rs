@@ -73,6 +73,10 @@ const BUILTIN: &[(&str, &str)] = &[
         "leaver-credential-in-ci.toml",
         include_str!("../rules/access/leaver-credential-in-ci.toml"),
     ),
+    (
+        "leaver-sso.toml",
+        include_str!("../rules/access/leaver-sso.toml"),
+    ),
 ];
 
 /// A rule file could not be used.

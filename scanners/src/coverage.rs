@@ -353,6 +353,8 @@ pub fn credential_unit(system: &str, c: &Credential) -> String {
         "aws-iam" => iam_user_credential_unit(c.kind, &c.account),
         "git" => git_unit(!c.account.is_empty()),
         "inventory" => "accounts".into(),
+        // Identity Center holds no credentials; a user is its own way in.
+        "aws-sso" => "users".into(),
         _ => match (c.kind, c.attributes.get("repo")) {
             (CredentialKind::DeployKey, Some(repo)) => repo_unit(repo, "deploy-keys"),
             (CredentialKind::CiVariable | CredentialKind::SecretInCode, _) => {
@@ -376,6 +378,11 @@ pub fn grant_unit(system: &str, g: &Grant) -> String {
         },
         "git" => "worktree".into(),
         "inventory" => "accounts".into(),
+        "aws-sso" => match (g.kind, g.attributes.get("account_id")) {
+            (GrantKind::Assignment, Some(account)) => crate::aws_sso::assignments_unit(account),
+            (GrantKind::Assignment, None) => "assignments".into(),
+            _ => "groups".into(),
+        },
         _ => match g.kind {
             GrantKind::Collaborator if g.attributes.contains_key("codeowner") => {
                 match g.attributes.get("repo") {
@@ -400,6 +407,9 @@ pub fn account_unit(system: &str, a: &Account) -> String {
     match family(system) {
         "aws-iam" if a.kind == AccountKind::Role => "roles".into(),
         "aws-iam" => iam_user_account_unit(&a.name),
+        // A permission set's owner comes from its tags.
+        "aws-sso" if a.kind == AccountKind::Role => "permission-sets:tags".into(),
+        "aws-sso" => "users".into(),
         "git" => git_unit(a.attributes.contains_key("commits")),
         "inventory" => "accounts".into(),
         _ => "members".into(),

@@ -27,6 +27,7 @@
 #![warn(unreachable_pub)]
 
 pub mod aws_iam;
+pub mod aws_sso;
 mod ci_variable;
 mod code_host;
 pub mod coverage;
@@ -227,6 +228,9 @@ pub enum GrantKind {
     Policy,
     /// A role whose trust policy names the account.
     RoleTrust,
+    /// A permission set the account may use in a cloud account (IAM Identity Center), directly
+    /// or through a group: target `ACCOUNT_ID/PERMISSION_SET`, the ways in as attribute `path`.
+    Assignment,
 }
 
 impl GrantKind {
@@ -239,6 +243,7 @@ impl GrantKind {
             GrantKind::Invitation => "invitation",
             GrantKind::Policy => "policy",
             GrantKind::RoleTrust => "role-trust",
+            GrantKind::Assignment => "assignment",
         }
     }
 }

@@ -10,7 +10,9 @@ use crate::config::{Config, ScannerConfig};
 use crate::keys::FingerprintKey;
 use crate::store::{git as git_store, runs, Store};
 use crate::verification::{self, VerifyOverrides};
+use residual_scanners::aws_iam::organization::{self, Organization};
 use residual_scanners::aws_iam::AwsScanConfig;
+use residual_scanners::aws_sso::SsoScanConfig;
 use residual_scanners::coverage::{Miss, MissClass};
 use residual_scanners::github::GithubScanConfig;
 use residual_scanners::gitlab::GitlabScanConfig;
@@ -142,6 +144,60 @@ pub struct Focus {
     /// The IAM user names of the people in focus. Empty: aws-iam sweeps in full (nobody's IAM
     /// user is known, and one may exist that no run has linked yet).
     pub aws_users: Vec<String>,
+}
+
+/// Sweeps every account of an AWS Organization: lists the accounts, starts one run per account
+/// (`aws-iam:<account id>`), sweeps them `concurrency` at a time and hands back one report per
+/// run. An organisation that cannot be listed is one failed run of `aws-iam:organization`.
+pub fn aws_organization(cx: &Context, store: &Store, org: Organization) -> Result<Vec<Swept>> {
+    cx.progress
+        .say("scan aws-iam: listing the organisation's accounts");
+    let accounts = match organization::member_accounts_blocking(&org) {
+        Ok(a) => a,
+        Err(e) => {
+            let system = format!("{}:organization", residual_scanners::aws_iam::SCANNER);
+            let run = record::start(cx, store, "aws-iam", &system)?;
+            let report = scanners::ScanReport::failed("aws-iam", system, cx.now, vec![e], 0);
+            return Ok(vec![Swept { run, report }]);
+        }
+    };
+    cx.progress.say(format!(
+        "scan aws-iam: sweeping {} through role {} ({} at a time)",
+        crate::progress::count(accounts.len() as u64, "account", "accounts"),
+        org.role_name,
+        org.concurrency.max(1)
+    ));
+    let mut runs = Vec::new();
+    for a in &accounts {
+        runs.push(record::start(
+            cx,
+            store,
+            "aws-iam",
+            &organization::system_of(a),
+        )?);
+    }
+    let reports = organization::sweep_accounts_blocking(&org, &accounts);
+    Ok(runs
+        .into_iter()
+        .zip(reports)
+        .map(|(run, report)| Swept { run, report })
+        .collect())
+}
+
+/// Sweeps one IAM Identity Center instance. Its system (`aws-sso:<identity store id>`) is known
+/// only once the sweep found the instance, so a started row names the configured instance.
+pub fn aws_sso(cx: &Context, store: &Store, config: SsoScanConfig) -> Result<Swept> {
+    let instance = config
+        .instance_arn
+        .clone()
+        .unwrap_or_else(|| "default".into());
+    cx.progress.say(format!(
+        "scan aws-sso: sweeping Identity Center instance {instance}"
+    ));
+    let run = record::start(cx, store, "aws-sso", &format!("aws-sso:{instance}"))?;
+    let target = Target::AwsSso(config);
+    let report = record::started(store, run, || Ok(scanners::sweep(&target, &NoMatcher)?))?;
+    Ok(Swept { run, report })
 }
 
 /// Sweeps one GitHub organisation, CI values run through the secret patterns under `key`.
@@ -403,7 +459,15 @@ fn targeted_aws_users<'f>(
 }
 
 /// The scanner kinds a configuration entry may name.
-const KINDS: [&str; 6] = ["inventory", "aws-iam", "aws", "github", "gitlab", "git"];
+const KINDS: [&str; 7] = [
+    "inventory",
+    "aws-iam",
+    "aws",
+    "aws-sso",
+    "github",
+    "gitlab",
+    "git",
+];
 
 /// Sweeps one configured entry that is not `git` (those are swept per repository); an aws-iam
 /// entry only the IAM users `aws_users` when given.
@@ -435,10 +499,14 @@ fn sweep_entry(
                 guard,
             )?]
         }
-        "aws-iam" | "aws" => match aws_users {
-            Some(users) => aws_targeted(cx, store, targets::aws_from_entry(s), users)?,
-            None => aws(cx, store, targets::aws_from_entry(s))?,
+        // An organisation is swept in full even for a few leavers: which account holds their
+        // users is only known per account.
+        "aws-iam" | "aws" => match (targets::aws_organization_from_entry(s), aws_users) {
+            (Some(org), _) => aws_organization(cx, store, org)?,
+            (None, Some(users)) => aws_targeted(cx, store, targets::aws_from_entry(s), users)?,
+            (None, None) => aws(cx, store, targets::aws_from_entry(s))?,
         },
+        "aws-sso" => vec![aws_sso(cx, store, targets::aws_sso_from_entry(s))?],
         "github" => {
             let target = targets::github_from_entry(config, s)?;
             vec![github(
@@ -476,6 +544,7 @@ fn entry_system(s: &ScannerConfig) -> (&'static str, String) {
             "gitlab",
             format!("gitlab:{}", s.group.as_deref().unwrap_or(&s.name)),
         ),
+        "aws-sso" => ("aws-sso", format!("aws-sso:{}", s.name)),
         _ => ("aws-iam", format!("aws-iam:{}", s.name)),
     }
 }

@@ -2,6 +2,7 @@
 //!
 //! - [`moto`]: the real IAM API (moto on loopback), started once per test binary and shared by
 //!   every test in it;
+//! - [`moto_sso`]: moto's Identity Center and Organizations seeded through the AWS SDKs;
 //! - [`fake_host`]: a fake GitHub or GitLab that serves what a test sets up and injects failures;
 //! - [`fake_providers`]: fake GitHub, Slack and STS endpoints that `--verify` asks about tokens;
 //! - [`recorded_iam`]: IAM answered from recorded AWS responses, with denials a test names.
@@ -12,4 +13,5 @@
 pub mod fake_host;
 pub mod fake_providers;
 pub mod moto;
+pub mod moto_sso;
 pub mod recorded_iam;

@@ -10,6 +10,8 @@ mod harness;
 mod audit;
 mod aws_errors;
 mod aws_iam;
+mod aws_org;
+mod aws_sso;
 mod cases;
 mod cli_output;
 mod coverage;

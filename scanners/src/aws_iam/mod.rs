@@ -89,12 +89,13 @@
 //! * `AssumeRole` calls made by the credentials provider (with [`AwsScanConfig::role_arn`]) are
 //!   not counted in [`ScanReport::calls`]; everything the sweep itself sends is.
 
-mod clients;
+pub(crate) mod clients;
 mod config;
 mod credential_report;
 mod credentials;
 mod details;
-mod error_text;
+pub(crate) mod error_text;
+pub mod organization;
 mod report;
 mod roles;
 mod sweep;

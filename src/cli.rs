@@ -85,6 +85,58 @@ pub enum Command {
     /// Check and list the residual-access rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Plan (default: changes nothing anywhere) or, with --apply, carry out the changes that
+    /// remove the access of the selected open findings: per finding the action(s) in order, with
+    /// the API call, the target, whether it can be undone and the command a person could run
+    /// instead, or a task text for what only a person can do. --apply makes only the action kinds
+    /// `[policy.remediate] allow` lists (none by default), records each outcome in the audit
+    /// chain, then re-sweeps the touched systems: findings resolve only through that sweep.
+    Remediate(RemediateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RemediateArgs {
+    /// Only this finding (repeatable; `residual findings` shows ids).
+    #[arg(long = "finding", value_name = "ID")]
+    pub findings: Vec<String>,
+    /// Only the findings of this person (repeatable).
+    #[arg(long = "employee", value_name = "ID")]
+    pub employees: Vec<String>,
+    /// Only the findings of this leaver or mover case (`CASE-N`, as `residual cases` shows).
+    #[arg(long, value_name = "ID")]
+    pub case: Option<String>,
+    /// Only the findings of this rule id.
+    #[arg(long)]
+    pub rule: Option<String>,
+    /// Only the findings of this system: `kind:name`, the kind alone, or the name alone.
+    #[arg(long)]
+    pub system: Option<String>,
+    /// `table` (default on a terminal), `json`, or `script` (a commented shell script of the
+    /// commands, for a person to review and run; never holds a secret).
+    #[arg(long, value_enum)]
+    pub format: Option<RemediateFormat>,
+    /// Carry the plan out (the allowed actions), record each outcome, then re-sweep.
+    #[arg(long)]
+    pub apply: bool,
+    /// With --apply: do not ask (required when not run at a terminal).
+    #[arg(long, requires = "apply")]
+    pub yes: bool,
+    /// Also apply actions that delete (an access key); without it they are planned only.
+    #[arg(long)]
+    pub allow_delete: bool,
+    /// Refuse --apply, changing nothing, when the plan holds more actions than this.
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub max_actions: usize,
+    /// Who is recorded as having applied the actions (default: the OS user, $USER).
+    #[arg(long, value_name = "NAME")]
+    pub actor: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RemediateFormat {
+    Table,
+    Json,
+    Script,
 }
 
 #[derive(Debug, Args)]
@@ -170,6 +222,11 @@ pub struct ScanArgs {
     /// Configured scanners to run (default: all in the configuration, after importing the
     /// configured HR source when it changed).
     pub names: Vec<String>,
+    /// Sweep for this person only (employee id; repeat for several): aws-iam scanners look at
+    /// their IAM users alone (a targeted run: it resolves only their credentials' findings and
+    /// proves no case), the other scanners sweep in full.
+    #[arg(long = "employee", value_name = "ID")]
+    pub employees: Vec<String>,
     #[command(flatten)]
     pub options: ScanOptions,
 }
@@ -236,6 +293,15 @@ pub enum ScanCommand {
         #[command(flatten)]
         options: ScanOptions,
     },
+    /// Sweep IAM Identity Center (AWS SSO): users, groups, memberships, permission sets and the
+    /// account assignments each user reaches (directly or through a group) in every account of
+    /// the organisation.
+    AwsSso {
+        #[command(flatten)]
+        sso: AwsSsoArgs,
+        #[command(flatten)]
+        options: ScanOptions,
+    },
     /// Sweep a GitHub organisation: members, outside collaborators, invitations, teams,
     /// collaborators, deploy keys, PAT grants, App installations, Actions/Dependabot/Codespaces
     /// secrets, Actions variables (values run through the secret patterns, never kept) and
@@ -275,6 +341,34 @@ pub struct AwsArgs {
     /// External id required by the roles' trust policies.
     #[arg(long)]
     pub external_id: Option<String>,
+}
+
+/// Where `scan aws-sso` reads Identity Center from. Credentials come from the AWS default
+/// provider chain.
+#[derive(Debug, Args, Clone, Default)]
+pub struct AwsSsoArgs {
+    /// A named profile of the AWS config files.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Send every AWS call (SSO admin, identity store, Organizations, STS) to this endpoint (a
+    /// proxy, a test server).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// The region of the Identity Center instance.
+    #[arg(long, default_value = "us-east-1")]
+    pub region: String,
+    /// Assume this role first (in the management or delegated-administrator account).
+    #[arg(long = "role-arn", value_name = "ARN")]
+    pub role_arn: Option<String>,
+    /// External id required by the role's trust policy.
+    #[arg(long)]
+    pub external_id: Option<String>,
+    /// The Identity Center instance (default: the only one the credentials see).
+    #[arg(long, value_name = "ARN")]
+    pub instance_arn: Option<String>,
+    /// Do not read permission set tags (owner hints); owner findings then never resolve.
+    #[arg(long)]
+    pub no_permission_set_tags: bool,
 }
 
 /// Where `scan github` reads the organisation from. The token comes from `GITHUB_TOKEN`, or a

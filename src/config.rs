@@ -135,6 +135,19 @@ pub struct PolicyConfig {
     /// How often `residual daemon` sweeps every configured scanner again while a leaver or
     /// mover case is open (humantime: `1h`, `15m`; default 1h).
     pub reverify_interval: Option<String>,
+    /// `[policy.remediate]`: what `residual remediate --apply` may change.
+    #[serde(default)]
+    pub remediate: RemediatePolicy,
+}
+
+/// `[policy.remediate]`: the action kinds `residual remediate --apply` may carry out, as
+/// `SYSTEM_KIND:ACTION` patterns with `*` wildcards (`"aws-iam:*"`, `"github:remove-member"`).
+/// Empty by default: `--apply` refuses until an operator opts in.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemediatePolicy {
+    #[serde(default)]
+    pub allow: Vec<String>,
 }
 
 fn twenty_four() -> i64 {
@@ -164,6 +177,7 @@ impl Default for PolicyConfig {
             collapse_sla_hours: twenty_four(),
             max_exception_days: max_exception_days(),
             reverify_interval: None,
+            remediate: RemediatePolicy::default(),
         }
     }
 }
@@ -241,15 +255,32 @@ pub struct ScannerConfig {
     pub role_arn: Option<String>,
     /// `aws-iam`: the external id the role's trust policy requires.
     pub external_id: Option<String>,
-    /// `aws-iam`: several accounts, each entered by assuming its role (one scan run each).
+    /// `aws-iam`: several accounts, each entered by assuming its role (one scan run each), or
+    /// `"organization"`: every active account of the AWS Organization, entered through
+    /// `role_name`.
     #[serde(default)]
-    pub accounts: Vec<AwsAccount>,
+    pub accounts: AwsAccounts,
+    /// `aws-iam` with `accounts = "organization"`: the role assumed in every account.
+    pub role_name: Option<String>,
+    /// `aws-iam` with `accounts = "organization"`: only these account, OU or root ids.
+    #[serde(default)]
+    pub include: Vec<String>,
+    /// `aws-iam` with `accounts = "organization"`: never these account, OU or root ids.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// `aws-iam` with `accounts = "organization"`, `aws-sso`: accounts (or per-item calls)
+    /// swept at once.
+    pub concurrency: Option<usize>,
     /// `aws-iam`: whether to list service-specific credentials (default true; some IAM emulators
     /// do not implement the call).
     pub service_specific_credentials: Option<bool>,
     /// `aws-iam`: tag keys that name a user's email, employee id, owner and kind.
     #[serde(default)]
     pub tags: Option<AwsTagKeys>,
+    /// `aws-sso`: the Identity Center instance (default: the only one the credentials see).
+    pub instance_arn: Option<String>,
+    /// `aws-sso`: read permission set tags for owner hints (default true).
+    pub permission_set_tags: Option<bool>,
     /// `github`: the organisation login.
     pub org: Option<String>,
     /// `gitlab`: the top-level group (full path or numeric id).
@@ -282,6 +313,40 @@ pub struct ScannerConfig {
     /// `AuditLog.Read.All`). Off, the `users:last-used` unit is not covered and no
     /// `credential-used-after-departure` finding of the tenant resolves.
     pub sign_in_activity: Option<bool>,
+}
+
+/// The accounts of an `aws-iam` entry: a list of roles to assume, or `"organization"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum AwsAccounts {
+    /// `accounts = "organization"` (the only word accepted; checked on load).
+    Named(String),
+    /// `[[scanner.accounts]]` entries.
+    List(Vec<AwsAccount>),
+}
+
+impl Default for AwsAccounts {
+    fn default() -> Self {
+        AwsAccounts::List(Vec::new())
+    }
+}
+
+impl AwsAccounts {
+    /// The word that asks for every account of the organisation.
+    pub const ORGANIZATION: &'static str = "organization";
+
+    /// The listed accounts (none for `"organization"`).
+    pub fn listed(&self) -> &[AwsAccount] {
+        match self {
+            AwsAccounts::List(l) => l,
+            AwsAccounts::Named(_) => &[],
+        }
+    }
+
+    /// Whether every account of the organisation is meant.
+    pub fn is_organization(&self) -> bool {
+        matches!(self, AwsAccounts::Named(n) if n == Self::ORGANIZATION)
+    }
 }
 
 /// One AWS account entered by assuming a role.
@@ -333,7 +398,23 @@ impl Config {
                         )));
                     }
                 }
-                "aws-iam" | "aws" => {}
+                "aws-iam" | "aws" => {
+                    if let AwsAccounts::Named(word) = &s.accounts {
+                        if word != AwsAccounts::ORGANIZATION {
+                            return Err(invalid(format!(
+                                "scanner `{}` (aws-iam): `accounts = \"{word}\"`: the only word accepted is \"organization\" (or a list of `[[scanner.accounts]]`)",
+                                s.name
+                            )));
+                        }
+                        if s.role_name.is_none() {
+                            return Err(invalid(format!(
+                                "scanner `{}` (aws-iam): `accounts = \"organization\"` needs `role_name`, the role assumed in every account",
+                                s.name
+                            )));
+                        }
+                    }
+                }
+                "aws-sso" => {}
                 "git" => {
                     if s.paths.is_empty() {
                         return Err(invalid(format!("scanner `{}` (git) needs `paths`", s.name)));
@@ -369,7 +450,7 @@ impl Config {
                 }
                 other => {
                     return Err(invalid(format!(
-                    "scanner `{}`: unknown kind `{other}` (this build knows: inventory, aws-iam, git, github, gitlab, entra, okta)",
+                    "scanner `{}`: unknown kind `{other}` (this build knows: inventory, aws-iam, aws-sso, git, github, gitlab, entra, okta)",
                     s.name
                 )))
                 }

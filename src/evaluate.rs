@@ -22,6 +22,7 @@ use std::collections::HashMap;
 mod codehost;
 pub mod examples;
 mod idp;
+mod sso;
 #[cfg(test)]
 mod tests;
 
@@ -269,9 +270,12 @@ pub fn evaluate(
         let creds: Vec<&Credential> = credentials.get(&a.name).collect();
         let held: Vec<&Grant> = grants.get(&a.name).collect();
         let (creds, held) = (creds.as_slice(), held.as_slice());
-        let holder = people
-            .link_account(&columns, a, by_local_part)
-            .and_then(|l| people.person(&l.employee_id).map(|p| (l, p)));
+        let linked = if sso::is_sso(system_kind) {
+            sso::link(people, a, by_local_part)
+        } else {
+            people.link_account(&columns, a, by_local_part)
+        };
+        let holder = linked.and_then(|l| people.person(&l.employee_id).map(|p| (l, p)));
         if identity_provider {
             if let Some((link, _)) = &holder {
                 links.push((index, link.clone()));
@@ -294,6 +298,8 @@ pub fn evaluate(
                 {
                     secret_in_git(&mut ctx, facts, c, person, link);
                 }
+            } else if person.is_leaver(now) && sso::is_sso(system_kind) {
+                sso::leaver_rules(&mut ctx, a, held, person, link);
             } else if person.is_leaver(now) {
                 leaver_rules(&mut ctx, a, creds, held, person, link);
             } else if person.is_mover(now) {
@@ -457,9 +463,19 @@ fn mover_rules(ctx: &mut Ctx, a: &Account, held: &[&Grant], person: &Person, lin
         .and_then(|d| ctx.policy.departments.get(d))
         .cloned()
         .unwrap_or_default();
-    let grant_kinds = [GrantKind::Group, GrantKind::Team, GrantKind::Policy];
+    let grant_kinds = [
+        GrantKind::Group,
+        GrantKind::Team,
+        GrantKind::Policy,
+        GrantKind::Assignment,
+    ];
     for g in held.iter().filter(|g| grant_kinds.contains(&g.kind)) {
-        if old.contains(&g.target) && !new.contains(&g.target) {
+        // An Identity Center assignment is an entitlement by its permission set, in any account.
+        let entitlement = match g.kind {
+            GrantKind::Assignment => g.attributes.get("permission_set").unwrap_or(&g.target),
+            _ => &g.target,
+        };
+        if old.contains(entitlement) && !new.contains(entitlement) {
             let evidence = json!({
                 "person": person_evidence(person, link, ctx.now),
                 "account": a.name,

@@ -83,6 +83,14 @@ pub enum EventKind {
     CaseVerified,
     CaseExcepted,
     CaseReopened,
+    /// A remediation action was carried out on the finding's system (`residual remediate
+    /// --apply`); the detail names the action, the call, the target, who ran it and the answer.
+    /// Sets no state: only the re-sweep that follows resolves the finding.
+    RemediationApplied,
+    /// A remediation action found its change already made (nothing was called).
+    RemediationSkipped,
+    /// A remediation action failed; the finding stays open.
+    RemediationFailed,
 }
 
 impl EventKind {
@@ -101,6 +109,9 @@ impl EventKind {
             EventKind::CaseVerified => "case_verified",
             EventKind::CaseExcepted => "case_excepted",
             EventKind::CaseReopened => "case_reopened",
+            EventKind::RemediationApplied => "remediation_applied",
+            EventKind::RemediationSkipped => "remediation_skipped",
+            EventKind::RemediationFailed => "remediation_failed",
         }
     }
 

@@ -24,6 +24,7 @@ pub mod output;
 pub mod person;
 pub mod pipeline;
 pub mod progress;
+pub mod remediate;
 pub mod report;
 pub mod rule_id;
 pub mod rules;

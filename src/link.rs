@@ -28,6 +28,11 @@ pub enum LinkMethod {
     Owner,
     NoreplyLogin,
     Verification,
+    /// An Identity Center user name: an email, or a value of the HR column `aws_sso_user`.
+    UserName,
+    /// An Identity Center external id (the IdP's SCIM id): an employee id, or the HR column
+    /// `external_id` / `scim_id`.
+    ExternalId,
 }
 
 impl LinkMethod {
@@ -42,6 +47,8 @@ impl LinkMethod {
             LinkMethod::Owner => "owner",
             LinkMethod::NoreplyLogin => "noreply-login",
             LinkMethod::Verification => "verification",
+            LinkMethod::UserName => "user-name",
+            LinkMethod::ExternalId => "external-id",
         }
     }
 
@@ -49,7 +56,8 @@ impl LinkMethod {
     pub fn confidence(self) -> f64 {
         match self {
             LinkMethod::HrColumn | LinkMethod::Verification => 1.0,
-            LinkMethod::Email | LinkMethod::EmployeeId => 0.9,
+            LinkMethod::Email | LinkMethod::EmployeeId | LinkMethod::ExternalId => 0.9,
+            LinkMethod::UserName => 0.85,
             LinkMethod::Alias | LinkMethod::Tag | LinkMethod::NoreplyLogin | LinkMethod::Owner => {
                 0.8
             }
@@ -86,6 +94,8 @@ pub struct PeopleIndex<'a> {
     by_column: HashMap<String, HashMap<String, &'a Person>>,
     /// Any account-naming column value → person, for owner hints that are logins.
     by_login: HashMap<String, &'a Person>,
+    /// HR `external_id` / `scim_id` values → person, for Identity Center external ids.
+    by_external_id: HashMap<String, &'a Person>,
 }
 
 /// Between two people claiming the same key, keep the one still in HR.
@@ -108,6 +118,7 @@ impl<'a> PeopleIndex<'a> {
             by_local_part: HashMap::new(),
             by_column: HashMap::new(),
             by_login: HashMap::new(),
+            by_external_id: HashMap::new(),
         };
         for p in people {
             let r = &p.record;
@@ -130,6 +141,9 @@ impl<'a> PeopleIndex<'a> {
                 }
             }
             for (k, v) in &r.attributes {
+                if matches!(k.to_lowercase().as_str(), "external_id" | "scim_id") {
+                    prefer(&mut ix.by_external_id, v.trim().to_lowercase(), p);
+                }
                 // `_upn`: Entra's `entra_upn`, a user principal name that differs from the email.
                 if k.ends_with("_user")
                     || k.ends_with("_account")
@@ -161,6 +175,7 @@ impl<'a> PeopleIndex<'a> {
         let (kind, name) = system.split_once(':').unwrap_or((system, ""));
         match kind {
             "aws-iam" => vec!["aws_user".into()],
+            "aws-sso" => vec!["aws_sso_user".into()],
             "github" => vec!["github_login".into()],
             "gitlab" => vec!["gitlab_user".into()],
             // Git systems hold commit authors (emails) and, from CODEOWNERS, GitHub logins.
@@ -199,6 +214,52 @@ impl<'a> PeopleIndex<'a> {
         if name.contains('@') {
             if let Some(l) = self.link_email(&name).or_else(|| self.link_noreply(&name)) {
                 return Some(l);
+            }
+        }
+        if by_local_part {
+            if let Some(p) = self.by_local_part.get(&name) {
+                return Some(Link::new(p.employee_id(), LinkMethod::NameLocalPart));
+            }
+        }
+        None
+    }
+
+    /// Links an IAM Identity Center user: by an email it carries, then its user name (an email,
+    /// or the HR column `aws_sso_user`; with `by_local_part`, an email's local part), then an
+    /// external id (`issuer:id` pairs in the `external_ids` attribute) equal to an employee id or
+    /// to the HR column `external_id` / `scim_id` — in that order, the method recorded.
+    pub fn link_sso_user(&self, account: &Account, by_local_part: bool) -> Option<Link> {
+        for email in &account.hints.emails {
+            if let Some(l) = self.link_email(&email.to_lowercase()) {
+                return Some(l);
+            }
+        }
+        let name = account.name.to_lowercase();
+        let by_name = if name.contains('@') {
+            self.link_email(&name).map(|l| l.employee_id)
+        } else {
+            self.by_column
+                .get("aws_sso_user")
+                .and_then(|m| m.get(&name))
+                .map(|p| p.employee_id().to_string())
+        };
+        if let Some(id) = by_name {
+            return Some(Link::new(&id, LinkMethod::UserName));
+        }
+        let external = account
+            .attributes
+            .get("external_ids")
+            .into_iter()
+            .flat_map(|ids| {
+                ids.split(',')
+                    .map(|pair| pair.rsplit_once(':').map_or(pair, |(_, id)| id).trim())
+            });
+        for id in external.filter(|id| !id.is_empty()) {
+            let person = self
+                .person(id)
+                .or_else(|| self.by_external_id.get(&id.to_lowercase()).copied());
+            if let Some(p) = person {
+                return Some(Link::new(p.employee_id(), LinkMethod::ExternalId));
             }
         }
         if by_local_part {

@@ -101,5 +101,6 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Audit(cmd) => commands::audit::run(&ctx, cmd),
         Command::Report(args) => commands::report::run(&ctx, args),
         Command::Rules(cmd) => commands::rules::run(&ctx, cmd),
+        Command::Remediate(args) => commands::remediate::run(&ctx, args),
     }
 }

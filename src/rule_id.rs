@@ -36,6 +36,8 @@ pub enum RuleId {
     LeaverIdpSessionsNotRevoked,
     LeaverIdpAppAccess,
     LeaverAdminRole,
+    LeaverSsoUserActive,
+    LeaverSsoAssignment,
 }
 
 /// A rule id no matcher of this build has.
@@ -45,7 +47,7 @@ pub struct UnknownRuleId(pub String);
 
 impl RuleId {
     /// Every rule this build can evaluate.
-    pub const ALL: [RuleId; 24] = [
+    pub const ALL: [RuleId; 26] = [
         RuleId::LeaverActiveAccount,
         RuleId::CredentialUsedAfterDeparture,
         RuleId::LeaverOwnedNhi,
@@ -70,6 +72,8 @@ impl RuleId {
         RuleId::LeaverIdpSessionsNotRevoked,
         RuleId::LeaverIdpAppAccess,
         RuleId::LeaverAdminRole,
+        RuleId::LeaverSsoUserActive,
+        RuleId::LeaverSsoAssignment,
     ];
 
     /// The id as rule files, findings and outputs spell it.
@@ -99,6 +103,8 @@ impl RuleId {
             RuleId::LeaverIdpSessionsNotRevoked => "leaver-idp-sessions-not-revoked",
             RuleId::LeaverIdpAppAccess => "leaver-idp-app-access",
             RuleId::LeaverAdminRole => "leaver-admin-role",
+            RuleId::LeaverSsoUserActive => "leaver-sso-user-active",
+            RuleId::LeaverSsoAssignment => "leaver-sso-assignment",
         }
     }
 }

@@ -89,6 +89,10 @@ const BUILTIN: &[(&str, &str)] = &[
         "leaver-admin-role.toml",
         include_str!("../rules/access/leaver-admin-role.toml"),
     ),
+    (
+        "leaver-sso.toml",
+        include_str!("../rules/access/leaver-sso.toml"),
+    ),
 ];
 
 /// A rule file could not be used.
@@ -123,6 +127,24 @@ pub struct Rule {
     pub frameworks: Vec<String>,
     #[serde(default, skip_serializing)]
     pub examples: Vec<Example>,
+    /// What `residual remediate` may do about a finding of this rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remediate: Option<RemediateSection>,
+}
+
+/// A rule's `remediate` section: the action kinds (`SYSTEM_KIND:ACTION`) that may remediate its
+/// findings, tried in order (those that fit a finding are planned), and the task text for a
+/// finding none fits (or for every finding, with `task_always`) (`{account}`, `{system}` and `{subject}` are filled in).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemediateSection {
+    #[serde(default)]
+    pub actions: Vec<String>,
+    pub task: Option<String>,
+    /// Give the task even when actions were planned: the actions downgrade the access but cannot
+    /// end it (an IAM user keeps existing after its groups are removed).
+    #[serde(default)]
+    pub task_always: bool,
 }
 
 /// A rule file may hold one rule (top-level keys) or several (`[[rule]]`).
@@ -308,6 +330,17 @@ fn insert(rules: &mut BTreeMap<String, Rule>, file: &str, rule: Rule) -> Result<
         return Err(invalid(
             "needs at least one matching and one non-matching example",
         ));
+    }
+    let unknown = rule
+        .remediate
+        .iter()
+        .flat_map(|r| &r.actions)
+        .find(|a| !crate::remediate::plan::KNOWN_ACTIONS.contains(&a.as_str()));
+    if let Some(a) = unknown {
+        return Err(invalid(&format!(
+            "remediate.actions: `{a}` is no action kind of this build (known: {})",
+            crate::remediate::plan::KNOWN_ACTIONS.join(", ")
+        )));
     }
     if rules.contains_key(&rule.id) {
         return Err(invalid("defined twice"));

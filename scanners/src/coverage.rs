@@ -11,6 +11,12 @@
 //! observation belongs to ([`credential_unit`], [`grant_unit`], [`account_unit`]) — the same
 //! functions, so both sides name units the same way — and resolves a finding only when the run
 //! did not miss its unit ([`is_covered`]).
+//!
+//! A *targeted* run (an IAM sweep of a few users, see [`TARGETED`]) turns this around: it
+//! vouches only for the units it lists as covered and what they contain, never for everything it
+//! did not miss. Its units are per user (`users:access-keys:ann`), which is why IAM credentials
+//! belong to per-user units below their kind's unit: a full run that misses `users:access-keys`
+//! still misses every user's keys.
 
 use crate::{Account, AccountKind, Credential, CredentialKind, Grant, GrantKind, RunStatus};
 use serde::{Deserialize, Serialize};
@@ -151,8 +157,9 @@ pub fn contains(outer: &str, inner: &str) -> bool {
 }
 
 /// Whether a run with `units` and `status` vouches for `unit`: not failed, and no missed unit
-/// contains it. A `None` unit (a finding recorded before units existed) is vouched for only by
-/// a run that missed nothing, and a report without units only when it is complete.
+/// contains it; a targeted run ([`TARGETED`]) also only where a unit it covered contains it. A
+/// `None` unit (a finding recorded before units existed) is vouched for only by a full run that
+/// missed nothing, and a report without units only when it is complete.
 pub fn is_covered(status: RunStatus, units: &[Unit], unit: Option<&str>) -> bool {
     if status == RunStatus::Failed {
         return false;
@@ -161,8 +168,16 @@ pub fn is_covered(status: RunStatus, units: &[Unit], unit: Option<&str>) -> bool
         // A report that names no units (from before coverage): all or nothing, as then.
         return status == RunStatus::Complete;
     }
+    let targeted = is_targeted(units);
     let mut missed = units.iter().filter_map(|u| u.missed.as_ref());
     match unit {
+        Some(unit) if targeted => {
+            !missed.any(|m| contains(&m.unit, unit))
+                && units
+                    .iter()
+                    .any(|u| u.is_covered() && !is_target_unit(&u.name) && contains(&u.name, unit))
+        }
+        None if targeted => false,
         Some(unit) => !missed.any(|m| contains(&m.unit, unit)),
         // A finding from before units may be of a kind switched off: only a run that missed
         // nothing at all vouches for it.
@@ -189,6 +204,85 @@ pub fn status_of(units: &[Unit]) -> RunStatus {
 /// The scanner family of a system (`aws-iam:123` → `aws-iam`).
 fn family(system: &str) -> &str {
     system.split_once(':').map_or(system, |(f, _)| f)
+}
+
+/// The prefix of the units that mark a targeted run: one `targeted:<account>` unit per account
+/// it looked at. A run that lists them vouches only for the units it lists as covered (and what
+/// they contain); everything else is out of its scope, neither covered nor missed.
+pub const TARGETED: &str = "targeted";
+
+fn is_target_unit(name: &str) -> bool {
+    name.strip_prefix(TARGETED)
+        .is_some_and(|rest| rest.starts_with(':'))
+}
+
+/// The unit that says a targeted run looked at `account`.
+pub fn target_unit(account: &str) -> String {
+    format!("{TARGETED}:{account}")
+}
+
+/// Whether `units` are a targeted run's.
+pub fn is_targeted(units: &[Unit]) -> bool {
+    units.iter().any(|u| is_target_unit(&u.name))
+}
+
+/// The accounts a targeted run looked at (empty for a full run), in unit order.
+pub fn targeted_accounts(units: &[Unit]) -> Vec<&str> {
+    units
+        .iter()
+        .filter_map(|u| u.name.strip_prefix(TARGETED)?.strip_prefix(':'))
+        .collect()
+}
+
+/// The kinds of credential an IAM user can hold, each under its own unit.
+pub const IAM_CREDENTIAL_KINDS: [CredentialKind; 6] = [
+    CredentialKind::AccessKey,
+    CredentialKind::ConsolePassword,
+    CredentialKind::SshKey,
+    CredentialKind::ServiceCredential,
+    CredentialKind::SigningCertificate,
+    CredentialKind::MfaDevice,
+];
+
+/// The unit of one IAM user's credentials of one kind: `users:<kind>:<user>`, below the kind's
+/// unit (IAM user names cannot hold a `:`).
+pub fn iam_user_credential_unit(kind: CredentialKind, user: &str) -> String {
+    format!("{}:{user}", iam_credential_unit(kind))
+}
+
+/// The unit of the last use of one IAM user's credentials of one kind:
+/// `users:<kind>:last-used:<user>`, below the kind's last-use unit, which is what the sweep
+/// misses when a source of last-use times (the credential report) cannot be read.
+pub fn iam_user_last_used_unit(kind: CredentialKind, user: &str) -> String {
+    format!("{}:last-used:{user}", iam_credential_unit(kind))
+}
+
+/// The unit of one IAM user's existence: `users:account:<user>`, below `users` (the listing
+/// that shows it). No credential kind is named `account`, so it meets no kind's unit.
+pub fn iam_user_account_unit(user: &str) -> String {
+    format!("users:account:{user}")
+}
+
+/// The unit of one IAM user's groups and attached and inline policies: `users:grants:<user>`.
+pub fn iam_user_grants_unit(user: &str) -> String {
+    format!("users:grants:{user}")
+}
+
+/// Every unit a targeted IAM run vouches for when it looked at `user`: the user's marker
+/// ([`target_unit`]), the user itself and its groups and policies (the authorization details
+/// list every user whole), and, per credential kind, the user's credentials and their last use.
+/// Role trust naming the user stays under `roles`: a targeted run does not vouch for roles.
+pub fn iam_user_units(user: &str) -> Vec<String> {
+    let mut v = vec![
+        target_unit(user),
+        iam_user_account_unit(user),
+        iam_user_grants_unit(user),
+    ];
+    for k in IAM_CREDENTIAL_KINDS {
+        v.push(iam_user_credential_unit(k, user));
+        v.push(iam_user_last_used_unit(k, user));
+    }
+    v
 }
 
 /// The IAM unit of each per-user credential kind.
@@ -238,17 +332,17 @@ pub fn repo_unit(full_name: &str, part: &str) -> String {
 /// below the credential's own unit, so that a source of last-use times (the IAM credential
 /// report) can be missed on its own.
 pub fn last_used_unit(system: &str, c: &Credential) -> String {
-    format!("{}:last-used", credential_unit(system, c))
+    match family(system) {
+        "aws-iam" => iam_user_last_used_unit(c.kind, &c.account),
+        _ => format!("{}:last-used", credential_unit(system, c)),
+    }
 }
 
 /// The unit of an account's own last use (a login): for IAM the console password's last use,
 /// which only the credential report tells.
 pub fn account_last_used_unit(system: &str, a: &Account) -> String {
     match family(system) {
-        "aws-iam" => format!(
-            "{}:last-used",
-            iam_credential_unit(CredentialKind::ConsolePassword)
-        ),
+        "aws-iam" => iam_user_last_used_unit(CredentialKind::ConsolePassword, &a.name),
         _ => format!("{}:last-used", account_unit(system, a)),
     }
 }
@@ -283,9 +377,11 @@ pub fn credential_unit(system: &str, c: &Credential) -> String {
         return idp_listing_unit(&c.attributes);
     }
     match family(system) {
-        "aws-iam" => iam_credential_unit(c.kind).to_string(),
+        "aws-iam" => iam_user_credential_unit(c.kind, &c.account),
         "git" => git_unit(!c.account.is_empty()),
         "inventory" => "accounts".into(),
+        // Identity Center holds no credentials; a user is its own way in.
+        "aws-sso" => "users".into(),
         _ => match (c.kind, c.attributes.get("repo")) {
             (CredentialKind::DeployKey, Some(repo)) => repo_unit(repo, "deploy-keys"),
             (CredentialKind::CiVariable | CredentialKind::SecretInCode, _) => {
@@ -312,10 +408,15 @@ pub fn grant_unit(system: &str, g: &Grant) -> String {
         "aws-iam" => match g.kind {
             GrantKind::RoleTrust => "roles".into(),
             _ if g.account.starts_with("role/") => "roles".into(),
-            _ => "users".into(),
+            _ => iam_user_grants_unit(&g.account),
         },
         "git" => "worktree".into(),
         "inventory" => "accounts".into(),
+        "aws-sso" => match (g.kind, g.attributes.get("account_id")) {
+            (GrantKind::Assignment, Some(account)) => crate::aws_sso::assignments_unit(account),
+            (GrantKind::Assignment, None) => "assignments".into(),
+            _ => "groups".into(),
+        },
         _ => match g.kind {
             GrantKind::Collaborator if g.attributes.contains_key("codeowner") => {
                 match g.attributes.get("repo") {
@@ -342,7 +443,10 @@ pub fn account_unit(system: &str, a: &Account) -> String {
     }
     match family(system) {
         "aws-iam" if a.kind == AccountKind::Role => "roles".into(),
-        "aws-iam" => "users".into(),
+        "aws-iam" => iam_user_account_unit(&a.name),
+        // A permission set's owner comes from its tags.
+        "aws-sso" if a.kind == AccountKind::Role => "permission-sets:tags".into(),
+        "aws-sso" => "users".into(),
         "git" => git_unit(a.attributes.contains_key("commits")),
         "inventory" => "accounts".into(),
         _ => "members".into(),
@@ -423,6 +527,60 @@ mod tests {
         assert!(!is_covered(RunStatus::Partial, &u, None), "legacy finding");
         assert!(!is_covered(RunStatus::Failed, &[], Some("users")));
         assert!(is_covered(RunStatus::Complete, &[], None));
+    }
+
+    #[test]
+    fn a_targeted_run_vouches_only_for_the_users_it_looked_at() {
+        let u = units(&iam_user_units("ann"), &[]);
+        assert_eq!(targeted_accounts(&u), ["ann"]);
+        assert_eq!(status_of(&u), RunStatus::Complete);
+        let ann = iam_user_credential_unit(CredentialKind::AccessKey, "ann");
+        let ben = iam_user_credential_unit(CredentialKind::AccessKey, "ben");
+        assert!(is_covered(RunStatus::Complete, &u, Some(&ann)));
+        assert!(!is_covered(RunStatus::Complete, &u, Some(&ben)));
+        assert!(!is_covered(
+            RunStatus::Complete,
+            &u,
+            Some("users:access-keys")
+        ));
+        assert!(!is_covered(RunStatus::Complete, &u, Some("users")));
+        assert!(!is_covered(RunStatus::Complete, &u, None));
+        assert!(is_covered(
+            RunStatus::Complete,
+            &u,
+            Some(&iam_user_account_unit("ann"))
+        ));
+        assert!(is_covered(
+            RunStatus::Complete,
+            &u,
+            Some(&iam_user_grants_unit("ann"))
+        ));
+        assert!(!is_covered(
+            RunStatus::Complete,
+            &u,
+            Some(&iam_user_account_unit("ben"))
+        ));
+        assert!(!is_covered(RunStatus::Complete, &u, Some("roles")));
+        // A kind the targeted run missed for everyone stays uncovered for its users too.
+        let u = units(&iam_user_units("ann"), &[miss("users:access-keys")]);
+        assert!(!is_covered(RunStatus::Partial, &u, Some(&ann)));
+        let used = iam_user_last_used_unit(CredentialKind::AccessKey, "ann");
+        let u = units(
+            &iam_user_units("ann"),
+            &[miss("users:access-keys:last-used")],
+        );
+        assert!(!is_covered(RunStatus::Partial, &u, Some(&used)));
+        assert!(is_covered(RunStatus::Partial, &u, Some(&ann)));
+    }
+
+    #[test]
+    fn a_full_iam_run_that_misses_a_kind_misses_every_users_credentials_of_it() {
+        let u = units(&iam_units(), &[miss("users:access-keys")]);
+        let ann = iam_user_credential_unit(CredentialKind::AccessKey, "ann");
+        assert!(!is_covered(RunStatus::Partial, &u, Some(&ann)));
+        let ssh = iam_user_credential_unit(CredentialKind::SshKey, "ann");
+        assert!(is_covered(RunStatus::Partial, &u, Some(&ssh)));
+        assert!(targeted_accounts(&u).is_empty());
     }
 
     #[test]

@@ -27,6 +27,7 @@
 #![warn(unreachable_pub)]
 
 pub mod aws_iam;
+pub mod aws_sso;
 mod ci_variable;
 mod code_host;
 pub mod coverage;
@@ -37,6 +38,7 @@ pub mod gitlab;
 mod idp;
 pub mod inventory;
 pub mod okta;
+pub mod remediate;
 pub mod repo_files;
 mod rest;
 pub mod secrets;
@@ -46,7 +48,7 @@ pub mod verify;
 
 pub use ci_variable::{NoMatcher, ValueMatch, ValueMatcher};
 pub use rest::{RestError, RestPolicy};
-pub use sweep::{sweep, SweepError, Target};
+pub use sweep::{sweep, sweep_aws_iam_users, SweepError, Target};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -234,6 +236,9 @@ pub enum GrantKind {
     AppAssignment,
     /// An administrator role of an identity provider (Entra directory role, Okta admin role).
     AdminRole,
+    /// A permission set the account may use in a cloud account (IAM Identity Center), directly
+    /// or through a group: target `ACCOUNT_ID/PERMISSION_SET`, the ways in as attribute `path`.
+    Assignment,
 }
 
 impl GrantKind {
@@ -248,6 +253,7 @@ impl GrantKind {
             GrantKind::RoleTrust => "role-trust",
             GrantKind::AppAssignment => "app-assignment",
             GrantKind::AdminRole => "admin-role",
+            GrantKind::Assignment => "assignment",
         }
     }
 }

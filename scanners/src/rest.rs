@@ -32,6 +32,10 @@ pub struct RestPolicy {
     pub per_page: u32,
     /// Pages read at most from one list; more is [`RestError::PageCap`].
     pub max_pages: u32,
+    /// Retry timeouts, transport errors and 5xx answers (rate limits are always waited out, up
+    /// to `max_retries`). Off for remediation: a change that may or may not have been made is
+    /// reported, not sent again blindly.
+    pub retry_failures: bool,
 }
 
 impl Default for RestPolicy {
@@ -43,6 +47,7 @@ impl Default for RestPolicy {
             max_wait: Duration::from_secs(900),
             per_page: 100,
             max_pages: 1000,
+            retry_failures: true,
         }
     }
 }
@@ -136,6 +141,9 @@ enum Method<'a> {
     Post(&'a Value),
     /// `application/x-www-form-urlencoded` (an OAuth 2.0 token request).
     Form(&'a str),
+    /// Remediation only (`crate::remediate`): callers build the client with no retries, since a
+    /// mutating call that failed is reported, not repeated blindly.
+    Delete,
 }
 
 impl RestClient {
@@ -163,6 +171,12 @@ impl RestClient {
     /// `POST route` with a JSON body (GraphQL), with retries.
     pub(crate) async fn post_json(&self, route: &str, body: &Value) -> Result<Answer, RestError> {
         self.send(route, Method::Post(body)).await
+    }
+
+    /// `DELETE route`: the status of any 2xx answer, an error otherwise (404 included, which
+    /// the caller reads as "already gone").
+    pub(crate) async fn delete(&self, route: &str) -> Result<Answer, RestError> {
+        self.send(route, Method::Delete).await
     }
 
     /// Reads every page of a list. `key` names the array inside a wrapper object (`secrets`,
@@ -292,7 +306,7 @@ impl RestClient {
                     .await;
             let retry_in = match outcome {
                 Err(_) => {
-                    if attempt >= self.policy.max_retries {
+                    if attempt >= self.policy.max_retries || !self.policy.retry_failures {
                         return Err(RestError::Timeout {
                             route: route.to_string(),
                             timeout_ms: self.policy.request_timeout.as_millis(),
@@ -302,7 +316,7 @@ impl RestClient {
                     self.backoff(attempt)
                 }
                 Ok(Err(message)) => {
-                    if attempt >= self.policy.max_retries {
+                    if attempt >= self.policy.max_retries || !self.policy.retry_failures {
                         return Err(RestError::Transport {
                             route: route.to_string(),
                             message,
@@ -319,7 +333,9 @@ impl RestClient {
                     }
                     let retry = match self.throttle_wait(&answer) {
                         Some(wait) => Some(wait),
-                        None if status.is_server_error() => Some(self.backoff(attempt)),
+                        None if status.is_server_error() && self.policy.retry_failures => {
+                            Some(self.backoff(attempt))
+                        }
                         None => None,
                     };
                     match retry {
@@ -390,6 +406,7 @@ impl RestClient {
                     .map_err(|e| format!("request failed: {e}"))?;
                 self.crab.execute(request).await
             }
+            Method::Delete => self.crab._delete(route, None::<&()>).await,
         }
         .map_err(|e| format!("request failed: {e}"))?;
         let status = response.status().as_u16();

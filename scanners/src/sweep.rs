@@ -15,6 +15,7 @@
 //! the same [`ScanReport`].
 
 use crate::aws_iam::{self, AwsScanConfig};
+use crate::aws_sso::{self, SsoScanConfig};
 use crate::ci_variable::ValueMatcher;
 use crate::entra::{self, EntraScanConfig};
 use crate::github::{self, GithubScanConfig};
@@ -32,6 +33,8 @@ pub enum Target {
     Inventory { system: String, file: PathBuf },
     /// One AWS account's IAM (one target per account when several roles are assumed).
     AwsIam(AwsScanConfig),
+    /// One IAM Identity Center instance and the assignments it makes in the organisation.
+    AwsSso(SsoScanConfig),
     /// One GitHub organisation.
     Github(GithubScanConfig),
     /// One GitLab group and its subgroups.
@@ -48,6 +51,7 @@ impl Target {
         match self {
             Target::Inventory { .. } => inventory::SCANNER,
             Target::AwsIam(_) => aws_iam::SCANNER,
+            Target::AwsSso(_) => aws_sso::SCANNER,
             Target::Github(_) => github::SCANNER,
             Target::Gitlab(_) => gitlab::SCANNER,
             Target::Entra(_) => entra::SCANNER,
@@ -78,11 +82,21 @@ pub fn sweep(target: &Target, matcher: &dyn ValueMatcher) -> Result<ScanReport, 
     match target {
         Target::Inventory { system, file } => sweep_inventory(system, file),
         Target::AwsIam(config) => Ok(runtime()?.block_on(aws_iam::scan_aws_iam(config))),
+        Target::AwsSso(config) => Ok(runtime()?.block_on(aws_sso::scan_aws_sso(config))),
         Target::Github(config) => Ok(runtime()?.block_on(github::scan_github(config, matcher))),
         Target::Gitlab(config) => Ok(runtime()?.block_on(gitlab::scan_gitlab(config, matcher))),
         Target::Entra(config) => Ok(runtime()?.block_on(entra::scan_entra(config))),
         Target::Okta(config) => Ok(runtime()?.block_on(okta::scan_okta(config))),
     }
+}
+
+/// A targeted sweep of the IAM users `users` of one AWS account (see
+/// [`aws_iam::scan_aws_iam_users`]), blocking like [`sweep`].
+pub fn sweep_aws_iam_users(
+    config: &AwsScanConfig,
+    users: &[String],
+) -> Result<ScanReport, SweepError> {
+    Ok(runtime()?.block_on(aws_iam::scan_aws_iam_users(config, users)))
 }
 
 /// An export that cannot be read is a failed run (it did not arrive); a bad row is an error.

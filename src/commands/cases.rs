@@ -251,13 +251,26 @@ fn timeline(
             continue;
         }
         for ev in events::list(store.conn(), Some(&f.id))? {
+            // A remediation action's entry says what was done to the system, by whom, and what
+            // the system answered (see `commands::remediate`).
+            let detail = if ev.event.starts_with("remediation_") {
+                serde_json::json!({
+                    "rule": f.rule,
+                    "action": ev.detail.get("action"),
+                    "target": ev.detail.get("target"),
+                    "actor": ev.detail.get("actor"),
+                    "result": ev.detail.get("result"),
+                })
+            } else {
+                serde_json::json!({ "rule": f.rule })
+            };
             out.push(TimelineEntry {
                 at: ev.at,
                 kind: format!("finding_{}", ev.event),
                 system: Some(system.clone()),
                 finding_id: Some(f.id.clone()),
                 run_id: ev.run_id,
-                detail: serde_json::json!({ "rule": f.rule }),
+                detail,
             });
         }
     }

@@ -1,6 +1,7 @@
 //! `residual daemon`: run the configured scanners on their cron schedules until stopped (or for
 //! `--runs` scheduled runs), and sweep every configured system as soon as a new HR snapshot
-//! brings leavers or movers (`[hr] watch_interval`). `--plan` prints the coming firings and
+//! brings leavers or movers (`[hr] watch_interval`) — aws-iam targeted at their IAM users
+//! (`pipeline::sweep::Focus`), the rest in full; scheduled firings and re-sweeps stay full. `--plan` prints the coming firings and
 //! exits; `--once` does one watch-and-sweep cycle and exits.
 //!
 //! Jobs run one at a time, in the order [`jobs::due`] gives (first firing, then configuration
@@ -160,7 +161,9 @@ impl Daemon<'_> {
                 if Instant::now() >= t {
                     next_watch = Some(Instant::now() + w);
                     match watch_cycle(&self.clock_ctx(), &self.log, false) {
-                        // A full sweep just ran: the next re-sweep is an interval from now.
+                        // The new leavers were just swept (aws-iam targeted at them): the
+                        // next re-sweep, a full one that can prove their cases, is an interval
+                        // from now.
                         Ok(Cycle::Swept(_)) => next_reverify = reverify.map(|r| Instant::now() + r),
                         Ok(Cycle::Quiet) => {}
                         Err(e) => self
@@ -311,10 +314,12 @@ fn watch_cycle(ctx: &Context, log: &Log, chatty: bool) -> anyhow::Result<Cycle> 
         return Ok(Cycle::Quiet);
     }
     log.info(format!(
-        "new HR snapshot with {} leaver(s) and {} mover(s): sweeping every configured scanner now",
+        "new HR snapshot with {} leaver(s) and {} mover(s): sweeping every configured scanner now \
+         (aws-iam targeted at their IAM users once a full sweep has run)",
         imported.leavers, imported.movers
     ));
-    let recorded = nightly::sweep(ctx, &mut store, &[], false)?;
+    let people = crate::store::focus::leavers_and_movers(store.conn(), imported.snapshot_id)?;
+    let recorded = nightly::sweep_for_people(ctx, &mut store, &people)?;
     Ok(Cycle::Swept(summary::finish(
         ctx,
         &store,

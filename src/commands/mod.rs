@@ -11,6 +11,7 @@ pub mod findings;
 pub mod gate;
 pub mod hr;
 pub mod nightly;
+pub mod remediate;
 pub mod report;
 pub mod rules;
 pub mod runs;

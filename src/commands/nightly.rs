@@ -39,6 +39,45 @@ pub fn sweep(
     )?)
 }
 
+/// Sweeps every configured scanner for the people `employees` (new leavers and movers): aws-iam
+/// only their IAM users when any are known (a targeted sweep), everything else in full.
+pub fn sweep_for_people(
+    ctx: &Context,
+    store: &mut Store,
+    employees: &[String],
+) -> anyhow::Result<Vec<Recorded>> {
+    sweep_focused(ctx, store, &[], employees)
+}
+
+/// [`sweep`] of the configured scanners `names` (all when empty) for the people `employees`
+/// (see [`sweep_for_people`]), without importing HR.
+pub fn sweep_focused(
+    ctx: &Context,
+    store: &mut Store,
+    names: &[String],
+    employees: &[String],
+) -> anyhow::Result<Vec<Recorded>> {
+    let chosen = choose(ctx, names)?;
+    if chosen.is_empty() {
+        return Err(UsageError(
+            "no scanners configured: add [[scanner]] entries to the configuration".into(),
+        )
+        .into());
+    }
+    let focus = sweep::Focus {
+        aws_users: crate::store::focus::aws_users(store.conn(), employees)?,
+    };
+    let cx = ctx.pipeline();
+    Ok(sweep::configured_for(
+        &cx,
+        store,
+        &ctx.db,
+        &ctx.config,
+        &chosen,
+        Some(&focus),
+    )?)
+}
+
 /// Imports the configured HR source unless it is unchanged since the last import: what the
 /// nightly scan and each daemon firing do first, so a new leaver is swept at once. Returns what
 /// the import brought (`None` without an HR source or when the file was unchanged).

@@ -23,28 +23,7 @@ pub fn run(ctx: &Context, args: ReportArgs) -> anyhow::Result<Exit> {
         )
         .into());
     };
-    let period = Period {
-        since: args
-            .since
-            .as_deref()
-            .map(|s| date("--since", s, false))
-            .transpose()?,
-        until: args
-            .until
-            .as_deref()
-            .map(|s| date("--until", s, true))
-            .transpose()?,
-    };
-    if let (Some(s), Some(u)) = (period.since, period.until) {
-        if s > u {
-            return Err(UsageError(format!(
-                "--since {} is after --until {}: the period is empty",
-                report::time(&s),
-                report::time(&u)
-            ))
-            .into());
-        }
-    }
+    let period = period_of(&args)?;
     prepare_dir(out, args.force)?;
     let store = ctx.read_store()?;
     let scope = ctx.case_scope();
@@ -60,39 +39,7 @@ pub fn run(ctx: &Context, args: ReportArgs) -> anyhow::Result<Exit> {
         html_cases: args.html_cases,
     };
     let pack = report::gather(&store, &origin, &request)?;
-    type Render<'a> = Box<dyn Fn(&mut dyn Write) -> anyhow::Result<()> + 'a>;
-    let render = |f: fn(&report::Pack, &mut dyn Write) -> std::io::Result<()>| -> Render {
-        let pack = &pack;
-        Box::new(move |w: &mut dyn Write| Ok(f(pack, w)?))
-    };
-    let artefacts: [(&str, Render); 9] = [
-        (report::HTML, render(report::html::write)),
-        (report::CASES_CSV, render(report::csv::cases)),
-        (report::CASE_SYSTEMS_CSV, render(report::csv::case_systems)),
-        (report::FINDINGS_CSV, render(report::csv::findings)),
-        (report::EXCEPTIONS_CSV, render(report::csv::exceptions)),
-        (
-            report::AUDIT_JSONL,
-            Box::new(|w: &mut dyn Write| Ok(report::audit_log::events(&pack, &store, w)?)),
-        ),
-        (report::AUDIT_HEAD, render(report::audit_log::head)),
-        (report::OCSF_JSONL, render(report::ocsf::write)),
-        (report::ASFF_JSON, render(report::asff::write)),
-    ];
-    let mut files = Vec::new();
-    for (name, write) in &artefacts {
-        let path = out.join(name);
-        let file = File::create(&path).with_context(|| format!("writing {}", path.display()))?;
-        let mut w = BufWriter::new(file);
-        write(&mut w).with_context(|| format!("writing {}", path.display()))?;
-        w.flush()
-            .with_context(|| format!("writing {}", path.display()))?;
-        drop(w);
-        files.push(
-            manifest::entry(out, name).with_context(|| format!("hashing {}", path.display()))?,
-        );
-    }
-    drop(artefacts);
+    let files = write_artefacts(out, &pack, &store)?;
     let manifest_text = manifest::render(&pack, &files)?;
     let manifest_path = out.join(report::MANIFEST);
     std::fs::write(&manifest_path, &manifest_text)
@@ -118,6 +65,74 @@ pub fn run(ctx: &Context, args: ReportArgs) -> anyhow::Result<Exit> {
     );
     println!("audit head {}", report::audit_log::head_line(&pack));
     Ok(Exit::Ok)
+}
+
+/// The period of `--since` and `--until`; an empty one is a usage error.
+fn period_of(args: &ReportArgs) -> anyhow::Result<Period> {
+    let period = Period {
+        since: args
+            .since
+            .as_deref()
+            .map(|s| date("--since", s, false))
+            .transpose()?,
+        until: args
+            .until
+            .as_deref()
+            .map(|s| date("--until", s, true))
+            .transpose()?,
+    };
+    if let (Some(s), Some(u)) = (period.since, period.until) {
+        if s > u {
+            return Err(UsageError(format!(
+                "--since {} is after --until {}: the period is empty",
+                report::time(&s),
+                report::time(&u)
+            ))
+            .into());
+        }
+    }
+    Ok(period)
+}
+
+/// Writes every artefact of the pack into `out`, each flushed and hashed for the manifest.
+fn write_artefacts(
+    out: &Path,
+    pack: &report::Pack,
+    store: &crate::store::Store,
+) -> anyhow::Result<Vec<manifest::FileEntry>> {
+    type Render<'a> = Box<dyn Fn(&mut dyn Write) -> anyhow::Result<()> + 'a>;
+    let render = |f: fn(&report::Pack, &mut dyn Write) -> std::io::Result<()>| -> Render {
+        Box::new(move |w: &mut dyn Write| Ok(f(pack, w)?))
+    };
+    let artefacts: [(&str, Render); 9] = [
+        (report::HTML, render(report::html::write)),
+        (report::CASES_CSV, render(report::csv::cases)),
+        (report::CASE_SYSTEMS_CSV, render(report::csv::case_systems)),
+        (report::FINDINGS_CSV, render(report::csv::findings)),
+        (report::EXCEPTIONS_CSV, render(report::csv::exceptions)),
+        (
+            report::AUDIT_JSONL,
+            Box::new(|w: &mut dyn Write| Ok(report::audit_log::events(pack, store, w)?)),
+        ),
+        (report::AUDIT_HEAD, render(report::audit_log::head)),
+        (report::OCSF_JSONL, render(report::ocsf::write)),
+        (report::ASFF_JSON, render(report::asff::write)),
+    ];
+    let mut files = Vec::new();
+    for (name, write) in &artefacts {
+        let path = out.join(name);
+        let file = File::create(&path).with_context(|| format!("writing {}", path.display()))?;
+        let mut w = BufWriter::new(file);
+        write(&mut w).with_context(|| format!("writing {}", path.display()))?;
+        w.flush()
+            .with_context(|| format!("writing {}", path.display()))?;
+        drop(w);
+        files.push(
+            manifest::entry(out, name).with_context(|| format!("hashing {}", path.display()))?,
+        );
+    }
+    drop(artefacts);
+    Ok(files)
 }
 
 /// A `--since`/`--until` value: a date or RFC 3339 time. A bare date as `--until` means the end of

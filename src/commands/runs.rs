@@ -1,5 +1,6 @@
 //! `residual runs`: the scan runs, newest first, with status, counts and coverage: the units each
-//! run covered and those it missed, with why (and, for a denial, the action to grant).
+//! run covered and those it missed, with why (and, for a denial, the action to grant); a targeted
+//! run names the accounts it looked at.
 
 use super::{Context, Exit};
 use crate::cli::{Format, FormatArgs};
@@ -16,6 +17,7 @@ pub fn run(ctx: &Context, args: FormatArgs) -> anyhow::Result<Exit> {
         "scanner",
         "system",
         "status",
+        "targeted",
         "started_at",
         "accounts",
         "credentials",
@@ -39,17 +41,28 @@ fn write_coverage(out: &mut dyn Write, run: &RunInfo) -> anyhow::Result<()> {
     if run.covered.is_empty() && run.missed.is_empty() {
         return Ok(());
     }
-    writeln!(
-        out,
-        "run {} ({}): covered: {}",
-        run.id,
-        run.system,
-        if run.covered.is_empty() {
-            "nothing".to_string()
-        } else {
-            run.covered.join(", ")
-        }
-    )?;
+    if let Some(accounts) = &run.targeted {
+        // Its per-user units would fill the screen: say whom it looked at.
+        writeln!(
+            out,
+            "run {} ({}): targeted at {}: covers their credentials only, proves no case",
+            run.id,
+            run.system,
+            accounts.join(", ")
+        )?;
+    } else {
+        writeln!(
+            out,
+            "run {} ({}): covered: {}",
+            run.id,
+            run.system,
+            if run.covered.is_empty() {
+                "nothing".to_string()
+            } else {
+                run.covered.join(", ")
+            }
+        )?;
+    }
     for m in &run.missed {
         let class = match &m.class {
             MissClass::AccessDenied { action } => {

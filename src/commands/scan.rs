@@ -8,12 +8,13 @@
 use super::nightly;
 use super::summary::finish;
 use super::{Context, Exit, UsageError};
-use crate::cli::{AwsArgs, GithubArgs, GitlabArgs, ScanArgs, ScanCommand};
+use crate::cli::{AwsArgs, AwsSsoArgs, GithubArgs, GitlabArgs, ScanArgs, ScanCommand};
 use crate::keys::FingerprintKey;
 use crate::pipeline::record::record;
 use crate::pipeline::sweep::{self, RepositorySweep};
 use crate::pipeline::targets;
 use residual_scanners::aws_iam::AwsScanConfig;
+use residual_scanners::aws_sso::SsoScanConfig;
 use residual_scanners::coverage::{Miss, MissClass};
 use residual_scanners::github::GithubScanConfig;
 use residual_scanners::gitlab::GitlabScanConfig;
@@ -33,6 +34,14 @@ pub fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Exit> {
 /// The scan itself: the runs the arguments ask for, recorded, and their summary.
 fn scan(ctx: &Context, store: &mut crate::store::Store, args: ScanArgs) -> anyhow::Result<Exit> {
     let cx = ctx.pipeline();
+    if args.scanner.is_some() && !args.employees.is_empty() {
+        return Err(UsageError(
+            "--employee sweeps configured scanners (`residual scan [NAME...] --employee ID`), \
+             not a scanner named on the command line"
+                .into(),
+        )
+        .into());
+    }
     match args.scanner {
         Some(ScanCommand::Inventory {
             system,
@@ -88,6 +97,11 @@ fn scan(ctx: &Context, store: &mut crate::store::Store, args: ScanArgs) -> anyho
             }
             finish(ctx, store, &recorded, options)
         }
+        Some(ScanCommand::AwsSso { sso, options }) => {
+            let swept = sweep::aws_sso(&cx, store, aws_sso_target(&sso))?;
+            let recorded = record(&cx, store, swept)?;
+            finish(ctx, store, &[recorded], options)
+        }
         Some(ScanCommand::Github { github, options }) => {
             let target = github_target(&github)?;
             let key = FingerprintKey::load_or_create(&ctx.db)?;
@@ -100,6 +114,13 @@ fn scan(ctx: &Context, store: &mut crate::store::Store, args: ScanArgs) -> anyho
             let swept = sweep::gitlab(&cx, store, &key, gitlab_target(&gitlab))?;
             let recorded = record(&cx, store, swept)?;
             finish(ctx, store, &[recorded], options)
+        }
+        None if !args.employees.is_empty() => {
+            if args.names.is_empty() {
+                nightly::import_configured_hr(ctx, store)?;
+            }
+            let recorded = nightly::sweep_focused(ctx, store, &args.names, &args.employees)?;
+            finish(ctx, store, &recorded, args.options)
         }
         None => {
             let import_hr = args.names.is_empty();
@@ -124,6 +145,21 @@ fn aws_targets(a: &AwsArgs) -> Vec<AwsScanConfig> {
             .map(|r| (r.clone(), a.external_id.clone()))
             .collect(),
     )
+}
+
+fn aws_sso_target(a: &AwsSsoArgs) -> SsoScanConfig {
+    SsoScanConfig {
+        aws: AwsScanConfig {
+            profile: a.profile.clone(),
+            endpoint_url: a.endpoint_url.clone(),
+            region: a.region.clone(),
+            role_arn: a.role_arn.clone(),
+            external_id: a.external_id.clone(),
+            ..AwsScanConfig::default()
+        },
+        instance_arn: a.instance_arn.clone(),
+        permission_set_tags: !a.no_permission_set_tags,
+    }
 }
 
 fn github_target(a: &GithubArgs) -> anyhow::Result<GithubScanConfig> {

@@ -77,22 +77,7 @@ pub fn plan(
             .or(live.last())
             .copied();
         let Some(keep) = keep else {
-            if let Some(revoked) = held_by_cli(stored, entry) {
-                out.held.push((entry.line, revoked.id.clone()));
-                continue;
-            }
-            check_cap(file, entry, now, max_days)?;
-            let id = fresh_id(&mut taken, entry);
-            out.added.push(Exception {
-                id,
-                finding_id: entry.finding.clone(),
-                reason: entry.reason.clone(),
-                approver: entry.approver.clone(),
-                expires_at: format_time(&entry.expires),
-                created_at: format_time(&now),
-                source: source.clone(),
-                revoked: None,
-            });
+            add_entry(stored, file, entry, &mut taken, now, max_days, &mut out)?;
             continue;
         };
         matched.insert(keep.id.clone());
@@ -134,6 +119,42 @@ pub fn plan(
         let why = format!("its entry was removed from {}", file.path.display());
         revoke(&mut out, e, &why, &source, "file", now);
     }
+    settle(&mut out);
+    Ok(out)
+}
+
+/// A file entry no stored exception matches: a new exception, unless `exceptions revoke`
+/// revoked the same terms (then it is held back).
+fn add_entry(
+    stored: &[Exception],
+    file: &ExceptionsFile,
+    entry: &FileEntry,
+    taken: &mut HashSet<String>,
+    now: DateTime<Utc>,
+    max_days: i64,
+    out: &mut Plan,
+) -> Result<(), ExceptionsError> {
+    if let Some(revoked) = held_by_cli(stored, entry) {
+        out.held.push((entry.line, revoked.id.clone()));
+        return Ok(());
+    }
+    check_cap(file, entry, now, max_days)?;
+    let id = fresh_id(taken, entry);
+    out.added.push(Exception {
+        id,
+        finding_id: entry.finding.clone(),
+        reason: entry.reason.clone(),
+        approver: entry.approver.clone(),
+        expires_at: format_time(&entry.expires),
+        created_at: format_time(&now),
+        source: file.source(),
+        revoked: None,
+    });
+    Ok(())
+}
+
+/// Brings `out.after` to the plan's outcome: changed terms, revocations and new exceptions.
+fn settle(out: &mut Plan) {
     for new in &out.changed {
         if let Some(e) = out.after.iter_mut().find(|e| e.id == new.id) {
             *e = new.clone();
@@ -145,7 +166,6 @@ pub fn plan(
         }
     }
     out.after.extend(out.added.iter().cloned());
-    Ok(out)
 }
 
 /// The revocation of one exception and the event its finding's chain records.

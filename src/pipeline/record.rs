@@ -162,9 +162,11 @@ fn say_recorded(
         .coverage
         .iter()
         .filter(|u| {
+            // The unit switched off itself, not each unit below it (a targeted run's per-user
+            // units).
             u.missed
                 .as_ref()
-                .is_some_and(|m| m.class == coverage::MissClass::Disabled)
+                .is_some_and(|m| m.class == coverage::MissClass::Disabled && m.unit == u.name)
         })
         .map(|u| u.name.as_str())
         .collect();

@@ -10,7 +10,9 @@ use crate::config::{Config, ScannerConfig};
 use crate::keys::FingerprintKey;
 use crate::store::{git as git_store, runs, Store};
 use crate::verification::{self, VerifyOverrides};
+use residual_scanners::aws_iam::organization::{self, Organization};
 use residual_scanners::aws_iam::AwsScanConfig;
+use residual_scanners::aws_sso::SsoScanConfig;
 use residual_scanners::coverage::{Miss, MissClass};
 use residual_scanners::entra::EntraScanConfig;
 use residual_scanners::github::GithubScanConfig;
@@ -90,20 +92,114 @@ fn cut_short(accounts: usize, previous: Option<i64>, guard: ExportGuard) -> Opti
 /// only known once the sweep asked STS, so a started row names the account of the role (or the
 /// profile, or `default`): see [`AwsScanConfig::tried_system`].
 pub fn aws(cx: &Context, store: &Store, configs: Vec<AwsScanConfig>) -> Result<Vec<Swept>> {
+    aws_accounts(cx, store, configs, None)
+}
+
+/// Sweeps the IAM users `users` of each AWS account (a targeted sweep: the account-wide calls
+/// plus those users' per-user calls), each run started before its sweep, as [`aws`] does.
+pub fn aws_targeted(
+    cx: &Context,
+    store: &Store,
+    configs: Vec<AwsScanConfig>,
+    users: &[String],
+) -> Result<Vec<Swept>> {
+    aws_accounts(cx, store, configs, Some(users))
+}
+
+/// [`aws`], or [`aws_targeted`] at `users` when given.
+fn aws_accounts(
+    cx: &Context,
+    store: &Store,
+    configs: Vec<AwsScanConfig>,
+    users: Option<&[String]>,
+) -> Result<Vec<Swept>> {
     let mut swept = Vec::new();
     for config in configs {
         let account = config
             .role_arn
             .clone()
             .unwrap_or_else(|| "the default account".into());
-        cx.progress.say(format!("scan aws-iam: sweeping {account}"));
+        cx.progress.say(match users {
+            None => format!("scan aws-iam: sweeping {account}"),
+            Some(users) => format!(
+                "scan aws-iam: targeted sweep of {} in {account}: {}",
+                crate::progress::count(users.len() as u64, "IAM user", "IAM users"),
+                users.join(", ")
+            ),
+        });
         let system = config.tried_system();
         let run = record::start(cx, store, "aws-iam", &system)?;
-        let target = Target::AwsIam(config);
-        let report = record::started(store, run, || Ok(scanners::sweep(&target, &NoMatcher)?))?;
+        let report = record::started(store, run, || match users {
+            None => Ok(scanners::sweep(&Target::AwsIam(config), &NoMatcher)?),
+            Some(users) => Ok(scanners::sweep_aws_iam_users(&config, users)?),
+        })?;
         swept.push(Swept { run, report });
     }
     Ok(swept)
+}
+
+/// Whom a sweep is for. Without one (the nightly job, a scheduled firing) every scanner sweeps
+/// its whole scope; with one (new leavers and movers) a scanner that can look at a few accounts
+/// cheaply sweeps only theirs, and the others sweep in full.
+#[derive(Debug, Clone, Default)]
+pub struct Focus {
+    /// The IAM user names of the people in focus. Empty: aws-iam sweeps in full (nobody's IAM
+    /// user is known, and one may exist that no run has linked yet).
+    pub aws_users: Vec<String>,
+}
+
+/// Sweeps every account of an AWS Organization: lists the accounts, starts one run per account
+/// (`aws-iam:<account id>`), sweeps them `concurrency` at a time and hands back one report per
+/// run. An organisation that cannot be listed is one failed run of `aws-iam:organization`.
+pub fn aws_organization(cx: &Context, store: &Store, org: Organization) -> Result<Vec<Swept>> {
+    cx.progress
+        .say("scan aws-iam: listing the organisation's accounts");
+    let accounts = match organization::member_accounts_blocking(&org) {
+        Ok(a) => a,
+        Err(e) => {
+            let system = format!("{}:organization", residual_scanners::aws_iam::SCANNER);
+            let run = record::start(cx, store, "aws-iam", &system)?;
+            let report = scanners::ScanReport::failed("aws-iam", system, cx.now, vec![e], 0);
+            return Ok(vec![Swept { run, report }]);
+        }
+    };
+    cx.progress.say(format!(
+        "scan aws-iam: sweeping {} through role {} ({} at a time)",
+        crate::progress::count(accounts.len() as u64, "account", "accounts"),
+        org.role_name,
+        org.concurrency.max(1)
+    ));
+    let mut runs = Vec::new();
+    for a in &accounts {
+        runs.push(record::start(
+            cx,
+            store,
+            "aws-iam",
+            &organization::system_of(a),
+        )?);
+    }
+    let reports = organization::sweep_accounts_blocking(&org, &accounts);
+    Ok(runs
+        .into_iter()
+        .zip(reports)
+        .map(|(run, report)| Swept { run, report })
+        .collect())
+}
+
+/// Sweeps one IAM Identity Center instance. Its system (`aws-sso:<identity store id>`) is known
+/// only once the sweep found the instance, so a started row names the configured instance.
+pub fn aws_sso(cx: &Context, store: &Store, config: SsoScanConfig) -> Result<Swept> {
+    let instance = config
+        .instance_arn
+        .clone()
+        .unwrap_or_else(|| "default".into());
+    cx.progress.say(format!(
+        "scan aws-sso: sweeping Identity Center instance {instance}"
+    ));
+    let run = record::start(cx, store, "aws-sso", &format!("aws-sso:{instance}"))?;
+    let target = Target::AwsSso(config);
+    let report = record::started(store, run, || Ok(scanners::sweep(&target, &NoMatcher)?))?;
+    Ok(Swept { run, report })
 }
 
 /// Sweeps one GitHub organisation, CI values run through the secret patterns under `key`.
@@ -298,6 +394,24 @@ pub fn configured(
     config: &Config,
     entries: &[&ScannerConfig],
 ) -> Result<Vec<Recorded>> {
+    configured_for(cx, store, db, config, entries, None)
+}
+
+/// [`configured`] for the people of `focus` (when given): aws-iam entries sweep only their IAM
+/// users once a full sweep of aws-iam has completed (before that, links are unknown and the first
+/// sweep is full); every other scanner sweeps in full.
+pub fn configured_for(
+    cx: &Context,
+    store: &mut Store,
+    db: &Path,
+    config: &Config,
+    entries: &[&ScannerConfig],
+    focus: Option<&Focus>,
+) -> Result<Vec<Recorded>> {
+    let aws_users = match focus {
+        Some(f) => targeted_aws_users(cx, store, f, entries)?,
+        None => None,
+    };
     let mut recorded = Vec::new();
     for s in entries {
         if !KINDS.contains(&s.kind.as_str()) {
@@ -328,7 +442,7 @@ pub fn configured(
             }
             continue;
         }
-        match sweep_entry(cx, store, db, config, s) {
+        match sweep_entry(cx, store, db, config, s, aws_users) {
             Ok(swept) => {
                 for run in swept {
                     recorded.push(record(cx, store, run)?);
@@ -343,11 +457,40 @@ pub fn configured(
     Ok(recorded)
 }
 
+/// The IAM users an aws-iam entry sweeps for `focus`, or `None` for a full sweep: before any
+/// full aws-iam sweep completed (no account is linked yet) and when none of the people has a
+/// known IAM user (one may exist that no run has linked). Says why a sweep stays full.
+fn targeted_aws_users<'f>(
+    cx: &Context,
+    store: &Store,
+    focus: &'f Focus,
+    entries: &[&ScannerConfig],
+) -> Result<Option<&'f [String]>> {
+    if !entries
+        .iter()
+        .any(|s| matches!(s.kind.as_str(), "aws-iam" | "aws"))
+    {
+        return Ok(None);
+    }
+    if !runs::any_complete(store.conn(), "aws-iam")? {
+        cx.progress
+            .say("scan aws-iam: no full sweep has completed yet, so this one is full");
+        return Ok(None);
+    }
+    if focus.aws_users.is_empty() {
+        cx.progress
+            .say("scan aws-iam: no IAM user is known for these people, so the sweep is full");
+        return Ok(None);
+    }
+    Ok(Some(focus.aws_users.as_slice()))
+}
+
 /// The scanner kinds a configuration entry may name.
-const KINDS: [&str; 8] = [
+const KINDS: [&str; 9] = [
     "inventory",
     "aws-iam",
     "aws",
+    "aws-sso",
     "github",
     "gitlab",
     "git",
@@ -355,13 +498,15 @@ const KINDS: [&str; 8] = [
     "okta",
 ];
 
-/// Sweeps one configured entry that is not `git` (those are swept per repository).
+/// Sweeps one configured entry that is not `git` (those are swept per repository); an aws-iam
+/// entry only the IAM users `aws_users` when given.
 fn sweep_entry(
     cx: &Context,
     store: &mut Store,
     db: &Path,
     config: &Config,
     s: &ScannerConfig,
+    aws_users: Option<&[String]>,
 ) -> Result<Vec<Swept>> {
     Ok(match s.kind.as_str() {
         "inventory" => {
@@ -383,7 +528,14 @@ fn sweep_entry(
                 guard,
             )?]
         }
-        "aws-iam" | "aws" => aws(cx, store, targets::aws_from_entry(s))?,
+        // An organisation is swept in full even for a few leavers: which account holds their
+        // users is only known per account.
+        "aws-iam" | "aws" => match (targets::aws_organization_from_entry(s), aws_users) {
+            (Some(org), _) => aws_organization(cx, store, org)?,
+            (None, Some(users)) => aws_targeted(cx, store, targets::aws_from_entry(s), users)?,
+            (None, None) => aws(cx, store, targets::aws_from_entry(s))?,
+        },
+        "aws-sso" => vec![aws_sso(cx, store, targets::aws_sso_from_entry(s))?],
         "entra" => vec![entra(cx, store, targets::entra_from_entry(s))?],
         "okta" => vec![okta(cx, store, targets::okta_from_entry(s)?)?],
         "github" => {
@@ -431,6 +583,7 @@ fn entry_system(s: &ScannerConfig) -> (&'static str, String) {
                 residual_scanners::okta::org_of(s.api_url.as_deref().unwrap_or(&s.name))
             ),
         ),
+        "aws-sso" => ("aws-sso", format!("aws-sso:{}", s.name)),
         _ => ("aws-iam", format!("aws-iam:{}", s.name)),
     }
 }

@@ -5,8 +5,10 @@
 
 use super::{Error, Result};
 use crate::config::{Config, ScannerConfig};
+use residual_scanners::aws_iam::organization::Organization;
 use residual_scanners::aws_iam::{AwsScanConfig, TagKeys};
 use residual_scanners::entra::EntraScanConfig;
+use residual_scanners::aws_sso::SsoScanConfig;
 use residual_scanners::github::{GithubAuth, GithubScanConfig};
 use residual_scanners::gitlab::GitlabScanConfig;
 use residual_scanners::okta::OktaScanConfig;
@@ -31,6 +33,51 @@ pub fn aws_with_roles(
             ..base.clone()
         })
         .collect()
+}
+
+/// The Identity Center sweep a `kind = "aws-sso"` entry asks for.
+pub fn aws_sso_from_entry(s: &ScannerConfig) -> SsoScanConfig {
+    let mut aws = AwsScanConfig {
+        profile: s.profile.clone(),
+        endpoint_url: s.endpoint_url.clone(),
+        role_arn: s.role_arn.clone(),
+        external_id: s.external_id.clone(),
+        ..AwsScanConfig::default()
+    };
+    if let Some(r) = &s.region {
+        aws.region = r.clone();
+    }
+    if let Some(t) = &s.tags {
+        aws.tag_keys.owner = t.owner.clone().unwrap_or(aws.tag_keys.owner);
+    }
+    if let Some(n) = s.concurrency {
+        aws.concurrency = n.max(1);
+    }
+    SsoScanConfig {
+        aws,
+        instance_arn: s.instance_arn.clone(),
+        permission_set_tags: s.permission_set_tags.unwrap_or(true),
+    }
+}
+
+/// The organisation sweep an `accounts = "organization"` entry asks for, or `None` for an entry
+/// that lists its accounts.
+pub fn aws_organization_from_entry(s: &ScannerConfig) -> Option<Organization> {
+    if !s.accounts.is_organization() {
+        return None;
+    }
+    let mut base = aws_from_entry(s).into_iter().next().unwrap_or_default();
+    // The management account is entered as configured (`role_arn`, if any); each member
+    // account through `role_name`.
+    base.role_arn = s.role_arn.clone();
+    Some(Organization {
+        base,
+        role_name: s.role_name.clone().unwrap_or_default(),
+        external_id: s.external_id.clone(),
+        include: s.include.clone(),
+        exclude: s.exclude.clone(),
+        concurrency: s.concurrency.unwrap_or(4),
+    })
 }
 
 /// The accounts a `kind = "aws-iam"` entry asks for.
@@ -60,6 +107,7 @@ pub fn aws_from_entry(s: &ScannerConfig) -> Vec<AwsScanConfig> {
     aws_with_roles(
         base,
         s.accounts
+            .listed()
             .iter()
             .map(|a| (a.role_arn.clone(), a.external_id.clone()))
             .collect(),

@@ -498,6 +498,15 @@ fn case(
     findings: Option<&Vec<&ReportFinding>>,
     h: &mut String,
 ) -> std::fmt::Result {
+    case_head(c, h)?;
+    case_systems(c, h)?;
+    case_findings(c, findings, h)?;
+    h.push_str("</div></section>");
+    Ok(())
+}
+
+/// The case's head line: id, person, event, state and deadline or time to collapse.
+fn case_head(c: &CaseVerdict, h: &mut String) -> std::fmt::Result {
     let e = &c.event;
     let who = match &e.name {
         Some(n) => format!("{} ({})", n, e.employee_id),
@@ -525,6 +534,11 @@ fn case(
             _ => format!("deadline {}", time(&c.deadline)),
         })
     )?;
+    Ok(())
+}
+
+/// Each system of the case with its proving run.
+fn case_systems(c: &CaseVerdict, h: &mut String) -> std::fmt::Result {
     h.push_str("<table><tr><th>System</th><th>State</th><th>Proving run</th><th>Proved at</th><th class=\"num\">Open</th><th class=\"num\">Resolved</th><th class=\"num\">Excepted</th></tr>");
     for s in &c.systems {
         write!(
@@ -543,6 +557,16 @@ fn case(
         )?;
     }
     h.push_str("</table>");
+    Ok(())
+}
+
+/// The case's findings (the first [`MAX_CASE_FINDINGS`]), each with its remediation and exception.
+fn case_findings(
+    c: &CaseVerdict,
+    findings: Option<&Vec<&ReportFinding>>,
+    h: &mut String,
+) -> std::fmt::Result {
+    let e = &c.event;
     let mine: Vec<&&ReportFinding> = findings
         .into_iter()
         .flatten()
@@ -596,7 +620,6 @@ fn case(
             )?;
         }
     }
-    h.push_str("</div></section>");
     Ok(())
 }
 

@@ -277,12 +277,29 @@ fn exceptions_against_events(conn: &Connection) -> Result<Vec<String>> {
 /// says otherwise, and a row the chain has no entry of (after the seal: older ones came before
 /// the chain covered them).
 fn evidence_against_entries(conn: &Connection, seal: Option<&Seal>) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    let (snapshots, runs) = chained_entries(conn, &mut out)?;
+    snapshots_against_entries(conn, &snapshots, seal, &mut out)?;
+    runs_against_entries(conn, &runs, seal, &mut out)?;
+    Ok(capped(
+        out,
+        "snapshots and runs that do not match the chain",
+    ))
+}
+
+/// The chain's entries of snapshots and runs, by snapshot and run id, each with its event's seq.
+type ChainedEntries = (
+    HashMap<i64, (i64, SnapshotEntry)>,
+    HashMap<i64, (i64, RunEntry)>,
+);
+
+/// Reads the chain's snapshot and run entries; an entry that is not one of its kind goes to `out`.
+fn chained_entries(conn: &Connection, out: &mut Vec<String>) -> Result<ChainedEntries> {
     let mut stmt = conn.prepare(
         "SELECT seq, event, detail FROM finding_events WHERE event IN ('hr_snapshot', 'scan_run') ORDER BY seq",
     )?;
     let mut snapshots: HashMap<i64, (i64, SnapshotEntry)> = HashMap::new();
     let mut runs: HashMap<i64, (i64, RunEntry)> = HashMap::new();
-    let mut out = Vec::new();
     for row in stmt.query_map([], |r| {
         Ok((
             r.get::<_, i64>(0)?,
@@ -303,6 +320,16 @@ fn evidence_against_entries(conn: &Connection, seal: Option<&Seal>) -> Result<Ve
             ));
         }
     }
+    Ok((snapshots, runs))
+}
+
+/// Each snapshot row against its entry in the chain.
+fn snapshots_against_entries(
+    conn: &Connection,
+    snapshots: &HashMap<i64, (i64, SnapshotEntry)>,
+    seal: Option<&Seal>,
+    out: &mut Vec<String>,
+) -> Result<()> {
     let mut stmt = conn.prepare("SELECT id, digest, people FROM snapshots ORDER BY id")?;
     let mut seen = HashSet::new();
     let legacy_snapshots = seal.map_or(i64::MAX, |s| s.legacy_snapshots);
@@ -326,13 +353,23 @@ fn evidence_against_entries(conn: &Connection, seal: Option<&Seal>) -> Result<Ve
             _ => {}
         }
     }
-    for (id, (seq, _)) in &snapshots {
+    for (id, (seq, _)) in snapshots {
         if !seen.contains(id) {
             out.push(format!(
                 "snapshot {id} is in the chain (event {seq}) but not in the snapshots table: it was deleted"
             ));
         }
     }
+    Ok(())
+}
+
+/// Each scan run row against its entry in the chain.
+fn runs_against_entries(
+    conn: &Connection,
+    runs: &HashMap<i64, (i64, RunEntry)>,
+    seal: Option<&Seal>,
+    out: &mut Vec<String>,
+) -> Result<()> {
     let mut stmt =
         conn.prepare("SELECT id, system, status, coverage FROM scan_runs ORDER BY id")?;
     let mut seen = HashSet::new();
@@ -382,15 +419,12 @@ fn evidence_against_entries(conn: &Connection, seal: Option<&Seal>) -> Result<Ve
             _ => {}
         }
     }
-    for (id, (seq, _)) in &runs {
+    for (id, (seq, _)) in runs {
         if !seen.contains(id) {
             out.push(format!(
                 "run {id} is in the chain (event {seq}) but not in the scan_runs table: it was deleted"
             ));
         }
     }
-    Ok(capped(
-        out,
-        "snapshots and runs that do not match the chain",
-    ))
+    Ok(())
 }

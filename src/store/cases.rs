@@ -62,16 +62,20 @@ pub fn load(conn: &Connection, employee: Option<&str>, now: DateTime<Utc>) -> Re
         .collect();
 
     let mut stmt = conn.prepare(
-        "SELECT id, system, status, COALESCE(evaluated_at, started_at), coverage FROM scan_runs \
-         ORDER BY id",
+        "SELECT id, system, status, COALESCE(evaluated_at, started_at), coverage, targeted \
+         FROM scan_runs ORDER BY id",
     )?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         let (system, status, at): (String, String, String) = (r.get(1)?, r.get(2)?, r.get(3)?);
         let coverage: Option<String> = r.get(4)?;
+        // A targeted run looked at a few accounts, not everywhere the person's access could be.
+        let targeted: Option<String> = r.get(5)?;
         facts.runs.entry(system).or_default().push(RunFact {
             id: r.get(0)?,
-            complete: status == "complete" && !misses_a_unit(coverage.as_deref()),
+            complete: status == "complete"
+                && targeted.is_none()
+                && !misses_a_unit(coverage.as_deref()),
             evaluated_at: time(&at),
         });
     }
@@ -225,7 +229,41 @@ pub fn record(tx: &super::Tx, verdicts: &[CaseVerdict], at: &str) -> Result<Vec<
 
 #[cfg(test)]
 mod tests {
-    use super::misses_a_unit;
+    use super::{load, misses_a_unit};
+    use crate::store::{runs, Store};
+    use residual_scanners::{coverage, Observations, RunStatus, ScanReport};
+
+    fn report(coverage: Vec<coverage::Unit>) -> ScanReport {
+        let now = chrono::Utc::now();
+        ScanReport {
+            scanner: "aws-iam".into(),
+            system: "aws-iam:1".into(),
+            input_digest: None,
+            status: RunStatus::Complete,
+            started_at: now,
+            finished_at: now,
+            observations: Observations::default(),
+            errors: Vec::new(),
+            coverage,
+            calls: 0,
+        }
+    }
+
+    #[test]
+    fn a_targeted_run_never_proves_a_case() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = Store::open(&dir.path().join("c.db")).expect("store");
+        let now = chrono::Utc::now();
+        let tx = store.transaction().expect("tx");
+        let targeted = coverage::units(&coverage::iam_user_units("dan"), &[]);
+        runs::finish(&tx, None, &report(targeted), now).expect("targeted run");
+        let full = coverage::units(&["users".to_string()], &[]);
+        runs::finish(&tx, None, &report(full), now).expect("full run");
+        tx.commit().expect("commit");
+        let facts = load(store.conn(), None, now).expect("facts");
+        let complete: Vec<bool> = facts.runs["aws-iam:1"].iter().map(|r| r.complete).collect();
+        assert_eq!(complete, [false, true]);
+    }
 
     #[test]
     fn a_unit_switched_off_or_missed_keeps_a_run_from_proving_a_case() {

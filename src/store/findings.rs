@@ -57,7 +57,7 @@ const COLUMNS: &str =
 /// Findings joined with the latest complete run of their system, which `last_seen` is derived
 /// from (see the module comment).
 const FROM: &str = "findings f \
-    LEFT JOIN (SELECT system, MAX(id) AS id FROM scan_runs WHERE status = 'complete' GROUP BY system) latest \
+    LEFT JOIN (SELECT system, MAX(id) AS id FROM scan_runs WHERE status = 'complete' AND targeted IS NULL GROUP BY system) latest \
       ON latest.system = f.system \
     LEFT JOIN scan_runs r ON r.id = latest.id";
 
@@ -207,7 +207,13 @@ fn content_of(c: &Candidate, remediation: &str) -> i64 {
 /// Where transitions come from: a scan run (its id and status), or exception changes outside one.
 #[derive(Debug, Clone, Copy)]
 pub enum Source {
-    Run { id: i64, status: RunStatus },
+    /// A scan run; a `targeted` one is never the latest complete run `last_seen` is derived
+    /// from, so it writes `last_seen` of what it saw, as a partial run does.
+    Run {
+        id: i64,
+        status: RunStatus,
+        targeted: bool,
+    },
     Exceptions,
 }
 
@@ -316,13 +322,14 @@ impl<'t> Writer<'t> {
     }
 }
 
-/// Whether a run that saw the finding `cur` again must rewrite its row: always for a partial run
-/// (its `last_seen` is not derived), else only when something it would write differs.
+/// Whether a run that saw the finding `cur` again must rewrite its row: always for a run whose
+/// time `last_seen` is not derived from (partial or targeted), else only when something it
+/// would write differs.
 fn must_rewrite(
     cur: Option<&Current>,
     c: &Candidate,
     exception: Option<&str>,
-    status: RunStatus,
+    last_seen_derived: bool,
 ) -> bool {
     let Some(cur) = cur else { return true };
     let state = if exception.is_some() {
@@ -330,7 +337,7 @@ fn must_rewrite(
     } else {
         FindingState::Open
     };
-    status != RunStatus::Complete
+    !last_seen_derived
         || cur.unit.as_deref() != Some(c.unit.as_str())
         || cur.state != state
         || cur.exception_id.as_deref() != exception
@@ -375,8 +382,14 @@ pub fn apply(
                 exception,
                 ..
             } => {
-                if let Source::Run { id: run, status } = source {
-                    if must_rewrite(current.get(id), c, exception.as_deref(), status) {
+                if let Source::Run {
+                    id: run,
+                    status,
+                    targeted,
+                } = source
+                {
+                    let derived = status == RunStatus::Complete && !targeted;
+                    if must_rewrite(current.get(id), c, exception.as_deref(), derived) {
                         w.candidate(id, c, exception.as_deref(), at, run, false)?;
                     }
                 }

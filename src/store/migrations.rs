@@ -266,6 +266,12 @@ const MIGRATIONS: &[&str] = &[
         changed_at TEXT NOT NULL
     );
     "#,
+    // 9: targeted runs. A run that looked only at some accounts (a leaver's IAM user) lists them
+    // as a JSON array in `targeted` (NULL for a full sweep): such a run is never the latest
+    // complete run of its system, and proves no case.
+    r#"
+    ALTER TABLE scan_runs ADD COLUMN targeted TEXT;
+    "#,
 ];
 
 /// What a migration needs beyond SQL, run in its transaction right after it.

@@ -10,12 +10,14 @@ pub mod cases;
 pub mod events;
 pub mod exceptions;
 pub mod findings;
+pub mod focus;
 pub mod git;
 pub mod links;
 pub mod migrations;
 pub mod observations;
 pub mod people;
 pub mod record;
+pub mod remediation;
 pub mod runs;
 pub mod seal;
 

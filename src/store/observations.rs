@@ -200,7 +200,8 @@ impl<'t> Writer<'t> {
 
 /// Compares what one run saw of `system` with what the store holds and writes the difference,
 /// inside the run's transaction. `previous_complete` is the system's complete run before this one
-/// (the last run that saw what this run no longer sees).
+/// (the last run that saw what this run no longer sees). A run `targeted` at some accounts marks
+/// gone only what those accounts held: what it did not look at, it did not see go.
 pub fn record(
     tx: &Transaction,
     system: &str,
@@ -208,6 +209,7 @@ pub fn record(
     status: RunStatus,
     previous_complete: Option<i64>,
     obs: &Observations,
+    targeted: &[&str],
 ) -> Result<Changes> {
     let (mut known, mut max_id) = load_known(tx, system)?;
     let mut w = Writer::new(tx, system)?;
@@ -305,6 +307,10 @@ pub fn record(
 
     if status == RunStatus::Complete {
         known.retain(|key, k| !k.gone && !this_run.contains(key));
+        if !targeted.is_empty() {
+            let scope = keys_of_accounts(tx, system, targeted)?;
+            known.retain(|key, _| scope.contains(key));
+        }
         let mut gone: Vec<i64> = known.values().map(|k| k.id).collect();
         gone.sort_unstable();
         for id in gone {
@@ -315,6 +321,26 @@ pub fn record(
         }
     }
     Ok(changes)
+}
+
+/// The keys of what `accounts` hold in `system` (present or gone).
+fn keys_of_accounts(tx: &Transaction, system: &str, accounts: &[&str]) -> Result<HashSet<u128>> {
+    let mut stmt = tx.prepare(
+        "SELECT type, account, subject, kind FROM observations WHERE system = ?1 AND account = ?2",
+    )?;
+    let mut keys = HashSet::new();
+    for account in accounts {
+        let mut rows = stmt.query(params![system, account])?;
+        while let Some(r) = rows.next()? {
+            keys.insert(key_of(
+                r.get_ref(0)?.as_str()?,
+                r.get_ref(1)?.as_str()?,
+                r.get_ref(2)?.as_str()?,
+                r.get_ref(3)?.as_str()?,
+            ));
+        }
+    }
+    Ok(keys)
 }
 
 /// Drops the history of `system` from before run `cutoff`: change rows of earlier runs and
@@ -345,7 +371,7 @@ pub fn latest_credentials(
     let mut stmt = conn.prepare(
         "SELECT o.system, r.finished_at, o.data FROM observations o \
          JOIN scan_runs r ON r.id = (SELECT MAX(id) FROM scan_runs \
-             WHERE system = o.system AND scanner = ?1 AND status = 'complete') \
+             WHERE system = o.system AND scanner = ?1 AND status = 'complete' AND targeted IS NULL) \
          WHERE o.type = 'credential' AND o.kind = ?2 AND o.subject = ?3 AND o.gone_run IS NULL",
     )?;
     let rows = stmt.query_map(params![scanner, kind.as_str(), id], |r| {
@@ -369,7 +395,7 @@ pub fn latest_credentials(
 pub fn latest_complete(conn: &Connection, system: &str) -> Result<Option<Observations>> {
     let complete: Option<i64> = conn
         .query_row(
-            "SELECT id FROM scan_runs WHERE system = ?1 AND status = 'complete' LIMIT 1",
+            "SELECT id FROM scan_runs WHERE system = ?1 AND status = 'complete' AND targeted IS NULL LIMIT 1",
             [system],
             |r| r.get(0),
         )
@@ -489,8 +515,17 @@ mod tests {
         let tx = store.transaction().expect("tx");
         let id = crate::store::runs::finish(&tx, None, r, chrono::Utc::now()).expect("run");
         let previous = crate::store::runs::previous_complete(&tx, &r.system, id).expect("prev");
-        let changes =
-            record(&tx, &r.system, id, r.status, previous, &r.observations).expect("record");
+        let targeted = residual_scanners::coverage::targeted_accounts(&r.coverage);
+        let changes = record(
+            &tx,
+            &r.system,
+            id,
+            r.status,
+            previous,
+            &r.observations,
+            &targeted,
+        )
+        .expect("record");
         tx.commit().expect("commit");
         (id, changes)
     }
@@ -520,6 +555,39 @@ mod tests {
             .expect("history")
             .is_empty());
         assert_eq!(count(&store, "SELECT COUNT(*) FROM observations"), 2);
+    }
+
+    #[test]
+    fn a_targeted_run_marks_gone_only_what_its_accounts_held_and_is_never_the_latest_complete() {
+        let (_dir, mut store) = store();
+        let both = [account("ann", true), account("ben", true)];
+        let (full, _) = run(&mut store, &report(RunStatus::Complete, &both));
+        // Targeted at ann and cat, seeing neither: ann's account went, ben's is not looked at.
+        let mut targeted = report(RunStatus::Complete, &[]);
+        targeted.coverage = residual_scanners::coverage::units(
+            &["targeted:ann".to_string(), "targeted:cat".into()],
+            &[],
+        );
+        let (targeted_id, changes) = run(&mut store, &targeted);
+        assert_eq!(changes.gone, 1, "{changes:?}");
+        let gone = changes_of_run(store.conn(), targeted_id).expect("history");
+        assert_eq!(gone[0].account, "ann");
+        assert_eq!(
+            count(
+                &store,
+                "SELECT COUNT(*) FROM observations WHERE gone_run IS NULL"
+            ),
+            1,
+            "ben is still held"
+        );
+        let later = targeted_id + 1;
+        let previous = crate::store::runs::previous_complete(store.conn(), "inventory:crm", later)
+            .expect("previous");
+        assert_eq!(
+            previous,
+            Some(full),
+            "a targeted run is not the latest complete"
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::findings::{plan_run, Outcome, RunRef};
 use crate::link::Link;
 use chrono::{DateTime, Utc};
 use residual_scanners::time::format_time;
-use residual_scanners::ScanReport;
+use residual_scanners::{coverage, ScanReport};
 
 /// What recording one run wrote.
 #[derive(Debug, Clone)]
@@ -43,6 +43,7 @@ pub fn scan_run(
     // The run's entry comes before the events it proves (a resolution names its run).
     EventWriter::new(&tx)?.append_run(&run_entry(run_id, report), &at)?;
     let previous = runs::previous_complete(&tx, system, run_id)?;
+    let targeted = coverage::targeted_accounts(&report.coverage);
     let changes = observations::record(
         &tx,
         system,
@@ -50,6 +51,7 @@ pub fn scan_run(
         report.status,
         previous,
         &report.observations,
+        &targeted,
     )?;
     tracing::debug!(elapsed = ?started.elapsed(), ?changes, "observations written");
     links::record(&tx, system, run_id, &report.observations.accounts, links)?;
@@ -69,6 +71,7 @@ pub fn scan_run(
         Source::Run {
             id: run_id,
             status: report.status,
+            targeted: !targeted.is_empty(),
         },
         &current,
         &transitions,

@@ -6,10 +6,14 @@
 //! before the scanner works, and [`finish`] fills it in the run's transaction. A row left
 //! `started` by a process that is gone (killed, crashed) is listed as `interrupted`; such a row
 //! is never `complete`, so it resolves nothing and is never the latest complete run.
+//!
+//! A *targeted* run (`targeted` lists the accounts it looked at) is complete for those accounts
+//! only: it is never "the latest complete run" of its system (what `last_seen`, liveness, history
+//! pruning and the export guard are measured against) and proves no case.
 
 use super::Result;
 use chrono::{DateTime, Utc};
-use residual_scanners::coverage::{Miss, Unit};
+use residual_scanners::coverage::{self, Miss, Unit};
 use residual_scanners::time::format_time;
 use residual_scanners::ScanReport;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -37,6 +41,8 @@ pub struct RunInfo {
     pub grants: i64,
     pub calls: i64,
     pub errors: Vec<String>,
+    /// The accounts a targeted run looked at; `None` for a full sweep.
+    pub targeted: Option<Vec<String>>,
     /// The units the run covered completely.
     pub covered: Vec<String>,
     /// The units it missed, each with its class and reason (and the action to grant when
@@ -89,7 +95,7 @@ pub fn finish(
     let updated = tx.execute(
         "UPDATE scan_runs SET scanner = ?1, system = ?2, status = ?3, started_at = ?4, finished_at = ?5, \
            accounts = ?6, credentials = ?7, grants = ?8, calls = ?9, errors = ?10, evaluated_at = ?11, \
-           coverage = ?12 WHERE id = ?13 AND status = 'started'",
+           coverage = ?12, targeted = ?14 WHERE id = ?13 AND status = 'started'",
         params![
             report.scanner,
             report.system,
@@ -104,6 +110,7 @@ pub fn finish(
             format_time(&evaluated_at),
             serde_json::to_string(&report.coverage)?,
             id,
+            targeted_of(report)?,
         ],
     )?;
     if updated != 1 {
@@ -113,12 +120,21 @@ pub fn finish(
     Ok(id)
 }
 
+/// The accounts a targeted report looked at, as stored (a JSON array); `None` for a full sweep.
+fn targeted_of(report: &ScanReport) -> Result<Option<String>> {
+    let accounts = coverage::targeted_accounts(&report.coverage);
+    if accounts.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(serde_json::to_string(&accounts)?))
+}
+
 /// How many accounts the latest complete run of `system` saw, if it has one: what a new export is
 /// compared with before its absences may resolve anything.
 pub fn last_complete_accounts(conn: &Connection, system: &str) -> Result<Option<i64>> {
     Ok(conn
         .query_row(
-            "SELECT accounts FROM scan_runs WHERE system = ?1 AND status = 'complete' \
+            "SELECT accounts FROM scan_runs WHERE system = ?1 AND status = 'complete' AND targeted IS NULL \
              ORDER BY id DESC LIMIT 1",
             [system],
             |r| r.get(0),
@@ -130,7 +146,7 @@ pub fn last_complete_accounts(conn: &Connection, system: &str) -> Result<Option<
 pub fn previous_complete(conn: &Connection, system: &str, before: i64) -> Result<Option<i64>> {
     Ok(conn
         .query_row(
-            "SELECT MAX(id) FROM scan_runs WHERE system = ?1 AND status = 'complete' AND id < ?2",
+            "SELECT MAX(id) FROM scan_runs WHERE system = ?1 AND status = 'complete' AND targeted IS NULL AND id < ?2",
             params![system, before],
             |r| r.get(0),
         )
@@ -143,7 +159,7 @@ pub fn previous_complete(conn: &Connection, system: &str, before: i64) -> Result
 pub fn history_cutoff(conn: &Connection, system: &str) -> Result<Option<i64>> {
     Ok(conn
         .query_row(
-            "SELECT id FROM scan_runs WHERE system = ?1 AND status = 'complete' ORDER BY id DESC LIMIT 1 OFFSET ?2",
+            "SELECT id FROM scan_runs WHERE system = ?1 AND status = 'complete' AND targeted IS NULL ORDER BY id DESC LIMIT 1 OFFSET ?2",
             params![system, KEEP_COMPLETE_RUNS - 1],
             |r| r.get(0),
         )
@@ -153,7 +169,7 @@ pub fn history_cutoff(conn: &Connection, system: &str) -> Result<Option<i64>> {
 /// Whether any run of `scanner` completed.
 pub fn any_complete(conn: &Connection, scanner: &str) -> Result<bool> {
     Ok(conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM scan_runs WHERE scanner = ?1 AND status = 'complete')",
+        "SELECT EXISTS (SELECT 1 FROM scan_runs WHERE scanner = ?1 AND status = 'complete' AND targeted IS NULL)",
         [scanner],
         |r| r.get(0),
     )?)
@@ -164,7 +180,7 @@ pub fn any_complete(conn: &Connection, scanner: &str) -> Result<bool> {
 pub fn list_runs(conn: &Connection, limit: i64) -> Result<Vec<RunInfo>> {
     let mut stmt = conn.prepare(
         "SELECT id, scanner, system, status, started_at, finished_at, accounts, credentials, grants, calls, errors, \
-           coverage, pid, \
+           coverage, pid, targeted, \
            EXISTS (SELECT 1 FROM scan_runs later WHERE later.system = r.system AND later.id > r.id \
                    AND later.status != 'started') \
          FROM scan_runs r ORDER BY id DESC LIMIT ?1",
@@ -173,7 +189,8 @@ pub fn list_runs(conn: &Connection, limit: i64) -> Result<Vec<RunInfo>> {
         let errors: String = r.get(10)?;
         let coverage: Option<String> = r.get(11)?;
         let pid: Option<i64> = r.get(12)?;
-        let overtaken: bool = r.get(13)?;
+        let targeted: Option<String> = r.get(13)?;
+        let overtaken: bool = r.get(14)?;
         let mut status: String = r.get(3)?;
         if status == STARTED && (overtaken || !process_alive(pid)) {
             status = INTERRUPTED.to_string();
@@ -193,15 +210,28 @@ pub fn list_runs(conn: &Connection, limit: i64) -> Result<Vec<RunInfo>> {
             grants: r.get(8)?,
             calls: r.get(9)?,
             errors: serde_json::from_str(&errors).unwrap_or_default(),
+            targeted: targeted.and_then(|t| serde_json::from_str(&t).ok()),
             covered: units
                 .iter()
                 .filter(|u| u.is_covered())
                 .map(|u| u.name.clone())
                 .collect(),
-            missed: units.into_iter().filter_map(|u| u.missed).collect(),
+            missed: missed_once(units),
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Each miss once: the units below a missed unit carry its miss too (a targeted run's per-user
+/// units below a kind switched off, say), and the listing names the miss, not every unit.
+fn missed_once(units: Vec<Unit>) -> Vec<Miss> {
+    let mut out: Vec<Miss> = Vec::new();
+    for m in units.into_iter().filter_map(|u| u.missed) {
+        if !out.contains(&m) {
+            out.push(m);
+        }
+    }
+    out
 }
 
 /// Whether the process that started a run still runs. Only Linux is asked (through `/proc`);

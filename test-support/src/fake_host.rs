@@ -189,6 +189,16 @@ impl Fake {
             }
             None => {}
         }
+        if method == Method::DELETE {
+            return self.delete(&path);
+        }
+        // `POST /orgs/{org}/personal-access-tokens/{pat_id}` `{"action": "revoke"}` (GitHub:
+        // 204) takes the grant out of the list like a DELETE.
+        let posted: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        if method == Method::POST && posted.get("action").and_then(Value::as_str) == Some("revoke")
+        {
+            return self.delete(&path);
+        }
         if method == Method::POST && path.ends_with("/graphql") {
             let q: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
             let answer = github::answer_graphql(&self.lock().gql, &q);
@@ -272,6 +282,83 @@ impl Fake {
         }
         with_rate(resp)
     }
+}
+
+impl Fake {
+    /// `DELETE PARENT/ITEM`, as GitHub's removal endpoints behave (`DELETE
+    /// /orgs/{org}/members/{username}`, `/orgs/{org}/invitations/{invitation_id}`,
+    /// `/repos/{owner}/{repo}/collaborators/{username}`, `/repos/{owner}/{repo}/keys/{key_id}`:
+    /// 204 No Content, 404 when there is no such item): removes the item whose `login`,
+    /// `username` or `id` is ITEM from every list served at PARENT (whatever its query), so that
+    /// the next sweep no longer sees it.
+    fn delete(&self, path: &str) -> Response {
+        let not_found = || {
+            (
+                StatusCode::NOT_FOUND,
+                axum::Json(json!({"message": "Not Found"})),
+            )
+                .into_response()
+        };
+        let Some((parent, item)) = path.rsplit_once('/') else {
+            return not_found();
+        };
+        let parent = self.gitlab_group_by_id(parent);
+        let parent = parent.as_str();
+        let mut removed = false;
+        for (route, (_, items)) in self.lock().lists.iter_mut() {
+            let list_path = route.split_once('?').map_or(route.as_str(), |(p, _)| p);
+            if list_path != parent {
+                continue;
+            }
+            let before = items.len();
+            items.retain(|v| !is_item(v, item));
+            removed |= items.len() != before;
+        }
+        if removed {
+            with_rate(StatusCode::NO_CONTENT.into_response())
+        } else {
+            not_found()
+        }
+    }
+}
+
+impl Fake {
+    /// GitLab's `:id` is a numeric id or the URL-encoded full path: `/groups/acme%2Fteam/members`
+    /// becomes `/groups/ID/members`, the id of the group (served as an object or a list item)
+    /// with that `full_path`, where the lists of the test are.
+    fn gitlab_group_by_id(&self, parent: &str) -> String {
+        let Some(rest) = parent.strip_prefix("/groups/") else {
+            return parent.to_string();
+        };
+        let (id, tail) = rest.split_once('/').unwrap_or((rest, ""));
+        if self.flavor != Flavor::Gitlab || id.parse::<u64>().is_ok() {
+            return parent.to_string();
+        }
+        let full_path = id.replace("%2F", "/").replace("%2f", "/");
+        let s = self.lock();
+        let found = s
+            .objects
+            .values()
+            .chain(s.lists.values().flat_map(|(_, items)| items.iter()))
+            .find(|v| v.get("full_path").and_then(Value::as_str) == Some(full_path.as_str()))
+            .and_then(|v| v.get("id").and_then(Value::as_u64));
+        match found {
+            Some(n) if tail.is_empty() => format!("/groups/{n}"),
+            Some(n) => format!("/groups/{n}/{tail}"),
+            None => parent.to_string(),
+        }
+    }
+}
+
+/// Whether a list item is the one a `DELETE` path names: by login, username or id.
+fn is_item(v: &Value, item: &str) -> bool {
+    ["login", "username"]
+        .iter()
+        .any(|k| v.get(k).and_then(Value::as_str) == Some(item))
+        || v.get("id").is_some_and(|id| match id {
+            Value::String(s) => s == item,
+            other => other.as_u64().is_some_and(|n| item.parse() == Ok(n)),
+        })
 }
 
 fn with_rate(mut resp: Response) -> Response {

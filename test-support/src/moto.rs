@@ -179,6 +179,16 @@ pub async fn backdate_password(account: &str, user: &str, time: &str) {
     ));
 }
 
+/// Makes every later `sts:AssumeRole` into a role of `account` answer 403 `AccessDenied` (moto
+/// itself lets anyone assume anything), until moto is reset ([`default_account`] resets it).
+pub fn deny_assume(account: &str) {
+    let status = post(&format!("/_residual/deny-assume?account={account}"));
+    assert!(
+        status.starts_with("HTTP/1.1 204") || status.starts_with("HTTP/1.0 204"),
+        "deny-assume failed: {status}"
+    );
+}
+
 /// Exclusive use of moto's default account, held for as long as this value lives.
 pub struct DefaultAccount {
     _turn: MutexGuard<'static, ()>,

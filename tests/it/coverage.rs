@@ -72,7 +72,7 @@ async fn an_iam_listing_that_fails_still_lets_a_deactivated_keys_finding_resolve
         first.stderr
     );
     let open = find_key(&sb, "open", &key_id).expect("the key's finding is open");
-    assert_eq!(open["unit"], "users:access-keys");
+    assert_eq!(open["unit"], "users:access-keys:dora");
 
     c.iam
         .update_access_key()
@@ -119,7 +119,7 @@ async fn an_iam_listing_that_fails_still_lets_a_deactivated_keys_finding_resolve
         .find(|e| e["finding_id"] == resolved["id"] && e["event"] == "resolved")
         .expect("a resolved event");
     assert_eq!(event["detail"]["proof"]["scan_run"], run["id"]);
-    assert_eq!(event["detail"]["proof"]["unit"], "users:access-keys");
+    assert_eq!(event["detail"]["proof"]["unit"], "users:access-keys:dora");
     assert_eq!(event["detail"]["proof"]["status"], "partial");
 
     c.iam

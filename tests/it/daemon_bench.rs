@@ -216,20 +216,23 @@ async fn daemon_bench_hr_change_to_findings() {
             median(running.clone()).as_secs_f64(),
             secs(&running)
         );
-        // What each event-driven sweep cost the IAM API: a full sweep of the account today.
+        // What each event-driven sweep cost the IAM API: the first is full (no full sweep had
+        // run, so no IAM user was linked yet), the later ones are targeted at the new leaver.
         let listed = sb.ok(&["runs", "--format", "json"]).json();
-        let calls: Vec<u64> = listed
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|r| r["scanner"] == "aws-iam")
-            .filter_map(|r| r["calls"].as_u64())
-            .collect();
-        println!(
-            "  aws-iam calls per sweep ({} sweeps, {people} users): {:?}",
-            calls.len(),
-            calls.iter().collect::<BTreeSet<_>>()
-        );
+        for (label, targeted) in [("full", false), ("targeted", true)] {
+            let calls: Vec<u64> = listed
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|r| r["scanner"] == "aws-iam" && r["targeted"].is_array() == targeted)
+                .filter_map(|r| r["calls"].as_u64())
+                .collect();
+            println!(
+                "  aws-iam calls per {label} sweep ({} sweeps, {people} users): {:?}",
+                calls.len(),
+                calls.iter().collect::<BTreeSet<_>>()
+            );
+        }
         let worst = once
             .iter()
             .chain(&running)

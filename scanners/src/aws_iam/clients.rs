@@ -15,9 +15,9 @@ use std::sync::Arc;
 
 /// Counts every HTTP attempt (retries included) and adds the configured extra headers.
 #[derive(Debug)]
-struct CallInterceptor {
-    calls: Arc<AtomicU64>,
-    headers: Vec<(String, String)>,
+pub(crate) struct CallInterceptor {
+    pub(crate) calls: Arc<AtomicU64>,
+    pub(crate) headers: Vec<(String, String)>,
 }
 
 impl Intercept for CallInterceptor {
@@ -51,7 +51,7 @@ impl Intercept for CallInterceptor {
 
 /// Builds the shared SDK configuration: region, profile, endpoint, retry, timeouts and, with
 /// [`AwsScanConfig::role_arn`], credentials from assuming that role.
-pub(super) async fn sdk_config(config: &AwsScanConfig) -> SdkConfig {
+pub(crate) async fn sdk_config(config: &AwsScanConfig) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(config.region.clone()))
         .retry_config(

@@ -8,7 +8,7 @@ use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use std::error::Error;
 
 /// Where calls of a service go: the `--endpoint-url` override, else AWS's own host for it.
-pub(super) fn endpoint(override_url: Option<&str>, default_host: &str) -> String {
+pub(crate) fn endpoint(override_url: Option<&str>, default_host: &str) -> String {
     override_url
         .map(str::to_string)
         .unwrap_or_else(|| format!("https://{default_host}"))
@@ -16,7 +16,7 @@ pub(super) fn endpoint(override_url: Option<&str>, default_host: &str) -> String
 
 /// `operation at endpoint: CODE (HTTP status): message` for an answer from the service, or
 /// `operation at endpoint: cause: cause: …` when the call failed before one came.
-pub(super) fn sdk_error<E>(
+pub(crate) fn sdk_error<E>(
     operation: &str,
     endpoint: &str,
     err: &SdkError<E, HttpResponse>,

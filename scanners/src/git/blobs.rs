@@ -84,6 +84,10 @@ impl Scanned {
     }
 }
 
+/// One blob to read: the path it is matched under, its newest commit time (reversed, so that
+/// sorting puts the newest first), its id and whether the store may remember it as read.
+type WorkItem<'a> = (&'a str, std::cmp::Reverse<i64>, ObjectId, bool);
+
 /// Reads every blob of `blobs` once, in parallel, and runs `matcher` on those within limits.
 pub(crate) fn scan_blobs(
     ctx: &Context,
@@ -94,35 +98,9 @@ pub(crate) fn scan_blobs(
     matcher: &dyn BlobMatcher,
     progress: Option<&Progress>,
 ) -> Result<Scanned, GitError> {
-    // Newest version of a path first: packs store the newest whole and older ones as deltas
-    // against it, so the base is in the delta cache when the deltas come.
-    let mut work: Vec<(&str, std::cmp::Reverse<i64>, ObjectId, bool)> = blobs
-        .iter()
-        .map(|(id, sources)| {
-            let path = sources.iter().find_map(Source::path).unwrap_or("");
-            let time = sources
-                .iter()
-                .filter_map(|s| match s {
-                    Source::Commit { commit, .. } => commit_times.get(*commit as usize).copied(),
-                    _ => None,
-                })
-                .max()
-                .unwrap_or(i64::MAX);
-            (
-                path,
-                std::cmp::Reverse(time),
-                *id,
-                sources.iter().any(Source::is_durable),
-            )
-        })
-        .collect();
-    work.sort_unstable();
-
+    let work = work_order(blobs, commit_times);
     let next = AtomicUsize::new(0);
-    let done = AtomicU64::new(0);
-    let bytes_done = AtomicU64::new(0);
-    let last_report = Mutex::new(Instant::now());
-    let total = work.len() as u64;
+    let reading = progress.map(|progress| ReadProgress::new(progress, work.len() as u64));
     let outputs: Vec<Result<Scanned, GitError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..ctx.threads.max(1))
             .map(|_| {
@@ -151,25 +129,8 @@ pub(crate) fn scan_blobs(
                                 out.read.push(Oid::from_gix(&id));
                             }
                         }
-                        if let Some(progress) = progress {
-                            let done = done.fetch_add((end - start) as u64, Ordering::Relaxed)
-                                + (end - start) as u64;
-                            let bytes = bytes_done
-                                .fetch_add(out.bytes_scanned - bytes_before, Ordering::Relaxed)
-                                + (out.bytes_scanned - bytes_before);
-                            // Whoever holds the clock reports and the others go on, except
-                            // that the last chunk always reports.
-                            let last = if done == total {
-                                last_report.lock().ok()
-                            } else {
-                                last_report.try_lock().ok()
-                            };
-                            if let Some(mut last) = last {
-                                if done == total || last.elapsed() >= progress.every() {
-                                    *last = Instant::now();
-                                    progress.report(GitProgress::Reading { done, total, bytes });
-                                }
-                            }
+                        if let Some(reading) = &reading {
+                            reading.chunk_done(end - start, out.bytes_scanned - bytes_before);
                         }
                     }
                     Ok(out)
@@ -183,6 +144,81 @@ pub(crate) fn scan_blobs(
         total.add(output?);
     }
     Ok(total)
+}
+
+/// The order blobs are read in: by path, newest version of a path first. Packs store the newest
+/// whole and older ones as deltas against it, so the base is in the delta cache when the deltas
+/// come.
+fn work_order<'a>(
+    blobs: &'a HashMap<ObjectId, Vec<Source>>,
+    commit_times: &[i64],
+) -> Vec<WorkItem<'a>> {
+    let mut work: Vec<WorkItem<'a>> = blobs
+        .iter()
+        .map(|(id, sources)| {
+            let path = sources.iter().find_map(Source::path).unwrap_or("");
+            let time = sources
+                .iter()
+                .filter_map(|s| match s {
+                    Source::Commit { commit, .. } => commit_times.get(*commit as usize).copied(),
+                    _ => None,
+                })
+                .max()
+                .unwrap_or(i64::MAX);
+            (
+                path,
+                std::cmp::Reverse(time),
+                *id,
+                sources.iter().any(Source::is_durable),
+            )
+        })
+        .collect();
+    work.sort_unstable();
+    work
+}
+
+/// The blobs and bytes read so far by all threads, reported every [`Progress::every`].
+struct ReadProgress<'a> {
+    progress: &'a Progress,
+    total: u64,
+    done: AtomicU64,
+    bytes: AtomicU64,
+    last_report: Mutex<Instant>,
+}
+
+impl<'a> ReadProgress<'a> {
+    fn new(progress: &'a Progress, total: u64) -> Self {
+        ReadProgress {
+            progress,
+            total,
+            done: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            last_report: Mutex::new(Instant::now()),
+        }
+    }
+
+    /// Counts a chunk of `blobs` blobs and `bytes` bytes read by one thread.
+    fn chunk_done(&self, blobs: usize, bytes: u64) {
+        let done = self.done.fetch_add(blobs as u64, Ordering::Relaxed) + blobs as u64;
+        let bytes = self.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        // Whoever holds the clock reports and the others go on, except that the last chunk
+        // always reports.
+        let last = if done == self.total {
+            self.last_report.lock().ok()
+        } else {
+            self.last_report.try_lock().ok()
+        };
+        if let Some(mut last) = last {
+            if done == self.total || last.elapsed() >= self.progress.every() {
+                *last = Instant::now();
+                self.progress.report(GitProgress::Reading {
+                    done,
+                    total: self.total,
+                    bytes,
+                });
+            }
+        }
+    }
 }
 
 fn scan_one(

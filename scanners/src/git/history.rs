@@ -108,6 +108,21 @@ pub(crate) fn walk(
         missing: 0,
         tips_digest: String::new(),
     };
+    let tips = list_tips(ctx, &repo, &mut out)?;
+    let stack = peel_tips(ctx, &repo, tips, known, &mut out)?;
+    walk_commits(ctx, &repo, stack, known, &mut out)?;
+    // Parents before children keeps consecutive commits' trees close, for the object cache.
+    out.commits.reverse();
+    Ok(out)
+}
+
+/// Every reference's target (symbolic ones excluded) and a detached HEAD, with their names;
+/// counts them and records their digest in `out`.
+fn list_tips(
+    ctx: &Context,
+    repo: &gix::Repository,
+    out: &mut Walk,
+) -> Result<Vec<(ObjectId, String)>, GitError> {
     let mut tips: Vec<(ObjectId, String)> = Vec::new();
     let platform = repo.references().map_err(|e| ctx.references_error(e))?;
     for reference in platform.all().map_err(|e| ctx.references_error(e))? {
@@ -122,11 +137,21 @@ pub(crate) fn walk(
         tips.push((head.detach(), "HEAD".to_string()));
     }
     out.tips_digest = tips_digest(&tips);
+    Ok(tips)
+}
 
+/// Peels annotated tags (possibly nested) down to what they name: the commits to walk from,
+/// and in `out.tagged` the trees and blobs a reference names directly.
+fn peel_tips(
+    ctx: &Context,
+    repo: &gix::Repository,
+    tips: Vec<(ObjectId, String)>,
+    known: &KnownObjects,
+    out: &mut Walk,
+) -> Result<Vec<ObjectId>, GitError> {
     let mut stack: Vec<ObjectId> = Vec::new();
     let mut buf = Vec::new();
     for (mut id, reference) in tips {
-        // Peel annotated tags (possibly nested) down to what they name.
         loop {
             if known.commits.contains(&Oid::from_gix(&id)) {
                 break;
@@ -163,7 +188,19 @@ pub(crate) fn walk(
             }
         }
     }
+    Ok(stack)
+}
 
+/// Walks the commits reachable from `stack` that are not in `known` into `out.commits`, and
+/// their distinct authors into `out.raw_authors`.
+fn walk_commits(
+    ctx: &Context,
+    repo: &gix::Repository,
+    mut stack: Vec<ObjectId>,
+    known: &KnownObjects,
+    out: &mut Walk,
+) -> Result<(), GitError> {
+    let mut buf = Vec::new();
     let mut seen: gix::hashtable::HashSet<ObjectId> = Default::default();
     let mut authors: HashMap<(BString, BString), u32> = HashMap::new();
     while let Some(id) = stack.pop() {
@@ -181,47 +218,60 @@ pub(crate) fn walk(
         if data.kind != gix::object::Kind::Commit {
             continue;
         }
-        let mut tree = None;
-        let mut parents = Vec::new();
-        let mut author = None;
-        for token in CommitRefIter::from_bytes(data.data, repo.object_hash()) {
-            match token.map_err(|e| ctx.object_error(&id, e))? {
-                gix::objs::commit::ref_iter::Token::Tree { id } => tree = Some(id),
-                gix::objs::commit::ref_iter::Token::Parent { id } => parents.push(id),
-                gix::objs::commit::ref_iter::Token::Author { signature } => {
-                    let key = (signature.name.trim().into(), signature.email.trim().into());
-                    let next = authors.len() as u32;
-                    let index = *authors.entry(key).or_insert(next);
-                    author = Some((index, signature.seconds()));
-                    break;
-                }
-                _ => {}
-            }
-        }
-        let (Some(tree), Some((author, time))) = (tree, author) else {
+        let Some(commit) = parse_commit(ctx, repo, id, data.data, &mut authors)? else {
             continue;
         };
-        for parent in &parents {
+        for parent in &commit.parents {
             if !seen.contains(parent) && !known.commits.contains(&Oid::from_gix(parent)) {
                 stack.push(*parent);
             }
         }
-        out.commits.push(WalkedCommit {
-            id,
-            tree,
-            parents,
-            author,
-            time,
-        });
+        out.commits.push(commit);
     }
     let mut raw_authors = vec![(BString::default(), BString::default()); authors.len()];
     for (key, index) in authors {
         raw_authors[index as usize] = key;
     }
     out.raw_authors = raw_authors;
-    // Parents before children keeps consecutive commits' trees close, for the object cache.
-    out.commits.reverse();
-    Ok(out)
+    Ok(())
+}
+
+/// The tree, parents and author of the commit `id` (its author numbered in `authors`), or
+/// `None` for a commit without a tree or author.
+fn parse_commit(
+    ctx: &Context,
+    repo: &gix::Repository,
+    id: ObjectId,
+    data: &[u8],
+    authors: &mut HashMap<(BString, BString), u32>,
+) -> Result<Option<WalkedCommit>, GitError> {
+    let mut tree = None;
+    let mut parents = Vec::new();
+    let mut author = None;
+    for token in CommitRefIter::from_bytes(data, repo.object_hash()) {
+        match token.map_err(|e| ctx.object_error(&id, e))? {
+            gix::objs::commit::ref_iter::Token::Tree { id } => tree = Some(id),
+            gix::objs::commit::ref_iter::Token::Parent { id } => parents.push(id),
+            gix::objs::commit::ref_iter::Token::Author { signature } => {
+                let key = (signature.name.trim().into(), signature.email.trim().into());
+                let next = authors.len() as u32;
+                let index = *authors.entry(key).or_insert(next);
+                author = Some((index, signature.seconds()));
+                break;
+            }
+            _ => {}
+        }
+    }
+    let (Some(tree), Some((author, time))) = (tree, author) else {
+        return Ok(None);
+    };
+    Ok(Some(WalkedCommit {
+        id,
+        tree,
+        parents,
+        author,
+        time,
+    }))
 }
 
 /// Where a blob was seen, before it is known whether it holds a secret (so cheap to keep).
@@ -337,9 +387,28 @@ pub(crate) fn introductions(
                 .push(Source::Commit { commit, path });
         }
     }
+    missing += tagged_objects(ctx, sync, walk, &mut blobs)?;
 
-    // Objects references name directly: a tagged blob, or every blob of a tagged tree.
+    let (authors, commit_authors) = canonical_authors(walk, mailmap);
+    Ok(Attribution {
+        blobs,
+        authors,
+        commit_authors,
+        introductions,
+        missing,
+    })
+}
+
+/// Adds the objects references name directly (a tagged blob, or every blob of a tagged tree) to
+/// `blobs`; returns how many objects they named were missing.
+fn tagged_objects(
+    ctx: &Context,
+    sync: &gix::ThreadSafeRepository,
+    walk: &Walk,
+    blobs: &mut HashMap<ObjectId, Vec<Source>>,
+) -> Result<u64, GitError> {
     let repo = sync.to_thread_local();
+    let mut missing = 0;
     for tagged in &walk.tagged {
         if tagged.is_tree {
             let mut walker = TreeWalker {
@@ -364,15 +433,7 @@ pub(crate) fn introductions(
             });
         }
     }
-
-    let (authors, commit_authors) = canonical_authors(walk, mailmap);
-    Ok(Attribution {
-        blobs,
-        authors,
-        commit_authors,
-        introductions,
-        missing,
-    })
+    Ok(missing)
 }
 
 /// Applies `.mailmap` to every raw author and sums up commits per canonical email

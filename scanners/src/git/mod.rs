@@ -418,6 +418,10 @@ pub fn scan(
 
 /// Scans the repository at `path` and returns the observations together with every match and
 /// its provenance, the run's statistics and the ids the store should remember.
+///
+/// Four phases, each timed into [`GitStats`]: walk the commits not known from earlier runs, find
+/// the blobs each one introduced, read and match those blobs (and the working tree), then turn
+/// the matches into observations.
 pub fn scan_repository(
     path: &Path,
     options: &GitScanOptions,
@@ -458,55 +462,14 @@ pub fn scan_repository(
     stats.introductions = attribution.introductions;
     stats.missing_objects += attribution.missing;
     stats.attribute_ms = clock.elapsed().as_millis() as u64;
-
-    let mut blobs = attribution.blobs;
-    let reachable_blobs = options
-        .known
-        .is_empty()
-        .then(|| blobs.keys().map(|id| Oid::from_gix(id)).collect());
     let repo = sync.to_thread_local();
-    if options.include_worktree {
-        worktree::add_index_blobs(&ctx, &repo, &mut blobs)?;
-    }
-    stats.blobs_seen = blobs.len() as u64;
-    let before = blobs.len();
-    blobs.retain(|id, _| !options.known.blobs.contains(&Oid::from_gix(id)));
-    stats.blobs_known = (before - blobs.len()) as u64;
-    if let Some(p) = &options.progress {
-        p.report(GitProgress::Attributed {
-            blobs: blobs.len() as u64,
-        });
-    }
+    let (blobs, reachable_blobs) =
+        blobs_to_read(&ctx, &repo, attribution.blobs, options, &mut stats)?;
 
     let clock = std::time::Instant::now();
-    let commit_times: Vec<i64> = walk.commits.iter().map(|c| c.time).collect();
-    let mut scanned = blobs::scan_blobs(
-        &ctx,
-        &sync,
-        &blobs,
-        &commit_times,
-        options.max_blob_bytes,
-        matcher,
-        options.progress.as_ref(),
+    let (scanned, file_hits) = read_blobs(
+        &ctx, &sync, &repo, &blobs, &walk, options, matcher, &mut stats,
     )?;
-    let file_hits = if options.include_worktree {
-        worktree::scan_files(
-            &ctx,
-            &repo,
-            &blobs,
-            &options.known,
-            options.max_blob_bytes,
-            matcher,
-            &mut scanned,
-        )?
-    } else {
-        Vec::new()
-    };
-    stats.blobs_scanned = scanned.blobs_scanned;
-    stats.bytes_scanned = scanned.bytes_scanned;
-    stats.skipped_binary = scanned.skipped_binary;
-    stats.skipped_large = scanned.skipped_large;
-    stats.missing_objects += scanned.missing;
     stats.scan_ms = clock.elapsed().as_millis() as u64;
 
     let hits = attach_provenance(
@@ -523,32 +486,13 @@ pub fn scan_repository(
         .iter()
         .filter(|h| h.secret.suppressed.is_some())
         .count() as u64;
-
-    let mut misses = Vec::new();
-    if stats.missing_objects > 0 {
-        let reason = format!(
-            "{} objects named by history are missing from the repository{}",
-            stats.missing_objects,
-            if shallow {
-                " (it is a shallow clone: history before the shallow boundary was not scanned)"
-            } else {
-                ""
-            }
-        );
-        // A shallow clone is told by the caller, which checks it whatever objects are missing.
-        if !shallow {
-            misses.push(crate::coverage::Miss::new(
-                report::HISTORY,
-                crate::coverage::MissClass::Error,
-                reason,
-            ));
-        }
-    }
     let report = report::build(report::Input {
         system: format!("git:{name}"),
         input_digest: Some(format!("ref-tips-sha256:{}", walk.tips_digest)),
         started_at,
-        misses,
+        misses: missing_objects_miss(stats.missing_objects, shallow)
+            .into_iter()
+            .collect(),
         authors: &attribution.authors,
         hits: &hits,
         calls: stats.commits + stats.blobs_scanned,
@@ -561,6 +505,97 @@ pub fn scan_repository(
         new_commits: walk.commits.iter().map(|c| Oid::from_gix(&c.id)).collect(),
         reachable_blobs,
         incremental: !options.known.is_empty(),
+    })
+}
+
+/// The blobs this run reads: those history introduced (plus the index's, with the working
+/// tree), less those an earlier run read; and, on a full run, every blob history reaches (what
+/// the store keeps as the reachable set).
+fn blobs_to_read(
+    ctx: &history::Context,
+    repo: &gix::Repository,
+    mut blobs: HashMap<gix::ObjectId, Vec<history::Source>>,
+    options: &GitScanOptions,
+    stats: &mut GitStats,
+) -> Result<BlobsToRead, GitError> {
+    let reachable_blobs = options
+        .known
+        .is_empty()
+        .then(|| blobs.keys().map(|id| Oid::from_gix(id)).collect());
+    if options.include_worktree {
+        worktree::add_index_blobs(ctx, repo, &mut blobs)?;
+    }
+    stats.blobs_seen = blobs.len() as u64;
+    let before = blobs.len();
+    blobs.retain(|id, _| !options.known.blobs.contains(&Oid::from_gix(id)));
+    stats.blobs_known = (before - blobs.len()) as u64;
+    if let Some(p) = &options.progress {
+        p.report(GitProgress::Attributed {
+            blobs: blobs.len() as u64,
+        });
+    }
+    Ok((blobs, reachable_blobs))
+}
+
+/// What [`blobs_to_read`] returns: the blobs with their introductions, and the reachable set.
+type BlobsToRead = (
+    HashMap<gix::ObjectId, Vec<history::Source>>,
+    Option<Vec<Oid>>,
+);
+
+/// Reads and matches `blobs`, then (with the working tree) the files that differ from the
+/// index; counts what was read and skipped into `stats`.
+#[allow(clippy::too_many_arguments)] // the phase's inputs, passed through unchanged
+fn read_blobs(
+    ctx: &history::Context,
+    sync: &gix::ThreadSafeRepository,
+    repo: &gix::Repository,
+    blobs: &HashMap<gix::ObjectId, Vec<history::Source>>,
+    walk: &history::Walk,
+    options: &GitScanOptions,
+    matcher: &dyn BlobMatcher,
+    stats: &mut GitStats,
+) -> Result<(blobs::Scanned, Vec<worktree::FileHit>), GitError> {
+    let commit_times: Vec<i64> = walk.commits.iter().map(|c| c.time).collect();
+    let mut scanned = blobs::scan_blobs(
+        ctx,
+        sync,
+        blobs,
+        &commit_times,
+        options.max_blob_bytes,
+        matcher,
+        options.progress.as_ref(),
+    )?;
+    let file_hits = if options.include_worktree {
+        worktree::scan_files(
+            ctx,
+            repo,
+            blobs,
+            &options.known,
+            options.max_blob_bytes,
+            matcher,
+            &mut scanned,
+        )?
+    } else {
+        Vec::new()
+    };
+    stats.blobs_scanned = scanned.blobs_scanned;
+    stats.bytes_scanned = scanned.bytes_scanned;
+    stats.skipped_binary = scanned.skipped_binary;
+    stats.skipped_large = scanned.skipped_large;
+    stats.missing_objects += scanned.missing;
+    Ok((scanned, file_hits))
+}
+
+/// The history unit's miss when objects named by history are missing. A shallow clone is not
+/// one: the caller checks shallowness whatever objects are missing and says so itself.
+fn missing_objects_miss(missing: u64, shallow: bool) -> Option<crate::coverage::Miss> {
+    (missing > 0 && !shallow).then(|| {
+        crate::coverage::Miss::new(
+            report::HISTORY,
+            crate::coverage::MissClass::Error,
+            format!("{missing} objects named by history are missing from the repository"),
+        )
     })
 }
 

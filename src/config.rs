@@ -300,6 +300,19 @@ pub struct ScannerConfig {
     pub max_retries: Option<u32>,
     /// `git`: verify the secrets found against their providers (see `[verify]`); default false.
     pub verify: Option<bool>,
+    /// `entra`: the tenant (directory) id; default `AZURE_TENANT_ID`. The client id and secret
+    /// come from the environment only (`AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`).
+    pub tenant_id: Option<String>,
+    /// `entra`: Microsoft Graph's root (national clouds, a test server); default
+    /// `https://graph.microsoft.com`.
+    pub graph_url: Option<String>,
+    /// `entra`: the identity platform's root the token is asked from; default
+    /// `https://login.microsoftonline.com`.
+    pub login_url: Option<String>,
+    /// `entra`: read `signInActivity` (default true; needs Entra ID P1/P2 and
+    /// `AuditLog.Read.All`). Off, the `users:last-used` unit is not covered and no
+    /// `credential-used-after-departure` finding of the tenant resolves.
+    pub sign_in_activity: Option<bool>,
 }
 
 /// The accounts of an `aws-iam` entry: a list of roles to assume, or `"organization"`.
@@ -426,9 +439,18 @@ impl Config {
                         )));
                     }
                 }
+                "entra" => {}
+                "okta" => {
+                    if s.api_url.is_none() {
+                        return Err(invalid(format!(
+                            "scanner `{}` (okta) needs `api_url` (https://ORG.okta.com)",
+                            s.name
+                        )));
+                    }
+                }
                 other => {
                     return Err(invalid(format!(
-                    "scanner `{}`: unknown kind `{other}` (this build knows: inventory, aws-iam, git, github, gitlab)",
+                    "scanner `{}`: unknown kind `{other}` (this build knows: inventory, aws-iam, aws-sso, git, github, gitlab, entra, okta)",
                     s.name
                 )))
                 }

@@ -21,9 +21,17 @@ use std::collections::HashMap;
 
 mod codehost;
 pub mod examples;
+mod idp;
 mod sso;
 #[cfg(test)]
 mod tests;
+
+/// No observations: what runs of systems that need no lookup of their own accounts index.
+static EMPTY: Observations = Observations {
+    accounts: Vec::new(),
+    credentials: Vec::new(),
+    grants: Vec::new(),
+};
 
 /// The rule raised for a live credential of a leaver, by credential kind.
 fn credential_rule(kind: CredentialKind) -> Option<RuleId> {
@@ -253,6 +261,8 @@ pub fn evaluate(
     let columns = PeopleIndex::columns_for(system);
     // In git, accounts are commit authors: what they hold is authorship, not a login.
     let authorship = system_kind == "git";
+    let identity_provider = idp::is_idp(system);
+    let owners = idp::Owners::new(system, if identity_provider { obs } else { &EMPTY });
     let credentials = ByAccount::new(&obs.credentials, |c: &Credential| c.account.as_str());
     let grants = ByAccount::new(&obs.grants, |g: &Grant| g.account.as_str());
     let mut links = Vec::new();
@@ -266,6 +276,13 @@ pub fn evaluate(
             people.link_account(&columns, a, by_local_part)
         };
         let holder = linked.and_then(|l| people.person(&l.employee_id).map(|p| (l, p)));
+        if identity_provider {
+            if let Some((link, _)) = &holder {
+                links.push((index, link.clone()));
+            }
+            idp::account(&mut ctx, people, &owners, a, creds, held, holder.as_ref());
+            continue;
+        }
         let owner = a
             .hints
             .owner

@@ -1,8 +1,9 @@
 //! Linking accounts to people: account → person, with how the link was made and a confidence.
 //!
 //! Order of preference (the first method that finds someone wins):
-//! 1. an explicit HR column naming the account (`aws_user`, `github_login`, `gitlab_user`, or for an
-//!    inventory system `NAME`, an unknown HR column `<NAME>_user` / `<NAME>_account`),
+//! 1. an explicit HR column naming the account (`aws_user`, `github_login`, `gitlab_user`,
+//!    `entra_upn`, `okta_user`, or for an inventory system `NAME`, an unknown HR column
+//!    `<NAME>_user` / `<NAME>_account`),
 //! 2. an email the system gives for the account (or an account name that is an email) equal to a
 //!    person's email, then to one of their aliases (case-insensitive),
 //! 3. an employee id the system carries,
@@ -143,7 +144,12 @@ impl<'a> PeopleIndex<'a> {
                 if matches!(k.to_lowercase().as_str(), "external_id" | "scim_id") {
                     prefer(&mut ix.by_external_id, v.trim().to_lowercase(), p);
                 }
-                if k.ends_with("_user") || k.ends_with("_account") || k.ends_with("_login") {
+                // `_upn`: Entra's `entra_upn`, a user principal name that differs from the email.
+                if k.ends_with("_user")
+                    || k.ends_with("_account")
+                    || k.ends_with("_login")
+                    || k.ends_with("_upn")
+                {
                     ix.add_column(&k.to_lowercase(), v, p);
                 }
             }
@@ -174,6 +180,9 @@ impl<'a> PeopleIndex<'a> {
             "gitlab" => vec!["gitlab_user".into()],
             // Git systems hold commit authors (emails) and, from CODEOWNERS, GitHub logins.
             "git" => vec!["github_login".into()],
+            // Identity providers: HR columns for when the UPN or login differs from the email.
+            "entra" => vec!["entra_upn".into(), "entra_user".into()],
+            "okta" => vec!["okta_user".into(), "okta_login".into()],
             _ => {
                 let name = name.to_lowercase().replace('-', "_");
                 vec![
@@ -377,6 +386,38 @@ mod tests {
             (l.employee_id.as_str(), l.method, l.confidence),
             (employee_id, method, confidence)
         );
+    }
+
+    #[test]
+    fn the_entra_upn_and_okta_user_columns_name_identity_provider_accounts() {
+        let mut ann = person("E1", "ann@example.com");
+        ann.record
+            .attributes
+            .insert("entra_upn".into(), "A.Smith@contoso.onmicrosoft.com".into());
+        ann.record
+            .attributes
+            .insert("okta_user".into(), "asmith".into());
+        let people = [ann];
+        let upn = account("a.smith@contoso.onmicrosoft.com");
+        expect(
+            link(&people, "entra:tenant", &upn, false),
+            "E1",
+            LinkMethod::HrColumn,
+            1.0,
+        );
+        expect(
+            link(&people, "okta:acme.okta.com", &account("asmith"), false),
+            "E1",
+            LinkMethod::HrColumn,
+            1.0,
+        );
+        // A column names accounts of its own system only.
+        assert!(link(&people, "okta:acme.okta.com", &upn, false).is_none());
+        let ix = PeopleIndex::new(&people);
+        let owner = ix
+            .link_owner("asmith")
+            .expect("a login named in HR links as owner");
+        assert_eq!(owner.method, LinkMethod::Owner);
     }
 
     #[test]

@@ -32,6 +32,10 @@ pub enum RuleId {
     LeaverCodeowner,
     SharedSecretNeedsRotation,
     LeaverCredentialInCi,
+    LeaverIdpAccountEnabled,
+    LeaverIdpSessionsNotRevoked,
+    LeaverIdpAppAccess,
+    LeaverAdminRole,
     LeaverSsoUserActive,
     LeaverSsoAssignment,
 }
@@ -43,7 +47,7 @@ pub struct UnknownRuleId(pub String);
 
 impl RuleId {
     /// Every rule this build can evaluate.
-    pub const ALL: [RuleId; 22] = [
+    pub const ALL: [RuleId; 26] = [
         RuleId::LeaverActiveAccount,
         RuleId::CredentialUsedAfterDeparture,
         RuleId::LeaverOwnedNhi,
@@ -64,6 +68,10 @@ impl RuleId {
         RuleId::LeaverCodeowner,
         RuleId::SharedSecretNeedsRotation,
         RuleId::LeaverCredentialInCi,
+        RuleId::LeaverIdpAccountEnabled,
+        RuleId::LeaverIdpSessionsNotRevoked,
+        RuleId::LeaverIdpAppAccess,
+        RuleId::LeaverAdminRole,
         RuleId::LeaverSsoUserActive,
         RuleId::LeaverSsoAssignment,
     ];
@@ -91,6 +99,10 @@ impl RuleId {
             RuleId::LeaverCodeowner => "leaver-codeowner",
             RuleId::SharedSecretNeedsRotation => "shared-secret-needs-rotation",
             RuleId::LeaverCredentialInCi => "leaver-credential-in-ci",
+            RuleId::LeaverIdpAccountEnabled => "leaver-idp-account-enabled",
+            RuleId::LeaverIdpSessionsNotRevoked => "leaver-idp-sessions-not-revoked",
+            RuleId::LeaverIdpAppAccess => "leaver-idp-app-access",
+            RuleId::LeaverAdminRole => "leaver-admin-role",
             RuleId::LeaverSsoUserActive => "leaver-sso-user-active",
             RuleId::LeaverSsoAssignment => "leaver-sso-assignment",
         }

@@ -74,6 +74,22 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../rules/access/leaver-credential-in-ci.toml"),
     ),
     (
+        "leaver-idp-account-enabled.toml",
+        include_str!("../rules/access/leaver-idp-account-enabled.toml"),
+    ),
+    (
+        "leaver-idp-sessions-not-revoked.toml",
+        include_str!("../rules/access/leaver-idp-sessions-not-revoked.toml"),
+    ),
+    (
+        "leaver-idp-app-access.toml",
+        include_str!("../rules/access/leaver-idp-app-access.toml"),
+    ),
+    (
+        "leaver-admin-role.toml",
+        include_str!("../rules/access/leaver-admin-role.toml"),
+    ),
+    (
         "leaver-sso.toml",
         include_str!("../rules/access/leaver-sso.toml"),
     ),

@@ -347,8 +347,35 @@ pub fn account_last_used_unit(system: &str, a: &Account) -> String {
     }
 }
 
+/// Identity providers (`entra`, `okta`): the user listing.
+pub const IDP_USERS: &str = "users";
+/// Identity providers: group memberships (Entra: transitive).
+pub const IDP_GROUPS: &str = "groups";
+/// Identity providers: assignments of users to applications.
+pub const IDP_APP_ASSIGNMENTS: &str = "app-assignments";
+/// Identity providers: administrator roles (Entra directory roles, Okta admin roles).
+pub const IDP_ADMIN_ROLES: &str = "admin-roles";
+/// The attribute an identity provider's non-human account and its credentials carry naming
+/// the listing they came from (`applications`, `service-principals`, `api-tokens`): their unit.
+pub const IDP_LISTING_ATTRIBUTE: &str = "listing";
+
+fn is_idp(system: &str) -> bool {
+    matches!(family(system), "entra" | "okta")
+}
+
+/// The unit of an identity provider's observation that came from listing `listing`.
+fn idp_listing_unit(attributes: &std::collections::BTreeMap<String, String>) -> String {
+    attributes
+        .get(IDP_LISTING_ATTRIBUTE)
+        .cloned()
+        .unwrap_or_else(|| IDP_USERS.to_string())
+}
+
 /// The unit a credential observation belongs to.
 pub fn credential_unit(system: &str, c: &Credential) -> String {
+    if is_idp(system) {
+        return idp_listing_unit(&c.attributes);
+    }
     match family(system) {
         "aws-iam" => iam_user_credential_unit(c.kind, &c.account),
         "git" => git_unit(!c.account.is_empty()),
@@ -370,6 +397,13 @@ pub fn credential_unit(system: &str, c: &Credential) -> String {
 
 /// The unit a grant observation belongs to.
 pub fn grant_unit(system: &str, g: &Grant) -> String {
+    if is_idp(system) {
+        return match g.kind {
+            GrantKind::AppAssignment => IDP_APP_ASSIGNMENTS.into(),
+            GrantKind::AdminRole => IDP_ADMIN_ROLES.into(),
+            _ => IDP_GROUPS.into(),
+        };
+    }
     match family(system) {
         "aws-iam" => match g.kind {
             GrantKind::RoleTrust => "roles".into(),
@@ -404,6 +438,9 @@ pub fn grant_unit(system: &str, g: &Grant) -> String {
 
 /// The unit an account observation belongs to.
 pub fn account_unit(system: &str, a: &Account) -> String {
+    if is_idp(system) {
+        return idp_listing_unit(&a.attributes);
+    }
     match family(system) {
         "aws-iam" if a.kind == AccountKind::Role => "roles".into(),
         "aws-iam" => iam_user_account_unit(&a.name),
@@ -550,6 +587,31 @@ mod tests {
     fn an_unattributed_error_covers_nothing() {
         let u = units(&["history".to_string()], &[Miss::unattributed("boom")]);
         assert!(!is_covered(RunStatus::Partial, &u, Some("history")));
+    }
+
+    #[test]
+    fn identity_provider_observations_fall_in_their_listings_unit() {
+        let mut app = Account {
+            name: "application/1".into(),
+            kind: AccountKind::App,
+            enabled: Some(true),
+            created_at: None,
+            last_used_at: None,
+            hints: Default::default(),
+            attributes: Default::default(),
+        };
+        assert_eq!(account_unit("entra:t", &app), "users");
+        assert_eq!(account_last_used_unit("okta:o", &app), "users:last-used");
+        app.attributes
+            .insert(IDP_LISTING_ATTRIBUTE.into(), "applications".into());
+        assert_eq!(account_unit("entra:t", &app), "applications");
+        let g = Grant {
+            account: "ann".into(),
+            kind: GrantKind::AdminRole,
+            target: "Global Administrator".into(),
+            attributes: Default::default(),
+        };
+        assert_eq!(grant_unit("okta:o", &g), "admin-roles");
     }
 
     #[test]

@@ -31,10 +31,13 @@ pub mod aws_sso;
 mod ci_variable;
 mod code_host;
 pub mod coverage;
+pub mod entra;
 pub mod git;
 pub mod github;
 pub mod gitlab;
+mod idp;
 pub mod inventory;
+pub mod okta;
 pub mod remediate;
 pub mod repo_files;
 mod rest;
@@ -228,6 +231,11 @@ pub enum GrantKind {
     Policy,
     /// A role whose trust policy names the account.
     RoleTrust,
+    /// An assignment to an application of an identity provider (Entra app role assignment,
+    /// Okta app user), with the application as the target.
+    AppAssignment,
+    /// An administrator role of an identity provider (Entra directory role, Okta admin role).
+    AdminRole,
     /// A permission set the account may use in a cloud account (IAM Identity Center), directly
     /// or through a group: target `ACCOUNT_ID/PERMISSION_SET`, the ways in as attribute `path`.
     Assignment,
@@ -243,6 +251,8 @@ impl GrantKind {
             GrantKind::Invitation => "invitation",
             GrantKind::Policy => "policy",
             GrantKind::RoleTrust => "role-trust",
+            GrantKind::AppAssignment => "app-assignment",
+            GrantKind::AdminRole => "admin-role",
             GrantKind::Assignment => "assignment",
         }
     }

@@ -139,6 +139,8 @@ pub(crate) struct RestClient {
 enum Method<'a> {
     Get,
     Post(&'a Value),
+    /// `application/x-www-form-urlencoded` (an OAuth 2.0 token request).
+    Form(&'a str),
     /// Remediation only (`crate::remediate`): callers build the client with no retries, since a
     /// mutating call that failed is reported, not repeated blindly.
     Delete,
@@ -282,8 +284,11 @@ impl RestClient {
     }
 
     fn record_rate(&self, headers: &HeaderMap) {
-        let remaining = header_u64(headers, "x-ratelimit-remaining");
-        let reset = header_u64(headers, "x-ratelimit-reset");
+        // GitHub and GitLab spell it `x-ratelimit-*`, Okta `x-rate-limit-*` (epoch seconds too).
+        let remaining = header_u64(headers, "x-ratelimit-remaining")
+            .or_else(|| header_u64(headers, "x-rate-limit-remaining"));
+        let reset = header_u64(headers, "x-ratelimit-reset")
+            .or_else(|| header_u64(headers, "x-rate-limit-reset"));
         if remaining.is_some() || reset.is_some() {
             let mut s = self.rate.lock().unwrap_or_else(|p| p.into_inner());
             s.remaining = remaining;
@@ -364,6 +369,14 @@ impl RestClient {
                 reset.saturating_sub(now_epoch()).max(1),
             ));
         }
+        if answer.status == 429 {
+            // Okta: a 429 carries `x-rate-limit-reset` (epoch seconds) instead of `retry-after`.
+            if let Some(reset) = header_u64(&answer.headers, "x-rate-limit-reset") {
+                return Some(Duration::from_secs(
+                    reset.saturating_sub(now_epoch()).max(1),
+                ));
+            }
+        }
         let body = answer.body.to_ascii_lowercase();
         if answer.status == 429 || body.contains("secondary rate limit") {
             // GitHub: "wait at least one minute" when no header says how long.
@@ -381,6 +394,18 @@ impl RestClient {
         let response = match method {
             Method::Get => self.crab._get(route).await,
             Method::Post(body) => self.crab._post(route, Some(*body)).await,
+            Method::Form(body) => {
+                let request = http::Request::builder()
+                    .method(http::Method::POST)
+                    .uri(route)
+                    .header(
+                        http::header::CONTENT_TYPE,
+                        "application/x-www-form-urlencoded",
+                    )
+                    .body(body.to_string())
+                    .map_err(|e| format!("request failed: {e}"))?;
+                self.crab.execute(request).await
+            }
             Method::Delete => self.crab._delete(route, None::<&()>).await,
         }
         .map_err(|e| format!("request failed: {e}"))?;
@@ -396,6 +421,104 @@ impl RestClient {
             headers,
             body,
         })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Identity-provider paging (Microsoft Graph, Okta): the same requests, retries and counter, with
+// the two providers' own ways of saying where the next page is.
+// ---------------------------------------------------------------------------------------------
+
+/// How an identity provider pages a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IdpPaging {
+    /// Microsoft Graph: `{"value": [...], "@odata.nextLink": "<absolute URL>"}`, page size `$top`.
+    OData,
+    /// Okta: a bare array (or `{"value": [...]}`), the next page in `Link: <…>; rel="next"` or in
+    /// the body's `_links.next.href`, page size `limit`.
+    Okta,
+}
+
+impl RestClient {
+    /// `POST route` with a form body (an OAuth 2.0 client-credentials token request), with
+    /// retries. The body holds a secret: it is never logged, and errors name only the route.
+    pub(crate) async fn post_form(&self, route: &str, form: &str) -> Result<Answer, RestError> {
+        self.send(route, Method::Form(form)).await
+    }
+
+    /// Reads every page of an identity provider's list, `page_size` items a page.
+    pub(crate) async fn get_all_idp(
+        &self,
+        route: &str,
+        paging: IdpPaging,
+        page_size: u32,
+    ) -> Result<Vec<Value>, RestError> {
+        let size = page_size.to_string();
+        let first = match paging {
+            IdpPaging::OData if route.contains("$top=") => route.to_string(),
+            IdpPaging::OData => set_query(route, "$top", &size),
+            IdpPaging::Okta if route.contains("limit=") => route.to_string(),
+            IdpPaging::Okta => set_query(route, "limit", &size),
+        };
+        let mut items = Vec::new();
+        let mut next = Some(first);
+        let mut pages = 0u32;
+        while let Some(current) = next.take() {
+            if pages >= self.policy.max_pages {
+                return Err(RestError::PageCap {
+                    route: route.to_string(),
+                    max_pages: self.policy.max_pages,
+                });
+            }
+            pages += 1;
+            let answer = self.get(&current).await?;
+            let page = answer.json(route)?;
+            let (list, body_next) = match page {
+                Value::Array(v) => (v, None),
+                Value::Object(mut o) => {
+                    let body_next = o
+                        .get("@odata.nextLink")
+                        .and_then(Value::as_str)
+                        .or_else(|| {
+                            o.get("_links")
+                                .and_then(|l| l.get("next"))
+                                .and_then(|n| n.get("href"))
+                                .and_then(Value::as_str)
+                        })
+                        .map(str::to_string);
+                    match o.remove("value") {
+                        Some(Value::Array(v)) => (v, body_next),
+                        other => {
+                            return Err(RestError::Decode {
+                                route: route.to_string(),
+                                message: format!(
+                                    "expected a `value` list, got {}",
+                                    other.as_ref().map_or("nothing", kind_of)
+                                ),
+                            })
+                        }
+                    }
+                }
+                other => {
+                    return Err(RestError::Decode {
+                        route: route.to_string(),
+                        message: format!("expected a list, got {}", kind_of(&other)),
+                    })
+                }
+            };
+            items.extend(list);
+            let header_next = answer
+                .headers
+                .get_all(http::header::LINK)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .find_map(next_link);
+            next = match body_next.or(header_next) {
+                Some(url) => Some(self.relative(route, &url)?),
+                None => None,
+            };
+        }
+        Ok(items)
     }
 }
 
@@ -477,6 +600,13 @@ fn error_message(body: &str) -> String {
             return m.to_string();
         }
         if let Some(m) = v.get("error").and_then(Value::as_str) {
+            return m.to_string();
+        }
+        // Microsoft Graph: `{"error": {"code", "message"}}`; Okta: `errorSummary`.
+        if let Some(m) = v.pointer("/error/message").and_then(Value::as_str) {
+            return m.to_string();
+        }
+        if let Some(m) = v.get("errorSummary").and_then(Value::as_str) {
             return m.to_string();
         }
     }

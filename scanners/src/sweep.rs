@@ -17,9 +17,11 @@
 use crate::aws_iam::{self, AwsScanConfig};
 use crate::aws_sso::{self, SsoScanConfig};
 use crate::ci_variable::ValueMatcher;
+use crate::entra::{self, EntraScanConfig};
 use crate::github::{self, GithubScanConfig};
 use crate::gitlab::{self, GitlabScanConfig};
 use crate::inventory::{self, InventoryError};
+use crate::okta::{self, OktaScanConfig};
 use crate::ScanReport;
 use chrono::Utc;
 use std::path::PathBuf;
@@ -37,6 +39,10 @@ pub enum Target {
     Github(GithubScanConfig),
     /// One GitLab group and its subgroups.
     Gitlab(GitlabScanConfig),
+    /// One Microsoft Entra ID tenant.
+    Entra(EntraScanConfig),
+    /// One Okta org.
+    Okta(OktaScanConfig),
 }
 
 impl Target {
@@ -48,6 +54,8 @@ impl Target {
             Target::AwsSso(_) => aws_sso::SCANNER,
             Target::Github(_) => github::SCANNER,
             Target::Gitlab(_) => gitlab::SCANNER,
+            Target::Entra(_) => entra::SCANNER,
+            Target::Okta(_) => okta::SCANNER,
         }
     }
 }
@@ -77,6 +85,8 @@ pub fn sweep(target: &Target, matcher: &dyn ValueMatcher) -> Result<ScanReport, 
         Target::AwsSso(config) => Ok(runtime()?.block_on(aws_sso::scan_aws_sso(config))),
         Target::Github(config) => Ok(runtime()?.block_on(github::scan_github(config, matcher))),
         Target::Gitlab(config) => Ok(runtime()?.block_on(gitlab::scan_gitlab(config, matcher))),
+        Target::Entra(config) => Ok(runtime()?.block_on(entra::scan_entra(config))),
+        Target::Okta(config) => Ok(runtime()?.block_on(okta::scan_okta(config))),
     }
 }
 

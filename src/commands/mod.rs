@@ -186,6 +186,12 @@ impl Context {
                     .collect(),
                 "github" => s.org.iter().map(|o| format!("github:{o}")).collect(),
                 "gitlab" => s.group.iter().map(|g| format!("gitlab:{g}")).collect(),
+                "entra" => vec![pipeline::targets::entra_from_entry(s).system()],
+                "okta" => s
+                    .api_url
+                    .iter()
+                    .map(|u| format!("okta:{}", residual_scanners::okta::org_of(u)))
+                    .collect(),
                 "aws-iam" => vec![crate::cases::ANY_AWS_ACCOUNT.to_string()],
                 _ => Vec::new(),
             })

@@ -14,8 +14,10 @@ use residual_scanners::aws_iam::organization::{self, Organization};
 use residual_scanners::aws_iam::AwsScanConfig;
 use residual_scanners::aws_sso::SsoScanConfig;
 use residual_scanners::coverage::{Miss, MissClass};
+use residual_scanners::entra::EntraScanConfig;
 use residual_scanners::github::GithubScanConfig;
 use residual_scanners::gitlab::GitlabScanConfig;
+use residual_scanners::okta::OktaScanConfig;
 use residual_scanners::secrets::Matcher;
 use residual_scanners::verify::VerifyConfig;
 use residual_scanners::{self as scanners, NoMatcher, RunStatus, Target};
@@ -242,6 +244,31 @@ pub fn gitlab(
     Ok(Swept { run, report })
 }
 
+/// Sweeps one Microsoft Entra ID tenant.
+pub fn entra(cx: &Context, store: &Store, cfg: EntraScanConfig) -> Result<Swept> {
+    let system = cfg.system();
+    identity_provider(cx, store, "entra", system, Target::Entra(cfg))
+}
+
+/// Sweeps one Okta org.
+pub fn okta(cx: &Context, store: &Store, cfg: OktaScanConfig) -> Result<Swept> {
+    let system = cfg.system();
+    identity_provider(cx, store, "okta", system, Target::Okta(cfg))
+}
+
+fn identity_provider(
+    cx: &Context,
+    store: &Store,
+    scanner: &str,
+    system: String,
+    target: Target,
+) -> Result<Swept> {
+    cx.progress.say(format!("scan {system}: sweeping"));
+    let run = record::start(cx, store, scanner, &system)?;
+    let report = record::started(store, run, || Ok(scanners::sweep(&target, &NoMatcher)?))?;
+    Ok(Swept { run, report })
+}
+
 /// The matcher as the scanners' `ValueMatcher`: (pattern id, fingerprint, non-secret id) per
 /// match that is not suppressed. The value itself goes nowhere.
 fn value_matches(matcher: &Matcher, value: &str) -> Vec<(String, String, Option<String>)> {
@@ -459,7 +486,7 @@ fn targeted_aws_users<'f>(
 }
 
 /// The scanner kinds a configuration entry may name.
-const KINDS: [&str; 7] = [
+const KINDS: [&str; 9] = [
     "inventory",
     "aws-iam",
     "aws",
@@ -467,6 +494,8 @@ const KINDS: [&str; 7] = [
     "github",
     "gitlab",
     "git",
+    "entra",
+    "okta",
 ];
 
 /// Sweeps one configured entry that is not `git` (those are swept per repository); an aws-iam
@@ -507,6 +536,8 @@ fn sweep_entry(
             (None, None) => aws(cx, store, targets::aws_from_entry(s))?,
         },
         "aws-sso" => vec![aws_sso(cx, store, targets::aws_sso_from_entry(s))?],
+        "entra" => vec![entra(cx, store, targets::entra_from_entry(s))?],
+        "okta" => vec![okta(cx, store, targets::okta_from_entry(s)?)?],
         "github" => {
             let target = targets::github_from_entry(config, s)?;
             vec![github(
@@ -543,6 +574,14 @@ fn entry_system(s: &ScannerConfig) -> (&'static str, String) {
         "gitlab" => (
             "gitlab",
             format!("gitlab:{}", s.group.as_deref().unwrap_or(&s.name)),
+        ),
+        "entra" => ("entra", targets::entra_from_entry(s).system()),
+        "okta" => (
+            "okta",
+            format!(
+                "okta:{}",
+                residual_scanners::okta::org_of(s.api_url.as_deref().unwrap_or(&s.name))
+            ),
         ),
         "aws-sso" => ("aws-sso", format!("aws-sso:{}", s.name)),
         _ => ("aws-iam", format!("aws-iam:{}", s.name)),

@@ -7,9 +7,11 @@ use super::{Error, Result};
 use crate::config::{Config, ScannerConfig};
 use residual_scanners::aws_iam::organization::Organization;
 use residual_scanners::aws_iam::{AwsScanConfig, TagKeys};
+use residual_scanners::entra::EntraScanConfig;
 use residual_scanners::aws_sso::SsoScanConfig;
 use residual_scanners::github::{GithubAuth, GithubScanConfig};
 use residual_scanners::gitlab::GitlabScanConfig;
+use residual_scanners::okta::OktaScanConfig;
 use std::path::PathBuf;
 
 /// GitHub App settings: id, private key file, installation.
@@ -195,4 +197,38 @@ pub fn gitlab_from_entry(s: &ScannerConfig) -> Result<GitlabScanConfig> {
         s.instance_variables.unwrap_or(false),
         s.max_retries,
     ))
+}
+
+/// The sweep a `kind = "entra"` entry asks for: the tenant from the entry or `AZURE_TENANT_ID`,
+/// the client id and secret from the environment only.
+pub fn entra_from_entry(s: &ScannerConfig) -> EntraScanConfig {
+    let mut cfg = EntraScanConfig::from_env(s.tenant_id.as_deref());
+    if let Some(url) = &s.graph_url {
+        cfg.graph_url = url.trim_end_matches('/').to_string();
+    }
+    if let Some(url) = &s.login_url {
+        cfg.login_url = url.trim_end_matches('/').to_string();
+    }
+    if let Some(n) = s.max_retries {
+        cfg.policy.max_retries = n;
+    }
+    if let Some(on) = s.sign_in_activity {
+        cfg.sign_in_activity = on;
+    }
+    cfg
+}
+
+/// The sweep a `kind = "okta"` entry asks for, with `OKTA_API_TOKEN` from the environment.
+pub fn okta_from_entry(s: &ScannerConfig) -> Result<OktaScanConfig> {
+    let api_url = s.api_url.as_deref().ok_or_else(|| {
+        Error::Input(format!(
+            "scanner `{}` (okta) needs `api_url` (https://ORG.okta.com)",
+            s.name
+        ))
+    })?;
+    let mut cfg = OktaScanConfig::new(api_url);
+    if let Some(n) = s.max_retries {
+        cfg.policy.max_retries = n;
+    }
+    Ok(cfg)
 }

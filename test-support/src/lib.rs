@@ -4,6 +4,7 @@
 //!   every test in it;
 //! - [`moto_sso`]: moto's Identity Center and Organizations seeded through the AWS SDKs;
 //! - [`fake_host`]: a fake GitHub or GitLab that serves what a test sets up and injects failures;
+//! - [`fake_idp`]: a fake Microsoft Graph or Okta with paging, throttling and outages;
 //! - [`fake_providers`]: fake GitHub, Slack and STS endpoints that `--verify` asks about tokens;
 //! - [`recorded_iam`]: IAM answered from recorded AWS responses, with denials a test names.
 //!
@@ -11,6 +12,7 @@
 //! client the tests seed moto with.
 
 pub mod fake_host;
+pub mod fake_idp;
 pub mod fake_providers;
 pub mod moto;
 pub mod moto_sso;

@@ -24,6 +24,8 @@ mod git_scan;
 mod github;
 mod gitlab;
 mod hr_import;
+mod idp;
+mod idp_bench;
 mod inventory;
 mod lifecycle;
 mod readme_examples;

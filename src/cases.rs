@@ -209,6 +209,17 @@ impl CasePolicy {
 /// not covered there until some `aws-iam:<account>` system has runs.
 pub const ANY_AWS_ACCOUNT: &str = "aws-iam:*";
 
+/// The same for an IAM Identity Center scanner, whose system names the identity store it finds.
+pub const ANY_AWS_SSO_INSTANCE: &str = "aws-sso:*";
+
+/// Whether `scope_entry` is a placeholder (`KIND:*`) that a system with runs, `ran`, stands in
+/// for: once some system of that kind ran, the placeholder is no longer needed.
+pub fn placeholder_of(scope_entry: &str, ran: &str) -> bool {
+    scope_entry
+        .strip_suffix('*')
+        .is_some_and(|kind| kind.ends_with(':') && ran.starts_with(kind))
+}
+
 /// What cases are judged with: the time limits, and the systems every case must be proven in
 /// besides those the store has runs of (the configured scanners, including ones that never ran).
 #[derive(Debug, Clone)]
@@ -350,6 +361,15 @@ fn judge_system(s: &SystemFacts, proof_from: DateTime<Utc>) -> SystemVerdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_placeholder_stands_for_any_system_of_its_kind_until_one_ran() {
+        assert!(placeholder_of("aws-iam:*", "aws-iam:123456789012"));
+        assert!(placeholder_of("aws-sso:*", "aws-sso:d-1234567890"));
+        assert!(!placeholder_of("aws-sso:*", "aws-iam:123456789012"));
+        assert!(!placeholder_of("inventory:crm", "inventory:crm"));
+        assert!(!placeholder_of("aws*", "aws-iam:1"));
+    }
 
     fn t(s: &str) -> DateTime<Utc> {
         residual_scanners::time::parse_time(s).expect("time")

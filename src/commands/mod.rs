@@ -167,7 +167,8 @@ impl Context {
 
     /// What leaver and mover cases are judged with: the grace periods and SLA of the policy, and
     /// the system of every configured scanner, so that one that never ran keeps cases open.
-    /// An AWS account is known only once its scanner ran: `aws-iam:*` stands for it until then.
+    /// An AWS account or Identity Center instance is known only once its scanner ran: `aws-iam:*`
+    /// and `aws-sso:*` stand for it until then.
     pub fn case_scope(&self) -> CaseScope {
         let p = &self.config.policy;
         let systems = self
@@ -192,7 +193,8 @@ impl Context {
                     .iter()
                     .map(|u| format!("okta:{}", residual_scanners::okta::org_of(u)))
                     .collect(),
-                "aws-iam" => vec![crate::cases::ANY_AWS_ACCOUNT.to_string()],
+                "aws-iam" | "aws" => vec![crate::cases::ANY_AWS_ACCOUNT.to_string()],
+                "aws-sso" => vec![crate::cases::ANY_AWS_SSO_INSTANCE.to_string()],
                 _ => Vec::new(),
             })
             .collect();

@@ -3,7 +3,7 @@
 //! chained event.
 
 use super::Result;
-use crate::cases::{judge, CaseScope, CaseVerdict, SystemFacts, ANY_AWS_ACCOUNT};
+use crate::cases::{judge, placeholder_of, CaseScope, CaseVerdict, SystemFacts};
 use crate::store::cases::{self, CaseChange, CaseFacts};
 use crate::store::Store;
 use chrono::{DateTime, Utc};
@@ -12,12 +12,12 @@ use std::collections::BTreeSet;
 /// Judges the cases `facts` holds at `now`. Each case is judged over the configured systems and
 /// every system with runs, in name order.
 pub fn judge_all(facts: &CaseFacts, scope: &CaseScope, now: DateTime<Utc>) -> Vec<CaseVerdict> {
-    let aws_ran = facts.runs.keys().any(|s| s.starts_with("aws-iam:"));
+    // `aws-iam:*` and the like stand for a system whose name is known only once it ran.
     let systems: BTreeSet<&str> = scope
         .systems
         .iter()
         .map(String::as_str)
-        .filter(|s| !(aws_ran && *s == ANY_AWS_ACCOUNT))
+        .filter(|s| !facts.runs.keys().any(|ran| placeholder_of(s, ran)))
         .chain(facts.runs.keys().map(String::as_str))
         .collect();
     let no_findings = Vec::new();

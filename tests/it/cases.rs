@@ -243,3 +243,15 @@ fn reading_cases_leaves_the_store_unchanged() {
     sb.expect(2, &["case", "E404"]);
     assert_eq!(std::fs::read(sb.db()).unwrap(), before);
 }
+
+/// An Identity Center instance's system (`aws-sso:<identity store id>`) is known only once its
+/// scanner ran; until then `aws-sso:*` stands for it, so a case cannot be verified without it.
+#[test]
+fn an_identity_center_scanner_that_never_ran_keeps_the_case_open() {
+    let sb = setup();
+    let mut config = std::fs::read_to_string(sb.path("residual.toml")).unwrap();
+    config.push_str("\n[[scanner]]\nname = \"sso\"\nkind = \"aws-sso\"\n");
+    sb.write("residual.toml", &config);
+    let case = case_of_lee(&sb);
+    assert_eq!(system_state(&case, "aws-sso:*"), "not-covered");
+}

@@ -26,7 +26,7 @@ use crate::coverage::{Miss, MissClass, IDP_ADMIN_ROLES, IDP_APP_ASSIGNMENTS, IDP
 use crate::idp::Listings;
 use crate::rest::{encode, IdpPaging, RestClient, RestPolicy};
 use crate::{Grant, Observations, RunStatus, ScanReport};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use octocrab::secrecy::{ExposeSecret, SecretString};
 use octocrab::Octocrab;
 use payload::{App, AppRoleAssignment, DirectoryObject, Named, Token, User};
@@ -171,137 +171,59 @@ fn graph_client(cfg: &EntraScanConfig, token: &str) -> Result<RestClient, String
     Ok(RestClient::new(crab, &api, cfg.policy.clone()))
 }
 
-/// Sweeps the tenant and returns the scan run's report. Never fails: problems are in the report.
-pub async fn scan_entra(cfg: &EntraScanConfig) -> ScanReport {
-    let started_at = Utc::now();
-    let system = cfg.system();
-    let (token, token_calls) = match token(cfg).await {
-        Ok(t) => t,
-        Err(e) => return ScanReport::failed(SCANNER, system, started_at, vec![e], 1),
-    };
-    let rest = match graph_client(cfg, &token) {
-        Ok(r) => r,
-        Err(e) => return ScanReport::failed(SCANNER, system, started_at, vec![e], token_calls),
-    };
-    drop(token);
-    let now = Utc::now();
-    let mut lists = Listings::new(&rest, IdpPaging::OData, cfg.page_size);
-    let mut obs = Observations::default();
-    let mut upn_of: HashMap<String, String> = HashMap::new();
+/// A listing of directory objects (groups, directory roles) whose members are read one object
+/// at a time.
+struct DirectoryListing<F: Fn(&str) -> String> {
+    /// The coverage unit both the listing and the members belong to.
+    unit: &'static str,
+    route: &'static str,
+    /// The members route of one object, from its (URL-encoded) id.
+    members: F,
+    /// The Graph permission a 403 names.
+    permission: &'static str,
+}
 
-    let route = format!("/users?$select={USER_FIELDS}");
-    let Some(users) = lists.read::<User>("users", &route, "User.Read.All").await else {
-        // Without users nothing else can be attributed to anyone.
-        let errors = lists.misses.iter().map(Miss::describe).collect();
-        return ScanReport::failed(
-            SCANNER,
-            system,
-            started_at,
-            errors,
-            token_calls + rest.calls(),
-        );
+/// The grants of the users among the members of every object of `listing`, made by `grant`
+/// from the user's UPN and the object's id and name.
+async fn member_grants<F: Fn(&str) -> String>(
+    lists: &mut Listings<'_>,
+    upn_of: &HashMap<String, String>,
+    listing: DirectoryListing<F>,
+    grant: fn(&str, &str, &str) -> Grant,
+) -> Vec<Grant> {
+    let mut out = Vec::new();
+    let Some(objects) = lists
+        .read::<Named>(listing.unit, listing.route, listing.permission)
+        .await
+    else {
+        return out;
     };
-    let mut activity: HashMap<String, User> = HashMap::new();
-    if cfg.sign_in_activity {
-        let route = "/users?$select=id,userPrincipalName,signInActivity";
-        let mut own = Listings::new(&rest, IdpPaging::OData, cfg.page_size);
-        match own
-            .read::<User>(LAST_USED, route, "AuditLog.Read.All")
+    for o in &objects {
+        let route = (listing.members)(&encode(&o.id));
+        let name = o.display_name.clone().unwrap_or_else(|| o.id.clone());
+        if let Some(members) = lists
+            .read::<DirectoryObject>(listing.unit, &route, listing.permission)
             .await
         {
-            Some(list) => activity.extend(list.into_iter().map(|u| (u.id.clone(), u))),
-            None => lists.misses.extend(own.misses),
-        }
-    } else {
-        lists.misses.push(Miss::new(
-            LAST_USED,
-            MissClass::Disabled,
-            "sign_in_activity = false in the scanner entry",
-        ));
-    }
-    for mut u in users {
-        if let Some(a) = activity.remove(&u.id) {
-            u.sign_in_activity = a.sign_in_activity;
-        }
-        upn_of.insert(u.id.clone(), u.user_principal_name.clone());
-        obs.accounts.push(map::user_account(&u));
-    }
-
-    let mut grants: BTreeSet<(String, String, String)> = BTreeSet::new();
-    let mut push = |obs: &mut Observations, g: Grant| {
-        if grants.insert((
-            g.account.clone(),
-            g.kind.as_str().to_string(),
-            g.target.clone(),
-        )) {
-            obs.grants.push(g);
-        }
-    };
-
-    if let Some(groups) = lists
-        .read::<Named>(
-            IDP_GROUPS,
-            "/groups?$select=id,displayName",
-            "GroupMember.Read.All",
-        )
-        .await
-    {
-        for g in &groups {
-            let route = format!(
-                "/groups/{}/transitiveMembers/microsoft.graph.user?$select=id",
-                encode(&g.id)
-            );
-            let name = g.display_name.clone().unwrap_or_else(|| g.id.clone());
-            if let Some(members) = lists
-                .read::<DirectoryObject>(IDP_GROUPS, &route, "GroupMember.Read.All")
-                .await
-            {
-                for m in members {
-                    if let Some(upn) = upn_of.get(&m.id) {
-                        push(&mut obs, map::group_grant(upn, &g.id, &name));
-                    }
+            for m in members {
+                if let Some(upn) = upn_of.get(&m.id) {
+                    out.push(grant(upn, &o.id, &name));
                 }
             }
         }
     }
+    out
+}
 
-    if let Some(roles) = lists
-        .read::<Named>(
-            IDP_ADMIN_ROLES,
-            "/directoryRoles?$select=id,displayName",
-            "RoleManagement.Read.Directory",
-        )
-        .await
-    {
-        for r in &roles {
-            let route = format!("/directoryRoles/{}/members?$select=id", encode(&r.id));
-            let name = r.display_name.clone().unwrap_or_else(|| r.id.clone());
-            if let Some(members) = lists
-                .read::<DirectoryObject>(IDP_ADMIN_ROLES, &route, "RoleManagement.Read.Directory")
-                .await
-            {
-                for m in members {
-                    if let Some(upn) = upn_of.get(&m.id) {
-                        push(&mut obs, map::role_grant(upn, &r.id, &name));
-                    }
-                }
-            }
-        }
-    }
-
-    let route = format!("/applications?{APP_QUERY}");
-    if let Some(apps) = lists
-        .read::<App>("applications", &route, "Application.Read.All")
-        .await
-    {
-        for app in &apps {
-            if let Some((a, creds)) = map::owned_app(app, "applications", now) {
-                obs.accounts.push(a);
-                obs.credentials.extend(creds);
-            }
-        }
-    }
-
+/// The service principals: those with owners as accounts with their credentials (into `obs`),
+/// and the app role assignments of each to users, returned as grants.
+async fn service_principals(
+    lists: &mut Listings<'_>,
+    upn_of: &HashMap<String, String>,
+    now: DateTime<Utc>,
+    obs: &mut Observations,
+) -> Vec<Grant> {
+    let mut out = Vec::new();
     let route = format!("/servicePrincipals?{APP_QUERY}");
     match lists
         .read::<App>("service-principals", &route, "Application.Read.All")
@@ -324,7 +246,7 @@ pub async fn scan_entra(cfg: &EntraScanConfig) -> ScanReport {
                         .filter(|a| a.principal_type.as_deref().is_none_or(|t| t == "User"))
                     {
                         if let Some(upn) = upn_of.get(&a.principal_id) {
-                            push(&mut obs, map::assignment_grant(upn, &sp_name, a));
+                            out.push(map::assignment_grant(upn, &sp_name, a));
                         }
                     }
                 }
@@ -338,6 +260,125 @@ pub async fn scan_entra(cfg: &EntraScanConfig) -> ScanReport {
                 "the service principal listing failed, so no app role assignment was read",
             ));
         }
+    }
+    out
+}
+
+/// The users as accounts (into `obs`) with their sign-in times from a listing of their own (a
+/// tenant without the licence or permission misses only that unit); returns each user's UPN by
+/// object id.
+async fn user_accounts(
+    cfg: &EntraScanConfig,
+    rest: &RestClient,
+    lists: &mut Listings<'_>,
+    users: Vec<User>,
+    obs: &mut Observations,
+) -> HashMap<String, String> {
+    let mut upn_of: HashMap<String, String> = HashMap::new();
+    let mut activity: HashMap<String, User> = HashMap::new();
+    if cfg.sign_in_activity {
+        let route = "/users?$select=id,userPrincipalName,signInActivity";
+        let mut own = Listings::new(rest, IdpPaging::OData, cfg.page_size);
+        match own
+            .read::<User>(LAST_USED, route, "AuditLog.Read.All")
+            .await
+        {
+            Some(list) => activity.extend(list.into_iter().map(|u| (u.id.clone(), u))),
+            None => lists.misses.extend(own.misses),
+        }
+    } else {
+        lists.misses.push(Miss::new(
+            LAST_USED,
+            MissClass::Disabled,
+            "sign_in_activity = false in the scanner entry",
+        ));
+    }
+    for mut u in users {
+        if let Some(a) = activity.remove(&u.id) {
+            u.sign_in_activity = a.sign_in_activity;
+        }
+        upn_of.insert(u.id.clone(), u.user_principal_name.clone());
+        obs.accounts.push(map::user_account(&u));
+    }
+    upn_of
+}
+
+/// Sweeps the tenant and returns the scan run's report. Never fails: problems are in the report.
+pub async fn scan_entra(cfg: &EntraScanConfig) -> ScanReport {
+    let started_at = Utc::now();
+    let system = cfg.system();
+    let (token, token_calls) = match token(cfg).await {
+        Ok(t) => t,
+        Err(e) => return ScanReport::failed(SCANNER, system, started_at, vec![e], 1),
+    };
+    let rest = match graph_client(cfg, &token) {
+        Ok(r) => r,
+        Err(e) => return ScanReport::failed(SCANNER, system, started_at, vec![e], token_calls),
+    };
+    drop(token);
+    let now = Utc::now();
+    let mut lists = Listings::new(&rest, IdpPaging::OData, cfg.page_size);
+    let mut obs = Observations::default();
+
+    let route = format!("/users?$select={USER_FIELDS}");
+    let Some(users) = lists.read::<User>("users", &route, "User.Read.All").await else {
+        // Without users nothing else can be attributed to anyone.
+        let errors = lists.misses.iter().map(Miss::describe).collect();
+        return ScanReport::failed(
+            SCANNER,
+            system,
+            started_at,
+            errors,
+            token_calls + rest.calls(),
+        );
+    };
+    let upn_of = user_accounts(cfg, &rest, &mut lists, users, &mut obs).await;
+
+    let mut grants: BTreeSet<(String, String, String)> = BTreeSet::new();
+    let mut push = |obs: &mut Observations, g: Grant| {
+        if grants.insert((
+            g.account.clone(),
+            g.kind.as_str().to_string(),
+            g.target.clone(),
+        )) {
+            obs.grants.push(g);
+        }
+    };
+
+    let groups = DirectoryListing {
+        unit: IDP_GROUPS,
+        route: "/groups?$select=id,displayName",
+        members: |id| format!("/groups/{id}/transitiveMembers/microsoft.graph.user?$select=id"),
+        permission: "GroupMember.Read.All",
+    };
+    for g in member_grants(&mut lists, &upn_of, groups, map::group_grant).await {
+        push(&mut obs, g);
+    }
+    let roles = DirectoryListing {
+        unit: IDP_ADMIN_ROLES,
+        route: "/directoryRoles?$select=id,displayName",
+        members: |id| format!("/directoryRoles/{id}/members?$select=id"),
+        permission: "RoleManagement.Read.Directory",
+    };
+    for g in member_grants(&mut lists, &upn_of, roles, map::role_grant).await {
+        push(&mut obs, g);
+    }
+
+    let route = format!("/applications?{APP_QUERY}");
+    if let Some(apps) = lists
+        .read::<App>("applications", &route, "Application.Read.All")
+        .await
+    {
+        for app in &apps {
+            if let Some((a, creds)) = map::owned_app(app, "applications", now) {
+                obs.accounts.push(a);
+                obs.credentials.extend(creds);
+            }
+        }
+    }
+
+    for g in service_principals(&mut lists, &upn_of, now, &mut obs).await {
+        push(&mut obs, g);
     }
 
     let misses = std::mem::take(&mut lists.misses);

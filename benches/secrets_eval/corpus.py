@@ -69,14 +69,29 @@ class Corpus:
                 f.write(json.dumps(label) + "\n")
 
 
-def pem_body(c, lines=12, first="MII"):
-    body = first + c.rand(61, B64)
-    rows = [body] + [c.rand(64, B64) for _ in range(lines - 2)] + [c.rand(40, B64) + "=="]
-    return rows
+# DER starts as the real structures do: a PKCS#8 / PKCS#1 private key is SEQUENCE { INTEGER 0,
+# ... }, a certificate SEQUENCE { SEQUENCE ..., and a public key SEQUENCE { SEQUENCE { OID ...
+DER_HEAD = {
+    "PRIVATE KEY": bytes.fromhex("308204bd020100300d06092a864886f70d0101010500048204a7"),
+    "RSA PRIVATE KEY": bytes.fromhex("308204a40201000282010100"),
+    "ENCRYPTED PRIVATE KEY": bytes.fromhex("308204e0305206092a864886f70d01050d"),
+    "CERTIFICATE": bytes.fromhex("308203c5308202ada003020102"),
+    "PUBLIC KEY": bytes.fromhex("30820122300d06092a864886f70d01010105000382010f00"),
+}
+
+
+def der(c, kind="PRIVATE KEY", size=1200):
+    head = DER_HEAD[kind]
+    return head + bytes(c.rng.randrange(256) for _ in range(size - len(head)))
+
+
+def pem_body(c, kind="PRIVATE KEY", size=1200):
+    text = base64.b64encode(der(c, kind, size)).decode()
+    return [text[i:i + 64] for i in range(0, len(text), 64)]
 
 
 def pem(c, kind="RSA PRIVATE KEY", header=None):
-    rows = pem_body(c)
+    rows = pem_body(c, kind)
     head = (header or []) + ([""] if header else [])
     return "\n".join([f"-----BEGIN {kind}-----"] + head + rows + [f"-----END {kind}-----"])
 
@@ -207,7 +222,7 @@ def split_values(c):
 
 def private_keys(c):
     cls = "private-key"
-    rows = pem_body(c)
+    rows = pem_body(c, "RSA PRIVATE KEY")
     quoted = "\n".join(
         [f"  \"-----BEGIN RSA PRIVATE KEY-----\","]
         + [f"  \"{r}\"," for r in rows]
@@ -240,10 +255,10 @@ def private_keys(c):
         ("neg", f"  tls.crt: {b64cert}"),
         ("pos", f"  tls.key: {b64pem}"),
     ])
-    der = "MIIE" + c.rand(1200, B64) + "=="
     c.file(cls, "signing.yml", [
-        ("pos", f"signing_private_key: {der}"),
-        ("neg", f"signing_certificate: MIIE{c.rand(800, B64)}=="),
+        ("pos", f"signing_private_key: {base64.b64encode(der(c)).decode()}"),
+        ("neg", f"signing_certificate: {base64.b64encode(der(c, 'CERTIFICATE')).decode()}"),
+        ("neg", f"public_key: {base64.b64encode(der(c, 'PUBLIC KEY', 294)).decode()}"),
     ])
     c.file(cls, "legacy.pem", [
         ("pos", pem(c, "RSA PRIVATE KEY",
@@ -260,7 +275,8 @@ def private_keys(c):
 
 def url_credentials(c):
     cls = "url-credentials"
-    p = lambda: c.password(c.rng.randint(8, 12))
+    # URL user info holds no unescaped `@`, `#`, `/` or `%`: passwords from the unreserved set.
+    p = lambda: c.rand(c.rng.randint(8, 12), ALNUM + "-._~!*")
     c.file(cls, "database.env", [
         ("pos", f"DATABASE_URL=pgx://app:{p()}@db.acme.io:5432/app"),
         ("pos", f"SQLALCHEMY_URL=mysql+pymysql://app:{p()}@db.acme.io/app"),
@@ -349,6 +365,12 @@ def providers(c):
             ])
             continue
         c.file(cls, name, [("pos", f"{var}={make()}")])
+        # The same format where no variable name helps: only the token's own shape does.
+        stem = name.split(".")[0]
+        c.file(cls, f"{stem}_client.py", [
+            (None, "import client"),
+            ("pos", f"conn = client.connect(\"{make()}\", timeout=30)"),
+        ])
     c.file(cls, ".edgerc", [
         (None, "[default]\nhost = akab-" + r(16, "abcdefghijklmnopqrstuvwxyz0123456789") + "-" + r(16, "abcdefghijklmnopqrstuvwxyz0123456789") + ".luna.akamaiapis.net"),
         ("pos", "client_secret = " + r(43, B64) + "="),
@@ -386,10 +408,10 @@ def negatives(c):
         ("neg", f"{{\"user\": \"ed\", \"password\": \"$6${r(16, ALNUM + './')}${r(86, ALNUM + './')}\"}}"),
     ])
     c.file(cls, "docs.md", [
-        ("neg", f"Connect with `postgres://app:{c.password(10)}@db.example.com:5432/app`."),
-        ("neg", f"Or `https://deploy:{c.password(10)}@git.example.org/acme/app.git`."),
-        ("neg", f"Mail goes through `smtp://mailer:{c.password(10)}@mail.example.net:587`."),
-        ("neg", f"Staging: `amqp://svc:{c.password(10)}@mq.staging.example:5672`."),
+        ("neg", f"Connect with `postgres://app:{c.rand(10)}@db.example.com:5432/app`."),
+        ("neg", f"Or `https://deploy:{c.rand(10)}@git.example.org/acme/app.git`."),
+        ("neg", f"Mail goes through `smtp://mailer:{c.rand(10)}@mail.example.net:587`."),
+        ("neg", f"Staging: `amqp://svc:{c.rand(10)}@mq.staging.example:5672`."),
     ])
     c.file(cls, "highlight.js", [
         ("neg", "  { token: \"entity.name.function.js\", regex: /[a-zA-Z_$][\\w$]*(?=\\()/ },"),

@@ -5,6 +5,8 @@
 # kept; the corpus is rebuilt from its seed each run.
 #
 #   benches/secrets_eval/run.sh [SEED]
+#   RESIDUAL_EVAL_CORPUS=DIR benches/secrets_eval/run.sh    # a corpus with labels.jsonl, e.g.
+#                                                           # from ds_fixtures.py
 #
 # residual: the `scan_dir` example (RESIDUAL_SCAN_DIR=path to a built binary, else cargo run;
 # RESIDUAL_RULES=DIR loads rules from DIR instead of the built-in copy). Peers, each skipped
@@ -15,8 +17,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 seed=${1:-18}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-corpus=$work/corpus
-python3 "$here/corpus.py" "$corpus" --seed "$seed"
+if [ -n "${RESIDUAL_EVAL_CORPUS:-}" ]; then
+  corpus=$RESIDUAL_EVAL_CORPUS
+else
+  corpus=$work/corpus
+  python3 "$here/corpus.py" "$corpus" --seed "$seed"
+fi
 
 runs=()
 scan_dir=${RESIDUAL_SCAN_DIR:-}

@@ -114,9 +114,7 @@ const PLACEHOLDER_PARTS: &[&str] = &[
     "not_a_real",
     "notreal",
     "not-real",
-    "fake_",
-    "_fake",
-    "fake-",
+    "fake",
     "sample",
     "secret_here",
     "token_here",
@@ -185,6 +183,10 @@ pub fn is_placeholder(value: &[u8]) -> bool {
     if lower.iter().all(|&b| b == lower[0]) {
         return true;
     }
+    // Punctuation only (`,.:-@*?!`): no letter or digit, no credential.
+    if !lower.iter().any(u8::is_ascii_alphanumeric) {
+        return true;
+    }
     if lower.len() <= 16 && memchr::memmem::find(&lower, b"test").is_some() {
         return true;
     }
@@ -244,13 +246,41 @@ pub fn is_documentation_host(host: &[u8]) -> bool {
 /// (sha512-crypt), `$apr1$`, `$y$` (yescrypt), Django's `pbkdf2_sha256$`, `sha1$`, `bcrypt$`.
 fn is_password_hash(value: &[u8]) -> bool {
     const CRYPT: &[&[u8]] = &[
-        b"$2$", b"$2a$", b"$2b$", b"$2x$", b"$2y$", b"$1$", b"$5$", b"$6$", b"$y$", b"$7$",
-        b"$apr1$", b"$md5$", b"$sha1$", b"$argon2i$", b"$argon2d$", b"$argon2id$", b"$scrypt$",
-        b"$pbkdf2", b"{ssha}", b"{sha}", b"{bcrypt}", b"{ssha512}",
+        b"$2$",
+        b"$2a$",
+        b"$2b$",
+        b"$2x$",
+        b"$2y$",
+        b"$1$",
+        b"$5$",
+        b"$6$",
+        b"$y$",
+        b"$7$",
+        b"$apr1$",
+        b"$md5$",
+        b"$sha1$",
+        b"$argon2i$",
+        b"$argon2d$",
+        b"$argon2id$",
+        b"$scrypt$",
+        b"$pbkdf2",
+        b"{ssha}",
+        b"{sha}",
+        b"{bcrypt}",
+        b"{ssha512}",
     ];
     const DJANGO: &[&[u8]] = &[
-        b"pbkdf2_sha256$", b"pbkdf2_sha1$", b"argon2$", b"bcrypt$", b"bcrypt_sha256$",
-        b"scrypt$", b"sha1$", b"md5$", b"unsalted_md5$", b"unsalted_sha1$", b"crypt$",
+        b"pbkdf2_sha256$",
+        b"pbkdf2_sha1$",
+        b"argon2$",
+        b"bcrypt$",
+        b"bcrypt_sha256$",
+        b"scrypt$",
+        b"sha1$",
+        b"md5$",
+        b"unsalted_md5$",
+        b"unsalted_sha1$",
+        b"crypt$",
         b"scram-sha-256$",
     ];
     // MySQL's `*` + 40 hex digits (`IDENTIFIED BY PASSWORD '*...'`).
@@ -292,7 +322,9 @@ fn is_env_var_name(value: &[u8]) -> bool {
         && value.split(|&b| b == b'_').all(|word| {
             let letters = word.iter().take_while(|b| b.is_ascii_uppercase()).count();
             // A word is letters with at most two trailing digits (`S3` is not, `V2` is).
-            letters >= 1 && word.len() - letters <= 2 && word[letters..].iter().all(u8::is_ascii_digit)
+            letters >= 1
+                && word.len() - letters <= 2
+                && word[letters..].iter().all(u8::is_ascii_digit)
         })
 }
 
@@ -403,6 +435,8 @@ mod tests {
             "sha1$a1b2c$0123456789abcdef0123456789abcdef01234567",
             "пароль",
             "Passwörter",
+            "somefakekey",
+            ",.:-@*?!",
         ] {
             assert!(is_placeholder(value.as_bytes()), "{value}");
         }
@@ -420,10 +454,21 @@ mod tests {
 
     #[test]
     fn documentation_hosts_are_recognised() {
-        for host in ["example.com", "db.example.com:5432", "mq.staging.example", "EXAMPLE.ORG", "x.test"] {
+        for host in [
+            "example.com",
+            "db.example.com:5432",
+            "mq.staging.example",
+            "EXAMPLE.ORG",
+            "x.test",
+        ] {
             assert!(is_documentation_host(host.as_bytes()), "{host}");
         }
-        for host in ["db.acme.io", "example.company.io", "myexample.com", "latest"] {
+        for host in [
+            "db.acme.io",
+            "example.company.io",
+            "myexample.com",
+            "latest",
+        ] {
             assert!(!is_documentation_host(host.as_bytes()), "{host}");
         }
     }

@@ -46,21 +46,48 @@ fn short_passwords_in_commands_sql_and_connection_strings_are_found() {
     let m = matcher();
     let pw = plant(&["Kd8", "3hf7"]);
     let cases = [
-        (format!("mysql -h db -u root -p{pw} app"), "cli-mysql-password"),
-        (format!("mysqldump --user=b --password={pw} app"), "cli-password-option"),
-        (format!("sshpass -p '{pw}' ssh deploy@host"), "cli-short-password-flag"),
-        (format!("docker login -u ci -p {pw} registry.internal"), "cli-short-password-flag"),
-        (format!("CREATE USER 'app'@'%' IDENTIFIED BY '{pw}';"), "sql-identified-by"),
-        (format!("ALTER ROLE app WITH PASSWORD '{pw}';"), "sql-with-password"),
-        (format!("psql \"host=db user=app password={pw} dbname=x\""), "libpq-dsn-password"),
-        (format!("url=jdbc:mysql://db/app?user=app&password={pw}"), "jdbc-url-password"),
+        (
+            format!("mysql -h db -u root -p{pw} app"),
+            "cli-mysql-password",
+        ),
+        (
+            format!("mysqldump --user=b --password={pw} app"),
+            "cli-password-option",
+        ),
+        (
+            format!("sshpass -p '{pw}' ssh deploy@host"),
+            "cli-short-password-flag",
+        ),
+        (
+            format!("docker login -u ci -p {pw} registry.internal"),
+            "cli-short-password-flag",
+        ),
+        (
+            format!("CREATE USER 'app'@'%' IDENTIFIED BY '{pw}';"),
+            "sql-identified-by",
+        ),
+        (
+            format!("ALTER ROLE app WITH PASSWORD '{pw}';"),
+            "sql-with-password",
+        ),
+        (
+            format!("psql \"host=db user=app password={pw} dbname=x\""),
+            "libpq-dsn-password",
+        ),
+        (
+            format!("url=jdbc:mysql://db/app?user=app&password={pw}"),
+            "jdbc-url-password",
+        ),
     ];
     for (text, id) in &cases {
         let found = m.scan(Some("deploy.sh"), text.as_bytes());
         assert_eq!(ids(&found), [*id], "{id}");
     }
     let env = format!("DB_PASS={pw}\n");
-    assert_eq!(ids(&m.scan(Some(".env"), env.as_bytes())), ["config-password-key"]);
+    assert_eq!(
+        ids(&m.scan(Some(".env"), env.as_bytes())),
+        ["config-password-key"]
+    );
     // The same line in code is a variable, not configuration.
     assert!(m.scan(Some("settings.py"), env.as_bytes()).is_empty());
 }
@@ -76,15 +103,24 @@ fn prompts_ports_and_references_on_command_lines_are_not_passwords() {
         "mysql -u \"$DB_USER\" -p\"$DB_PASS\" app",
         "CREATE USER 'a'@'%' IDENTIFIED BY '${APP_DB_PASSWORD}';",
     ] {
-        assert!(m.scan(Some("deploy.sh"), text.as_bytes()).is_empty(), "{text}");
+        assert!(
+            m.scan(Some("deploy.sh"), text.as_bytes()).is_empty(),
+            "{text}"
+        );
     }
 }
 
 #[test]
 fn hashes_references_translations_and_validation_rules_are_not_passwords() {
     let m = matcher();
-    let bcrypt = plant(&["$2b$12$", "KIXQJZ0VnD1m2Zq0cYV3UuJwz8tq1nq1S0a1bC2dE3fG4hI5jK6lm"]);
-    let django = plant(&["pbkdf2_sha256$600000$", "Zq8vR2mW5t$aGFzaGhhc2hoYXNoaGFzaA="]);
+    let bcrypt = plant(&[
+        "$2b$12$",
+        "KIXQJZ0VnD1m2Zq0cYV3UuJwz8tq1nq1S0a1bC2dE3fG4hI5jK6lm",
+    ]);
+    let django = plant(&[
+        "pbkdf2_sha256$600000$",
+        "Zq8vR2mW5t$aGFzaGhhc2hoYXNoaGFzaA=",
+    ]);
     for text in [
         format!("{{\"user\": \"ana\", \"password\": \"{bcrypt}\"}}"),
         format!("{{\"user\": \"bo\", \"password\": \"{django}\"}}"),
@@ -104,7 +140,14 @@ fn hashes_references_translations_and_validation_rules_are_not_passwords() {
 fn url_credentials_are_found_in_any_scheme_except_on_documentation_hosts() {
     let m = matcher();
     let pw = plant(&["Wq8", "vT3kz"]);
-    for scheme in ["pgx", "mysql+pymysql", "mongodb+srv", "amqps", "clickhouse", "mssql+pyodbc"] {
+    for scheme in [
+        "pgx",
+        "mysql+pymysql",
+        "mongodb+srv",
+        "amqps",
+        "clickhouse",
+        "mssql+pyodbc",
+    ] {
         let live = format!("URL={scheme}://app:{pw}@db.acme.io:5432/app");
         assert_eq!(m.scan(None, live.as_bytes()).len(), 1, "{scheme}");
         for host in ["db.example.com", "api.example.org", "mq.staging.example"] {
@@ -163,13 +206,22 @@ fn private_keys_in_quoted_base64_and_der_forms_are_found_and_certificates_are_no
             .collect::<Vec<_>>()
             .join("\n")
     );
-    assert_eq!(ids(&m.scan(None, concatenated.as_bytes())), ["private-key-pkcs8"]);
+    assert_eq!(
+        ids(&m.scan(None, concatenated.as_bytes())),
+        ["private-key-pkcs8"]
+    );
 
     let k8s = format!("data:\n  tls.key: {}\n", b64(pem.as_bytes()));
-    assert_eq!(ids(&m.scan(None, k8s.as_bytes())), ["private-key-base64-pem"]);
+    assert_eq!(
+        ids(&m.scan(None, k8s.as_bytes())),
+        ["private-key-base64-pem"]
+    );
 
     let bare = format!("signing_private_key: {body}\n");
-    assert_eq!(ids(&m.scan(None, bare.as_bytes())), ["private-key-der-base64"]);
+    assert_eq!(
+        ids(&m.scan(None, bare.as_bytes())),
+        ["private-key-der-base64"]
+    );
 
     let cert = b64(&der(CERT_HEAD, 900));
     let cert_pem = format!("-----BEGIN CERTIFICATE-----\n{cert}\n-----END CERTIFICATE-----\n");
@@ -189,7 +241,10 @@ fn an_encrypted_legacy_pem_key_is_reported_as_encrypted_and_not_as_a_plain_key()
         "{}\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,9F3A1C2B4D5E6F70\n\n{body}\n-----END RSA PRIVATE KEY-----\n",
         plant(&["-----BEGIN RSA PRIV", "ATE KEY-----"])
     );
-    assert_eq!(ids(&m.scan(None, key.as_bytes())), ["private-key-pem-encrypted"]);
+    assert_eq!(
+        ids(&m.scan(None, key.as_bytes())),
+        ["private-key-pem-encrypted"]
+    );
 }
 
 #[test]
@@ -231,10 +286,31 @@ fn every_provider_issue_18_names_has_a_rule() {
     let patterns = builtin().expect("built-in patterns load");
     let ids: Vec<&str> = patterns.iter().map(|p| p.id.as_str()).collect();
     for provider in [
-        "grafana", "akamai", "databricks", "doppler", "vault", "planetscale", "pulumi",
-        "terraform", "linear", "sentry", "postman", "atlassian", "okta", "azure", "gcp", "twilio",
-        "sendgrid", "mailgun", "npm", "pypi", "rubygems", "dockerhub", "azure-sas",
-        "azure-storage", "google-service-account",
+        "grafana",
+        "akamai",
+        "databricks",
+        "doppler",
+        "vault",
+        "planetscale",
+        "pulumi",
+        "terraform",
+        "linear",
+        "sentry",
+        "postman",
+        "atlassian",
+        "okta",
+        "azure",
+        "gcp",
+        "twilio",
+        "sendgrid",
+        "mailgun",
+        "npm",
+        "pypi",
+        "rubygems",
+        "dockerhub",
+        "azure-sas",
+        "azure-storage",
+        "google-service-account",
     ] {
         assert!(
             ids.iter().any(|id| id.starts_with(provider)),

@@ -289,7 +289,7 @@ def url_credentials(c):
         ("pos", f"ORACLE=oracle+cx_oracle://scott:{p()}@ora.acme.io:1521/?service_name=XE"),
         ("pos", f"LDAP_URL=ldaps://binduser:{p()}@ldap.acme.io:636"),
         ("neg", "DATABASE_URL=postgres://app:s3cretpassw0rd@db.example.com/app"),
-        ("neg", "BROKER_URL=amqp://guest:guest@localhost:5672//"),
+        ("neg", "BROKER_URL=amqp://guest:${RABBIT_PASSWORD}@localhost:5672//"),
         ("neg", "CACHE_URL=redis://:${REDIS_PASSWORD}@cache:6379/0"),
         ("neg", "DATABASE_URL=postgres://localhost:5432/app"),
         ("neg", "DOCS=https://user:pass@api.example.org/v1"),
@@ -397,6 +397,15 @@ def providers(c):
     ])
 
 
+def local_defaults(c):
+    # Factory credentials on a local host: issue 18 asks for them as a separate, low rule.
+    c.file("local-default-credentials", "docker.env", [
+        ("pos", "BROKER_URL=amqp://guest:" + "guest@localhost:5672//"),
+        ("pos", "DATABASE_URL=postgres://postgres:" + "postgres@127.0.0.1:5432/app"),
+        ("neg", "DATABASE_URL=postgres://localhost:5432/app"),
+    ])
+
+
 def negatives(c):
     cls = "false-positive-traps"
     r = c.rand
@@ -445,7 +454,8 @@ def main(argv):
         sys.exit(__doc__)
     seed = int(argv[argv.index("--seed") + 1]) if "--seed" in argv else 18
     c = Corpus(argv[1], seed)
-    for build in (context_passwords, split_values, private_keys, url_credentials, providers, negatives):
+    for build in (context_passwords, split_values, private_keys, url_credentials, providers,
+                  local_defaults, negatives):
         build(c)
     c.write_labels()
     pos = sum(1 for label in c.labels if label["positive"])

@@ -8,7 +8,7 @@
 //! same matcher that scans repositories.
 
 use regex::bytes::{Regex, RegexBuilder};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -45,6 +45,9 @@ pub struct Pattern {
     /// Minimum length of the captured secret in characters (UTF-8), for rules whose regex
     /// minimum counts bytes: `пароль` is 12 bytes but 6 characters.
     pub min_chars: Option<usize>,
+    /// A ceiling on the severity of findings from this pattern, for credentials that are weaker
+    /// by nature (an encrypted private key needs its passphrase too). `None`: no ceiling.
+    pub max_severity: Option<SeverityCeiling>,
     /// What the captured secret must look like beyond the regex, for rules whose context is
     /// weak (a generic name) or whose regex cannot say it (a base64 `user:pass`).
     pub shape: Option<Shape>,
@@ -103,6 +106,19 @@ fn ends_with_literal_tail(glob: &str, path: &str) -> bool {
     let tail = glob.rsplit(['*', '?']).next().unwrap_or(glob).as_bytes();
     path.len() >= tail.len()
         && path.as_bytes()[path.len() - tail.len()..].eq_ignore_ascii_case(tail)
+}
+
+/// The highest severity a pattern's findings may take (see [`Pattern::max_severity`]); the core
+/// maps it onto its own severity scale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SeverityCeiling {
+    /// Informational to low.
+    Low,
+    /// Medium.
+    Medium,
+    /// High.
+    High,
 }
 
 /// A check on the captured secret that a regex cannot express.
@@ -226,6 +242,8 @@ struct PatternSpec {
     min_chars: Option<usize>,
     #[serde(default)]
     shape: Option<Shape>,
+    #[serde(default)]
+    max_severity: Option<SeverityCeiling>,
     #[serde(default)]
     paths: Vec<String>,
     #[serde(default)]
@@ -368,6 +386,7 @@ fn compile(file: &str, spec: PatternSpec) -> Result<Pattern, LoadError> {
         entropy: spec.entropy,
         min_chars: spec.min_chars,
         shape: spec.shape,
+        max_severity: spec.max_severity,
         paths: spec.paths,
         ignore_placeholders: spec.ignore_placeholders,
         priority: spec.priority,

@@ -5,7 +5,7 @@
 //! file trips no secret scanner.
 
 use base64::Engine as _;
-use residual_scanners::secrets::{builtin, parse_file, Match, Matcher};
+use residual_scanners::secrets::{builtin, parse_file, Match, Matcher, SeverityCeiling};
 
 const KEY: &[u8] = b"test fingerprint key";
 
@@ -317,4 +317,34 @@ fn every_provider_issue_18_names_has_a_rule() {
             "no rule for {provider}"
         );
     }
+}
+
+#[test]
+fn encrypted_keys_and_local_default_credentials_are_capped_at_low_severity() {
+    let patterns = builtin().expect("built-in patterns load");
+    let ceiling = |id: &str| {
+        patterns
+            .iter()
+            .find(|p| p.id == id)
+            .map(|p| p.max_severity)
+            .unwrap_or_else(|| panic!("no pattern {id}"))
+    };
+    assert_eq!(
+        ceiling("private-key-pem-encrypted"),
+        Some(SeverityCeiling::Low)
+    );
+    assert_eq!(
+        ceiling("private-key-pkcs8-encrypted"),
+        Some(SeverityCeiling::Low)
+    );
+    assert_eq!(
+        ceiling("url-default-credentials-local"),
+        Some(SeverityCeiling::Low)
+    );
+    assert_eq!(ceiling("private-key-rsa"), None);
+
+    let m = matcher();
+    let url = plant(&["BROKER_URL=amqp://guest:gu", "est@localhost:5672//"]);
+    let local = m.scan(None, url.as_bytes());
+    assert_eq!(ids(&local), ["url-default-credentials-local"]);
 }

@@ -3,8 +3,11 @@
 //!
 //! ```text
 //! cargo run --release -p residual-scanners --example git_scan_bench -- REPO \
-//!     [--save-known FILE] [--known FILE] [--threads N] [--max-blob-bytes N]
+//!     [--save-known FILE] [--known FILE] [--threads N] [--max-blob-bytes N] [--rules DIR]
 //! ```
+//!
+//! `--rules DIR` loads the patterns from a `rules/secrets` directory instead of the built-in copy
+//! (an older rule set, to measure what new rules cost on the same engine).
 //!
 //! `--save-known` writes the commits and blobs this run covered (one `c <id>` / `b <id>` per
 //! line); `--known` reads such a file and makes the run incremental. See `benches/git_scan.md`.
@@ -30,11 +33,13 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut repo: Option<PathBuf> = None;
     let mut known_file: Option<PathBuf> = None;
     let mut save_file: Option<PathBuf> = None;
+    let mut rules: Option<PathBuf> = None;
     let mut options = GitScanOptions::default();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--known" => known_file = args.next().map(PathBuf::from),
             "--save-known" => save_file = args.next().map(PathBuf::from),
+            "--rules" => rules = Some(PathBuf::from(args.next().ok_or("--rules needs DIR")?)),
             "--threads" => options.threads = args.next().ok_or("--threads needs N")?.parse()?,
             "--max-blob-bytes" => {
                 options.max_blob_bytes = args.next().ok_or("--max-blob-bytes needs N")?.parse()?
@@ -47,7 +52,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(file) = &known_file {
         options.known = read_known(file)?;
     }
-    let matcher = bench_matcher()?;
+    let matcher = bench_matcher(rules.as_deref())?;
     let clock = Instant::now();
     let scan = scan_repository(&repo, &options, matcher.as_ref())?;
     let wall = clock.elapsed();
@@ -101,9 +106,14 @@ fn write_known(file: &PathBuf, known: &KnownObjects) -> Result<(), Box<dyn std::
     Ok(())
 }
 
-/// The built-in secret patterns, with a fixed benchmark fingerprint key.
-fn bench_matcher() -> Result<Box<dyn BlobMatcher>, Box<dyn std::error::Error>> {
-    let patterns = residual_scanners::secrets::builtin()?;
+/// The built-in secret patterns (or those of `rules`), with a fixed benchmark fingerprint key.
+fn bench_matcher(
+    rules: Option<&std::path::Path>,
+) -> Result<Box<dyn BlobMatcher>, Box<dyn std::error::Error>> {
+    let patterns = match rules {
+        Some(dir) => residual_scanners::secrets::load_dir(dir)?,
+        None => residual_scanners::secrets::builtin()?,
+    };
     Ok(Box::new(residual_scanners::secrets::Matcher::new(
         patterns,
         b"git_scan_bench",

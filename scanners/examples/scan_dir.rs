@@ -3,6 +3,11 @@
 //! secret. Used to score the patterns against benchmark repositories (benches/README.md).
 //!
 //!     cargo run --release -p residual-scanners --example scan_dir -- DIR > matches.jsonl
+//!     cargo run --release -p residual-scanners --example scan_dir -- --rules rules/secrets DIR
+//!
+//! `--rules DIR` loads the patterns from a `rules/secrets` directory instead of the built-in
+//! copy, and checks their examples first (failures to stderr): rules can then be edited and
+//! measured without rebuilding.
 
 use residual_scanners::secrets::{self, Matcher};
 use std::path::Path;
@@ -36,8 +41,22 @@ fn walk(dir: &Path, root: &Path, matcher: &Matcher) -> std::io::Result<()> {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = std::env::args().nth(1).ok_or("usage: scan_dir DIR")?;
-    let matcher = Matcher::new(secrets::builtin()?, b"detection-quality-measurement")?;
+    let usage = "usage: scan_dir [--rules RULES_DIR] DIR";
+    let mut args = std::env::args().skip(1);
+    let mut first = args.next().ok_or(usage)?;
+    let patterns = if first == "--rules" {
+        let rules = args.next().ok_or(usage)?;
+        let patterns = secrets::load_dir(Path::new(&rules))?;
+        for failure in secrets::check_examples(&patterns) {
+            eprintln!("{failure}");
+        }
+        first = args.next().ok_or(usage)?;
+        patterns
+    } else {
+        secrets::builtin()?
+    };
+    let dir = first;
+    let matcher = Matcher::new(patterns, b"detection-quality-measurement")?;
     walk(Path::new(&dir), Path::new(&dir), &matcher)?;
     Ok(())
 }

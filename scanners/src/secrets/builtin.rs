@@ -41,8 +41,16 @@ pub const BUILTIN_FILES: &[(&str, &str)] = &[
         include_str!("../../../rules/secrets/keys.toml"),
     ),
     (
+        "services.toml",
+        include_str!("../../../rules/secrets/services.toml"),
+    ),
+    (
         "databases.toml",
         include_str!("../../../rules/secrets/databases.toml"),
+    ),
+    (
+        "context.toml",
+        include_str!("../../../rules/secrets/context.toml"),
     ),
     (
         "credential-files.toml",

@@ -7,7 +7,7 @@
 
 use super::fingerprint::{preview, Fingerprinter};
 use super::pattern::Pattern;
-use super::plausibility::{is_placeholder, shannon_entropy};
+use super::plausibility::{has_shape, is_documentation_host, is_placeholder, shannon_entropy};
 use super::sink::{SecretSink, Verifiable};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use serde::Serialize;
@@ -323,6 +323,19 @@ impl Matcher {
                 if pattern.ignore_placeholders && is_placeholder(value) {
                     continue;
                 }
+                if pattern.min_chars.is_some_and(|min| char_count(value) < min) {
+                    continue;
+                }
+                if pattern.shape.is_some_and(|shape| !has_shape(value, shape)) {
+                    continue;
+                }
+                if pattern
+                    .host_group
+                    .and_then(|group| caps.get(group))
+                    .is_some_and(|host| is_documentation_host(host.as_bytes()))
+                {
+                    continue;
+                }
                 let identifier = pattern
                     .id_group
                     .and_then(|group| caps.get(group))
@@ -408,6 +421,14 @@ impl Matcher {
                 }
             })
             .collect()
+    }
+}
+
+/// Characters in `value`: UTF-8 scalar values when it decodes, bytes otherwise.
+fn char_count(value: &[u8]) -> usize {
+    match std::str::from_utf8(value) {
+        Ok(text) => text.chars().count(),
+        Err(_) => value.len(),
     }
 }
 

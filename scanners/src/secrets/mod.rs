@@ -34,9 +34,10 @@ pub use matcher::{
     DEFAULT_MAX_BLOB_BYTES, INLINE_ALLOW_MARKER,
 };
 pub use pattern::{
-    load_dir, parse_file, path_matches, Example, LoadError, Pattern, PatternProblem, SPLIT_MARKER,
+    load_dir, parse_file, path_matches, Example, LoadError, Pattern, PatternProblem,
+    SeverityCeiling, Shape, SPLIT_MARKER,
 };
-pub use plausibility::{is_placeholder, shannon_entropy};
+pub use plausibility::{has_shape, is_documentation_host, is_placeholder, shannon_entropy};
 pub use sink::{SecretSink, Verifiable};
 
 use std::fmt;

@@ -8,7 +8,7 @@
 //! same matcher that scans repositories.
 
 use regex::bytes::{Regex, RegexBuilder};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -42,6 +42,15 @@ pub struct Pattern {
     pub keywords: Vec<String>,
     /// Minimum Shannon entropy (bits per byte) of the captured secret.
     pub entropy: Option<f64>,
+    /// Minimum length of the captured secret in characters (UTF-8), for rules whose regex
+    /// minimum counts bytes: `пароль` is 12 bytes but 6 characters.
+    pub min_chars: Option<usize>,
+    /// A ceiling on the severity of findings from this pattern, for credentials that are weaker
+    /// by nature (an encrypted private key needs its passphrase too). `None`: no ceiling.
+    pub max_severity: Option<SeverityCeiling>,
+    /// What the captured secret must look like beyond the regex, for rules whose context is
+    /// weak (a generic name) or whose regex cannot say it (a base64 `user:pass`).
+    pub shape: Option<Shape>,
     /// Glob-ish file name hints (`.netrc`, `*.pgpass`, `config/*.yml`). When non-empty the
     /// pattern runs only on blobs whose path matches one of them, and never on blobs whose path
     /// is unknown.
@@ -60,6 +69,9 @@ pub struct Pattern {
     pub(crate) regex: Regex,
     pub(crate) secret_group: usize,
     pub(crate) id_group: Option<usize>,
+    /// The `host` group of URL rules: a match whose host is a documentation domain
+    /// (`example.com`, `*.example`, RFC 2606) is dropped.
+    pub(crate) host_group: Option<usize>,
 }
 
 impl Pattern {
@@ -94,6 +106,29 @@ fn ends_with_literal_tail(glob: &str, path: &str) -> bool {
     let tail = glob.rsplit(['*', '?']).next().unwrap_or(glob).as_bytes();
     path.len() >= tail.len()
         && path.as_bytes()[path.len() - tail.len()..].eq_ignore_ascii_case(tail)
+}
+
+/// The highest severity a pattern's findings may take (see [`Pattern::max_severity`]); the core
+/// maps it onto its own severity scale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SeverityCeiling {
+    /// Informational to low.
+    Low,
+    /// Medium.
+    Medium,
+    /// High.
+    High,
+}
+
+/// A check on the captured secret that a regex cannot express.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Shape {
+    /// At least one ASCII letter and one digit: a machine-made token, not a word or a name.
+    Mixed,
+    /// Base64 of printable `user:password`, both non-empty (HTTP Basic credentials).
+    Base64UserPass,
 }
 
 /// One example text of a pattern, with the file path to scan it as (for path-restricted rules).
@@ -203,6 +238,12 @@ struct PatternSpec {
     keywords: Vec<String>,
     #[serde(default)]
     entropy: Option<f64>,
+    #[serde(default)]
+    min_chars: Option<usize>,
+    #[serde(default)]
+    shape: Option<Shape>,
+    #[serde(default)]
+    max_severity: Option<SeverityCeiling>,
     #[serde(default)]
     paths: Vec<String>,
     #[serde(default)]
@@ -333,6 +374,7 @@ fn compile(file: &str, spec: PatternSpec) -> Result<Pattern, LoadError> {
     let group = |name: &str| regex.capture_names().position(|n| n == Some(name));
     let secret_group = group("secret").ok_or_else(|| fail(PatternProblem::MissingSecretGroup))?;
     let id_group = group("id");
+    let host_group = group("host");
     Ok(Pattern {
         id: spec.id,
         name: spec.name,
@@ -342,6 +384,9 @@ fn compile(file: &str, spec: PatternSpec) -> Result<Pattern, LoadError> {
         pattern: spec.pattern,
         keywords: spec.keywords,
         entropy: spec.entropy,
+        min_chars: spec.min_chars,
+        shape: spec.shape,
+        max_severity: spec.max_severity,
         paths: spec.paths,
         ignore_placeholders: spec.ignore_placeholders,
         priority: spec.priority,
@@ -355,6 +400,7 @@ fn compile(file: &str, spec: PatternSpec) -> Result<Pattern, LoadError> {
         regex,
         secret_group,
         id_group,
+        host_group,
     })
 }
 

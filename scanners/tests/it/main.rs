@@ -13,5 +13,6 @@ mod github_bench;
 mod github_fixtures;
 mod github_scan;
 mod gitlab_scan;
+mod secret_recall;
 mod secret_rules;
 mod verify;

@@ -185,7 +185,12 @@ fn placeholders_produce_no_match() {
         "amqp://guest:guest@localhost:5672/",
         "https://user:pass@example.com/",
     ] {
-        let found = matcher.scan(Some("config/app.env"), text.as_bytes());
+        // Factory defaults on a local host are reported by their own low-severity rule only.
+        let found: Vec<Match> = matcher
+            .scan(Some("config/app.env"), text.as_bytes())
+            .into_iter()
+            .filter(|m| m.pattern_id != "url-default-credentials-local")
+            .collect();
         assert!(found.is_empty(), "{text:?} matched {:?}", ids(&found));
     }
 }

@@ -19,6 +19,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
+mod ceiling;
 mod codehost;
 pub mod examples;
 mod idp;
@@ -594,10 +595,18 @@ fn secret_in_git(
         live,
         evidence,
     );
-    if live.is_none() {
-        if let Some(candidate) = ctx.out.get_mut(before) {
+    if let Some(candidate) = ctx.out.get_mut(before) {
+        if live.is_none() {
             candidate.severity = candidate.severity.min(Severity::Medium);
         }
+        cap_by_pattern(candidate, c);
+    }
+}
+
+/// Lowers a secret's finding to its pattern's `max_severity` (an encrypted key: low).
+fn cap_by_pattern(candidate: &mut Candidate, c: &Credential) {
+    if let Some(pattern) = c.attributes.get("pattern_id") {
+        candidate.severity = ceiling::cap(candidate.severity, pattern);
     }
 }
 
@@ -695,6 +704,7 @@ fn secrets_owned_by_leavers(
             "secret": credential_evidence(c),
             "liveness": liveness_evidence(c, live, fact),
         });
+        let before = ctx.out.len();
         ctx.raise(
             RuleId::LeaverSecretInGit,
             coverage::credential_unit(ctx.system, c),
@@ -704,5 +714,8 @@ fn secrets_owned_by_leavers(
             live,
             evidence,
         );
+        if let Some(candidate) = ctx.out.get_mut(before) {
+            cap_by_pattern(candidate, c);
+        }
     }
 }

@@ -203,3 +203,40 @@ fn the_gate_falls_back_to_the_whole_history_when_since_cannot_be_used() {
         );
     }
 }
+
+/// An encrypted private key is useless without its passphrase: a leaver's one is reported as an
+/// encrypted key at the pattern's ceiling (low), not dropped and not raised like a plain key.
+#[test]
+fn an_encrypted_private_key_is_a_finding_capped_at_low_severity() {
+    use crate::harness::repo::{git, ANN};
+    let (sb, repo) = setup();
+    // Built here, split, so that the repository itself holds no key-shaped block.
+    let body = "MII2d8gVnIwkFeyTujOQw5H+qkG6rDzN2Zpic4YqwG01m53nmE4y26G1ncvBC7qt\n\
+                /GvVJE9JGBeMWY2m1dudZJT4DY8cZ4mvvbI0HtszZs8P8Wqb3FWqnWMx/nTq6epS\n";
+    let key = format!(
+        "-----BEGIN RSA {p}-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,9F3A1C2B4D5E6F708192A3B4C5D6E7F8\n\n{body}-----END RSA {p}-----\n",
+        p = ["PRIVATE", "KEY"].join(" ")
+    );
+    std::fs::write(repo.join("deploy.key"), key).unwrap();
+    git(&repo, &["add", "."], ANN, "2025-02-02T10:00:00Z");
+    git(
+        &repo,
+        &["commit", "-q", "-m", "deploy key"],
+        ANN,
+        "2025-02-02T10:00:00Z",
+    );
+    let open = sb
+        .ok(&["scan", "git", repo.to_str().unwrap(), "--format", "json"])
+        .json();
+    let encrypted = open
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["evidence"]["secret"]["attributes"]["path"] == "deploy.key")
+        .unwrap_or_else(|| panic!("the encrypted key is a finding: {open:#}"));
+    assert_eq!(
+        encrypted["evidence"]["secret"]["attributes"]["pattern_id"],
+        "private-key-pem-encrypted"
+    );
+    assert_eq!(encrypted["severity"], "low", "{encrypted:#}");
+}

@@ -271,12 +271,7 @@ pub fn evaluate(
         let creds: Vec<&Credential> = credentials.get(&a.name).collect();
         let held: Vec<&Grant> = grants.get(&a.name).collect();
         let (creds, held) = (creds.as_slice(), held.as_slice());
-        let linked = if sso::is_sso(system_kind) {
-            sso::link(people, a, by_local_part)
-        } else {
-            people.link_account(&columns, a, by_local_part)
-        };
-        let holder = linked.and_then(|l| people.person(&l.employee_id).map(|p| (l, p)));
+        let holder = holder_of(people, &columns, system_kind, by_local_part, a);
         if identity_provider {
             if let Some((link, _)) = &holder {
                 links.push((index, link.clone()));
@@ -284,12 +279,7 @@ pub fn evaluate(
             idp::account(&mut ctx, people, &owners, a, creds, held, holder.as_ref());
             continue;
         }
-        let owner = a
-            .hints
-            .owner
-            .as_deref()
-            .and_then(|o| people.link_owner(o))
-            .and_then(|l| people.person(&l.employee_id).map(|p| (l, p)));
+        let owner = owner_of(people, a);
         if let Some((link, person)) = &holder {
             links.push((index, link.clone()));
             if authorship && person.is_leaver(now) {
@@ -317,28 +307,8 @@ pub fn evaluate(
         }
         // A git author is an identity, not access: unlinked authors matter only when they
         // committed secrets.
-        let orphan_matters = !authorship || !creds.is_empty();
-        if holder.is_none()
-            && owner.is_none()
-            && orphan_matters
-            && a.kind != AccountKind::Role
-            && a.enabled != Some(false)
-            && !codehost::is_pseudo(a)
-        {
-            let evidence = json!({
-                "account": account_evidence(a),
-                "hints": a.hints,
-                "reason": "no HR column, email, alias, employee id or owner links this account to a person",
-            });
-            ctx.raise(
-                RuleId::OrphanAccount,
-                coverage::account_unit(ctx.system, a),
-                &a.name,
-                a.name.clone(),
-                None,
-                a.enabled,
-                evidence,
-            );
+        if holder.is_none() && owner.is_none() && (!authorship || !creds.is_empty()) {
+            orphan_account(&mut ctx, a);
         }
     }
     if authorship {
@@ -349,6 +319,54 @@ pub fn evaluate(
         candidates: ctx.out,
         links,
     }
+}
+
+/// The person an account is (by the system's HR columns, email, aliases, employee id; Identity
+/// Center users by email, user name, then external id), with how it was linked.
+fn holder_of<'p>(
+    people: &PeopleIndex<'p>,
+    columns: &[String],
+    system_kind: &str,
+    by_local_part: bool,
+    a: &Account,
+) -> Option<(Link, &'p Person)> {
+    let linked = if sso::is_sso(system_kind) {
+        sso::link(people, a, by_local_part)
+    } else {
+        people.link_account(columns, a, by_local_part)
+    };
+    linked.and_then(|l| people.person(&l.employee_id).map(|p| (l, p)))
+}
+
+/// The person an account's owner hint names (an owner tag), with how it was linked.
+fn owner_of<'p>(people: &PeopleIndex<'p>, a: &Account) -> Option<(Link, &'p Person)> {
+    a.hints
+        .owner
+        .as_deref()
+        .and_then(|o| people.link_owner(o))
+        .and_then(|l| people.person(&l.employee_id).map(|p| (l, p)))
+}
+
+/// `orphan-account`: an account no person and no owner links to, unless it is a role, disabled
+/// or a code host's pseudo-account.
+fn orphan_account(ctx: &mut Ctx, a: &Account) {
+    if a.kind == AccountKind::Role || a.enabled == Some(false) || codehost::is_pseudo(a) {
+        return;
+    }
+    let evidence = json!({
+        "account": account_evidence(a),
+        "hints": a.hints,
+        "reason": "no HR column, email, alias, employee id or owner links this account to a person",
+    });
+    ctx.raise(
+        RuleId::OrphanAccount,
+        coverage::account_unit(ctx.system, a),
+        &a.name,
+        a.name.clone(),
+        None,
+        a.enabled,
+        evidence,
+    );
 }
 
 fn leaver_rules(

@@ -18,8 +18,8 @@ mod payload;
 use crate::coverage::{Miss, MissClass, IDP_ADMIN_ROLES, IDP_APP_ASSIGNMENTS, IDP_GROUPS};
 use crate::idp::Listings;
 use crate::rest::{encode, IdpPaging, RestClient, RestPolicy};
-use crate::{Observations, RunStatus, ScanReport};
-use chrono::Utc;
+use crate::{Grant, Observations, RunStatus, ScanReport};
+use chrono::{DateTime, Utc};
 use octocrab::secrecy::{ExposeSecret, SecretString};
 use octocrab::Octocrab;
 use payload::{ApiToken, App, AppUser, Assignee, Group, Role, User};
@@ -101,6 +101,123 @@ fn client(cfg: &OktaScanConfig) -> Result<RestClient, String> {
     Ok(RestClient::new(crab, &cfg.api_url, cfg.policy.clone()))
 }
 
+/// Every group's members as group grants.
+async fn group_grants(lists: &mut Listings<'_>) -> Vec<Grant> {
+    let mut out = Vec::new();
+    if let Some(groups) = lists
+        .read::<Group>(IDP_GROUPS, "/api/v1/groups", "okta.groups.read")
+        .await
+    {
+        for g in &groups {
+            let name = g
+                .profile
+                .get("name")
+                .and_then(|v| v.as_str())
+                .unwrap_or(&g.id)
+                .to_string();
+            let route = format!("/api/v1/groups/{}/users", encode(&g.id));
+            if let Some(members) = lists
+                .read::<User>(IDP_GROUPS, &route, "okta.groups.read")
+                .await
+            {
+                for m in &members {
+                    out.push(map::group_grant(&map::login(m), &g.id, &name));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The users assigned to every active app, as app grants.
+async fn app_grants(lists: &mut Listings<'_>, login_of: &HashMap<String, String>) -> Vec<Grant> {
+    let mut out = Vec::new();
+    if let Some(apps) = lists
+        .read::<App>(IDP_APP_ASSIGNMENTS, "/api/v1/apps", "okta.apps.read")
+        .await
+    {
+        for app in apps
+            .iter()
+            .filter(|a| a.status.as_deref() != Some("INACTIVE"))
+        {
+            let label = app.label.clone().unwrap_or_else(|| app.id.clone());
+            let route = format!("/api/v1/apps/{}/users", encode(&app.id));
+            if let Some(assigned) = lists
+                .read::<AppUser>(IDP_APP_ASSIGNMENTS, &route, "okta.apps.read")
+                .await
+            {
+                for au in &assigned {
+                    if let Some(login) = login_of.get(&au.id) {
+                        out.push(map::app_grant(login, &app.id, &label, au));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The admin roles of every user with one, as role grants.
+async fn admin_grants(lists: &mut Listings<'_>, login_of: &HashMap<String, String>) -> Vec<Grant> {
+    let mut out = Vec::new();
+    if let Some(admins) = lists
+        .read::<Assignee>(
+            IDP_ADMIN_ROLES,
+            "/api/v1/iam/assignees/users",
+            "okta.roles.read",
+        )
+        .await
+    {
+        for a in &admins {
+            let Some(login) = login_of.get(&a.id) else {
+                continue;
+            };
+            let route = format!("/api/v1/users/{}/roles", encode(&a.id));
+            if let Some(roles) = lists
+                .read::<Role>(IDP_ADMIN_ROLES, &route, "okta.roles.read")
+                .await
+            {
+                for r in &roles {
+                    out.push(map::role_grant(login, r));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// API tokens with their owner as accounts and credentials (into `obs`); a token whose owner
+/// is not in the user listing misses the unit.
+async fn api_tokens(
+    lists: &mut Listings<'_>,
+    login_of: &HashMap<String, String>,
+    now: DateTime<Utc>,
+    obs: &mut Observations,
+) {
+    if let Some(tokens) = lists
+        .read::<ApiToken>("api-tokens", "/api/v1/api-tokens", "okta.apiTokens.read")
+        .await
+    {
+        for t in &tokens {
+            match login_of.get(&t.user_id) {
+                Some(owner) => {
+                    let (a, c) = map::api_token(t, owner, now);
+                    obs.accounts.push(a);
+                    obs.credentials.push(c);
+                }
+                None => lists.misses.push(Miss::new(
+                    "api-tokens",
+                    MissClass::Error,
+                    format!(
+                        "API token {} belongs to user {}, who is not in the user listing",
+                        t.id, t.user_id
+                    ),
+                )),
+            }
+        }
+    }
+}
+
 /// Sweeps the org and returns the scan run's report. Never fails: problems are in the report.
 pub async fn scan_okta(cfg: &OktaScanConfig) -> ScanReport {
     let started_at = Utc::now();
@@ -127,99 +244,10 @@ pub async fn scan_okta(cfg: &OktaScanConfig) -> ScanReport {
         .collect();
     obs.accounts.extend(users.iter().map(map::user_account));
 
-    if let Some(groups) = lists
-        .read::<Group>(IDP_GROUPS, "/api/v1/groups", "okta.groups.read")
-        .await
-    {
-        for g in &groups {
-            let name = g
-                .profile
-                .get("name")
-                .and_then(|v| v.as_str())
-                .unwrap_or(&g.id)
-                .to_string();
-            let route = format!("/api/v1/groups/{}/users", encode(&g.id));
-            if let Some(members) = lists
-                .read::<User>(IDP_GROUPS, &route, "okta.groups.read")
-                .await
-            {
-                for m in &members {
-                    obs.grants
-                        .push(map::group_grant(&map::login(m), &g.id, &name));
-                }
-            }
-        }
-    }
-
-    if let Some(apps) = lists
-        .read::<App>(IDP_APP_ASSIGNMENTS, "/api/v1/apps", "okta.apps.read")
-        .await
-    {
-        for app in apps
-            .iter()
-            .filter(|a| a.status.as_deref() != Some("INACTIVE"))
-        {
-            let label = app.label.clone().unwrap_or_else(|| app.id.clone());
-            let route = format!("/api/v1/apps/{}/users", encode(&app.id));
-            if let Some(assigned) = lists
-                .read::<AppUser>(IDP_APP_ASSIGNMENTS, &route, "okta.apps.read")
-                .await
-            {
-                for au in &assigned {
-                    if let Some(login) = login_of.get(&au.id) {
-                        obs.grants.push(map::app_grant(login, &app.id, &label, au));
-                    }
-                }
-            }
-        }
-    }
-
-    if let Some(admins) = lists
-        .read::<Assignee>(
-            IDP_ADMIN_ROLES,
-            "/api/v1/iam/assignees/users",
-            "okta.roles.read",
-        )
-        .await
-    {
-        for a in &admins {
-            let Some(login) = login_of.get(&a.id) else {
-                continue;
-            };
-            let route = format!("/api/v1/users/{}/roles", encode(&a.id));
-            if let Some(roles) = lists
-                .read::<Role>(IDP_ADMIN_ROLES, &route, "okta.roles.read")
-                .await
-            {
-                for r in &roles {
-                    obs.grants.push(map::role_grant(login, r));
-                }
-            }
-        }
-    }
-
-    if let Some(tokens) = lists
-        .read::<ApiToken>("api-tokens", "/api/v1/api-tokens", "okta.apiTokens.read")
-        .await
-    {
-        for t in &tokens {
-            match login_of.get(&t.user_id) {
-                Some(owner) => {
-                    let (a, c) = map::api_token(t, owner, now);
-                    obs.accounts.push(a);
-                    obs.credentials.push(c);
-                }
-                None => lists.misses.push(Miss::new(
-                    "api-tokens",
-                    MissClass::Error,
-                    format!(
-                        "API token {} belongs to user {}, who is not in the user listing",
-                        t.id, t.user_id
-                    ),
-                )),
-            }
-        }
-    }
+    obs.grants.extend(group_grants(&mut lists).await);
+    obs.grants.extend(app_grants(&mut lists, &login_of).await);
+    obs.grants.extend(admin_grants(&mut lists, &login_of).await);
+    api_tokens(&mut lists, &login_of, now, &mut obs).await;
 
     let misses = std::mem::take(&mut lists.misses);
     let mut report = ScanReport {

@@ -97,8 +97,9 @@ fn say_what_is_left(ctx: &Context, plan: &Plan) {
     }
 }
 
-/// The proof: the configured scanners of the touched systems sweep again, and only a run that
-/// covers a finding's unit and no longer sees it resolves the finding. Says each case whose
+/// The proof: the configured scanners of the touched systems sweep again (aws-iam targeted at the
+/// people whose findings were acted on), and only a run that covers a finding's unit and no
+/// longer sees it resolves the finding. Says each case whose
 /// state the sweep changed; `false` when a system could not be swept completely (or no scanner
 /// sweeps it).
 fn resweep(ctx: &Context, store: &mut Store, results: &[Carried]) -> anyhow::Result<bool> {
@@ -113,7 +114,15 @@ fn resweep(ctx: &Context, store: &mut Store, results: &[Carried]) -> anyhow::Res
         "remediate: re-sweeping {} to verify",
         scanners.join(", ")
     ));
-    let runs = super::nightly::sweep(ctx, store, &scanners, false)?;
+    // Targeted where the scanner can be (aws-iam: only these people's IAM users, once a full
+    // sweep has linked them); a targeted run resolves only what it looked at.
+    let mut employees: Vec<String> = results
+        .iter()
+        .filter_map(|r| r.action.employee_id.clone())
+        .collect();
+    employees.sort();
+    employees.dedup();
+    let runs = super::nightly::sweep_focused(ctx, store, &scanners, &employees)?;
     for change in runs.iter().flat_map(|r| &r.cases) {
         ctx.progress(crate::pipeline::cases::describe(change));
     }

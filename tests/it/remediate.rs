@@ -322,6 +322,18 @@ async fn a_plan_changes_nothing_and_apply_revokes_what_the_resweep_then_proves_g
         .map(|r| r["id"].as_i64().unwrap())
         .max()
         .unwrap();
+    // Targeted at the leaver's IAM user: a sweep of one user, not of the whole account.
+    let resweep_run = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == resweep)
+        .unwrap();
+    assert_eq!(
+        resweep_run["targeted"],
+        serde_json::json!(["ann"]),
+        "{resweep_run:#}"
+    );
     for rule in [
         "leaver-active-access-key",
         "leaver-console-login",

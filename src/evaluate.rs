@@ -192,6 +192,31 @@ fn remediation(
         .clone()
 }
 
+/// `credential-used-after-departure` for an account's login: it was used after `departed`.
+fn login_used_after_departure(
+    ctx: &mut Ctx,
+    a: &Account,
+    person: &Person,
+    who: &Value,
+    departed: Option<DateTime<Utc>>,
+) {
+    let evidence = json!({
+        "person": who,
+        "account": account_evidence(a),
+        "used_at": time(a.last_used_at),
+        "departed_at": time(departed),
+    });
+    ctx.raise(
+        RuleId::CredentialUsedAfterDeparture,
+        coverage::account_last_used_unit(ctx.system, a),
+        &a.name,
+        format!("{}/login", a.name),
+        Some(person),
+        a.enabled,
+        evidence,
+    );
+}
+
 fn time(t: Option<DateTime<Utc>>) -> Value {
     t.map(|t| Value::String(format_time(&t)))
         .unwrap_or(Value::Null)
@@ -394,21 +419,7 @@ fn leaver_rules(
     }
     let after = |t: Option<DateTime<Utc>>| matches!((t, departed), (Some(t), Some(d)) if t > d);
     if after(a.last_used_at) {
-        let evidence = json!({
-            "person": who,
-            "account": account_evidence(a),
-            "used_at": time(a.last_used_at),
-            "departed_at": time(departed),
-        });
-        ctx.raise(
-            RuleId::CredentialUsedAfterDeparture,
-            coverage::account_last_used_unit(ctx.system, a),
-            &a.name,
-            format!("{}/login", a.name),
-            Some(person),
-            a.enabled,
-            evidence,
-        );
+        login_used_after_departure(ctx, a, person, &who, departed);
     }
     for c in creds {
         if after(c.last_used_at) {

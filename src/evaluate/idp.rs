@@ -9,7 +9,8 @@
 //! leaver), with every owner considered, not only the first.
 
 use super::{
-    account_evidence, credential_evidence, grant_subject, mover_rules, person_evidence, time, Ctx,
+    account_evidence, credential_evidence, grant_subject, login_used_after_departure, mover_rules,
+    person_evidence, time, Ctx,
 };
 use crate::link::{Link, PeopleIndex};
 use crate::person::Person;
@@ -121,21 +122,7 @@ fn leaver(ctx: &mut Ctx, a: &Account, held: &[&Grant], person: &Person, link: &L
         );
     }
     if used_after {
-        let evidence = json!({
-            "person": who,
-            "account": account_evidence(a),
-            "used_at": time(a.last_used_at),
-            "departed_at": time(departed),
-        });
-        ctx.raise(
-            RuleId::CredentialUsedAfterDeparture,
-            coverage::account_last_used_unit(ctx.system, a),
-            &a.name,
-            format!("{}/login", a.name),
-            Some(person),
-            a.enabled,
-            evidence,
-        );
+        login_used_after_departure(ctx, a, person, &who, departed);
     }
     sessions(ctx, a, person, link, departed, used_after);
     for g in held {

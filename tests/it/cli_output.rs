@@ -7,17 +7,22 @@ fn setup() -> Sandbox {
     Sandbox::with_example_hr()
 }
 
-#[test]
-fn scan_into_a_pipe_prints_json_not_a_table() {
-    let sb = setup();
+/// `scan inventory` of the example CRM export, its output going into a pipe.
+fn scan_crm(sb: &Sandbox) -> crate::harness::Run {
     let csv = fixture("inventory/crm.csv");
-    let r = sb.ok(&[
+    sb.ok(&[
         "scan",
         "inventory",
         "--system",
         "crm",
         csv.to_str().unwrap(),
-    ]);
+    ])
+}
+
+#[test]
+fn scan_into_a_pipe_prints_json_not_a_table() {
+    let sb = setup();
+    let r = scan_crm(&sb);
     let open = r.json();
     assert!(
         open.as_array()
@@ -96,14 +101,7 @@ fn an_unknown_rule_id_is_an_error_listing_the_rules() {
 #[test]
 fn progress_lines_carry_a_timestamp_when_stderr_is_not_a_terminal() {
     let sb = setup();
-    let csv = fixture("inventory/crm.csv");
-    let r = sb.ok(&[
-        "scan",
-        "inventory",
-        "--system",
-        "crm",
-        csv.to_str().unwrap(),
-    ]);
+    let r = scan_crm(&sb);
     let lines: Vec<&str> = r.stderr.lines().filter(|l| l.contains("scan ")).collect();
     assert!(!lines.is_empty(), "{}", r.stderr);
     for line in lines {

@@ -166,56 +166,52 @@ pub fn show(ctx: &Context, args: CaseArgs) -> anyhow::Result<Exit> {
     };
     let mut out = std::io::stdout().lock();
     match output::default_format(args.format) {
-        Format::Table => {
-            let c = &doc.case;
-            writeln!(
-                out,
-                "{} — {} ({}), {} effective {}: {}{}",
-                c.case_id,
-                c.name.as_deref().unwrap_or("no name"),
-                c.employee_id,
-                c.event,
-                c.event_at,
-                c.state,
-                if c.overdue { " (overdue)" } else { "" }
-            )?;
-            match &c.verified_at {
-                Some(v) => writeln!(
-                    out,
-                    "verified at {v}, {} hours after the event",
-                    c.hours_to_collapse.unwrap_or_default()
-                )?,
-                None => writeln!(out, "deadline {}", c.deadline)?,
-            }
-            writeln!(out)?;
-            output::write(
-                &mut out,
-                Format::Table,
-                &[
-                    "system",
-                    "state",
-                    "proving_run",
-                    "proved_at",
-                    "open",
-                    "resolved",
-                    "excepted",
-                ],
-                &doc.systems,
-            )?;
-            writeln!(out)?;
-            output::write(
-                &mut out,
-                Format::Table,
-                &["at", "kind", "system", "finding_id", "run_id"],
-                &doc.timeline,
-            )?;
-        }
+        Format::Table => write_case_table(&mut out, &doc)?,
         _ => {
             serde_json::to_writer_pretty(&mut out, &doc)?;
             writeln!(out)?;
         }
     }
     Ok(Exit::Ok)
+}
+
+/// One case for a person at a terminal: the headline, its systems, then its timeline.
+fn write_case_table(out: &mut dyn Write, doc: &CaseDocument<'_>) -> anyhow::Result<()> {
+    let c = &doc.case;
+    writeln!(
+        out,
+        "{} — {} ({}), {} effective {}: {}{}",
+        c.case_id,
+        c.name.as_deref().unwrap_or("no name"),
+        c.employee_id,
+        c.event,
+        c.event_at,
+        c.state,
+        if c.overdue { " (overdue)" } else { "" }
+    )?;
+    match &c.verified_at {
+        Some(v) => writeln!(
+            out,
+            "verified at {v}, {} hours after the event",
+            c.hours_to_collapse.unwrap_or_default()
+        )?,
+        None => writeln!(out, "deadline {}", c.deadline)?,
+    }
+    writeln!(out)?;
+    let columns = [
+        "system",
+        "state",
+        "proving_run",
+        "proved_at",
+        "open",
+        "resolved",
+        "excepted",
+    ];
+    output::write(out, Format::Table, &columns, &doc.systems)?;
+    writeln!(out)?;
+    let columns = ["at", "kind", "system", "finding_id", "run_id"];
+    output::write(out, Format::Table, &columns, &doc.timeline)?;
+    Ok(())
 }
 
 /// The HR event, its import, each chained event of the person's findings for this event and of

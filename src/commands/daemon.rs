@@ -106,6 +106,21 @@ struct Daemon<'a> {
 /// How often a waiting daemon looks at the stop flag.
 const TICK: Duration = Duration::from_millis(200);
 
+/// When the daemon next looks at the HR source and next re-sweeps open cases.
+struct Timers {
+    watch: Option<Duration>,
+    next_watch: Option<Instant>,
+    reverify: Option<Duration>,
+    next_reverify: Option<Instant>,
+}
+
+impl Timers {
+    fn due(&self) -> bool {
+        let now = Instant::now();
+        self.next_watch.is_some_and(|t| now >= t) || self.next_reverify.is_some_and(|t| now >= t)
+    }
+}
+
 impl Daemon<'_> {
     /// Catches up, then runs due jobs and watches the HR source until stopped or `--runs`.
     fn serve(&mut self, stop: &AtomicBool) -> anyhow::Result<()> {
@@ -113,97 +128,126 @@ impl Daemon<'_> {
         if self.catch_up(started, stop)? {
             return Ok(());
         }
-        let watch = self
-            .ctx
-            .config
-            .hr
-            .as_ref()
-            .map(|_| self.ctx.config.watch_interval().map_err(UsageError))
-            .transpose()?;
-        // The first look at the HR source is at start: a leaver added while the daemon was
-        // down is swept now, not one interval later.
-        let mut next_watch = watch.map(|_| Instant::now());
-        // Open cases are swept again every reverify interval until verified or excepted.
-        let reverify = (!self.ctx.config.scanners.is_empty())
-            .then(|| self.ctx.config.reverify_interval().map_err(UsageError))
-            .transpose()?;
-        let mut next_reverify = reverify.map(|r| Instant::now() + r);
+        let mut timers = self.timers()?;
         let mut checked = started;
         let mut announced = None;
         while !stop.load(Ordering::SeqCst) {
             let wake = jobs::next_wake(self.jobs, checked);
             if wake != announced {
-                if let Some(w) = wake {
-                    let names: Vec<&str> = jobs::due(self.jobs, checked, w)
-                        .iter()
-                        .map(|d| self.jobs[d.job].name.as_str())
-                        .collect();
-                    self.log
-                        .info(format!("next run: {} at {}", names.join(", "), stamp(w)));
-                }
+                self.announce(wake, checked);
                 announced = wake;
             }
             // Sleep in ticks until a firing, a look at the HR source, or a signal.
-            loop {
-                if stop.load(Ordering::SeqCst)
-                    || wake.is_some_and(|w| Utc::now() >= w)
-                    || next_watch.is_some_and(|t| Instant::now() >= t)
-                    || next_reverify.is_some_and(|t| Instant::now() >= t)
-                {
-                    break;
-                }
+            while !(stop.load(Ordering::SeqCst)
+                || wake.is_some_and(|w| Utc::now() >= w)
+                || timers.due())
+            {
                 std::thread::sleep(TICK);
             }
             if stop.load(Ordering::SeqCst) {
                 break;
             }
-            if let (Some(w), Some(t)) = (watch, next_watch) {
-                if Instant::now() >= t {
-                    next_watch = Some(Instant::now() + w);
-                    match watch_cycle(&self.clock_ctx(), &self.log, false) {
-                        // The new leavers were just swept (aws-iam targeted at them): the
-                        // next re-sweep, a full one that can prove their cases, is an interval
-                        // from now.
-                        Ok(Cycle::Swept(_)) => next_reverify = reverify.map(|r| Instant::now() + r),
-                        Ok(Cycle::Quiet) => {}
-                        Err(e) => self
-                            .log
-                            .warn(format!("watching the HR source failed: {e:#}")),
-                    }
-                }
-            }
-            if let (Some(r), Some(t)) = (reverify, next_reverify) {
-                if Instant::now() >= t {
-                    next_reverify = Some(Instant::now() + r);
-                    if let Err(e) = reverify_open_cases(&self.clock_ctx(), &self.log) {
-                        self.log
-                            .warn(format!("re-sweeping open cases failed: {e:#}"));
-                    }
-                }
-            }
+            self.watch_and_reverify(&mut timers);
             let now = Utc::now();
-            for due in jobs::due(self.jobs, checked, now) {
-                if stop.load(Ordering::SeqCst) {
-                    // Left unrecorded: a restarted daemon catches it up.
-                    return Ok(());
-                }
-                let name = &self.jobs[due.job].name;
-                if due.firings > 1 {
-                    self.log.info(format!(
-                        "`{name}`: {} firings from {} to {} coalesced into one run (a run \
-                         overlapped them)",
-                        due.firings,
-                        stamp(due.first),
-                        stamp(due.last)
-                    ));
-                }
-                if self.run_job(due.job, due.last)? {
-                    return Ok(());
-                }
+            if self.run_due(checked, now, stop)? {
+                return Ok(());
             }
             checked = now;
         }
         Ok(())
+    }
+
+    /// The HR watch and open-case re-sweep intervals, both first due as configured.
+    fn timers(&self) -> anyhow::Result<Timers> {
+        let config = &self.ctx.config;
+        let watch = config
+            .hr
+            .as_ref()
+            .map(|_| config.watch_interval().map_err(UsageError))
+            .transpose()?;
+        // Open cases are swept again every reverify interval until verified or excepted.
+        let reverify = (!config.scanners.is_empty())
+            .then(|| config.reverify_interval().map_err(UsageError))
+            .transpose()?;
+        Ok(Timers {
+            watch,
+            // The first look at the HR source is at start: a leaver added while the daemon
+            // was down is swept now, not one interval later.
+            next_watch: watch.map(|_| Instant::now()),
+            reverify,
+            next_reverify: reverify.map(|r| Instant::now() + r),
+        })
+    }
+
+    /// Logs which jobs fire next and when.
+    fn announce(&self, wake: Option<DateTime<Utc>>, checked: DateTime<Utc>) {
+        if let Some(w) = wake {
+            let names: Vec<&str> = jobs::due(self.jobs, checked, w)
+                .iter()
+                .map(|d| self.jobs[d.job].name.as_str())
+                .collect();
+            self.log
+                .info(format!("next run: {} at {}", names.join(", "), stamp(w)));
+        }
+    }
+
+    /// Looks at the HR source and re-sweeps open cases when their intervals are due; a failure
+    /// is logged and retried at the next interval.
+    fn watch_and_reverify(&self, timers: &mut Timers) {
+        if let (Some(w), Some(t)) = (timers.watch, timers.next_watch) {
+            if Instant::now() >= t {
+                timers.next_watch = Some(Instant::now() + w);
+                match watch_cycle(&self.clock_ctx(), &self.log, false) {
+                    // The new leavers were just swept (aws-iam targeted at them): the next
+                    // re-sweep, a full one that can prove their cases, is an interval from now.
+                    Ok(Cycle::Swept(_)) => {
+                        timers.next_reverify = timers.reverify.map(|r| Instant::now() + r)
+                    }
+                    Ok(Cycle::Quiet) => {}
+                    Err(e) => self
+                        .log
+                        .warn(format!("watching the HR source failed: {e:#}")),
+                }
+            }
+        }
+        if let (Some(r), Some(t)) = (timers.reverify, timers.next_reverify) {
+            if Instant::now() >= t {
+                timers.next_reverify = Some(Instant::now() + r);
+                if let Err(e) = reverify_open_cases(&self.clock_ctx(), &self.log) {
+                    self.log
+                        .warn(format!("re-sweeping open cases failed: {e:#}"));
+                }
+            }
+        }
+    }
+
+    /// Runs every job due between `checked` and `now`; true when the daemon should stop.
+    fn run_due(
+        &mut self,
+        checked: DateTime<Utc>,
+        now: DateTime<Utc>,
+        stop: &AtomicBool,
+    ) -> anyhow::Result<bool> {
+        for due in jobs::due(self.jobs, checked, now) {
+            if stop.load(Ordering::SeqCst) {
+                // Left unrecorded: a restarted daemon catches it up.
+                return Ok(true);
+            }
+            let name = &self.jobs[due.job].name;
+            if due.firings > 1 {
+                self.log.info(format!(
+                    "`{name}`: {} firings from {} to {} coalesced into one run (a run \
+                     overlapped them)",
+                    due.firings,
+                    stamp(due.first),
+                    stamp(due.last)
+                ));
+            }
+            if self.run_job(due.job, due.last)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Runs once each job whose last firing was missed while the daemon was down (`catch_up =

@@ -77,65 +77,17 @@ pub fn document(rules: &RuleSet, results: &[SarifResult], notes: &[String]) -> V
     let descriptors: Vec<Value> = fired
         .iter()
         .zip(&rule_list)
-        .map(|((id, severity), descriptor)| {
-            let r = rules.get(id);
-            let help = r.map(|r| generic(&r.remediation)).unwrap_or_default();
-            json!({
-                "id": descriptor,
-                "name": id,
-                "shortDescription": { "text": r.map(|r| r.title.as_str()).unwrap_or(id) },
-                "fullDescription": { "text": r.map(|r| r.description.trim()).unwrap_or("") },
-                "help": { "text": help, "markdown": help },
-                "helpUri": RULES_HELP,
-                "defaultConfiguration": { "level": level(*severity) },
-                "properties": {
-                    "security-severity": severity.security_severity(),
-                    "tags": ["security", "residual-access"],
-                    "frameworks": r.map(|r| r.frameworks.clone()).unwrap_or_default(),
-                },
-            })
-        })
+        .map(|((id, severity), descriptor)| rule_descriptor(rules, id, *severity, descriptor))
         .collect();
     let results: Vec<Value> = results
         .iter()
         .map(|r| {
-            let mut region = json!({});
-            if let Some(line) = r.line {
-                region = json!({ "startLine": line.max(1) });
-            }
             let descriptor = descriptor_id(r.rule, r.severity, split(r.rule));
-            let mut result = json!({
-                "ruleId": descriptor,
-                "ruleIndex": rule_list.iter().position(|id| *id == descriptor).unwrap_or(0),
-                "level": level(r.severity),
-                "message": { "text": r.message },
-                "locations": [{
-                    "physicalLocation": {
-                        "artifactLocation": { "uri": r.path.unwrap_or(".") , "uriBaseId": "%SRCROOT%" },
-                        "region": region,
-                    }
-                }],
-                // GitHub tracks alerts by `primaryLocationLineHash` only: the stable finding id
-                // there keeps an alert across pushes, and gives a secret in a since-deleted file
-                // one too.
-                "partialFingerprints": {
-                    "primaryLocationLineHash": format!("{}:1", r.finding_id),
-                    "residualFindingId/v1": r.finding_id,
-                },
-                "properties": { "security-severity": r.severity.security_severity() },
-            });
-            if r.line.is_none() {
-                if let Some(loc) = result["locations"][0]["physicalLocation"].as_object_mut() {
-                    loc.remove("region");
-                }
-            }
-            for (key, value) in &r.properties {
-                result["properties"][*key] = json!(value);
-            }
-            if let Some(s) = &r.suppression {
-                result["suppressions"] = json!([{ "kind": s.kind, "status": "accepted", "justification": s.justification }]);
-            }
-            result
+            let index = rule_list
+                .iter()
+                .position(|id| *id == descriptor)
+                .unwrap_or(0);
+            result(r, &descriptor, index)
         })
         .collect();
     json!({
@@ -159,4 +111,65 @@ pub fn document(rules: &RuleSet, results: &[SarifResult], notes: &[String]) -> V
             "results": results,
         }],
     })
+}
+
+/// The reporting descriptor of `id` at one effective severity.
+fn rule_descriptor(rules: &RuleSet, id: &str, severity: Severity, descriptor: &str) -> Value {
+    let r = rules.get(id);
+    let help = r.map(|r| generic(&r.remediation)).unwrap_or_default();
+    json!({
+        "id": descriptor,
+        "name": id,
+        "shortDescription": { "text": r.map(|r| r.title.as_str()).unwrap_or(id) },
+        "fullDescription": { "text": r.map(|r| r.description.trim()).unwrap_or("") },
+        "help": { "text": help, "markdown": help },
+        "helpUri": RULES_HELP,
+        "defaultConfiguration": { "level": level(severity) },
+        "properties": {
+            "security-severity": severity.security_severity(),
+            "tags": ["security", "residual-access"],
+            "frameworks": r.map(|r| r.frameworks.clone()).unwrap_or_default(),
+        },
+    })
+}
+
+/// One SARIF result: where, what, and GitHub's stable fingerprint.
+fn result(r: &SarifResult, descriptor: &str, index: usize) -> Value {
+    let mut region = json!({});
+    if let Some(line) = r.line {
+        region = json!({ "startLine": line.max(1) });
+    }
+    let mut result = json!({
+        "ruleId": descriptor,
+        "ruleIndex": index,
+        "level": level(r.severity),
+        "message": { "text": r.message },
+        "locations": [{
+            "physicalLocation": {
+                "artifactLocation": { "uri": r.path.unwrap_or(".") , "uriBaseId": "%SRCROOT%" },
+                "region": region,
+            }
+        }],
+        // GitHub tracks alerts by `primaryLocationLineHash` only: the stable finding id
+        // there keeps an alert across pushes, and gives a secret in a since-deleted file
+        // one too.
+        "partialFingerprints": {
+            "primaryLocationLineHash": format!("{}:1", r.finding_id),
+            "residualFindingId/v1": r.finding_id,
+        },
+        "properties": { "security-severity": r.severity.security_severity() },
+    });
+    if r.line.is_none() {
+        if let Some(loc) = result["locations"][0]["physicalLocation"].as_object_mut() {
+            loc.remove("region");
+        }
+    }
+    for (key, value) in &r.properties {
+        result["properties"][*key] = json!(value);
+    }
+    if let Some(s) = &r.suppression {
+        result["suppressions"] =
+            json!([{ "kind": s.kind, "status": "accepted", "justification": s.justification }]);
+    }
+    result
 }

@@ -254,12 +254,22 @@ fn changes_for(kind: &str, f: &Finding, observed: &HashMap<String, Observations>
             .into_iter()
             .collect();
     }
-    let Some(account) = f.system.strip_prefix("aws-iam:") else {
-        return Vec::new();
-    };
-    let (user, what, id) = split_subject(&f.subject);
-    let user = user.to_string();
-    let aws = |kind: &'static str, change: AwsChange, target: String, reversible, delete| Planned {
+    match f.system.strip_prefix("aws-iam:") {
+        Some(account) => aws_changes(kind, f, account, observed),
+        None => Vec::new(),
+    }
+}
+
+/// One planned change to an IAM user of `account`.
+fn aws_planned(
+    account: &str,
+    kind: &'static str,
+    change: AwsChange,
+    target: String,
+    reversible: bool,
+    delete: bool,
+) -> Planned {
+    Planned {
         kind,
         command: command::aws(&change),
         change: Change::AwsIam {
@@ -269,6 +279,22 @@ fn changes_for(kind: &str, f: &Finding, observed: &HashMap<String, Observations>
         target,
         reversible,
         delete,
+    }
+}
+
+/// The IAM change `kind` makes for `f` in `account`: subjects are `user/access-key/ID`,
+/// `user/console-password`, `user/ssh-key/ID`, `user/group/NAME`, `user/policy/ARN`, … or the
+/// bare user name for an account finding.
+fn aws_changes(
+    kind: &str,
+    f: &Finding,
+    account: &str,
+    observed: &HashMap<String, Observations>,
+) -> Vec<Planned> {
+    let (user, what, id) = split_subject(&f.subject);
+    let user = user.to_string();
+    let aws = |kind, change, target, reversible, delete| {
+        aws_planned(account, kind, change, target, reversible, delete)
     };
     let id = id.map(str::to_string);
     match (kind, what, id) {
@@ -334,58 +360,75 @@ fn changes_for(kind: &str, f: &Finding, observed: &HashMap<String, Observations>
             )]
         }
         ("aws-iam:remove-from-group" | "aws-iam:detach-user-policy", what, id) => {
-            // A grant finding names one grant; an account finding stands for all of them.
-            let held: Vec<(GrantKind, String)> = match (what, id) {
-                (Some("group"), Some(g)) => vec![(GrantKind::Group, g)],
-                (Some("policy"), Some(p)) => vec![(GrantKind::Policy, p)],
-                (None, _) => observed
-                    .get(&f.system)
-                    .into_iter()
-                    .flat_map(|o| &o.grants)
-                    .filter(|g| g.account == user)
-                    .map(|g| (g.kind, g.target.clone()))
-                    .collect(),
-                _ => Vec::new(),
-            };
-            held.into_iter()
-                .filter_map(|(grant_kind, target)| match (kind, grant_kind) {
-                    ("aws-iam:remove-from-group", GrantKind::Group) => Some(aws(
-                        "aws-iam:remove-from-group",
-                        AwsChange::RemoveFromGroup {
-                            user: user.clone(),
-                            group: target.clone(),
-                        },
-                        format!("membership of user {user} in group {target}"),
-                        true,
-                        false,
-                    )),
-                    // Inline policies (`inline:NAME`) can only be deleted: left to a task.
-                    ("aws-iam:detach-user-policy", GrantKind::Policy)
-                        if target.starts_with("arn:") =>
-                    {
-                        Some(aws(
-                            "aws-iam:detach-user-policy",
-                            AwsChange::DetachUserPolicy {
-                                user: user.clone(),
-                                policy_arn: target.clone(),
-                            },
-                            format!("managed policy {target} attached to user {user}"),
-                            true,
-                            false,
-                        ))
-                    }
-                    _ => None,
-                })
-                .collect()
+            aws_grant_changes(kind, f, account, &user, what, id, observed)
         }
         _ => Vec::new(),
     }
+}
+
+/// Group removals and managed-policy detachments for `user`: a grant finding names one grant;
+/// an account finding stands for every grant the last sweep saw.
+fn aws_grant_changes(
+    kind: &str,
+    f: &Finding,
+    account: &str,
+    user: &str,
+    what: Option<&str>,
+    id: Option<String>,
+    observed: &HashMap<String, Observations>,
+) -> Vec<Planned> {
+    // A grant finding names one grant; an account finding stands for all of them.
+    let held: Vec<(GrantKind, String)> = match (what, id) {
+        (Some("group"), Some(g)) => vec![(GrantKind::Group, g)],
+        (Some("policy"), Some(p)) => vec![(GrantKind::Policy, p)],
+        (None, _) => observed
+            .get(&f.system)
+            .into_iter()
+            .flat_map(|o| &o.grants)
+            .filter(|g| g.account == user)
+            .map(|g| (g.kind, g.target.clone()))
+            .collect(),
+        _ => Vec::new(),
+    };
+    held.into_iter()
+        .filter_map(|(grant_kind, target)| match (kind, grant_kind) {
+            ("aws-iam:remove-from-group", GrantKind::Group) => Some(aws_planned(
+                account,
+                "aws-iam:remove-from-group",
+                AwsChange::RemoveFromGroup {
+                    user: user.to_string(),
+                    group: target.clone(),
+                },
+                format!("membership of user {user} in group {target}"),
+                true,
+                false,
+            )),
+            // Inline policies (`inline:NAME`) can only be deleted: left to a task.
+            ("aws-iam:detach-user-policy", GrantKind::Policy) if target.starts_with("arn:") => {
+                Some(aws_planned(
+                    account,
+                    "aws-iam:detach-user-policy",
+                    AwsChange::DetachUserPolicy {
+                        user: user.to_string(),
+                        policy_arn: target.clone(),
+                    },
+                    format!("managed policy {target} attached to user {user}"),
+                    true,
+                    false,
+                ))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// The GitHub change `kind` makes for `f` in `org`: subjects are `login/org-member/ORG`,
 /// `login/collaborator/OWNER/REPO`, `login-or-email/invitation/ORG` (the invitation id is in the
 /// evidence), `adder/deploy-key/OWNER/REPO#ID`, `login/token/pat:ID` (a fine-grained token's
 /// grant) and `login/token/sso:ID` or `login/ssh-key/sso:ID` (an SSO authorization).
+///
+/// Long by design: one match arm per change kind, each the whole mapping for that kind, so the
+/// table reads best in one place.
 fn github_changes(kind: &str, f: &Finding, org: &str) -> Option<Planned> {
     let (who, what, id) = split_subject(&f.subject);
     let planned =

@@ -31,7 +31,20 @@ fn time(s: &str) -> DateTime<Utc> {
 /// Reads the facts of every case (or of one person's cases) as they stand at `now`: an
 /// exception that has expired by `now` counts as gone, so its finding is open.
 pub fn load(conn: &Connection, employee: Option<&str>, now: DateTime<Utc>) -> Result<CaseFacts> {
-    let mut facts = CaseFacts::default();
+    let mut facts = CaseFacts {
+        events: load_events(conn, employee)?,
+        runs: load_runs(conn)?,
+        ..CaseFacts::default()
+    };
+    let people: HashSet<String> = facts.events.iter().map(|e| e.employee_id.clone()).collect();
+    facts.findings = load_findings(conn, employee, now, &people)?;
+    facts.linked = load_links(conn, employee, &people)?;
+    Ok(facts)
+}
+
+/// The leaver and mover events (of one person, or of everyone), oldest first.
+fn load_events(conn: &Connection, employee: Option<&str>) -> Result<Vec<CaseEvent>> {
+    let mut events = Vec::new();
     let mut stmt = conn.prepare(
         "SELECT pe.id, pe.employee_id, pe.kind, pe.effective_at, s.imported_at, p.name \
          FROM person_events pe JOIN snapshots s ON s.id = pe.snapshot_id \
@@ -46,7 +59,7 @@ pub fn load(conn: &Connection, employee: Option<&str>, now: DateTime<Utc>) -> Re
             continue;
         };
         let (effective, known): (String, String) = (r.get(3)?, r.get(4)?);
-        facts.events.push(CaseEvent {
+        events.push(CaseEvent {
             id: r.get(0)?,
             employee_id: r.get(1)?,
             name: r.get(5)?,
@@ -55,12 +68,12 @@ pub fn load(conn: &Connection, employee: Option<&str>, now: DateTime<Utc>) -> Re
             known_at: time(&known),
         });
     }
-    let people: HashSet<&str> = facts
-        .events
-        .iter()
-        .map(|e| e.employee_id.as_str())
-        .collect();
+    Ok(events)
+}
 
+/// Every scan run per system, oldest first, with whether it looked everywhere.
+fn load_runs(conn: &Connection) -> Result<BTreeMap<String, Vec<RunFact>>> {
+    let mut runs: BTreeMap<String, Vec<RunFact>> = BTreeMap::new();
     let mut stmt = conn.prepare(
         "SELECT id, system, status, COALESCE(evaluated_at, started_at), coverage, targeted \
          FROM scan_runs ORDER BY id",
@@ -71,7 +84,7 @@ pub fn load(conn: &Connection, employee: Option<&str>, now: DateTime<Utc>) -> Re
         let coverage: Option<String> = r.get(4)?;
         // A targeted run looked at a few accounts, not everywhere the person's access could be.
         let targeted: Option<String> = r.get(5)?;
-        facts.runs.entry(system).or_default().push(RunFact {
+        runs.entry(system).or_default().push(RunFact {
             id: r.get(0)?,
             complete: status == "complete"
                 && targeted.is_none()
@@ -79,12 +92,23 @@ pub fn load(conn: &Connection, employee: Option<&str>, now: DateTime<Utc>) -> Re
             evaluated_at: time(&at),
         });
     }
+    Ok(runs)
+}
 
+/// The findings of `people`, by person, as (system, finding); an exception that has expired by
+/// `now` counts as gone, so its finding is open.
+fn load_findings(
+    conn: &Connection,
+    employee: Option<&str>,
+    now: DateTime<Utc>,
+    people: &HashSet<String>,
+) -> Result<HashMap<String, Vec<(String, FindingFact)>>> {
     let expired: HashSet<String> = {
         let mut stmt = conn.prepare("SELECT id FROM exceptions WHERE expires_at <= ?1")?;
         let ids = stmt.query_map([format_time(&now)], |r| r.get::<_, String>(0))?;
         ids.collect::<rusqlite::Result<_>>()?
     };
+    let mut findings: HashMap<String, Vec<(String, FindingFact)>> = HashMap::new();
     let mut stmt = conn.prepare(
         "SELECT id, system, rule, state, resolved_by_run, exception_id, employee_id FROM findings \
          WHERE employee_id IS NOT NULL AND (?1 IS NULL OR employee_id = ?1)",
@@ -92,7 +116,7 @@ pub fn load(conn: &Connection, employee: Option<&str>, now: DateTime<Utc>) -> Re
     let mut rows = stmt.query([employee])?;
     while let Some(r) = rows.next()? {
         let employee: String = r.get(6)?;
-        if !people.contains(employee.as_str()) {
+        if !people.contains(&employee) {
             continue;
         }
         let state: String = r.get(3)?;
@@ -107,24 +131,32 @@ pub fn load(conn: &Connection, employee: Option<&str>, now: DateTime<Utc>) -> Re
             state,
             resolved_by_run: r.get(4)?,
         };
-        facts
-            .findings
+        findings
             .entry(employee)
             .or_default()
             .push((r.get(1)?, finding));
     }
+    Ok(findings)
+}
 
+/// The (system, person) pairs the links table joins, for `people` only.
+fn load_links(
+    conn: &Connection,
+    employee: Option<&str>,
+    people: &HashSet<String>,
+) -> Result<HashSet<(String, String)>> {
+    let mut linked = HashSet::new();
     let mut stmt = conn.prepare(
         "SELECT DISTINCT system, employee_id FROM links WHERE ?1 IS NULL OR employee_id = ?1",
     )?;
     let mut rows = stmt.query([employee])?;
     while let Some(r) = rows.next()? {
         let employee: String = r.get(1)?;
-        if people.contains(employee.as_str()) {
-            facts.linked.insert((r.get(0)?, employee));
+        if people.contains(&employee) {
+            linked.insert((r.get(0)?, employee));
         }
     }
-    Ok(facts)
+    Ok(linked)
 }
 
 /// Loads the facts of every case inside the caller's write transaction, judges them with

@@ -141,53 +141,8 @@ impl Fake {
             .path_and_query()
             .map(|p| p.as_str().to_string())
             .unwrap_or_else(|| path.clone());
-        let header = |n: &str| {
-            headers
-                .get(n)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
-        let fault = {
-            let mut s = self.lock();
-            s.log.push(Logged {
-                method: method.to_string(),
-                path_and_query: pq.clone(),
-                authorization: header("authorization"),
-                private_token: header("private-token"),
-            });
-            let mut hit = None;
-            for f in s.faults.iter_mut() {
-                if path.starts_with(&f.prefix) && f.remaining != Some(0) {
-                    if let Some(n) = f.remaining.as_mut() {
-                        *n -= 1;
-                    }
-                    hit = Some(f.fault.clone());
-                    break;
-                }
-            }
-            hit
-        };
-        match fault {
-            Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
-            Some(Fault::SecondaryRateLimit { retry_after }) => {
-                return (
-                    StatusCode::FORBIDDEN,
-                    [("retry-after", retry_after.to_string())],
-                    axum::Json(json!({
-                        "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
-                        "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"
-                    })),
-                )
-                    .into_response()
-            }
-            Some(Fault::Status(code)) => {
-                return (
-                    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                    axum::Json(json!({"message": "Server Error"})),
-                )
-                    .into_response()
-            }
-            None => {}
+        if let Some(resp) = self.log_and_fault(&method, &pq, &path, &headers).await {
+            return resp;
         }
         if method == Method::DELETE {
             return self.delete(&path);
@@ -200,8 +155,7 @@ impl Fake {
             return self.delete(&path);
         }
         if method == Method::POST && path.ends_with("/graphql") {
-            let q: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-            let answer = github::answer_graphql(&self.lock().gql, &q);
+            let answer = github::answer_graphql(&self.lock().gql, &posted);
             return with_rate((StatusCode::OK, axum::Json(answer)).into_response());
         }
         let query: BTreeMap<String, String> = uri
@@ -223,6 +177,78 @@ impl Fake {
             )
                 .into_response();
         };
+        with_rate(self.page(&path, &query, shape, items))
+    }
+
+    /// Logs the request, then answers it with the first injected fault its path matches
+    /// (`None`: no fault, or a delay that has been waited out).
+    async fn log_and_fault(
+        &self,
+        method: &Method,
+        pq: &str,
+        path: &str,
+        headers: &HeaderMap,
+    ) -> Option<Response> {
+        let header = |n: &str| {
+            headers
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let fault = {
+            let mut s = self.lock();
+            s.log.push(Logged {
+                method: method.to_string(),
+                path_and_query: pq.to_string(),
+                authorization: header("authorization"),
+                private_token: header("private-token"),
+            });
+            let mut hit = None;
+            for f in s.faults.iter_mut() {
+                if path.starts_with(&f.prefix) && f.remaining != Some(0) {
+                    if let Some(n) = f.remaining.as_mut() {
+                        *n -= 1;
+                    }
+                    hit = Some(f.fault.clone());
+                    break;
+                }
+            }
+            hit
+        };
+        match fault? {
+            Fault::Delay(d) => {
+                tokio::time::sleep(d).await;
+                None
+            }
+            Fault::SecondaryRateLimit { retry_after } => Some(
+                (
+                    StatusCode::FORBIDDEN,
+                    [("retry-after", retry_after.to_string())],
+                    axum::Json(json!({
+                        "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+                        "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"
+                    })),
+                )
+                    .into_response(),
+            ),
+            Fault::Status(code) => Some(
+                (
+                    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                    axum::Json(json!({"message": "Server Error"})),
+                )
+                    .into_response(),
+            ),
+        }
+    }
+
+    /// One page of a list, with GitHub's `Link` header (and GitLab's `X-*` paging headers).
+    fn page(
+        &self,
+        path: &str,
+        query: &BTreeMap<String, String>,
+        shape: &Shape,
+        items: &[Value],
+    ) -> Response {
         let per_page = query
             .get("per_page")
             .and_then(|v| v.parse::<usize>().ok())
@@ -280,7 +306,7 @@ impl Fake {
                 }
             }
         }
-        with_rate(resp)
+        resp
     }
 }
 

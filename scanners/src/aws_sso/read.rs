@@ -352,6 +352,41 @@ impl Reader<'_> {
         (sets, misses)
     }
 
+    /// The tags of one permission set (none when reading tags is switched off); a failure
+    /// misses `permission-sets:tags` only.
+    async fn permission_set_tags(
+        &self,
+        instance_arn: &str,
+        arn: &str,
+    ) -> (Vec<(String, String)>, Option<Miss>) {
+        if !self.config.permission_set_tags {
+            return (Vec::new(), None);
+        }
+        match self
+            .clients
+            .sso
+            .list_tags_for_resource()
+            .instance_arn(instance_arn)
+            .resource_arn(arn)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+        {
+            Ok(t) => (
+                t.iter()
+                    .map(|t| (t.key().to_string(), t.value().to_string()))
+                    .collect(),
+                None,
+            ),
+            Err(e) => (
+                Vec::new(),
+                Some(self.miss(TAGS, "sso:ListTagsForResource", &format!(" {arn}"), &e)),
+            ),
+        }
+    }
+
     async fn permission_set(
         &self,
         instance_arn: &str,
@@ -398,31 +433,7 @@ impl Reader<'_> {
         })?;
         let inline = inline
             .map_err(|e| self.miss(unit, "sso:GetInlinePolicyForPermissionSet", &what, &e))?;
-        let (tags, tag_miss) = if self.config.permission_set_tags {
-            match sso
-                .list_tags_for_resource()
-                .instance_arn(instance_arn)
-                .resource_arn(&arn)
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect()
-                .await
-            {
-                Ok(t) => (
-                    t.iter()
-                        .map(|t| (t.key().to_string(), t.value().to_string()))
-                        .collect(),
-                    None,
-                ),
-                Err(e) => (
-                    Vec::new(),
-                    Some(self.miss(TAGS, "sso:ListTagsForResource", &what, &e)),
-                ),
-            }
-        } else {
-            (Vec::new(), None)
-        };
+        let (tags, tag_miss) = self.permission_set_tags(instance_arn, &arn).await;
         let ps = described.permission_set();
         Ok((
             PermissionSet {

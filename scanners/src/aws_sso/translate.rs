@@ -31,11 +31,15 @@ pub(super) fn observations(dir: &Directory, keys: &TagKeys) -> Observations {
     for ps in &dir.permission_sets {
         obs.accounts.push(permission_set_account(ps, keys));
     }
-    let group_names: HashMap<&str, &str> = dir
-        .groups
-        .iter()
-        .map(|g| (g.id.as_str(), g.name()))
-        .collect();
+    obs.grants.extend(group_grants(dir, &users));
+    obs.grants.extend(assignment_grants(dir, &users));
+    sort(&mut obs);
+    obs
+}
+
+/// One group grant per (member, group).
+fn group_grants(dir: &Directory, users: &HashMap<&str, &User>) -> Vec<Grant> {
+    let mut grants = Vec::new();
     for g in &dir.groups {
         for member in dir.memberships.get(&g.id).into_iter().flatten() {
             let Some(u) = users.get(member.as_str()) else {
@@ -43,7 +47,7 @@ pub(super) fn observations(dir: &Directory, keys: &TagKeys) -> Observations {
             };
             let mut attributes = BTreeMap::new();
             attributes.insert("group_id".to_string(), g.id.clone());
-            obs.grants.push(Grant {
+            grants.push(Grant {
                 account: u.name().to_string(),
                 kind: GrantKind::Group,
                 target: g.name().to_string(),
@@ -51,17 +55,20 @@ pub(super) fn observations(dir: &Directory, keys: &TagKeys) -> Observations {
             });
         }
     }
-    let sets: HashMap<&str, &PermissionSet> = dir
-        .permission_sets
+    grants
+}
+
+/// (user id, account id, permission set arn) → the paths that reach it (`direct`,
+/// `group:NAME`).
+fn reach<'d>(
+    dir: &'d Directory,
+    users: &HashMap<&str, &'d User>,
+) -> BTreeMap<(&'d str, &'d str, &'d str), BTreeSet<String>> {
+    let group_names: HashMap<&str, &str> = dir
+        .groups
         .iter()
-        .map(|p| (p.arn.as_str(), p))
+        .map(|g| (g.id.as_str(), g.name()))
         .collect();
-    let account_names: HashMap<&str, Option<&str>> = dir
-        .accounts
-        .iter()
-        .map(|(id, name)| (id.as_str(), name.as_deref()))
-        .collect();
-    // (user id, account id, permission set arn) → the paths that reach it.
     let mut reach: BTreeMap<(&str, &str, &str), BTreeSet<String>> = BTreeMap::new();
     for a in &dir.assignments {
         let ps = a.permission_set_arn.as_str();
@@ -87,7 +94,23 @@ pub(super) fn observations(dir: &Directory, keys: &TagKeys) -> Observations {
             }
         }
     }
-    for ((user_id, account_id, ps_arn), paths) in reach {
+    reach
+}
+
+/// One assignment grant per (user, account, permission set), with every path that reaches it.
+fn assignment_grants(dir: &Directory, users: &HashMap<&str, &User>) -> Vec<Grant> {
+    let sets: HashMap<&str, &PermissionSet> = dir
+        .permission_sets
+        .iter()
+        .map(|p| (p.arn.as_str(), p))
+        .collect();
+    let account_names: HashMap<&str, Option<&str>> = dir
+        .accounts
+        .iter()
+        .map(|(id, name)| (id.as_str(), name.as_deref()))
+        .collect();
+    let mut grants = Vec::new();
+    for ((user_id, account_id, ps_arn), paths) in reach(dir, users) {
         let Some(u) = users.get(user_id) else {
             continue;
         };
@@ -107,15 +130,14 @@ pub(super) fn observations(dir: &Directory, keys: &TagKeys) -> Observations {
         if let Some(ps) = ps {
             attributes.insert("admin_like".into(), is_admin_like(ps).to_string());
         }
-        obs.grants.push(Grant {
+        grants.push(Grant {
             account: u.name().to_string(),
             kind: GrantKind::Assignment,
             target: format!("{account_id}/{ps_name}"),
             attributes,
         });
     }
-    sort(&mut obs);
-    obs
+    grants
 }
 
 fn user_account(u: &User, identity_store_id: &str) -> Account {

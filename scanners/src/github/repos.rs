@@ -100,12 +100,25 @@ async fn repo_lists(
     at: &RepoAt<'_>,
 ) -> Part {
     let mut part = Part::default();
+    repo_access(&mut part, rest, at).await;
+    repo_ci_values(&mut part, cfg, rest, matcher, at).await;
+    if cfg.repo_webhooks {
+        let (full, base) = (at.full, at.base.as_str());
+        if let Some(hooks) = part
+            .list::<payload::Hook>(rest, &format!("{base}/hooks"), None)
+            .await
+        {
+            let mut a = map::pseudo_account(&map::repo_pseudo_account(full), "repository");
+            a.attributes.extend(map::hook_attributes(&hooks));
+            part.accounts.push(a);
+        }
+    }
+    part
+}
+
+/// Direct collaborators as grants and deploy keys as credentials, each its own unit.
+async fn repo_access(part: &mut Part, rest: &RestClient, at: &RepoAt<'_>) {
     let (full, base) = (at.full, at.base.as_str());
-    let repo_scope = Scope::Repo(full.to_string());
-    // Every secret store and the variables of the repository are one unit: all of their
-    // credentials map to it (`coverage::credential_unit`), so a list that fails misses exactly
-    // what it would have shown.
-    let ci_unit = coverage::ci_variables_unit(&repo_scope.label());
     if let Some(collabs) = part
         .list_unit::<payload::Collaborator>(
             &coverage::repo_unit(full, COLLABORATORS),
@@ -130,6 +143,22 @@ async fn repo_lists(
         part.credentials
             .extend(keys.iter().map(|k| map::deploy_key_credential(k, full)));
     }
+}
+
+/// The repository's secrets in every store it is configured to read, and its Actions variables.
+async fn repo_ci_values(
+    part: &mut Part,
+    cfg: &GithubScanConfig,
+    rest: &RestClient,
+    matcher: &dyn ValueMatcher,
+    at: &RepoAt<'_>,
+) {
+    let base = at.base.as_str();
+    let repo_scope = Scope::Repo(at.full.to_string());
+    // Every secret store and the variables of the repository are one unit: all of their
+    // credentials map to it (`coverage::credential_unit`), so a list that fails misses exactly
+    // what it would have shown.
+    let ci_unit = coverage::ci_variables_unit(&repo_scope.label());
     for (store, seg) in STORES {
         let wanted = match store {
             "dependabot" => cfg.repo_dependabot_secrets,
@@ -165,17 +194,6 @@ async fn repo_lists(
                 .extend(variable_observation(&repo_scope, v, None, matcher));
         }
     }
-    if cfg.repo_webhooks {
-        if let Some(hooks) = part
-            .list::<payload::Hook>(rest, &format!("{base}/hooks"), None)
-            .await
-        {
-            let mut a = map::pseudo_account(&map::repo_pseudo_account(full), "repository");
-            a.attributes.extend(map::hook_attributes(&hooks));
-            part.accounts.push(a);
-        }
-    }
-    part
 }
 
 /// CODEOWNERS entries as grants, and each environment's secrets and variables. Both come from

@@ -186,6 +186,13 @@ pub struct OrgSpec {
 /// Loads `spec` into `fake`: members (1 in 50 admins), teams with 50 members and 20 repositories
 /// each, repositories with 2 direct collaborators, keys, secrets and 1 variable.
 pub fn load_org(fake: &Fake, spec: &OrgSpec) {
+    let users = load_org_level(fake, spec);
+    load_teams(fake, spec, &users);
+    load_repos(fake, spec);
+}
+
+/// The organisation's members (1 in 50 admins) and its empty org-level lists; returns the users.
+fn load_org_level(fake: &Fake, spec: &OrgSpec) -> Vec<Value> {
     let o = &spec.org;
     let users: Vec<Value> = (0..spec.members)
         .map(|i| user(&format!("user{i}"), i as u64 + 1))
@@ -235,6 +242,12 @@ pub fn load_org(fake: &Fake, spec: &OrgSpec) {
         Shape::Wrapped("variables"),
         vec![],
     );
+    users
+}
+
+/// The repositories and the teams, each team with 50 members and 20 repositories.
+fn load_teams(fake: &Fake, spec: &OrgSpec, users: &[Value]) {
+    let o = &spec.org;
     let repos: Vec<Value> = (0..spec.repos)
         .map(|i| repo(o, &format!("repo{i}"), i as u64 + 1))
         .collect();
@@ -265,6 +278,11 @@ pub fn load_org(fake: &Fake, spec: &OrgSpec) {
             repos.iter().skip(t * 20).take(20).cloned().collect(),
         );
     }
+}
+
+/// Each repository's 2 direct collaborators, deploy keys, secrets and 1 variable.
+fn load_repos(fake: &Fake, spec: &OrgSpec) {
+    let o = &spec.org;
     for i in 0..spec.repos {
         let base = format!("/repos/{o}/repo{i}");
         fake.set_list(

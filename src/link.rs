@@ -12,7 +12,7 @@
 //! When two people share an email (a rehire under a new id), a person still in HR wins.
 
 use crate::person::Person;
-use residual_scanners::{Account, IdentityHints};
+use residual_scanners::{Account, IdentityHints, SystemId};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -172,7 +172,7 @@ impl<'a> PeopleIndex<'a> {
 
     /// The HR columns that name accounts of `system` (`aws-iam:123…`, `github:org`, `inventory:crm`).
     pub fn columns_for(system: &str) -> Vec<String> {
-        let (kind, name) = system.split_once(':').unwrap_or((system, ""));
+        let SystemId { kind, scope: name } = SystemId::parse(system);
         match kind {
             "aws-iam" => vec!["aws_user".into()],
             "aws-sso" => vec!["aws_sso_user".into()],

@@ -203,7 +203,7 @@ pub fn status_of(units: &[Unit]) -> RunStatus {
 
 /// The scanner family of a system (`aws-iam:123` → `aws-iam`).
 fn family(system: &str) -> &str {
-    system.split_once(':').map_or(system, |(f, _)| f)
+    crate::SystemId::parse(system).kind
 }
 
 /// The prefix of the units that mark a targeted run: one `targeted:<account>` unit per account

@@ -43,12 +43,14 @@ pub mod repo_files;
 mod rest;
 pub mod secrets;
 mod sweep;
+mod system_id;
 pub mod time;
 pub mod verify;
 
 pub use ci_variable::{NoMatcher, ValueMatch, ValueMatcher};
 pub use rest::{RestError, RestPolicy};
 pub use sweep::{sweep, sweep_aws_iam_users, SweepError, Target};
+pub use system_id::SystemId;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -8,6 +8,7 @@ use crate::rule_id::RuleId;
 use crate::severity::Severity;
 use crate::store::findings::{self as table, Filter};
 use crate::store::{exceptions, Store};
+use residual_scanners::SystemId;
 use std::collections::{HashMap, HashSet};
 
 pub fn run(ctx: &Context, args: FindingsArgs) -> anyhow::Result<Exit> {
@@ -90,10 +91,7 @@ fn chosen_systems(store: &Store, asked: Option<&str>) -> anyhow::Result<Vec<Opti
     }
     let matching: Vec<Option<String>> = known
         .iter()
-        .filter(|s| {
-            let (kind, name) = s.split_once(':').unwrap_or((s.as_str(), ""));
-            kind == asked || name == asked
-        })
+        .filter(|s| SystemId::parse(s).answers_to(asked))
         .map(|s| Some(s.clone()))
         .collect();
     if matching.is_empty() {

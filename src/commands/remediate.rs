@@ -22,6 +22,7 @@ use anyhow::Context as _;
 use residual_scanners::remediate::{
     self as apply_to, AwsChange, GithubChange, GitlabChange, Outcome,
 };
+use residual_scanners::SystemId;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, IsTerminal, Write};
@@ -222,10 +223,7 @@ fn select(store: &Store, args: &RemediateArgs) -> anyhow::Result<Vec<Finding>> {
 
 /// `--system`: a system id (`aws-iam:123456789012`), its kind (`aws-iam`) or its name.
 fn system_matches(asked: &str, system: &str) -> bool {
-    system == asked
-        || system
-            .split_once(':')
-            .is_some_and(|(kind, name)| kind == asked || name == asked)
+    SystemId::parse(system).answers_to(asked)
 }
 
 /// The refusals of `--apply` that leave everything unchanged.

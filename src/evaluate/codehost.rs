@@ -17,7 +17,9 @@ use crate::rule_id::RuleId;
 use chrono::{DateTime, Utc};
 use residual_scanners::coverage;
 use residual_scanners::time::parse_time;
-use residual_scanners::{Account, Credential, CredentialKind, Grant, GrantKind, Observations};
+use residual_scanners::{
+    Account, Credential, CredentialKind, Grant, GrantKind, Observations, SystemId,
+};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -211,11 +213,10 @@ fn membership(ctx: &mut Ctx, holders: &mut Holders, obs: &Observations) {
         if !person.is_leaver(now) {
             continue;
         }
-        let org = ctx
-            .system
-            .split_once(':')
-            .map(|x| x.1)
-            .unwrap_or(ctx.system);
+        let org = match SystemId::parse(ctx.system) {
+            SystemId { scope: "", kind } => kind,
+            SystemId { scope, .. } => scope,
+        };
         let evidence = json!({
             "person": person_evidence(person, &link, now),
             "account": account_evidence(a),

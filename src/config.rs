@@ -389,72 +389,7 @@ impl Config {
             if !names.insert(s.name.as_str()) {
                 return Err(invalid(format!("scanner `{}` is defined twice", s.name)));
             }
-            match s.kind.as_str() {
-                "inventory" => {
-                    if s.file.is_none() {
-                        return Err(invalid(format!(
-                            "scanner `{}` (inventory) needs `file`",
-                            s.name
-                        )));
-                    }
-                }
-                "aws-iam" | "aws" => {
-                    if let AwsAccounts::Named(word) = &s.accounts {
-                        if word != AwsAccounts::ORGANIZATION {
-                            return Err(invalid(format!(
-                                "scanner `{}` (aws-iam): `accounts = \"{word}\"`: the only word accepted is \"organization\" (or a list of `[[scanner.accounts]]`)",
-                                s.name
-                            )));
-                        }
-                        if s.role_name.is_none() {
-                            return Err(invalid(format!(
-                                "scanner `{}` (aws-iam): `accounts = \"organization\"` needs `role_name`, the role assumed in every account",
-                                s.name
-                            )));
-                        }
-                    }
-                }
-                "aws-sso" => {}
-                "git" => {
-                    if s.paths.is_empty() {
-                        return Err(invalid(format!("scanner `{}` (git) needs `paths`", s.name)));
-                    }
-                }
-                "github" => {
-                    if s.org.is_none() {
-                        return Err(invalid(format!("scanner `{}` (github) needs `org`", s.name)));
-                    }
-                    if s.app_id.is_some() != s.app_key.is_some() {
-                        return Err(invalid(format!(
-                            "scanner `{}` (github): `app_id` and `app_key` go together",
-                            s.name
-                        )));
-                    }
-                }
-                "gitlab" => {
-                    if s.group.is_none() {
-                        return Err(invalid(format!(
-                            "scanner `{}` (gitlab) needs `group`",
-                            s.name
-                        )));
-                    }
-                }
-                "entra" => {}
-                "okta" => {
-                    if s.api_url.is_none() {
-                        return Err(invalid(format!(
-                            "scanner `{}` (okta) needs `api_url` (https://ORG.okta.com)",
-                            s.name
-                        )));
-                    }
-                }
-                other => {
-                    return Err(invalid(format!(
-                    "scanner `{}`: unknown kind `{other}` (this build knows: inventory, aws-iam, aws-sso, git, github, gitlab, entra, okta)",
-                    s.name
-                )))
-                }
-            }
+            Self::check_scanner(s).map_err(invalid)?;
             config.schedule_of(s).map_err(invalid)?;
             if let Some(n) = s.max_retries {
                 in_range(&format!("scanner `{}`: max_retries", s.name), n, 0, 20)
@@ -469,6 +404,77 @@ impl Config {
         config.reverify_interval().map_err(invalid)?;
         config.check_ranges().map_err(invalid)?;
         Ok(config)
+    }
+
+    /// What each scanner kind needs in its entry, as the message `load` reports.
+    fn check_scanner(s: &ScannerConfig) -> Result<(), String> {
+        match s.kind.as_str() {
+            "inventory" => {
+                if s.file.is_none() {
+                    return Err(format!(
+                        "scanner `{}` (inventory) needs `file`",
+                        s.name
+                    ));
+                }
+            }
+            "aws-iam" | "aws" => {
+                if let AwsAccounts::Named(word) = &s.accounts {
+                    if word != AwsAccounts::ORGANIZATION {
+                        return Err(format!(
+                            "scanner `{}` (aws-iam): `accounts = \"{word}\"`: the only word accepted is \"organization\" (or a list of `[[scanner.accounts]]`)",
+                            s.name
+                        ));
+                    }
+                    if s.role_name.is_none() {
+                        return Err(format!(
+                            "scanner `{}` (aws-iam): `accounts = \"organization\"` needs `role_name`, the role assumed in every account",
+                            s.name
+                        ));
+                    }
+                }
+            }
+            "aws-sso" => {}
+            "git" => {
+                if s.paths.is_empty() {
+                    return Err(format!("scanner `{}` (git) needs `paths`", s.name));
+                }
+            }
+            "github" => {
+                if s.org.is_none() {
+                    return Err(format!("scanner `{}` (github) needs `org`", s.name));
+                }
+                if s.app_id.is_some() != s.app_key.is_some() {
+                    return Err(format!(
+                        "scanner `{}` (github): `app_id` and `app_key` go together",
+                        s.name
+                    ));
+                }
+            }
+            "gitlab" => {
+                if s.group.is_none() {
+                    return Err(format!(
+                        "scanner `{}` (gitlab) needs `group`",
+                        s.name
+                    ));
+                }
+            }
+            "entra" => {}
+            "okta" => {
+                if s.api_url.is_none() {
+                    return Err(format!(
+                        "scanner `{}` (okta) needs `api_url` (https://ORG.okta.com)",
+                        s.name
+                    ));
+                }
+            }
+            other => {
+                return Err(format!(
+                "scanner `{}`: unknown kind `{other}` (this build knows: inventory, aws-iam, aws-sso, git, github, gitlab, entra, okta)",
+                s.name
+            ))
+            }
+        }
+        Ok(())
     }
 
     /// Range checks of the numbers the file sets, so that a typo is an error naming the key

@@ -134,7 +134,7 @@ pub(super) fn evaluate(
 }
 
 fn is_gitlab(system: &str) -> bool {
-    system.split(':').next() == Some("gitlab")
+    SystemId::parse(system).kind == "gitlab"
 }
 
 /// `leaver-org-member`, `leaver-outside-collaborator`, `leaver-pending-invitation`,
@@ -199,8 +199,19 @@ fn membership(ctx: &mut Ctx, holders: &mut Holders, obs: &Observations) {
             evidence,
         );
     }
-    // Outside collaborators GitHub lists without a direct collaborator grant we saw (access
-    // through a team or a fork): the account itself is the finding.
+    outside_collaborators(ctx, holders, obs, &members, &collaborating);
+}
+
+/// Outside collaborators GitHub lists without a direct collaborator grant we saw (access
+/// through a team or a fork): the account itself is the finding.
+fn outside_collaborators(
+    ctx: &mut Ctx,
+    holders: &mut Holders,
+    obs: &Observations,
+    members: &BTreeSet<&str>,
+    collaborating: &BTreeSet<&str>,
+) {
+    let now = ctx.now;
     for a in &obs.accounts {
         let outside = a.attributes.get("outside_collaborator").map(String::as_str) == Some("true");
         if !outside || collaborating.contains(a.name.as_str()) || members.contains(a.name.as_str())

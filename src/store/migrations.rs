@@ -272,6 +272,19 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE scan_runs ADD COLUMN targeted TEXT;
     "#,
+    // 12: leases — which worker sweeps which sweep unit now (`store::leases`): the holder
+    // (`host:pid:random`), when it took the lease and when it expires (milliseconds since the
+    // epoch, the real clock), and the scan run it started under it (marked `interrupted` by
+    // whoever takes the lease after the holder died).
+    r#"
+    CREATE TABLE leases (
+        unit TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        taken_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        run_id INTEGER
+    );
+    "#,
 ];
 
 /// What a migration needs beyond SQL, run in its transaction right after it.

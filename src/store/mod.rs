@@ -12,6 +12,7 @@ pub mod exceptions;
 pub mod findings;
 pub mod focus;
 pub mod git;
+pub mod leases;
 pub mod links;
 pub mod migrations;
 pub mod observations;

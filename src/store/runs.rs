@@ -234,6 +234,15 @@ fn missed_once(units: Vec<Unit>) -> Vec<Miss> {
     out
 }
 
+/// Marks the run `run_id` `interrupted` when it is still `started`: the worker that started it
+/// is known to be gone (its lease died, see `store::leases`). Returns whether it was.
+pub fn mark_interrupted(conn: &Connection, run_id: i64) -> Result<bool> {
+    Ok(conn.execute(
+        "UPDATE scan_runs SET status = ?1 WHERE id = ?2 AND status = ?3",
+        params![INTERRUPTED, run_id, STARTED],
+    )? == 1)
+}
+
 /// Whether the process that started a run still runs. Only Linux is asked (through `/proc`);
 /// elsewhere a started run reads as running until a later run of its system finishes.
 fn process_alive(pid: Option<i64>) -> bool {

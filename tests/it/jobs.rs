@@ -335,3 +335,36 @@ fn a_killed_worker_leaves_its_run_interrupted_and_the_next_worker_sweeps_the_uni
     assert!(!sb.findings("open").is_empty());
     sb.ok(&["audit", "verify"]);
 }
+
+#[test]
+fn workers_started_at_once_on_a_new_store_create_and_share_it() {
+    // The real clock (no --now): each run is dated when it is written, as workers in production
+    // do.
+    let sb = Sandbox::new();
+    let mut config = String::new();
+    for name in ["crm", "erp", "wiki", "billing", "chat", "vpn"] {
+        std::fs::copy(
+            fixture("inventory/crm.csv"),
+            sb.path(&format!("{name}.csv")),
+        )
+        .expect("export");
+        config.push_str(&format!(
+            "[[scanner]]\nname = \"{name}\"\nkind = \"inventory\"\nfile = \"{name}.csv\"\n"
+        ));
+    }
+    sb.write("residual.toml", &config);
+    assert!(!sb.db().exists());
+    let workers: Vec<Child> = (0..3)
+        .map(|k| spawn(&sb, &["scan", "--shard", &format!("{k}/3")]))
+        .collect();
+    for (k, w) in workers.into_iter().enumerate() {
+        let (code, stderr) = finish(w);
+        assert_eq!(code, 0, "worker {k}/3: {stderr}");
+    }
+    let complete = runs(&sb)
+        .into_iter()
+        .filter(|(_, s)| s == "complete")
+        .count();
+    assert_eq!(complete, 6);
+    sb.ok(&["audit", "verify"]);
+}

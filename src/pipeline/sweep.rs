@@ -475,7 +475,7 @@ pub fn units_of(
                 leases::Taken::Ours { interrupted } => {
                     if let Some(run) = interrupted {
                         cx.progress.say(format!(
-                            "scan {}: run {run} was left started by a worker that is gone: marked interrupted (it resolves nothing)",
+                            "scan {}: run {run} was left started under a lease that died (its worker is gone, or stopped renewing it): marked interrupted (it resolves nothing)",
                             u.id
                         ));
                     }

@@ -368,3 +368,32 @@ fn workers_started_at_once_on_a_new_store_create_and_share_it() {
     assert_eq!(complete, 6);
     sb.ok(&["audit", "verify"]);
 }
+
+#[test]
+fn a_sweep_longer_than_its_lease_keeps_the_lease_by_renewing_it() {
+    let sb = piped_export();
+    // A one-second lease, renewed every third of a second while the sweep waits on the pipe.
+    let first = spawn(
+        &sb,
+        &["scan", "--unit", "inventory:crm", "--lease-ttl", "1"],
+    );
+    wait_until("the first worker to start its sweep", || {
+        sweeping(&sb, "inventory:crm")
+    });
+    std::thread::sleep(Duration::from_millis(2500));
+
+    let second = spawn(
+        &sb,
+        &["scan", "--unit", "inventory:crm", "--lease-ttl", "1"],
+    );
+    let (code, stderr) = finish_within(second, Duration::from_secs(30));
+    assert_eq!(code, 4, "the lease is still held: {stderr}");
+
+    feed(&sb);
+    let (code, stderr) = finish(first);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        runs(&sb),
+        [("inventory:crm".to_string(), "complete".to_string())]
+    );
+}

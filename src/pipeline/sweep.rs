@@ -550,8 +550,8 @@ fn sweep_units(
             Ok(vec![Swept { run, report }])
         }
         Part::Account(c) => match aws_users {
-            Some(users) => aws_targeted(cx, store, vec![c.clone()], users),
-            None => aws(cx, store, vec![c.clone()]),
+            Some(users) => aws_targeted(cx, store, vec![(**c).clone()], users),
+            None => aws(cx, store, vec![(**c).clone()]),
         },
         Part::Entry => sweep_entry(cx, store, plan.db, plan.config, s),
     };

@@ -51,7 +51,7 @@ pub enum Part {
     /// The whole entry (one org, one group, one export, one instance, one tenant).
     Entry,
     /// One listed AWS account of an aws-iam entry (or its only account).
-    Account(AwsScanConfig),
+    Account(Box<AwsScanConfig>),
     /// One account of an organisation, entered through the organisation's role.
     OrgAccount(Box<Organization>, String),
     /// An organisation whose accounts could not be listed: one failed run, as before units.
@@ -139,7 +139,7 @@ pub fn of_entries<'c>(config: &Config, entries: &[&'c ScannerConfig]) -> Result<
                 None => units.extend(
                     targets::aws_from_entry(s)
                         .into_iter()
-                        .map(|c| unit(c.tried_system(), Part::Account(c))),
+                        .map(|c| unit(c.tried_system(), Part::Account(Box::new(c)))),
                 ),
             },
             _ => units.push(unit(entry_unit_id(s), Part::Entry)),

@@ -5,7 +5,9 @@
 //! A run is written twice: [`start`] commits a row with status `started` (and the process id)
 //! before the scanner works, and [`finish`] fills it in the run's transaction. A row left
 //! `started` by a process that is gone (killed, crashed) is listed as `interrupted`; such a row
-//! is never `complete`, so it resolves nothing and is never the latest complete run.
+//! is never `complete`, so it resolves nothing and is never the latest complete run. A worker
+//! that takes the lease of a dead one (`store::leases`) writes `interrupted` into the row itself
+//! ([`mark_interrupted`]): across machines no process id can tell.
 //!
 //! A *targeted* run (`targeted` lists the accounts it looked at) is complete for those accounts
 //! only: it is never "the latest complete run" of its system (what `last_seen`, liveness, history

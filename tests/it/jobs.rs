@@ -397,3 +397,62 @@ fn a_sweep_longer_than_its_lease_keeps_the_lease_by_renewing_it() {
         [("inventory:crm".to_string(), "complete".to_string())]
     );
 }
+
+#[test]
+fn a_lease_left_by_a_worker_on_another_machine_blocks_the_unit_until_it_expires() {
+    let sb = Sandbox::with_example_hr();
+    sb.write(
+        "residual.toml",
+        "[[scanner]]\nname = \"crm\"\nkind = \"inventory\"\nfile = \"crm.csv\"\n",
+    );
+    std::fs::copy(fixture("inventory/crm.csv"), sb.path("crm.csv")).expect("export");
+    // What a worker on another host leaves when it dies mid-sweep: its started run, and its
+    // lease naming that run (no process id here can tell it is gone).
+    let conn = rusqlite::Connection::open(sb.db()).expect("open the store");
+    conn.execute(
+        "INSERT INTO scan_runs (scanner, system, status, started_at, finished_at, accounts, \
+         credentials, grants, calls, errors, pid) VALUES ('inventory', 'inventory:crm', 'started', \
+         '2026-11-27T00:00:00Z', '2026-11-27T00:00:00Z', 0, 0, 0, 0, '[]', NULL)",
+        [],
+    )
+    .expect("started run");
+    let run = conn.last_insert_rowid();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    conn.execute(
+        "INSERT INTO leases (unit, holder, taken_at, expires_at, run_id) \
+         VALUES ('inventory:crm', 'worker-elsewhere:7:0abc', ?1, ?2, ?3)",
+        rusqlite::params![now_ms, now_ms + 600_000, run],
+    )
+    .expect("lease");
+
+    let blocked = sb.expect(4, &["scan", "--unit", "inventory:crm"]);
+    assert!(
+        blocked.stderr.contains("worker-elsewhere:7:0abc"),
+        "{}",
+        blocked.stderr
+    );
+
+    // Its lease expires (nobody renews it).
+    conn.execute(
+        "UPDATE leases SET expires_at = ?1 WHERE unit = 'inventory:crm'",
+        [now_ms - 1],
+    )
+    .expect("expire");
+    let next = sb.ok(&["scan", "--unit", "inventory:crm"]);
+    assert!(
+        next.stderr.contains(&format!("run {run} was left started")),
+        "{}",
+        next.stderr
+    );
+    assert_eq!(
+        runs(&sb),
+        [
+            ("inventory:crm".to_string(), "complete".to_string()),
+            ("inventory:crm".to_string(), "interrupted".to_string()),
+        ]
+    );
+    sb.ok(&["audit", "verify"]);
+}

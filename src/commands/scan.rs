@@ -23,6 +23,10 @@ use residual_scanners::RunStatus;
 use std::io::Write;
 
 pub fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Exit> {
+    // A bad share is refused before the store is opened (or created): exit 2 changes nothing.
+    if let Some(share) = &args.jobs.shard {
+        Selection::parse_share(share).map_err(UsageError)?;
+    }
     let mut store = ctx.open_store()?;
     let exit = scan(ctx, &mut store, args)?;
     // After the runs, so that a finding a run just opened is known: an entry of the exceptions

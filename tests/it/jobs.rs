@@ -456,3 +456,11 @@ fn a_lease_left_by_a_worker_on_another_machine_blocks_the_unit_until_it_expires(
     );
     sb.ok(&["audit", "verify"]);
 }
+
+#[test]
+fn a_share_out_of_range_is_a_usage_error_that_creates_no_store() {
+    let sb = Sandbox::new();
+    let r = sb.expect(2, &["scan", "--shard", "3/3"]);
+    assert!(r.stderr.contains("0 <= K < N"), "{}", r.stderr);
+    assert!(!sb.db().exists());
+}

@@ -228,7 +228,39 @@ pub struct ScanArgs {
     #[arg(long = "employee", value_name = "ID")]
     pub employees: Vec<String>,
     #[command(flatten)]
+    pub jobs: JobArgs,
+    #[command(flatten)]
     pub options: ScanOptions,
+}
+
+/// Sweeps as jobs: which sweep units of the configured scanners to sweep (one AWS account, one
+/// GitHub org, one GitLab group, one repository, one export is a unit: one scan run), and the
+/// leases that keep two workers off one unit.
+#[derive(Debug, Args, Clone, Default)]
+pub struct JobArgs {
+    /// Sweep only this unit (repeatable; `--list-units` shows the ids, e.g.
+    /// `aws-iam:123456789012`, `git:payments`, `github:acme`). The HR source is not imported.
+    #[arg(long = "unit", value_name = "ID", conflicts_with_all = ["shard", "employees"])]
+    pub units: Vec<String>,
+    /// Sweep share K (0-based) of N of the configured units: a unit's share is fixed by a hash
+    /// of its id, so N workers given K = 0..N-1 split the units without coordination (an
+    /// indexed Job: `--shard $JOB_COMPLETION_INDEX/N`). The HR source is not imported: run
+    /// `residual hr import` before the workers.
+    #[arg(long, value_name = "K/N", conflicts_with = "employees")]
+    pub shard: Option<String>,
+    /// Print the sweep units of the configured scanners (with their share under --shard K/N,
+    /// and who holds a lease on them) instead of sweeping.
+    #[arg(long, alias = "units")]
+    pub list_units: bool,
+    /// How long a unit's lease lives without renewal (seconds; renewed every third of it while
+    /// the sweep runs): how long a unit stays blocked after its worker died on another host.
+    #[arg(
+        long,
+        env = "RESIDUAL_LEASE_TTL",
+        value_name = "SECONDS",
+        default_value_t = 300
+    )]
+    pub lease_ttl: u64,
 }
 
 /// What every scan prints and gates on.

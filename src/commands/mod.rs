@@ -158,6 +158,7 @@ impl Context {
     pub fn pipeline(&self) -> pipeline::Context {
         pipeline::Context {
             now: self.now,
+            live_clock: false,
             policy: self.config.policy(),
             exceptions: self.exceptions_policy(),
             progress: self.progress_sink(),

@@ -6,7 +6,7 @@ use super::{Context, UsageError};
 use crate::config::ScannerConfig;
 use crate::pipeline::hr_import::{self, ImportPlan};
 use crate::pipeline::record::Recorded;
-use crate::pipeline::sweep;
+use crate::pipeline::{sweep, units};
 use crate::store::Store;
 
 /// Sweeps the configured scanners `names` (all when empty), importing the configured HR source
@@ -37,6 +37,46 @@ pub fn sweep(
         &ctx.config,
         &chosen,
     )?)
+}
+
+/// Sweeps the units `selection` picks out of the configured scanners `names` (all when empty),
+/// each under a lease that lives `lease_ttl` unless renewed (see `store::leases`), without
+/// importing HR: what `scan --shard K/N` and `scan --unit ID` run. Each run is dated by the
+/// clock when it is written (other workers chain events meanwhile), unless `--now` is given.
+pub fn sweep_units(
+    ctx: &Context,
+    store: &mut Store,
+    names: &[String],
+    selection: &units::Selection,
+    lease_ttl: std::time::Duration,
+) -> anyhow::Result<sweep::UnitsDone> {
+    let chosen = choose(ctx, names)?;
+    if chosen.is_empty() {
+        return Err(UsageError(
+            "no scanners configured: add [[scanner]] entries to the configuration".into(),
+        )
+        .into());
+    }
+    let all = units::of_entries(&ctx.config, &chosen)?;
+    let picked = units::select(all, selection)?;
+    if picked.is_empty() {
+        ctx.progress("scan: no sweep unit falls in this share: nothing to sweep");
+    }
+    let mut cx = ctx.pipeline();
+    cx.live_clock = !ctx.now_overridden;
+    let plan = sweep::UnitsPlan {
+        db: &ctx.db,
+        config: &ctx.config,
+        focus: None,
+        lease_ttl,
+    };
+    Ok(sweep::units_of(&cx, store, &plan, picked)?)
+}
+
+/// The sweep units of the configured scanners `names` (all when empty).
+pub fn list_units<'c>(ctx: &'c Context, names: &[String]) -> anyhow::Result<Vec<units::Unit<'c>>> {
+    let chosen = choose(ctx, names)?;
+    Ok(units::of_entries(&ctx.config, &chosen)?)
 }
 
 /// Sweeps every configured scanner for the people `employees` (new leavers and movers): aws-iam

@@ -13,14 +13,20 @@ use crate::keys::FingerprintKey;
 use crate::pipeline::record::record;
 use crate::pipeline::sweep::{self, RepositorySweep};
 use crate::pipeline::targets;
+use crate::pipeline::units::{self, Selection};
 use residual_scanners::aws_iam::AwsScanConfig;
 use residual_scanners::aws_sso::SsoScanConfig;
 use residual_scanners::coverage::{Miss, MissClass};
 use residual_scanners::github::GithubScanConfig;
 use residual_scanners::gitlab::GitlabScanConfig;
 use residual_scanners::RunStatus;
+use std::io::Write;
 
 pub fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Exit> {
+    // A bad share is refused before the store is opened (or created): exit 2 changes nothing.
+    if let Some(share) = &args.jobs.shard {
+        Selection::parse_share(share).map_err(UsageError)?;
+    }
     let mut store = ctx.open_store()?;
     let exit = scan(ctx, &mut store, args)?;
     // After the runs, so that a finding a run just opened is known: an entry of the exceptions
@@ -122,12 +128,88 @@ fn scan(ctx: &Context, store: &mut crate::store::Store, args: ScanArgs) -> anyho
             let recorded = nightly::sweep_focused(ctx, store, &args.names, &args.employees)?;
             finish(ctx, store, &recorded, args.options)
         }
+        None if args.jobs.list_units => list_units(ctx, store, &args),
+        None if args.jobs.shard.is_some() || !args.jobs.units.is_empty() => {
+            let selection = match &args.jobs.shard {
+                Some(share) => Selection::parse_share(share).map_err(UsageError)?,
+                None => Selection::Named(args.jobs.units.clone()),
+            };
+            let ttl = std::time::Duration::from_secs(args.jobs.lease_ttl.max(1));
+            let done = nightly::sweep_units(ctx, store, &args.names, &selection, ttl)?;
+            let exit = finish(ctx, store, &done.recorded, args.options)?;
+            Ok(nothing_could_run(ctx, &done).unwrap_or(exit))
+        }
         None => {
             let import_hr = args.names.is_empty();
             let recorded = nightly::sweep(ctx, store, &args.names, import_hr)?;
             finish(ctx, store, &recorded, args.options)
         }
     }
+}
+
+/// Exit 4 when every unit of the job was skipped because other workers hold their leases: the
+/// job changed nothing and its units are not swept yet (run it again later, or leave them to the
+/// workers that hold them). Skipping some units while sweeping others changes no exit code.
+fn nothing_could_run(ctx: &Context, done: &sweep::UnitsDone) -> Option<Exit> {
+    if !done.recorded.is_empty() || done.skipped.is_empty() {
+        return None;
+    }
+    ctx.progress(format!(
+        "scan: every unit of this job is being swept by another worker ({}): nothing was swept",
+        done.skipped.len()
+    ));
+    Some(Exit::Locked)
+}
+
+/// `scan --list-units`: each unit's id, its share under `--shard K/N` when given, and the lease
+/// on it; one line each, or JSON with `--format json`.
+fn list_units(ctx: &Context, store: &crate::store::Store, args: &ScanArgs) -> anyhow::Result<Exit> {
+    let share = match &args.jobs.shard {
+        Some(s) => Some(Selection::parse_share(s).map_err(UsageError)?),
+        None => None,
+    };
+    let n = match share {
+        Some(Selection::Share { n, .. }) => Some(n),
+        _ => None,
+    };
+    let units = nightly::list_units(ctx, &args.names)?;
+    let leases = crate::store::leases::list(store.conn())?;
+    let rows: Vec<serde_json::Value> = units
+        .iter()
+        .filter(|u| match share {
+            Some(Selection::Share { k, n }) => units::share_of(&u.id, n) == k,
+            _ => true,
+        })
+        .map(|u| {
+            let lease = leases.iter().find(|l| l.unit == u.id);
+            serde_json::json!({
+                "unit": u.id,
+                "scanner": u.entry.name,
+                "share": n.map(|n| units::share_of(&u.id, n)),
+                "lease": lease,
+            })
+        })
+        .collect();
+    let mut out = std::io::stdout().lock();
+    if matches!(args.options.format, Some(crate::cli::Format::Json)) {
+        serde_json::to_writer_pretty(&mut out, &rows)?;
+        writeln!(out)?;
+        return Ok(Exit::Ok);
+    }
+    for (u, row) in units.iter().zip(&rows) {
+        let mut line = format!("{}\t{}", u.id, u.entry.name);
+        if let (Some(n), Some(share)) = (n, row["share"].as_u64()) {
+            line.push_str(&format!("\tshare {share}/{n}"));
+        }
+        if let Some(l) = leases.iter().find(|l| l.unit == u.id) {
+            line.push_str(&format!(
+                "\tleased by {} (expires in {}s)",
+                l.holder, l.expires_in
+            ));
+        }
+        writeln!(out, "{line}")?;
+    }
+    Ok(Exit::Ok)
 }
 
 fn aws_targets(a: &AwsArgs) -> Vec<AwsScanConfig> {

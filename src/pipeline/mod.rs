@@ -17,6 +17,7 @@ pub mod record;
 pub mod repository;
 pub mod sweep;
 pub mod targets;
+pub mod units;
 
 use crate::evaluate::Policy;
 use crate::exceptions::{ExceptionPolicy, ExceptionsError};
@@ -37,6 +38,10 @@ pub use crate::progress::Progress;
 pub struct Context {
     /// The time evaluation runs as of.
     pub now: DateTime<Utc>,
+    /// Read the clock again for each run recorded, instead of `now`: a job that shares the
+    /// store with other workers dates each run's events when it writes them, since the audit
+    /// chain never goes back in time (false with `--now`).
+    pub live_clock: bool,
     pub policy: Policy,
     /// The configured exceptions file (resolved), if any, and the cap on an exception's life.
     pub exceptions: ExceptionPolicy,

@@ -38,7 +38,16 @@ pub struct Swept {
 /// Commits the row of a run of `scanner` over `system` as `started`, before the scanner works:
 /// a run killed from here on shows as `interrupted` in `residual runs`.
 pub fn start(cx: &Context, store: &Store, scanner: &str, system: &str) -> Result<i64> {
-    Ok(runs::start(store.conn(), scanner, system, cx.now)?)
+    let at = if cx.live_clock {
+        chrono::Utc::now()
+    } else {
+        cx.now
+    };
+    let run = runs::start(store.conn(), scanner, system, at)?;
+    // Under a lease on the unit (its id is the system a run starts under), the lease names the
+    // run, so whoever takes the lease after this process died marks it `interrupted`.
+    crate::store::leases::attach(store.conn(), system, run)?;
+    Ok(run)
 }
 
 /// Runs `scan` as the started run `run`: a scan refused as bad input takes its row back (bad
@@ -55,7 +64,7 @@ pub fn started<T>(store: &Store, run: i64, scan: impl FnOnce() -> Result<T>) -> 
 /// in one transaction; a run that cannot be recorded takes its started row back.
 pub fn record(cx: &Context, store: &mut Store, swept: Swept) -> Result<Recorded> {
     let run = swept.run;
-    let recorded = record_run(cx, store, run, swept.report);
+    let recorded = record_live(cx, store, run, &swept.report);
     if recorded.is_err() {
         if let Err(e) = runs::abandon(store.conn(), run) {
             tracing::warn!("scan run {run}: cannot take back its started row: {e}");
@@ -64,11 +73,37 @@ pub fn record(cx: &Context, store: &mut Store, swept: Swept) -> Result<Recorded>
     recorded
 }
 
+/// [`record_run`], dated by the clock at the time of writing under a live clock: another worker
+/// sharing the store may have chained events after this job started, and events are never dated
+/// before the chain's last one. Should one commit between reading the clock and writing (the
+/// evaluation takes a moment), nothing was written, and the run is evaluated again.
+fn record_live(cx: &Context, store: &mut Store, run: i64, report: &ScanReport) -> Result<Recorded> {
+    if !cx.live_clock {
+        return record_run(cx, store, run, report);
+    }
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let cx = Context {
+            now: chrono::Utc::now(),
+            ..cx.clone()
+        };
+        match record_run(&cx, store, run, report) {
+            Err(super::Error::Store(crate::store::StoreError::ClockBehind { .. }))
+                if attempt < 3 =>
+            {
+                continue
+            }
+            other => return other,
+        }
+    }
+}
+
 /// [`record`] of the started run `run`.
 ///
 /// Longer than most functions here: it is the one transaction of a run, and its phases are
 /// timed at debug level one after another; splitting it would scatter that sequence.
-fn record_run(cx: &Context, store: &mut Store, run: i64, report: ScanReport) -> Result<Recorded> {
+fn record_run(cx: &Context, store: &mut Store, run: i64, report: &ScanReport) -> Result<Recorded> {
     let started = std::time::Instant::now();
     let rules = RuleSet::builtin()?;
     let policy = &cx.policy;
@@ -99,7 +134,7 @@ fn record_run(cx: &Context, store: &mut Store, run: i64, report: ScanReport) -> 
     let recorded = crate::store::record::scan_run(
         store,
         Some(run),
-        &report,
+        report,
         &evaluation.links,
         &evaluation.candidates,
         cx.now,
@@ -112,13 +147,13 @@ fn record_run(cx: &Context, store: &mut Store, run: i64, report: ScanReport) -> 
         grants: report.observations.grants.len(),
         linked: evaluation.links.len(),
     };
-    say_recorded(cx, &report, run_id, &seen, &outcome, started);
+    say_recorded(cx, report, run_id, &seen, &outcome, started);
     // Cases are judged after the run's own transaction: the run stands even if this fails, and
     // the next write catches up, since a case's state is derived from what the store holds.
     let cases = super::cases::sync(store, &cx.cases, cx.now)?;
     Ok(Recorded {
-        could_not_cover: could_not_cover(&report),
-        system: report.system,
+        could_not_cover: could_not_cover(report),
+        system: report.system.clone(),
         status: report.status,
         cases,
     })

@@ -5,10 +5,11 @@
 use super::incremental;
 use super::record::{self, record, Recorded, Swept};
 use super::repository::{self, RepositoryPlan};
+use super::units::{self, Part};
 use super::{secret_matcher, targets, Context, Error, Result};
 use crate::config::{Config, ScannerConfig};
 use crate::keys::FingerprintKey;
-use crate::store::{git as git_store, runs, Store};
+use crate::store::{git as git_store, leases, runs, Store};
 use crate::verification::{self, VerifyOverrides};
 use residual_scanners::aws_iam::organization::{self, Organization};
 use residual_scanners::aws_iam::AwsScanConfig;
@@ -148,21 +149,16 @@ pub struct Focus {
     pub aws_users: Vec<String>,
 }
 
-/// Sweeps every account of an AWS Organization: lists the accounts, starts one run per account
-/// (`aws-iam:<account id>`), sweeps them `concurrency` at a time and hands back one report per
-/// run. An organisation that cannot be listed is one failed run of `aws-iam:organization`.
-pub fn aws_organization(cx: &Context, store: &Store, org: Organization) -> Result<Vec<Swept>> {
-    cx.progress
-        .say("scan aws-iam: listing the organisation's accounts");
-    let accounts = match organization::member_accounts_blocking(&org) {
-        Ok(a) => a,
-        Err(e) => {
-            let system = format!("{}:organization", residual_scanners::aws_iam::SCANNER);
-            let run = record::start(cx, store, "aws-iam", &system)?;
-            let report = scanners::ScanReport::failed("aws-iam", system, cx.now, vec![e], 0);
-            return Ok(vec![Swept { run, report }]);
-        }
-    };
+/// Sweeps accounts of an AWS Organization (listed by `units::of_entries`, which also files an
+/// organisation that cannot be listed as one failed run of `aws-iam:organization`): starts one
+/// run per account (`aws-iam:<account id>`), sweeps them `concurrency` at a time and hands back
+/// one report per run.
+pub fn aws_organization_accounts(
+    cx: &Context,
+    store: &Store,
+    org: &Organization,
+    accounts: &[String],
+) -> Result<Vec<Swept>> {
     cx.progress.say(format!(
         "scan aws-iam: sweeping {} through role {} ({} at a time)",
         crate::progress::count(accounts.len() as u64, "account", "accounts"),
@@ -170,7 +166,7 @@ pub fn aws_organization(cx: &Context, store: &Store, org: Organization) -> Resul
         org.concurrency.max(1)
     ));
     let mut runs = Vec::new();
-    for a in &accounts {
+    for a in accounts {
         runs.push(record::start(
             cx,
             store,
@@ -178,7 +174,7 @@ pub fn aws_organization(cx: &Context, store: &Store, org: Organization) -> Resul
             &organization::system_of(a),
         )?);
     }
-    let reports = organization::sweep_accounts_blocking(&org, &accounts);
+    let reports = organization::sweep_accounts_blocking(org, accounts);
     Ok(runs
         .into_iter()
         .zip(reports)
@@ -386,7 +382,8 @@ pub fn repository(
 /// (a repository path that does not exist, an export with a bad row, a GitHub App key that cannot
 /// be read) does not stop the others: it is recorded as a failed run of its system, with why, and
 /// the job goes on (a failed run resolves nothing and makes the job exit 3). What no scanner can
-/// run without (the store, the keys, the exceptions file, the rules) stops the job.
+/// run without (the store, the keys, the exceptions file, the rules) stops the job. Each unit is
+/// swept under a lease (see [`units_of`]); a unit another worker is sweeping is skipped.
 pub fn configured(
     cx: &Context,
     store: &mut Store,
@@ -408,53 +405,169 @@ pub fn configured_for(
     entries: &[&ScannerConfig],
     focus: Option<&Focus>,
 ) -> Result<Vec<Recorded>> {
-    let aws_users = match focus {
-        Some(f) => targeted_aws_users(cx, store, f, entries)?,
+    let units = units::of_entries(config, entries)?;
+    let plan = UnitsPlan {
+        db,
+        config,
+        focus,
+        lease_ttl: leases::DEFAULT_TTL,
+    };
+    Ok(units_of(cx, store, &plan, units)?.recorded)
+}
+
+/// How to sweep a list of units.
+pub struct UnitsPlan<'a> {
+    /// The store's path (where the keys live beside it).
+    pub db: &'a Path,
+    pub config: &'a Config,
+    /// Whom the sweep is for (see [`Focus`]); `None`: everyone.
+    pub focus: Option<&'a Focus>,
+    /// How long a lease lives without renewal (`--lease-ttl`).
+    pub lease_ttl: std::time::Duration,
+}
+
+/// What sweeping a list of units did.
+pub struct UnitsDone {
+    pub recorded: Vec<Recorded>,
+    /// The units skipped because another worker holds a live lease on them, with the holder.
+    pub skipped: Vec<(String, String)>,
+}
+
+/// Sweeps each unit under a lease: taken before the sweep (a unit another worker holds a live
+/// lease on is skipped, and said so), renewed in the background while it runs, released once
+/// its run is recorded. The accounts of one organisation are swept together, `concurrency` at a
+/// time, as before units existed.
+pub fn units_of(
+    cx: &Context,
+    store: &mut Store,
+    plan: &UnitsPlan,
+    units: Vec<units::Unit>,
+) -> Result<UnitsDone> {
+    let entries: Vec<&ScannerConfig> = units.iter().map(|u| u.entry).collect();
+    let aws_users = match plan.focus {
+        Some(f) => targeted_aws_users(cx, store, f, &entries)?,
         None => None,
     };
-    let mut recorded = Vec::new();
-    for s in entries {
-        if !KINDS.contains(&s.kind.as_str()) {
-            return Err(Error::Input(format!(
-                "scanner `{}`: unknown kind `{}` (known: {})",
-                s.name,
-                s.kind,
-                KINDS.join(", ")
-            )));
-        }
-        if s.kind == "git" {
-            for path in &s.paths {
-                let path = config.resolve(path);
-                let sweep = RepositorySweep {
-                    path: &path,
-                    name: None,
-                    full: false,
-                    verify: (s.verify == Some(true)).then(|| {
-                        verification::settings(&config.verify, &VerifyOverrides::default())
-                    }),
-                };
-                let key = FingerprintKey::load_or_create(db)?;
-                let run = repository(cx, store, &key, sweep).or_else(|e| {
-                    let system = repository::system_name(&path, None);
-                    could_not_run(cx, store, s, "git", &system, e)
-                });
-                recorded.push(run?);
-            }
-            continue;
-        }
-        match sweep_entry(cx, store, db, config, s, aws_users) {
-            Ok(swept) => {
-                for run in swept {
-                    recorded.push(record(cx, store, run)?);
+    let keeper = leases::Keeper::start(store.path(), plan.lease_ttl);
+    let mut done = UnitsDone {
+        recorded: Vec::new(),
+        skipped: Vec::new(),
+    };
+    let mut rest = units.as_slice();
+    while !rest.is_empty() {
+        let n = 1 + rest[1..]
+            .iter()
+            .take_while(|u| same_org(&rest[0], u))
+            .count();
+        let (batch, after) = rest.split_at(n);
+        rest = after;
+        let mut mine = Vec::new();
+        for u in batch {
+            match leases::take(store, &u.id, plan.lease_ttl)? {
+                leases::Taken::Held { holder, expires_in } => {
+                    cx.progress.say(format!(
+                        "scan {}: skipped: another worker ({holder}) is sweeping it (its lease expires in {}s)",
+                        u.id,
+                        expires_in.as_secs()
+                    ));
+                    done.skipped.push((u.id.clone(), holder));
+                }
+                leases::Taken::Ours { interrupted } => {
+                    if let Some(run) = interrupted {
+                        cx.progress.say(format!(
+                            "scan {}: run {run} was left started under a lease that died (its worker is gone, or stopped renewing it): marked interrupted (it resolves nothing)",
+                            u.id
+                        ));
+                    }
+                    keeper.hold(&u.id);
+                    mine.push(u);
                 }
             }
-            Err(e) => {
-                let (scanner, system) = entry_system(s);
-                recorded.push(could_not_run(cx, store, s, scanner, &system, e)?);
+        }
+        if mine.is_empty() {
+            continue;
+        }
+        let swept = sweep_units(cx, store, plan, &mine, aws_users);
+        for u in &mine {
+            keeper.drop_unit(&u.id);
+            if let Err(e) = leases::release(store.conn(), &u.id) {
+                tracing::warn!("scan {}: cannot release its lease: {e}", u.id);
             }
         }
+        done.recorded.extend(swept?);
     }
-    Ok(recorded)
+    Ok(done)
+}
+
+/// Whether `b` is an account of the same organisation entry as the account `a`.
+fn same_org(a: &units::Unit, b: &units::Unit) -> bool {
+    matches!(
+        (&a.part, &b.part),
+        (Part::OrgAccount(..), Part::OrgAccount(..))
+    ) && a.entry.name == b.entry.name
+}
+
+/// Sweeps and records `batch`: one unit, or accounts of one organisation. A unit that cannot run
+/// is a failed run of it (see [`configured`]).
+fn sweep_units(
+    cx: &Context,
+    store: &mut Store,
+    plan: &UnitsPlan,
+    batch: &[&units::Unit],
+    aws_users: Option<&[String]>,
+) -> Result<Vec<Recorded>> {
+    let first = batch[0];
+    let s = first.entry;
+    let swept = match &first.part {
+        Part::Repository(path) => {
+            let sweep = RepositorySweep {
+                path,
+                name: None,
+                full: false,
+                verify: (s.verify == Some(true)).then(|| {
+                    verification::settings(&plan.config.verify, &VerifyOverrides::default())
+                }),
+            };
+            let key = FingerprintKey::load_or_create(plan.db)?;
+            let run = repository(cx, store, &key, sweep)
+                .or_else(|e| could_not_run(cx, store, s, "git", &first.id, e));
+            return Ok(vec![run?]);
+        }
+        Part::OrgAccount(org, _) => {
+            let accounts: Vec<String> = batch
+                .iter()
+                .filter_map(|u| match &u.part {
+                    Part::OrgAccount(_, a) => Some(a.clone()),
+                    _ => None,
+                })
+                .collect();
+            aws_organization_accounts(cx, store, org, &accounts)
+        }
+        Part::Unlisted(e) => {
+            let run = record::start(cx, store, "aws-iam", &first.id)?;
+            let report =
+                scanners::ScanReport::failed("aws-iam", &first.id, cx.now, vec![e.clone()], 0);
+            Ok(vec![Swept { run, report }])
+        }
+        Part::Account(c) => match aws_users {
+            Some(users) => aws_targeted(cx, store, vec![(**c).clone()], users),
+            None => aws(cx, store, vec![(**c).clone()]),
+        },
+        Part::Entry => sweep_entry(cx, store, plan.db, plan.config, s),
+    };
+    match swept {
+        Ok(swept) => {
+            let mut recorded = Vec::new();
+            for run in swept {
+                recorded.push(record(cx, store, run)?);
+            }
+            Ok(recorded)
+        }
+        Err(e) => {
+            let (scanner, _) = entry_system(s);
+            Ok(vec![could_not_run(cx, store, s, scanner, &first.id, e)?])
+        }
+    }
 }
 
 /// The IAM users an aws-iam entry sweeps for `focus`, or `None` for a full sweep: before any
@@ -485,19 +598,6 @@ fn targeted_aws_users<'f>(
     Ok(Some(focus.aws_users.as_slice()))
 }
 
-/// The scanner kinds a configuration entry may name.
-const KINDS: [&str; 9] = [
-    "inventory",
-    "aws-iam",
-    "aws",
-    "aws-sso",
-    "github",
-    "gitlab",
-    "git",
-    "entra",
-    "okta",
-];
-
 /// Sweeps one configured entry that is not `git` (those are swept per repository); an aws-iam
 /// entry only the IAM users `aws_users` when given.
 fn sweep_entry(
@@ -506,7 +606,6 @@ fn sweep_entry(
     db: &Path,
     config: &Config,
     s: &ScannerConfig,
-    aws_users: Option<&[String]>,
 ) -> Result<Vec<Swept>> {
     Ok(match s.kind.as_str() {
         "inventory" => {
@@ -528,13 +627,8 @@ fn sweep_entry(
                 guard,
             )?]
         }
-        // An organisation is swept in full even for a few leavers: which account holds their
-        // users is only known per account.
-        "aws-iam" | "aws" => match (targets::aws_organization_from_entry(s), aws_users) {
-            (Some(org), _) => aws_organization(cx, store, org)?,
-            (None, Some(users)) => aws_targeted(cx, store, targets::aws_from_entry(s), users)?,
-            (None, None) => aws(cx, store, targets::aws_from_entry(s))?,
-        },
+        // aws-iam entries are swept per account (see `units`); this is the whole entry at once.
+        "aws-iam" | "aws" => aws(cx, store, targets::aws_from_entry(s))?,
         "aws-sso" => vec![aws_sso(cx, store, targets::aws_sso_from_entry(s))?],
         "entra" => vec![entra(cx, store, targets::entra_from_entry(s))?],
         "okta" => vec![okta(cx, store, targets::okta_from_entry(s)?)?],

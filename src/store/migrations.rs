@@ -272,6 +272,19 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE scan_runs ADD COLUMN targeted TEXT;
     "#,
+    // 12: leases — which worker sweeps which sweep unit now (`store::leases`): the holder
+    // (`host:pid:random`), when it took the lease and when it expires (milliseconds since the
+    // epoch, the real clock), and the scan run it started under it (marked `interrupted` by
+    // whoever takes the lease after the holder died).
+    r#"
+    CREATE TABLE leases (
+        unit TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        taken_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        run_id INTEGER
+    );
+    "#,
 ];
 
 /// What a migration needs beyond SQL, run in its transaction right after it.
@@ -305,7 +318,13 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
         });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-        let tx = conn.transaction()?;
+        // Several workers may open a new store at once: each migration takes the write lock
+        // first and is skipped when another process ran it meanwhile.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let now_at: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if now_at > i as i64 {
+            continue;
+        }
         tx.execute_batch(sql)?;
         after((i + 1) as i64, &tx)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;

@@ -12,6 +12,7 @@ pub mod exceptions;
 pub mod findings;
 pub mod focus;
 pub mod git;
+pub mod leases;
 pub mod links;
 pub mod migrations;
 pub mod observations;
@@ -266,16 +267,20 @@ impl Store {
 #[cfg(unix)]
 fn create_private(path: &Path) -> Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
+    match std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(path)
-        .map(|_| ())
-        .map_err(|source| StoreError::Permissions {
-            path: path.to_path_buf(),
-            source,
-        })
+    {
+        // Another worker created it a moment ago: the store is shared, not ours to create.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        other => other.map(|_| ()),
+    }
+    .map_err(|source| StoreError::Permissions {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 #[cfg(not(unix))]

@@ -5,7 +5,9 @@
 //! A run is written twice: [`start`] commits a row with status `started` (and the process id)
 //! before the scanner works, and [`finish`] fills it in the run's transaction. A row left
 //! `started` by a process that is gone (killed, crashed) is listed as `interrupted`; such a row
-//! is never `complete`, so it resolves nothing and is never the latest complete run.
+//! is never `complete`, so it resolves nothing and is never the latest complete run. A worker
+//! that takes the lease of a dead one (`store::leases`) writes `interrupted` into the row itself
+//! ([`mark_interrupted`]): across machines no process id can tell.
 //!
 //! A *targeted* run (`targeted` lists the accounts it looked at) is complete for those accounts
 //! only: it is never "the latest complete run" of its system (what `last_seen`, liveness, history
@@ -232,6 +234,15 @@ fn missed_once(units: Vec<Unit>) -> Vec<Miss> {
         }
     }
     out
+}
+
+/// Marks the run `run_id` `interrupted` when it is still `started`: the worker that started it
+/// is known to be gone (its lease died, see `store::leases`). Returns whether it was.
+pub fn mark_interrupted(conn: &Connection, run_id: i64) -> Result<bool> {
+    Ok(conn.execute(
+        "UPDATE scan_runs SET status = ?1 WHERE id = ?2 AND status = ?3",
+        params![INTERRUPTED, run_id, STARTED],
+    )? == 1)
 }
 
 /// Whether the process that started a run still runs. Only Linux is asked (through `/proc`);

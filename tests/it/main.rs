@@ -27,6 +27,7 @@ mod hr_import;
 mod idp;
 mod idp_bench;
 mod inventory;
+mod jobs;
 mod lifecycle;
 mod readme_examples;
 mod remediate;

@@ -313,6 +313,15 @@ pub struct ScannerConfig {
     /// `AuditLog.Read.All`). Off, the `users:last-used` unit is not covered and no
     /// `credential-used-after-departure` finding of the tenant resolves.
     pub sign_in_activity: Option<bool>,
+    /// `okta`: the OAuth 2.0 service app's client id (default `OKTA_CLIENT_ID`); when set, the
+    /// sweep authenticates with a private key JWT instead of `OKTA_API_TOKEN`.
+    pub client_id: Option<String>,
+    /// `okta`: the service app's private key, a PEM file (default `OKTA_PRIVATE_KEY_PATH`).
+    pub private_key_path: Option<PathBuf>,
+    /// `okta`: the key id (`kid`) registered with the service app, when it has several keys.
+    pub key_id: Option<String>,
+    /// `okta`: the scopes the service app asks for (default: the read-only list in the README).
+    pub scopes: Option<Vec<String>>,
 }
 
 /// The accounts of an `aws-iam` entry: a list of roles to assume, or `"organization"`.

@@ -14,7 +14,8 @@
 //!   private key JWT, each verified by the fake's token endpoint (a wrong key is refused, and the
 //!   run fails naming why); a token that expires or is revoked mid-sweep is renewed and the sweep
 //!   completes. Keys are made at test time by `openssl`.
-//! - Admin roles: an Okta admin role granted through a group reaches its members.
+//! - Admin roles: an Entra directory role of a leaver raises `leaver-idp-app-access` and
+//!   `leaver-admin-role`; an Okta admin role granted through a group reaches its members.
 
 use crate::harness::{Run, Sandbox};
 use residual_test_support::fake_idp::{entra as g, keys, okta as o, FakeIdp, Fault, Provider};
@@ -777,6 +778,35 @@ async fn a_token_that_expires_or_is_revoked_mid_sweep_is_renewed_and_the_sweep_c
         "the sweep's token and one renewal"
     );
     assert!(open(&sb, ENTRA).contains(&pair("leaver-idp-account-enabled", "ann@contoso.com")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leavers_entra_directory_role_is_app_access_and_an_admin_role() {
+    let secret = ["fake-client-", "secret-", "D4rL"].concat();
+    let fake = FakeIdp::start(Provider::Graph, &secret, 2).await;
+    load_tenant(&fake);
+    fake.set_list(
+        "/v1.0/directoryRoles/r-ga/members",
+        vec![
+            g::user_ref("u-ben", "ben@contoso.com"),
+            g::user_ref("u-ann", "ann@contoso.com"),
+        ],
+    );
+    let mut sb = Sandbox::with_hr("2026-06-01T00:00:00Z", HR, "2026-04-01");
+    sb.env.extend([
+        ("AZURE_CLIENT_ID".into(), "client-1".into()),
+        ("AZURE_CLIENT_SECRET".into(), secret.clone()),
+    ]);
+    let config = entra_config(&sb, &fake);
+    scan_with(&sb, &config, "entra-prod", 0);
+    let got = open(&sb, ENTRA);
+    let subject = "ann@contoso.com/admin-role/Global Administrator";
+    for rule in ["leaver-idp-app-access", "leaver-admin-role"] {
+        assert!(
+            got.contains(&pair(rule, subject)),
+            "missing {rule}: {got:#?}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -705,10 +705,18 @@ async fn an_okta_sweep_authenticates_as_a_service_app_with_a_private_key_jwt() {
     let system = format!("okta:{}", fake.url.trim_start_matches("http://"));
 
     let config = okta_service_app_config(&sb, &fake, &good.key_path);
+    // The token is revoked while the app listing is read: Okta's 401 (E0000011, `invalid_token`)
+    // gets a new token and the call again, and the run is complete.
+    fake.fault("/api/v1/apps", Fault::RevokeTokens, false, Some(1));
     scan_with(&sb, &config, "okta-prod", 0);
     assert!(open(&sb, &system).contains(&pair("leaver-idp-account-enabled", "ann@example.com")));
+    assert_eq!(fake.expired_token_uses(), 1);
     let forms = token_forms(&fake);
-    assert_eq!(forms.len(), 1, "{forms:?}");
+    assert_eq!(
+        forms.len(),
+        2,
+        "the sweep's token and its renewal: {forms:?}"
+    );
     assert_eq!(
         forms[0].get("scope").map(String::as_str),
         Some("okta.users.read%20okta.groups.read%20okta.apps.read%20okta.roles.read%20okta.apiTokens.read"),

@@ -162,7 +162,7 @@ fn client_auth(cfg: &EntraScanConfig) -> Result<ClientAuth, String> {
         ));
     }
     AssertionKey::from_pem_file(path, true, None)
-        .map(ClientAuth::Assertion)
+        .map(|k| ClientAuth::Assertion(Box::new(k)))
         .map_err(|e| format!("AZURE_CLIENT_CERTIFICATE_PATH: {e}"))
 }
 

@@ -23,7 +23,7 @@ pub(crate) enum ClientAuth {
     /// `client_secret` in the form (Entra's `AZURE_CLIENT_SECRET`).
     Secret(SecretString),
     /// A signed JWT (`client_assertion`): Entra certificate credentials, Okta private key JWT.
-    Assertion(AssertionKey),
+    Assertion(Box<AssertionKey>),
 }
 
 /// A token endpoint and the client-credentials grant asked of it.

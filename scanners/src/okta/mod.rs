@@ -162,7 +162,7 @@ fn token_endpoint(cfg: &OktaScanConfig, app: &OktaServiceApp) -> Result<TokenEnd
         route,
         client_id: app.client_id.clone(),
         scope: app.scopes.join(" "),
-        auth: ClientAuth::Assertion(key),
+        auth: ClientAuth::Assertion(Box::new(key)),
     })
 }
 

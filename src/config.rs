@@ -301,7 +301,8 @@ pub struct ScannerConfig {
     /// `git`: verify the secrets found against their providers (see `[verify]`); default false.
     pub verify: Option<bool>,
     /// `entra`: the tenant (directory) id; default `AZURE_TENANT_ID`. The client id and secret
-    /// come from the environment only (`AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`).
+    /// or certificate come from the environment only (`AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`,
+    /// `AZURE_CLIENT_CERTIFICATE_PATH`).
     pub tenant_id: Option<String>,
     /// `entra`: Microsoft Graph's root (national clouds, a test server); default
     /// `https://graph.microsoft.com`.

@@ -301,7 +301,8 @@ pub struct ScannerConfig {
     /// `git`: verify the secrets found against their providers (see `[verify]`); default false.
     pub verify: Option<bool>,
     /// `entra`: the tenant (directory) id; default `AZURE_TENANT_ID`. The client id and secret
-    /// come from the environment only (`AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`).
+    /// or certificate come from the environment only (`AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`,
+    /// `AZURE_CLIENT_CERTIFICATE_PATH`).
     pub tenant_id: Option<String>,
     /// `entra`: Microsoft Graph's root (national clouds, a test server); default
     /// `https://graph.microsoft.com`.
@@ -313,6 +314,15 @@ pub struct ScannerConfig {
     /// `AuditLog.Read.All`). Off, the `users:last-used` unit is not covered and no
     /// `credential-used-after-departure` finding of the tenant resolves.
     pub sign_in_activity: Option<bool>,
+    /// `okta`: the OAuth 2.0 service app's client id (default `OKTA_CLIENT_ID`); when set, the
+    /// sweep authenticates with a private key JWT instead of `OKTA_API_TOKEN`.
+    pub client_id: Option<String>,
+    /// `okta`: the service app's private key, a PEM file (default `OKTA_PRIVATE_KEY_PATH`).
+    pub private_key_path: Option<PathBuf>,
+    /// `okta`: the key id (`kid`) registered with the service app, when it has several keys.
+    pub key_id: Option<String>,
+    /// `okta`: the scopes the service app asks for (default: the read-only list in the README).
+    pub scopes: Option<Vec<String>>,
 }
 
 /// The accounts of an `aws-iam` entry: a list of roles to assume, or `"organization"`.

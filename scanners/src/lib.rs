@@ -37,6 +37,7 @@ pub mod github;
 pub mod gitlab;
 mod idp;
 pub mod inventory;
+mod oauth;
 pub mod okta;
 pub mod remediate;
 pub mod repo_files;

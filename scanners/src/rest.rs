@@ -9,7 +9,9 @@
 //! What it costs: one HTTP request per page plus one per retry; every one of them is counted in
 //! [`RestClient::calls`], which the scanners report as [`crate::ScanReport::calls`].
 
+use crate::oauth::{token_rejected, Bearer};
 use http::{HeaderMap, StatusCode};
+use octocrab::secrecy::{ExposeSecret, SecretString};
 use octocrab::Octocrab;
 use serde_json::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -134,6 +136,9 @@ pub(crate) struct RestClient {
     policy: RestPolicy,
     calls: Arc<AtomicU64>,
     rate: Arc<Mutex<RateState>>,
+    /// An OAuth 2.0 bearer token sent with every `GET` and renewed as it expires (the identity
+    /// providers); `None` when octocrab's own authentication (or a fixed header) is used.
+    bearer: Option<Arc<Bearer>>,
 }
 
 enum Method<'a> {
@@ -155,7 +160,16 @@ impl RestClient {
             policy,
             calls: Arc::new(AtomicU64::new(0)),
             rate: Arc::new(Mutex::new(RateState::default())),
+            bearer: None,
         }
+    }
+
+    /// The same client, sending `bearer`'s token with every `GET` (the only method an
+    /// identity-provider sweep uses): refreshed before it expires, and once more, with the call
+    /// retried, when the API rejects it.
+    pub(crate) fn with_bearer(mut self, bearer: Arc<Bearer>) -> RestClient {
+        self.bearer = Some(bearer);
+        self
     }
 
     /// HTTP requests sent so far, retries included.
@@ -298,12 +312,16 @@ impl RestClient {
 
     async fn send(&self, route: &str, method: Method<'_>) -> Result<Answer, RestError> {
         let mut attempt = 0u32;
+        let mut renewed = false;
         loop {
             self.respect_primary_limit(route).await?;
+            let auth = self.authorization(route).await?;
             self.calls.fetch_add(1, Ordering::Relaxed);
-            let outcome =
-                tokio::time::timeout(self.policy.request_timeout, self.exchange(route, &method))
-                    .await;
+            let outcome = tokio::time::timeout(
+                self.policy.request_timeout,
+                self.exchange(route, &method, auth.as_ref()),
+            )
+            .await;
             let retry_in = match outcome {
                 Err(_) => {
                     if attempt >= self.policy.max_retries || !self.policy.retry_failures {
@@ -330,6 +348,17 @@ impl RestClient {
                         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                     if status.is_success() || status == StatusCode::NOT_MODIFIED {
                         return Ok(answer);
+                    }
+                    if let (Some(bearer), Some(sent), false) = (&self.bearer, &auth, renewed) {
+                        if token_rejected(answer.status, &answer.headers, &answer.body) {
+                            // Expired or revoked early: one new token, the same call again.
+                            renewed = true;
+                            bearer
+                                .rejected(sent)
+                                .await
+                                .map_err(|message| token_error(route, message))?;
+                            continue;
+                        }
                     }
                     let retry = match self.throttle_wait(&answer) {
                         Some(wait) => Some(wait),
@@ -389,10 +418,37 @@ impl RestClient {
         self.policy.base_backoff * 2u32.saturating_pow(attempt.min(10))
     }
 
+    /// The bearer token's `Authorization` value, when the client has one.
+    async fn authorization(&self, route: &str) -> Result<Option<SecretString>, RestError> {
+        match &self.bearer {
+            Some(b) => b
+                .authorization()
+                .await
+                .map(Some)
+                .map_err(|message| token_error(route, message)),
+            None => Ok(None),
+        }
+    }
+
     /// One request and its whole body; `Err` is a transport failure.
-    async fn exchange(&self, route: &str, method: &Method<'_>) -> Result<Answer, String> {
+    async fn exchange(
+        &self,
+        route: &str,
+        method: &Method<'_>,
+        auth: Option<&SecretString>,
+    ) -> Result<Answer, String> {
         let response = match method {
-            Method::Get => self.crab._get(route).await,
+            Method::Get => match auth {
+                Some(auth) => {
+                    let mut value = http::HeaderValue::from_str(auth.expose_secret())
+                        .map_err(|_| "the access token is not a valid header value".to_string())?;
+                    value.set_sensitive(true);
+                    let mut headers = HeaderMap::new();
+                    headers.insert(http::header::AUTHORIZATION, value);
+                    self.crab._get_with_headers(route, Some(headers)).await
+                }
+                None => self.crab._get(route).await,
+            },
             Method::Post(body) => self.crab._post(route, Some(*body)).await,
             Method::Form(body) => {
                 let request = http::Request::builder()
@@ -592,6 +648,15 @@ fn kind_of(v: &Value) -> &'static str {
     }
 }
 
+/// A sweep whose token could not be renewed: as the API's own 401 would say.
+fn token_error(route: &str, message: String) -> RestError {
+    RestError::Status {
+        route: route.to_string(),
+        status: 401,
+        message,
+    }
+}
+
 /// The `message` of an error body, or its first 200 characters. Error bodies of GitHub and GitLab
 /// carry no secrets (they never echo request headers).
 fn error_message(body: &str) -> String {
@@ -600,7 +665,11 @@ fn error_message(body: &str) -> String {
             return m.to_string();
         }
         if let Some(m) = v.get("error").and_then(Value::as_str) {
-            return m.to_string();
+            // OAuth 2.0 token endpoints: `{"error": "invalid_client", "error_description": …}`.
+            return match v.get("error_description").and_then(Value::as_str) {
+                Some(d) => format!("{m}: {d}"),
+                None => m.to_string(),
+            };
         }
         // Microsoft Graph: `{"error": {"code", "message"}}`; Okta: `errorSummary`.
         if let Some(m) = v.pointer("/error/message").and_then(Value::as_str) {

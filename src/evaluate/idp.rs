@@ -126,25 +126,38 @@ fn leaver(ctx: &mut Ctx, a: &Account, held: &[&Grant], person: &Person, link: &L
     }
     sessions(ctx, a, person, link, departed, used_after);
     for g in held {
-        let rule = match g.kind {
-            GrantKind::AppAssignment => RuleId::LeaverIdpAppAccess,
-            GrantKind::AdminRole => RuleId::LeaverAdminRole,
-            _ => continue,
-        };
-        let evidence = json!({
-            "person": who,
-            "account": a.name,
-            "grant": { "kind": g.kind.as_str(), "target": g.target, "attributes": g.attributes },
-        });
-        ctx.raise(
-            rule,
-            coverage::grant_unit(ctx.system, g),
-            &a.name,
-            grant_subject(g),
-            Some(person),
-            Some(true),
-            evidence,
-        );
+        for &rule in grant_rules(ctx.system, g.kind) {
+            let evidence = json!({
+                "person": who,
+                "account": a.name,
+                "grant": { "kind": g.kind.as_str(), "target": g.target, "attributes": g.attributes },
+            });
+            ctx.raise(
+                rule,
+                coverage::grant_unit(ctx.system, g),
+                &a.name,
+                grant_subject(g),
+                Some(person),
+                Some(true),
+                evidence,
+            );
+        }
+    }
+}
+
+/// The rules a leaver's grant raises. An app assignment is `leaver-idp-app-access`; an Okta
+/// admin role is `leaver-admin-role`. An Entra directory role is both: issue 17 names it under
+/// `leaver-idp-app-access` (what the leaver's account still reaches, the list an access review
+/// of the tenant reads), and it is also `leaver-admin-role` (critical), because whoever holds it
+/// can re-enable the account and undo the deprovisioning, exactly as with an Okta admin role; one
+/// removal resolves both, since they share the grant's coverage unit.
+fn grant_rules(system: &str, kind: GrantKind) -> &'static [RuleId] {
+    let entra = system.starts_with("entra:");
+    match kind {
+        GrantKind::AppAssignment => &[RuleId::LeaverIdpAppAccess],
+        GrantKind::AdminRole if entra => &[RuleId::LeaverIdpAppAccess, RuleId::LeaverAdminRole],
+        GrantKind::AdminRole => &[RuleId::LeaverAdminRole],
+        _ => &[],
     }
 }
 

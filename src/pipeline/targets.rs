@@ -11,7 +11,7 @@ use residual_scanners::aws_sso::SsoScanConfig;
 use residual_scanners::entra::EntraScanConfig;
 use residual_scanners::github::{GithubAuth, GithubScanConfig};
 use residual_scanners::gitlab::GitlabScanConfig;
-use residual_scanners::okta::OktaScanConfig;
+use residual_scanners::okta::{OktaScanConfig, OktaServiceApp, DEFAULT_SCOPES};
 use std::path::PathBuf;
 
 /// GitHub App settings: id, private key file, installation.
@@ -218,7 +218,8 @@ pub fn entra_from_entry(s: &ScannerConfig) -> EntraScanConfig {
     cfg
 }
 
-/// The sweep a `kind = "okta"` entry asks for, with `OKTA_API_TOKEN` from the environment.
+/// The sweep a `kind = "okta"` entry asks for: a service app (the entry's `client_id`, else
+/// `OKTA_CLIENT_ID`) with its key, else `OKTA_API_TOKEN` from the environment.
 pub fn okta_from_entry(s: &ScannerConfig) -> Result<OktaScanConfig> {
     let api_url = s.api_url.as_deref().ok_or_else(|| {
         Error::Input(format!(
@@ -229,6 +230,26 @@ pub fn okta_from_entry(s: &ScannerConfig) -> Result<OktaScanConfig> {
     let mut cfg = OktaScanConfig::new(api_url);
     if let Some(n) = s.max_retries {
         cfg.policy.max_retries = n;
+    }
+    if let Some(client_id) = &s.client_id {
+        let app = cfg.service_app.get_or_insert_with(|| OktaServiceApp {
+            client_id: client_id.clone(),
+            private_key_path: None,
+            key_id: None,
+            scopes: DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect(),
+        });
+        app.client_id = client_id.clone();
+    }
+    if let Some(app) = cfg.service_app.as_mut() {
+        if let Some(path) = &s.private_key_path {
+            app.private_key_path = Some(path.clone());
+        }
+        if let Some(kid) = &s.key_id {
+            app.key_id = Some(kid.clone());
+        }
+        if let Some(scopes) = &s.scopes {
+            app.scopes = scopes.clone();
+        }
     }
     Ok(cfg)
 }

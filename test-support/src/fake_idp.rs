@@ -9,9 +9,19 @@
 //! Throttling (429 with `Retry-After`, or Okta's `X-Rate-Limit-Reset`) and outages (any status)
 //! are injected on routes the test names, optionally only on pages after the first ("mid
 //! listing"). Every request is logged; credentials are checked on every request.
+//!
+//! Authentication is each provider's own (see [`oauth`]): Graph's token endpoint takes the
+//! client secret or a certificate's client assertion, Okta takes the API token (`SSWS`) or a
+//! service app's private key JWT at `/oauth2/v1/token`; bearer tokens expire after the lifetime
+//! a test sets, or all at once when a test injects [`Fault::RevokeTokens`], and are then refused
+//! with 401 `invalid_token` as the providers refuse them.
 
 pub mod entra;
+pub mod keys;
+pub mod oauth;
 pub mod okta;
+
+use oauth::{Refused, Registration, Tokens};
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -34,6 +44,9 @@ pub enum Fault {
     Throttle { wait_secs: u64 },
     /// This HTTP status with the provider's error body.
     Status(u16),
+    /// Every access token issued so far stops working (expired or revoked early): this request
+    /// and any other sent with an old token get 401 `invalid_token`.
+    RevokeTokens,
 }
 
 struct Injected {
@@ -59,6 +72,57 @@ struct State {
     lists: HashMap<String, Vec<Value>>,
     faults: Vec<Injected>,
     log: Vec<Logged>,
+    /// The key of the app that may sign client assertions.
+    registration: Option<Registration>,
+    tokens: Tokens,
+}
+
+/// One request as the fake reads it.
+struct Request {
+    method: Method,
+    path: String,
+    path_and_query: String,
+    query: BTreeMap<String, String>,
+    authorization: Option<String>,
+    body: Bytes,
+}
+
+impl Request {
+    fn new(method: Method, uri: &Uri, headers: &HeaderMap, body: Bytes) -> Request {
+        let path = uri.path().to_string();
+        Request {
+            method,
+            path_and_query: uri
+                .path_and_query()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_else(|| path.clone()),
+            path,
+            query: uri
+                .query()
+                .unwrap_or("")
+                .split('&')
+                .filter_map(|p| p.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            authorization: headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+            body,
+        }
+    }
+
+    fn later_page(&self) -> bool {
+        self.query.contains_key("$skiptoken") || self.query.contains_key("after")
+    }
+
+    fn form(&self) -> BTreeMap<String, String> {
+        String::from_utf8_lossy(&self.body)
+            .split('&')
+            .filter_map(|p| p.split_once('='))
+            .map(|(k, v)| (k.to_string(), percent_decode(v)))
+            .collect()
+    }
 }
 
 /// The running fake.
@@ -66,16 +130,10 @@ struct State {
 pub struct FakeIdp {
     pub url: String,
     pub provider: Provider,
-    /// The credential every request must carry: Graph's client secret (the access token is
-    /// derived from it), Okta's API token.
+    /// Graph's client secret (the token endpoint takes it), Okta's API token (`SSWS`).
     secret: String,
     max_page: usize,
     state: Arc<Mutex<State>>,
-}
-
-/// The access token the fake Graph issues for `secret`.
-fn access_token(secret: &str) -> String {
-    format!("fake-graph-token-for-{}", secret.len())
 }
 
 impl FakeIdp {
@@ -141,6 +199,32 @@ impl FakeIdp {
         self.lock().log.clone()
     }
 
+    /// Registers the certificate (PEM) of the Entra app `client_id`: client assertions whose
+    /// `x5t` names it and whose signature its key verifies are accepted.
+    pub fn register_certificate(&self, client_id: &str, certificate_pem: &str) {
+        self.lock().registration = Some(Registration::certificate(client_id, certificate_pem));
+    }
+
+    /// Registers the public key (PEM) of the Okta service app `client_id`.
+    pub fn register_public_key(&self, client_id: &str, public_key_pem: &str) {
+        self.lock().registration = Some(Registration::public_key(client_id, public_key_pem));
+    }
+
+    /// Access tokens issued from now on live `secs` seconds (and say so in `expires_in`).
+    pub fn set_token_lifetime(&self, secs: u64) {
+        self.lock().tokens.lifetime_secs = Some(secs);
+    }
+
+    /// Access tokens issued so far.
+    pub fn tokens_issued(&self) -> u32 {
+        self.lock().tokens.issued
+    }
+
+    /// Requests refused because their access token had expired or was revoked.
+    pub fn expired_token_uses(&self) -> u32 {
+        self.lock().tokens.rejected
+    }
+
     fn error(&self, status: u16, code: &str, message: &str) -> Response {
         let body = match self.provider {
             Provider::Graph => json!({"error": {"code": code, "message": message}}),
@@ -156,127 +240,176 @@ impl FakeIdp {
         (status, axum::Json(body)).into_response()
     }
 
+    /// One request: logged, then an injected fault, the token endpoints, the credential check
+    /// and the page, in that order.
     fn handle(&self, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
-        let path = uri.path().to_string();
-        let pq = uri
-            .path_and_query()
-            .map(|p| p.as_str().to_string())
-            .unwrap_or_else(|| path.clone());
-        let query: BTreeMap<String, String> = uri
-            .query()
-            .unwrap_or("")
-            .split('&')
-            .filter_map(|p| p.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let authorization = headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let later_page = query.contains_key("$skiptoken") || query.contains_key("after");
-        let fault = {
-            let mut s = self.lock();
-            s.log.push(Logged {
-                method: method.to_string(),
-                path_and_query: pq.clone(),
-                authorization: authorization.clone(),
-                body: String::from_utf8_lossy(&body).into_owned(),
-            });
-            let mut hit = None;
-            for f in s.faults.iter_mut() {
-                if pq.starts_with(&f.prefix)
-                    && f.remaining != Some(0)
-                    && (!f.later_pages_only || later_page)
-                {
-                    if let Some(n) = f.remaining.as_mut() {
-                        *n -= 1;
-                    }
-                    hit = Some(f.fault.clone());
-                    break;
-                }
-            }
-            hit
-        };
-        match fault {
-            Some(Fault::Status(code)) => {
-                return self.error(code, "serviceError", "injected failure")
-            }
-            Some(Fault::Throttle { wait_secs }) => {
-                let mut resp = self.error(429, "TooManyRequests", "Too many requests");
-                let h = resp.headers_mut();
-                match self.provider {
-                    Provider::Graph => {
-                        h.insert("retry-after", header(&wait_secs.to_string()));
-                    }
-                    Provider::Okta => {
-                        let reset = now_epoch() + wait_secs;
-                        h.insert("x-rate-limit-limit", header("600"));
-                        h.insert("x-rate-limit-remaining", header("0"));
-                        h.insert("x-rate-limit-reset", header(&reset.to_string()));
-                    }
-                }
-                return resp;
-            }
-            None => {}
+        let req = Request::new(method, &uri, &headers, body);
+        if let Some(resp) = self.log_and_fault(&req) {
+            return resp;
         }
-        if method == Method::POST && path.ends_with("/oauth2/v2.0/token") {
-            return self.token(&body);
+        if req.method == Method::POST && req.path.ends_with("/oauth2/v2.0/token") {
+            return self.graph_token(&req);
         }
-        let expected = match self.provider {
-            Provider::Graph => format!("Bearer {}", access_token(&self.secret)),
-            Provider::Okta => format!("SSWS {}", self.secret),
-        };
-        if authorization.as_deref() != Some(expected.as_str()) {
-            return self.error(
-                401,
-                "InvalidAuthenticationToken",
-                "Access token is missing or invalid.",
-            );
+        if req.method == Method::POST && req.path == "/oauth2/v1/token" {
+            return self.okta_token(&req);
+        }
+        if let Some(refused) = self.authorize(req.authorization.as_deref()) {
+            return refused;
         }
         // Pages are cut under the lock: cloning a list of 10,000 users per page would make the
         // fake, not the scanner, what a benchmark measures.
         let state = self.lock();
-        let Some(items) = state.lists.get(&path) else {
+        let Some(items) = state.lists.get(&req.path) else {
             drop(state);
             return self.error(404, "Request_ResourceNotFound", "Resource does not exist.");
         };
         match self.provider {
-            Provider::Graph => self.graph_page(&path, &query, items),
-            Provider::Okta => self.okta_page(&path, &query, items),
+            Provider::Graph => self.graph_page(&req.path, &req.query, items),
+            Provider::Okta => self.okta_page(&req.path, &req.query, items),
         }
     }
 
-    /// The token endpoint: client credentials with the right secret get a bearer token.
-    fn token(&self, body: &[u8]) -> Response {
-        let form: BTreeMap<String, String> = String::from_utf8_lossy(body)
-            .split('&')
-            .filter_map(|p| p.split_once('='))
-            .map(|(k, v)| (k.to_string(), percent_decode(v)))
-            .collect();
-        let ok = form.get("grant_type").map(String::as_str) == Some("client_credentials")
-            && form.get("client_secret") == Some(&self.secret)
-            && form.contains_key("client_id");
-        if !ok {
-            return (
-                StatusCode::UNAUTHORIZED,
-                axum::Json(json!({
-                    "error": "invalid_client",
-                    "error_description": "AADSTS7000215: Invalid client secret provided.",
-                    "error_codes": [7000215]
-                })),
-            )
-                .into_response();
+    /// Logs the request and answers for the first injected fault that matches it, if any
+    /// ([`Fault::RevokeTokens`] only revokes, and lets the request go on to be refused).
+    fn log_and_fault(&self, req: &Request) -> Option<Response> {
+        let fault = {
+            let mut s = self.lock();
+            s.log.push(Logged {
+                method: req.method.to_string(),
+                path_and_query: req.path_and_query.clone(),
+                authorization: req.authorization.clone(),
+                body: String::from_utf8_lossy(&req.body).into_owned(),
+            });
+            let later_page = req.later_page();
+            let hit = s.faults.iter_mut().find(|f| {
+                req.path_and_query.starts_with(&f.prefix)
+                    && f.remaining != Some(0)
+                    && (!f.later_pages_only || later_page)
+            });
+            let fault = hit.map(|f| {
+                if let Some(n) = f.remaining.as_mut() {
+                    *n -= 1;
+                }
+                f.fault.clone()
+            });
+            if let Some(Fault::RevokeTokens) = fault {
+                s.tokens.revoke_all();
+            }
+            fault
+        };
+        match fault? {
+            Fault::Status(code) => Some(self.error(code, "serviceError", "injected failure")),
+            Fault::Throttle { wait_secs } => Some(self.throttled(wait_secs)),
+            Fault::RevokeTokens => None,
         }
-        (
-            StatusCode::OK,
-            axum::Json(json!({
-                "token_type": "Bearer",
-                "expires_in": 3599,
-                "ext_expires_in": 3599,
-                "access_token": access_token(&self.secret)
-            })),
-        )
-            .into_response()
+    }
+
+    fn throttled(&self, wait_secs: u64) -> Response {
+        let mut resp = self.error(429, "TooManyRequests", "Too many requests");
+        let h = resp.headers_mut();
+        match self.provider {
+            Provider::Graph => {
+                h.insert("retry-after", header(&wait_secs.to_string()));
+            }
+            Provider::Okta => {
+                let reset = now_epoch() + wait_secs;
+                h.insert("x-rate-limit-limit", header("600"));
+                h.insert("x-rate-limit-remaining", header("0"));
+                h.insert("x-rate-limit-reset", header(&reset.to_string()));
+            }
+        }
+        resp
+    }
+
+    /// `None` when the request may be served; else the provider's 401. A bearer token must be
+    /// one the fake issued and still live (an old one gets `invalid_token`, as Graph and Okta
+    /// answer); Okta also takes its API token as `SSWS`.
+    fn authorize(&self, authorization: Option<&str>) -> Option<Response> {
+        if self.provider == Provider::Okta
+            && authorization == Some(format!("SSWS {}", self.secret).as_str())
+        {
+            return None;
+        }
+        let token = authorization.and_then(|a| a.strip_prefix("Bearer "));
+        let checked = match token {
+            Some(t) => self.lock().tokens.check(t),
+            None => Err(Refused::Unknown),
+        };
+        match checked {
+            Ok(()) => None,
+            Err(Refused::Expired) => Some(self.token_expired()),
+            Err(Refused::Unknown) => Some(self.error(
+                401,
+                "InvalidAuthenticationToken",
+                "Access token is missing or invalid.",
+            )),
+        }
+    }
+
+    /// The 401 for an access token that expired or was revoked, in the provider's words.
+    fn token_expired(&self) -> Response {
+        let mut resp = match self.provider {
+            Provider::Graph => self.error(
+                401,
+                "InvalidAuthenticationToken",
+                "Lifetime validation failed, the token is expired.",
+            ),
+            Provider::Okta => self.error(401, "E0000011", "Invalid token provided"),
+        };
+        resp.headers_mut().insert(
+            "www-authenticate",
+            header(r#"Bearer error="invalid_token", error_description="The access token expired""#),
+        );
+        resp
+    }
+
+    /// Graph's token endpoint: client credentials with the right client secret, or with a
+    /// client assertion signed by the registered certificate, get a bearer token.
+    fn graph_token(&self, req: &Request) -> Response {
+        let form = req.form();
+        let audience = format!("{}{}", self.url, req.path);
+        let mut state = self.lock();
+        let proof = match (form.get("client_secret"), &state.registration) {
+            (Some(secret), _) if secret == &self.secret => Ok(()),
+            (Some(_), _) => Err("AADSTS7000215: Invalid client secret provided.".to_string()),
+            (None, Some(reg)) => reg.verify(&form, &audience),
+            (None, None) => {
+                Err("AADSTS7000216: client_assertion or client_secret is required.".into())
+            }
+        };
+        let ok = form.get("grant_type").map(String::as_str) == Some("client_credentials")
+            && form.contains_key("client_id");
+        match proof {
+            Ok(()) if ok => {
+                let (token, life) = state.tokens.issue();
+                let answer = oauth::token_answer(&token, life, None);
+                (StatusCode::OK, axum::Json(answer)).into_response()
+            }
+            Ok(()) => token_refused("unsupported grant or no client_id".into()),
+            Err(why) => token_refused(why),
+        }
+    }
+
+    /// Okta's org authorization server: a service app's private key JWT gets a bearer token.
+    fn okta_token(&self, req: &Request) -> Response {
+        let form = req.form();
+        let audience = format!("{}{}", self.url, req.path);
+        let mut state = self.lock();
+        let proof = match &state.registration {
+            Some(reg) => reg.verify(&form, &audience),
+            None => Err("no service app is registered".into()),
+        };
+        let ok = form.get("grant_type").map(String::as_str) == Some("client_credentials")
+            && form.get("scope").is_some_and(|s| !s.is_empty());
+        match proof {
+            Ok(()) if ok => {
+                let (token, life) = state.tokens.issue();
+                let answer = oauth::token_answer(&token, life, form.get("scope"));
+                (StatusCode::OK, axum::Json(answer)).into_response()
+            }
+            Ok(()) => token_refused("unsupported grant or no scope".into()),
+            Err(why) => token_refused(why),
+        }
     }
 
     fn slice(
@@ -379,6 +512,15 @@ fn project(v: Value, select: &str, expand: Option<&str>) -> Value {
             .filter(|(k, _)| keep.contains(&k.as_str()))
             .collect(),
     )
+}
+
+/// A token endpoint's refusal (RFC 6749 section 5.2), saying why.
+fn token_refused(why: String) -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        axum::Json(json!({ "error": "invalid_client", "error_description": why })),
+    )
+        .into_response()
 }
 
 fn header(v: &str) -> axum::http::HeaderValue {

@@ -10,9 +10,15 @@
 //!   output and not in the store.
 //! - Okta: an ACTIVE leaver with a login after the termination, an app assignment, an admin role
 //!   and an API token they own → the findings; suspending resolves; a 500 mid-listing is partial.
+//! - Credentials: an Entra certificate (`AZURE_CLIENT_CERTIFICATE_PATH`) and an Okta service app's
+//!   private key JWT, each verified by the fake's token endpoint (a wrong key is refused, and the
+//!   run fails naming why); a token that expires or is revoked mid-sweep is renewed and the sweep
+//!   completes. Keys are made at test time by `openssl`.
+//! - Admin roles: an Entra directory role of a leaver raises `leaver-idp-app-access` and
+//!   `leaver-admin-role`; an Okta admin role granted through a group reaches its members.
 
 use crate::harness::{Run, Sandbox};
-use residual_test_support::fake_idp::{entra as g, okta as o, FakeIdp, Fault, Provider};
+use residual_test_support::fake_idp::{entra as g, keys, okta as o, FakeIdp, Fault, Provider};
 use serde_json::{json, Value};
 
 const HR: &str = "employee_id,email,status,termination_date,department\n\
@@ -347,6 +353,7 @@ fn load_org(fake: &FakeIdp) {
         ],
     );
     fake.set_list("/api/v1/groups", vec![o::group("00g-fin", "Finance")]);
+    fake.set_list("/api/v1/groups/00g-fin/roles", vec![]);
     fake.set_list(
         "/api/v1/groups/00g-fin/users",
         vec![o::user(
@@ -568,4 +575,278 @@ async fn sign_in_activity_that_is_denied_or_switched_off_resolves_no_login_findi
     assert!(open(&sb, ENTRA).contains(&login));
     let off = missed(&sb, "users:last-used").expect("users:last-used is not covered");
     assert_eq!(off["class"], "disabled", "{off:#}");
+}
+
+/// Runs `residual scan NAME --format json` with `config`.
+fn scan_with(sb: &Sandbox, config: &str, name: &str, code: i32) -> Run {
+    run(
+        sb,
+        code,
+        &["--config", config, "scan", name, "--format", "json"],
+    )
+}
+
+/// The token requests the fake received, as form fields.
+fn token_forms(fake: &FakeIdp) -> Vec<std::collections::BTreeMap<String, String>> {
+    fake.log()
+        .iter()
+        .filter(|l| l.method == "POST" && l.path_and_query.contains("/oauth2/"))
+        .map(|l| {
+            l.body
+                .split('&')
+                .filter_map(|p| p.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entra_sweep_authenticates_with_a_certificate_and_a_wrong_one_is_refused() {
+    let fake = FakeIdp::start(Provider::Graph, "no-secret-in-this-test", 2).await;
+    load_tenant(&fake);
+    let mut sb = Sandbox::with_hr("2026-06-01T00:00:00Z", HR, "2026-04-01");
+    let good = keys::generate(&sb.path(""), "app");
+    let wrong = keys::generate(&sb.path(""), "other");
+    fake.register_certificate("client-1", &good.certificate_pem);
+    sb.env.extend([
+        ("AZURE_CLIENT_ID".into(), "client-1".into()),
+        (
+            "AZURE_CLIENT_CERTIFICATE_PATH".into(),
+            good.combined_path.to_string_lossy().into_owned(),
+        ),
+    ]);
+    let config = entra_config(&sb, &fake);
+
+    let ok = scan_with(&sb, &config, "entra-prod", 0);
+    assert!(
+        open(&sb, ENTRA).contains(&pair("leaver-idp-account-enabled", "ann@contoso.com")),
+        "the sweep ran with the certificate's token"
+    );
+    let forms = token_forms(&fake);
+    assert_eq!(forms.len(), 1, "one token for the sweep: {forms:?}");
+    assert!(forms[0].contains_key("client_assertion"), "{forms:?}");
+    assert!(!forms[0].contains_key("client_secret"), "{forms:?}");
+    assert_eq!(
+        forms[0].get("client_assertion_type").map(String::as_str),
+        Some("urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer")
+    );
+
+    // Another key pair, whose certificate the app registration does not hold: refused by the
+    // token endpoint, so the run fails (exit 3) naming the token endpoint, and Graph is not asked.
+    let before = fake.log().len();
+    let mut bad_env = sb.env.clone();
+    bad_env.retain(|(k, _)| k != "AZURE_CLIENT_CERTIFICATE_PATH");
+    bad_env.push((
+        "AZURE_CLIENT_CERTIFICATE_PATH".into(),
+        wrong.combined_path.to_string_lossy().into_owned(),
+    ));
+    let saved = std::mem::replace(&mut sb.env, bad_env);
+    let refused = scan_with(&sb, &config, "entra-prod", 3);
+    assert!(
+        refused.stderr.contains("AADSTS700027"),
+        "the refusal says why: {}",
+        refused.stderr
+    );
+    let after: Vec<String> = fake.log()[before..]
+        .iter()
+        .map(|l| l.path_and_query.clone())
+        .collect();
+    assert!(
+        after.iter().all(|p| p.contains("/oauth2/")),
+        "nothing but the token was asked: {after:?}"
+    );
+
+    // An encrypted key is refused by name before anything is sent.
+    sb.env = saved;
+    sb.env
+        .push(("AZURE_CLIENT_CERTIFICATE_PASSWORD".into(), "pw".into()));
+    let before = fake.log().len();
+    let enc = scan_with(&sb, &config, "entra-prod", 3);
+    assert!(
+        enc.stderr.contains("AZURE_CLIENT_CERTIFICATE_PASSWORD"),
+        "{}",
+        enc.stderr
+    );
+    assert_eq!(fake.log().len(), before);
+
+    let key = std::fs::read_to_string(&good.key_path).unwrap_or_default();
+    let key_line = key.lines().nth(1).unwrap_or("no key line");
+    let outputs = format!(
+        "{}{}{}{}",
+        ok.stdout, ok.stderr, refused.stdout, refused.stderr
+    );
+    sb.assert_not_leaked(&outputs, &[key_line]);
+}
+
+/// An Okta entry that authenticates as the service app `0oa-svc` with the key at `key`.
+fn okta_service_app_config(sb: &Sandbox, fake: &FakeIdp, key: &std::path::Path) -> String {
+    sb.write(
+        "okta-oauth.toml",
+        &format!(
+            "[[scanner]]\nname = \"okta-prod\"\nkind = \"okta\"\napi_url = \"{}\"\nmax_retries = 1\n\
+             client_id = \"0oa-svc\"\nprivate_key_path = \"{}\"\n",
+            fake.url,
+            key.display()
+        ),
+    )
+    .to_string_lossy()
+    .into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_okta_sweep_authenticates_as_a_service_app_with_a_private_key_jwt() {
+    let fake = FakeIdp::start(Provider::Okta, "no-api-token-in-this-test", 2).await;
+    load_org(&fake);
+    let sb = Sandbox::with_hr("2026-06-01T00:00:00Z", HR, "2026-04-01");
+    let good = keys::generate(&sb.path(""), "svc");
+    let wrong = keys::generate(&sb.path(""), "other");
+    fake.register_public_key("0oa-svc", &good.public_key_pem);
+    let system = format!("okta:{}", fake.url.trim_start_matches("http://"));
+
+    let config = okta_service_app_config(&sb, &fake, &good.key_path);
+    // The token is revoked while the app listing is read: Okta's 401 (E0000011, `invalid_token`)
+    // gets a new token and the call again, and the run is complete.
+    fake.fault("/api/v1/apps", Fault::RevokeTokens, false, Some(1));
+    scan_with(&sb, &config, "okta-prod", 0);
+    assert!(open(&sb, &system).contains(&pair("leaver-idp-account-enabled", "ann@example.com")));
+    assert_eq!(fake.expired_token_uses(), 1);
+    let forms = token_forms(&fake);
+    assert_eq!(
+        forms.len(),
+        2,
+        "the sweep's token and its renewal: {forms:?}"
+    );
+    assert_eq!(
+        forms[0].get("scope").map(String::as_str),
+        Some("okta.users.read%20okta.groups.read%20okta.apps.read%20okta.roles.read%20okta.apiTokens.read"),
+        "the read-only scopes by default"
+    );
+    assert!(
+        fake.log().iter().filter(|l| l.method == "GET").all(|l| l
+            .authorization
+            .as_deref()
+            .is_some_and(|a| a.starts_with("Bearer "))),
+        "every API call carries the service app's bearer token"
+    );
+
+    let before = fake.log().len();
+    let config = okta_service_app_config(&sb, &fake, &wrong.key_path);
+    let refused = scan_with(&sb, &config, "okta-prod", 3);
+    assert!(
+        refused.stderr.contains("invalid_client"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        fake.log()[before..].iter().all(|l| l.method == "POST"),
+        "nothing but the token was asked"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_that_expires_or_is_revoked_mid_sweep_is_renewed_and_the_sweep_completes() {
+    let secret = ["fake-client-", "secret-", "R8nB"].concat();
+    let fake = FakeIdp::start(Provider::Graph, &secret, 2).await;
+    load_tenant(&fake);
+    let mut sb = Sandbox::with_hr("2026-06-01T00:00:00Z", HR, "2026-04-01");
+    sb.env.extend([
+        ("AZURE_CLIENT_ID".into(), "client-1".into()),
+        ("AZURE_CLIENT_SECRET".into(), secret.clone()),
+    ]);
+    let config = entra_config(&sb, &fake);
+
+    // Tokens live two seconds and the group listing is throttled for three: the token expires
+    // during the wait, and is renewed before the next call rather than sent stale.
+    fake.set_token_lifetime(2);
+    fake.fault(
+        "/v1.0/groups",
+        Fault::Throttle { wait_secs: 3 },
+        false,
+        Some(1),
+    );
+    scan_with(&sb, &config, "entra-prod", 0);
+    assert!(fake.tokens_issued() >= 2, "the token was renewed");
+    assert_eq!(
+        fake.expired_token_uses(),
+        0,
+        "no call went out with an expired token"
+    );
+
+    // A token revoked early (the answer says `invalid_token`): renewed once, the call retried,
+    // the run complete.
+    fake.set_token_lifetime(3600);
+    let issued = fake.tokens_issued();
+    fake.fault("/v1.0/directoryRoles", Fault::RevokeTokens, false, Some(1));
+    scan_with(&sb, &config, "entra-prod", 0);
+    assert_eq!(fake.expired_token_uses(), 1, "one call was refused");
+    assert_eq!(
+        fake.tokens_issued(),
+        issued + 2,
+        "the sweep's token and one renewal"
+    );
+    assert!(open(&sb, ENTRA).contains(&pair("leaver-idp-account-enabled", "ann@contoso.com")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leavers_entra_directory_role_is_app_access_and_an_admin_role() {
+    let secret = ["fake-client-", "secret-", "D4rL"].concat();
+    let fake = FakeIdp::start(Provider::Graph, &secret, 2).await;
+    load_tenant(&fake);
+    fake.set_list(
+        "/v1.0/directoryRoles/r-ga/members",
+        vec![
+            g::user_ref("u-ben", "ben@contoso.com"),
+            g::user_ref("u-ann", "ann@contoso.com"),
+        ],
+    );
+    let mut sb = Sandbox::with_hr("2026-06-01T00:00:00Z", HR, "2026-04-01");
+    sb.env.extend([
+        ("AZURE_CLIENT_ID".into(), "client-1".into()),
+        ("AZURE_CLIENT_SECRET".into(), secret.clone()),
+    ]);
+    let config = entra_config(&sb, &fake);
+    scan_with(&sb, &config, "entra-prod", 0);
+    let got = open(&sb, ENTRA);
+    let subject = "ann@contoso.com/admin-role/Global Administrator";
+    for rule in ["leaver-idp-app-access", "leaver-admin-role"] {
+        assert!(
+            got.contains(&pair(rule, subject)),
+            "missing {rule}: {got:#?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_okta_admin_role_granted_through_a_group_reaches_its_leaving_member() {
+    let token = OKTA_TOKEN_PARTS.concat();
+    let fake = FakeIdp::start(Provider::Okta, &token, 2).await;
+    load_org(&fake);
+    fake.set_list("/api/v1/users/00u-ann/roles", vec![]);
+    fake.set_list(
+        "/api/v1/groups/00g-fin/roles",
+        vec![o::role("ra-g1", "ORG_ADMIN", "Organization Administrator")],
+    );
+    let mut sb = Sandbox::with_hr("2026-06-01T00:00:00Z", HR, "2026-04-01");
+    sb.env.push(("OKTA_API_TOKEN".into(), token.clone()));
+    let config = sb
+        .write(
+            "residual.toml",
+            &format!(
+                "[[scanner]]\nname = \"okta-prod\"\nkind = \"okta\"\napi_url = \"{}\"\nmax_retries = 1\n",
+                fake.url
+            ),
+        )
+        .to_string_lossy()
+        .into_owned();
+    let system = format!("okta:{}", fake.url.trim_start_matches("http://"));
+    scan_with(&sb, &config, "okta-prod", 0);
+    let got = open(&sb, &system);
+    assert!(
+        got.contains(&pair(
+            "leaver-admin-role",
+            "ann@example.com/admin-role/ORG_ADMIN"
+        )),
+        "{got:#?}"
+    );
 }

@@ -3,7 +3,7 @@
 //! secrets and certificates are credentials (ids, hints and dates only), and group memberships,
 //! app role assignments and directory roles are grants.
 
-use super::payload::{App, AppRoleAssignment, User};
+use super::payload::{App, AppRoleAssignment, KeyCredential, PasswordCredential, User};
 use crate::code_host::attrs;
 use crate::coverage::IDP_LISTING_ATTRIBUTE;
 use crate::idp::time;
@@ -62,8 +62,27 @@ pub(super) fn owned_app(
     listing: &str,
     now: DateTime<Utc>,
 ) -> Option<(Account, Vec<Credential>)> {
-    let owners: Vec<&str> = app
-        .owners
+    let owners = user_owners(app);
+    if owners.is_empty() {
+        return None;
+    }
+    let account = app_account(app, listing, &owners);
+    let mut creds: Vec<Credential> = app
+        .password_credentials
+        .iter()
+        .map(|p| client_secret(&account.name, p, listing, now))
+        .collect();
+    creds.extend(
+        app.key_credentials
+            .iter()
+            .map(|k| certificate(&account.name, k, listing, now)),
+    );
+    Some((account, creds))
+}
+
+/// The UPNs of the owners that are users (not service principals).
+fn user_owners(app: &App) -> Vec<&str> {
+    app.owners
         .iter()
         .filter(|o| {
             o.odata_type
@@ -71,10 +90,12 @@ pub(super) fn owned_app(
                 .is_none_or(|t| t == "#microsoft.graph.user")
         })
         .filter_map(|o| o.user_principal_name.as_deref())
-        .collect();
-    if owners.is_empty() {
-        return None;
-    }
+        .collect()
+}
+
+/// The app as a non-human account named `application/<appId>` or `service-principal/<appId>`,
+/// its owners in [`OWNERS`].
+fn app_account(app: &App, listing: &str, owners: &[&str]) -> Account {
     let prefix = if listing == "applications" {
         "application"
     } else {
@@ -90,8 +111,8 @@ pub(super) fn owned_app(
     if let Some(app_id) = &app.app_id {
         attributes.insert("app_id".into(), app_id.clone());
     }
-    let account = Account {
-        name: name.clone(),
+    Account {
+        name,
         kind: AccountKind::App,
         enabled: app.account_enabled.or(Some(true)),
         created_at: time(app.created_date_time.as_deref()),
@@ -101,50 +122,57 @@ pub(super) fn owned_app(
             ..IdentityHints::default()
         },
         attributes,
-    };
-    let mut creds = Vec::new();
-    for p in &app.password_credentials {
-        let end = time(p.end_date_time.as_deref());
-        creds.push(Credential {
-            account: name.clone(),
-            kind: CredentialKind::ServiceCredential,
-            id: p.key_id.clone(),
-            active: end.is_none_or(|e| e > now),
-            created_at: time(p.start_date_time.as_deref()),
-            last_used_at: None,
-            hints: IdentityHints::default(),
-            attributes: attrs([
-                ("type", "client-secret".to_string()),
-                ("hint", p.hint.clone().unwrap_or_default()),
-                ("display_name", p.display_name.clone().unwrap_or_default()),
-                ("expires_at", p.end_date_time.clone().unwrap_or_default()),
-                (IDP_LISTING_ATTRIBUTE, listing.to_string()),
-            ]),
-        });
     }
-    for k in &app.key_credentials {
-        let end = time(k.end_date_time.as_deref());
-        creds.push(Credential {
-            account: name.clone(),
-            kind: CredentialKind::SigningCertificate,
-            id: k.key_id.clone(),
-            active: end.is_none_or(|e| e > now),
-            created_at: time(k.start_date_time.as_deref()),
-            last_used_at: None,
-            hints: IdentityHints::default(),
-            attributes: attrs([
-                (
-                    "type",
-                    k.kind.clone().unwrap_or_else(|| "certificate".into()),
-                ),
-                ("usage", k.usage.clone().unwrap_or_default()),
-                ("display_name", k.display_name.clone().unwrap_or_default()),
-                ("expires_at", k.end_date_time.clone().unwrap_or_default()),
-                (IDP_LISTING_ATTRIBUTE, listing.to_string()),
-            ]),
-        });
+}
+
+/// A client secret's metadata as a credential of `account`: active until it ends.
+fn client_secret(
+    account: &str,
+    p: &PasswordCredential,
+    listing: &str,
+    now: DateTime<Utc>,
+) -> Credential {
+    let end = time(p.end_date_time.as_deref());
+    Credential {
+        account: account.to_string(),
+        kind: CredentialKind::ServiceCredential,
+        id: p.key_id.clone(),
+        active: end.is_none_or(|e| e > now),
+        created_at: time(p.start_date_time.as_deref()),
+        last_used_at: None,
+        hints: IdentityHints::default(),
+        attributes: attrs([
+            ("type", "client-secret".to_string()),
+            ("hint", p.hint.clone().unwrap_or_default()),
+            ("display_name", p.display_name.clone().unwrap_or_default()),
+            ("expires_at", p.end_date_time.clone().unwrap_or_default()),
+            (IDP_LISTING_ATTRIBUTE, listing.to_string()),
+        ]),
     }
-    Some((account, creds))
+}
+
+/// A certificate credential's metadata as a credential of `account`: active until it ends.
+fn certificate(account: &str, k: &KeyCredential, listing: &str, now: DateTime<Utc>) -> Credential {
+    let end = time(k.end_date_time.as_deref());
+    Credential {
+        account: account.to_string(),
+        kind: CredentialKind::SigningCertificate,
+        id: k.key_id.clone(),
+        active: end.is_none_or(|e| e > now),
+        created_at: time(k.start_date_time.as_deref()),
+        last_used_at: None,
+        hints: IdentityHints::default(),
+        attributes: attrs([
+            (
+                "type",
+                k.kind.clone().unwrap_or_else(|| "certificate".into()),
+            ),
+            ("usage", k.usage.clone().unwrap_or_default()),
+            ("display_name", k.display_name.clone().unwrap_or_default()),
+            ("expires_at", k.end_date_time.clone().unwrap_or_default()),
+            (IDP_LISTING_ATTRIBUTE, listing.to_string()),
+        ]),
+    }
 }
 
 /// A group membership (transitive) of the user `upn`.

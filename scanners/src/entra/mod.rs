@@ -4,8 +4,12 @@
 //! secrets' and certificates' metadata (never their values), through Microsoft Graph v1.0.
 //!
 //! Authentication: an OAuth 2.0 client-credentials token from `login_url` for the app
-//! registration named by `AZURE_TENANT_ID` / `AZURE_CLIENT_ID` / `AZURE_CLIENT_SECRET` (the names
-//! the Azure SDKs use). The secret is sent to `login_url` only; the token to `graph_url` only.
+//! registration named by `AZURE_TENANT_ID` / `AZURE_CLIENT_ID`, proved either by
+//! `AZURE_CLIENT_SECRET` or by a certificate credential, `AZURE_CLIENT_CERTIFICATE_PATH` (a PEM
+//! file with the private key and the certificate, signing a client assertion; see
+//! `crate::oauth::assertion`) — the names and the precedence the Azure SDKs use. The secret or
+//! assertion is sent to `login_url` only; the token to `graph_url` only, and renewed when it
+//! expires mid-sweep.
 //!
 //! Cost: calls grow with pages and with the objects that hold access, never with users × calls:
 //! one listing each of users, groups, directory roles, applications and service principals
@@ -24,14 +28,18 @@ pub use map::{OWNERS, SESSIONS_VALID_FROM};
 
 use crate::coverage::{Miss, MissClass, IDP_ADMIN_ROLES, IDP_APP_ASSIGNMENTS, IDP_GROUPS};
 use crate::idp::Listings;
+use crate::oauth::assertion::AssertionKey;
+use crate::oauth::{Bearer, ClientAuth, TokenEndpoint};
 use crate::rest::{encode, IdpPaging, RestClient, RestPolicy};
 use crate::{Grant, Observations, RunStatus, ScanReport};
 use chrono::{DateTime, Utc};
-use octocrab::secrecy::{ExposeSecret, SecretString};
+use octocrab::secrecy::SecretString;
 use octocrab::Octocrab;
-use payload::{App, AppRoleAssignment, DirectoryObject, Named, Token, User};
+use payload::{App, AppRoleAssignment, DirectoryObject, Named, User};
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 /// The scanner kind, as it appears in [`ScanReport::scanner`].
 pub const SCANNER: &str = "entra";
@@ -53,8 +61,14 @@ const APP_QUERY: &str = "$select=id,appId,displayName,accountEnabled,createdDate
 pub struct EntraScanConfig {
     pub tenant_id: String,
     pub client_id: String,
-    /// `AZURE_CLIENT_SECRET`; `None` when the environment has none (the run then fails, saying so).
+    /// `AZURE_CLIENT_SECRET`; `None` when the environment has none.
     pub client_secret: Option<SecretString>,
+    /// `AZURE_CLIENT_CERTIFICATE_PATH`: a PEM file with the private key and the certificate,
+    /// used when there is no client secret (the Azure SDKs' order). With neither, the run fails
+    /// saying so.
+    pub client_certificate_path: Option<PathBuf>,
+    /// Whether `AZURE_CLIENT_CERTIFICATE_PASSWORD` is set: encrypted keys are refused by name.
+    pub client_certificate_password: bool,
     /// Microsoft Graph's root (national clouds, a test server), without `/v1.0`.
     pub graph_url: String,
     /// The identity platform's root, without the tenant.
@@ -75,6 +89,7 @@ impl fmt::Debug for EntraScanConfig {
                 "client_secret",
                 &self.client_secret.as_ref().map(|_| "<redacted>"),
             )
+            .field("client_certificate_path", &self.client_certificate_path)
             .field("graph_url", &self.graph_url)
             .field("login_url", &self.login_url)
             .field("page_size", &self.page_size)
@@ -84,7 +99,8 @@ impl fmt::Debug for EntraScanConfig {
 
 impl EntraScanConfig {
     /// Settings from the environment (`AZURE_TENANT_ID`, `AZURE_CLIENT_ID`,
-    /// `AZURE_CLIENT_SECRET`); `tenant_id` overrides the environment's tenant when given.
+    /// `AZURE_CLIENT_SECRET`, `AZURE_CLIENT_CERTIFICATE_PATH`, `AZURE_CLIENT_CERTIFICATE_PASSWORD`);
+    /// `tenant_id` overrides the environment's tenant when given.
     pub fn from_env(tenant_id: Option<&str>) -> EntraScanConfig {
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         EntraScanConfig {
@@ -94,6 +110,8 @@ impl EntraScanConfig {
                 .unwrap_or_default(),
             client_id: env("AZURE_CLIENT_ID").unwrap_or_default(),
             client_secret: env("AZURE_CLIENT_SECRET").map(SecretString::from),
+            client_certificate_path: env("AZURE_CLIENT_CERTIFICATE_PATH").map(PathBuf::from),
+            client_certificate_password: env("AZURE_CLIENT_CERTIFICATE_PASSWORD").is_some(),
             graph_url: GRAPH_URL.into(),
             login_url: LOGIN_URL.into(),
             policy: RestPolicy::default(),
@@ -128,47 +146,67 @@ fn units() -> Vec<String> {
     .collect()
 }
 
-/// Why no token could be had: a message naming the variable or the endpoint, never the secret.
-async fn token(cfg: &EntraScanConfig) -> Result<(String, u64), String> {
+/// How the app registration proves itself: the client secret, else the certificate (the Azure
+/// SDKs' order). The error names the variable or the file, never a secret.
+fn client_auth(cfg: &EntraScanConfig) -> Result<ClientAuth, String> {
+    if let Some(secret) = &cfg.client_secret {
+        return Ok(ClientAuth::Secret(secret.clone()));
+    }
+    let Some(path) = &cfg.client_certificate_path else {
+        return Err("neither AZURE_CLIENT_SECRET nor AZURE_CLIENT_CERTIFICATE_PATH is set (the app registration's client secret, or a PEM file with its certificate and private key)".into());
+    };
+    if cfg.client_certificate_password {
+        return Err(format!(
+            "AZURE_CLIENT_CERTIFICATE_PASSWORD is set, but encrypted private keys are not supported: decrypt {} (openssl pkey) and unset the password",
+            path.display()
+        ));
+    }
+    AssertionKey::from_pem_file(path, true, None)
+        .map(|k| ClientAuth::Assertion(Box::new(k)))
+        .map_err(|e| format!("AZURE_CLIENT_CERTIFICATE_PATH: {e}"))
+}
+
+/// The tenant's token endpoint, asking for Graph's application permissions (`.default`).
+fn token_endpoint(cfg: &EntraScanConfig) -> Result<TokenEndpoint, String> {
     if cfg.tenant_id.is_empty() || cfg.client_id.is_empty() {
         return Err("AZURE_TENANT_ID and AZURE_CLIENT_ID must be set (the app registration that reads the directory)".into());
     }
-    let Some(secret) = &cfg.client_secret else {
-        return Err("AZURE_CLIENT_SECRET is not set (a certificate, AZURE_CLIENT_CERTIFICATE_PATH, is not supported yet)".into());
-    };
+    let auth = client_auth(cfg)?;
     let login = cfg.login_url.trim_end_matches('/');
     let crab = Octocrab::builder()
         .base_uri(login)
         .map_err(|e| format!("login URL {login}: {e}"))?
         .build()
         .map_err(|e| format!("client for {login}: {e}"))?;
-    let rest = RestClient::new(crab, login, cfg.policy.clone());
-    let scope = format!("{}/.default", cfg.graph_url.trim_end_matches('/'));
-    let form = format!(
-        "grant_type=client_credentials&client_id={}&client_secret={}&scope={}",
-        encode(&cfg.client_id),
-        encode(secret.expose_secret()),
-        encode(&scope)
-    );
     let route = format!("/{}/oauth2/v2.0/token", encode(&cfg.tenant_id));
-    let answer = rest
-        .post_form(&route, &form)
-        .await
-        .map_err(|e| format!("token from {login}: {e}"))?;
-    let t: Token = serde_json::from_str(&answer.body)
-        .map_err(|e| format!("token from {login}{route}: cannot read the answer: {e}"))?;
-    Ok((t.access_token, rest.calls()))
+    Ok(TokenEndpoint {
+        rest: RestClient::new(crab, login, cfg.policy.clone()),
+        url: format!("{login}{route}"),
+        route,
+        client_id: cfg.client_id.clone(),
+        scope: format!("{}/.default", cfg.graph_url.trim_end_matches('/')),
+        auth,
+    })
 }
 
-fn graph_client(cfg: &EntraScanConfig, token: &str) -> Result<RestClient, String> {
+/// A Graph client holding a token (renewed as it expires), or why there is none and the calls
+/// spent finding out.
+async fn connect(cfg: &EntraScanConfig) -> Result<(RestClient, Arc<Bearer>), (String, u64)> {
+    let endpoint = token_endpoint(cfg).map_err(|e| (e, 0))?;
+    let login = endpoint.rest.clone();
+    let bearer = Arc::new(
+        Bearer::start(endpoint)
+            .await
+            .map_err(|e| (e, login.calls()))?,
+    );
     let api = format!("{}/v1.0", cfg.graph_url.trim_end_matches('/'));
     let crab = Octocrab::builder()
         .base_uri(api.as_str())
-        .map_err(|e| format!("Graph URL {api}: {e}"))?
-        .add_header(http::header::AUTHORIZATION, format!("Bearer {token}"))
+        .map_err(|e| (format!("Graph URL {api}: {e}"), bearer.calls()))?
         .build()
-        .map_err(|e| format!("Graph client for {api}: {e}"))?;
-    Ok(RestClient::new(crab, &api, cfg.policy.clone()))
+        .map_err(|e| (format!("Graph client for {api}: {e}"), bearer.calls()))?;
+    let rest = RestClient::new(crab, &api, cfg.policy.clone()).with_bearer(bearer.clone());
+    Ok((rest, bearer))
 }
 
 /// A listing of directory objects (groups, directory roles) whose members are read one object
@@ -303,19 +341,81 @@ async fn user_accounts(
     upn_of
 }
 
+/// Grants gathered from several listings, each (account, kind, target) once.
+#[derive(Default)]
+struct GrantSet(BTreeSet<(String, String, String)>);
+
+impl GrantSet {
+    fn add(&mut self, obs: &mut Observations, grants: Vec<Grant>) {
+        for g in grants {
+            let key = (
+                g.account.clone(),
+                g.kind.as_str().to_string(),
+                g.target.clone(),
+            );
+            if self.0.insert(key) {
+                obs.grants.push(g);
+            }
+        }
+    }
+}
+
+/// The owned applications, as accounts with their credentials (into `obs`).
+async fn applications(lists: &mut Listings<'_>, now: DateTime<Utc>, obs: &mut Observations) {
+    let route = format!("/applications?{APP_QUERY}");
+    let Some(apps) = lists
+        .read::<App>("applications", &route, "Application.Read.All")
+        .await
+    else {
+        return;
+    };
+    for app in &apps {
+        if let Some((a, creds)) = map::owned_app(app, "applications", now) {
+            obs.accounts.push(a);
+            obs.credentials.extend(creds);
+        }
+    }
+}
+
+/// Everything after the users: memberships, directory roles, owned apps and service principals
+/// with their assignments.
+async fn access(
+    lists: &mut Listings<'_>,
+    upn_of: &HashMap<String, String>,
+    now: DateTime<Utc>,
+    obs: &mut Observations,
+) {
+    let mut grants = GrantSet::default();
+    let groups = DirectoryListing {
+        unit: IDP_GROUPS,
+        route: "/groups?$select=id,displayName",
+        members: |id| format!("/groups/{id}/transitiveMembers/microsoft.graph.user?$select=id"),
+        permission: "GroupMember.Read.All",
+    };
+    let found = member_grants(lists, upn_of, groups, map::group_grant).await;
+    grants.add(obs, found);
+    let roles = DirectoryListing {
+        unit: IDP_ADMIN_ROLES,
+        route: "/directoryRoles?$select=id,displayName",
+        members: |id| format!("/directoryRoles/{id}/members?$select=id"),
+        permission: "RoleManagement.Read.Directory",
+    };
+    let found = member_grants(lists, upn_of, roles, map::role_grant).await;
+    grants.add(obs, found);
+    applications(lists, now, obs).await;
+    let found = service_principals(lists, upn_of, now, obs).await;
+    grants.add(obs, found);
+}
+
 /// Sweeps the tenant and returns the scan run's report. Never fails: problems are in the report.
 pub async fn scan_entra(cfg: &EntraScanConfig) -> ScanReport {
     let started_at = Utc::now();
     let system = cfg.system();
-    let (token, token_calls) = match token(cfg).await {
-        Ok(t) => t,
-        Err(e) => return ScanReport::failed(SCANNER, system, started_at, vec![e], 1),
+    let (rest, bearer) = match connect(cfg).await {
+        Ok(c) => c,
+        Err((e, calls)) => return ScanReport::failed(SCANNER, system, started_at, vec![e], calls),
     };
-    let rest = match graph_client(cfg, &token) {
-        Ok(r) => r,
-        Err(e) => return ScanReport::failed(SCANNER, system, started_at, vec![e], token_calls),
-    };
-    drop(token);
+    let calls = |rest: &RestClient| bearer.calls() + rest.calls();
     let now = Utc::now();
     let mut lists = Listings::new(&rest, IdpPaging::OData, cfg.page_size);
     let mut obs = Observations::default();
@@ -324,62 +424,10 @@ pub async fn scan_entra(cfg: &EntraScanConfig) -> ScanReport {
     let Some(users) = lists.read::<User>("users", &route, "User.Read.All").await else {
         // Without users nothing else can be attributed to anyone.
         let errors = lists.misses.iter().map(Miss::describe).collect();
-        return ScanReport::failed(
-            SCANNER,
-            system,
-            started_at,
-            errors,
-            token_calls + rest.calls(),
-        );
+        return ScanReport::failed(SCANNER, system, started_at, errors, calls(&rest));
     };
     let upn_of = user_accounts(cfg, &rest, &mut lists, users, &mut obs).await;
-
-    let mut grants: BTreeSet<(String, String, String)> = BTreeSet::new();
-    let mut push = |obs: &mut Observations, g: Grant| {
-        if grants.insert((
-            g.account.clone(),
-            g.kind.as_str().to_string(),
-            g.target.clone(),
-        )) {
-            obs.grants.push(g);
-        }
-    };
-
-    let groups = DirectoryListing {
-        unit: IDP_GROUPS,
-        route: "/groups?$select=id,displayName",
-        members: |id| format!("/groups/{id}/transitiveMembers/microsoft.graph.user?$select=id"),
-        permission: "GroupMember.Read.All",
-    };
-    for g in member_grants(&mut lists, &upn_of, groups, map::group_grant).await {
-        push(&mut obs, g);
-    }
-    let roles = DirectoryListing {
-        unit: IDP_ADMIN_ROLES,
-        route: "/directoryRoles?$select=id,displayName",
-        members: |id| format!("/directoryRoles/{id}/members?$select=id"),
-        permission: "RoleManagement.Read.Directory",
-    };
-    for g in member_grants(&mut lists, &upn_of, roles, map::role_grant).await {
-        push(&mut obs, g);
-    }
-
-    let route = format!("/applications?{APP_QUERY}");
-    if let Some(apps) = lists
-        .read::<App>("applications", &route, "Application.Read.All")
-        .await
-    {
-        for app in &apps {
-            if let Some((a, creds)) = map::owned_app(app, "applications", now) {
-                obs.accounts.push(a);
-                obs.credentials.extend(creds);
-            }
-        }
-    }
-
-    for g in service_principals(&mut lists, &upn_of, now, &mut obs).await {
-        push(&mut obs, g);
-    }
+    access(&mut lists, &upn_of, now, &mut obs).await;
 
     let misses = std::mem::take(&mut lists.misses);
     let mut report = ScanReport {
@@ -392,7 +440,7 @@ pub async fn scan_entra(cfg: &EntraScanConfig) -> ScanReport {
         observations: obs,
         errors: Vec::new(),
         coverage: Vec::new(),
-        calls: token_calls + rest.calls(),
+        calls: calls(&rest),
     };
     report.settle(&units(), misses);
     report

@@ -4,12 +4,6 @@
 
 use serde::Deserialize;
 
-/// `POST {login}/{tenant}/oauth2/v2.0/token` (client credentials).
-#[derive(Deserialize)]
-pub(super) struct Token {
-    pub(super) access_token: String,
-}
-
 /// Items of `GET /users`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -147,3 +147,10 @@ pub(super) fn role_grant(login: &str, r: &Role) -> Grant {
         ]),
     }
 }
+
+/// An admin role granted to group `group`, held by its member `login`.
+pub(super) fn group_role_grant(login: &str, r: &Role, group: &str) -> Grant {
+    let mut g = role_grant(login, r);
+    g.attributes.insert("via_group".into(), group.to_string());
+    g
+}

@@ -60,7 +60,8 @@ pub fn assignee(user_id: &str) -> Value {
     with(&template("role-assignees"), json!({ "id": user_id }))
 }
 
-/// A standard admin role (`GET /api/v1/users/{id}/roles`).
+/// A standard admin role (`GET /api/v1/users/{id}/roles`; also what a test serves at
+/// `GET /api/v1/groups/{id}/roles`, whose answer is the same `Role` schema in Okta's description).
 pub fn role(id: &str, kind: &str, label: &str) -> Value {
     with(
         &template("user-roles"),

@@ -148,6 +148,8 @@ fn load_okta(fake: &FakeIdp, n: usize) {
             .map(|(_, u)| u.clone())
             .collect();
         fake.set_list(&format!("/api/v1/groups/00g{k}/users"), members);
+        // Admin roles granted through a group: none here, but each group's list is read.
+        fake.set_list(&format!("/api/v1/groups/00g{k}/roles"), vec![]);
     }
     let apps: Vec<Value> = (0..APPS)
         .map(|k| o::app(&format!("0oa{k}"), &format!("App {k}")))

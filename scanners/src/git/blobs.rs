@@ -109,7 +109,7 @@ pub(crate) fn scan_blobs(
     let reading = progress.map(|progress| ReadProgress::new(progress, work.len() as u64));
     let claims = packs::Claims::new(work.iter().map(|&(path, _, id, _)| (id, path)));
     let walked = Mutex::new(Scanned::default());
-    if !work.is_empty() {
+    if ctx.walk_packs && !work.is_empty() {
         packs::scan_packs(
             &packs::pack_indexes(sync.objects_dir()),
             &claims,

@@ -3,8 +3,11 @@
 //!
 //! ```text
 //! cargo run --release -p residual-scanners --example git_scan_bench -- REPO \
-//!     [--save-known FILE] [--known FILE] [--threads N] [--max-blob-bytes N] [--rules DIR]
+//!     [--save-known FILE] [--known FILE] [--threads N] [--max-blob-bytes N] [--rules DIR] [--by-id]
 //! ```
+//!
+//! `--by-id` reads every blob by id instead of walking packs in their delta order (to measure
+//! what the walk saves).
 //!
 //! `--rules DIR` loads the patterns from a `rules/secrets` directory instead of the built-in copy
 //! (an older rule set, to measure what new rules cost on the same engine).
@@ -40,6 +43,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             "--known" => known_file = args.next().map(PathBuf::from),
             "--save-known" => save_file = args.next().map(PathBuf::from),
             "--rules" => rules = Some(PathBuf::from(args.next().ok_or("--rules needs DIR")?)),
+            "--by-id" => options.walk_packs = false,
             "--threads" => options.threads = args.next().ok_or("--threads needs N")?.parse()?,
             "--max-blob-bytes" => {
                 options.max_blob_bytes = args.next().ok_or("--max-blob-bytes needs N")?.parse()?

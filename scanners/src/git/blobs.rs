@@ -6,6 +6,7 @@
 //! blob over the limit costs no decompression.
 
 use super::history::{Context, Source};
+use super::packs;
 use super::{BlobMatcher, GitError, GitProgress, Oid, Progress, SecretHit, BINARY_SNIFF_BYTES};
 use gix::objs::{Find, FindHeader};
 use gix::ObjectId;
@@ -45,10 +46,12 @@ pub(crate) struct Scanned {
     pub skipped_binary: u64,
     pub skipped_large: u64,
     pub missing: u64,
+    /// Blobs a pack walk delivered (scanned or skipped by a limit).
+    pub walked: u64,
 }
 
 impl Scanned {
-    fn add(&mut self, other: Scanned) {
+    pub(crate) fn add(&mut self, other: Scanned) {
         self.hits.extend(other.hits);
         self.read.extend(other.read);
         self.blobs_scanned += other.blobs_scanned;
@@ -56,6 +59,7 @@ impl Scanned {
         self.skipped_binary += other.skipped_binary;
         self.skipped_large += other.skipped_large;
         self.missing += other.missing;
+        self.walked += other.walked;
     }
 
     /// Counts a skip or runs the matcher on `bytes`; returns the hits.
@@ -89,6 +93,9 @@ impl Scanned {
 type WorkItem<'a> = (&'a str, std::cmp::Reverse<i64>, ObjectId, bool);
 
 /// Reads every blob of `blobs` once, in parallel, and runs `matcher` on those within limits.
+///
+/// Packs the run reads much of are walked in their own delta order first ([`packs`]); what no
+/// walk delivered is then read by id, neighbours together.
 pub(crate) fn scan_blobs(
     ctx: &Context,
     sync: &gix::ThreadSafeRepository,
@@ -99,9 +106,51 @@ pub(crate) fn scan_blobs(
     progress: Option<&Progress>,
 ) -> Result<Scanned, GitError> {
     let work = work_order(blobs, commit_times);
-    let next = AtomicUsize::new(0);
     let reading = progress.map(|progress| ReadProgress::new(progress, work.len() as u64));
-    let outputs: Vec<Result<Scanned, GitError>> = std::thread::scope(|scope| {
+    let claims = packs::Claims::new(work.iter().map(|&(path, _, id, _)| (id, path)));
+    let walked = Mutex::new(Scanned::default());
+    if ctx.walk_packs && !work.is_empty() {
+        packs::scan_packs(
+            &packs::pack_indexes(sync.objects_dir()),
+            &claims,
+            ctx.threads,
+            max_bytes,
+            matcher,
+            &walked,
+            &|bytes| {
+                if let Some(reading) = &reading {
+                    reading.chunk_done(1, bytes);
+                }
+            },
+        );
+    }
+    let mut total = walked.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut rest = Vec::with_capacity(work.len());
+    for (position, item) in work.iter().enumerate() {
+        if !claims.is_claimed(position) {
+            rest.push(*item);
+        } else if item.3 {
+            total.read.push(Oid::from_gix(&item.2));
+        }
+    }
+    for output in read_by_id(ctx, sync, &rest, max_bytes, matcher, reading.as_ref()) {
+        total.add(output?);
+    }
+    Ok(total)
+}
+
+/// Reads `work` blob by blob by id on `ctx.threads` threads, each taking a chunk of neighbours
+/// at a time.
+fn read_by_id(
+    ctx: &Context,
+    sync: &gix::ThreadSafeRepository,
+    work: &[WorkItem<'_>],
+    max_bytes: u64,
+    matcher: &dyn BlobMatcher,
+    reading: Option<&ReadProgress<'_>>,
+) -> Vec<Result<Scanned, GitError>> {
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
         let handles: Vec<_> = (0..ctx.threads.max(1))
             .map(|_| {
                 scope.spawn(|| {
@@ -129,7 +178,7 @@ pub(crate) fn scan_blobs(
                                 out.read.push(Oid::from_gix(&id));
                             }
                         }
-                        if let Some(reading) = &reading {
+                        if let Some(reading) = reading {
                             reading.chunk_done(end - start, out.bytes_scanned - bytes_before);
                         }
                     }
@@ -138,12 +187,7 @@ pub(crate) fn scan_blobs(
             })
             .collect();
         ctx.join_all(handles)
-    });
-    let mut total = Scanned::default();
-    for output in outputs {
-        total.add(output?);
-    }
-    Ok(total)
+    })
 }
 
 /// The order blobs are read in: by path, newest version of a path first. Packs store the newest

@@ -26,6 +26,8 @@ pub(crate) struct Context {
     /// The path the caller gave, for error messages.
     pub path: PathBuf,
     pub threads: usize,
+    /// Whether blobs may be read by walking packs ([`super::GitScanOptions::walk_packs`]).
+    pub walk_packs: bool,
 }
 
 impl Context {

@@ -1,16 +1,18 @@
 //! Scanning a blob: keyword prefilter, then only the regexes whose keywords occur.
 //!
 //! Cost model, per blob: one NUL sniff of the first 8 KiB, one pass of an Aho-Corasick automaton
-//! over all keywords of all patterns (ASCII case-insensitive), then one pass of each selected
-//! pattern's byte regex. Blobs without keywords (most source files for most patterns) never reach
+//! over all keywords of all patterns (ASCII case-insensitive, four interleaved walks: see
+//! [`super::keywords`]), then one pass of each selected pattern's byte regex. Blobs without keywords (most source files for most patterns) never reach
 //! a regex. Work that allocates (line numbers, fingerprints, previews) happens per match only.
 
 use super::fingerprint::{preview, Fingerprinter};
+use super::keywords::KeywordSet;
 use super::pattern::Pattern;
 use super::plausibility::{has_shape, is_documentation_host, is_placeholder, shannon_entropy};
 use super::sink::{SecretSink, Verifiable};
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 use serde::Serialize;
+use std::ops::ControlFlow;
 use std::ops::Range;
 use std::sync::Arc;
 use thiserror::Error;
@@ -114,7 +116,7 @@ pub enum MatcherError {
 #[derive(Debug)]
 pub struct Matcher {
     patterns: Vec<Pattern>,
-    keywords: AhoCorasick,
+    keywords: KeywordSet,
     /// For each distinct keyword (automaton pattern index), the patterns it selects.
     keyword_patterns: Vec<Vec<usize>>,
     /// How many patterns the shared automaton selects (those without `paths`).
@@ -170,33 +172,9 @@ impl Matcher {
                 }
             }
         }
-        // The search below is leftmost-longest and restarts one byte after each hit's start, so
-        // a keyword inside a longer one that starts at the same place (`secret` in `aws_secret`)
-        // is never reported on its own: give each keyword the patterns of every keyword it
-        // contains. Keywords that merely overlap are found by the restart.
-        let own = keyword_patterns.clone();
-        for (i, outer) in distinct.iter().enumerate() {
-            for (j, inner) in distinct.iter().enumerate() {
-                if i != j
-                    && inner.len() <= outer.len()
-                    && outer.windows(inner.len()).any(|w| w == inner.as_slice())
-                {
-                    for &p in &own[j] {
-                        if !keyword_patterns[i].contains(&p) {
-                            keyword_patterns[i].push(p);
-                        }
-                    }
-                }
-            }
-        }
-        // A full DFA: a few hundred KiB for ~150 case-folded keywords, and about 2.5x the
-        // speed of the default contiguous NFA on source code (benches/README-secrets.md).
-        // Leftmost-longest (unlike overlapping search) lets it skip ahead with its prefilter.
-        let keywords = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::LeftmostLongest)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&distinct)?;
+        // Every occurrence of every keyword is reported (overlapping search), so a keyword
+        // inside a longer one (`secret` in `aws_secret`) selects its own patterns.
+        let keywords = KeywordSet::new(&distinct)?;
         Ok(Matcher {
             unrestricted: patterns.len() - restricted.len(),
             patterns,
@@ -371,13 +349,8 @@ impl Matcher {
         if remaining == 0 {
             return selected;
         }
-        let mut at = 0;
-        while at < bytes.len() {
-            let input = aho_corasick::Input::new(bytes).span(at..bytes.len());
-            let Some(hit) = self.keywords.find(input) else {
-                break;
-            };
-            for &index in &self.keyword_patterns[hit.pattern().as_usize()] {
+        let _ = self.keywords.for_each(bytes, |keyword| {
+            for &index in &self.keyword_patterns[keyword] {
                 if only.is_some_and(|only| only != index) || selected[index] {
                     continue;
                 }
@@ -385,10 +358,11 @@ impl Matcher {
                 remaining -= 1;
             }
             if remaining == 0 {
-                break;
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
             }
-            at = hit.start() + 1;
-        }
+        });
         selected
     }
 

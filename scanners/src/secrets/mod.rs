@@ -22,6 +22,7 @@
 
 mod builtin;
 mod fingerprint;
+mod keywords;
 mod matcher;
 mod pattern;
 mod plausibility;

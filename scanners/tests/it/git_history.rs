@@ -581,3 +581,175 @@ fn progress_reports_the_phases_and_ends_with_every_blob_read() {
         }
     }
 }
+
+/// A history of one growing file (so `git gc` stores its versions as deltas of each other) with
+/// a secret added in the second version, and a second file with its own secret.
+fn packable_history(repo: &Repo) {
+    let mut text = String::new();
+    for version in 0..6u64 {
+        for line in 0..40u64 {
+            text.push_str(&format!(
+                "setting_{version}_{line} = {}\n",
+                line * 7 + version
+            ));
+        }
+        if version == 1 {
+            text.push_str(&format!("token = {}\n", secret(40)));
+        }
+        repo.write("config/app.ini", text.as_bytes());
+        repo.commit(
+            ALICE.0,
+            ALICE.1,
+            &format!("2024-02-0{}T10:00:00Z", version + 1),
+            "grow",
+        );
+    }
+    repo.write("deploy.env", format!("T={}\n", secret(41)).as_bytes());
+    repo.commit(BOB.0, BOB.1, "2024-02-09T10:00:00Z", "deploy");
+}
+
+/// What a scan found, independent of the order blobs were read in.
+fn found(scan: &GitScan) -> Vec<(String, usize, String, Vec<String>)> {
+    let mut out: Vec<_> = scan
+        .hits
+        .iter()
+        .map(|h| {
+            let commits = h
+                .provenance
+                .iter()
+                .filter_map(|p| p.commit().map(|c| c.id.to_hex()))
+                .collect();
+            (
+                h.blob.to_hex(),
+                h.secret.line,
+                h.secret.fingerprint.clone(),
+                commits,
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn a_packed_history_is_read_by_walking_the_pack_and_finds_what_loose_objects_show() {
+    let repo = Repo::new();
+    packable_history(&repo);
+    let loose = scan(&repo, &GitScanOptions::default());
+    assert_eq!(loose.stats.blobs_walked, 0, "no pack yet");
+
+    repo.git(&["gc", "-q", "--aggressive"]);
+    let packed = scan(&repo, &GitScanOptions::default());
+    assert_eq!(
+        packed.stats.blobs_walked, packed.stats.blobs_scanned,
+        "every blob came from the pack walk"
+    );
+    assert_eq!(packed.stats.blobs_scanned, loose.stats.blobs_scanned);
+    assert_eq!(packed.stats.bytes_scanned, loose.stats.bytes_scanned);
+    assert_eq!(found(&packed), found(&loose));
+    assert_eq!(
+        packed.hits.len(),
+        6,
+        "5 versions hold the first secret, 1 blob the second"
+    );
+    let mut read = packed.new_blobs.clone();
+    let mut read_loose = loose.new_blobs.clone();
+    read.sort();
+    read_loose.sort();
+    assert_eq!(
+        read, read_loose,
+        "the blobs the store remembers are the same"
+    );
+}
+
+#[test]
+fn a_blob_stored_in_two_packs_is_scanned_once() {
+    let repo = Repo::new();
+    packable_history(&repo);
+    repo.git(&["gc", "-q"]);
+    let one_pack = scan(&repo, &GitScanOptions::default());
+
+    // A second pack holding every object again, as a fetch into a repository that already has
+    // them can leave behind.
+    let objects = repo.git(&["rev-list", "--objects", "--all"]);
+    let mut pack = repo
+        .command(&["pack-objects", "-q", ".git/objects/pack/pack"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("git pack-objects runs");
+    {
+        use std::io::Write;
+        let mut stdin = pack.stdin.take().expect("stdin");
+        stdin
+            .write_all(format!("{objects}\n").as_bytes())
+            .expect("objects written");
+    }
+    assert!(pack.wait().expect("pack-objects ends").success());
+    let packs = std::fs::read_dir(repo.path().join(".git/objects/pack"))
+        .expect("pack dir")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "idx"))
+        })
+        .count();
+    assert_eq!(packs, 2);
+
+    let two_packs = scan(&repo, &GitScanOptions::default());
+    assert_eq!(two_packs.stats.blobs_scanned, one_pack.stats.blobs_scanned);
+    assert_eq!(two_packs.stats.blobs_walked, one_pack.stats.blobs_scanned);
+    assert_eq!(two_packs.new_blobs.len(), one_pack.new_blobs.len());
+    assert_eq!(found(&two_packs), found(&one_pack));
+}
+
+#[test]
+fn a_loose_blob_beside_a_pack_is_read_by_id() {
+    let repo = Repo::new();
+    packable_history(&repo);
+    repo.git(&["gc", "-q"]);
+    repo.write("later.env", format!("T={}\n", secret(42)).as_bytes());
+    let later = repo.commit(BOB.0, BOB.1, "2024-03-01T10:00:00Z", "later");
+
+    let result = scan(&repo, &GitScanOptions::default());
+    assert_eq!(
+        result.stats.blobs_walked + 1,
+        result.stats.blobs_scanned,
+        "all but the new loose blob came from the pack"
+    );
+    let hit = result
+        .hits
+        .iter()
+        .find(|h| {
+            h.provenance[0]
+                .commit()
+                .is_some_and(|c| c.id.to_hex() == later)
+        })
+        .expect("the loose blob's secret is found");
+    assert_eq!(hit.secret.line, 1);
+}
+
+#[test]
+fn an_incremental_run_reads_its_few_new_blobs_by_id() {
+    let repo = Repo::new();
+    packable_history(&repo);
+    for n in 0..20u64 {
+        repo.write(&format!("notes/{n}.txt"), format!("note {n}\n").as_bytes());
+    }
+    repo.commit(ALICE.0, ALICE.1, "2024-02-10T10:00:00Z", "notes");
+    let first = scan(&repo, &GitScanOptions::default());
+    repo.write("later.env", format!("T={}\n", secret(43)).as_bytes());
+    repo.commit(BOB.0, BOB.1, "2024-03-01T10:00:00Z", "later");
+    repo.git(&["gc", "-q"]);
+
+    let options = GitScanOptions {
+        known: known(&first, KnownObjects::default()),
+        ..GitScanOptions::default()
+    };
+    let second = scan(&repo, &options);
+    assert_eq!(second.stats.blobs_scanned, 1);
+    assert_eq!(
+        second.stats.blobs_walked, 0,
+        "one blob of a whole pack is read by id"
+    );
+    assert_eq!(second.hits.len(), 1);
+}

@@ -272,12 +272,31 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE scan_runs ADD COLUMN targeted TEXT;
     "#,
+    // 11: a smaller store. Observation content in a compact form (store::observation_content):
+    // the name once, in the row's key; short keys; times as seconds. Content stored whole is
+    // rewritten, with its digest, by `after` (SQL cannot parse it), so that the next run compares
+    // like with like. A new finding refers to its rule's remediation text (`remediation_text`,
+    // filled in with its system and account when read) instead of holding a copy; rows written
+    // before keep theirs.
+    r#"
+    CREATE TABLE remediation_texts (
+        id INTEGER PRIMARY KEY,
+        text TEXT NOT NULL UNIQUE
+    );
+    ALTER TABLE findings ADD COLUMN remediation_text INTEGER REFERENCES remediation_texts(id);
+    -- then: compact observation content
+    "#,
 ];
 
+/// The marker of the migration whose content `after` rewrites (matched by text, not by number,
+/// so that renumbering the list keeps it).
+const COMPACT_CONTENT: &str = "-- then: compact observation content";
+
 /// What a migration needs beyond SQL, run in its transaction right after it.
-fn after(version: i64, tx: &rusqlite::Transaction) -> Result<()> {
+fn after(version: i64, sql: &str, tx: &rusqlite::Transaction) -> Result<()> {
     match version {
         4 => super::observations::fill_digests(tx),
+        _ if sql.contains(COMPACT_CONTENT) => super::observations::compact_content(tx),
         _ => Ok(()),
     }
 }
@@ -295,6 +314,17 @@ pub(crate) fn schema_of_version(conn: &Connection, version: usize) {
         .expect("version");
 }
 
+/// Builds the schema as it was just before the migration that compacted observation content
+/// (tests of that migration, whatever its number).
+#[cfg(test)]
+pub(crate) fn schema_before_compact_content(conn: &Connection) {
+    let before = MIGRATIONS
+        .iter()
+        .position(|m| m.contains(COMPACT_CONTENT))
+        .expect("the compacting migration");
+    schema_of_version(conn, before);
+}
+
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if current > SCHEMA_VERSION {
@@ -307,7 +337,7 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
-        after((i + 1) as i64, &tx)?;
+        after((i + 1) as i64, sql, &tx)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
     }

@@ -14,6 +14,7 @@ pub mod focus;
 pub mod git;
 pub mod links;
 pub mod migrations;
+mod observation_content;
 pub mod observations;
 pub mod people;
 pub mod record;

@@ -417,44 +417,11 @@ fn leaver_rules(
             evidence,
         );
     }
-    let after = |t: Option<DateTime<Utc>>| matches!((t, departed), (Some(t), Some(d)) if t > d);
-    if after(a.last_used_at) {
+    if used_after(a.last_used_at, departed) {
         login_used_after_departure(ctx, a, person, &who, departed);
     }
     for c in creds {
-        if after(c.last_used_at) {
-            let evidence = json!({
-                "person": who,
-                "credential": credential_evidence(c),
-                "used_at": time(c.last_used_at),
-                "departed_at": time(departed),
-            });
-            ctx.raise(
-                RuleId::CredentialUsedAfterDeparture,
-                coverage::last_used_unit(ctx.system, c),
-                &a.name,
-                credential_subject(c),
-                Some(person),
-                Some(c.active),
-                evidence,
-            );
-        }
-        if !c.active {
-            continue;
-        }
-        if let Some(rule) = credential_rule(c.kind) {
-            let evidence =
-                json!({ "person": who, "account": a.name, "credential": credential_evidence(c) });
-            ctx.raise(
-                rule,
-                coverage::credential_unit(ctx.system, c),
-                &a.name,
-                credential_subject(c),
-                Some(person),
-                Some(true),
-                evidence,
-            );
-        }
+        leaver_credential(ctx, a, c, person, &who);
     }
     for g in held.iter().filter(|g| g.kind == GrantKind::RoleTrust) {
         let evidence =
@@ -464,6 +431,49 @@ fn leaver_rules(
             coverage::grant_unit(ctx.system, g),
             &a.name,
             grant_subject(g),
+            Some(person),
+            Some(true),
+            evidence,
+        );
+    }
+}
+
+/// Whether a use at `t` came after the departure at `departed` (both known).
+fn used_after(t: Option<DateTime<Utc>>, departed: Option<DateTime<Utc>>) -> bool {
+    matches!((t, departed), (Some(t), Some(d)) if t > d)
+}
+
+/// The rules of one credential of a leaver's account: used after departure, and still active.
+fn leaver_credential(ctx: &mut Ctx, a: &Account, c: &Credential, person: &Person, who: &Value) {
+    let departed = person.departed_at();
+    if used_after(c.last_used_at, departed) {
+        let evidence = json!({
+            "person": who,
+            "credential": credential_evidence(c),
+            "used_at": time(c.last_used_at),
+            "departed_at": time(departed),
+        });
+        ctx.raise(
+            RuleId::CredentialUsedAfterDeparture,
+            coverage::last_used_unit(ctx.system, c),
+            &a.name,
+            credential_subject(c),
+            Some(person),
+            Some(c.active),
+            evidence,
+        );
+    }
+    if !c.active {
+        return;
+    }
+    if let Some(rule) = credential_rule(c.kind) {
+        let evidence =
+            json!({ "person": who, "account": a.name, "credential": credential_evidence(c) });
+        ctx.raise(
+            rule,
+            coverage::credential_unit(ctx.system, c),
+            &a.name,
+            credential_subject(c),
             Some(person),
             Some(true),
             evidence,

@@ -56,10 +56,14 @@ pub fn record(
          ON CONFLICT(system, account) DO UPDATE SET employee_id = excluded.employee_id, method = excluded.method, \
            confidence = excluded.confidence, run_id = excluded.run_id",
     )?;
-    for (index, link) in links {
-        let Some(account) = accounts.get(*index) else {
-            continue;
-        };
+    // In key order: a first run writes its many links as appends to the table's B-tree rather
+    // than as inserts all over it (the export's order is not the key's).
+    let mut ordered: Vec<(&Account, &Link)> = links
+        .iter()
+        .filter_map(|(index, link)| accounts.get(*index).map(|a| (a, link)))
+        .collect();
+    ordered.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+    for (account, link) in ordered {
         let (key, value) = hashed(
             &account.name,
             &link.employee_id,

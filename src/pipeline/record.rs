@@ -68,7 +68,12 @@ pub fn record(cx: &Context, store: &mut Store, swept: Swept) -> Result<Recorded>
 ///
 /// Longer than most functions here: it is the one transaction of a run, and its phases are
 /// timed at debug level one after another; splitting it would scatter that sequence.
-fn record_run(cx: &Context, store: &mut Store, run: i64, report: ScanReport) -> Result<Recorded> {
+fn record_run(
+    cx: &Context,
+    store: &mut Store,
+    run: i64,
+    mut report: ScanReport,
+) -> Result<Recorded> {
     let started = std::time::Instant::now();
     let rules = RuleSet::builtin()?;
     let policy = &cx.policy;
@@ -96,22 +101,27 @@ fn record_run(cx: &Context, store: &mut Store, run: i64, report: ScanReport) -> 
         ));
     }
     tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_rss_kib(), candidates = evaluation.candidates.len(), "evaluated");
-    let recorded = crate::store::record::scan_run(
-        store,
-        Some(run),
-        &report,
-        &evaluation.links,
-        &evaluation.candidates,
-        cx.now,
-    )?;
-    tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_rss_kib(), "recorded");
-    let (run_id, outcome) = (recorded.run_id, recorded.outcome);
+    // The people and their index are not needed past evaluation (candidates own what they
+    // keep): free them before the store's phase, where memory peaks.
+    drop(index);
+    drop(known);
+    drop(facts);
     let seen = Seen {
         accounts: report.observations.accounts.len(),
         credentials: report.observations.credentials.len(),
         grants: report.observations.grants.len(),
         linked: evaluation.links.len(),
     };
+    let recorded = crate::store::record::scan_run(
+        store,
+        Some(run),
+        &mut report,
+        &evaluation.links,
+        &evaluation.candidates,
+        cx.now,
+    )?;
+    tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_rss_kib(), "recorded");
+    let (run_id, outcome) = (recorded.run_id, recorded.outcome);
     say_recorded(cx, &report, run_id, &seen, &outcome, started);
     // Cases are judged after the run's own transaction: the run stands even if this fails, and
     // the next write catches up, since a case's state is derived from what the store holds.

@@ -26,11 +26,12 @@ pub struct RecordedRun {
 /// Records `report` with the links and candidates its evaluation at `now` produced: the run row
 /// (the one [`runs::start`] committed as `started`, when given), its observations as changes, its
 /// links, then the planned finding transitions and their events; old history of the system is
-/// pruned in the same transaction.
+/// pruned in the same transaction. The report's observations are freed once written (the
+/// findings' phase needs only the candidates, and a million accounts hold hundreds of MB).
 pub fn scan_run(
     store: &mut Store,
     started_run: Option<i64>,
-    report: &ScanReport,
+    report: &mut ScanReport,
     links: &[(usize, Link)],
     candidates: &[Candidate],
     now: DateTime<Utc>,
@@ -55,6 +56,7 @@ pub fn scan_run(
     )?;
     tracing::debug!(elapsed = ?started.elapsed(), ?changes, "observations written");
     links::record(&tx, system, run_id, &report.observations.accounts, links)?;
+    drop(std::mem::take(&mut report.observations));
     tracing::debug!(elapsed = ?started.elapsed(), "links written");
     let current = findings::current_for_system(&tx, system)?;
     let covers = exceptions::covers(&tx)?;

@@ -272,18 +272,25 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE scan_runs ADD COLUMN targeted TEXT;
     "#,
-    // 11: a smaller store. Observation content in a compact form (store::observation_content):
+    // 11: a smaller, faster store. Observation content in a compact form (store::observation_content):
     // the name once, in the row's key; short keys; times as seconds. Content stored whole is
     // rewritten, with its digest, by `after` (SQL cannot parse it), so that the next run compares
     // like with like. A new finding refers to its rule's remediation text (`remediation_text`,
     // filled in with its system and account when read) instead of holding a copy; rows written
-    // before keep theirs.
+    // before keep theirs. Each system's observations remember the input they were last written
+    // from, so that a run of an unchanged export is not compared again.
     r#"
     CREATE TABLE remediation_texts (
         id INTEGER PRIMARY KEY,
         text TEXT NOT NULL UNIQUE
     );
     ALTER TABLE findings ADD COLUMN remediation_text INTEGER REFERENCES remediation_texts(id);
+    -- The input (an export's digest) each system's observations were last written from by a
+    -- complete full run: a run of the same input again need not compare them (store::observations).
+    CREATE TABLE observation_inputs (
+        system TEXT PRIMARY KEY,
+        input TEXT NOT NULL
+    ) WITHOUT ROWID;
     -- then: compact observation content
     "#,
 ];

@@ -185,19 +185,75 @@ impl<'t> Writer<'t> {
     }
 }
 
+/// What recording a run's observations needs to know of the run.
+#[derive(Debug, Clone, Copy)]
+pub struct RunFacts<'a> {
+    pub run_id: i64,
+    pub status: RunStatus,
+    /// The system's complete run before this one (the last run that saw what this run no longer
+    /// sees).
+    pub previous_complete: Option<i64>,
+    /// The accounts a targeted run looked at; empty for a full sweep.
+    pub targeted: &'a [&'a str],
+    /// The digest of the input the run read whole (an export file), when it has one.
+    pub input: Option<&'a str>,
+}
+
+/// The form observations take from an input: stored beside the input's digest, so that a
+/// build that would translate the same input differently compares again. Change it when a
+/// scanner's translation of the same input changes.
+const FORM: &str = "compact-1";
+
 /// Compares what one run saw of `system` with what the store holds and writes the difference,
-/// inside the run's transaction. `previous_complete` is the system's complete run before this one
-/// (the last run that saw what this run no longer sees). A run `targeted` at some accounts marks
-/// gone only what those accounts held: what it did not look at, it did not see go.
+/// inside the run's transaction. A run targeted at some accounts marks gone only what those
+/// accounts held: what it did not look at, it did not see go.
+///
+/// A complete full run of the very input the system's observations were last written from (the
+/// same export file, by digest) holds what the store holds: it is not compared again, and
+/// writes nothing, as the comparison would have found.
 pub fn record(
     tx: &Transaction,
     system: &str,
-    run_id: i64,
-    status: RunStatus,
-    previous_complete: Option<i64>,
+    run: &RunFacts,
     obs: &Observations,
-    targeted: &[&str],
 ) -> Result<Changes> {
+    let whole = run.status == RunStatus::Complete && run.targeted.is_empty();
+    let input = run
+        .input
+        .filter(|_| whole)
+        .map(|digest| format!("{digest} {FORM} {}", env!("CARGO_PKG_VERSION")));
+    let stored: Option<String> = tx
+        .query_row(
+            "SELECT input FROM observation_inputs WHERE system = ?1",
+            [system],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if input.is_some() && stored == input {
+        return Ok(Changes::default());
+    }
+    let changes = compare(tx, system, run, obs)?;
+    match input {
+        Some(input) => tx.execute(
+            "INSERT INTO observation_inputs (system, input) VALUES (?1, ?2) \
+             ON CONFLICT(system) DO UPDATE SET input = excluded.input",
+            params![system, input],
+        )?,
+        // Anything else may have changed what the system's observations say of their input.
+        None => tx.execute("DELETE FROM observation_inputs WHERE system = ?1", [system])?,
+    };
+    Ok(changes)
+}
+
+/// [`record`]'s comparison and writes.
+fn compare(tx: &Transaction, system: &str, run: &RunFacts, obs: &Observations) -> Result<Changes> {
+    let RunFacts {
+        run_id,
+        status,
+        previous_complete,
+        targeted,
+        ..
+    } = *run;
     let (mut known, mut max_id) = load_known(tx, system)?;
     let mut w = Writer::new(tx, system)?;
     let mut changes = Changes::default();
@@ -585,16 +641,14 @@ mod tests {
         let id = crate::store::runs::finish(&tx, None, r, chrono::Utc::now()).expect("run");
         let previous = crate::store::runs::previous_complete(&tx, &r.system, id).expect("prev");
         let targeted = residual_scanners::coverage::targeted_accounts(&r.coverage);
-        let changes = record(
-            &tx,
-            &r.system,
-            id,
-            r.status,
-            previous,
-            &r.observations,
-            &targeted,
-        )
-        .expect("record");
+        let facts = RunFacts {
+            run_id: id,
+            status: r.status,
+            previous_complete: previous,
+            targeted: &targeted,
+            input: r.input_digest.as_deref(),
+        };
+        let changes = record(&tx, &r.system, &facts, &r.observations).expect("record");
         tx.commit().expect("commit");
         (id, changes)
     }
@@ -654,6 +708,44 @@ mod tests {
             .expect("latest")
             .expect("a complete run");
         assert_eq!(latest, old.observations);
+    }
+
+    /// A complete run of the same export (by digest) as the one the system's observations were
+    /// last written from is not compared again; another export, or a partial run in between,
+    /// is.
+    #[test]
+    fn a_complete_run_of_the_same_input_is_not_compared_again() {
+        let (_dir, mut store) = store();
+        let seen = [account("ann", true)];
+        let of = |input: &str, status: RunStatus| ScanReport {
+            input_digest: Some(input.to_string()),
+            ..report(status, &seen)
+        };
+        run(&mut store, &of("sha256:a", RunStatus::Complete));
+        // What only a comparison would notice: the row is gone from the store.
+        store
+            .conn()
+            .execute("DELETE FROM observations", [])
+            .expect("delete");
+        let (_, same) = run(&mut store, &of("sha256:a", RunStatus::Complete));
+        assert_eq!(same, Changes::default(), "the same input is not compared");
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM observations"), 0);
+        let (_, other) = run(&mut store, &of("sha256:b", RunStatus::Complete));
+        assert_eq!(other.appeared, 1, "another input is compared");
+        store
+            .conn()
+            .execute("DELETE FROM observations", [])
+            .expect("delete");
+        run(&mut store, &of("sha256:b", RunStatus::Partial));
+        store
+            .conn()
+            .execute("DELETE FROM observations", [])
+            .expect("delete");
+        let (_, after_partial) = run(&mut store, &of("sha256:b", RunStatus::Complete));
+        assert_eq!(
+            after_partial.appeared, 1,
+            "after a partial run, the same input is compared again"
+        );
     }
 
     #[test]

@@ -45,15 +45,14 @@ pub fn scan_run(
     EventWriter::new(&tx)?.append_run(&run_entry(run_id, report), &at)?;
     let previous = runs::previous_complete(&tx, system, run_id)?;
     let targeted = coverage::targeted_accounts(&report.coverage);
-    let changes = observations::record(
-        &tx,
-        system,
+    let facts = observations::RunFacts {
         run_id,
-        report.status,
-        previous,
-        &report.observations,
-        &targeted,
-    )?;
+        status: report.status,
+        previous_complete: previous,
+        targeted: &targeted,
+        input: report.input_digest.as_deref(),
+    };
+    let changes = observations::record(&tx, system, &facts, &report.observations)?;
     tracing::debug!(elapsed = ?started.elapsed(), ?changes, "observations written");
     links::record(&tx, system, run_id, &report.observations.accounts, links)?;
     drop(std::mem::take(&mut report.observations));

@@ -77,7 +77,9 @@ fn record_run(
     let started = std::time::Instant::now();
     let rules = RuleSet::builtin()?;
     let policy = &cx.policy;
+    tracing::debug!(elapsed = ?started.elapsed(), "rules loaded");
     let known = people::load_all(store.conn())?;
+    tracing::debug!(elapsed = ?started.elapsed(), people = known.len(), "people read");
     if known.is_empty() {
         cx.progress.say("warning: no HR snapshot imported yet; every account is an orphan (run `residual hr import FILE`)");
     }

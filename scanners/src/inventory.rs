@@ -133,15 +133,11 @@ pub fn scan_inventory(system: &str, path: &Path) -> Result<ScanReport, Inventory
         obs.accounts.push(account);
         Ok(())
     };
-    match InventoryFormat::detect(path, &head) {
-        InventoryFormat::Csv => read_csv(path, &mut reader, &mut push)?,
-        InventoryFormat::Jsonl => read_jsonl(path, &mut reader, &mut push)?,
-    }
+    let format = InventoryFormat::detect(path, &head);
+    read_rows(path, format, &mut reader, &mut push)?;
     // The lists grew by doubling: give back what they did not fill.
     obs.accounts.shrink_to_fit();
     obs.grants.shrink_to_fit();
-    // Whatever the readers left unread still belongs to the file the digest names.
-    std::io::copy(&mut reader, &mut std::io::sink()).map_err(io)?;
     drop(reader);
     let calls = obs.accounts.len() as u64;
     let mut report = ScanReport {
@@ -159,6 +155,78 @@ pub fn scan_inventory(system: &str, path: &Path) -> Result<ScanReport, Inventory
     // One unit: the export is read whole or not at all.
     report.settle(&[UNIT.to_string()], Vec::new());
     Ok(report)
+}
+
+/// How many rows the reading thread hands over at a time.
+const BATCH: usize = 2048;
+
+/// Reads the export's rows on a thread of their own and hands them over, in order, to `push` on
+/// this one: splitting records into rows costs about what building accounts from them costs,
+/// and the machines this runs on have two cores. Rows read before a bad record are handed over
+/// too, so the first error by line is the one reported, as when read in one go. What the format's
+/// reader leaves unread is read as well: it belongs to the file the digest names.
+fn read_rows<R: BufRead + Send>(
+    path: &Path,
+    format: InventoryFormat,
+    reader: R,
+    push: &mut impl FnMut(u64, Row) -> Result<(), InventoryError>,
+) -> Result<(), InventoryError> {
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(u64, Row)>>(8);
+        let reading = s.spawn(move || -> Result<(), InventoryError> {
+            let mut reader = reader;
+            let mut batch = Vec::with_capacity(BATCH);
+            let mut hand_over = |line: u64, row: Row| -> Result<(), InventoryError> {
+                batch.push((line, row));
+                if batch.len() == BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                    // A closed channel: the other side stopped at a bad row; its error stands.
+                    tx.send(full).map_err(|_| stopped(path))?;
+                }
+                Ok(())
+            };
+            let read = match format {
+                InventoryFormat::Csv => read_csv(path, &mut reader, &mut hand_over),
+                InventoryFormat::Jsonl => read_jsonl(path, &mut reader, &mut hand_over),
+            };
+            if !batch.is_empty() {
+                tx.send(batch).map_err(|_| stopped(path))?;
+            }
+            read?;
+            std::io::copy(&mut reader, &mut std::io::sink()).map_err(|source| {
+                InventoryError::Io {
+                    file: path.to_path_buf(),
+                    source,
+                }
+            })?;
+            Ok(())
+        });
+        let mut built = Ok(());
+        'batches: for batch in rx.iter() {
+            for (line, row) in batch {
+                if let Err(e) = push(line, row) {
+                    built = Err(e);
+                    break 'batches;
+                }
+            }
+        }
+        // A reader still handing rows over stops at its next batch.
+        drop(rx);
+        let read = match reading.join() {
+            Ok(read) => read,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        built.and(read)
+    })
+}
+
+/// What the reading thread returns when the rows' side stopped first (never reported: the rows'
+/// side has its own error then).
+fn stopped(path: &Path) -> InventoryError {
+    InventoryError::Io {
+        file: path.to_path_buf(),
+        source: std::io::Error::other("stopped reading: a row before was bad"),
+    }
 }
 
 /// The one coverage unit of an inventory export.

@@ -428,3 +428,26 @@ fn observation_content_is_stored_compactly_and_an_unchanged_run_sees_no_change()
         0
     );
 }
+
+/// The export is read on one thread and its rows turned into accounts on another: a bad row is
+/// still the one reported when a record further on is malformed too (the first by line wins).
+#[test]
+fn the_first_bad_row_is_reported_when_a_later_record_is_malformed() {
+    let sb = setup();
+    let mut csv = String::from("account,status\n");
+    for i in 0..5000 {
+        csv.push_str(&format!("acct-{i},active\n"));
+    }
+    // Line 5002, then a record with a field too many on line 5003.
+    csv.push_str("x,sleeping\ntoo,many,fields\n");
+    let f = sb.write("late.csv", &csv);
+    let r = sb.expect(
+        2,
+        &["scan", "inventory", "--system", "crm", f.to_str().unwrap()],
+    );
+    assert!(
+        r.stderr.contains("late.csv:5002") && r.stderr.contains("`status`"),
+        "{}",
+        r.stderr
+    );
+}

@@ -79,6 +79,13 @@ fn record_run(
     let policy = &cx.policy;
     tracing::debug!(elapsed = ?started.elapsed(), "rules loaded");
     let known = people::load_all(store.conn())?;
+    // What linking used besides the accounts: a run of the same export against the same people
+    // and policy links them as the last did (the store then need not compare its links).
+    let linked_by = format!(
+        "snapshot {}; local part in {:?}",
+        people::latest_snapshot(store.conn())?.map_or(0, |s| s.id),
+        policy.local_part_systems
+    );
     tracing::debug!(elapsed = ?started.elapsed(), people = known.len(), "people read");
     if known.is_empty() {
         cx.progress.say("warning: no HR snapshot imported yet; every account is an orphan (run `residual hr import FILE`)");
@@ -120,6 +127,7 @@ fn record_run(
         &mut report,
         &evaluation.links,
         &evaluation.candidates,
+        &linked_by,
         cx.now,
     )?;
     tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_rss_kib(), "recorded");

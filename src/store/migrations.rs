@@ -277,8 +277,9 @@ const MIGRATIONS: &[&str] = &[
     // rewritten, with its digest, by `after` (SQL cannot parse it), so that the next run compares
     // like with like. A new finding refers to its rule's remediation text (`remediation_text`,
     // filled in with its system and account when read) instead of holding a copy; rows written
-    // before keep theirs. Each system's observations remember the input they were last written
-    // from, so that a run of an unchanged export is not compared again.
+    // before keep theirs. Each system's observations (and links, with the people and policy
+    // linking used) remember the input they were last written from, so that a run of an
+    // unchanged export is not compared again.
     r#"
     CREATE TABLE remediation_texts (
         id INTEGER PRIMARY KEY,
@@ -290,6 +291,11 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE observation_inputs (
         system TEXT PRIMARY KEY,
         input TEXT NOT NULL
+    ) WITHOUT ROWID;
+    -- The same for each system's links, with the HR snapshot and policy linking used.
+    CREATE TABLE link_inputs (
+        system TEXT PRIMARY KEY,
+        basis TEXT NOT NULL
     ) WITHOUT ROWID;
     -- then: compact observation content
     "#,

@@ -204,6 +204,15 @@ pub struct RunFacts<'a> {
 /// scanner's translation of the same input changes.
 const FORM: &str = "compact-1";
 
+/// What a run read, as the store remembers it: the digest of the input a complete full run
+/// read whole, with the form and version that translated it; `None` for any other run.
+pub(super) fn input_key(run: &RunFacts) -> Option<String> {
+    let whole = run.status == RunStatus::Complete && run.targeted.is_empty();
+    run.input
+        .filter(|_| whole)
+        .map(|digest| format!("{digest} {FORM} {}", env!("CARGO_PKG_VERSION")))
+}
+
 /// Compares what one run saw of `system` with what the store holds and writes the difference,
 /// inside the run's transaction. A run targeted at some accounts marks gone only what those
 /// accounts held: what it did not look at, it did not see go.
@@ -217,11 +226,7 @@ pub fn record(
     run: &RunFacts,
     obs: &Observations,
 ) -> Result<Changes> {
-    let whole = run.status == RunStatus::Complete && run.targeted.is_empty();
-    let input = run
-        .input
-        .filter(|_| whole)
-        .map(|digest| format!("{digest} {FORM} {}", env!("CARGO_PKG_VERSION")));
+    let input = input_key(run);
     let stored: Option<String> = tx
         .query_row(
             "SELECT input FROM observation_inputs WHERE system = ?1",

@@ -23,7 +23,8 @@ pub struct RecordedRun {
     pub changes: Changes,
 }
 
-/// Records `report` with the links and candidates its evaluation at `now` produced: the run row
+/// Records `report` with the links and candidates its evaluation at `now` produced (`linked_by`
+/// says what linking used besides the accounts: the HR snapshot and the policy): the run row
 /// (the one [`runs::start`] committed as `started`, when given), its observations as changes, its
 /// links, then the planned finding transitions and their events; old history of the system is
 /// pruned in the same transaction. The report's observations are freed once written (the
@@ -34,6 +35,7 @@ pub fn scan_run(
     report: &mut ScanReport,
     links: &[(usize, Link)],
     candidates: &[Candidate],
+    linked_by: &str,
     now: DateTime<Utc>,
 ) -> Result<RecordedRun> {
     let started = std::time::Instant::now();
@@ -54,7 +56,15 @@ pub fn scan_run(
     };
     let changes = observations::record(&tx, system, &facts, &report.observations)?;
     tracing::debug!(elapsed = ?started.elapsed(), ?changes, "observations written");
-    links::record(&tx, system, run_id, &report.observations.accounts, links)?;
+    let basis = observations::input_key(&facts).map(|input| format!("{input}; {linked_by}"));
+    links::record_from(
+        &tx,
+        system,
+        run_id,
+        &report.observations.accounts,
+        links,
+        basis.as_deref(),
+    )?;
     drop(std::mem::take(&mut report.observations));
     tracing::debug!(elapsed = ?started.elapsed(), "links written");
     let current = findings::current_for_system(&tx, system)?;

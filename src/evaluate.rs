@@ -283,59 +283,22 @@ pub fn evaluate(
         remediations: HashMap::new(),
     };
     let system_kind = system.split(':').next().unwrap_or(system);
-    let by_local_part = policy.local_part_systems.iter().any(|s| s == system_kind);
-    let columns = PeopleIndex::columns_for(system);
-    // In git, accounts are commit authors: what they hold is authorship, not a login.
-    let authorship = system_kind == "git";
     let identity_provider = idp::is_idp(system);
-    let owners = idp::Owners::new(system, if identity_provider { obs } else { &EMPTY });
-    let credentials = ByAccount::new(&obs.credentials, |c: &Credential| c.account.as_str());
-    let grants = ByAccount::new(&obs.grants, |g: &Grant| g.account.as_str());
-    let mut links = Vec::new();
-    for (index, a) in obs.accounts.iter().enumerate() {
-        let creds: Vec<&Credential> = credentials.get(&a.name).collect();
-        let held: Vec<&Grant> = grants.get(&a.name).collect();
-        let (creds, held) = (creds.as_slice(), held.as_slice());
-        let holder = holder_of(people, &columns, system_kind, by_local_part, a);
-        if identity_provider {
-            if let Some((link, _)) = &holder {
-                links.push((index, link.clone()));
-            }
-            idp::account(&mut ctx, people, &owners, a, creds, held, holder.as_ref());
-            continue;
-        }
-        let owner = owner_of(people, a);
-        if let Some((link, person)) = &holder {
-            links.push((index, link.clone()));
-            if authorship && person.is_leaver(now) {
-                for c in creds
-                    .iter()
-                    .filter(|c| c.kind == CredentialKind::SecretInCode)
-                {
-                    secret_in_git(&mut ctx, facts, c, person, link);
-                }
-            } else if person.is_leaver(now) && sso::is_sso(system_kind) {
-                sso::leaver_rules(&mut ctx, a, held, person, link);
-            } else if person.is_leaver(now) {
-                leaver_rules(&mut ctx, a, creds, held, person, link);
-            } else if person.is_mover(now) {
-                mover_rules(&mut ctx, a, held, person, link);
-            }
-        }
-        if let Some((link, person)) = &owner {
-            // An account that is not itself a person's but names an owner (an IAM user with an
-            // owner tag, say) is a non-human identity, whatever kind its system calls it.
-            let non_human = a.kind.is_non_human() || holder.is_none();
-            if non_human && person.is_leaver(now) && a.enabled != Some(false) {
-                owned_nhi(&mut ctx, a, creds, person, link);
-            }
-        }
-        // A git author is an identity, not access: unlinked authors matter only when they
-        // committed secrets.
-        if holder.is_none() && owner.is_none() && (!authorship || !creds.is_empty()) {
-            orphan_account(&mut ctx, a);
-        }
-    }
+    let scope = AccountScope {
+        people,
+        facts,
+        system_kind,
+        by_local_part: policy.local_part_systems.iter().any(|s| s == system_kind),
+        columns: PeopleIndex::columns_for(system),
+        // In git, accounts are commit authors: what they hold is authorship, not a login.
+        authorship: system_kind == "git",
+        identity_provider,
+        owners: idp::Owners::new(system, if identity_provider { obs } else { &EMPTY }),
+        credentials: ByAccount::new(&obs.credentials, |c: &Credential| c.account.as_str()),
+        grants: ByAccount::new(&obs.grants, |g: &Grant| g.account.as_str()),
+    };
+    let authorship = scope.authorship;
+    let links = accounts_in_parallel(&mut ctx, &scope, &obs.accounts);
     if authorship {
         secrets_owned_by_leavers(&mut ctx, people, facts, obs);
     }
@@ -344,6 +307,129 @@ pub fn evaluate(
         candidates: ctx.out,
         links,
     }
+}
+
+/// What the rules of each account read, shared by the threads that evaluate accounts.
+struct AccountScope<'s, 'p> {
+    people: &'s PeopleIndex<'p>,
+    facts: &'s CredentialFacts,
+    system_kind: &'s str,
+    by_local_part: bool,
+    columns: Vec<String>,
+    authorship: bool,
+    identity_provider: bool,
+    owners: idp::Owners<'s>,
+    credentials: ByAccount<'s, Credential>,
+    grants: ByAccount<'s, Grant>,
+}
+
+/// Below this many accounts, one thread evaluates them all (a thread costs more than it saves).
+const PARALLEL_ACCOUNTS: usize = 20_000;
+
+/// Evaluates the rules of each account, on up to two threads over consecutive halves of
+/// `accounts` for a large run (each account's rules read only that account and what it holds);
+/// candidates and links come out in account order either way, as one thread would give them.
+/// Returns the links by index into `accounts`.
+fn accounts_in_parallel(
+    ctx: &mut Ctx,
+    scope: &AccountScope,
+    accounts: &[Account],
+) -> Vec<(usize, Link)> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
+    if threads < 2 || accounts.len() < PARALLEL_ACCOUNTS {
+        return accounts_in_range(ctx, scope, accounts, 0);
+    }
+    let half = accounts.len() / 2;
+    let (first, second) = accounts.split_at(half);
+    let mut other = Ctx {
+        rules: ctx.rules,
+        policy: ctx.policy,
+        system: ctx.system,
+        now: ctx.now,
+        out: Vec::new(),
+        remediations: HashMap::new(),
+    };
+    let (mut links, later) = std::thread::scope(|s| {
+        let second = s.spawn(|| accounts_in_range(&mut other, scope, second, half));
+        let links = accounts_in_range(ctx, scope, first, 0);
+        (links, second.join())
+    });
+    match later {
+        Ok(later) => {
+            links.extend(later);
+            ctx.out.append(&mut other.out);
+        }
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+    links
+}
+
+/// The rules of each of `accounts` (the run's accounts from index `offset`); returns their
+/// links by index into the run's accounts.
+fn accounts_in_range(
+    ctx: &mut Ctx,
+    scope: &AccountScope,
+    accounts: &[Account],
+    offset: usize,
+) -> Vec<(usize, Link)> {
+    let mut links = Vec::new();
+    for (i, a) in accounts.iter().enumerate() {
+        if let Some(link) = account_rules(ctx, scope, a) {
+            links.push((offset + i, link));
+        }
+    }
+    links
+}
+
+/// The rules of one account; returns how it links to its holder, when it does.
+fn account_rules(ctx: &mut Ctx, scope: &AccountScope, a: &Account) -> Option<Link> {
+    let now = ctx.now;
+    let people = scope.people;
+    let creds: Vec<&Credential> = scope.credentials.get(&a.name).collect();
+    let held: Vec<&Grant> = scope.grants.get(&a.name).collect();
+    let (creds, held) = (creds.as_slice(), held.as_slice());
+    let holder = holder_of(
+        people,
+        &scope.columns,
+        scope.system_kind,
+        scope.by_local_part,
+        a,
+    );
+    if scope.identity_provider {
+        idp::account(ctx, people, &scope.owners, a, creds, held, holder.as_ref());
+        return holder.map(|(link, _)| link);
+    }
+    let owner = owner_of(people, a);
+    if let Some((link, person)) = &holder {
+        if scope.authorship && person.is_leaver(now) {
+            for c in creds
+                .iter()
+                .filter(|c| c.kind == CredentialKind::SecretInCode)
+            {
+                secret_in_git(ctx, scope.facts, c, person, link);
+            }
+        } else if person.is_leaver(now) && sso::is_sso(scope.system_kind) {
+            sso::leaver_rules(ctx, a, held, person, link);
+        } else if person.is_leaver(now) {
+            leaver_rules(ctx, a, creds, held, person, link);
+        } else if person.is_mover(now) {
+            mover_rules(ctx, a, held, person, link);
+        }
+    }
+    if let Some((link, person)) = &owner {
+        // An account that is not itself a person's but names an owner (an IAM user with an
+        // owner tag, say) is a non-human identity, whatever kind its system calls it.
+        let non_human = a.kind.is_non_human() || holder.is_none();
+        if non_human && person.is_leaver(now) && a.enabled != Some(false) {
+            owned_nhi(ctx, a, creds, person, link);
+        }
+    }
+    // A git author is an identity, not access: unlinked authors matter only when they
+    // committed secrets.
+    if holder.is_none() && owner.is_none() && (!scope.authorship || !creds.is_empty()) {
+        orphan_account(ctx, a);
+    }
+    holder.map(|(link, _)| link)
 }
 
 /// The person an account is (by the system's HR columns, email, aliases, employee id; Identity
@@ -417,44 +503,11 @@ fn leaver_rules(
             evidence,
         );
     }
-    let after = |t: Option<DateTime<Utc>>| matches!((t, departed), (Some(t), Some(d)) if t > d);
-    if after(a.last_used_at) {
+    if used_after(a.last_used_at, departed) {
         login_used_after_departure(ctx, a, person, &who, departed);
     }
     for c in creds {
-        if after(c.last_used_at) {
-            let evidence = json!({
-                "person": who,
-                "credential": credential_evidence(c),
-                "used_at": time(c.last_used_at),
-                "departed_at": time(departed),
-            });
-            ctx.raise(
-                RuleId::CredentialUsedAfterDeparture,
-                coverage::last_used_unit(ctx.system, c),
-                &a.name,
-                credential_subject(c),
-                Some(person),
-                Some(c.active),
-                evidence,
-            );
-        }
-        if !c.active {
-            continue;
-        }
-        if let Some(rule) = credential_rule(c.kind) {
-            let evidence =
-                json!({ "person": who, "account": a.name, "credential": credential_evidence(c) });
-            ctx.raise(
-                rule,
-                coverage::credential_unit(ctx.system, c),
-                &a.name,
-                credential_subject(c),
-                Some(person),
-                Some(true),
-                evidence,
-            );
-        }
+        leaver_credential(ctx, a, c, person, &who);
     }
     for g in held.iter().filter(|g| g.kind == GrantKind::RoleTrust) {
         let evidence =
@@ -464,6 +517,49 @@ fn leaver_rules(
             coverage::grant_unit(ctx.system, g),
             &a.name,
             grant_subject(g),
+            Some(person),
+            Some(true),
+            evidence,
+        );
+    }
+}
+
+/// Whether a use at `t` came after the departure at `departed` (both known).
+fn used_after(t: Option<DateTime<Utc>>, departed: Option<DateTime<Utc>>) -> bool {
+    matches!((t, departed), (Some(t), Some(d)) if t > d)
+}
+
+/// The rules of one credential of a leaver's account: used after departure, and still active.
+fn leaver_credential(ctx: &mut Ctx, a: &Account, c: &Credential, person: &Person, who: &Value) {
+    let departed = person.departed_at();
+    if used_after(c.last_used_at, departed) {
+        let evidence = json!({
+            "person": who,
+            "credential": credential_evidence(c),
+            "used_at": time(c.last_used_at),
+            "departed_at": time(departed),
+        });
+        ctx.raise(
+            RuleId::CredentialUsedAfterDeparture,
+            coverage::last_used_unit(ctx.system, c),
+            &a.name,
+            credential_subject(c),
+            Some(person),
+            Some(c.active),
+            evidence,
+        );
+    }
+    if !c.active {
+        return;
+    }
+    if let Some(rule) = credential_rule(c.kind) {
+        let evidence =
+            json!({ "person": who, "account": a.name, "credential": credential_evidence(c) });
+        ctx.raise(
+            rule,
+            coverage::credential_unit(ctx.system, c),
+            &a.name,
+            credential_subject(c),
             Some(person),
             Some(true),
             evidence,

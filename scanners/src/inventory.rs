@@ -106,31 +106,38 @@ pub fn scan_inventory(system: &str, path: &Path) -> Result<ScanReport, Inventory
     let head = reader.fill_buf().map_err(io)?.to_vec();
     let mut obs = Observations::default();
     // Duplicate detection by name hash (with a real comparison on a hash hit): a set of a million
-    // cloned names would cost more than the accounts' own strings.
+    // cloned names would cost more than the accounts' own strings, and so would a list per hash;
+    // the rare names whose hash another name has are listed apart.
     let hasher = std::collections::hash_map::RandomState::new();
-    let mut seen: HashMap<u64, Vec<usize>> = HashMap::new();
+    let mut seen: HashMap<u64, usize> = HashMap::new();
+    let mut shared: HashMap<u64, Vec<usize>> = HashMap::new();
     let mut push = |line: u64, row: Row| -> Result<(), InventoryError> {
         let (account, grants) = parse_row(path, line, row)?;
-        let slot = seen.entry(hasher.hash_one(&account.name)).or_default();
-        if slot.iter().any(|&i| obs.accounts[i].name == account.name) {
-            return Err(invalid(
-                path,
-                line,
-                "account",
-                format!("duplicate account `{}`", account.name),
-            ));
+        let hash = hasher.hash_one(&account.name);
+        let index = obs.accounts.len();
+        let first = *seen.entry(hash).or_insert(index);
+        if first != index {
+            let also = shared.entry(hash).or_default();
+            let same = |i: &usize| obs.accounts[*i].name == account.name;
+            if same(&first) || also.iter().any(same) {
+                return Err(invalid(
+                    path,
+                    line,
+                    "account",
+                    format!("duplicate account `{}`", account.name),
+                ));
+            }
+            also.push(index);
         }
-        slot.push(obs.accounts.len());
         obs.grants.extend(grants);
         obs.accounts.push(account);
         Ok(())
     };
-    match InventoryFormat::detect(path, &head) {
-        InventoryFormat::Csv => read_csv(path, &mut reader, &mut push)?,
-        InventoryFormat::Jsonl => read_jsonl(path, &mut reader, &mut push)?,
-    }
-    // Whatever the readers left unread still belongs to the file the digest names.
-    std::io::copy(&mut reader, &mut std::io::sink()).map_err(io)?;
+    let format = InventoryFormat::detect(path, &head);
+    read_rows(path, format, &mut reader, &mut push)?;
+    // The lists grew by doubling: give back what they did not fill.
+    obs.accounts.shrink_to_fit();
+    obs.grants.shrink_to_fit();
     drop(reader);
     let calls = obs.accounts.len() as u64;
     let mut report = ScanReport {
@@ -148,6 +155,78 @@ pub fn scan_inventory(system: &str, path: &Path) -> Result<ScanReport, Inventory
     // One unit: the export is read whole or not at all.
     report.settle(&[UNIT.to_string()], Vec::new());
     Ok(report)
+}
+
+/// How many rows the reading thread hands over at a time.
+const BATCH: usize = 2048;
+
+/// Reads the export's rows on a thread of their own and hands them over, in order, to `push` on
+/// this one: splitting records into rows costs about what building accounts from them costs,
+/// and the machines this runs on have two cores. Rows read before a bad record are handed over
+/// too, so the first error by line is the one reported, as when read in one go. What the format's
+/// reader leaves unread is read as well: it belongs to the file the digest names.
+fn read_rows<R: BufRead + Send>(
+    path: &Path,
+    format: InventoryFormat,
+    reader: R,
+    push: &mut impl FnMut(u64, Row) -> Result<(), InventoryError>,
+) -> Result<(), InventoryError> {
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(u64, Row)>>(8);
+        let reading = s.spawn(move || -> Result<(), InventoryError> {
+            let mut reader = reader;
+            let mut batch = Vec::with_capacity(BATCH);
+            let mut hand_over = |line: u64, row: Row| -> Result<(), InventoryError> {
+                batch.push((line, row));
+                if batch.len() == BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                    // A closed channel: the other side stopped at a bad row; its error stands.
+                    tx.send(full).map_err(|_| stopped(path))?;
+                }
+                Ok(())
+            };
+            let read = match format {
+                InventoryFormat::Csv => read_csv(path, &mut reader, &mut hand_over),
+                InventoryFormat::Jsonl => read_jsonl(path, &mut reader, &mut hand_over),
+            };
+            if !batch.is_empty() {
+                tx.send(batch).map_err(|_| stopped(path))?;
+            }
+            read?;
+            std::io::copy(&mut reader, &mut std::io::sink()).map_err(|source| {
+                InventoryError::Io {
+                    file: path.to_path_buf(),
+                    source,
+                }
+            })?;
+            Ok(())
+        });
+        let mut built = Ok(());
+        'batches: for batch in rx.iter() {
+            for (line, row) in batch {
+                if let Err(e) = push(line, row) {
+                    built = Err(e);
+                    break 'batches;
+                }
+            }
+        }
+        // A reader still handing rows over stops at its next batch.
+        drop(rx);
+        let read = match reading.join() {
+            Ok(read) => read,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        built.and(read)
+    })
+}
+
+/// What the reading thread returns when the rows' side stopped first (never reported: the rows'
+/// side has its own error then).
+fn stopped(path: &Path) -> InventoryError {
+    InventoryError::Io {
+        file: path.to_path_buf(),
+        source: std::io::Error::other("stopped reading: a row before was bad"),
+    }
 }
 
 /// The one coverage unit of an inventory export.
@@ -275,41 +354,23 @@ fn parse_row(
     let name = row
         .take("account")
         .ok_or_else(|| invalid(path, line, "account", "is empty"))?;
-    let enabled = match row.take("status").map(|s| s.to_ascii_lowercase()) {
-        None => None,
-        Some(s) => match s.as_str() {
-            "active" | "enabled" | "true" => Some(true),
-            "disabled" | "suspended" | "inactive" | "deactivated" | "locked" | "false" => {
-                Some(false)
-            }
-            other => {
-                return Err(invalid(
-                    path,
-                    line,
-                    "status",
-                    format!("`{other}` is not one of active, enabled, disabled, suspended"),
-                ))
-            }
-        },
-    };
+    let enabled = row
+        .take("status")
+        .map(|s| parse_status(path, line, &s))
+        .transpose()?
+        .flatten();
     let time = |row: &mut Row, field: &str| -> Result<_, InventoryError> {
         row.take(field)
-            .map(|v| parse_time(&v).map_err(|m| invalid(path, line, field, m)))
+            .map(|v| export_time(&v).map_err(|m| invalid(path, line, field, m)))
             .transpose()
     };
     let created_at = time(&mut row, "created_at")?;
     let last_used_at = time(&mut row, "last_login")?;
-    let kind = match row.take("kind") {
-        None => AccountKind::User,
-        Some(k) => AccountKind::parse(&k).ok_or_else(|| {
-            invalid(
-                path,
-                line,
-                "kind",
-                format!("`{k}` is not one of user, service, token, key"),
-            )
-        })?,
-    };
+    let kind = row
+        .take("kind")
+        .map(|k| parse_kind(path, line, &k))
+        .transpose()?
+        .unwrap_or(AccountKind::User);
     let hints = IdentityHints {
         emails: row.take("email").into_iter().collect(),
         employee_id: row.take("employee_id"),
@@ -318,18 +379,7 @@ fn parse_row(
     };
     let grants = row
         .take("groups")
-        .map(|g| {
-            g.split(';')
-                .map(str::trim)
-                .filter(|g| !g.is_empty())
-                .map(|g| Grant {
-                    account: name.clone(),
-                    kind: GrantKind::Group,
-                    target: g.to_string(),
-                    attributes: BTreeMap::new(),
-                })
-                .collect()
-        })
+        .map(|g| group_grants(&name, &g))
         .unwrap_or_default();
     let attributes = row
         .fields
@@ -350,9 +400,92 @@ fn parse_row(
     ))
 }
 
+/// A time of the export: a plain date (`YYYY-MM-DD`, the usual export form, read here without
+/// the general parser's format matching: a million rows hold two each) or whatever
+/// [`parse_time`] reads, with its message when it is neither.
+fn export_time(v: &str) -> Result<chrono::DateTime<Utc>, String> {
+    let b = v.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    if b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && digits(0..4)
+        && digits(5..7)
+        && digits(8..10)
+    {
+        let number =
+            |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
+        let date =
+            chrono::NaiveDate::from_ymd_opt(number(0..4) as i32, number(5..7), number(8..10));
+        if let Some(t) = date.and_then(|d| d.and_hms_opt(0, 0, 0)) {
+            return Ok(t.and_utc());
+        }
+    }
+    parse_time(v)
+}
+
+/// The `status` column: `Some(true)` enabled, `Some(false)` disabled or suspended.
+fn parse_status(path: &Path, line: u64, status: &str) -> Result<Option<bool>, InventoryError> {
+    match status.to_ascii_lowercase().as_str() {
+        "active" | "enabled" | "true" => Ok(Some(true)),
+        "disabled" | "suspended" | "inactive" | "deactivated" | "locked" | "false" => {
+            Ok(Some(false))
+        }
+        other => Err(invalid(
+            path,
+            line,
+            "status",
+            format!("`{other}` is not one of active, enabled, disabled, suspended"),
+        )),
+    }
+}
+
+/// The `kind` column.
+fn parse_kind(path: &Path, line: u64, kind: &str) -> Result<AccountKind, InventoryError> {
+    AccountKind::parse(kind).ok_or_else(|| {
+        invalid(
+            path,
+            line,
+            "kind",
+            format!("`{kind}` is not one of user, service, token, key"),
+        )
+    })
+}
+
+/// The `groups` column (`;`-separated) as group grants of account `name`.
+fn group_grants(name: &str, groups: &str) -> Vec<Grant> {
+    groups
+        .split(';')
+        .map(str::trim)
+        .filter(|g| !g.is_empty())
+        .map(|g| Grant {
+            account: name.to_string(),
+            kind: GrantKind::Group,
+            target: g.to_string(),
+            attributes: BTreeMap::new(),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod utf8_tests {
     use super::*;
+
+    #[test]
+    fn export_dates_read_as_the_general_parser_reads_them() {
+        for v in [
+            "2024-01-01",
+            "2024-02-29",
+            "1999-12-31",
+            "2026-9-01",
+            "2024-02-30",
+            "2024-13-01",
+            "2026-04-23T08:00:00Z",
+            "x",
+        ] {
+            assert_eq!(export_time(v), parse_time(v), "{v}");
+        }
+    }
 
     #[test]
     fn a_jsonl_line_that_is_not_utf8_is_bad_input_naming_the_line() {

@@ -451,3 +451,66 @@ fn a_ci_variable_holding_a_leavers_key_is_raised_and_one_holding_an_employees_is
     let found = raised(GITHUB, variable(), &held_by("E2"));
     assert!(!fires(&found, RuleId::LeaverCredentialInCi), "{found:?}");
 }
+
+/// A run large enough to be evaluated on two threads gives the candidates and links one thread
+/// gives, in the same order.
+#[test]
+fn a_large_run_on_two_threads_gives_what_one_thread_gives() {
+    let people = people("2026-01-01");
+    let index = PeopleIndex::new(people.iter());
+    let names = ["ann", "ben", "cat", "nobody"];
+    let accounts: Vec<Account> = (0..PARALLEL_ACCOUNTS + 7)
+        .map(|i| {
+            let mut a = user(&format!("acct-{i}"));
+            a.hints.emails = vec![format!("{}@example.com", names[i % names.len()])];
+            a.enabled = Some(i % 5 != 0);
+            a
+        })
+        .collect();
+    let grants = accounts
+        .iter()
+        .step_by(3)
+        .map(|a| grant(&a.name, GrantKind::Group, "Engineering"))
+        .collect();
+    let obs = Observations {
+        accounts,
+        credentials: Vec::new(),
+        grants,
+    };
+    let rules = RuleSet::builtin().expect("rules");
+    let mut policy = Policy::default();
+    policy
+        .departments
+        .insert("Engineering".into(), vec!["Engineering".into()]);
+    let facts = CredentialFacts::default();
+    let now = at("2026-06-01");
+    let system = "inventory:crm";
+    let both = evaluate(&rules, &policy, &facts, now, &index, system, &obs);
+
+    let mut one = Ctx {
+        rules: &rules,
+        policy: &policy,
+        system,
+        now,
+        out: Vec::new(),
+        remediations: HashMap::new(),
+    };
+    let scope = AccountScope {
+        people: &index,
+        facts: &facts,
+        system_kind: "inventory",
+        by_local_part: false,
+        columns: PeopleIndex::columns_for(system),
+        authorship: false,
+        identity_provider: false,
+        owners: idp::Owners::new(system, &EMPTY),
+        credentials: ByAccount::new(&obs.credentials, |c: &Credential| c.account.as_str()),
+        grants: ByAccount::new(&obs.grants, |g: &Grant| g.account.as_str()),
+    };
+    let links = accounts_in_range(&mut one, &scope, &obs.accounts, 0);
+    codehost::evaluate(&mut one, &index, &obs, &facts);
+    assert!(both.candidates.len() > 1000, "{}", both.candidates.len());
+    let text = |c: &[Candidate]| serde_json::to_string(c).expect("json");
+    assert_eq!(text(&both.candidates), text(&one.out));
+    assert_eq!(both.links, links);
+}

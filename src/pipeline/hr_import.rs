@@ -85,17 +85,7 @@ pub fn import(
     let known = people::load_all(&tx)?;
     let size = parsed.people.len();
     let changes = diff::apply_snapshot(&known, parsed.people, plan.as_of);
-    let departures = diff::departures(&known, &changes, plan.as_of);
-    let limit = diff::departure_limit(&known, plan.max_departures, plan.as_of);
-    if departures > limit && !plan.allow_mass_departure {
-        return Err(super::Error::Input(format!(
-            "hr: {} would make {departures} people leavers at once (the limit is {limit}: \
-             `hr.max_departures`, by default a tenth of the people employed, at least 5); a \
-             truncated or failed export looks like this, so nothing was imported. If the \
-             departures are real, run again with --allow-mass-departure",
-            file.display()
-        )));
-    }
+    check_departures(plan, &known, &changes)?;
     let summary = people::write_snapshot(
         &tx,
         &file.display().to_string(),
@@ -121,22 +111,54 @@ pub fn import(
         super::cases::judge_all(facts, plan.cases, now)
     })?;
     tx.commit().map_err(crate::store::StoreError::from)?;
+    say_imported(progress, plan, parsed.format.as_str(), &summary, started);
+    for change in &case_changes {
+        progress.say(super::cases::describe(change));
+    }
+    Ok(Some(summary))
+}
+
+/// Refuses a snapshot that would make more people leavers at once than the plan allows: a
+/// truncated or failed export looks like that.
+fn check_departures(
+    plan: &ImportPlan,
+    known: &HashMap<String, Person>,
+    changes: &diff::SnapshotChanges,
+) -> Result<()> {
+    let departures = diff::departures(known, changes, plan.as_of);
+    let limit = diff::departure_limit(known, plan.max_departures, plan.as_of);
+    if departures > limit && !plan.allow_mass_departure {
+        return Err(super::Error::Input(format!(
+            "hr: {} would make {departures} people leavers at once (the limit is {limit}: \
+             `hr.max_departures`, by default a tenth of the people employed, at least 5); a \
+             truncated or failed export looks like this, so nothing was imported. If the \
+             departures are real, run again with --allow-mass-departure",
+            plan.file.display()
+        )));
+    }
+    Ok(())
+}
+
+/// The one line an import says about the snapshot it wrote.
+fn say_imported(
+    progress: &Progress,
+    plan: &ImportPlan,
+    format: &str,
+    summary: &people::ImportSummary,
+    started: std::time::Instant,
+) {
     progress.say(format!(
         "hr: snapshot {} as of {} from {} ({}): {}, {} joined, {}, {} ({:.2}s)",
         summary.snapshot_id,
         format_time(&plan.as_of),
-        file.display(),
-        parsed.format.as_str(),
+        plan.file.display(),
+        format,
         count(summary.people as u64, "person", "people"),
         summary.joined,
         count(summary.leavers as u64, "leaver", "leavers"),
         count(summary.movers as u64, "mover", "movers"),
         started.elapsed().as_secs_f64()
     ));
-    for change in &case_changes {
-        progress.say(super::cases::describe(change));
-    }
-    Ok(Some(summary))
 }
 
 /// The people of one snapshot file as of `as_of`, as a first import would leave them in a store,

@@ -64,7 +64,8 @@ pub fn started<T>(store: &Store, run: i64, scan: impl FnOnce() -> Result<T>) -> 
 /// in one transaction; a run that cannot be recorded takes its started row back.
 pub fn record(cx: &Context, store: &mut Store, swept: Swept) -> Result<Recorded> {
     let run = swept.run;
-    let recorded = record_live(cx, store, run, &swept.report);
+    let mut report = swept.report;
+    let recorded = record_live(cx, store, run, &mut report);
     if recorded.is_err() {
         if let Err(e) = runs::abandon(store.conn(), run) {
             tracing::warn!("scan run {run}: cannot take back its started row: {e}");
@@ -77,7 +78,16 @@ pub fn record(cx: &Context, store: &mut Store, swept: Swept) -> Result<Recorded>
 /// sharing the store may have chained events after this job started, and events are never dated
 /// before the chain's last one. Should one commit between reading the clock and writing (the
 /// evaluation takes a moment), nothing was written, and the run is evaluated again.
-fn record_live(cx: &Context, store: &mut Store, run: i64, report: &ScanReport) -> Result<Recorded> {
+///
+/// A retry still has the report's observations: the run's transaction holds the write lock from
+/// its start, so the chain's clock can only be behind at the run's first event, before
+/// `store::record::scan_run` frees them.
+fn record_live(
+    cx: &Context,
+    store: &mut Store,
+    run: i64,
+    report: &mut ScanReport,
+) -> Result<Recorded> {
     if !cx.live_clock {
         return record_run(cx, store, run, report);
     }
@@ -103,11 +113,25 @@ fn record_live(cx: &Context, store: &mut Store, run: i64, report: &ScanReport) -
 ///
 /// Longer than most functions here: it is the one transaction of a run, and its phases are
 /// timed at debug level one after another; splitting it would scatter that sequence.
-fn record_run(cx: &Context, store: &mut Store, run: i64, report: &ScanReport) -> Result<Recorded> {
+fn record_run(
+    cx: &Context,
+    store: &mut Store,
+    run: i64,
+    report: &mut ScanReport,
+) -> Result<Recorded> {
     let started = std::time::Instant::now();
     let rules = RuleSet::builtin()?;
     let policy = &cx.policy;
+    tracing::debug!(elapsed = ?started.elapsed(), "rules loaded");
     let known = people::load_all(store.conn())?;
+    // What linking used besides the accounts: a run of the same export against the same people
+    // and policy links them as the last did (the store then need not compare its links).
+    let linked_by = format!(
+        "snapshot {}; local part in {:?}",
+        people::latest_snapshot(store.conn())?.map_or(0, |s| s.id),
+        policy.local_part_systems
+    );
+    tracing::debug!(elapsed = ?started.elapsed(), people = known.len(), "people read");
     if known.is_empty() {
         cx.progress.say("warning: no HR snapshot imported yet; every account is an orphan (run `residual hr import FILE`)");
     }
@@ -131,22 +155,28 @@ fn record_run(cx: &Context, store: &mut Store, run: i64, report: &ScanReport) ->
         ));
     }
     tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_rss_kib(), candidates = evaluation.candidates.len(), "evaluated");
-    let recorded = crate::store::record::scan_run(
-        store,
-        Some(run),
-        report,
-        &evaluation.links,
-        &evaluation.candidates,
-        cx.now,
-    )?;
-    tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_rss_kib(), "recorded");
-    let (run_id, outcome) = (recorded.run_id, recorded.outcome);
+    // The people and their index are not needed past evaluation (candidates own what they
+    // keep): free them before the store's phase, where memory peaks.
+    drop(index);
+    drop(known);
+    drop(facts);
     let seen = Seen {
         accounts: report.observations.accounts.len(),
         credentials: report.observations.credentials.len(),
         grants: report.observations.grants.len(),
         linked: evaluation.links.len(),
     };
+    let recorded = crate::store::record::scan_run(
+        store,
+        Some(run),
+        report,
+        &evaluation.links,
+        &evaluation.candidates,
+        &linked_by,
+        cx.now,
+    )?;
+    tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_rss_kib(), "recorded");
+    let (run_id, outcome) = (recorded.run_id, recorded.outcome);
     say_recorded(cx, report, run_id, &seen, &outcome, started);
     // Cases are judged after the run's own transaction: the run stands even if this fails, and
     // the next write catches up, since a case's state is derived from what the store holds.

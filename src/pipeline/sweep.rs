@@ -55,7 +55,9 @@ pub fn inventory(
         file: file.to_path_buf(),
     };
     let run = record::start(cx, store, "inventory", &format!("inventory:{system}"))?;
+    let reading = std::time::Instant::now();
     let mut report = record::started(store, run, || Ok(scanners::sweep(&target, &NoMatcher)?))?;
+    tracing::debug!(elapsed = ?reading.elapsed(), accounts = report.observations.accounts.len(), "export read");
     if report.status == RunStatus::Complete {
         let previous = runs::last_complete_accounts(store.conn(), &report.system)?;
         if let Some(why) = cut_short(report.observations.accounts.len(), previous, guard) {

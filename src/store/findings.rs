@@ -52,14 +52,18 @@ const COLUMNS: &str =
     "f.id, f.rule, f.severity, f.state, f.employee_id, f.system, f.account, f.subject, f.live, f.first_seen, \
     CASE WHEN f.state != 'resolved' AND r.id > f.last_run AND r.evaluated_at IS NOT NULL \
       THEN r.evaluated_at ELSE f.last_seen END, \
-    f.resolved_at, f.resolved_by_run, f.exception_id, f.evidence, f.remediation, f.unit";
+    f.resolved_at, f.resolved_by_run, f.exception_id, f.evidence, \
+    CASE WHEN f.remediation_text IS NULL THEN f.remediation \
+      ELSE replace(replace(t.text, '{system}', f.system), '{account}', f.account) END, f.unit";
 
 /// Findings joined with the latest complete run of their system, which `last_seen` is derived
-/// from (see the module comment).
+/// from (see the module comment), and with their rule's remediation text where the row refers
+/// to it instead of holding it filled in (see [`Writer::candidate`]).
 const FROM: &str = "findings f \
     LEFT JOIN (SELECT system, MAX(id) AS id FROM scan_runs WHERE status = 'complete' AND targeted IS NULL GROUP BY system) latest \
       ON latest.system = f.system \
-    LEFT JOIN scan_runs r ON r.id = latest.id";
+    LEFT JOIN scan_runs r ON r.id = latest.id \
+    LEFT JOIN remediation_texts t ON t.id = f.remediation_text";
 
 impl FromSql for FindingState {
     fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
@@ -225,6 +229,10 @@ struct Writer<'t> {
     expire: rusqlite::Statement<'t>,
     resolve: rusqlite::Statement<'t>,
     terms: rusqlite::Statement<'t>,
+    add_text: rusqlite::Statement<'t>,
+    text_id: rusqlite::Statement<'t>,
+    /// Remediation texts by their id in `remediation_texts`, once looked up.
+    texts: HashMap<std::sync::Arc<str>, i64>,
 }
 
 impl<'t> Writer<'t> {
@@ -232,12 +240,12 @@ impl<'t> Writer<'t> {
         Ok(Writer {
             insert: tx.prepare(
                 "INSERT INTO findings (id, rule, severity, state, system, account, subject, employee_id, live, first_seen, \
-                   last_seen, last_run, exception_id, evidence, remediation, content, unit) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                   last_seen, last_run, exception_id, evidence, remediation, content, unit, remediation_text) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12, ?13, '', ?14, ?15, ?16)",
             )?,
             update: tx.prepare(
                 "UPDATE findings SET severity = ?2, state = ?3, employee_id = ?4, live = ?5, last_seen = ?6, last_run = ?7, \
-                   exception_id = ?8, evidence = ?9, remediation = ?10, content = ?11, unit = ?12, \
+                   exception_id = ?8, evidence = ?9, remediation = ?10, content = ?11, unit = ?12, remediation_text = NULL, \
                    resolved_at = CASE WHEN ?3 = 'resolved' THEN resolved_at ELSE NULL END, \
                    resolved_by_run = CASE WHEN ?3 = 'resolved' THEN resolved_by_run ELSE NULL END \
                  WHERE id = ?1",
@@ -252,6 +260,11 @@ impl<'t> Writer<'t> {
                 "UPDATE findings SET state = 'resolved', resolved_at = ?2, resolved_by_run = ?3, live = 0 WHERE id = ?1",
             )?,
             terms: tx.prepare("SELECT expires_at, approver FROM exceptions WHERE id = ?1")?,
+            add_text: tx.prepare(
+                "INSERT INTO remediation_texts (text) VALUES (?1) ON CONFLICT(text) DO NOTHING",
+            )?,
+            text_id: tx.prepare("SELECT id FROM remediation_texts WHERE text = ?1")?,
+            texts: HashMap::new(),
         })
     }
 
@@ -265,7 +278,21 @@ impl<'t> Writer<'t> {
             .map_or((None, None), |(e, a)| (Some(e), Some(a))))
     }
 
-    /// Writes a candidate's row as a run saw it; `insert` for a new finding.
+    /// The id of remediation text `text` in `remediation_texts`, added when new.
+    fn text(&mut self, text: &std::sync::Arc<str>) -> Result<i64> {
+        if let Some(id) = self.texts.get(text) {
+            return Ok(*id);
+        }
+        self.add_text.execute([&**text])?;
+        let id: i64 = self.text_id.query_row([&**text], |r| r.get(0))?;
+        self.texts.insert(text.clone(), id);
+        Ok(id)
+    }
+
+    /// Writes a candidate's row as a run saw it; `insert` for a new finding. A new row refers to
+    /// its rule's remediation text (filled in with its system and account when read) instead of
+    /// holding a copy: a large system has hundreds of thousands of findings of a few rules. A
+    /// rewritten row holds the text filled in, as every row did before.
     fn candidate(
         &mut self,
         id: &str,
@@ -284,6 +311,7 @@ impl<'t> Writer<'t> {
         let content = content_of(c, &remediation);
         let live = c.live.map(i64::from);
         if insert {
+            let text = self.text(&c.remediation_template)?;
             self.insert.execute(params![
                 id,
                 c.rule.as_str(),
@@ -298,9 +326,9 @@ impl<'t> Writer<'t> {
                 run,
                 exception,
                 c.evidence,
-                remediation,
                 content,
-                c.unit
+                c.unit,
+                text
             ])?;
         } else {
             self.update.execute(params![
@@ -360,21 +388,38 @@ pub fn apply(
         Source::Exceptions => None,
     };
     for t in transitions {
+        let Some(detail) = w.transition(source, current, t, at)? else {
+            continue;
+        };
+        if let Some(kind) = t.event() {
+            events.append(t.id(), kind, at, run_id, &detail)?;
+        }
+    }
+    Ok(())
+}
+
+impl Writer<'_> {
+    /// Writes one transition's row change and returns the detail of its event (`None` for a
+    /// finding seen again, which appends none).
+    fn transition(
+        &mut self,
+        source: Source,
+        current: &HashMap<String, Current>,
+        t: &Transition,
+        at: &str,
+    ) -> Result<Option<serde_json::Value>> {
         let id = t.id();
+        let run_id = match source {
+            Source::Run { id, .. } => id,
+            Source::Exceptions => 0,
+        };
         let detail = match t {
             Transition::Opened {
                 candidate: c,
                 exception,
                 ..
             } => {
-                w.candidate(
-                    id,
-                    c,
-                    exception.as_deref(),
-                    at,
-                    run_id.unwrap_or_default(),
-                    true,
-                )?;
+                self.candidate(id, c, exception.as_deref(), at, run_id, true)?;
                 json!({"rule": c.rule.as_str(), "severity": c.severity, "subject": c.subject})
             }
             Transition::Seen {
@@ -382,47 +427,30 @@ pub fn apply(
                 exception,
                 ..
             } => {
-                if let Source::Run {
-                    id: run,
-                    status,
-                    targeted,
-                } = source
-                {
-                    let derived = status == RunStatus::Complete && !targeted;
-                    if must_rewrite(current.get(id), c, exception.as_deref(), derived) {
-                        w.candidate(id, c, exception.as_deref(), at, run, false)?;
-                    }
-                }
-                continue;
+                self.seen(source, current.get(id), id, c, exception.as_deref(), at)?;
+                return Ok(None);
             }
             Transition::Reopened {
                 candidate: c,
                 exception,
                 ..
             } => {
-                w.candidate(
-                    id,
-                    c,
-                    exception.as_deref(),
-                    at,
-                    run_id.unwrap_or_default(),
-                    false,
-                )?;
+                self.candidate(id, c, exception.as_deref(), at, run_id, false)?;
                 json!({"subject": c.subject})
             }
             Transition::Excepted { exception, .. } => {
-                w.except.execute(params![id, exception])?;
+                self.except.execute(params![id, exception])?;
                 // What the exception said when it took effect, so that `audit verify` can tell
                 // an exception edited afterwards.
-                let (expires_at, approver) = w.exception_terms(exception)?;
+                let (expires_at, approver) = self.exception_terms(exception)?;
                 json!({"exception": exception, "expires_at": expires_at, "approver": approver})
             }
             Transition::ExceptionExpired { exception, .. } => {
-                w.expire.execute([id])?;
+                self.expire.execute([id])?;
                 json!({"exception": exception})
             }
             Transition::Resolved { run, unit, .. } => {
-                w.resolve.execute(params![id, at, run])?;
+                self.resolve.execute(params![id, at, run])?;
                 let status = match source {
                     Source::Run { status, .. } => status.as_str(),
                     Source::Exceptions => "complete",
@@ -433,16 +461,38 @@ pub fn apply(
                 reopens, detail, ..
             } => {
                 if *reopens {
-                    w.expire.execute([id])?;
+                    self.expire.execute([id])?;
                 }
                 detail.clone()
             }
         };
-        if let Some(kind) = t.event() {
-            events.append(id, kind, at, run_id, &detail)?;
-        }
+        Ok(Some(detail))
     }
-    Ok(())
+
+    /// A finding a run saw again: its row is rewritten only when the run's time is not derived
+    /// for it or something it would write differs (see [`must_rewrite`]).
+    fn seen(
+        &mut self,
+        source: Source,
+        cur: Option<&Current>,
+        id: &str,
+        c: &Candidate,
+        exception: Option<&str>,
+        at: &str,
+    ) -> Result<()> {
+        if let Source::Run {
+            id: run,
+            status,
+            targeted,
+        } = source
+        {
+            let derived = status == RunStatus::Complete && !targeted;
+            if must_rewrite(cur, c, exception, derived) {
+                self.candidate(id, c, exception, at, run, false)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Records `changes` (exceptions revoked or changed, already written to `exceptions`) on their

@@ -42,6 +42,42 @@ fn known(tx: &Transaction, system: &str) -> Result<HashMap<u128, u64>> {
     Ok(out)
 }
 
+/// Records how the run's accounts (`accounts[index]`) were linked to people, unless `basis`
+/// (what the links were made from: the input a complete full run read and the people and policy
+/// linking used) is what the system's links were last recorded from: the same accounts linked
+/// against the same people then gave the links the store holds, and comparing them again would
+/// find nothing. A run without a basis (partial, targeted, no input digest) records as it
+/// always did, and forgets the basis.
+pub fn record_from(
+    tx: &Transaction,
+    system: &str,
+    run_id: i64,
+    accounts: &[Account],
+    links: &[(usize, Link)],
+    basis: Option<&str>,
+) -> Result<()> {
+    let stored: Option<String> = tx
+        .query_row(
+            "SELECT basis FROM link_inputs WHERE system = ?1",
+            [system],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if basis.is_some() && stored.as_deref() == basis {
+        return Ok(());
+    }
+    record(tx, system, run_id, accounts, links)?;
+    match basis {
+        Some(basis) => tx.execute(
+            "INSERT INTO link_inputs (system, basis) VALUES (?1, ?2) \
+             ON CONFLICT(system) DO UPDATE SET basis = excluded.basis",
+            params![system, basis],
+        )?,
+        None => tx.execute("DELETE FROM link_inputs WHERE system = ?1", [system])?,
+    };
+    Ok(())
+}
+
 /// Records how the run's accounts (`accounts[index]`) were linked to people.
 pub fn record(
     tx: &Transaction,
@@ -56,10 +92,14 @@ pub fn record(
          ON CONFLICT(system, account) DO UPDATE SET employee_id = excluded.employee_id, method = excluded.method, \
            confidence = excluded.confidence, run_id = excluded.run_id",
     )?;
-    for (index, link) in links {
-        let Some(account) = accounts.get(*index) else {
-            continue;
-        };
+    // In key order: a first run writes its many links as appends to the table's B-tree rather
+    // than as inserts all over it (the export's order is not the key's).
+    let mut ordered: Vec<(&Account, &Link)> = links
+        .iter()
+        .filter_map(|(index, link)| accounts.get(*index).map(|a| (a, link)))
+        .collect();
+    ordered.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+    for (account, link) in ordered {
         let (key, value) = hashed(
             &account.name,
             &link.employee_id,
@@ -90,4 +130,72 @@ pub fn of(conn: &Connection, system: &str, account: &str) -> Result<Option<(Stri
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::link::LinkMethod;
+    use crate::store::Store;
+    use residual_scanners::{AccountKind, IdentityHints};
+
+    fn ann() -> Account {
+        Account {
+            name: "ann".into(),
+            kind: AccountKind::User,
+            enabled: Some(true),
+            created_at: None,
+            last_used_at: None,
+            hints: IdentityHints::default(),
+            attributes: Default::default(),
+        }
+    }
+
+    fn count(store: &Store) -> i64 {
+        store
+            .conn()
+            .query_row("SELECT COUNT(*) FROM links", [], |r| r.get(0))
+            .expect("count")
+    }
+
+    fn write(store: &mut Store, run: i64, basis: Option<&str>) {
+        let accounts = [ann()];
+        let links = [(
+            0,
+            Link {
+                employee_id: "E1".into(),
+                method: LinkMethod::Email,
+                confidence: 0.9,
+            },
+        )];
+        let tx = store.transaction().expect("tx");
+        record_from(&tx, "inventory:crm", run, &accounts, &links, basis).expect("links");
+        tx.commit().expect("commit");
+    }
+
+    /// What only a comparison would notice: the links are gone from the store.
+    fn wipe(store: &Store) {
+        store.conn().execute("DELETE FROM links", []).expect("wipe");
+    }
+
+    /// Links made from the same input, people and policy as the ones stored are not compared
+    /// again; another basis, or none (a partial run), is.
+    #[test]
+    fn links_of_the_same_basis_are_not_compared_again() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = Store::open(&dir.path().join("t.db")).expect("store");
+        let now = chrono::Utc::now();
+        let run = crate::store::runs::start(store.conn(), "inventory", "inventory:crm", now)
+            .expect("run");
+        write(&mut store, run, Some("b1"));
+        wipe(&store);
+        write(&mut store, run, Some("b1"));
+        assert_eq!(count(&store), 0, "the same basis is not compared");
+        write(&mut store, run, Some("b2"));
+        assert_eq!(count(&store), 1, "another basis is compared");
+        write(&mut store, run, None);
+        wipe(&store);
+        write(&mut store, run, Some("b2"));
+        assert_eq!(count(&store), 1, "a run without a basis forgets it");
+    }
 }

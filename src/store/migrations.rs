@@ -272,7 +272,7 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE scan_runs ADD COLUMN targeted TEXT;
     "#,
-    // 12: leases — which worker sweeps which sweep unit now (`store::leases`): the holder
+    // 10: leases — which worker sweeps which sweep unit now (`store::leases`): the holder
     // (`host:pid:random`), when it took the lease and when it expires (milliseconds since the
     // epoch, the real clock), and the scan run it started under it (marked `interrupted` by
     // whoever takes the lease after the holder died).
@@ -285,12 +285,44 @@ const MIGRATIONS: &[&str] = &[
         run_id INTEGER
     );
     "#,
+    // 11: a smaller, faster store. Observation content in a compact form (store::observation_content):
+    // the name once, in the row's key; short keys; times as seconds. Content stored whole is
+    // rewritten, with its digest, by `after` (SQL cannot parse it), so that the next run compares
+    // like with like. A new finding refers to its rule's remediation text (`remediation_text`,
+    // filled in with its system and account when read) instead of holding a copy; rows written
+    // before keep theirs. Each system's observations (and links, with the people and policy
+    // linking used) remember the input they were last written from, so that a run of an
+    // unchanged export is not compared again.
+    r#"
+    CREATE TABLE remediation_texts (
+        id INTEGER PRIMARY KEY,
+        text TEXT NOT NULL UNIQUE
+    );
+    ALTER TABLE findings ADD COLUMN remediation_text INTEGER REFERENCES remediation_texts(id);
+    -- The input (an export's digest) each system's observations were last written from by a
+    -- complete full run: a run of the same input again need not compare them (store::observations).
+    CREATE TABLE observation_inputs (
+        system TEXT PRIMARY KEY,
+        input TEXT NOT NULL
+    ) WITHOUT ROWID;
+    -- The same for each system's links, with the HR snapshot and policy linking used.
+    CREATE TABLE link_inputs (
+        system TEXT PRIMARY KEY,
+        basis TEXT NOT NULL
+    ) WITHOUT ROWID;
+    -- then: compact observation content
+    "#,
 ];
 
+/// The marker of the migration whose content `after` rewrites (matched by text, not by number,
+/// so that renumbering the list keeps it).
+const COMPACT_CONTENT: &str = "-- then: compact observation content";
+
 /// What a migration needs beyond SQL, run in its transaction right after it.
-fn after(version: i64, tx: &rusqlite::Transaction) -> Result<()> {
+fn after(version: i64, sql: &str, tx: &rusqlite::Transaction) -> Result<()> {
     match version {
         4 => super::observations::fill_digests(tx),
+        _ if sql.contains(COMPACT_CONTENT) => super::observations::compact_content(tx),
         _ => Ok(()),
     }
 }
@@ -306,6 +338,17 @@ pub(crate) fn schema_of_version(conn: &Connection, version: usize) {
     }
     conn.pragma_update(None, "user_version", version as i64)
         .expect("version");
+}
+
+/// Builds the schema as it was just before the migration that compacted observation content
+/// (tests of that migration, whatever its number).
+#[cfg(test)]
+pub(crate) fn schema_before_compact_content(conn: &Connection) {
+    let before = MIGRATIONS
+        .iter()
+        .position(|m| m.contains(COMPACT_CONTENT))
+        .expect("the compacting migration");
+    schema_of_version(conn, before);
 }
 
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
@@ -326,7 +369,7 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
             continue;
         }
         tx.execute_batch(sql)?;
-        after((i + 1) as i64, &tx)?;
+        after((i + 1) as i64, sql, &tx)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
     }

@@ -15,6 +15,7 @@ pub mod git;
 pub mod leases;
 pub mod links;
 pub mod migrations;
+mod observation_content;
 pub mod observations;
 pub mod people;
 pub mod record;

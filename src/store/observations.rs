@@ -13,14 +13,37 @@
 //! (new, changed, and `last_run` of what it saw unchanged) but never marks anything gone: what it
 //! did not see proves nothing.
 
+use super::observation_content::{self as content, Decoded, RowType};
 use super::Result;
-use residual_scanners::{
-    Account, ByAccount, Credential, CredentialKind, Grant, Observations, RunStatus,
-};
+use residual_scanners::{ByAccount, Credential, CredentialKind, Grant, Observations, RunStatus};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
+
+/// A hasher for keys that are hashes already ([`key_of`]): a map takes their low half as it is
+/// instead of hashing a million keys a second time.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u128(&mut self, n: u128) {
+        self.0 = n as u64;
+    }
+}
+
+type KeyMap<V> = HashMap<u128, V, BuildHasherDefault<Prehashed>>;
+type KeySet = HashSet<u128, BuildHasherDefault<Prehashed>>;
 
 /// How many of each kind of change one run wrote.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -28,42 +51,6 @@ pub struct Changes {
     pub appeared: usize,
     pub changed: usize,
     pub gone: usize,
-}
-
-/// An account as stored, with the grants it holds.
-#[derive(serde::Serialize)]
-struct AccountRow<'a> {
-    #[serde(flatten)]
-    account: &'a Account,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    grants: Vec<&'a Grant>,
-}
-
-/// An account row read back: the account with its grants folded in.
-#[derive(serde::Deserialize)]
-struct StoredAccount {
-    #[serde(flatten)]
-    account: Account,
-    #[serde(default)]
-    grants: Vec<Grant>,
-}
-
-/// The three shapes an observation row takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum RowType {
-    Account,
-    Credential,
-    Grant,
-}
-
-impl RowType {
-    fn as_str(self) -> &'static str {
-        match self {
-            RowType::Account => "account",
-            RowType::Credential => "credential",
-            RowType::Grant => "grant",
-        }
-    }
 }
 
 /// One observation as a run presents it, before it is compared with what the store holds.
@@ -125,13 +112,13 @@ pub(super) fn fill_digests(tx: &Transaction) -> Result<()> {
 }
 
 /// Everything the store holds for `system`, by key, and the highest id in use.
-fn load_known(tx: &Transaction, system: &str) -> Result<(HashMap<u128, Known>, i64)> {
+fn load_known(tx: &Transaction, system: &str) -> Result<(KeyMap<Known>, i64)> {
     let mut stmt = tx.prepare(
         "SELECT id, type, account, subject, kind, digest, gone_run IS NOT NULL \
          FROM observations WHERE system = ?1",
     )?;
     let mut rows = stmt.query([system])?;
-    let mut known = HashMap::new();
+    let mut known = KeyMap::default();
     let mut max_id = 0;
     while let Some(r) = rows.next()? {
         let id: i64 = r.get(0)?;
@@ -198,23 +185,84 @@ impl<'t> Writer<'t> {
     }
 }
 
+/// What recording a run's observations needs to know of the run.
+#[derive(Debug, Clone, Copy)]
+pub struct RunFacts<'a> {
+    pub run_id: i64,
+    pub status: RunStatus,
+    /// The system's complete run before this one (the last run that saw what this run no longer
+    /// sees).
+    pub previous_complete: Option<i64>,
+    /// The accounts a targeted run looked at; empty for a full sweep.
+    pub targeted: &'a [&'a str],
+    /// The digest of the input the run read whole (an export file), when it has one.
+    pub input: Option<&'a str>,
+}
+
+/// The form observations take from an input: stored beside the input's digest, so that a
+/// build that would translate the same input differently compares again. Change it when a
+/// scanner's translation of the same input changes.
+const FORM: &str = "compact-1";
+
+/// What a run read, as the store remembers it: the digest of the input a complete full run
+/// read whole, with the form and version that translated it; `None` for any other run.
+pub(super) fn input_key(run: &RunFacts) -> Option<String> {
+    let whole = run.status == RunStatus::Complete && run.targeted.is_empty();
+    run.input
+        .filter(|_| whole)
+        .map(|digest| format!("{digest} {FORM} {}", env!("CARGO_PKG_VERSION")))
+}
+
 /// Compares what one run saw of `system` with what the store holds and writes the difference,
-/// inside the run's transaction. `previous_complete` is the system's complete run before this one
-/// (the last run that saw what this run no longer sees). A run `targeted` at some accounts marks
-/// gone only what those accounts held: what it did not look at, it did not see go.
+/// inside the run's transaction. A run targeted at some accounts marks gone only what those
+/// accounts held: what it did not look at, it did not see go.
+///
+/// A complete full run of the very input the system's observations were last written from (the
+/// same export file, by digest) holds what the store holds: it is not compared again, and
+/// writes nothing, as the comparison would have found.
 pub fn record(
     tx: &Transaction,
     system: &str,
-    run_id: i64,
-    status: RunStatus,
-    previous_complete: Option<i64>,
+    run: &RunFacts,
     obs: &Observations,
-    targeted: &[&str],
 ) -> Result<Changes> {
+    let input = input_key(run);
+    let stored: Option<String> = tx
+        .query_row(
+            "SELECT input FROM observation_inputs WHERE system = ?1",
+            [system],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if input.is_some() && stored == input {
+        return Ok(Changes::default());
+    }
+    let changes = compare(tx, system, run, obs)?;
+    match input {
+        Some(input) => tx.execute(
+            "INSERT INTO observation_inputs (system, input) VALUES (?1, ?2) \
+             ON CONFLICT(system) DO UPDATE SET input = excluded.input",
+            params![system, input],
+        )?,
+        // Anything else may have changed what the system's observations say of their input.
+        None => tx.execute("DELETE FROM observation_inputs WHERE system = ?1", [system])?,
+    };
+    Ok(changes)
+}
+
+/// [`record`]'s comparison and writes.
+fn compare(tx: &Transaction, system: &str, run: &RunFacts, obs: &Observations) -> Result<Changes> {
+    let RunFacts {
+        run_id,
+        status,
+        previous_complete,
+        targeted,
+        ..
+    } = *run;
     let (mut known, mut max_id) = load_known(tx, system)?;
     let mut w = Writer::new(tx, system)?;
     let mut changes = Changes::default();
-    let mut this_run: HashSet<u128> = HashSet::with_capacity(obs.accounts.len());
+    let mut this_run = KeySet::with_capacity_and_hasher(obs.accounts.len(), Default::default());
     let mut data = Vec::with_capacity(1024);
     let mut put = |row: Row, data: &[u8]| -> Result<()> {
         let key = key_of(row.row_type.as_str(), row.account, row.subject, row.kind);
@@ -269,7 +317,7 @@ pub fn record(
     for a in &obs.accounts {
         let grants: Vec<&Grant> = grants_of.get(&a.name).collect();
         data.clear();
-        serde_json::to_writer(&mut data, &AccountRow { account: a, grants })?;
+        content::encode_account(a, &grants, &mut data)?;
         let row = Row {
             row_type: RowType::Account,
             account: &a.name,
@@ -281,7 +329,7 @@ pub fn record(
     }
     for c in &obs.credentials {
         data.clear();
-        serde_json::to_writer(&mut data, c)?;
+        content::encode_credential(c, &mut data)?;
         let row = Row {
             row_type: RowType::Credential,
             account: &c.account,
@@ -294,7 +342,7 @@ pub fn record(
     let listed: HashSet<&str> = obs.accounts.iter().map(|a| a.name.as_str()).collect();
     for g in grants_of.orphans(&listed) {
         data.clear();
-        serde_json::to_writer(&mut data, g)?;
+        content::encode_grant(g, &mut data)?;
         let row = Row {
             row_type: RowType::Grant,
             account: &g.account,
@@ -324,11 +372,11 @@ pub fn record(
 }
 
 /// The keys of what `accounts` hold in `system` (present or gone).
-fn keys_of_accounts(tx: &Transaction, system: &str, accounts: &[&str]) -> Result<HashSet<u128>> {
+fn keys_of_accounts(tx: &Transaction, system: &str, accounts: &[&str]) -> Result<KeySet> {
     let mut stmt = tx.prepare(
         "SELECT type, account, subject, kind FROM observations WHERE system = ?1 AND account = ?2",
     )?;
-    let mut keys = HashSet::new();
+    let mut keys = KeySet::default();
     for account in accounts {
         let mut rows = stmt.query(params![system, account])?;
         while let Some(r) = rows.next()? {
@@ -369,23 +417,26 @@ pub fn latest_credentials(
     id: &str,
 ) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>, Credential)>> {
     let mut stmt = conn.prepare(
-        "SELECT o.system, r.finished_at, o.data FROM observations o \
+        "SELECT o.system, r.finished_at, o.account, o.subject, o.data FROM observations o \
          JOIN scan_runs r ON r.id = (SELECT MAX(id) FROM scan_runs \
              WHERE system = o.system AND scanner = ?1 AND status = 'complete' AND targeted IS NULL) \
          WHERE o.type = 'credential' AND o.kind = ?2 AND o.subject = ?3 AND o.gone_run IS NULL",
     )?;
-    let rows = stmt.query_map(params![scanner, kind.as_str(), id], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-        ))
-    })?;
+    let mut rows = stmt.query(params![scanner, kind.as_str(), id])?;
     let mut out = Vec::new();
-    for row in rows {
-        let (system, finished, data) = row?;
+    while let Some(r) = rows.next()? {
+        let system: String = r.get(0)?;
+        let finished: String = r.get(1)?;
         let finished = residual_scanners::time::parse_time(&finished).unwrap_or_default();
-        out.push((system, finished, serde_json::from_str(&data)?));
+        let decoded = content::decode(
+            RowType::Credential,
+            r.get_ref(2)?.as_str()?,
+            r.get_ref(3)?.as_str()?,
+            r.get_ref(4)?.as_str()?,
+        )?;
+        if let Decoded::Credential(c) = decoded {
+            out.push((system, finished, c));
+        }
     }
     Ok(out)
 }
@@ -404,20 +455,25 @@ pub fn latest_complete(conn: &Connection, system: &str) -> Result<Option<Observa
         return Ok(None);
     }
     let mut stmt = conn.prepare(
-        "SELECT type, data FROM observations WHERE system = ?1 AND gone_run IS NULL ORDER BY id",
+        "SELECT type, account, subject, data FROM observations \
+         WHERE system = ?1 AND gone_run IS NULL ORDER BY id",
     )?;
     let mut rows = stmt.query([system])?;
     let mut obs = Observations::default();
     while let Some(r) = rows.next()? {
-        let data = r.get_ref(1)?.as_str()?;
-        match r.get_ref(0)?.as_str()? {
-            "account" => {
-                let a: StoredAccount = serde_json::from_str(data)?;
-                obs.grants.extend(a.grants);
-                obs.accounts.push(a.account);
+        let decoded = content::decode(
+            RowType::parse(r.get_ref(0)?.as_str()?),
+            r.get_ref(1)?.as_str()?,
+            r.get_ref(2)?.as_str()?,
+            r.get_ref(3)?.as_str()?,
+        )?;
+        match decoded {
+            Decoded::Account(a, grants) => {
+                obs.grants.extend(grants);
+                obs.accounts.push(a);
             }
-            "credential" => obs.credentials.push(serde_json::from_str(data)?),
-            _ => obs.grants.push(serde_json::from_str(data)?),
+            Decoded::Credential(c) => obs.credentials.push(c),
+            Decoded::Grant(g) => obs.grants.push(g),
         }
     }
     Ok(Some(obs))
@@ -449,25 +505,99 @@ pub fn changes_of_run(conn: &Connection, run_id: i64) -> Result<Vec<Change>> {
          WHERE c.run_id = ?1 ORDER BY c.observation",
     )?;
     let rows = stmt.query_map([run_id], |r| {
+        let row_type: String = r.get(1)?;
+        let account: String = r.get(2)?;
+        let subject: String = r.get(3)?;
+        let shape = RowType::parse(&row_type);
+        let full = |data: String| content::to_full_json(shape, &account, &subject, &data);
+        let previous: Option<String> = r.get(6)?;
+        let current: String = r.get(7)?;
         Ok(Change {
             run_id: r.get(0)?,
-            observation_type: r.get(1)?,
-            account: r.get(2)?,
-            subject: r.get(3)?,
+            observation_type: row_type.clone(),
+            previous: previous.map(full),
+            current: full(current),
+            account: account.clone(),
+            subject: subject.clone(),
             kind: r.get(4)?,
             change: r.get(5)?,
-            previous: r.get(6)?,
-            current: r.get(7)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Rewrites content stored whole by schema 10 and older in the compact form, with its digest,
+/// so that the next run compares like with like (a migration: SQL cannot parse it).
+pub(super) fn compact_content(tx: &Transaction) -> Result<()> {
+    // Collected first: updating rows under an open cursor over the same table is not defined.
+    let mut rewritten: Vec<(String, i64, String, i64)> = Vec::new();
+    {
+        let mut select =
+            tx.prepare("SELECT system, id, type, account, subject, data FROM observations")?;
+        let mut rows = select.query([])?;
+        while let Some(r) = rows.next()? {
+            let data = r.get_ref(5)?.as_str()?;
+            let Some(compact) = recompacted(
+                r.get_ref(2)?.as_str()?,
+                r.get_ref(3)?.as_str()?,
+                r.get_ref(4)?.as_str()?,
+                data,
+            ) else {
+                continue;
+            };
+            let digest = digest_of(compact.as_bytes());
+            rewritten.push((r.get(0)?, r.get(1)?, compact, digest));
+        }
+    }
+    let mut update =
+        tx.prepare("UPDATE observations SET data = ?3, digest = ?4 WHERE system = ?1 AND id = ?2")?;
+    for (system, id, data, digest) in rewritten {
+        update.execute(params![system, id, data, digest])?;
+    }
+    let mut previous: Vec<(i64, i64, String)> = Vec::new();
+    {
+        let mut select = tx.prepare(
+            "SELECT c.run_id, c.observation, o.type, o.account, o.subject, c.previous \
+             FROM observation_changes c JOIN scan_runs r ON r.id = c.run_id \
+             JOIN observations o ON o.system = r.system AND o.id = c.observation \
+             WHERE c.previous IS NOT NULL",
+        )?;
+        let mut rows = select.query([])?;
+        while let Some(r) = rows.next()? {
+            if let Some(compact) = recompacted(
+                r.get_ref(2)?.as_str()?,
+                r.get_ref(3)?.as_str()?,
+                r.get_ref(4)?.as_str()?,
+                r.get_ref(5)?.as_str()?,
+            ) {
+                previous.push((r.get(0)?, r.get(1)?, compact));
+            }
+        }
+    }
+    let mut update = tx.prepare(
+        "UPDATE observation_changes SET previous = ?3 WHERE run_id = ?1 AND observation = ?2",
+    )?;
+    for (run, observation, data) in previous {
+        update.execute(params![run, observation, data])?;
+    }
+    Ok(())
+}
+
+/// `data` in the compact form, when it was stored otherwise and reads back (content that does
+/// not is left as it is: it is shown as stored).
+fn recompacted(row_type: &str, account: &str, subject: &str, data: &str) -> Option<String> {
+    let decoded = content::decode(RowType::parse(row_type), account, subject, data).ok()?;
+    let mut out = Vec::with_capacity(data.len() / 2);
+    content::encode(&decoded, &mut out).ok()?;
+    let compact = String::from_utf8(out).ok()?;
+    (compact != data).then_some(compact)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::Store;
-    use residual_scanners::{AccountKind, GrantKind, IdentityHints, ScanReport};
+    use residual_scanners::{Account, AccountKind, GrantKind, IdentityHints, ScanReport};
 
     fn account(name: &str, enabled: bool) -> Account {
         Account {
@@ -516,16 +646,14 @@ mod tests {
         let id = crate::store::runs::finish(&tx, None, r, chrono::Utc::now()).expect("run");
         let previous = crate::store::runs::previous_complete(&tx, &r.system, id).expect("prev");
         let targeted = residual_scanners::coverage::targeted_accounts(&r.coverage);
-        let changes = record(
-            &tx,
-            &r.system,
-            id,
-            r.status,
-            previous,
-            &r.observations,
-            &targeted,
-        )
-        .expect("record");
+        let facts = RunFacts {
+            run_id: id,
+            status: r.status,
+            previous_complete: previous,
+            targeted: &targeted,
+            input: r.input_digest.as_deref(),
+        };
+        let changes = record(&tx, &r.system, &facts, &r.observations).expect("record");
         tx.commit().expect("commit");
         (id, changes)
     }
@@ -541,6 +669,88 @@ mod tests {
             .conn()
             .query_row(sql, [], |r| r.get(0))
             .expect("count")
+    }
+
+    /// A store whose observations were written whole (schema 10 and older) is migrated to the
+    /// compact form, and a run that sees the same things again records no change.
+    #[test]
+    fn content_stored_whole_is_compacted_and_the_next_run_sees_it_unchanged() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("old.db");
+        let seen = [account("ann", true)];
+        let old = report(RunStatus::Complete, &seen);
+        {
+            let conn = Connection::open(&path).expect("open");
+            crate::store::migrations::schema_before_compact_content(&conn);
+            conn.execute(
+                "INSERT INTO scan_runs (id, scanner, system, status, started_at, finished_at, accounts, \
+                   credentials, grants, calls, errors) VALUES (1, 'inventory', 'inventory:crm', 'complete', \
+                   '2026-06-01T00:00:00Z', '2026-06-01T00:00:00Z', 1, 0, 1, 0, '[]')",
+                [],
+            )
+            .expect("run");
+            // As schema 10 wrote it: the account's fields in order, its grants folded in.
+            let account = serde_json::to_string(&seen[0]).expect("json");
+            let grants = serde_json::to_string(&old.observations.grants).expect("grants");
+            let whole = format!("{},\"grants\":{grants}}}", &account[..account.len() - 1]);
+            conn.execute(
+                "INSERT INTO observations (system, id, type, account, subject, kind, active, digest, \
+                   first_run, last_run, gone_run, data) \
+                 VALUES ('inventory:crm', 1, 'account', 'ann', 'ann', 'user', 1, ?1, 1, 1, NULL, ?2)",
+                params![digest_of(whole.as_bytes()), whole],
+            )
+            .expect("observation");
+        }
+        let mut store = Store::open(&path).expect("migrated");
+        let stored: String = store
+            .conn()
+            .query_row("SELECT data FROM observations", [], |r| r.get(0))
+            .expect("data");
+        assert!(!stored.contains("\"name\""), "{stored}");
+        let (_, changes) = run(&mut store, &old);
+        assert_eq!(changes, Changes::default());
+        let latest = latest_complete(store.conn(), "inventory:crm")
+            .expect("latest")
+            .expect("a complete run");
+        assert_eq!(latest, old.observations);
+    }
+
+    /// A complete run of the same export (by digest) as the one the system's observations were
+    /// last written from is not compared again; another export, or a partial run in between,
+    /// is.
+    #[test]
+    fn a_complete_run_of_the_same_input_is_not_compared_again() {
+        let (_dir, mut store) = store();
+        let seen = [account("ann", true)];
+        let of = |input: &str, status: RunStatus| ScanReport {
+            input_digest: Some(input.to_string()),
+            ..report(status, &seen)
+        };
+        run(&mut store, &of("sha256:a", RunStatus::Complete));
+        // What only a comparison would notice: the row is gone from the store.
+        store
+            .conn()
+            .execute("DELETE FROM observations", [])
+            .expect("delete");
+        let (_, same) = run(&mut store, &of("sha256:a", RunStatus::Complete));
+        assert_eq!(same, Changes::default(), "the same input is not compared");
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM observations"), 0);
+        let (_, other) = run(&mut store, &of("sha256:b", RunStatus::Complete));
+        assert_eq!(other.appeared, 1, "another input is compared");
+        store
+            .conn()
+            .execute("DELETE FROM observations", [])
+            .expect("delete");
+        run(&mut store, &of("sha256:b", RunStatus::Partial));
+        store
+            .conn()
+            .execute("DELETE FROM observations", [])
+            .expect("delete");
+        let (_, after_partial) = run(&mut store, &of("sha256:b", RunStatus::Complete));
+        assert_eq!(
+            after_partial.appeared, 1,
+            "after a partial run, the same input is compared again"
+        );
     }
 
     #[test]

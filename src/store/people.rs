@@ -143,70 +143,8 @@ pub fn write_snapshot(
         params![format_time(&as_of), format_time(&now), source, format, digest, snapshot_size as i64],
     )?;
     let snapshot_id = tx.last_insert_rowid();
-    {
-        let mut upsert = tx.prepare(
-            "INSERT INTO people (employee_id, email, name, hr_status, terminated_at, present, department, \
-               title, manager, aliases, github_login, gitlab_user, aws_user, moved_at, previous_department, \
-               previous_title, previous_manager, attributes, first_snapshot, last_snapshot, role_changed_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?19, ?20) \
-             ON CONFLICT(employee_id) DO UPDATE SET email = excluded.email, name = excluded.name, \
-               hr_status = excluded.hr_status, terminated_at = excluded.terminated_at, present = excluded.present, \
-               department = excluded.department, title = excluded.title, manager = excluded.manager, \
-               aliases = excluded.aliases, github_login = excluded.github_login, gitlab_user = excluded.gitlab_user, \
-               aws_user = excluded.aws_user, moved_at = excluded.moved_at, \
-               previous_department = excluded.previous_department, previous_title = excluded.previous_title, \
-               previous_manager = excluded.previous_manager, attributes = excluded.attributes, \
-               last_snapshot = CASE WHEN excluded.present = 1 THEN excluded.last_snapshot ELSE people.last_snapshot END, \
-               role_changed_at = excluded.role_changed_at",
-        )?;
-        let mut history = tx.prepare(
-            "INSERT INTO snapshot_people (snapshot_id, employee_id, record) VALUES (?1, ?2, ?3)",
-        )?;
-        for p in &changes.people {
-            let r = &p.record;
-            upsert.execute(params![
-                r.employee_id,
-                r.email,
-                r.name,
-                r.status.as_str(),
-                r.terminated_at.as_ref().map(format_time),
-                p.present as i64,
-                r.department,
-                r.title,
-                r.manager,
-                serde_json::to_string(&r.aliases)?,
-                r.github_login,
-                r.gitlab_user,
-                r.aws_user,
-                p.moved_at.as_ref().map(format_time),
-                p.previous_department,
-                p.previous_title,
-                p.previous_manager,
-                serde_json::to_string(&r.attributes)?,
-                snapshot_id,
-                r.role_changed_at.as_ref().map(format_time),
-            ])?;
-            if p.present {
-                history.execute(params![
-                    snapshot_id,
-                    r.employee_id,
-                    serde_json::to_string(r)?
-                ])?;
-            }
-        }
-        let mut event = tx.prepare(
-            "INSERT INTO person_events (snapshot_id, employee_id, kind, effective_at, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?;
-        for e in &changes.events {
-            event.execute(params![
-                snapshot_id,
-                e.employee_id,
-                e.kind.as_str(),
-                format_time(&e.effective_at),
-                e.detail.to_string()
-            ])?;
-        }
-    }
+    write_people(tx, snapshot_id, changes)?;
+    write_events(tx, snapshot_id, changes)?;
     let count = |k| changes.events.iter().filter(|e| e.kind == k).count();
     use crate::hr::diff::EventKind;
     Ok(ImportSummary {
@@ -216,4 +154,77 @@ pub fn write_snapshot(
         movers: count(EventKind::Mover),
         joined: count(EventKind::Joined),
     })
+}
+
+/// Upserts the current state of each changed person, and keeps the record of each person present
+/// in snapshot `snapshot_id` as imported.
+fn write_people(tx: &Transaction, snapshot_id: i64, changes: &SnapshotChanges) -> Result<()> {
+    let mut upsert = tx.prepare(
+        "INSERT INTO people (employee_id, email, name, hr_status, terminated_at, present, department, \
+           title, manager, aliases, github_login, gitlab_user, aws_user, moved_at, previous_department, \
+           previous_title, previous_manager, attributes, first_snapshot, last_snapshot, role_changed_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?19, ?20) \
+         ON CONFLICT(employee_id) DO UPDATE SET email = excluded.email, name = excluded.name, \
+           hr_status = excluded.hr_status, terminated_at = excluded.terminated_at, present = excluded.present, \
+           department = excluded.department, title = excluded.title, manager = excluded.manager, \
+           aliases = excluded.aliases, github_login = excluded.github_login, gitlab_user = excluded.gitlab_user, \
+           aws_user = excluded.aws_user, moved_at = excluded.moved_at, \
+           previous_department = excluded.previous_department, previous_title = excluded.previous_title, \
+           previous_manager = excluded.previous_manager, attributes = excluded.attributes, \
+           last_snapshot = CASE WHEN excluded.present = 1 THEN excluded.last_snapshot ELSE people.last_snapshot END, \
+           role_changed_at = excluded.role_changed_at",
+    )?;
+    let mut history = tx.prepare(
+        "INSERT INTO snapshot_people (snapshot_id, employee_id, record) VALUES (?1, ?2, ?3)",
+    )?;
+    for p in &changes.people {
+        let r = &p.record;
+        upsert.execute(params![
+            r.employee_id,
+            r.email,
+            r.name,
+            r.status.as_str(),
+            r.terminated_at.as_ref().map(format_time),
+            p.present as i64,
+            r.department,
+            r.title,
+            r.manager,
+            serde_json::to_string(&r.aliases)?,
+            r.github_login,
+            r.gitlab_user,
+            r.aws_user,
+            p.moved_at.as_ref().map(format_time),
+            p.previous_department,
+            p.previous_title,
+            p.previous_manager,
+            serde_json::to_string(&r.attributes)?,
+            snapshot_id,
+            r.role_changed_at.as_ref().map(format_time),
+        ])?;
+        if p.present {
+            history.execute(params![
+                snapshot_id,
+                r.employee_id,
+                serde_json::to_string(r)?
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+/// Records the leaver, mover, joined and rejoined events snapshot `snapshot_id` brought.
+fn write_events(tx: &Transaction, snapshot_id: i64, changes: &SnapshotChanges) -> Result<()> {
+    let mut event = tx.prepare(
+        "INSERT INTO person_events (snapshot_id, employee_id, kind, effective_at, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for e in &changes.events {
+        event.execute(params![
+            snapshot_id,
+            e.employee_id,
+            e.kind.as_str(),
+            format_time(&e.effective_at),
+            e.detail.to_string()
+        ])?;
+    }
+    Ok(())
 }

@@ -23,16 +23,19 @@ pub struct RecordedRun {
     pub changes: Changes,
 }
 
-/// Records `report` with the links and candidates its evaluation at `now` produced: the run row
+/// Records `report` with the links and candidates its evaluation at `now` produced (`linked_by`
+/// says what linking used besides the accounts: the HR snapshot and the policy): the run row
 /// (the one [`runs::start`] committed as `started`, when given), its observations as changes, its
 /// links, then the planned finding transitions and their events; old history of the system is
-/// pruned in the same transaction.
+/// pruned in the same transaction. The report's observations are freed once written (the
+/// findings' phase needs only the candidates, and a million accounts hold hundreds of MB).
 pub fn scan_run(
     store: &mut Store,
     started_run: Option<i64>,
-    report: &ScanReport,
+    report: &mut ScanReport,
     links: &[(usize, Link)],
     candidates: &[Candidate],
+    linked_by: &str,
     now: DateTime<Utc>,
 ) -> Result<RecordedRun> {
     let started = std::time::Instant::now();
@@ -44,17 +47,25 @@ pub fn scan_run(
     EventWriter::new(&tx)?.append_run(&run_entry(run_id, report), &at)?;
     let previous = runs::previous_complete(&tx, system, run_id)?;
     let targeted = coverage::targeted_accounts(&report.coverage);
-    let changes = observations::record(
+    let facts = observations::RunFacts {
+        run_id,
+        status: report.status,
+        previous_complete: previous,
+        targeted: &targeted,
+        input: report.input_digest.as_deref(),
+    };
+    let changes = observations::record(&tx, system, &facts, &report.observations)?;
+    tracing::debug!(elapsed = ?started.elapsed(), ?changes, "observations written");
+    let basis = observations::input_key(&facts).map(|input| format!("{input}; {linked_by}"));
+    links::record_from(
         &tx,
         system,
         run_id,
-        report.status,
-        previous,
-        &report.observations,
-        &targeted,
+        &report.observations.accounts,
+        links,
+        basis.as_deref(),
     )?;
-    tracing::debug!(elapsed = ?started.elapsed(), ?changes, "observations written");
-    links::record(&tx, system, run_id, &report.observations.accounts, links)?;
+    drop(std::mem::take(&mut report.observations));
     tracing::debug!(elapsed = ?started.elapsed(), "links written");
     let current = findings::current_for_system(&tx, system)?;
     let covers = exceptions::covers(&tx)?;

@@ -359,3 +359,95 @@ fn an_export_that_lost_most_accounts_resolves_nothing_unless_allow_drop_says_it_
     scan_export(&sb, 0, &accounts_csv(1), &["--allow-drop"]);
     assert_eq!(sb.findings("resolved").len(), 9);
 }
+
+/// A store holds each rule's remediation text once and its findings refer to it, yet every
+/// output shows it filled in with the finding's system and account, as before.
+#[test]
+fn findings_refer_to_their_rules_remediation_text_and_show_it_filled_in() {
+    let sb = setup();
+    let crm = fixture("inventory/crm.csv");
+    sb.ok(&[
+        "scan",
+        "inventory",
+        "--system",
+        "crm",
+        crm.to_str().unwrap(),
+    ]);
+    let r = sb.ok(&["findings", "--format", "json"]);
+    let listed = r.json();
+    let bob = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "leaver-active-account" && f["account"] == "bob")
+        .expect("bob's finding")
+        .clone();
+    let shown = bob["remediation"].as_str().unwrap();
+    assert!(
+        shown.contains("`bob`") && shown.contains("inventory:crm"),
+        "{shown}"
+    );
+    assert!(!shown.contains("{account}") && !shown.contains("{system}"));
+    let copies = count(
+        &sb,
+        "SELECT COUNT(*) FROM findings WHERE remediation LIKE '%bob%'",
+    );
+    assert_eq!(copies, 0, "the text is held once per rule, not per finding");
+    assert!(count(&sb, "SELECT COUNT(*) FROM remediation_texts") > 0);
+}
+
+/// What a system holds is stored without repeating the account's name in its content (the
+/// row's key names it), and reads back whole for an unchanged second run.
+#[test]
+fn observation_content_is_stored_compactly_and_an_unchanged_run_sees_no_change() {
+    let sb = setup();
+    let crm = fixture("inventory/crm.csv");
+    let args = [
+        "scan",
+        "inventory",
+        "--system",
+        "crm",
+        crm.to_str().unwrap(),
+    ];
+    sb.ok(&args);
+    assert_eq!(
+        count(
+            &sb,
+            "SELECT COUNT(*) FROM observations WHERE type = 'account' AND data LIKE '%\"name\"%'"
+        ),
+        0,
+        "the name is the row's key"
+    );
+    sb.ok(&args);
+    assert_eq!(
+        count(
+            &sb,
+            "SELECT COUNT(*) FROM observation_changes c JOIN scan_runs r ON r.id = c.run_id \
+             WHERE r.id = (SELECT MAX(id) FROM scan_runs)"
+        ),
+        0
+    );
+}
+
+/// The export is read on one thread and its rows turned into accounts on another: a bad row is
+/// still the one reported when a record further on is malformed too (the first by line wins).
+#[test]
+fn the_first_bad_row_is_reported_when_a_later_record_is_malformed() {
+    let sb = setup();
+    let mut csv = String::from("account,status\n");
+    for i in 0..5000 {
+        csv.push_str(&format!("acct-{i},active\n"));
+    }
+    // Line 5002, then a record with a field too many on line 5003.
+    csv.push_str("x,sleeping\ntoo,many,fields\n");
+    let f = sb.write("late.csv", &csv);
+    let r = sb.expect(
+        2,
+        &["scan", "inventory", "--system", "crm", f.to_str().unwrap()],
+    );
+    assert!(
+        r.stderr.contains("late.csv:5002") && r.stderr.contains("`status`"),
+        "{}",
+        r.stderr
+    );
+}

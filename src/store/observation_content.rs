@@ -1,0 +1,491 @@
+//! The stored content of an observation (`observations.data`, `observation_changes.previous`):
+//! what its key columns (account, subject) do not already say, as JSON with one-letter keys,
+//! times as Unix seconds and empty parts left out.
+//!
+//! Why: a million-account system stored the full JSON of each account (its name three times
+//! over, in the account, the row key and each folded-in grant; RFC 3339 times; long keys), ~330
+//! bytes a row and the largest table of the store. This form is about a third of that, and a run
+//! compares and digests a third of the bytes. Reading it back gives the same values as before
+//! ([`decode`]); content written before this form (schema 10 and older) still reads, and the
+//! migration that introduced it rewrote it (see `migrations.rs`).
+
+use chrono::{DateTime, Utc};
+use residual_scanners::{
+    Account, AccountKind, Credential, CredentialKind, Grant, GrantKind, IdentityHints,
+};
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+/// The three shapes an observation row takes, as its `type` column names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RowType {
+    Account,
+    Credential,
+    Grant,
+}
+
+impl RowType {
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            RowType::Account => "account",
+            RowType::Credential => "credential",
+            RowType::Grant => "grant",
+        }
+    }
+
+    pub(super) fn parse(s: &str) -> RowType {
+        match s {
+            "account" => RowType::Account,
+            "credential" => RowType::Credential,
+            _ => RowType::Grant,
+        }
+    }
+}
+
+/// A time as stored: whole seconds as a number, anything finer as RFC 3339 text.
+fn split(t: Option<DateTime<Utc>>) -> (Option<i64>, Option<DateTime<Utc>>) {
+    match t {
+        Some(t) if t.timestamp_subsec_nanos() == 0 => (Some(t.timestamp()), None),
+        other => (None, other),
+    }
+}
+
+fn join(secs: Option<i64>, exact: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    exact.or_else(|| secs.and_then(|s| DateTime::from_timestamp(s, 0)))
+}
+
+#[derive(Serialize, Deserialize, Default)]
+struct Hints<'a> {
+    #[serde(rename = "m", default, skip_serializing_if = "<[String]>::is_empty")]
+    emails: Cow<'a, [String]>,
+    #[serde(rename = "i", default, skip_serializing_if = "Option::is_none")]
+    employee_id: Option<Cow<'a, str>>,
+    #[serde(rename = "o", default, skip_serializing_if = "Option::is_none")]
+    owner: Option<Cow<'a, str>>,
+    #[serde(rename = "b", default, skip_serializing_if = "Option::is_none")]
+    created_by: Option<Cow<'a, str>>,
+}
+
+impl<'a> Hints<'a> {
+    fn of(h: &'a IdentityHints) -> Option<Hints<'a>> {
+        let empty = h.emails.is_empty()
+            && h.employee_id.is_none()
+            && h.owner.is_none()
+            && h.created_by.is_none();
+        (!empty).then(|| Hints {
+            emails: Cow::Borrowed(&h.emails),
+            employee_id: h.employee_id.as_deref().map(Cow::Borrowed),
+            owner: h.owner.as_deref().map(Cow::Borrowed),
+            created_by: h.created_by.as_deref().map(Cow::Borrowed),
+        })
+    }
+
+    fn into_hints(self) -> IdentityHints {
+        IdentityHints {
+            emails: self.emails.into_owned(),
+            employee_id: self.employee_id.map(Cow::into_owned),
+            owner: self.owner.map(Cow::into_owned),
+            created_by: self.created_by.map(Cow::into_owned),
+        }
+    }
+}
+
+type Attributes<'a> = Cow<'a, BTreeMap<String, String>>;
+
+fn no_attributes(a: &Attributes) -> bool {
+    a.is_empty()
+}
+
+/// A grant folded into its account: a plain group membership is its target alone.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum FoldedGrant<'a> {
+    Group(Cow<'a, str>),
+    Other {
+        k: GrantKind,
+        t: Cow<'a, str>,
+        #[serde(default, skip_serializing_if = "no_attributes")]
+        a: Attributes<'a>,
+    },
+}
+
+#[derive(Serialize, Deserialize)]
+struct AccountContent<'a> {
+    k: AccountKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    e: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    c: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cx: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    u: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ux: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    h: Option<Hints<'a>>,
+    #[serde(default, skip_serializing_if = "no_attributes")]
+    a: Attributes<'a>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    g: Vec<FoldedGrant<'a>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CredentialContent<'a> {
+    k: CredentialKind,
+    x: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    c: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cx: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    u: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ux: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    h: Option<Hints<'a>>,
+    #[serde(default, skip_serializing_if = "no_attributes")]
+    a: Attributes<'a>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct GrantContent<'a> {
+    k: GrantKind,
+    #[serde(default, skip_serializing_if = "no_attributes")]
+    a: Attributes<'a>,
+}
+
+/// Writes the content of account `a` holding `grants` (all of them `a`'s) into `out`.
+pub(super) fn encode_account(
+    a: &Account,
+    grants: &[&Grant],
+    out: &mut Vec<u8>,
+) -> serde_json::Result<()> {
+    let (c, cx) = split(a.created_at);
+    let (u, ux) = split(a.last_used_at);
+    let g = grants
+        .iter()
+        .map(|g| {
+            if g.kind == GrantKind::Group && g.attributes.is_empty() {
+                FoldedGrant::Group(Cow::Borrowed(&g.target))
+            } else {
+                FoldedGrant::Other {
+                    k: g.kind,
+                    t: Cow::Borrowed(&g.target),
+                    a: Cow::Borrowed(&g.attributes),
+                }
+            }
+        })
+        .collect();
+    let content = AccountContent {
+        k: a.kind,
+        e: a.enabled,
+        c,
+        cx,
+        u,
+        ux,
+        h: Hints::of(&a.hints),
+        a: Cow::Borrowed(&a.attributes),
+        g,
+    };
+    serde_json::to_writer(out, &content)
+}
+
+/// Writes the content of credential `c` into `out` (its account and id are the row's key).
+pub(super) fn encode_credential(c: &Credential, out: &mut Vec<u8>) -> serde_json::Result<()> {
+    let (cs, cx) = split(c.created_at);
+    let (u, ux) = split(c.last_used_at);
+    let content = CredentialContent {
+        k: c.kind,
+        x: c.active,
+        c: cs,
+        cx,
+        u,
+        ux,
+        h: Hints::of(&c.hints),
+        a: Cow::Borrowed(&c.attributes),
+    };
+    serde_json::to_writer(out, &content)
+}
+
+/// Writes the content of grant `g` of an account the run did not list into `out`.
+pub(super) fn encode_grant(g: &Grant, out: &mut Vec<u8>) -> serde_json::Result<()> {
+    let content = GrantContent {
+        k: g.kind,
+        a: Cow::Borrowed(&g.attributes),
+    };
+    serde_json::to_writer(out, &content)
+}
+
+/// An observation read back whole.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Decoded {
+    Account(Account, Vec<Grant>),
+    Credential(Credential),
+    Grant(Grant),
+}
+
+/// The content as schema 10 and older stored it: the full JSON of the account (with its grants
+/// folded in), credential or grant.
+#[derive(Deserialize)]
+struct FullAccount {
+    #[serde(flatten)]
+    account: Account,
+    #[serde(default)]
+    grants: Vec<Grant>,
+}
+
+/// Whether `data` is content as schema 10 and older stored it (full JSON); the compact form
+/// always opens with its kind.
+fn is_full(data: &str) -> bool {
+    !data.starts_with("{\"k\":")
+}
+
+/// Reads stored content back, given the row's type, account and subject.
+pub(super) fn decode(
+    row_type: RowType,
+    account: &str,
+    subject: &str,
+    data: &str,
+) -> serde_json::Result<Decoded> {
+    if is_full(data) {
+        return Ok(match row_type {
+            RowType::Account => {
+                let full: FullAccount = serde_json::from_str(data)?;
+                Decoded::Account(full.account, full.grants)
+            }
+            RowType::Credential => Decoded::Credential(serde_json::from_str(data)?),
+            RowType::Grant => Decoded::Grant(serde_json::from_str(data)?),
+        });
+    }
+    Ok(match row_type {
+        RowType::Account => {
+            let c: AccountContent = serde_json::from_str(data)?;
+            let grants =
+                c.g.into_iter()
+                    .map(|g| match g {
+                        FoldedGrant::Group(t) => Grant {
+                            account: account.to_string(),
+                            kind: GrantKind::Group,
+                            target: t.into_owned(),
+                            attributes: BTreeMap::new(),
+                        },
+                        FoldedGrant::Other { k, t, a } => Grant {
+                            account: account.to_string(),
+                            kind: k,
+                            target: t.into_owned(),
+                            attributes: a.into_owned(),
+                        },
+                    })
+                    .collect();
+            let a = Account {
+                name: account.to_string(),
+                kind: c.k,
+                enabled: c.e,
+                created_at: join(c.c, c.cx),
+                last_used_at: join(c.u, c.ux),
+                hints: c.h.map(Hints::into_hints).unwrap_or_default(),
+                attributes: c.a.into_owned(),
+            };
+            Decoded::Account(a, grants)
+        }
+        RowType::Credential => {
+            let c: CredentialContent = serde_json::from_str(data)?;
+            Decoded::Credential(Credential {
+                account: account.to_string(),
+                kind: c.k,
+                id: subject.to_string(),
+                active: c.x,
+                created_at: join(c.c, c.cx),
+                last_used_at: join(c.u, c.ux),
+                hints: c.h.map(Hints::into_hints).unwrap_or_default(),
+                attributes: c.a.into_owned(),
+            })
+        }
+        RowType::Grant => {
+            let g: GrantContent = serde_json::from_str(data)?;
+            Decoded::Grant(Grant {
+                account: account.to_string(),
+                kind: g.k,
+                target: subject.to_string(),
+                attributes: g.a.into_owned(),
+            })
+        }
+    })
+}
+
+/// The content of a decoded observation in the compact form.
+pub(super) fn encode(decoded: &Decoded, out: &mut Vec<u8>) -> serde_json::Result<()> {
+    match decoded {
+        Decoded::Account(a, grants) => {
+            let grants: Vec<&Grant> = grants.iter().collect();
+            encode_account(a, &grants, out)
+        }
+        Decoded::Credential(c) => encode_credential(c, out),
+        Decoded::Grant(g) => encode_grant(g, out),
+    }
+}
+
+/// An account as history shows it: the account with the grants it holds.
+#[derive(Serialize)]
+struct Shown<'a> {
+    #[serde(flatten)]
+    account: &'a Account,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    grants: &'a Vec<Grant>,
+}
+
+/// The full JSON of stored content, as history shows it: the account (grants folded in),
+/// credential or grant, every field named. Content that does not read back is shown as stored.
+pub(super) fn to_full_json(row_type: RowType, account: &str, subject: &str, data: &str) -> String {
+    let shown = match decode(row_type, account, subject, data) {
+        Ok(Decoded::Account(a, grants)) => serde_json::to_string(&Shown {
+            account: &a,
+            grants: &grants,
+        }),
+        Ok(Decoded::Credential(c)) => serde_json::to_string(&c),
+        Ok(Decoded::Grant(g)) => serde_json::to_string(&g),
+        Err(_) => return data.to_string(),
+    };
+    shown.unwrap_or_else(|_| data.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        residual_scanners::time::parse_time(s).expect("time")
+    }
+
+    fn sample_account() -> (Account, Vec<Grant>) {
+        let a = Account {
+            name: "ann".into(),
+            kind: AccountKind::Service,
+            enabled: Some(false),
+            created_at: Some(at("2024-01-01T00:00:00Z")),
+            last_used_at: Some(at("2026-04-23T08:00:00.250Z")),
+            hints: IdentityHints {
+                emails: vec!["ann@example.com".into()],
+                employee_id: Some("E1".into()),
+                owner: Some("bob@example.com".into()),
+                created_by: None,
+            },
+            attributes: [("arn".to_string(), "arn:aws:iam::1:user/ann".to_string())].into(),
+        };
+        let grants = vec![
+            Grant {
+                account: "ann".into(),
+                kind: GrantKind::Group,
+                target: "vpn".into(),
+                attributes: BTreeMap::new(),
+            },
+            Grant {
+                account: "ann".into(),
+                kind: GrantKind::Team,
+                target: "core".into(),
+                attributes: [("role".to_string(), "maintainer".to_string())].into(),
+            },
+        ];
+        (a, grants)
+    }
+
+    #[test]
+    fn an_account_reads_back_as_it_was_written() {
+        let (a, grants) = sample_account();
+        let mut out = Vec::new();
+        encode(&Decoded::Account(a.clone(), grants.clone()), &mut out).expect("encode");
+        let text = String::from_utf8(out).expect("utf8");
+        assert!(
+            !text.contains("\"name\"") && !text.contains("\"account\""),
+            "the name is the row's key: {text}"
+        );
+        let back = decode(RowType::Account, "ann", "ann", &text).expect("decode");
+        assert_eq!(back, Decoded::Account(a, grants));
+    }
+
+    #[test]
+    fn a_credential_and_a_grant_read_back_as_they_were_written() {
+        let c = Credential {
+            account: "ann".into(),
+            kind: CredentialKind::AccessKey,
+            id: "AKIAEXAMPLE".into(),
+            active: true,
+            created_at: Some(at("2025-02-03T04:05:06Z")),
+            last_used_at: None,
+            hints: IdentityHints::default(),
+            attributes: BTreeMap::new(),
+        };
+        let mut out = Vec::new();
+        encode(&Decoded::Credential(c.clone()), &mut out).expect("encode");
+        let text = String::from_utf8(out).expect("utf8");
+        let back = decode(RowType::Credential, "ann", "AKIAEXAMPLE", &text).expect("decode");
+        assert_eq!(back, Decoded::Credential(c));
+
+        let g = Grant {
+            account: "gone".into(),
+            kind: GrantKind::RoleTrust,
+            target: "arn:aws:iam::1:role/r".into(),
+            attributes: [("via".to_string(), "trust".to_string())].into(),
+        };
+        let mut out = Vec::new();
+        encode(&Decoded::Grant(g.clone()), &mut out).expect("encode");
+        let text = String::from_utf8(out).expect("utf8");
+        let back = decode(RowType::Grant, "gone", "arn:aws:iam::1:role/r", &text).expect("decode");
+        assert_eq!(back, Decoded::Grant(g));
+    }
+
+    #[test]
+    fn content_stored_whole_by_older_schemas_still_reads() {
+        let (a, grants) = sample_account();
+        let old = serde_json::to_string(&Shown {
+            account: &a,
+            grants: &grants,
+        })
+        .expect("json");
+        assert!(is_full(&old));
+        let back = decode(RowType::Account, "ann", "ann", &old).expect("decode");
+        assert_eq!(back, Decoded::Account(a, grants));
+        assert_eq!(to_full_json(RowType::Account, "ann", "ann", &old), old);
+    }
+
+    #[test]
+    fn the_compact_form_is_a_third_of_the_full_one_for_an_export_row() {
+        let a = Account {
+            name: "acct-1".into(),
+            kind: AccountKind::User,
+            enabled: Some(true),
+            created_at: Some(at("2024-01-01T00:00:00Z")),
+            last_used_at: Some(at("2026-04-23T08:00:00Z")),
+            hints: IdentityHints {
+                emails: vec!["person8516@example.com".into()],
+                ..Default::default()
+            },
+            attributes: BTreeMap::new(),
+        };
+        let grants: Vec<Grant> = ["support", "all", "vpn"]
+            .iter()
+            .map(|t| Grant {
+                account: "acct-1".into(),
+                kind: GrantKind::Group,
+                target: t.to_string(),
+                attributes: BTreeMap::new(),
+            })
+            .collect();
+        let full = serde_json::to_string(&Shown {
+            account: &a,
+            grants: &grants,
+        })
+        .expect("json");
+        let mut compact = Vec::new();
+        encode(&Decoded::Account(a, grants), &mut compact).expect("encode");
+        assert!(
+            compact.len() * 2 < full.len(),
+            "{} bytes vs {} bytes: {}",
+            compact.len(),
+            full.len(),
+            String::from_utf8_lossy(&compact)
+        );
+    }
+}

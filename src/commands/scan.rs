@@ -38,8 +38,11 @@ pub fn run(ctx: &Context, args: ScanArgs) -> anyhow::Result<Exit> {
 }
 
 /// The scan itself: the runs the arguments ask for, recorded, and their summary.
-fn scan(ctx: &Context, store: &mut crate::store::Store, args: ScanArgs) -> anyhow::Result<Exit> {
-    let cx = ctx.pipeline();
+fn scan(
+    ctx: &Context,
+    store: &mut crate::store::Store,
+    mut args: ScanArgs,
+) -> anyhow::Result<Exit> {
     if args.scanner.is_some() && !args.employees.is_empty() {
         return Err(UsageError(
             "--employee sweeps configured scanners (`residual scan [NAME...] --employee ID`), \
@@ -48,38 +51,43 @@ fn scan(ctx: &Context, store: &mut crate::store::Store, args: ScanArgs) -> anyho
         )
         .into());
     }
-    match args.scanner {
-        Some(ScanCommand::Inventory {
+    match args.scanner.take() {
+        Some(command) => scan_named(ctx, store, command),
+        None => scan_configured(ctx, store, args),
+    }
+}
+
+/// `scan inventory|git|aws|aws-sso|github|gitlab …`: one scanner given on the command line.
+fn scan_named(
+    ctx: &Context,
+    store: &mut crate::store::Store,
+    command: ScanCommand,
+) -> anyhow::Result<Exit> {
+    let cx = ctx.pipeline();
+    match command {
+        ScanCommand::Inventory {
             system,
             file,
             partial,
             allow_empty,
             allow_drop,
             options,
-        }) => {
+        } => {
             let guard = sweep::ExportGuard {
                 allow_empty,
                 allow_drop,
                 max_drop: ctx.config.policy.max_account_drop,
             };
-            let mut swept = sweep::inventory(&cx, store, &system, &file, guard)?;
-            if partial && swept.report.status == RunStatus::Complete {
-                swept.report.miss(Miss::new(
-                    residual_scanners::inventory::UNIT,
-                    MissClass::Error,
-                    "declared partial with --partial",
-                ));
-            }
-            let recorded = record(&cx, store, swept)?;
+            let recorded = scan_inventory(&cx, store, &system, &file, guard, partial)?;
             finish(ctx, store, &[recorded], options)
         }
-        Some(ScanCommand::Git {
+        ScanCommand::Git {
             paths,
             name,
             full,
             verify,
             options,
-        }) => {
+        } => {
             if name.is_some() && paths.len() > 1 {
                 return Err(UsageError("--name names one repository; give one path".into()).into());
             }
@@ -96,55 +104,84 @@ fn scan(ctx: &Context, store: &mut crate::store::Store, args: ScanArgs) -> anyho
             }
             finish(ctx, store, &recorded, options)
         }
-        Some(ScanCommand::Aws { aws, options }) => {
+        ScanCommand::Aws { aws, options } => {
             let mut recorded = Vec::new();
             for swept in sweep::aws(&cx, store, aws_targets(&aws))? {
                 recorded.push(record(&cx, store, swept)?);
             }
             finish(ctx, store, &recorded, options)
         }
-        Some(ScanCommand::AwsSso { sso, options }) => {
+        ScanCommand::AwsSso { sso, options } => {
             let swept = sweep::aws_sso(&cx, store, aws_sso_target(&sso))?;
             let recorded = record(&cx, store, swept)?;
             finish(ctx, store, &[recorded], options)
         }
-        Some(ScanCommand::Github { github, options }) => {
+        ScanCommand::Github { github, options } => {
             let target = github_target(&github)?;
             let key = FingerprintKey::load_or_create(&ctx.db)?;
             let swept = sweep::github(&cx, store, &key, target)?;
             let recorded = record(&cx, store, swept)?;
             finish(ctx, store, &[recorded], options)
         }
-        Some(ScanCommand::Gitlab { gitlab, options }) => {
+        ScanCommand::Gitlab { gitlab, options } => {
             let key = FingerprintKey::load_or_create(&ctx.db)?;
             let swept = sweep::gitlab(&cx, store, &key, gitlab_target(&gitlab))?;
             let recorded = record(&cx, store, swept)?;
             finish(ctx, store, &[recorded], options)
         }
-        None if !args.employees.is_empty() => {
-            if args.names.is_empty() {
-                nightly::import_configured_hr(ctx, store)?;
-            }
-            let recorded = nightly::sweep_focused(ctx, store, &args.names, &args.employees)?;
-            finish(ctx, store, &recorded, args.options)
-        }
-        None if args.jobs.list_units => list_units(ctx, store, &args),
-        None if args.jobs.shard.is_some() || !args.jobs.units.is_empty() => {
-            let selection = match &args.jobs.shard {
-                Some(share) => Selection::parse_share(share).map_err(UsageError)?,
-                None => Selection::Named(args.jobs.units.clone()),
-            };
-            let ttl = std::time::Duration::from_secs(args.jobs.lease_ttl.max(1));
-            let done = nightly::sweep_units(ctx, store, &args.names, &selection, ttl)?;
-            let exit = finish(ctx, store, &done.recorded, args.options)?;
-            Ok(nothing_could_run(ctx, &done).unwrap_or(exit))
-        }
-        None => {
-            let import_hr = args.names.is_empty();
-            let recorded = nightly::sweep(ctx, store, &args.names, import_hr)?;
-            finish(ctx, store, &recorded, args.options)
-        }
     }
+}
+
+/// `scan inventory`: one export, recorded; `--partial` makes a complete read resolve nothing.
+fn scan_inventory(
+    cx: &crate::pipeline::Context,
+    store: &mut crate::store::Store,
+    system: &str,
+    file: &std::path::Path,
+    guard: sweep::ExportGuard,
+    partial: bool,
+) -> anyhow::Result<crate::pipeline::record::Recorded> {
+    let mut swept = sweep::inventory(cx, store, system, file, guard)?;
+    if partial && swept.report.status == RunStatus::Complete {
+        swept.report.miss(Miss::new(
+            residual_scanners::inventory::UNIT,
+            MissClass::Error,
+            "declared partial with --partial",
+        ));
+    }
+    Ok(record(cx, store, swept)?)
+}
+
+/// `scan [NAME…]`: the configured scanners, all or named, or the units of a job, or the sweep
+/// focused on some people.
+fn scan_configured(
+    ctx: &Context,
+    store: &mut crate::store::Store,
+    args: ScanArgs,
+) -> anyhow::Result<Exit> {
+    if !args.employees.is_empty() {
+        if args.names.is_empty() {
+            nightly::import_configured_hr(ctx, store)?;
+        }
+        let recorded = nightly::sweep_focused(ctx, store, &args.names, &args.employees)?;
+        return finish(ctx, store, &recorded, args.options);
+    }
+    if args.jobs.list_units {
+        return list_units(ctx, store, &args);
+    }
+    if args.jobs.shard.is_some() || !args.jobs.units.is_empty() {
+        let selection = match &args.jobs.shard {
+            Some(share) => Selection::parse_share(share).map_err(UsageError)?,
+            None => Selection::Named(args.jobs.units.clone()),
+        };
+        let ttl = std::time::Duration::from_secs(args.jobs.lease_ttl.max(1));
+        let done = nightly::sweep_units(ctx, store, &args.names, &selection, ttl)?;
+        let exit = finish(ctx, store, &done.recorded, args.options)?;
+        return Ok(nothing_could_run(ctx, &done).unwrap_or(exit));
+    }
+    let import_hr = args.names.is_empty();
+    let recorded = nightly::sweep(ctx, store, &args.names, import_hr)?;
+    finish(ctx, store, &recorded, args.options)
 }
 
 /// Exit 4 when every unit of the job was skipped because other workers hold their leases: the

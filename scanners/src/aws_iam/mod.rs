@@ -154,16 +154,7 @@ async fn scan(config: &AwsScanConfig, focus: Option<&BTreeSet<String>>) -> ScanR
             calls.load(Ordering::Relaxed),
         )
     };
-    if let Some(profile) = &config.profile {
-        if let Err(e) = clients::profile_exists(profile).await {
-            return failed(config.tried_system(), vec![e]);
-        }
-    }
-    let sts_endpoint = error_text::endpoint(
-        config.endpoint_url.as_deref(),
-        &format!("sts.{}.amazonaws.com", config.region),
-    );
-    let (account_id, caller) = match account_id(&clients.sts, &sts_endpoint).await {
+    let (account_id, caller) = match identify(config, &clients).await {
         Ok(found) => found,
         Err(e) => return failed(config.tried_system(), vec![e]),
     };
@@ -200,19 +191,7 @@ async fn scan(config: &AwsScanConfig, focus: Option<&BTreeSet<String>>) -> ScanR
             .into_iter()
             .map(|e| Miss::new("roles", MissClass::Error, e)),
     );
-    let service_unit = iam_credential_unit(crate::CredentialKind::ServiceCredential);
-    if config.service_specific_credentials {
-        match sweep.service_specific_credentials().await {
-            Ok(creds) => obs.credentials.extend(creds),
-            Err(e) => misses.push(e.miss(service_unit)),
-        }
-    } else {
-        misses.push(Miss::new(
-            service_unit,
-            MissClass::Disabled,
-            "switched off (`service_specific_credentials = false`)",
-        ));
-    }
+    service_credentials(&sweep, &mut obs, &mut misses).await;
     let mut jobs = bulk.user_jobs();
     if let Some(focus) = focus {
         jobs.retain(|job| focus.contains(&job.user));
@@ -225,13 +204,7 @@ async fn scan(config: &AwsScanConfig, focus: Option<&BTreeSet<String>>) -> ScanR
         misses.extend(report_only_facts(&obs, why));
     }
     sort(&mut obs);
-    let expected = match focus {
-        None => coverage::iam_units(),
-        Some(focus) => focus
-            .iter()
-            .flat_map(|u| coverage::iam_user_units(u))
-            .collect(),
-    };
+    let expected = expected_units(focus);
     let mut report = ScanReport {
         scanner: SCANNER.into(),
         system,
@@ -247,6 +220,50 @@ async fn scan(config: &AwsScanConfig, focus: Option<&BTreeSet<String>>) -> ScanR
     report.settle(&expected, misses);
     report.errors.extend(warnings);
     report
+}
+
+/// The account the credentials in use belong to, and the caller's ARN, from STS (a named profile
+/// that does not exist is said so first, rather than as a credentials error).
+async fn identify(
+    config: &AwsScanConfig,
+    clients: &Clients,
+) -> Result<(String, Option<String>), String> {
+    if let Some(profile) = &config.profile {
+        clients::profile_exists(profile).await?;
+    }
+    let sts_endpoint = error_text::endpoint(
+        config.endpoint_url.as_deref(),
+        &format!("sts.{}.amazonaws.com", config.region),
+    );
+    account_id(&clients.sts, &sts_endpoint).await
+}
+
+/// Service-specific credentials (CodeCommit, Keyspaces, …), or the unit marked switched off.
+async fn service_credentials(sweep: &Sweep, obs: &mut Observations, misses: &mut Vec<Miss>) {
+    let service_unit = iam_credential_unit(crate::CredentialKind::ServiceCredential);
+    if sweep.config.service_specific_credentials {
+        match sweep.service_specific_credentials().await {
+            Ok(creds) => obs.credentials.extend(creds),
+            Err(e) => misses.push(e.miss(service_unit)),
+        }
+    } else {
+        misses.push(Miss::new(
+            service_unit,
+            MissClass::Disabled,
+            "switched off (`service_specific_credentials = false`)",
+        ));
+    }
+}
+
+/// The units a run vouches for: every IAM unit of the account, or a targeted run's per-user ones.
+fn expected_units(focus: Option<&BTreeSet<String>>) -> Vec<String> {
+    match focus {
+        None => coverage::iam_units(),
+        Some(focus) => focus
+            .iter()
+            .flat_map(|u| coverage::iam_user_units(u))
+            .collect(),
+    }
 }
 
 /// Keeps what the account-wide calls saw of the users in `focus` only: a targeted run reports

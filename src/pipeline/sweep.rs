@@ -353,17 +353,7 @@ pub fn repository(
             ),
         ));
     }
-    let s = &seen.scan.stats;
-    cx.progress.say(format!(
-        "scan {system}: {}, {} scanned ({} MiB), {} known, {} binary and {} large skipped, {}",
-        crate::progress::count(s.commits as u64, "commit", "commits"),
-        crate::progress::count(s.blobs_scanned as u64, "blob", "blobs"),
-        s.bytes_scanned / (1 << 20),
-        s.blobs_known,
-        s.skipped_binary,
-        s.skipped_large,
-        crate::progress::count(s.hits as u64, "match", "matches")
-    ));
+    say_read(cx, &system, &seen.scan.stats);
     let scan = seen.scan;
     let complete = scan.report.status == RunStatus::Complete;
     let recorded = record(
@@ -378,6 +368,20 @@ pub fn repository(
         incremental::remember(store, &system, &scan.new_commits, &scan.new_blobs, full)?;
     }
     Ok(recorded)
+}
+
+/// What a repository's read came to: commits, blobs scanned and skipped, matches.
+fn say_read(cx: &Context, system: &str, s: &scanners::git::GitStats) {
+    cx.progress.say(format!(
+        "scan {system}: {}, {} scanned ({} MiB), {} known, {} binary and {} large skipped, {}",
+        crate::progress::count(s.commits as u64, "commit", "commits"),
+        crate::progress::count(s.blobs_scanned as u64, "blob", "blobs"),
+        s.bytes_scanned / (1 << 20),
+        s.blobs_known,
+        s.skipped_binary,
+        s.skipped_large,
+        crate::progress::count(s.hits as u64, "match", "matches")
+    ));
 }
 
 /// Sweeps the configured scanners `entries` and records each run. A scanner that cannot run

@@ -251,6 +251,10 @@ pub fn record(
 }
 
 /// [`record`]'s comparison and writes.
+///
+/// Long by design: one pass over the run's accounts, credentials and grants through one closure
+/// that shares the prepared statements, the known rows and the run's key set; the last block marks
+/// what the run did not see as gone. Split, each part would take all of them as arguments.
 fn compare(tx: &Transaction, system: &str, run: &RunFacts, obs: &Observations) -> Result<Changes> {
     let RunFacts {
         run_id,

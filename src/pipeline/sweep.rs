@@ -374,13 +374,13 @@ pub fn repository(
 fn say_read(cx: &Context, system: &str, s: &scanners::git::GitStats) {
     cx.progress.say(format!(
         "scan {system}: {}, {} scanned ({} MiB), {} known, {} binary and {} large skipped, {}",
-        crate::progress::count(s.commits as u64, "commit", "commits"),
-        crate::progress::count(s.blobs_scanned as u64, "blob", "blobs"),
+        crate::progress::count(s.commits, "commit", "commits"),
+        crate::progress::count(s.blobs_scanned, "blob", "blobs"),
         s.bytes_scanned / (1 << 20),
         s.blobs_known,
         s.skipped_binary,
         s.skipped_large,
-        crate::progress::count(s.hits as u64, "match", "matches")
+        crate::progress::count(s.hits, "match", "matches")
     ));
 }
 

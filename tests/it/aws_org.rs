@@ -21,6 +21,12 @@ fn sandbox() -> Sandbox {
 
 /// A sandbox whose org scanner entry ends with `extra` lines (`include = …`).
 fn sandbox_with(extra: &str) -> Sandbox {
+    org_sandbox(HR, extra)
+}
+
+/// A sandbox with `hr` imported and one organisation-wide aws-iam scanner `org` whose entry ends
+/// with `extra` lines (also the sharded workers' setup in `jobs`).
+pub(crate) fn org_sandbox(hr: &str, extra: &str) -> Sandbox {
     let mut sb = Sandbox::new();
     sb.now = Some("2026-06-01T00:00:00Z".into());
     sb.write(
@@ -32,7 +38,7 @@ fn sandbox_with(extra: &str) -> Sandbox {
             moto::moto().endpoint
         ),
     );
-    let hr = sb.write("hr.csv", HR);
+    let hr = sb.write("hr.csv", hr);
     sb.ok(&[
         "hr",
         "import",

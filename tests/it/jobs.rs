@@ -22,26 +22,7 @@ E2,bea@example.com,active,,bea\n";
 
 /// A sandbox with the HR snapshot imported and one organisation-wide aws-iam scanner `org`.
 fn org_sandbox() -> Sandbox {
-    let mut sb = Sandbox::new();
-    sb.now = Some("2026-06-01T00:00:00Z".into());
-    sb.write(
-        "residual.toml",
-        &format!(
-            "[[scanner]]\nname = \"org\"\nkind = \"aws-iam\"\nendpoint_url = \"{}\"\n\
-             service_specific_credentials = false\naccounts = \"organization\"\n\
-             role_name = \"residual-audit\"\nconcurrency = 2\n",
-            moto::moto().endpoint
-        ),
-    );
-    let hr = sb.write("hr.csv", HR);
-    sb.ok(&[
-        "hr",
-        "import",
-        hr.to_str().unwrap(),
-        "--as-of",
-        "2026-04-01",
-    ]);
-    sb
+    crate::aws_org::org_sandbox(HR, "")
 }
 
 /// The leaver `ann` with an access key, the active `bea`, and an orphan in `account`.

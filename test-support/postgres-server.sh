@@ -71,6 +71,8 @@ cd "$dir" || fail "cannot enter $dir"
 
 pid=""
 stop() {
+    # A signal during the stop must not cut it short.
+    trap '' TERM INT HUP
     if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
         # Fast shutdown: clients are disconnected, and the postmaster exits after its children.
         kill -INT "$pid" 2>/dev/null

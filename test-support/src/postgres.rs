@@ -202,10 +202,32 @@ impl Server {
             .unwrap_or_else(|| panic!("cannot put a database name into {}", self.admin_url))
     }
 
+    /// The URL of `database` on this server as `user`, with the admin URL's host, port and
+    /// options (and no password: for a server that trusts loopback, as a started one does).
+    pub fn url_as(&self, user: &str, database: &str) -> String {
+        let url = with_database(&self.admin_url, database)
+            .unwrap_or_else(|| panic!("cannot put a database name into {}", self.admin_url));
+        let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", &url));
+        let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+        format!("{scheme}://{user}@{host}")
+    }
+
+    /// The `psql` that talks to this server.
+    pub fn psql(&self) -> &Path {
+        &self.psql
+    }
+
     /// Runs `sql` on the database at `url` with `psql` and returns what it printed (unaligned,
     /// tuples only: one row a line, columns separated by `|`). Panics with psql's message when
     /// the statement fails.
     pub fn query(&self, url: &str, sql: &str) -> String {
+        self.try_query(url, sql)
+            .unwrap_or_else(|message| panic!("psql failed on {sql:?}: {message}"))
+    }
+
+    /// [`Server::query`], with psql's error message when the statement fails (a test of what a
+    /// role may not do).
+    pub fn try_query(&self, url: &str, sql: &str) -> Result<String, String> {
         let out = Command::new(&self.psql)
             .args([
                 "-X",
@@ -229,12 +251,11 @@ impl Server {
                     self.psql.display()
                 )
             });
-        assert!(
-            out.status.success(),
-            "psql failed on {sql:?}: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-        String::from_utf8_lossy(&out.stdout).trim_end().to_string()
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+        }
     }
 }
 
@@ -333,6 +354,21 @@ mod tests {
             Some("postgres://h:1/x?c=d")
         );
         assert_eq!(with_database("host=h dbname=d", "x"), None);
+    }
+
+    #[test]
+    fn a_url_for_another_role_keeps_host_port_and_options() {
+        let server = Server {
+            admin_url: "postgres://admin:pw@127.0.0.1:5433/postgres?sslmode=disable".into(),
+            psql: "psql".into(),
+            dir: None,
+            _child: None,
+            _stdin: None,
+        };
+        assert_eq!(
+            server.url_as("worker", "residual"),
+            "postgres://worker@127.0.0.1:5433/residual?sslmode=disable"
+        );
     }
 
     #[test]

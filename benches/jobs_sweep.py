@@ -142,7 +142,7 @@ def postgres_store(args, work, name):
     )
     subprocess.run(
         [args.bin, "hr", "import", os.path.join(args.dir, "hr.csv"), "--as-of", "2026-04-01"],
-        env=dict(os.environ, RESIDUAL_NOW=NOW, **env), check=True, cwd=work,
+        env=dict(os.environ, RESIDUAL_NOW=NOW, **env), check=True, cwd=work, stdout=subprocess.DEVNULL,
     )
     return url, env
 

@@ -1,10 +1,10 @@
 //! `links`: how each account of a system was linked to a person, by the latest run that linked it
 //! differently (`run_id`): a run that links an account the same way again writes nothing.
 
+use super::db::{params, Connection, OptionalExtension, Transaction};
 use super::Result;
 use crate::link::Link;
 use residual_scanners::Account;
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 

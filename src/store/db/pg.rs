@@ -1,0 +1,462 @@
+//! The PostgreSQL side of the store: connecting (URL, password from the URL, `PGPASSWORD` or a
+//! password file, TLS by `sslmode`), the write lock, prepared-statement cache, and mapping
+//! values to and from [`ValueRef`].
+//!
+//! Driver: the `postgres` crate, the synchronous client over `tokio-postgres` by the same
+//! maintainer (sfackler/rust-postgres): widely used, kept current with PostgreSQL releases, and
+//! synchronous like the rest of the store, so nothing here is async and the store keeps one code
+//! path for both backends (`sqlx` would make every store call async or block on a runtime per
+//! call). It runs its own small runtime internally; our code never sees tokio.
+//!
+//! Single writer: every write transaction takes `pg_advisory_xact_lock(LOCK_KEY)` first, so
+//! writers queue as they do on SQLite's one write lock and the hash chain stays one chain. The
+//! wait is bounded by `lock_timeout` (`--lock-timeout`), which fails as "locked" like SQLite's
+//! busy timeout.
+
+use super::{Error, Params, Result, StatementCache, ValueRef};
+use bytes::BytesMut;
+use postgres::types::{IsNull, Type};
+use std::cell::{Cell, RefCell};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The advisory lock every write transaction takes: one per database, whatever the schema.
+/// (An arbitrary constant: "residual" in ASCII.)
+const LOCK_KEY: i64 = 0x7265_7369_6475_616c;
+
+/// Whether `location` (a `--db` value) names a PostgreSQL server rather than a SQLite file.
+pub fn is_url(location: &str) -> bool {
+    location.starts_with("postgres://") || location.starts_with("postgresql://")
+}
+
+/// A connection URL with its password (and any `password=` option) taken out: what messages
+/// and logs may name.
+pub fn redact(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
+    let (authority, tail) = match rest.find(['/', '?']) {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let authority = match authority.rsplit_once('@') {
+        Some((user, host)) => {
+            let user = user.split_once(':').map_or(user, |(u, _)| u);
+            format!("{user}@{host}")
+        }
+        None => authority.to_string(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let kept: Vec<&str> = query
+                .split('&')
+                .filter(|kv| !kv.starts_with("password="))
+                .collect();
+            if kept.is_empty() {
+                path.to_string()
+            } else {
+                format!("{path}?{}", kept.join("&"))
+            }
+        }
+        None => tail.to_string(),
+    };
+    format!("{scheme}://{authority}{tail}")
+}
+
+/// Why a connection could not be made or a statement failed, without a secret: the server's
+/// message and SQLSTATE for a server error, the I/O cause for a connection failure.
+pub(super) fn describe(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => {
+            let mut s = e.to_string();
+            let mut cause = std::error::Error::source(e);
+            while let Some(c) = cause {
+                s.push_str(": ");
+                s.push_str(&c.to_string());
+                cause = c.source();
+            }
+            s
+        }
+    }
+}
+
+/// A PostgreSQL connection and its prepared statements.
+pub(crate) struct Client {
+    client: RefCell<postgres::Client>,
+    statements: StatementCache,
+    /// Inside `BEGIN` … `COMMIT`: a statement outside one commits by itself (autocommit).
+    in_transaction: Cell<bool>,
+}
+
+/// What [`connect`] could not do, naming the server (never the password).
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("database {url}: not a valid PostgreSQL URL: {reason}")]
+    Url { url: String, reason: String },
+    #[error("database {url}: password file {file}: {source}")]
+    PassFile {
+        url: String,
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("database {url}: sslmode={mode} is not supported (use disable, prefer, require or verify-full)")]
+    SslMode { url: String, mode: String },
+    #[error("database {url}: cannot connect to {host}: {reason}")]
+    Connect {
+        url: String,
+        host: String,
+        reason: String,
+    },
+}
+
+/// Connects to the server `url` names, with the password from the URL, `PGPASSWORD`, or the
+/// password file (`passfile=` in the URL, `PGPASSFILE`, `~/.pgpass`), and TLS as `sslmode` says.
+pub(crate) fn connect(
+    url: &str,
+    lock_timeout: Duration,
+) -> std::result::Result<Client, ConnectError> {
+    let shown = redact(url);
+    let (url_without, passfile) = take_option(url, "passfile");
+    let (url_without, sslmode) = take_option(&url_without, "sslmode");
+    let (url_without, root_cert) = take_option(&url_without, "sslrootcert");
+    let mut config = postgres::Config::from_str(&url_without).map_err(|e| ConnectError::Url {
+        url: shown.clone(),
+        reason: describe(&e),
+    })?;
+    let host = hosts(&config);
+    if config.get_user().is_none() {
+        if let Ok(user) = std::env::var("PGUSER").or_else(|_| std::env::var("USER")) {
+            config.user(&user);
+        }
+    }
+    if config.get_password().is_none() {
+        if let Some(pw) = std::env::var_os("PGPASSWORD").filter(|p| !p.is_empty()) {
+            config.password(pw.to_string_lossy().as_bytes());
+        } else if let Some(pw) =
+            password_from_file(&config, passfile.as_deref()).map_err(|(file, source)| {
+                ConnectError::PassFile {
+                    url: shown.clone(),
+                    file,
+                    source,
+                }
+            })?
+        {
+            config.password(pw.as_bytes());
+        }
+    }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(10));
+    }
+    config.application_name("residual");
+    let tls =
+        super::tls::mode(sslmode.as_deref(), root_cert).map_err(|mode| ConnectError::SslMode {
+            url: shown.clone(),
+            mode,
+        })?;
+    let fail = |e: postgres::Error| ConnectError::Connect {
+        url: shown.clone(),
+        host: host.clone(),
+        reason: describe(&e),
+    };
+    let mut client = super::tls::connect(&mut config, tls).map_err(|e| match e {
+        super::tls::ConnectFailure::Server(e) => fail(e),
+        super::tls::ConnectFailure::RootCert(reason) => ConnectError::Connect {
+            url: shown.clone(),
+            host: host.clone(),
+            reason,
+        },
+    })?;
+    client
+        .batch_execute(&format!(
+            "SET lock_timeout = {}; SET client_min_messages = warning",
+            lock_timeout.as_millis()
+        ))
+        .map_err(fail)?;
+    Ok(Client {
+        client: RefCell::new(client),
+        statements: RefCell::default(),
+        in_transaction: Cell::new(false),
+    })
+}
+
+/// `host:port` of the first host the config names (for messages).
+fn hosts(config: &postgres::Config) -> String {
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    match config.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(h)) => format!("{h}:{port}"),
+        #[cfg(unix)]
+        Some(postgres::config::Host::Unix(p)) => format!("{}:{port}", p.display()),
+        None => format!("localhost:{port}"),
+    }
+}
+
+/// `url` without its `name=` query option, and the option's value.
+fn take_option(url: &str, name: &str) -> (String, Option<String>) {
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_string(), None);
+    };
+    let mut value = None;
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|kv| match kv.split_once('=') {
+            Some((k, v)) if k == name => {
+                value = Some(v.to_string());
+                false
+            }
+            _ => true,
+        })
+        .collect();
+    let url = if kept.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    (url, value)
+}
+
+/// The password for `config` in a libpq password file (`host:port:database:user:password`, `*`
+/// matches anything, `\` escapes `:` and `\`): the one `passfile` names, else `PGPASSFILE`, else
+/// `~/.pgpass` when it exists.
+fn password_from_file(
+    config: &postgres::Config,
+    passfile: Option<&str>,
+) -> std::result::Result<Option<String>, (String, std::io::Error)> {
+    let explicit = passfile
+        .map(str::to_string)
+        .or_else(|| std::env::var("PGPASSFILE").ok().filter(|p| !p.is_empty()));
+    let path = match explicit {
+        Some(p) => std::path::PathBuf::from(p),
+        None => match std::env::var_os("HOME") {
+            Some(home) => {
+                let p = std::path::Path::new(&home).join(".pgpass");
+                if !p.exists() {
+                    return Ok(None);
+                }
+                p
+            }
+            None => return Ok(None),
+        },
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| (path.display().to_string(), e))?;
+    let host = match config.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(h)) => h.clone(),
+        _ => "localhost".to_string(),
+    };
+    let port = config
+        .get_ports()
+        .first()
+        .copied()
+        .unwrap_or(5432)
+        .to_string();
+    let db = config.get_dbname().unwrap_or_default().to_string();
+    let user = config.get_user().unwrap_or_default().to_string();
+    let wanted = [host.as_str(), port.as_str(), db.as_str(), user.as_str()];
+    for line in text.lines() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let fields = split_passfile_line(line);
+        if fields.len() != 5 {
+            continue;
+        }
+        if fields[..4]
+            .iter()
+            .zip(wanted)
+            .all(|(f, w)| f == "*" || f == w)
+        {
+            return Ok(Some(fields[4].clone()));
+        }
+    }
+    Ok(None)
+}
+
+fn split_passfile_line(line: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(n) = chars.next() {
+                    fields.last_mut().map(|f| f.push(n));
+                }
+            }
+            ':' => fields.push(String::new()),
+            c => {
+                fields.last_mut().map(|f| f.push(c));
+            }
+        }
+    }
+    fields
+}
+
+impl Client {
+    pub(super) fn batch(&self, sql: &str) -> Result<()> {
+        Ok(self.client.borrow_mut().batch_execute(sql)?)
+    }
+
+    pub(super) fn begin_write(&self) -> Result<()> {
+        self.batch(&format!("BEGIN; SELECT pg_advisory_xact_lock({LOCK_KEY})"))?;
+        self.in_transaction.set(true);
+        Ok(())
+    }
+
+    /// `COMMIT` or `ROLLBACK`.
+    pub(super) fn end(&self, sql: &str) -> Result<()> {
+        self.in_transaction.set(false);
+        self.batch(sql)
+    }
+
+    /// A statement that writes and ran outside a transaction committed by itself: what SQLite's
+    /// commit hook reports for a SQLite store.
+    fn autocommitted(&self, s: &Prepared) {
+        if s.writes && !self.in_transaction.get() {
+            crate::store::note_commit();
+        }
+    }
+
+    /// Makes every later transaction of this session read-only (the gate, reports).
+    pub(crate) fn read_only(&self) -> Result<()> {
+        self.batch("SET default_transaction_read_only = on")
+    }
+
+    /// Sets how long a statement waits for a lock (the advisory write lock included).
+    pub(crate) fn set_lock_timeout(&self, timeout: Duration) -> Result<()> {
+        self.batch(&format!("SET lock_timeout = {}", timeout.as_millis()))
+    }
+
+    pub(super) fn prepare(&self, sql: &str) -> Result<Prepared> {
+        if let Some(s) = self.statements.borrow().get(sql) {
+            return Ok(s.clone());
+        }
+        let text = super::dialect::postgres(sql);
+        let stmt = self
+            .client
+            .borrow_mut()
+            .prepare(&text)
+            .map_err(|e| Error::Prepare {
+                sql: text.split_whitespace().collect::<Vec<_>>().join(" "),
+                reason: describe(&e),
+            })?;
+        let head = sql.trim_start().get(..6).unwrap_or("").to_ascii_uppercase();
+        let s = Prepared {
+            stmt,
+            writes: head != "SELECT" && !head.starts_with("WITH"),
+        };
+        self.statements
+            .borrow_mut()
+            .insert(sql.to_string(), s.clone());
+        Ok(s)
+    }
+
+    pub(super) fn execute<P: Params>(&self, p: &Prepared, params: &P) -> Result<usize> {
+        let s = &p.stmt;
+        let values = bind(s, params);
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = values
+            .iter()
+            .map(|v| v as &(dyn postgres::types::ToSql + Sync))
+            .collect();
+        let n = if s.columns().is_empty() {
+            self.client.borrow_mut().execute(s, &refs)? as usize
+        } else {
+            // `INSERT … RETURNING` run for its effect.
+            self.client.borrow_mut().query(s, &refs)?.len()
+        };
+        self.autocommitted(p);
+        Ok(n)
+    }
+
+    pub(super) fn query<P: Params>(&self, p: &Prepared, params: &P) -> Result<Vec<postgres::Row>> {
+        let s = &p.stmt;
+        let values = bind(s, params);
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = values
+            .iter()
+            .map(|v| v as &(dyn postgres::types::ToSql + Sync))
+            .collect();
+        let rows = self.client.borrow_mut().query(s, &refs)?;
+        self.autocommitted(p);
+        Ok(rows)
+    }
+}
+
+/// A prepared statement and whether it writes.
+#[derive(Clone)]
+pub(crate) struct Prepared {
+    stmt: postgres::Statement,
+    writes: bool,
+}
+
+fn bind<'p, P: Params>(_s: &postgres::Statement, params: &'p P) -> Vec<Param<'p>> {
+    (0..params.count())
+        .map(|i| Param(params.value(i)))
+        .collect()
+}
+
+/// A [`ValueRef`] bound as a PostgreSQL parameter, converted to the type the server inferred.
+#[derive(Debug)]
+struct Param<'a>(ValueRef<'a>);
+
+type BoxError = Box<dyn std::error::Error + Sync + Send>;
+
+impl postgres::types::ToSql for Param<'_> {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> std::result::Result<IsNull, BoxError> {
+        match self.0 {
+            ValueRef::Null => Ok(IsNull::Yes),
+            ValueRef::Integer(i) => match *ty {
+                Type::INT2 => i16::try_from(i)?.to_sql(ty, out),
+                Type::INT4 => i32::try_from(i)?.to_sql(ty, out),
+                Type::BOOL => (i != 0).to_sql(ty, out),
+                Type::FLOAT8 => (i as f64).to_sql(ty, out),
+                Type::FLOAT4 => (i as f32).to_sql(ty, out),
+                Type::TEXT | Type::VARCHAR | Type::UNKNOWN => i.to_string().to_sql(ty, out),
+                _ => i.to_sql(ty, out),
+            },
+            ValueRef::Real(f) => match *ty {
+                Type::FLOAT4 => (f as f32).to_sql(ty, out),
+                _ => f.to_sql(ty, out),
+            },
+            ValueRef::Text(t) => match *ty {
+                Type::BYTEA => t.to_sql(ty, out),
+                _ => std::str::from_utf8(t)?.to_sql(ty, out),
+            },
+            ValueRef::Blob(b) => b.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+/// Column `idx` of `row` as a [`ValueRef`].
+pub(super) fn value(row: &postgres::Row, idx: usize) -> Result<ValueRef<'_>> {
+    let ty = row
+        .columns()
+        .get(idx)
+        .ok_or_else(|| Error::ColumnType(idx, "missing".into()))?
+        .type_()
+        .clone();
+    let v = match ty {
+        Type::INT8 => row.try_get::<_, Option<i64>>(idx)?.map(ValueRef::Integer),
+        Type::INT4 => row
+            .try_get::<_, Option<i32>>(idx)?
+            .map(|i| ValueRef::Integer(i64::from(i))),
+        Type::INT2 => row
+            .try_get::<_, Option<i16>>(idx)?
+            .map(|i| ValueRef::Integer(i64::from(i))),
+        Type::BOOL => row
+            .try_get::<_, Option<bool>>(idx)?
+            .map(|b| ValueRef::Integer(i64::from(b))),
+        Type::FLOAT8 => row.try_get::<_, Option<f64>>(idx)?.map(ValueRef::Real),
+        Type::FLOAT4 => row
+            .try_get::<_, Option<f32>>(idx)?
+            .map(|f| ValueRef::Real(f64::from(f))),
+        Type::BYTEA => row.try_get::<_, Option<&[u8]>>(idx)?.map(ValueRef::Blob),
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => row
+            .try_get::<_, Option<&str>>(idx)?
+            .map(|s| ValueRef::Text(s.as_bytes())),
+        other => return Err(Error::ColumnType(idx, other.name().to_string())),
+    };
+    Ok(v.unwrap_or(ValueRef::Null))
+}

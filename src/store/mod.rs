@@ -458,10 +458,15 @@ pub(crate) mod testing {
         );
         let mut client =
             postgres::Client::connect(&server, postgres::NoTls).expect("the test server");
+        // One statement per call (a multi-statement call is one transaction), and one creation
+        // at a time: CREATE DATABASE copies template1, which must have no other user.
+        static CREATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one = CREATING.lock().unwrap_or_else(|e| e.into_inner());
         client
-            .batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"
-            ))
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+            .expect("no old scratch database");
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
             .expect("a scratch database");
         let base = server.split('?').next().unwrap_or(&server);
         let base = base.rsplit_once('/').map_or(base, |(b, _)| b);

@@ -262,7 +262,7 @@ pub fn record(tx: &super::Tx, verdicts: &[CaseVerdict], at: &str) -> Result<Vec<
 #[cfg(test)]
 mod tests {
     use super::{load, misses_a_unit};
-    use crate::store::{runs, Store};
+    use crate::store::runs;
     use residual_scanners::{coverage, Observations, RunStatus, ScanReport};
 
     fn report(coverage: Vec<coverage::Unit>) -> ScanReport {
@@ -283,18 +283,18 @@ mod tests {
 
     #[test]
     fn a_targeted_run_never_proves_a_case() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut store = Store::open(&dir.path().join("c.db")).expect("store");
-        let now = chrono::Utc::now();
-        let tx = store.transaction().expect("tx");
-        let targeted = coverage::units(&coverage::iam_user_units("dan"), &[]);
-        runs::finish(&tx, None, &report(targeted), now).expect("targeted run");
-        let full = coverage::units(&["users".to_string()], &[]);
-        runs::finish(&tx, None, &report(full), now).expect("full run");
-        tx.commit().expect("commit");
-        let facts = load(store.conn(), None, now).expect("facts");
-        let complete: Vec<bool> = facts.runs["aws-iam:1"].iter().map(|r| r.complete).collect();
-        assert_eq!(complete, [false, true]);
+        for (_dir, mut store) in crate::store::testing::stores() {
+            let now = chrono::Utc::now();
+            let tx = store.transaction().expect("tx");
+            let targeted = coverage::units(&coverage::iam_user_units("dan"), &[]);
+            runs::finish(&tx, None, &report(targeted), now).expect("targeted run");
+            let full = coverage::units(&["users".to_string()], &[]);
+            runs::finish(&tx, None, &report(full), now).expect("full run");
+            tx.commit().expect("commit");
+            let facts = load(store.conn(), None, now).expect("facts");
+            let complete: Vec<bool> = facts.runs["aws-iam:1"].iter().map(|r| r.complete).collect();
+            assert_eq!(complete, [false, true]);
+        }
     }
 
     #[test]

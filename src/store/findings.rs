@@ -69,7 +69,7 @@ impl FromSql for FindingState {
     fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
         let text = value.as_str()?;
         FindingState::parse(text)
-            .ok_or_else(|| FromSqlError::Other(format!("unknown finding state `{text}`").into()))
+            .ok_or_else(|| FromSqlError::Other(format!("unknown finding state `{text}`")))
     }
 }
 

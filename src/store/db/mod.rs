@@ -105,7 +105,8 @@ pub struct Connection {
 
 enum Inner {
     Sqlite(rusqlite::Connection),
-    Postgres(pg::Client),
+    // Boxed: a PostgreSQL client is three times a SQLite connection's size.
+    Postgres(Box<pg::Client>),
 }
 
 impl Connection {
@@ -117,7 +118,7 @@ impl Connection {
 
     pub(in crate::store) fn from_postgres(client: pg::Client) -> Connection {
         Connection {
-            inner: Inner::Postgres(client),
+            inner: Inner::Postgres(Box::new(client)),
         }
     }
 

@@ -278,3 +278,40 @@ fn an_unreachable_server_is_an_error_naming_the_host_and_never_the_password() {
     assert!(r.stderr.contains("127.0.0.1:1"), "{}", r.stderr);
     assert!(!r.stderr.contains("s3cret-pw"), "{}", r.stderr);
 }
+
+#[test]
+fn a_writer_waits_for_another_holding_the_write_lock_and_gives_up_with_exit_4() {
+    let Some(url) = pg_fixture::fresh_database() else {
+        return;
+    };
+    let sb = pg_sandbox(&url);
+    let hr = fixture("hr/example.csv");
+    let hr = hr.to_str().unwrap();
+    sb.ok(&["hr", "import", hr, "--as-of", "2026-11-01"]);
+    // Another writer in the middle of its transaction: it holds the store's advisory lock
+    // ("residual" in ASCII, as every write transaction takes it).
+    let mut other = ::postgres::Client::connect(&url, ::postgres::NoTls).expect("connect");
+    let mut tx = other.transaction().expect("begin");
+    tx.batch_execute("SELECT pg_advisory_xact_lock(8243121589465735532)")
+        .expect("the write lock");
+    let r = sb.expect(
+        4,
+        &[
+            "--lock-timeout",
+            "1",
+            "hr",
+            "import",
+            hr,
+            "--as-of",
+            "2026-11-02",
+        ],
+    );
+    assert!(
+        r.stderr.contains("another residual process"),
+        "{}",
+        r.stderr
+    );
+    tx.rollback().expect("release");
+    sb.ok(&["hr", "import", hr, "--as-of", "2026-11-02"]);
+    verified_head(&sb);
+}

@@ -18,6 +18,7 @@ use bytes::BytesMut;
 use postgres::types::{IsNull, Type};
 use std::cell::{Cell, RefCell};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The advisory lock every write transaction takes: one per database, whatever the schema.
@@ -85,6 +86,8 @@ pub(crate) struct Client {
     statements: StatementCache,
     /// Inside `BEGIN` … `COMMIT`: a statement outside one commits by itself (autocommit).
     in_transaction: Cell<bool>,
+    /// Rows of one plain `INSERT … VALUES` not sent yet (see [`Batch`]).
+    pending: RefCell<Option<Pending>>,
 }
 
 /// What [`connect`] could not do, naming the server (never the password).
@@ -176,6 +179,7 @@ pub(crate) fn connect(
         client: RefCell::new(client),
         statements: RefCell::default(),
         in_transaction: Cell::new(false),
+        pending: RefCell::new(None),
     })
 }
 
@@ -293,6 +297,7 @@ fn split_passfile_line(line: &str) -> Vec<String> {
 
 impl Client {
     pub(super) fn batch(&self, sql: &str) -> Result<()> {
+        self.flush()?;
         Ok(self.client.borrow_mut().batch_execute(sql)?)
     }
 
@@ -304,8 +309,47 @@ impl Client {
 
     /// `COMMIT` or `ROLLBACK`.
     pub(super) fn end(&self, sql: &str) -> Result<()> {
+        if sql == "ROLLBACK" {
+            self.pending.borrow_mut().take();
+        }
+        let sent = self.flush();
         self.in_transaction.set(false);
-        self.batch(sql)
+        match sent {
+            Ok(()) => self.batch(sql),
+            Err(e) => {
+                // The transaction failed with the rows; end it so the connection stays usable.
+                let _ = self.client.borrow_mut().batch_execute("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    /// Sends the rows held back, as multi-row `INSERT`s of up to [`Batch::rows`] rows each.
+    fn flush(&self) -> Result<()> {
+        let Some(pending) = self.pending.borrow_mut().take() else {
+            return Ok(());
+        };
+        for chunk in pending.rows.chunks(pending.batch.rows()) {
+            let sql = pending.batch.text(chunk.len());
+            let stmt = self
+                .client
+                .borrow_mut()
+                .prepare(&sql)
+                .map_err(|e| Error::Prepare {
+                    sql: pending.batch.head.clone(),
+                    reason: describe(&e),
+                })?;
+            let params: Vec<Param<'_>> = chunk
+                .iter()
+                .flat_map(|row| row.iter().map(|v| Param(v.as_ref())))
+                .collect();
+            let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
+                .iter()
+                .map(|v| v as &(dyn postgres::types::ToSql + Sync))
+                .collect();
+            self.client.borrow_mut().execute(&stmt, &refs)?;
+        }
+        Ok(())
     }
 
     /// A statement that writes and ran outside a transaction committed by itself: what SQLite's
@@ -331,6 +375,7 @@ impl Client {
             return Ok(s.clone());
         }
         let text = super::dialect::postgres(sql);
+        let batch = Batch::of(&text).map(Arc::new);
         let stmt = self
             .client
             .borrow_mut()
@@ -343,6 +388,7 @@ impl Client {
         let s = Prepared {
             stmt,
             writes: head != "SELECT" && !head.starts_with("WITH"),
+            batch,
         };
         self.statements
             .borrow_mut()
@@ -351,6 +397,10 @@ impl Client {
     }
 
     pub(super) fn execute<P: Params>(&self, p: &Prepared, params: &P) -> Result<usize> {
+        if let (Some(batch), true) = (&p.batch, self.in_transaction.get()) {
+            return self.hold(batch, params);
+        }
+        self.flush()?;
         let s = &p.stmt;
         let values = bind(s, params);
         let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = values
@@ -368,6 +418,7 @@ impl Client {
     }
 
     pub(super) fn query<P: Params>(&self, p: &Prepared, params: &P) -> Result<Vec<postgres::Row>> {
+        self.flush()?;
         let s = &p.stmt;
         let values = bind(s, params);
         let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = values
@@ -380,11 +431,175 @@ impl Client {
     }
 }
 
-/// A prepared statement and whether it writes.
+impl Client {
+    /// Holds one row of a plain `INSERT … VALUES` back until another statement, the end of the
+    /// transaction or a full batch sends it: one round trip per batch instead of per row (the
+    /// foundation scan writes a row per observation). It counts as one row inserted; a failure
+    /// (a constraint) surfaces when the batch is sent, inside the same transaction.
+    fn hold<P: Params>(&self, batch: &Arc<Batch>, params: &P) -> Result<usize> {
+        let row: Vec<Owned> = (0..params.count())
+            .map(|i| Owned::from(params.value(i)))
+            .collect();
+        let same = matches!(&*self.pending.borrow(), Some(p) if Arc::ptr_eq(&p.batch, batch));
+        if !same {
+            self.flush()?;
+            *self.pending.borrow_mut() = Some(Pending {
+                batch: Arc::clone(batch),
+                rows: Vec::new(),
+            });
+        }
+        let full = {
+            let mut pending = self.pending.borrow_mut();
+            let Some(p) = pending.as_mut() else {
+                return Ok(1);
+            };
+            p.rows.push(row);
+            p.rows.len() >= 10 * batch.rows()
+        };
+        if full {
+            self.flush()?;
+        }
+        Ok(1)
+    }
+}
+
+/// A plain single-row `INSERT INTO t (…) VALUES (…)` (no `ON CONFLICT`, no `RETURNING`, no
+/// `SELECT`) in PostgreSQL's text, cut into the statement's head and its row tuple, so that
+/// several rows can be sent as one statement.
+pub(crate) struct Batch {
+    head: String,
+    tuple: String,
+    params: usize,
+}
+
+impl Batch {
+    fn of(text: &str) -> Option<Batch> {
+        let t = text.trim().trim_end_matches(';').trim_end();
+        let upper = t.to_ascii_uppercase();
+        if !upper.starts_with("INSERT INTO")
+            || upper.contains("ON CONFLICT")
+            || upper.contains("RETURNING")
+            || upper.contains("SELECT")
+            || !t.ends_with(')')
+        {
+            return None;
+        }
+        let at = upper.rfind(" VALUES (")? + " VALUES ".len();
+        let (head, tuple) = t.split_at(at);
+        if tuple.contains('\'') || tuple[1..tuple.len() - 1].contains('(') {
+            return None;
+        }
+        let params = placeholders(tuple).into_iter().max()?;
+        Some(Batch {
+            head: head.to_string(),
+            tuple: tuple.to_string(),
+            params,
+        })
+    }
+
+    /// Rows per statement: PostgreSQL takes at most 65,535 parameters.
+    fn rows(&self) -> usize {
+        (65_535 / self.params.max(1)).clamp(1, 1000)
+    }
+
+    /// The statement for `n` rows: the tuple repeated, its placeholders numbered on.
+    fn text(&self, n: usize) -> String {
+        let mut sql = self.head.clone();
+        for k in 0..n {
+            if k > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&renumber(&self.tuple, k * self.params));
+        }
+        sql
+    }
+}
+
+/// The `$N` numbers in `text`.
+fn placeholders(text: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' {
+            let mut n = String::new();
+            while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                n.push(*d);
+                chars.next();
+            }
+            if let Ok(n) = n.parse() {
+                out.push(n);
+            }
+        }
+    }
+    out
+}
+
+/// `text` with every `$N` made `$(N + by)`.
+fn renumber(text: &str, by: usize) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '$' {
+            let mut n = String::new();
+            while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                n.push(*d);
+                chars.next();
+            }
+            match n.parse::<usize>() {
+                Ok(n) => out.push_str(&(n + by).to_string()),
+                Err(_) => out.push_str(&n),
+            }
+        }
+    }
+    out
+}
+
+/// Rows held back for one [`Batch`].
+struct Pending {
+    batch: Arc<Batch>,
+    rows: Vec<Vec<Owned>>,
+}
+
+/// A value copied out of its row, kept until its batch is sent.
+enum Owned {
+    Null,
+    Integer(i64),
+    Real(f64),
+    Text(Vec<u8>),
+    Blob(Vec<u8>),
+}
+
+impl From<ValueRef<'_>> for Owned {
+    fn from(v: ValueRef<'_>) -> Owned {
+        match v {
+            ValueRef::Null => Owned::Null,
+            ValueRef::Integer(i) => Owned::Integer(i),
+            ValueRef::Real(f) => Owned::Real(f),
+            ValueRef::Text(t) => Owned::Text(t.to_vec()),
+            ValueRef::Blob(b) => Owned::Blob(b.to_vec()),
+        }
+    }
+}
+
+impl Owned {
+    fn as_ref(&self) -> ValueRef<'_> {
+        match self {
+            Owned::Null => ValueRef::Null,
+            Owned::Integer(i) => ValueRef::Integer(*i),
+            Owned::Real(f) => ValueRef::Real(*f),
+            Owned::Text(t) => ValueRef::Text(t),
+            Owned::Blob(b) => ValueRef::Blob(b),
+        }
+    }
+}
+
+/// A prepared statement, whether it writes, and whether its rows can be batched.
 #[derive(Clone)]
 pub(crate) struct Prepared {
     stmt: postgres::Statement,
     writes: bool,
+    batch: Option<Arc<Batch>>,
 }
 
 fn bind<'p, P: Params>(_s: &postgres::Statement, params: &'p P) -> Vec<Param<'p>> {
@@ -461,4 +676,40 @@ pub(super) fn value(row: &postgres::Row, idx: usize) -> Result<ValueRef<'_>> {
         other => return Err(Error::ColumnType(idx, other.name().to_string())),
     };
     Ok(v.unwrap_or(ValueRef::Null))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plain_insert_is_batched_with_its_placeholders_numbered_on() {
+        let b = Batch::of("INSERT INTO t (a, b, c) VALUES ($1, $2, $2)").expect("batchable");
+        assert_eq!(b.params, 2);
+        assert_eq!(
+            b.text(3),
+            "INSERT INTO t (a, b, c) VALUES ($1, $2, $2), ($3, $4, $4), ($5, $6, $6)"
+        );
+    }
+
+    #[test]
+    fn inserts_that_answer_or_choose_are_not_batched() {
+        for sql in [
+            "INSERT INTO t (a) VALUES ($1) ON CONFLICT DO NOTHING",
+            "INSERT INTO t (a) VALUES ($1) RETURNING id",
+            "INSERT INTO t (a) SELECT a FROM u WHERE b = $1",
+            "INSERT INTO t (a, b) VALUES ($1, 'x')",
+            "UPDATE t SET a = $1",
+        ] {
+            assert!(Batch::of(sql).is_none(), "{sql}");
+        }
+    }
+
+    #[test]
+    fn the_password_never_survives_redaction() {
+        assert_eq!(
+            redact("postgres://ann:s3cret@db.example.com:5432/residual?password=x&sslmode=require"),
+            "postgres://ann@db.example.com:5432/residual?sslmode=require"
+        );
+    }
 }

@@ -86,8 +86,9 @@ pub(crate) struct Client {
     statements: StatementCache,
     /// Inside `BEGIN` … `COMMIT`: a statement outside one commits by itself (autocommit).
     in_transaction: Cell<bool>,
-    /// Rows of one plain `INSERT … VALUES` not sent yet (see [`Batch`]).
-    pending: RefCell<Option<Pending>>,
+    /// Rows of plain `INSERT … VALUES` statements not sent yet, per statement in the order each
+    /// first came (see [`Batch`]).
+    pending: RefCell<Vec<Pending>>,
 }
 
 /// What [`connect`] could not do, naming the server (never the password).
@@ -179,7 +180,7 @@ pub(crate) fn connect(
         client: RefCell::new(client),
         statements: RefCell::default(),
         in_transaction: Cell::new(false),
-        pending: RefCell::new(None),
+        pending: RefCell::new(Vec::new()),
     })
 }
 
@@ -310,7 +311,7 @@ impl Client {
     /// `COMMIT` or `ROLLBACK`.
     pub(super) fn end(&self, sql: &str) -> Result<()> {
         if sql == "ROLLBACK" {
-            self.pending.borrow_mut().take();
+            self.pending.borrow_mut().clear();
         }
         let sent = self.flush();
         self.in_transaction.set(false);
@@ -326,9 +327,14 @@ impl Client {
 
     /// Sends the rows held back, as multi-row `INSERT`s of up to [`Batch::rows`] rows each.
     fn flush(&self) -> Result<()> {
-        let Some(pending) = self.pending.borrow_mut().take() else {
-            return Ok(());
-        };
+        let all = std::mem::take(&mut *self.pending.borrow_mut());
+        for pending in &all {
+            self.send(pending)?;
+        }
+        Ok(())
+    }
+
+    fn send(&self, pending: &Pending) -> Result<()> {
         for chunk in pending.rows.chunks(pending.batch.rows()) {
             let sql = pending.batch.text(chunk.len());
             let stmt = self
@@ -432,29 +438,30 @@ impl Client {
 }
 
 impl Client {
-    /// Holds one row of a plain `INSERT … VALUES` back until another statement, the end of the
-    /// transaction or a full batch sends it: one round trip per batch instead of per row (the
-    /// foundation scan writes a row per observation). It counts as one row inserted; a failure
+    /// Holds one row of a plain `INSERT … VALUES` back until another kind of statement, the end
+    /// of the transaction or a full batch sends it: one round trip per batch instead of per row
+    /// (the foundation scan writes a row per observation and one per change, alternating: each
+    /// statement keeps its own rows, sent in the order the statements first came, so that rows
+    /// referred to go first). It counts as one row inserted; a failure
     /// (a constraint) surfaces when the batch is sent, inside the same transaction.
     fn hold<P: Params>(&self, batch: &Arc<Batch>, params: &P) -> Result<usize> {
         let row: Vec<Owned> = (0..params.count())
             .map(|i| Owned::from(params.value(i)))
             .collect();
-        let same = matches!(&*self.pending.borrow(), Some(p) if Arc::ptr_eq(&p.batch, batch));
-        if !same {
-            self.flush()?;
-            *self.pending.borrow_mut() = Some(Pending {
-                batch: Arc::clone(batch),
-                rows: Vec::new(),
-            });
-        }
         let full = {
             let mut pending = self.pending.borrow_mut();
-            let Some(p) = pending.as_mut() else {
-                return Ok(1);
+            let at = match pending.iter().position(|p| Arc::ptr_eq(&p.batch, batch)) {
+                Some(at) => at,
+                None => {
+                    pending.push(Pending {
+                        batch: Arc::clone(batch),
+                        rows: Vec::new(),
+                    });
+                    pending.len() - 1
+                }
             };
-            p.rows.push(row);
-            p.rows.len() >= 10 * batch.rows()
+            pending[at].rows.push(row);
+            pending[at].rows.len() >= 10 * batch.rows()
         };
         if full {
             self.flush()?;

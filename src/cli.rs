@@ -16,8 +16,9 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(name = "residual", version, propagate_version = true)]
 pub struct Cli {
-    /// The SQLite store.
-    #[arg(long, global = true, env = "RESIDUAL_DB", value_name = "PATH")]
+    /// The store: a SQLite file, or a PostgreSQL URL (`postgres://user@host:5432/db`, password
+    /// from the URL, PGPASSWORD or a password file; `?sslmode=disable|prefer|require|verify-full`).
+    #[arg(long, global = true, env = "RESIDUAL_DB", value_name = "PATH|URL")]
     pub db: Option<PathBuf>,
     /// The TOML configuration (default: ./residual.toml when it exists).
     #[arg(long, global = true, env = "RESIDUAL_CONFIG", value_name = "PATH")]
@@ -92,6 +93,24 @@ pub enum Command {
     /// `[policy.remediate] allow` lists (none by default), records each outcome in the audit
     /// chain, then re-sweeps the touched systems: findings resolve only through that sweep.
     Remediate(RemediateArgs),
+    /// Manage the store itself: `store migrate` copies a SQLite store into PostgreSQL.
+    #[command(subcommand)]
+    Store(StoreCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Copy a SQLite store, audit chain and key files included, into an empty PostgreSQL
+    /// database; `residual audit verify` on the copy then prints the same head. A target that
+    /// has any rows is refused (exit 2, nothing written).
+    Migrate {
+        /// The SQLite store to copy (read, never changed).
+        #[arg(long, value_name = "PATH")]
+        from: PathBuf,
+        /// The PostgreSQL store to create: `postgres://user@host:5432/db`.
+        #[arg(long, value_name = "URL")]
+        to: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]

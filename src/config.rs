@@ -29,7 +29,8 @@ pub enum ConfigError {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// The SQLite file; `--db` and `RESIDUAL_DB` take precedence.
+    /// The store: a SQLite file, or a PostgreSQL URL (`postgres://user@host/db?sslmode=require`);
+    /// `--db` and `RESIDUAL_DB` take precedence.
     pub db: Option<PathBuf>,
     /// A version-controlled exceptions file, synced into the store before findings are shown.
     pub exceptions: Option<PathBuf>,
@@ -604,7 +605,8 @@ impl Config {
 
     /// Resolves a path from the file against the file's directory.
     pub fn resolve(&self, p: &Path) -> PathBuf {
-        if p.is_absolute() {
+        // `db = "postgres://…"` names a server, not a file beside the configuration.
+        if p.is_absolute() || p.to_str().is_some_and(crate::store::db::pg::is_url) {
             p.to_path_buf()
         } else {
             self.base.join(p)

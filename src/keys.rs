@@ -223,16 +223,49 @@ pub fn chain_key_file(db: &Path) -> PathBuf {
     if let Some(path) = std::env::var_os(CHAIN_KEY_ENV).filter(|p| !p.is_empty()) {
         return PathBuf::from(path);
     }
-    let mut path = db.as_os_str().to_owned();
+    let mut path = key_base(db).into_os_string();
     path.push(".chain-key");
     PathBuf::from(path)
 }
 
 /// The key file of the store at `db`: `<db>.key`.
 pub fn key_file(db: &Path) -> PathBuf {
-    let mut path = db.as_os_str().to_owned();
+    let mut path = key_base(db).into_os_string();
     path.push(".key");
     PathBuf::from(path)
+}
+
+/// The environment variable naming the directory the key files of a PostgreSQL store are in.
+pub const KEY_DIR_ENV: &str = "RESIDUAL_KEY_DIR";
+
+/// What the key files of the store at `db` are named after: the file itself for SQLite; for a
+/// PostgreSQL URL, `residual-<host>-<port>-<database>` (never the user or password) in
+/// `RESIDUAL_KEY_DIR`, else the current directory. Workers on several machines share one
+/// PostgreSQL store: give each the same keys (a mounted secret, `RESIDUAL_CHAIN_KEY_FILE`,
+/// `RESIDUAL_FINGERPRINT_KEY`).
+fn key_base(db: &Path) -> PathBuf {
+    let text = db.to_string_lossy();
+    if !crate::store::db::pg::is_url(&text) {
+        return db.to_path_buf();
+    }
+    let shown = crate::store::db::pg::redact(&text);
+    let rest = shown.split_once("://").map_or(shown.as_str(), |(_, r)| r);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    let rest = rest.split('?').next().unwrap_or(rest);
+    let name: String = rest
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let dir = std::env::var_os(KEY_DIR_ENV)
+        .filter(|d| !d.is_empty())
+        .map_or_else(|| PathBuf::from("."), PathBuf::from);
+    dir.join(format!("residual-{name}"))
 }
 
 /// The size of a key file: what `random_key` makes and all a key file may hold.

@@ -102,5 +102,6 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Report(args) => commands::report::run(&ctx, args),
         Command::Rules(cmd) => commands::rules::run(&ctx, cmd),
         Command::Remediate(args) => commands::remediate::run(&ctx, args),
+        Command::Store(cmd) => commands::store::run(&ctx, cmd),
     }
 }

@@ -61,10 +61,10 @@ pub fn run(ctx: &Context, args: GateCommand) -> anyhow::Result<Exit> {
 
 /// The store, read-only ([`Context::read_store`]); without one the gate says how to give it HR.
 fn open_read_only(ctx: &Context) -> anyhow::Result<Store> {
-    if !ctx.db.exists() {
+    if !crate::store::may_exist(&ctx.db) {
         return Err(UsageError(format!(
             "no HR snapshot in {}: run `residual hr import FILE` or pass --hr FILE",
-            ctx.db.display()
+            crate::store::shown(&ctx.db)
         ))
         .into());
     }

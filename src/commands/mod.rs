@@ -16,6 +16,7 @@ pub mod report;
 pub mod rules;
 pub mod runs;
 pub mod scan;
+pub mod store;
 pub mod summary;
 
 use crate::cases::{CasePolicy, CaseScope};
@@ -91,7 +92,7 @@ impl Context {
     /// refused before anything is written when `now` is before the audit chain's last event.
     pub fn open_store(&self) -> anyhow::Result<Store> {
         let store = Store::open(&self.db)
-            .with_context(|| format!("opening the store {}", self.db.display()))?;
+            .with_context(|| format!("opening the store {}", crate::store::shown(&self.db)))?;
         store.set_lock_timeout(self.lock_timeout)?;
         self.check_clock(&store)?;
         Ok(store)
@@ -126,15 +127,19 @@ impl Context {
     /// that reading leaves the file byte-identical. A missing store is a usage error (a typo in
     /// `--db` must not answer "no findings").
     pub fn read_store(&self) -> anyhow::Result<Store> {
-        if !self.db.exists() {
+        if !crate::store::may_exist(&self.db) {
             return Err(UsageError(format!(
                 "no store at {}: run `residual hr import FILE` or `residual scan` first, or pass --db",
                 self.db.display()
             ))
             .into());
         }
-        let store = Store::open_read_only(&self.db)
-            .with_context(|| format!("opening the store {} to read", self.db.display()))?;
+        let store = Store::open_read_only(&self.db).with_context(|| {
+            format!(
+                "opening the store {} to read",
+                crate::store::shown(&self.db)
+            )
+        })?;
         store.set_lock_timeout(self.lock_timeout)?;
         Ok(store)
     }

@@ -5,12 +5,12 @@
 //! that an edit of the findings table, or a chain emptied along with its triggers, is caught
 //! even though every remaining event still fits. Every problem is reported, not only the first.
 
+use super::db::Connection;
 use super::events::{self, RunEntry, SnapshotEntry};
 use super::seal::{self, Seal};
 use super::Result;
 use crate::findings::EventKind;
 use crate::keys::ChainKey;
-use rusqlite::Connection;
 use std::collections::{HashMap, HashSet};
 
 /// The verdict of `audit verify`.
@@ -118,10 +118,15 @@ fn seal_problems(
 }
 
 fn missing_triggers(conn: &Connection) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")?;
+    // The catalogue of each backend; PostgreSQL lists a row trigger once per table it is on.
+    let mut stmt = conn.prepare(if conn.is_postgres() {
+        "SELECT DISTINCT tgname::text FROM pg_trigger WHERE NOT tgisinternal AND tgenabled <> 'D'"
+    } else {
+        "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+    })?;
     let present: HashSet<String> = stmt
         .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<super::db::Result<_>>()?;
     Ok(TRIGGERS
         .iter()
         .filter(|t| !present.contains(**t))
@@ -194,7 +199,7 @@ fn findings_against_events(conn: &Connection) -> Result<Vec<String>> {
     )?;
     let gone: Vec<String> = stmt
         .query_map([], |r| r.get::<_, String>(0))?
-        .collect::<rusqlite::Result<Vec<_>>>()?
+        .collect::<super::db::Result<Vec<_>>>()?
         .into_iter()
         .filter(|id| !events::is_entry_id(id))
         .map(|id| {
@@ -230,12 +235,19 @@ fn missed_units(coverage: Option<&str>) -> Option<Vec<String>> {
 /// approver, recorded in `excepted` events): an exception extended in the table afterwards is
 /// named. Exceptions the chain has no record of are not checked here.
 fn exceptions_against_events(conn: &Connection) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare(
+    // The one JSON query of the store, in each dialect. (PostgreSQL before 16 has no way to
+    // test a text for JSON without failing: a detail that is not JSON fails the check there.)
+    let mut stmt = conn.prepare(if conn.is_postgres() {
+        "SELECT detail::jsonb ->> 'exception', detail::jsonb ->> 'expires_at', \
+           detail::jsonb ->> 'approver', seq \
+         FROM finding_events WHERE jsonb_typeof(detail::jsonb -> 'expires_at') = 'string' \
+           AND jsonb_typeof(detail::jsonb -> 'exception') = 'string' ORDER BY seq"
+    } else {
         "SELECT json_extract(detail, '$.exception'), json_extract(detail, '$.expires_at'), \
            json_extract(detail, '$.approver'), seq \
          FROM finding_events WHERE json_valid(detail) AND json_type(detail, '$.expires_at') = 'text' \
-           AND json_type(detail, '$.exception') = 'text' ORDER BY seq",
-    )?;
+           AND json_type(detail, '$.exception') = 'text' ORDER BY seq"
+    })?;
     let mut recorded: HashMap<String, (String, Option<String>, i64)> = HashMap::new();
     for row in stmt.query_map([], |r| {
         Ok((

@@ -2,13 +2,13 @@
 //! the last judged state of each case, whose transitions are chained events under `case:<id>`.
 //! The judging itself is `crate::cases` (pure).
 
+use super::db::{params, Connection};
 use super::events::EventWriter;
 use super::Result;
 use crate::cases::{case_id, CaseEvent, CaseKind, CaseState, CaseVerdict, FindingFact, RunFact};
 use crate::findings::{EventKind, FindingState};
 use chrono::{DateTime, Utc};
 use residual_scanners::time::{format_time, parse_time};
-use rusqlite::{params, Connection};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -106,7 +106,7 @@ fn load_findings(
     let expired: HashSet<String> = {
         let mut stmt = conn.prepare("SELECT id FROM exceptions WHERE expires_at <= ?1")?;
         let ids = stmt.query_map([format_time(&now)], |r| r.get::<_, String>(0))?;
-        ids.collect::<rusqlite::Result<_>>()?
+        ids.collect::<super::db::Result<_>>()?
     };
     let mut findings: HashMap<String, Vec<(String, FindingFact)>> = HashMap::new();
     let mut stmt = conn.prepare(
@@ -200,7 +200,7 @@ pub fn record(tx: &super::Tx, verdicts: &[CaseVerdict], at: &str) -> Result<Vec<
     let stored: HashMap<i64, String> = {
         let mut stmt = tx.prepare("SELECT id, state FROM cases")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect::<rusqlite::Result<_>>()?
+        rows.collect::<super::db::Result<_>>()?
     };
     let mut events = EventWriter::new(tx)?;
     let mut upsert = tx.prepare(
@@ -262,7 +262,7 @@ pub fn record(tx: &super::Tx, verdicts: &[CaseVerdict], at: &str) -> Result<Vec<
 #[cfg(test)]
 mod tests {
     use super::{load, misses_a_unit};
-    use crate::store::{runs, Store};
+    use crate::store::runs;
     use residual_scanners::{coverage, Observations, RunStatus, ScanReport};
 
     fn report(coverage: Vec<coverage::Unit>) -> ScanReport {
@@ -283,18 +283,18 @@ mod tests {
 
     #[test]
     fn a_targeted_run_never_proves_a_case() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut store = Store::open(&dir.path().join("c.db")).expect("store");
-        let now = chrono::Utc::now();
-        let tx = store.transaction().expect("tx");
-        let targeted = coverage::units(&coverage::iam_user_units("dan"), &[]);
-        runs::finish(&tx, None, &report(targeted), now).expect("targeted run");
-        let full = coverage::units(&["users".to_string()], &[]);
-        runs::finish(&tx, None, &report(full), now).expect("full run");
-        tx.commit().expect("commit");
-        let facts = load(store.conn(), None, now).expect("facts");
-        let complete: Vec<bool> = facts.runs["aws-iam:1"].iter().map(|r| r.complete).collect();
-        assert_eq!(complete, [false, true]);
+        for (_dir, mut store) in crate::store::testing::stores() {
+            let now = chrono::Utc::now();
+            let tx = store.transaction().expect("tx");
+            let targeted = coverage::units(&coverage::iam_user_units("dan"), &[]);
+            runs::finish(&tx, None, &report(targeted), now).expect("targeted run");
+            let full = coverage::units(&["users".to_string()], &[]);
+            runs::finish(&tx, None, &report(full), now).expect("full run");
+            tx.commit().expect("commit");
+            let facts = load(store.conn(), None, now).expect("facts");
+            let complete: Vec<bool> = facts.runs["aws-iam:1"].iter().map(|r| r.complete).collect();
+            assert_eq!(complete, [false, true]);
+        }
     }
 
     #[test]

@@ -15,12 +15,12 @@
 //! An event is never dated before the chain's last event: [`EventWriter::append`] refuses it,
 //! so that the chain's order is time order.
 
+use super::db::{params, Connection, OptionalExtension};
 use super::{Result, StoreError, Tx};
 use crate::findings::EventKind;
 use crate::keys::ChainKey;
 use hmac::{Hmac, KeyInit, Mac};
 use residual_scanners::time::parse_time;
-use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -191,7 +191,7 @@ pub fn is_entry_id(id: &str) -> bool {
 /// Appends events inside one transaction, carrying the chain forward, each keyed under the
 /// transaction's chain key and dated no earlier than the event before it.
 pub struct EventWriter<'t> {
-    stmt: rusqlite::Statement<'t>,
+    stmt: super::db::Statement<'t>,
     key: &'t ChainKey,
     seq: i64,
     prev: String,
@@ -459,15 +459,15 @@ mod tests {
     /// command checked before: the chain's order is time order.
     #[test]
     fn an_event_dated_before_the_last_one_is_refused_and_one_at_the_same_time_is_not() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut store = Store::open(&dir.path().join("r.db")).expect("store");
-        append(&mut store, "2026-06-02T00:00:00Z").expect("first");
-        let e = append(&mut store, "2026-06-01T23:59:59Z").expect_err("refused");
-        assert!(
-            matches!(e, StoreError::ClockBehind { last_seq: 1, .. }),
-            "{e}"
-        );
-        append(&mut store, "2026-06-02T00:00:00Z").expect("same second");
-        assert_eq!(head(store.conn()).expect("head").0, 2);
+        for (_dir, mut store) in crate::store::testing::stores() {
+            append(&mut store, "2026-06-02T00:00:00Z").expect("first");
+            let e = append(&mut store, "2026-06-01T23:59:59Z").expect_err("refused");
+            assert!(
+                matches!(e, StoreError::ClockBehind { last_seq: 1, .. }),
+                "{e}"
+            );
+            append(&mut store, "2026-06-02T00:00:00Z").expect("same second");
+            assert_eq!(head(store.conn()).expect("head").0, 2);
+        }
     }
 }

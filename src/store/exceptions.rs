@@ -2,11 +2,11 @@
 //! deleted: a revoked exception keeps its row with when, why, by whom and how it was revoked,
 //! and covers nothing from then on.
 
+use super::db::{params, Connection, OptionalExtension, Transaction};
 use super::Result;
 use crate::findings::Cover;
 use chrono::{DateTime, Utc};
 use residual_scanners::time::parse_time;
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -85,7 +85,7 @@ pub fn revoke(tx: &Transaction, id: &str, r: &Revocation) -> Result<()> {
     Ok(())
 }
 
-fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Exception> {
+fn from_row(r: &super::db::Row) -> super::db::Result<Exception> {
     let revoked_at: Option<String> = r.get(7)?;
     let revoked = match revoked_at {
         Some(at) => Some(Revocation {
@@ -114,7 +114,7 @@ pub fn list(conn: &Connection) -> Result<Vec<Exception>> {
         "SELECT {COLUMNS} FROM exceptions ORDER BY created_at, id"
     ))?;
     let rows = stmt.query_map([], from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<super::db::Result<_>>()?)
 }
 
 /// One exception by id, revoked or not.

@@ -9,6 +9,8 @@
 //! takes the later of the stored `last_seen` and the evaluation time of the system's latest
 //! complete run. Partial runs, which prove nothing by absence, write `last_seen` of what they saw.
 
+use super::db::{params, Connection, Transaction};
+use super::db::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 use super::events::EventWriter;
 use super::{Result, Tx};
 use crate::evaluate::Candidate;
@@ -16,8 +18,6 @@ use crate::findings::{Current, FindingState, Transition};
 use chrono::{DateTime, Utc};
 use residual_scanners::time::format_time;
 use residual_scanners::RunStatus;
-use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
-use rusqlite::{params, Connection, Transaction};
 use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -69,11 +69,11 @@ impl FromSql for FindingState {
     fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
         let text = value.as_str()?;
         FindingState::parse(text)
-            .ok_or_else(|| FromSqlError::Other(format!("unknown finding state `{text}`").into()))
+            .ok_or_else(|| FromSqlError::Other(format!("unknown finding state `{text}`")))
     }
 }
 
-fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Finding> {
+fn from_row(r: &super::db::Row) -> super::db::Result<Finding> {
     let evidence: String = r.get(14)?;
     Ok(Finding {
         id: r.get(0)?,
@@ -136,7 +136,7 @@ pub fn for_each(
 }
 
 pub fn get(conn: &Connection, id: &str) -> Result<Option<Finding>> {
-    use rusqlite::OptionalExtension;
+    use super::db::OptionalExtension;
     Ok(conn
         .query_row(
             &format!("SELECT {COLUMNS} FROM {FROM} WHERE f.id = ?1"),
@@ -151,7 +151,7 @@ pub fn current_for_system(tx: &Transaction, system: &str) -> Result<HashMap<Stri
     let mut stmt = tx
         .prepare("SELECT id, state, exception_id, content, unit FROM findings WHERE system = ?1")?;
     let rows = stmt.query_map([system], current_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<super::db::Result<_>>()?)
 }
 
 /// The findings exceptions may change outside a run: excepted ones, and any an exception names.
@@ -171,7 +171,7 @@ pub fn current_for_exceptions(conn: &Connection) -> Result<HashMap<String, Curre
     Ok(out)
 }
 
-fn current_row(r: &rusqlite::Row) -> rusqlite::Result<(String, Current)> {
+fn current_row(r: &super::db::Row) -> super::db::Result<(String, Current)> {
     Ok((
         r.get(0)?,
         Current {
@@ -223,14 +223,14 @@ pub enum Source {
 
 /// The statements transitions are written with.
 struct Writer<'t> {
-    insert: rusqlite::Statement<'t>,
-    update: rusqlite::Statement<'t>,
-    except: rusqlite::Statement<'t>,
-    expire: rusqlite::Statement<'t>,
-    resolve: rusqlite::Statement<'t>,
-    terms: rusqlite::Statement<'t>,
-    add_text: rusqlite::Statement<'t>,
-    text_id: rusqlite::Statement<'t>,
+    insert: super::db::Statement<'t>,
+    update: super::db::Statement<'t>,
+    except: super::db::Statement<'t>,
+    expire: super::db::Statement<'t>,
+    resolve: super::db::Statement<'t>,
+    terms: super::db::Statement<'t>,
+    add_text: super::db::Statement<'t>,
+    text_id: super::db::Statement<'t>,
     /// Remediation texts by their id in `remediation_texts`, once looked up.
     texts: HashMap<std::sync::Arc<str>, i64>,
 }
@@ -270,7 +270,7 @@ impl<'t> Writer<'t> {
 
     /// The expiry and approver of exception `id`, as stored.
     fn exception_terms(&mut self, id: &str) -> Result<(Option<String>, Option<String>)> {
-        use rusqlite::OptionalExtension;
+        use super::db::OptionalExtension;
         Ok(self
             .terms
             .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -555,5 +555,5 @@ pub fn systems(conn: &Connection) -> Result<Vec<String>> {
     let mut stmt =
         conn.prepare("SELECT system FROM findings UNION SELECT system FROM scan_runs ORDER BY 1")?;
     let rows = stmt.query_map([], |r| r.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<super::db::Result<_>>()?)
 }

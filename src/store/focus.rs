@@ -2,8 +2,8 @@
 //! accounts of theirs a system is known to hold (linked by an earlier run, or named by the HR
 //! record itself, e.g. its `aws_user` column).
 
+use super::db::{params, Connection};
 use super::Result;
-use rusqlite::{params, Connection};
 use std::collections::BTreeSet;
 
 /// The employee ids snapshot `snapshot_id` brought leaver or mover events for, in id order.
@@ -13,7 +13,7 @@ pub fn leavers_and_movers(conn: &Connection, snapshot_id: i64) -> Result<Vec<Str
          WHERE snapshot_id = ?1 AND kind IN ('leaver', 'mover') ORDER BY employee_id",
     )?;
     let ids = stmt.query_map([snapshot_id], |r| r.get::<_, String>(0))?;
-    Ok(ids.collect::<rusqlite::Result<_>>()?)
+    Ok(ids.collect::<super::db::Result<_>>()?)
 }
 
 /// The IAM user names of `employees`: the accounts of `aws-iam` systems linked to them, and the

@@ -6,9 +6,9 @@
 //! what keeps remembering them out of the scan's wall time. Sets are read whole and merged in
 //! memory; once a repository has more than [`COMPACT_AFTER`] sets they are rewritten as one.
 
+use super::db::{params, Connection, Transaction};
 use super::Result;
 use residual_scanners::git::{KnownObjects, Oid};
-use rusqlite::{params, Connection, Transaction};
 use std::collections::HashSet;
 
 /// Sets per repository and kind before they are merged into one (a nightly run adds one a day).
@@ -23,7 +23,7 @@ pub fn known(conn: &Connection, repo: &str) -> Result<KnownObjects> {
     let mut rows = stmt.query([repo])?;
     while let Some(r) = rows.next()? {
         let kind: String = r.get(0)?;
-        let oids = r.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+        let oids = r.get_ref(1)?.as_blob().map_err(super::db::Error::from)?;
         let set = if kind == "commit" {
             &mut known.commits
         } else {
@@ -72,7 +72,7 @@ fn compact(tx: &Transaction, repo: &str, kind: &str) -> Result<()> {
         let mut rows = stmt.query(params![repo, kind])?;
         while let Some(r) = rows.next()? {
             unpack(
-                r.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?,
+                r.get_ref(0)?.as_blob().map_err(super::db::Error::from)?,
                 &mut all,
             );
         }

@@ -20,8 +20,8 @@
 //! All of it is plain SQL on the `leases` table (migration 12), one statement or one immediate
 //! transaction at a time, so another store backend can implement the same four operations.
 
+use super::db::{params, Connection, OptionalExtension};
 use super::{runs, Result, Store};
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -62,9 +62,7 @@ pub fn take(store: &mut Store, unit: &str, ttl: Duration) -> Result<Taken> {
     // Bookkeeping: a lease is not a change of what the store says (a job that skipped every
     // unit changed nothing).
     super::bookkeeping(|| {
-        let tx = store
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = store.conn.transaction()?;
         let current: Option<(String, i64, Option<i64>)> = tx
             .query_row(
                 "SELECT holder, expires_at, run_id FROM leases WHERE unit = ?1",
@@ -162,7 +160,7 @@ pub fn list(conn: &Connection) -> Result<Vec<LeaseInfo>> {
             run_id: r.get(3)?,
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<super::db::Result<_>>()?)
 }
 
 /// Renews this process's leases in the background while their sweeps run: every third of the
@@ -302,12 +300,6 @@ fn random_tag() -> String {
 mod tests {
     use super::*;
 
-    fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = Store::open(&dir.path().join("r.db")).expect("store");
-        (dir, store)
-    }
-
     /// A lease of another worker on another host, expiring `in_ms` from now, with its run.
     fn foreign(store: &Store, unit: &str, in_ms: i64, run: Option<i64>) {
         store
@@ -321,62 +313,65 @@ mod tests {
 
     #[test]
     fn a_live_lease_of_another_worker_is_not_taken() {
-        let (_d, mut store) = store();
-        foreign(&store, "aws-iam:1", 60_000, None);
-        let taken = take(&mut store, "aws-iam:1", DEFAULT_TTL).expect("take");
-        assert!(
-            matches!(taken, Taken::Held { ref holder, .. } if holder == "elsewhere:1:ab"),
-            "{taken:?}"
-        );
-        assert_eq!(
-            take(&mut store, "aws-iam:2", DEFAULT_TTL).expect("take"),
-            Taken::Ours { interrupted: None }
-        );
+        for (_d, mut store) in crate::store::testing::stores() {
+            foreign(&store, "aws-iam:1", 60_000, None);
+            let taken = take(&mut store, "aws-iam:1", DEFAULT_TTL).expect("take");
+            assert!(
+                matches!(taken, Taken::Held { ref holder, .. } if holder == "elsewhere:1:ab"),
+                "{taken:?}"
+            );
+            assert_eq!(
+                take(&mut store, "aws-iam:2", DEFAULT_TTL).expect("take"),
+                Taken::Ours { interrupted: None }
+            );
+        }
     }
 
     #[test]
     fn an_expired_lease_is_taken_and_its_started_run_marked_interrupted() {
-        let (_d, mut store) = store();
-        let run =
-            runs::start(store.conn(), "aws-iam", "aws-iam:1", chrono::Utc::now()).expect("run");
-        foreign(&store, "aws-iam:1", -1, Some(run));
-        let taken = take(&mut store, "aws-iam:1", DEFAULT_TTL).expect("take");
-        assert_eq!(
-            taken,
-            Taken::Ours {
-                interrupted: Some(run)
-            }
-        );
-        let status: String = store
-            .conn()
-            .query_row("SELECT status FROM scan_runs WHERE id = ?1", [run], |r| {
-                r.get(0)
-            })
-            .expect("status");
-        assert_eq!(status, runs::INTERRUPTED);
+        for (_d, mut store) in crate::store::testing::stores() {
+            let run =
+                runs::start(store.conn(), "aws-iam", "aws-iam:1", chrono::Utc::now()).expect("run");
+            foreign(&store, "aws-iam:1", -1, Some(run));
+            let taken = take(&mut store, "aws-iam:1", DEFAULT_TTL).expect("take");
+            assert_eq!(
+                taken,
+                Taken::Ours {
+                    interrupted: Some(run)
+                }
+            );
+            let status: String = store
+                .conn()
+                .query_row("SELECT status FROM scan_runs WHERE id = ?1", [run], |r| {
+                    r.get(0)
+                })
+                .expect("status");
+            assert_eq!(status, runs::INTERRUPTED);
+        }
     }
 
     #[test]
     fn a_lease_is_renewed_and_released_only_by_its_holder() {
-        let (_d, mut store) = store();
-        take(&mut store, "git:a", Duration::from_secs(1)).expect("take");
-        foreign(&store, "git:b", 60_000, None);
-        let lost = renew(
-            store.conn(),
-            &["git:a".into(), "git:b".into()],
-            Duration::from_secs(60),
-        )
-        .expect("renew");
-        assert_eq!(lost, ["git:b"]);
-        let leases = list(store.conn()).expect("list");
-        assert!(leases[0].expires_in >= 58, "{leases:?}");
-        release(store.conn(), "git:b").expect("release");
-        release(store.conn(), "git:a").expect("release");
-        let units: Vec<String> = list(store.conn())
-            .expect("list")
-            .into_iter()
-            .map(|l| l.unit)
-            .collect();
-        assert_eq!(units, ["git:b"]);
+        for (_d, mut store) in crate::store::testing::stores() {
+            take(&mut store, "git:a", Duration::from_secs(1)).expect("take");
+            foreign(&store, "git:b", 60_000, None);
+            let lost = renew(
+                store.conn(),
+                &["git:a".into(), "git:b".into()],
+                Duration::from_secs(60),
+            )
+            .expect("renew");
+            assert_eq!(lost, ["git:b"]);
+            let leases = list(store.conn()).expect("list");
+            assert!(leases[0].expires_in >= 58, "{leases:?}");
+            release(store.conn(), "git:b").expect("release");
+            release(store.conn(), "git:a").expect("release");
+            let units: Vec<String> = list(store.conn())
+                .expect("list")
+                .into_iter()
+                .map(|l| l.unit)
+                .collect();
+            assert_eq!(units, ["git:b"]);
+        }
     }
 }

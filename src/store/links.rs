@@ -1,10 +1,10 @@
 //! `links`: how each account of a system was linked to a person, by the latest run that linked it
 //! differently (`run_id`): a run that links an account the same way again writes nothing.
 
+use super::db::{params, Connection, OptionalExtension, Transaction};
 use super::Result;
 use crate::link::Link;
 use residual_scanners::Account;
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
@@ -182,20 +182,20 @@ mod tests {
     /// again; another basis, or none (a partial run), is.
     #[test]
     fn links_of_the_same_basis_are_not_compared_again() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut store = Store::open(&dir.path().join("t.db")).expect("store");
-        let now = chrono::Utc::now();
-        let run = crate::store::runs::start(store.conn(), "inventory", "inventory:crm", now)
-            .expect("run");
-        write(&mut store, run, Some("b1"));
-        wipe(&store);
-        write(&mut store, run, Some("b1"));
-        assert_eq!(count(&store), 0, "the same basis is not compared");
-        write(&mut store, run, Some("b2"));
-        assert_eq!(count(&store), 1, "another basis is compared");
-        write(&mut store, run, None);
-        wipe(&store);
-        write(&mut store, run, Some("b2"));
-        assert_eq!(count(&store), 1, "a run without a basis forgets it");
+        for (_dir, mut store) in crate::store::testing::stores() {
+            let now = chrono::Utc::now();
+            let run = crate::store::runs::start(store.conn(), "inventory", "inventory:crm", now)
+                .expect("run");
+            write(&mut store, run, Some("b1"));
+            wipe(&store);
+            write(&mut store, run, Some("b1"));
+            assert_eq!(count(&store), 0, "the same basis is not compared");
+            write(&mut store, run, Some("b2"));
+            assert_eq!(count(&store), 1, "another basis is compared");
+            write(&mut store, run, None);
+            wipe(&store);
+            write(&mut store, run, Some("b2"));
+            assert_eq!(count(&store), 1, "a run without a basis forgets it");
+        }
     }
 }

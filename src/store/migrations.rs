@@ -1,8 +1,14 @@
-//! Numbered schema migrations. A migration is appended, never edited: `user_version` records how
-//! many have run, and a database from a newer residual is refused rather than misread.
+//! Numbered schema migrations. A migration is appended, never edited: `user_version` (SQLite) or
+//! the one row of `residual_schema` (PostgreSQL) records how many have run, and a database from a
+//! newer residual is refused rather than misread.
+//!
+//! PostgreSQL runs the same list, rewritten by [`db::dialect`](super::db::dialect). A PostgreSQL
+//! store is always created empty by this build, so the data moves of old migrations (statements
+//! `INSERT INTO … SELECT` from the tables they replace, and the rewrites in [`after`]) have
+//! nothing to move there and are left out: they are SQLite's history, not schema.
 
+use super::db::{Connection, OptionalExtension, Transaction};
 use super::{Result, StoreError};
-use rusqlite::Connection;
 use std::path::Path;
 
 const MIGRATIONS: &[&str] = &[
@@ -319,7 +325,7 @@ const MIGRATIONS: &[&str] = &[
 const COMPACT_CONTENT: &str = "-- then: compact observation content";
 
 /// What a migration needs beyond SQL, run in its transaction right after it.
-fn after(version: i64, sql: &str, tx: &rusqlite::Transaction) -> Result<()> {
+fn after(version: i64, sql: &str, tx: &Transaction) -> Result<()> {
     match version {
         4 => super::observations::fill_digests(tx),
         _ if sql.contains(COMPACT_CONTENT) => super::observations::compact_content(tx),
@@ -336,8 +342,7 @@ pub(crate) fn schema_of_version(conn: &Connection, version: usize) {
     for sql in &MIGRATIONS[..version] {
         conn.execute_batch(sql).expect("old schema");
     }
-    conn.pragma_update(None, "user_version", version as i64)
-        .expect("version");
+    set_version(conn, version as i64).expect("version");
 }
 
 /// Builds the schema as it was just before the migration that compacted observation content
@@ -351,8 +356,64 @@ pub(crate) fn schema_before_compact_content(conn: &Connection) {
     schema_of_version(conn, before);
 }
 
+/// The schema version of the store: SQLite's `user_version`, PostgreSQL's `residual_schema`
+/// (0 for a new database).
+pub(super) fn version(conn: &Connection) -> Result<i64> {
+    match conn.sqlite() {
+        Some(c) => Ok(c.pragma_query_value(None, "user_version", |r| r.get(0))?),
+        None => {
+            let exists: bool = conn.query_row(
+                "SELECT to_regclass('residual_schema') IS NOT NULL",
+                [],
+                |r| r.get(0),
+            )?;
+            if !exists {
+                return Ok(0);
+            }
+            Ok(conn
+                .query_row("SELECT version FROM residual_schema", [], |r| r.get(0))
+                .optional()?
+                .unwrap_or(0))
+        }
+    }
+}
+
+fn set_version(conn: &Connection, version: i64) -> Result<()> {
+    match conn.sqlite() {
+        Some(c) => Ok(c.pragma_update(None, "user_version", version)?),
+        None => {
+            conn.execute("DELETE FROM residual_schema", [])?;
+            conn.execute(
+                "INSERT INTO residual_schema (version) VALUES (?1)",
+                [version],
+            )?;
+            Ok(())
+        }
+    }
+}
+
+/// A migration's text for PostgreSQL: its statements less the data moves (see the module
+/// comment). Statements are split at `;` unless the migration has triggers (whose bodies hold
+/// `;`); those migrations move no data.
+fn postgres_text(sql: &str) -> String {
+    if sql.contains("CREATE TRIGGER") {
+        return sql.to_string();
+    }
+    sql.split(';')
+        .filter(|stmt| {
+            let code = stmt
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty() && !l.starts_with("--"))
+                .unwrap_or("");
+            !code.starts_with("INSERT INTO")
+        })
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
-    let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let current = version(conn)?;
     if current > SCHEMA_VERSION {
         return Err(StoreError::TooNew {
             path: path.to_path_buf(),
@@ -360,17 +421,25 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
             known: SCHEMA_VERSION,
         });
     }
+    if conn.is_postgres() && current < SCHEMA_VERSION {
+        // Concurrent first opens race to create it; the loser's statement is a no-op.
+        conn.execute_batch("CREATE TABLE IF NOT EXISTS residual_schema (version BIGINT NOT NULL)")?;
+    }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         // Several workers may open a new store at once: each migration takes the write lock
         // first and is skipped when another process ran it meanwhile.
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let now_at: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let tx = conn.transaction()?;
+        let now_at = version(&tx)?;
         if now_at > i as i64 {
             continue;
         }
-        tx.execute_batch(sql)?;
-        after((i + 1) as i64, sql, &tx)?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        if tx.is_postgres() {
+            tx.execute_batch(&postgres_text(sql))?;
+        } else {
+            tx.execute_batch(sql)?;
+            after((i + 1) as i64, sql, &tx)?;
+        }
+        set_version(&tx, (i + 1) as i64)?;
         tx.commit()?;
     }
     Ok(())
@@ -388,8 +457,7 @@ mod tests {
         for sql in &MIGRATIONS[..2] {
             conn.execute_batch(sql).expect("old schema");
         }
-        conn.pragma_update(None, "user_version", 2)
-            .expect("version");
+        set_version(&conn, 2).expect("version");
         let commit = "aa".repeat(20);
         let blob = "0b".repeat(20);
         conn.execute_batch(&format!(
@@ -416,8 +484,7 @@ mod tests {
         for sql in &MIGRATIONS[..3] {
             conn.execute_batch(sql).expect("old schema");
         }
-        conn.pragma_update(None, "user_version", 3)
-            .expect("version");
+        set_version(&conn, 3).expect("version");
         let run = |id: i64, status: &str| {
             format!(
                 "INSERT INTO scan_runs VALUES ({id}, 'inventory', 'inventory:crm', '{status}', \

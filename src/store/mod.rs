@@ -1,12 +1,14 @@
-//! The SQLite store: one file, WAL mode, mode 0600, numbered migrations.
+//! The store: a SQLite file (WAL mode, mode 0600; the embedded default) or a PostgreSQL database
+//! (`--db postgres://…`, the shared store of several workers), with the same numbered migrations,
+//! hash chain and exit codes.
 //!
-//! Every other module reaches the database through [`Store`] and the table-family modules below, so
-//! a server database could replace the file later without touching the rest of the core. Each HR
-//! import and each scan run is written inside one transaction: an interrupted run leaves the store
-//! as it was.
+//! Every other module reaches the database through [`Store`] and the table-family modules below;
+//! they speak to it through [`db`], which hides which backend it is. Each HR import and each scan
+//! run is written inside one transaction: an interrupted run leaves the store as it was.
 
 pub mod audit;
 pub mod cases;
+pub mod db;
 pub mod events;
 pub mod exceptions;
 pub mod findings;
@@ -14,6 +16,7 @@ pub mod focus;
 pub mod git;
 pub mod leases;
 pub mod links;
+pub mod migrate;
 pub mod migrations;
 mod observation_content;
 pub mod observations;
@@ -24,7 +27,7 @@ pub mod runs;
 pub mod seal;
 
 use crate::keys::{ChainKey, KeyError};
-use rusqlite::Connection;
+use db::Connection;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -50,6 +53,13 @@ pub(crate) fn bookkeeping<T>(write: impl FnOnce() -> T) -> T {
     out
 }
 
+/// Records that a transaction committed (SQLite's commit hook; PostgreSQL's commit).
+pub(crate) fn note_commit() {
+    if !BOOKKEEPING.load(Ordering::SeqCst) {
+        COMMITTED.store(true, Ordering::SeqCst);
+    }
+}
+
 /// Whether any transaction of this process committed to a store (schema migrations of the open
 /// itself excluded).
 pub fn committed_in_this_process() -> bool {
@@ -63,8 +73,11 @@ pub enum StoreError {
     Open {
         path: PathBuf,
         #[source]
-        source: rusqlite::Error,
+        source: db::Error,
     },
+    /// A PostgreSQL server could not be reached or refused us (its message names the host).
+    #[error(transparent)]
+    Connect(#[from] db::pg::ConnectError),
     #[error("database {path}: cannot set file mode 0600")]
     Permissions {
         path: PathBuf,
@@ -84,10 +97,10 @@ pub enum StoreError {
         known: i64,
     },
     #[error(transparent)]
-    Sql(#[from] rusqlite::Error),
+    Sql(#[from] db::Error),
     /// A stored value is not of the type its column promises.
     #[error("stored value: {0}")]
-    Value(#[from] rusqlite::types::FromSqlError),
+    Value(#[from] db::FromSqlError),
     #[error("stored JSON is corrupt: {0}")]
     Json(#[from] serde_json::Error),
     /// Writing a row that was read failed (a closed pipe, a full disk).
@@ -117,14 +130,16 @@ impl StoreError {
     /// timeout (`SQLITE_BUSY` / `SQLITE_LOCKED`): a retryable condition with its own exit code,
     /// not bad input.
     pub fn is_locked(&self) -> bool {
-        let sql = match self {
-            StoreError::Sql(e) | StoreError::Open { source: e, .. } => e,
-            _ => return false,
-        };
-        matches!(
-            sql.sqlite_error_code(),
-            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-        )
+        match self {
+            StoreError::Sql(e) | StoreError::Open { source: e, .. } => e.is_locked(),
+            _ => false,
+        }
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        StoreError::Sql(e.into())
     }
 }
 
@@ -139,15 +154,15 @@ pub struct Store {
     chain_key: Option<ChainKey>,
 }
 
-/// A write transaction of a [`Store`]: a `rusqlite` transaction (it derefs to one) that also
+/// A write transaction of a [`Store`]: a [`db::Transaction`] (it derefs to one) that also
 /// carries the store's chain key, so every event appended in it is keyed.
 pub struct Tx<'s> {
-    tx: rusqlite::Transaction<'s>,
+    tx: db::Transaction<'s>,
     chain_key: Option<&'s ChainKey>,
 }
 
 impl<'s> std::ops::Deref for Tx<'s> {
-    type Target = rusqlite::Transaction<'s>;
+    type Target = db::Transaction<'s>;
 
     fn deref(&self) -> &Self::Target {
         &self.tx
@@ -155,7 +170,7 @@ impl<'s> std::ops::Deref for Tx<'s> {
 }
 
 impl Tx<'_> {
-    pub fn commit(self) -> rusqlite::Result<()> {
+    pub fn commit(self) -> db::Result<()> {
         self.tx.commit()
     }
 
@@ -168,13 +183,16 @@ impl Tx<'_> {
 impl Store {
     /// Opens (creating if needed) the database file, restricts it to its owner, and migrates it.
     pub fn open(path: &Path) -> Result<Store> {
+        if let Some(url) = url_of(path) {
+            return Store::open_postgres(path, url, false);
+        }
         let existed = path.exists();
         if !existed {
             create_private(path)?;
         }
-        let conn = Connection::open(path).map_err(|source| StoreError::Open {
+        let conn = rusqlite::Connection::open(path).map_err(|source| StoreError::Open {
             path: path.to_path_buf(),
-            source,
+            source: source.into(),
         })?;
         restrict(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -185,7 +203,7 @@ impl Store {
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.busy_timeout(DEFAULT_LOCK_TIMEOUT)?;
         let mut store = Store {
-            conn,
+            conn: Connection::from_sqlite(conn),
             path: path.to_path_buf(),
             chain_key: None,
         };
@@ -193,12 +211,12 @@ impl Store {
         store.chain_key = Some(seal::key_for_writing(&mut store.conn, path)?);
         // Registered after the migrations: creating or upgrading the schema is not a change of
         // what the store says.
-        store.conn.commit_hook(Some(|| {
-            if !BOOKKEEPING.load(Ordering::SeqCst) {
-                COMMITTED.store(true, Ordering::SeqCst);
-            }
-            false
-        }))?;
+        if let Some(sqlite) = store.conn.sqlite_mut() {
+            sqlite.commit_hook(Some(|| {
+                note_commit();
+                false
+            }))?;
+        }
         for side in ["-wal", "-shm"] {
             let mut p = path.as_os_str().to_owned();
             p.push(side);
@@ -213,12 +231,17 @@ impl Store {
     /// Opens an existing store for reading only: nothing is created, migrated or written (the
     /// gate). A store of another schema version is refused rather than upgraded.
     pub fn open_read_only(path: &Path) -> Result<Store> {
+        if let Some(url) = url_of(path) {
+            return Store::open_postgres(path, url, true);
+        }
         let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
             | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
             | rusqlite::OpenFlags::SQLITE_OPEN_URI;
-        let conn = Connection::open_with_flags(path, flags).map_err(|source| StoreError::Open {
-            path: path.to_path_buf(),
-            source,
+        let conn = rusqlite::Connection::open_with_flags(path, flags).map_err(|source| {
+            StoreError::Open {
+                path: path.to_path_buf(),
+                source: source.into(),
+            }
         })?;
         conn.busy_timeout(DEFAULT_LOCK_TIMEOUT)?;
         let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -231,19 +254,83 @@ impl Store {
             return Err(StoreError::TooOld { path, found, known });
         }
         Ok(Store {
-            conn,
+            conn: Connection::from_sqlite(conn),
             path,
             chain_key: None,
         })
     }
 
-    /// How long statements wait for another process's lock before failing as locked.
-    pub fn set_lock_timeout(&self, timeout: Duration) -> Result<()> {
-        Ok(self.conn.busy_timeout(timeout)?)
+    /// Opens the PostgreSQL store `url` names (`path` is the same text as given): connects,
+    /// migrates and loads the chain key as [`Store::open`] does for a file; `read_only` checks
+    /// the schema version instead and makes every transaction of the session read-only.
+    fn open_postgres(path: &Path, url: &str, read_only: bool) -> Result<Store> {
+        let client = db::pg::connect(url, DEFAULT_LOCK_TIMEOUT)?;
+        let mut conn = Connection::from_postgres(client);
+        let shown = PathBuf::from(db::pg::redact(url));
+        if read_only {
+            if let Some(pg) = conn.postgres() {
+                pg.read_only()?;
+            }
+            let found = migrations::version(&conn)?;
+            let known = migrations::SCHEMA_VERSION;
+            if found > known {
+                return Err(StoreError::TooNew {
+                    path: shown,
+                    found,
+                    known,
+                });
+            }
+            if found < known {
+                return Err(StoreError::TooOld {
+                    path: shown,
+                    found,
+                    known,
+                });
+            }
+            return Ok(Store {
+                conn,
+                path: path.to_path_buf(),
+                chain_key: None,
+            });
+        }
+        // Creating the schema or sealing the chain is not a change of what the store says (the
+        // commit hook of a SQLite store is registered after both for the same reason).
+        bookkeeping(|| migrations::migrate(&mut conn, &shown))?;
+        let chain_key = bookkeeping(|| seal::key_for_writing(&mut conn, path))?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+            chain_key: Some(chain_key),
+        })
     }
 
+    /// How long statements wait for another process's lock before failing as locked
+    /// (SQLite's busy timeout; PostgreSQL's `lock_timeout`, the write lock included).
+    pub fn set_lock_timeout(&self, timeout: Duration) -> Result<()> {
+        match (self.conn.sqlite(), self.conn.postgres()) {
+            (Some(c), _) => Ok(c.busy_timeout(timeout).map_err(db::Error::from)?),
+            (_, Some(c)) => Ok(c.set_lock_timeout(timeout)?),
+            _ => Ok(()),
+        }
+    }
+
+    /// The file (or the URL, as given) the store was opened from.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// What messages may name the store by: its file, or its URL without the password.
+    pub fn location(&self) -> String {
+        let text = self.path.to_string_lossy();
+        if db::pg::is_url(&text) {
+            db::pg::redact(&text)
+        } else {
+            self.path.display().to_string()
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.conn.is_postgres()
     }
 
     /// Starts the one transaction an import or a scan run is written in. It takes the write
@@ -251,9 +338,7 @@ impl Store {
     /// fails at once with "database is locked" when another process wrote in between, instead
     /// of waiting out the busy timeout.
     pub fn transaction(&mut self) -> Result<Tx<'_>> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.conn.transaction()?;
         Ok(Tx {
             tx,
             chain_key: self.chain_key.as_ref(),
@@ -263,6 +348,25 @@ impl Store {
     pub fn conn(&self) -> &Connection {
         &self.conn
     }
+}
+
+/// What messages may name the store at `path` by: the file, or the URL without its password.
+pub fn shown(path: &Path) -> String {
+    match url_of(path) {
+        Some(url) => db::pg::redact(url),
+        None => path.display().to_string(),
+    }
+}
+
+/// Whether a store may be at `path`: the file exists, or it is a server's URL (whether the
+/// server has a store is found out by connecting).
+pub fn may_exist(path: &Path) -> bool {
+    url_of(path).is_some() || path.exists()
+}
+
+/// The PostgreSQL URL `path` is, if it is one.
+fn url_of(path: &Path) -> Option<&str> {
+    path.to_str().filter(|p| db::pg::is_url(p))
 }
 
 #[cfg(unix)]
@@ -303,4 +407,69 @@ fn restrict(path: &Path) -> Result<()> {
 #[cfg(not(unix))]
 fn restrict(_path: &Path) -> Result<()> {
     Ok(())
+}
+
+/// Where the store's unit tests run: every test body runs once per backend.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::Store;
+    use std::path::PathBuf;
+
+    /// A new store on each backend: a SQLite file in a new directory, and, when
+    /// `RESIDUAL_TEST_POSTGRES` names a server, a new empty PostgreSQL database on it (the
+    /// directory then holds its key files). The directory lives as long as the store is used.
+    pub(crate) fn stores() -> Vec<(tempfile::TempDir, Store)> {
+        locations()
+            .into_iter()
+            .map(|(dir, at)| {
+                let store = Store::open(&at)
+                    .unwrap_or_else(|e| panic!("opening a test store {}: {e}", super::shown(&at)));
+                (dir, store)
+            })
+            .collect()
+    }
+
+    /// Where [`stores`] opens its stores (a test that opens them itself).
+    pub(crate) fn locations() -> Vec<(tempfile::TempDir, PathBuf)> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("t.db");
+        let mut out = vec![(dir, file)];
+        if let Some(url) = fresh_database() {
+            out.push((tempfile::tempdir().expect("temp dir"), url));
+        }
+        out
+    }
+
+    /// A new empty database on the server `RESIDUAL_TEST_POSTGRES` names; its key files go to a
+    /// directory of this test process.
+    fn fresh_database() -> Option<PathBuf> {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        static KEYS: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+        let server = std::env::var("RESIDUAL_TEST_POSTGRES")
+            .ok()
+            .filter(|s| !s.is_empty())?;
+        let keys = KEYS.get_or_init(|| tempfile::tempdir().expect("temp dir"));
+        std::env::set_var(crate::keys::KEY_DIR_ENV, keys.path());
+        let name = format!(
+            "residual_unit_{}_{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        );
+        let mut client =
+            postgres::Client::connect(&server, postgres::NoTls).expect("the test server");
+        // One statement per call (a multi-statement call is one transaction), and one creation
+        // at a time: CREATE DATABASE copies template1, which must have no other user.
+        static CREATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one = CREATING.lock().unwrap_or_else(|e| e.into_inner());
+        client
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+            .expect("no old scratch database");
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("a scratch database");
+        let base = server.split('?').next().unwrap_or(&server);
+        let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
+        Some(PathBuf::from(format!("{base}/{name}")))
+    }
 }

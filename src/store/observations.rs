@@ -13,10 +13,10 @@
 //! (new, changed, and `last_run` of what it saw unchanged) but never marks anything gone: what it
 //! did not see proves nothing.
 
+use super::db::{params, Connection, OptionalExtension, Transaction};
 use super::observation_content::{self as content, Decoded, RowType};
 use super::Result;
 use residual_scanners::{ByAccount, Credential, CredentialKind, Grant, Observations, RunStatus};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
@@ -144,13 +144,13 @@ fn load_known(tx: &Transaction, system: &str) -> Result<(KeyMap<Known>, i64)> {
 /// The statements one run's changes are written with.
 struct Writer<'t> {
     system: &'t str,
-    insert: rusqlite::Statement<'t>,
-    update: rusqlite::Statement<'t>,
-    reappear: rusqlite::Statement<'t>,
-    seen: rusqlite::Statement<'t>,
-    gone: rusqlite::Statement<'t>,
-    change: rusqlite::Statement<'t>,
-    change_keeping: rusqlite::Statement<'t>,
+    insert: super::db::Statement<'t>,
+    update: super::db::Statement<'t>,
+    reappear: super::db::Statement<'t>,
+    seen: super::db::Statement<'t>,
+    gone: super::db::Statement<'t>,
+    change: super::db::Statement<'t>,
+    change_keeping: super::db::Statement<'t>,
 }
 
 impl<'t> Writer<'t> {
@@ -170,10 +170,14 @@ impl<'t> Writer<'t> {
                    gone_run = NULL WHERE system = ?1 AND id = ?2",
             )?,
             seen: tx.prepare("UPDATE observations SET last_run = ?3 WHERE system = ?1 AND id = ?2")?,
-            gone: tx.prepare(
+            // SQLite's two-argument MAX is PostgreSQL's GREATEST.
+            gone: tx.prepare(if tx.is_postgres() {
+                "UPDATE observations SET gone_run = ?3, last_run = GREATEST(last_run, ?4) \
+                 WHERE system = ?1 AND id = ?2"
+            } else {
                 "UPDATE observations SET gone_run = ?3, last_run = MAX(last_run, ?4) \
-                 WHERE system = ?1 AND id = ?2",
-            )?,
+                 WHERE system = ?1 AND id = ?2"
+            })?,
             change: tx.prepare(
                 "INSERT INTO observation_changes (run_id, observation, change, previous) VALUES (?1, ?2, ?3, NULL)",
             )?,
@@ -527,7 +531,7 @@ pub fn changes_of_run(conn: &Connection, run_id: i64) -> Result<Vec<Change>> {
             change: r.get(5)?,
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<super::db::Result<_>>()?)
 }
 
 /// Rewrites content stored whole by schema 10 and older in the compact form, with its digest,
@@ -662,12 +666,6 @@ mod tests {
         (id, changes)
     }
 
-    fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&dir.path().join("t.db")).expect("store");
-        (dir, store)
-    }
-
     fn count(store: &Store, sql: &str) -> i64 {
         store
             .conn()
@@ -724,233 +722,241 @@ mod tests {
     /// is.
     #[test]
     fn a_complete_run_of_the_same_input_is_not_compared_again() {
-        let (_dir, mut store) = store();
-        let seen = [account("ann", true)];
-        let of = |input: &str, status: RunStatus| ScanReport {
-            input_digest: Some(input.to_string()),
-            ..report(status, &seen)
-        };
-        run(&mut store, &of("sha256:a", RunStatus::Complete));
-        // What only a comparison would notice: the row is gone from the store.
-        store
-            .conn()
-            .execute("DELETE FROM observations", [])
-            .expect("delete");
-        let (_, same) = run(&mut store, &of("sha256:a", RunStatus::Complete));
-        assert_eq!(same, Changes::default(), "the same input is not compared");
-        assert_eq!(count(&store, "SELECT COUNT(*) FROM observations"), 0);
-        let (_, other) = run(&mut store, &of("sha256:b", RunStatus::Complete));
-        assert_eq!(other.appeared, 1, "another input is compared");
-        store
-            .conn()
-            .execute("DELETE FROM observations", [])
-            .expect("delete");
-        run(&mut store, &of("sha256:b", RunStatus::Partial));
-        store
-            .conn()
-            .execute("DELETE FROM observations", [])
-            .expect("delete");
-        let (_, after_partial) = run(&mut store, &of("sha256:b", RunStatus::Complete));
-        assert_eq!(
-            after_partial.appeared, 1,
-            "after a partial run, the same input is compared again"
-        );
+        for (_dir, mut store) in crate::store::testing::stores() {
+            let seen = [account("ann", true)];
+            let of = |input: &str, status: RunStatus| ScanReport {
+                input_digest: Some(input.to_string()),
+                ..report(status, &seen)
+            };
+            run(&mut store, &of("sha256:a", RunStatus::Complete));
+            // What only a comparison would notice: the row is gone from the store.
+            store
+                .conn()
+                .execute("DELETE FROM observations", [])
+                .expect("delete");
+            let (_, same) = run(&mut store, &of("sha256:a", RunStatus::Complete));
+            assert_eq!(same, Changes::default(), "the same input is not compared");
+            assert_eq!(count(&store, "SELECT COUNT(*) FROM observations"), 0);
+            let (_, other) = run(&mut store, &of("sha256:b", RunStatus::Complete));
+            assert_eq!(other.appeared, 1, "another input is compared");
+            store
+                .conn()
+                .execute("DELETE FROM observations", [])
+                .expect("delete");
+            run(&mut store, &of("sha256:b", RunStatus::Partial));
+            store
+                .conn()
+                .execute("DELETE FROM observations", [])
+                .expect("delete");
+            let (_, after_partial) = run(&mut store, &of("sha256:b", RunStatus::Complete));
+            assert_eq!(
+                after_partial.appeared, 1,
+                "after a partial run, the same input is compared again"
+            );
+        }
     }
 
     #[test]
     fn an_unchanged_complete_run_writes_nothing() {
-        let (_dir, mut store) = store();
-        let seen = [account("ann", true), account("ben", true)];
-        let (_, first) = run(&mut store, &report(RunStatus::Complete, &seen));
-        assert_eq!(first.appeared, 2);
-        let (second_id, second) = run(&mut store, &report(RunStatus::Complete, &seen));
-        assert_eq!(second, Changes::default());
-        assert!(changes_of_run(store.conn(), second_id)
-            .expect("history")
-            .is_empty());
-        assert_eq!(count(&store, "SELECT COUNT(*) FROM observations"), 2);
+        for (_dir, mut store) in crate::store::testing::stores() {
+            let seen = [account("ann", true), account("ben", true)];
+            let (_, first) = run(&mut store, &report(RunStatus::Complete, &seen));
+            assert_eq!(first.appeared, 2);
+            let (second_id, second) = run(&mut store, &report(RunStatus::Complete, &seen));
+            assert_eq!(second, Changes::default());
+            assert!(changes_of_run(store.conn(), second_id)
+                .expect("history")
+                .is_empty());
+            assert_eq!(count(&store, "SELECT COUNT(*) FROM observations"), 2);
+        }
     }
 
     #[test]
     fn a_targeted_run_marks_gone_only_what_its_accounts_held_and_is_never_the_latest_complete() {
-        let (_dir, mut store) = store();
-        let both = [account("ann", true), account("ben", true)];
-        let (full, _) = run(&mut store, &report(RunStatus::Complete, &both));
-        // Targeted at ann and cat, seeing neither: ann's account went, ben's is not looked at.
-        let mut targeted = report(RunStatus::Complete, &[]);
-        targeted.coverage = residual_scanners::coverage::units(
-            &["targeted:ann".to_string(), "targeted:cat".into()],
-            &[],
-        );
-        let (targeted_id, changes) = run(&mut store, &targeted);
-        assert_eq!(changes.gone, 1, "{changes:?}");
-        let gone = changes_of_run(store.conn(), targeted_id).expect("history");
-        assert_eq!(gone[0].account, "ann");
-        assert_eq!(
-            count(
-                &store,
-                "SELECT COUNT(*) FROM observations WHERE gone_run IS NULL"
-            ),
-            1,
-            "ben is still held"
-        );
-        let later = targeted_id + 1;
-        let previous = crate::store::runs::previous_complete(store.conn(), "inventory:crm", later)
-            .expect("previous");
-        assert_eq!(
-            previous,
-            Some(full),
-            "a targeted run is not the latest complete"
-        );
+        for (_dir, mut store) in crate::store::testing::stores() {
+            let both = [account("ann", true), account("ben", true)];
+            let (full, _) = run(&mut store, &report(RunStatus::Complete, &both));
+            // Targeted at ann and cat, seeing neither: ann's account went, ben's is not looked at.
+            let mut targeted = report(RunStatus::Complete, &[]);
+            targeted.coverage = residual_scanners::coverage::units(
+                &["targeted:ann".to_string(), "targeted:cat".into()],
+                &[],
+            );
+            let (targeted_id, changes) = run(&mut store, &targeted);
+            assert_eq!(changes.gone, 1, "{changes:?}");
+            let gone = changes_of_run(store.conn(), targeted_id).expect("history");
+            assert_eq!(gone[0].account, "ann");
+            assert_eq!(
+                count(
+                    &store,
+                    "SELECT COUNT(*) FROM observations WHERE gone_run IS NULL"
+                ),
+                1,
+                "ben is still held"
+            );
+            let later = targeted_id + 1;
+            let previous =
+                crate::store::runs::previous_complete(store.conn(), "inventory:crm", later)
+                    .expect("previous");
+            assert_eq!(
+                previous,
+                Some(full),
+                "a targeted run is not the latest complete"
+            );
+        }
     }
 
     #[test]
     fn changes_read_back_with_the_content_before_them() {
-        let (_dir, mut store) = store();
-        run(
-            &mut store,
-            &report(
-                RunStatus::Complete,
-                &[account("ann", true), account("ben", true)],
-            ),
-        );
-        let (id, changes) = run(
-            &mut store,
-            &report(
-                RunStatus::Complete,
-                &[account("ann", false), account("cat", true)],
-            ),
-        );
-        assert_eq!(
-            changes,
-            Changes {
-                appeared: 1,
-                changed: 1,
-                gone: 1
-            }
-        );
-        let history = changes_of_run(store.conn(), id).expect("history");
-        let of = |subject: &str| {
-            history
-                .iter()
-                .find(|c| c.subject == subject)
-                .unwrap_or_else(|| panic!("no change of {subject}: {history:#?}"))
-        };
-        assert_eq!(of("ann").change, "changed");
-        assert!(of("ann")
-            .previous
-            .as_deref()
-            .unwrap_or("")
-            .contains("\"enabled\":true"));
-        assert!(of("ann").current.contains("\"enabled\":false"));
-        assert_eq!(of("ben").change, "gone");
-        assert_eq!(of("cat").change, "appeared");
-        let latest = latest_complete(store.conn(), "inventory:crm")
-            .expect("latest")
-            .expect("a complete run");
-        let names: Vec<&str> = latest.accounts.iter().map(|a| a.name.as_str()).collect();
-        assert_eq!(names, ["ann", "cat"]);
-        assert_eq!(
-            latest.grants.len(),
-            2,
-            "grants fold back out of their accounts"
-        );
+        for (_dir, mut store) in crate::store::testing::stores() {
+            run(
+                &mut store,
+                &report(
+                    RunStatus::Complete,
+                    &[account("ann", true), account("ben", true)],
+                ),
+            );
+            let (id, changes) = run(
+                &mut store,
+                &report(
+                    RunStatus::Complete,
+                    &[account("ann", false), account("cat", true)],
+                ),
+            );
+            assert_eq!(
+                changes,
+                Changes {
+                    appeared: 1,
+                    changed: 1,
+                    gone: 1
+                }
+            );
+            let history = changes_of_run(store.conn(), id).expect("history");
+            let of = |subject: &str| {
+                history
+                    .iter()
+                    .find(|c| c.subject == subject)
+                    .unwrap_or_else(|| panic!("no change of {subject}: {history:#?}"))
+            };
+            assert_eq!(of("ann").change, "changed");
+            assert!(of("ann")
+                .previous
+                .as_deref()
+                .unwrap_or("")
+                .contains("\"enabled\":true"));
+            assert!(of("ann").current.contains("\"enabled\":false"));
+            assert_eq!(of("ben").change, "gone");
+            assert_eq!(of("cat").change, "appeared");
+            let latest = latest_complete(store.conn(), "inventory:crm")
+                .expect("latest")
+                .expect("a complete run");
+            let names: Vec<&str> = latest.accounts.iter().map(|a| a.name.as_str()).collect();
+            assert_eq!(names, ["ann", "cat"]);
+            assert_eq!(
+                latest.grants.len(),
+                2,
+                "grants fold back out of their accounts"
+            );
+        }
     }
 
     #[test]
     fn a_partial_run_records_what_it_saw_and_marks_nothing_gone() {
-        let (_dir, mut store) = store();
-        run(
-            &mut store,
-            &report(
-                RunStatus::Complete,
-                &[account("ann", true), account("ben", true)],
-            ),
-        );
-        let (partial, changes) = run(
-            &mut store,
-            &report(
-                RunStatus::Partial,
-                &[account("ben", true), account("cat", true)],
-            ),
-        );
-        assert_eq!(
-            changes,
-            Changes {
-                appeared: 1,
-                changed: 0,
-                gone: 0
-            }
-        );
-        assert_eq!(
-            count(
-                &store,
-                "SELECT COUNT(*) FROM observations WHERE gone_run IS NULL"
-            ),
-            3
-        );
-        let ben_last: i64 = store
-            .conn()
-            .query_row(
-                "SELECT last_run FROM observations WHERE subject = 'ben'",
-                [],
-                |r| r.get(0),
-            )
-            .expect("ben");
-        assert_eq!(ben_last, partial, "a partial run records what it saw");
+        for (_dir, mut store) in crate::store::testing::stores() {
+            run(
+                &mut store,
+                &report(
+                    RunStatus::Complete,
+                    &[account("ann", true), account("ben", true)],
+                ),
+            );
+            let (partial, changes) = run(
+                &mut store,
+                &report(
+                    RunStatus::Partial,
+                    &[account("ben", true), account("cat", true)],
+                ),
+            );
+            assert_eq!(
+                changes,
+                Changes {
+                    appeared: 1,
+                    changed: 0,
+                    gone: 0
+                }
+            );
+            assert_eq!(
+                count(
+                    &store,
+                    "SELECT COUNT(*) FROM observations WHERE gone_run IS NULL"
+                ),
+                3
+            );
+            let ben_last: i64 = store
+                .conn()
+                .query_row(
+                    "SELECT last_run FROM observations WHERE subject = 'ben'",
+                    [],
+                    |r| r.get(0),
+                )
+                .expect("ben");
+            assert_eq!(ben_last, partial, "a partial run records what it saw");
+        }
     }
 
     #[test]
     fn an_observation_that_returns_appears_again_in_the_same_row() {
-        let (_dir, mut store) = store();
-        let ann = [account("ann", true)];
-        run(&mut store, &report(RunStatus::Complete, &ann));
-        let (gone_in, _) = run(&mut store, &report(RunStatus::Complete, &[]));
-        let (back_in, changes) = run(&mut store, &report(RunStatus::Complete, &ann));
-        assert_eq!(changes.appeared, 1);
-        let (first, last, gone): (i64, i64, Option<i64>) = store
-            .conn()
-            .query_row(
-                "SELECT first_run, last_run, gone_run FROM observations WHERE subject = 'ann'",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .expect("ann");
-        assert_eq!((first, last, gone), (back_in, back_in, None));
-        assert!(gone_in < back_in);
-        assert_eq!(count(&store, "SELECT COUNT(*) FROM observations"), 1);
+        for (_dir, mut store) in crate::store::testing::stores() {
+            let ann = [account("ann", true)];
+            run(&mut store, &report(RunStatus::Complete, &ann));
+            let (gone_in, _) = run(&mut store, &report(RunStatus::Complete, &[]));
+            let (back_in, changes) = run(&mut store, &report(RunStatus::Complete, &ann));
+            assert_eq!(changes.appeared, 1);
+            let (first, last, gone): (i64, i64, Option<i64>) = store
+                .conn()
+                .query_row(
+                    "SELECT first_run, last_run, gone_run FROM observations WHERE subject = 'ann'",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .expect("ann");
+            assert_eq!((first, last, gone), (back_in, back_in, None));
+            assert!(gone_in < back_in);
+            assert_eq!(count(&store, "SELECT COUNT(*) FROM observations"), 1);
+        }
     }
 
     #[test]
     fn pruning_keeps_what_is_present_and_drops_old_history() {
-        let (_dir, mut store) = store();
-        run(
-            &mut store,
-            &report(
-                RunStatus::Complete,
-                &[account("ann", true), account("ben", true)],
-            ),
-        );
-        let (second, _) = run(
-            &mut store,
-            &report(RunStatus::Complete, &[account("ann", true)]),
-        );
-        let (third, _) = run(
-            &mut store,
-            &report(RunStatus::Complete, &[account("ann", true)]),
-        );
-        let tx = store.transaction().expect("tx");
-        prune(&tx, "inventory:crm", third).expect("prune");
-        tx.commit().expect("commit");
-        assert!(changes_of_run(store.conn(), second).expect("h").is_empty());
-        let subjects: Vec<String> = latest_complete(store.conn(), "inventory:crm")
-            .expect("latest")
-            .expect("some")
-            .accounts
-            .into_iter()
-            .map(|a| a.name)
-            .collect();
-        assert_eq!(subjects, ["ann"]);
-        assert_eq!(count(&store, "SELECT COUNT(*) FROM observations"), 1);
+        for (_dir, mut store) in crate::store::testing::stores() {
+            run(
+                &mut store,
+                &report(
+                    RunStatus::Complete,
+                    &[account("ann", true), account("ben", true)],
+                ),
+            );
+            let (second, _) = run(
+                &mut store,
+                &report(RunStatus::Complete, &[account("ann", true)]),
+            );
+            let (third, _) = run(
+                &mut store,
+                &report(RunStatus::Complete, &[account("ann", true)]),
+            );
+            let tx = store.transaction().expect("tx");
+            prune(&tx, "inventory:crm", third).expect("prune");
+            tx.commit().expect("commit");
+            assert!(changes_of_run(store.conn(), second).expect("h").is_empty());
+            let subjects: Vec<String> = latest_complete(store.conn(), "inventory:crm")
+                .expect("latest")
+                .expect("some")
+                .accounts
+                .into_iter()
+                .map(|a| a.name)
+                .collect();
+            assert_eq!(subjects, ["ann"]);
+            assert_eq!(count(&store, "SELECT COUNT(*) FROM observations"), 1);
+        }
     }
 }

@@ -1,13 +1,13 @@
 //! HR tables: `snapshots`, `people` (current state), `snapshot_people` (each snapshot as imported)
 //! and `person_events` (leaver, mover, joined, rejoined).
 
+use super::db::{params, Connection, OptionalExtension, Row, Transaction};
 use super::Result;
 use crate::hr::diff::SnapshotChanges;
 use crate::hr::{HrStatus, PersonRecord};
 use crate::person::Person;
 use chrono::{DateTime, Utc};
 use residual_scanners::time::{format_time, parse_time};
-use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use std::collections::{BTreeMap, HashMap};
 
 /// A snapshot as listed by `hr snapshots`.
@@ -23,12 +23,12 @@ pub struct SnapshotInfo {
     pub people: i64,
 }
 
-fn time_col(row: &Row, i: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+fn time_col(row: &Row, i: usize) -> super::db::Result<Option<DateTime<Utc>>> {
     let s: Option<String> = row.get(i)?;
     Ok(s.and_then(|s| parse_time(&s).ok()))
 }
 
-fn json_col<T: serde::de::DeserializeOwned + Default>(row: &Row, i: usize) -> rusqlite::Result<T> {
+fn json_col<T: serde::de::DeserializeOwned + Default>(row: &Row, i: usize) -> super::db::Result<T> {
     let s: String = row.get(i)?;
     Ok(serde_json::from_str(&s).unwrap_or_default())
 }
@@ -38,7 +38,7 @@ const PERSON_COLUMNS: &str =
      title, manager, aliases, github_login, gitlab_user, aws_user, moved_at, previous_department, \
      previous_title, previous_manager, attributes";
 
-fn person_from_row(row: &Row) -> rusqlite::Result<Person> {
+fn person_from_row(row: &Row) -> super::db::Result<Person> {
     let status: String = row.get(3)?;
     let aliases: Vec<String> = json_col(row, 9)?;
     let attributes: BTreeMap<String, String> = json_col(row, 17)?;
@@ -96,7 +96,7 @@ pub fn latest_snapshot(conn: &Connection) -> Result<Option<SnapshotInfo>> {
         .optional()?)
 }
 
-fn snapshot_from_row(r: &Row) -> rusqlite::Result<SnapshotInfo> {
+fn snapshot_from_row(r: &Row) -> super::db::Result<SnapshotInfo> {
     Ok(SnapshotInfo {
         id: r.get(0)?,
         as_of: r.get(1)?,
@@ -113,7 +113,7 @@ pub fn list_snapshots(conn: &Connection) -> Result<Vec<SnapshotInfo>> {
         "SELECT id, as_of, imported_at, source, format, digest, people FROM snapshots ORDER BY id",
     )?;
     let rows = stmt.query_map([], snapshot_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<super::db::Result<_>>()?)
 }
 
 /// What an import wrote.
@@ -138,11 +138,12 @@ pub fn write_snapshot(
     snapshot_size: usize,
     changes: &SnapshotChanges,
 ) -> Result<ImportSummary> {
-    tx.execute(
-        "INSERT INTO snapshots (as_of, imported_at, source, format, digest, people) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    let snapshot_id: i64 = tx.query_row(
+        "INSERT INTO snapshots (as_of, imported_at, source, format, digest, people) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+         RETURNING id",
         params![format_time(&as_of), format_time(&now), source, format, digest, snapshot_size as i64],
+        |r| r.get(0),
     )?;
-    let snapshot_id = tx.last_insert_rowid();
     write_people(tx, snapshot_id, changes)?;
     write_events(tx, snapshot_id, changes)?;
     let count = |k| changes.events.iter().filter(|e| e.kind == k).count();

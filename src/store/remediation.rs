@@ -3,11 +3,11 @@
 //! the id of each finding the action served (so that `audit log --finding` and the case timeline
 //! show it).
 
+use super::db::{Connection, OptionalExtension};
 use super::events::EventWriter;
 use super::{Result, Store};
 use crate::findings::EventKind;
 use crate::remediate::plan::LatestRun;
-use rusqlite::{Connection, OptionalExtension};
 use std::collections::HashMap;
 
 /// The latest full run of each of `systems` (systems without one are absent). A targeted run

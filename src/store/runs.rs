@@ -13,12 +13,12 @@
 //! only: it is never "the latest complete run" of its system (what `last_seen`, liveness, history
 //! pruning and the export guard are measured against) and proves no case.
 
+use super::db::{params, Connection, OptionalExtension, Transaction};
 use super::Result;
 use chrono::{DateTime, Utc};
 use residual_scanners::coverage::{self, Miss, Unit};
 use residual_scanners::time::format_time;
 use residual_scanners::ScanReport;
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 /// How many complete runs of a system keep their history of changes.
 pub const KEEP_COMPLETE_RUNS: i64 = 2;
@@ -58,14 +58,15 @@ pub struct RunInfo {
 pub fn start(conn: &Connection, scanner: &str, system: &str, at: DateTime<Utc>) -> Result<i64> {
     let at = format_time(&at);
     // Bookkeeping: taken back if the input is refused, so not yet a change of the store.
-    super::bookkeeping(|| {
-        conn.execute(
+    // `RETURNING` rather than the last insert's rowid: the same statement on both backends.
+    Ok(super::bookkeeping(|| {
+        conn.query_row(
             "INSERT INTO scan_runs (scanner, system, status, started_at, finished_at, accounts, credentials, \
-               grants, calls, errors, pid) VALUES (?1, ?2, ?3, ?4, ?4, 0, 0, 0, 0, '[]', ?5)",
+               grants, calls, errors, pid) VALUES (?1, ?2, ?3, ?4, ?4, 0, 0, 0, 0, '[]', ?5) RETURNING id",
             params![scanner, system, STARTED, at, i64::from(std::process::id())],
+            |r| r.get(0),
         )
-    })?;
-    Ok(conn.last_insert_rowid())
+    })?)
 }
 
 /// Takes back a run [`start`]ed that will not be recorded because its input was refused (a bad
@@ -221,7 +222,7 @@ pub fn list_runs(conn: &Connection, limit: i64) -> Result<Vec<RunInfo>> {
             missed: missed_once(units),
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<super::db::Result<_>>()?)
 }
 
 /// Each miss once: the units below a missed unit carry its miss too (a targeted run's per-user

@@ -6,11 +6,11 @@
 //! seal carries a MAC under the key, so someone without the key can neither move it (to pass off
 //! a chain rewritten with plain SHA-256 as old history) nor forge a new one after deleting it.
 
+use super::db::{params, Connection, OptionalExtension};
 use super::events::{self, new_mac};
 use super::{Result, StoreError};
 use crate::keys::{chain_key_file, ChainKey};
 use hmac::Mac;
-use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 
 /// The seal as stored.
@@ -82,7 +82,7 @@ pub(super) fn key_for_writing(conn: &mut Connection, db: &Path) -> Result<ChainK
     if let Some(seal) = read(conn)? {
         return key_of_sealed(&seal, db);
     }
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let tx = conn.transaction()?;
     if let Some(seal) = read(&tx)? {
         return key_of_sealed(&seal, db);
     }

@@ -29,6 +29,7 @@ mod idp_bench;
 mod inventory;
 mod jobs;
 mod lifecycle;
+mod postgres;
 mod readme_examples;
 mod remediate;
 mod report;

@@ -1,0 +1,722 @@
+//! The PostgreSQL side of the store: connecting (URL, password from the URL, `PGPASSWORD` or a
+//! password file, TLS by `sslmode`), the write lock, prepared-statement cache, and mapping
+//! values to and from [`ValueRef`].
+//!
+//! Driver: the `postgres` crate, the synchronous client over `tokio-postgres` by the same
+//! maintainer (sfackler/rust-postgres): widely used, kept current with PostgreSQL releases, and
+//! synchronous like the rest of the store, so nothing here is async and the store keeps one code
+//! path for both backends (`sqlx` would make every store call async or block on a runtime per
+//! call). It runs its own small runtime internally; our code never sees tokio.
+//!
+//! Single writer: every write transaction takes `pg_advisory_xact_lock(LOCK_KEY)` first, so
+//! writers queue as they do on SQLite's one write lock and the hash chain stays one chain. The
+//! wait is bounded by `lock_timeout` (`--lock-timeout`), which fails as "locked" like SQLite's
+//! busy timeout.
+
+use super::{Error, Params, Result, StatementCache, ValueRef};
+use bytes::BytesMut;
+use postgres::types::{IsNull, Type};
+use std::cell::{Cell, RefCell};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The advisory lock every write transaction takes: one per database, whatever the schema.
+/// (An arbitrary constant: "residual" in ASCII.)
+const LOCK_KEY: i64 = 0x7265_7369_6475_616c;
+
+/// Whether `location` (a `--db` value) names a PostgreSQL server rather than a SQLite file.
+pub fn is_url(location: &str) -> bool {
+    location.starts_with("postgres://") || location.starts_with("postgresql://")
+}
+
+/// A connection URL with its password (and any `password=` option) taken out: what messages
+/// and logs may name.
+pub fn redact(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
+    let (authority, tail) = match rest.find(['/', '?']) {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let authority = match authority.rsplit_once('@') {
+        Some((user, host)) => {
+            let user = user.split_once(':').map_or(user, |(u, _)| u);
+            format!("{user}@{host}")
+        }
+        None => authority.to_string(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let kept: Vec<&str> = query
+                .split('&')
+                .filter(|kv| !kv.starts_with("password="))
+                .collect();
+            if kept.is_empty() {
+                path.to_string()
+            } else {
+                format!("{path}?{}", kept.join("&"))
+            }
+        }
+        None => tail.to_string(),
+    };
+    format!("{scheme}://{authority}{tail}")
+}
+
+/// Why a connection could not be made or a statement failed, without a secret: the server's
+/// message and SQLSTATE for a server error, the I/O cause for a connection failure.
+pub(super) fn describe(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => {
+            let mut s = e.to_string();
+            let mut cause = std::error::Error::source(e);
+            while let Some(c) = cause {
+                s.push_str(": ");
+                s.push_str(&c.to_string());
+                cause = c.source();
+            }
+            s
+        }
+    }
+}
+
+/// A PostgreSQL connection and its prepared statements.
+pub(crate) struct Client {
+    client: RefCell<postgres::Client>,
+    statements: StatementCache,
+    /// Inside `BEGIN` … `COMMIT`: a statement outside one commits by itself (autocommit).
+    in_transaction: Cell<bool>,
+    /// Rows of plain `INSERT … VALUES` statements not sent yet, per statement in the order each
+    /// first came (see [`Batch`]).
+    pending: RefCell<Vec<Pending>>,
+}
+
+/// What [`connect`] could not do, naming the server (never the password).
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("database {url}: not a valid PostgreSQL URL: {reason}")]
+    Url { url: String, reason: String },
+    #[error("database {url}: password file {file}: {source}")]
+    PassFile {
+        url: String,
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("database {url}: sslmode={mode} is not supported (use disable, prefer, require or verify-full)")]
+    SslMode { url: String, mode: String },
+    #[error("database {url}: cannot connect to {host}: {reason}")]
+    Connect {
+        url: String,
+        host: String,
+        reason: String,
+    },
+}
+
+/// Connects to the server `url` names, with the password from the URL, `PGPASSWORD`, or the
+/// password file (`passfile=` in the URL, `PGPASSFILE`, `~/.pgpass`), and TLS as `sslmode` says.
+pub(crate) fn connect(
+    url: &str,
+    lock_timeout: Duration,
+) -> std::result::Result<Client, ConnectError> {
+    let shown = redact(url);
+    let (url_without, passfile) = take_option(url, "passfile");
+    let (url_without, sslmode) = take_option(&url_without, "sslmode");
+    let (url_without, root_cert) = take_option(&url_without, "sslrootcert");
+    let mut config = postgres::Config::from_str(&url_without).map_err(|e| ConnectError::Url {
+        url: shown.clone(),
+        reason: describe(&e),
+    })?;
+    let host = hosts(&config);
+    if config.get_user().is_none() {
+        if let Ok(user) = std::env::var("PGUSER").or_else(|_| std::env::var("USER")) {
+            config.user(&user);
+        }
+    }
+    if config.get_password().is_none() {
+        if let Some(pw) = std::env::var_os("PGPASSWORD").filter(|p| !p.is_empty()) {
+            config.password(pw.to_string_lossy().as_bytes());
+        } else if let Some(pw) =
+            password_from_file(&config, passfile.as_deref()).map_err(|(file, source)| {
+                ConnectError::PassFile {
+                    url: shown.clone(),
+                    file,
+                    source,
+                }
+            })?
+        {
+            config.password(pw.as_bytes());
+        }
+    }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(10));
+    }
+    config.application_name("residual");
+    let tls =
+        super::tls::mode(sslmode.as_deref(), root_cert).map_err(|mode| ConnectError::SslMode {
+            url: shown.clone(),
+            mode,
+        })?;
+    let fail = |e: postgres::Error| ConnectError::Connect {
+        url: shown.clone(),
+        host: host.clone(),
+        reason: describe(&e),
+    };
+    let mut client = super::tls::connect(&mut config, tls).map_err(|e| match e {
+        super::tls::ConnectFailure::Server(e) => fail(e),
+        super::tls::ConnectFailure::RootCert(reason) => ConnectError::Connect {
+            url: shown.clone(),
+            host: host.clone(),
+            reason,
+        },
+    })?;
+    client
+        .batch_execute(&format!(
+            "SET lock_timeout = {}; SET client_min_messages = warning",
+            lock_timeout.as_millis()
+        ))
+        .map_err(fail)?;
+    Ok(Client {
+        client: RefCell::new(client),
+        statements: RefCell::default(),
+        in_transaction: Cell::new(false),
+        pending: RefCell::new(Vec::new()),
+    })
+}
+
+/// `host:port` of the first host the config names (for messages).
+fn hosts(config: &postgres::Config) -> String {
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    match config.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(h)) => format!("{h}:{port}"),
+        #[cfg(unix)]
+        Some(postgres::config::Host::Unix(p)) => format!("{}:{port}", p.display()),
+        None => format!("localhost:{port}"),
+    }
+}
+
+/// `url` without its `name=` query option, and the option's value.
+fn take_option(url: &str, name: &str) -> (String, Option<String>) {
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_string(), None);
+    };
+    let mut value = None;
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|kv| match kv.split_once('=') {
+            Some((k, v)) if k == name => {
+                value = Some(v.to_string());
+                false
+            }
+            _ => true,
+        })
+        .collect();
+    let url = if kept.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    (url, value)
+}
+
+/// The password for `config` in a libpq password file (`host:port:database:user:password`, `*`
+/// matches anything, `\` escapes `:` and `\`): the one `passfile` names, else `PGPASSFILE`, else
+/// `~/.pgpass` when it exists.
+fn password_from_file(
+    config: &postgres::Config,
+    passfile: Option<&str>,
+) -> std::result::Result<Option<String>, (String, std::io::Error)> {
+    let explicit = passfile
+        .map(str::to_string)
+        .or_else(|| std::env::var("PGPASSFILE").ok().filter(|p| !p.is_empty()));
+    let path = match explicit {
+        Some(p) => std::path::PathBuf::from(p),
+        None => match std::env::var_os("HOME") {
+            Some(home) => {
+                let p = std::path::Path::new(&home).join(".pgpass");
+                if !p.exists() {
+                    return Ok(None);
+                }
+                p
+            }
+            None => return Ok(None),
+        },
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| (path.display().to_string(), e))?;
+    let host = match config.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(h)) => h.clone(),
+        _ => "localhost".to_string(),
+    };
+    let port = config
+        .get_ports()
+        .first()
+        .copied()
+        .unwrap_or(5432)
+        .to_string();
+    let db = config.get_dbname().unwrap_or_default().to_string();
+    let user = config.get_user().unwrap_or_default().to_string();
+    let wanted = [host.as_str(), port.as_str(), db.as_str(), user.as_str()];
+    for line in text.lines() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let fields = split_passfile_line(line);
+        if fields.len() != 5 {
+            continue;
+        }
+        if fields[..4]
+            .iter()
+            .zip(wanted)
+            .all(|(f, w)| f == "*" || f == w)
+        {
+            return Ok(Some(fields[4].clone()));
+        }
+    }
+    Ok(None)
+}
+
+fn split_passfile_line(line: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let (Some(n), Some(f)) = (chars.next(), fields.last_mut()) {
+                    f.push(n);
+                }
+            }
+            ':' => fields.push(String::new()),
+            c => {
+                if let Some(f) = fields.last_mut() {
+                    f.push(c);
+                }
+            }
+        }
+    }
+    fields
+}
+
+impl Client {
+    pub(super) fn batch(&self, sql: &str) -> Result<()> {
+        self.flush()?;
+        Ok(self.client.borrow_mut().batch_execute(sql)?)
+    }
+
+    pub(super) fn begin_write(&self) -> Result<()> {
+        self.batch(&format!("BEGIN; SELECT pg_advisory_xact_lock({LOCK_KEY})"))?;
+        self.in_transaction.set(true);
+        Ok(())
+    }
+
+    /// `COMMIT` or `ROLLBACK`.
+    pub(super) fn end(&self, sql: &str) -> Result<()> {
+        if sql == "ROLLBACK" {
+            self.pending.borrow_mut().clear();
+        }
+        let sent = self.flush();
+        self.in_transaction.set(false);
+        match sent {
+            Ok(()) => self.batch(sql),
+            Err(e) => {
+                // The transaction failed with the rows; end it so the connection stays usable.
+                let _ = self.client.borrow_mut().batch_execute("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    /// Sends the rows held back, as multi-row `INSERT`s of up to [`Batch::rows`] rows each.
+    fn flush(&self) -> Result<()> {
+        let all = std::mem::take(&mut *self.pending.borrow_mut());
+        for pending in &all {
+            self.send(pending)?;
+        }
+        Ok(())
+    }
+
+    fn send(&self, pending: &Pending) -> Result<()> {
+        for chunk in pending.rows.chunks(pending.batch.rows()) {
+            let sql = pending.batch.text(chunk.len());
+            let stmt = self
+                .client
+                .borrow_mut()
+                .prepare(&sql)
+                .map_err(|e| Error::Prepare {
+                    sql: pending.batch.head.clone(),
+                    reason: describe(&e),
+                })?;
+            let params: Vec<Param<'_>> = chunk
+                .iter()
+                .flat_map(|row| row.iter().map(|v| Param(v.as_ref())))
+                .collect();
+            let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
+                .iter()
+                .map(|v| v as &(dyn postgres::types::ToSql + Sync))
+                .collect();
+            self.client.borrow_mut().execute(&stmt, &refs)?;
+        }
+        Ok(())
+    }
+
+    /// A statement that writes and ran outside a transaction committed by itself: what SQLite's
+    /// commit hook reports for a SQLite store.
+    fn autocommitted(&self, s: &Prepared) {
+        if s.writes && !self.in_transaction.get() {
+            crate::store::note_commit();
+        }
+    }
+
+    /// Makes every later transaction of this session read-only (the gate, reports).
+    pub(crate) fn read_only(&self) -> Result<()> {
+        self.batch("SET default_transaction_read_only = on")
+    }
+
+    /// Sets how long a statement waits for a lock (the advisory write lock included).
+    pub(crate) fn set_lock_timeout(&self, timeout: Duration) -> Result<()> {
+        self.batch(&format!("SET lock_timeout = {}", timeout.as_millis()))
+    }
+
+    pub(super) fn prepare(&self, sql: &str) -> Result<Prepared> {
+        if let Some(s) = self.statements.borrow().get(sql) {
+            return Ok(s.clone());
+        }
+        let text = super::dialect::postgres(sql);
+        let batch = Batch::of(&text).map(Arc::new);
+        let stmt = self
+            .client
+            .borrow_mut()
+            .prepare(&text)
+            .map_err(|e| Error::Prepare {
+                sql: text.split_whitespace().collect::<Vec<_>>().join(" "),
+                reason: describe(&e),
+            })?;
+        let head = sql.trim_start().get(..6).unwrap_or("").to_ascii_uppercase();
+        let s = Prepared {
+            stmt,
+            writes: head != "SELECT" && !head.starts_with("WITH"),
+            batch,
+        };
+        self.statements
+            .borrow_mut()
+            .insert(sql.to_string(), s.clone());
+        Ok(s)
+    }
+
+    pub(super) fn execute<P: Params>(&self, p: &Prepared, params: &P) -> Result<usize> {
+        if let (Some(batch), true) = (&p.batch, self.in_transaction.get()) {
+            return self.hold(batch, params);
+        }
+        self.flush()?;
+        let s = &p.stmt;
+        let values = bind(s, params);
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = values
+            .iter()
+            .map(|v| v as &(dyn postgres::types::ToSql + Sync))
+            .collect();
+        let n = if s.columns().is_empty() {
+            self.client.borrow_mut().execute(s, &refs)? as usize
+        } else {
+            // `INSERT … RETURNING` run for its effect.
+            self.client.borrow_mut().query(s, &refs)?.len()
+        };
+        self.autocommitted(p);
+        Ok(n)
+    }
+
+    pub(super) fn query<P: Params>(&self, p: &Prepared, params: &P) -> Result<Vec<postgres::Row>> {
+        self.flush()?;
+        let s = &p.stmt;
+        let values = bind(s, params);
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = values
+            .iter()
+            .map(|v| v as &(dyn postgres::types::ToSql + Sync))
+            .collect();
+        let rows = self.client.borrow_mut().query(s, &refs)?;
+        self.autocommitted(p);
+        Ok(rows)
+    }
+}
+
+impl Client {
+    /// Holds one row of a plain `INSERT … VALUES` back until another kind of statement, the end
+    /// of the transaction or a full batch sends it: one round trip per batch instead of per row
+    /// (the foundation scan writes a row per observation and one per change, alternating: each
+    /// statement keeps its own rows, sent in the order the statements first came, so that rows
+    /// referred to go first). It counts as one row inserted; a failure
+    /// (a constraint) surfaces when the batch is sent, inside the same transaction.
+    fn hold<P: Params>(&self, batch: &Arc<Batch>, params: &P) -> Result<usize> {
+        let row: Vec<Owned> = (0..params.count())
+            .map(|i| Owned::from(params.value(i)))
+            .collect();
+        let full = {
+            let mut pending = self.pending.borrow_mut();
+            let at = match pending.iter().position(|p| Arc::ptr_eq(&p.batch, batch)) {
+                Some(at) => at,
+                None => {
+                    pending.push(Pending {
+                        batch: Arc::clone(batch),
+                        rows: Vec::new(),
+                    });
+                    pending.len() - 1
+                }
+            };
+            pending[at].rows.push(row);
+            pending[at].rows.len() >= 10 * batch.rows()
+        };
+        if full {
+            self.flush()?;
+        }
+        Ok(1)
+    }
+}
+
+/// A plain single-row `INSERT INTO t (…) VALUES (…)` (no `ON CONFLICT`, no `RETURNING`, no
+/// `SELECT`) in PostgreSQL's text, cut into the statement's head and its row tuple, so that
+/// several rows can be sent as one statement.
+pub(crate) struct Batch {
+    head: String,
+    tuple: String,
+    params: usize,
+}
+
+impl Batch {
+    fn of(text: &str) -> Option<Batch> {
+        let t = text.trim().trim_end_matches(';').trim_end();
+        let upper = t.to_ascii_uppercase();
+        if !upper.starts_with("INSERT INTO")
+            || upper.contains("ON CONFLICT")
+            || upper.contains("RETURNING")
+            || upper.contains("SELECT")
+            || !t.ends_with(')')
+        {
+            return None;
+        }
+        let at = upper.rfind(" VALUES (")? + " VALUES ".len();
+        let (head, tuple) = t.split_at(at);
+        if tuple.contains('\'') || tuple[1..tuple.len() - 1].contains('(') {
+            return None;
+        }
+        let params = placeholders(tuple).into_iter().max()?;
+        Some(Batch {
+            head: head.to_string(),
+            tuple: tuple.to_string(),
+            params,
+        })
+    }
+
+    /// Rows per statement: PostgreSQL takes at most 65,535 parameters.
+    fn rows(&self) -> usize {
+        (65_535 / self.params.max(1)).clamp(1, 1000)
+    }
+
+    /// The statement for `n` rows: the tuple repeated, its placeholders numbered on.
+    fn text(&self, n: usize) -> String {
+        let mut sql = self.head.clone();
+        for k in 0..n {
+            if k > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&renumber(&self.tuple, k * self.params));
+        }
+        sql
+    }
+}
+
+/// The `$N` numbers in `text`.
+fn placeholders(text: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' {
+            let mut n = String::new();
+            while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                n.push(*d);
+                chars.next();
+            }
+            if let Ok(n) = n.parse() {
+                out.push(n);
+            }
+        }
+    }
+    out
+}
+
+/// `text` with every `$N` made `$(N + by)`.
+fn renumber(text: &str, by: usize) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '$' {
+            let mut n = String::new();
+            while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                n.push(*d);
+                chars.next();
+            }
+            match n.parse::<usize>() {
+                Ok(n) => out.push_str(&(n + by).to_string()),
+                Err(_) => out.push_str(&n),
+            }
+        }
+    }
+    out
+}
+
+/// Rows held back for one [`Batch`].
+struct Pending {
+    batch: Arc<Batch>,
+    rows: Vec<Vec<Owned>>,
+}
+
+/// A value copied out of its row, kept until its batch is sent.
+enum Owned {
+    Null,
+    Integer(i64),
+    Real(f64),
+    Text(Vec<u8>),
+    Blob(Vec<u8>),
+}
+
+impl From<ValueRef<'_>> for Owned {
+    fn from(v: ValueRef<'_>) -> Owned {
+        match v {
+            ValueRef::Null => Owned::Null,
+            ValueRef::Integer(i) => Owned::Integer(i),
+            ValueRef::Real(f) => Owned::Real(f),
+            ValueRef::Text(t) => Owned::Text(t.to_vec()),
+            ValueRef::Blob(b) => Owned::Blob(b.to_vec()),
+        }
+    }
+}
+
+impl Owned {
+    fn as_ref(&self) -> ValueRef<'_> {
+        match self {
+            Owned::Null => ValueRef::Null,
+            Owned::Integer(i) => ValueRef::Integer(*i),
+            Owned::Real(f) => ValueRef::Real(*f),
+            Owned::Text(t) => ValueRef::Text(t),
+            Owned::Blob(b) => ValueRef::Blob(b),
+        }
+    }
+}
+
+/// A prepared statement, whether it writes, and whether its rows can be batched.
+#[derive(Clone)]
+pub(crate) struct Prepared {
+    stmt: postgres::Statement,
+    writes: bool,
+    batch: Option<Arc<Batch>>,
+}
+
+fn bind<'p, P: Params>(_s: &postgres::Statement, params: &'p P) -> Vec<Param<'p>> {
+    (0..params.count())
+        .map(|i| Param(params.value(i)))
+        .collect()
+}
+
+/// A [`ValueRef`] bound as a PostgreSQL parameter, converted to the type the server inferred.
+#[derive(Debug)]
+struct Param<'a>(ValueRef<'a>);
+
+type BoxError = Box<dyn std::error::Error + Sync + Send>;
+
+impl postgres::types::ToSql for Param<'_> {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> std::result::Result<IsNull, BoxError> {
+        match self.0 {
+            ValueRef::Null => Ok(IsNull::Yes),
+            ValueRef::Integer(i) => match *ty {
+                Type::INT2 => i16::try_from(i)?.to_sql(ty, out),
+                Type::INT4 => i32::try_from(i)?.to_sql(ty, out),
+                Type::BOOL => (i != 0).to_sql(ty, out),
+                Type::FLOAT8 => (i as f64).to_sql(ty, out),
+                Type::FLOAT4 => (i as f32).to_sql(ty, out),
+                Type::TEXT | Type::VARCHAR | Type::UNKNOWN => i.to_string().to_sql(ty, out),
+                _ => i.to_sql(ty, out),
+            },
+            ValueRef::Real(f) => match *ty {
+                Type::FLOAT4 => (f as f32).to_sql(ty, out),
+                _ => f.to_sql(ty, out),
+            },
+            ValueRef::Text(t) => match *ty {
+                Type::BYTEA => t.to_sql(ty, out),
+                _ => std::str::from_utf8(t)?.to_sql(ty, out),
+            },
+            ValueRef::Blob(b) => b.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+/// Column `idx` of `row` as a [`ValueRef`].
+pub(super) fn value(row: &postgres::Row, idx: usize) -> Result<ValueRef<'_>> {
+    let ty = row
+        .columns()
+        .get(idx)
+        .ok_or_else(|| Error::ColumnType(idx, "missing".into()))?
+        .type_()
+        .clone();
+    let v = match ty {
+        Type::INT8 => row.try_get::<_, Option<i64>>(idx)?.map(ValueRef::Integer),
+        Type::INT4 => row
+            .try_get::<_, Option<i32>>(idx)?
+            .map(|i| ValueRef::Integer(i64::from(i))),
+        Type::INT2 => row
+            .try_get::<_, Option<i16>>(idx)?
+            .map(|i| ValueRef::Integer(i64::from(i))),
+        Type::BOOL => row
+            .try_get::<_, Option<bool>>(idx)?
+            .map(|b| ValueRef::Integer(i64::from(b))),
+        Type::FLOAT8 => row.try_get::<_, Option<f64>>(idx)?.map(ValueRef::Real),
+        Type::FLOAT4 => row
+            .try_get::<_, Option<f32>>(idx)?
+            .map(|f| ValueRef::Real(f64::from(f))),
+        Type::BYTEA => row.try_get::<_, Option<&[u8]>>(idx)?.map(ValueRef::Blob),
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => row
+            .try_get::<_, Option<&str>>(idx)?
+            .map(|s| ValueRef::Text(s.as_bytes())),
+        other => return Err(Error::ColumnType(idx, other.name().to_string())),
+    };
+    Ok(v.unwrap_or(ValueRef::Null))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plain_insert_is_batched_with_its_placeholders_numbered_on() {
+        let b = Batch::of("INSERT INTO t (a, b, c) VALUES ($1, $2, $2)").expect("batchable");
+        assert_eq!(b.params, 2);
+        assert_eq!(
+            b.text(3),
+            "INSERT INTO t (a, b, c) VALUES ($1, $2, $2), ($3, $4, $4), ($5, $6, $6)"
+        );
+    }
+
+    #[test]
+    fn inserts_that_answer_or_choose_are_not_batched() {
+        for sql in [
+            "INSERT INTO t (a) VALUES ($1) ON CONFLICT DO NOTHING",
+            "INSERT INTO t (a) VALUES ($1) RETURNING id",
+            "INSERT INTO t (a) SELECT a FROM u WHERE b = $1",
+            "INSERT INTO t (a, b) VALUES ($1, 'x')",
+            "UPDATE t SET a = $1",
+        ] {
+            assert!(Batch::of(sql).is_none(), "{sql}");
+        }
+    }
+
+    #[test]
+    fn the_password_never_survives_redaction() {
+        assert_eq!(
+            redact("postgres://ann:s3cret@db.example.com:5432/residual?password=x&sslmode=require"),
+            "postgres://ann@db.example.com:5432/residual?sslmode=require"
+        );
+    }
+}

@@ -1,0 +1,161 @@
+//! TLS to a PostgreSQL server, by the URL's `sslmode`, as libpq reads it:
+//! `disable` (plain), `prefer` (TLS when the server offers it, else plain), `require` (TLS,
+//! the server's certificate not checked: encryption only), `verify-full` (TLS, certificate
+//! checked against the system roots or the CA file `sslrootcert=` names, and the host name).
+//!
+//! Connector: rustls through `tokio-postgres-rustls`, on the aws-lc-rs provider the AWS SDK
+//! already builds: no OpenSSL to link or install, one TLS stack in the binary.
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use std::sync::Arc;
+
+/// How to use TLS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    Disable,
+    Prefer,
+    Require,
+    VerifyFull { root_cert: Option<String> },
+}
+
+/// The mode `sslmode` names (`prefer` when absent, as libpq); the unknown name otherwise.
+pub fn mode(sslmode: Option<&str>, root_cert: Option<String>) -> Result<Mode, String> {
+    match sslmode.unwrap_or("prefer") {
+        "disable" => Ok(Mode::Disable),
+        "prefer" | "allow" => Ok(Mode::Prefer),
+        "require" => Ok(Mode::Require),
+        "verify-full" | "verify-ca" => Ok(Mode::VerifyFull { root_cert }),
+        other => Err(other.to_string()),
+    }
+}
+
+/// Connects with `config` in `mode`.
+pub(super) fn connect(
+    config: &mut postgres::Config,
+    mode: Mode,
+) -> Result<postgres::Client, ConnectFailure> {
+    use postgres::config::SslMode;
+    let tls_config = match &mode {
+        Mode::Disable => {
+            config.ssl_mode(SslMode::Disable);
+            return config
+                .connect(postgres::NoTls)
+                .map_err(ConnectFailure::Server);
+        }
+        Mode::Prefer | Mode::Require => {
+            config.ssl_mode(if mode == Mode::Prefer {
+                SslMode::Prefer
+            } else {
+                SslMode::Require
+            });
+            builder()
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(EncryptOnly(provider())))
+                .with_no_client_auth()
+        }
+        Mode::VerifyFull { root_cert } => {
+            config.ssl_mode(SslMode::Require);
+            let roots = roots(root_cert.as_deref()).map_err(ConnectFailure::RootCert)?;
+            builder()
+                .with_root_certificates(roots)
+                .with_no_client_auth()
+        }
+    };
+    config
+        .connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls_config))
+        .map_err(ConnectFailure::Server)
+}
+
+/// Why [`connect`] failed.
+#[derive(Debug)]
+pub(super) enum ConnectFailure {
+    Server(postgres::Error),
+    RootCert(String),
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+}
+
+fn builder() -> rustls::ConfigBuilder<rustls::ClientConfig, rustls::WantsVerifier> {
+    rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .expect("the aws-lc-rs provider supports the default TLS versions")
+}
+
+/// The CA file's certificates, or the system's roots.
+fn roots(root_cert: Option<&str>) -> Result<rustls::RootCertStore, String> {
+    let mut store = rustls::RootCertStore::empty();
+    match root_cert {
+        Some(path) => {
+            let pem = std::fs::read(path).map_err(|e| format!("sslrootcert {path}: {e}"))?;
+            for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(&pem) {
+                let cert: CertificateDer<'static> =
+                    cert.map_err(|e| format!("sslrootcert {path}: {e}"))?;
+                store
+                    .add(cert)
+                    .map_err(|e| format!("sslrootcert {path}: {e}"))?;
+            }
+        }
+        None => {
+            for cert in rustls_native_certs::load_native_certs().certs {
+                // A system certificate rustls cannot parse is skipped, as libpq's OpenSSL does.
+                let _ = store.add(cert);
+            }
+        }
+    }
+    Ok(store)
+}
+
+/// `sslmode=require`: the connection is encrypted, the server's certificate is not checked
+/// (libpq's meaning; use `verify-full` to check it). Signatures are still verified, so the
+/// handshake is a real one.
+#[derive(Debug)]
+struct EncryptOnly(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for EncryptOnly {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}

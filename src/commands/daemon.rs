@@ -34,6 +34,17 @@ pub fn run(ctx: &Context, args: DaemonArgs) -> anyhow::Result<Exit> {
     if args.plan {
         return plan(ctx, &jobs, args.count, args.format);
     }
+    if crate::store::is_server(&ctx.db) {
+        // The one-daemon-per-store lock and the catch-up state are files beside a SQLite store;
+        // a shared PostgreSQL store is swept by jobs that a scheduler starts instead.
+        return Err(UsageError(format!(
+            "the daemon needs a SQLite store (its lock and catch-up state are files beside it); \
+             {} is a PostgreSQL store: run `residual scan --shard K/N` from a scheduler instead \
+             (README: Running at scale)",
+            crate::store::shown(&ctx.db)
+        ))
+        .into());
+    }
     crate::daemon::log::install(log.format);
     let _lock = lock::acquire(&ctx.db).map_err(|e| UsageError(e.to_string()))?;
     if args.once {

@@ -99,7 +99,11 @@ pub fn gather(store: &Store, origin: &Origin, req: &Request) -> Result<Pack, Gat
         period,
         employees: req.employees.clone(),
         config_digest: origin.config_digest.clone(),
-        store_digest: file_digest(store.path())?,
+        store_digest: if store.is_postgres() {
+            None
+        } else {
+            Some(file_digest(store.path())?)
+        },
         snapshots: people::list_snapshots(conn)?,
         head: events::head(conn)?,
         html_cases: req.html_cases,

@@ -164,7 +164,10 @@ fn meta(pack: &Pack, h: &mut String) -> std::fmt::Result {
     }
     row(
         "Store (SHA-256)",
-        format!("<code>{}</code>", esc(&m.store_digest)),
+        m.store_digest.as_deref().map_or_else(
+            || "a PostgreSQL store: no file to hash; the audit head identifies its state".into(),
+            |d| format!("<code>{}</code>", esc(d)),
+        ),
     )?;
     row(
         "Configuration (SHA-256)",

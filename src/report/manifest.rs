@@ -59,7 +59,8 @@ struct Manifest<'a> {
     period: PeriodDoc,
     employees: &'a [String],
     config_sha256: Option<&'a str>,
-    store_sha256: &'a str,
+    /// None for a PostgreSQL store (no file to hash).
+    store_sha256: Option<&'a str>,
     hr_snapshots: Vec<SnapshotDoc>,
     runs: Vec<RunDoc>,
     /// `SEQ:HASH`, as `audit verify` prints it.
@@ -111,7 +112,7 @@ pub fn render(pack: &Pack, files: &[FileEntry]) -> serde_json::Result<String> {
         },
         employees: &m.employees,
         config_sha256: m.config_digest.as_deref(),
-        store_sha256: &m.store_digest,
+        store_sha256: m.store_digest.as_deref(),
         hr_snapshots: m
             .snapshots
             .iter()

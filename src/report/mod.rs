@@ -95,8 +95,9 @@ pub struct Meta {
     pub employees: Vec<String>,
     /// SHA-256 of the configuration file, when one was read.
     pub config_digest: Option<String>,
-    /// SHA-256 of the store file as it was read.
-    pub store_digest: String,
+    /// SHA-256 of the store file as it was read; none for a PostgreSQL store, which has no file
+    /// (the audit head below identifies what it held).
+    pub store_digest: Option<String>,
     pub snapshots: Vec<SnapshotInfo>,
     /// `(seq, hash)` of the chain's last event when the pack was made.
     pub head: (i64, String),

@@ -364,6 +364,11 @@ pub fn may_exist(path: &Path) -> bool {
     url_of(path).is_some() || path.exists()
 }
 
+/// Whether `path` names a PostgreSQL store (a URL) rather than a SQLite file.
+pub fn is_server(path: &Path) -> bool {
+    url_of(path).is_some()
+}
+
 /// The PostgreSQL URL `path` is, if it is one.
 fn url_of(path: &Path) -> Option<&str> {
     path.to_str().filter(|p| db::pg::is_url(p))
@@ -440,36 +445,14 @@ pub(crate) mod testing {
         out
     }
 
-    /// A new empty database on the server `RESIDUAL_TEST_POSTGRES` names; its key files go to a
-    /// directory of this test process.
+    /// A new empty database on the test PostgreSQL server (the shared fixture: the server
+    /// `RESIDUAL_TEST_POSTGRES` names, or one started for this test binary); its key files go to
+    /// a directory of this test process.
     fn fresh_database() -> Option<PathBuf> {
-        use std::sync::atomic::{AtomicU32, Ordering};
-        static N: AtomicU32 = AtomicU32::new(0);
         static KEYS: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
-        let server = std::env::var("RESIDUAL_TEST_POSTGRES")
-            .ok()
-            .filter(|s| !s.is_empty())?;
+        let url = residual_test_support::postgres::fresh_database()?;
         let keys = KEYS.get_or_init(|| tempfile::tempdir().expect("temp dir"));
         std::env::set_var(crate::keys::KEY_DIR_ENV, keys.path());
-        let name = format!(
-            "residual_unit_{}_{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        );
-        let mut client =
-            postgres::Client::connect(&server, postgres::NoTls).expect("the test server");
-        // One statement per call (a multi-statement call is one transaction), and one creation
-        // at a time: CREATE DATABASE copies template1, which must have no other user.
-        static CREATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-        let _one = CREATING.lock().unwrap_or_else(|e| e.into_inner());
-        client
-            .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
-            .expect("no old scratch database");
-        client
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .expect("a scratch database");
-        let base = server.split('?').next().unwrap_or(&server);
-        let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
-        Some(PathBuf::from(format!("{base}/{name}")))
+        Some(PathBuf::from(url))
     }
 }

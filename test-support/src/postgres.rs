@@ -197,6 +197,10 @@ impl Server {
     /// Creates a database with a name no other call returns and gives its URL.
     pub fn fresh_database(&self) -> String {
         let name = unique_name();
+        // One creation at a time: CREATE DATABASE copies template1, which must have no other
+        // user at that moment, and the tests of one binary ask in parallel.
+        static CREATING: Mutex<()> = Mutex::new(());
+        let _one = CREATING.lock().unwrap_or_else(|e| e.into_inner());
         self.query(&self.admin_url, &format!("CREATE DATABASE {name}"));
         with_database(&self.admin_url, &name)
             .unwrap_or_else(|| panic!("cannot put a database name into {}", self.admin_url))

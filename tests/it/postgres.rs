@@ -4,61 +4,13 @@
 //! chain (same head); a server that cannot be reached is a clear error naming the host, never the
 //! password.
 //!
-//! Each test gets a new, empty database from [`pg_fixture::fresh_database`]; without a server
+//! Each test gets a new, empty database from [`residual_test_support::postgres::fresh_database`]; without a server
 //! (and without `RESIDUAL_TEST_POSTGRES_REQUIRED`) the tests say so and pass.
 
 use crate::harness::{fixture, Sandbox};
 use serde_json::Value;
 use std::process::{Command, Stdio};
 
-/// A stand-in for `test_support::postgres::fresh_database` (same shape) until that lands: the
-/// URL of a new empty database on the server `RESIDUAL_TEST_POSTGRES` names, dropped when the
-/// test binary's process ends is not attempted (names are random; a scratch server).
-mod pg_fixture {
-    use std::sync::atomic::{AtomicU32, Ordering};
-
-    pub fn fresh_database() -> Option<String> {
-        let Some(server) = std::env::var("RESIDUAL_TEST_POSTGRES")
-            .ok()
-            .filter(|s| !s.is_empty())
-        else {
-            assert!(
-                std::env::var_os("RESIDUAL_TEST_POSTGRES_REQUIRED").is_none(),
-                "RESIDUAL_TEST_POSTGRES_REQUIRED is set but RESIDUAL_TEST_POSTGRES is not"
-            );
-            eprintln!("no PostgreSQL server (RESIDUAL_TEST_POSTGRES unset): test skipped");
-            return None;
-        };
-        static N: AtomicU32 = AtomicU32::new(0);
-        let name = format!(
-            "residual_it_{}_{}_{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.subsec_nanos())
-                .unwrap_or(0)
-        );
-        // One creation at a time: CREATE DATABASE copies template1, which must have no other
-        // user.
-        static CREATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-        let _one = CREATING.lock().unwrap_or_else(|e| e.into_inner());
-        let mut client =
-            ::postgres::Client::connect(&server, ::postgres::NoTls).expect("connect to the server");
-        client
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .expect("create a database");
-        let (base, query) = match server.split_once('?') {
-            Some((b, q)) => (b, format!("?{q}")),
-            None => (server.as_str(), String::new()),
-        };
-        let base = match base.rfind('/') {
-            Some(i) if i > "postgres://".len() => &base[..i],
-            _ => base,
-        };
-        Some(format!("{base}/{name}{query}"))
-    }
-}
 
 /// A sandbox whose store is the PostgreSQL database `url` (its key files in the sandbox).
 fn pg_sandbox(url: &str) -> Sandbox {
@@ -129,7 +81,7 @@ fn verified_head(sb: &Sandbox) -> String {
 
 #[test]
 fn the_same_steps_on_postgresql_and_on_sqlite_give_the_same_findings_and_a_verified_chain() {
-    let Some(url) = pg_fixture::fresh_database() else {
+    let Some(url) = residual_test_support::postgres::fresh_database() else {
         return;
     };
     let pg = pg_sandbox(&url);
@@ -151,7 +103,7 @@ fn the_same_steps_on_postgresql_and_on_sqlite_give_the_same_findings_and_a_verif
 #[test]
 fn workers_on_shards_of_one_postgresql_store_find_what_one_worker_finds() {
     let (Some(one_url), Some(two_url)) =
-        (pg_fixture::fresh_database(), pg_fixture::fresh_database())
+        (residual_test_support::postgres::fresh_database(), residual_test_support::postgres::fresh_database())
     else {
         return;
     };
@@ -195,7 +147,7 @@ fn workers_on_shards_of_one_postgresql_store_find_what_one_worker_finds() {
 
 #[test]
 fn store_migrate_copies_a_sqlite_store_and_its_chain_with_the_same_head() {
-    let Some(url) = pg_fixture::fresh_database() else {
+    let Some(url) = residual_test_support::postgres::fresh_database() else {
         return;
     };
     let mut lite = Sandbox::new();
@@ -281,7 +233,7 @@ fn an_unreachable_server_is_an_error_naming_the_host_and_never_the_password() {
 
 #[test]
 fn a_writer_waits_for_another_holding_the_write_lock_and_gives_up_with_exit_4() {
-    let Some(url) = pg_fixture::fresh_database() else {
+    let Some(url) = residual_test_support::postgres::fresh_database() else {
         return;
     };
     let sb = pg_sandbox(&url);
@@ -314,4 +266,36 @@ fn a_writer_waits_for_another_holding_the_write_lock_and_gives_up_with_exit_4() 
     tx.rollback().expect("release");
     sb.ok(&["hr", "import", hr, "--as-of", "2026-11-02"]);
     verified_head(&sb);
+}
+
+#[test]
+fn a_report_pack_is_made_from_a_postgresql_store_and_verifies() {
+    let Some(url) = residual_test_support::postgres::fresh_database() else {
+        return;
+    };
+    let sb = pg_sandbox(&url);
+    import_and_scan(&sb);
+    let head = verified_head(&sb);
+    let out = sb.path("pack");
+    sb.ok(&["report", "--out", out.to_str().unwrap()]);
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    // No file to hash: the field says so (null) rather than a digest of something else, and
+    // the audit head names the store's state.
+    assert!(manifest["store_sha256"].is_null(), "{manifest}");
+    assert_eq!(manifest["audit_head"].as_str(), Some(head.as_str()));
+    assert!(out.join("index.html").is_file());
+    sb.ok(&["report", "verify", out.to_str().unwrap()]);
+}
+
+#[test]
+fn the_daemon_refuses_a_postgresql_store_and_says_what_to_run_instead() {
+    // No server needed: the refusal comes before any connection.
+    let sb = pg_sandbox("postgres://residual:hunter2-not-real@127.0.0.1:1/residual");
+    write_three_systems(&sb);
+    let r = sb.expect(2, &["daemon", "--once"]);
+    assert!(r.stderr.contains("--shard"), "{}", r.stderr);
+    assert!(r.stderr.contains("127.0.0.1:1"), "{}", r.stderr);
+    assert!(!r.stderr.contains("hunter2"), "{}", r.stderr);
+    assert!(!sb.dir.path().join("postgres:").exists());
 }

@@ -375,8 +375,16 @@ fn accounts_in_range(
     offset: usize,
 ) -> Vec<(usize, Link)> {
     let mut links = Vec::new();
+    // What each account holds, in lists reused from one account to the next (a million accounts
+    // would otherwise allocate two lists each).
+    let mut creds: Vec<&Credential> = Vec::new();
+    let mut held: Vec<&Grant> = Vec::new();
     for (i, a) in accounts.iter().enumerate() {
-        if let Some(link) = account_rules(ctx, scope, a) {
+        creds.clear();
+        creds.extend(scope.credentials.get(&a.name));
+        held.clear();
+        held.extend(scope.grants.get(&a.name));
+        if let Some(link) = account_rules(ctx, scope, a, &creds, &held) {
             links.push((offset + i, link));
         }
     }
@@ -384,12 +392,15 @@ fn accounts_in_range(
 }
 
 /// The rules of one account; returns how it links to its holder, when it does.
-fn account_rules(ctx: &mut Ctx, scope: &AccountScope, a: &Account) -> Option<Link> {
+fn account_rules(
+    ctx: &mut Ctx,
+    scope: &AccountScope,
+    a: &Account,
+    creds: &[&Credential],
+    held: &[&Grant],
+) -> Option<Link> {
     let now = ctx.now;
     let people = scope.people;
-    let creds: Vec<&Credential> = scope.credentials.get(&a.name).collect();
-    let held: Vec<&Grant> = scope.grants.get(&a.name).collect();
-    let (creds, held) = (creds.as_slice(), held.as_slice());
     let holder = holder_of(
         people,
         &scope.columns,
@@ -443,12 +454,11 @@ fn holder_of<'p>(
     by_local_part: bool,
     a: &Account,
 ) -> Option<(Link, &'p Person)> {
-    let linked = if sso::is_sso(system_kind) {
-        sso::link(people, a, by_local_part)
-    } else {
-        people.link_account(columns, a, by_local_part)
-    };
-    linked.and_then(|l| people.person(&l.employee_id).map(|p| (l, p)))
+    if sso::is_sso(system_kind) {
+        let linked = sso::link(people, a, by_local_part);
+        return linked.and_then(|l| people.person(&l.employee_id).map(|p| (l, p)));
+    }
+    people.account_holder(columns, a, by_local_part)
 }
 
 /// The person an account's owner hint names (an owner tag), with how it was linked.

@@ -188,10 +188,13 @@ fn remediation(
     cache: &mut HashMap<String, std::sync::Arc<str>>,
     rule: &Rule,
 ) -> std::sync::Arc<str> {
-    cache
-        .entry(rule.id.clone())
-        .or_insert_with(|| std::sync::Arc::from(rule.remediation.trim()))
-        .clone()
+    // Looked up before inserting: an entry would copy the rule id for every candidate.
+    if let Some(text) = cache.get(&rule.id) {
+        return text.clone();
+    }
+    let text: std::sync::Arc<str> = std::sync::Arc::from(rule.remediation.trim());
+    cache.insert(rule.id.clone(), text.clone());
+    text
 }
 
 /// `credential-used-after-departure` for an account's login: it was used after `departed`.

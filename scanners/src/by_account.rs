@@ -45,9 +45,19 @@ impl<'a, T> ByAccount<'a, T> {
 
     /// The items held by `name`, in their original order.
     pub fn get<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'a T> + 's {
-        let items = self.items;
-        let account = self.account;
-        let (run, sorted): (&'a [T], &'s [usize]) = match &self.index {
+        self.found(self.locate(name), name)
+    }
+
+    /// A walk over accounts in the order their items are listed (a scanner's own order): each
+    /// lookup first looks where the last one ended, without a search.
+    pub fn walk(&self) -> Walk<'_, 'a, T> {
+        Walk { by: self, next: 0 }
+    }
+
+    /// Where `name`'s items are: a run (start, end) of the items, or where its indices start in
+    /// the sorted order.
+    fn locate(&self, name: &str) -> Found {
+        match &self.index {
             Index::Runs { hasher, runs } => {
                 let hash = hasher.hash_one(name);
                 let run = runs
@@ -55,17 +65,25 @@ impl<'a, T> ByAccount<'a, T> {
                     .ok()
                     .map(|i| {
                         let (_, start, len) = runs[i];
-                        &items[start as usize..start as usize + len as usize]
+                        (start as usize, start as usize + len as usize)
                     })
                     // Runs' hashes are distinct, but a name that holds nothing may share one.
-                    .filter(|run| run.first().is_some_and(|t| account(t) == name))
-                    .unwrap_or(&[]);
-                (run, &[])
+                    .filter(|&(start, _)| (self.account)(&self.items[start]) == name);
+                Found::Run(run)
             }
             Index::Sorted(order) => {
-                let start = order.partition_point(|&i| account(&items[i]) < name);
-                (&[], &order[start..])
+                Found::Sorted(order.partition_point(|&i| (self.account)(&self.items[i]) < name))
             }
+        }
+    }
+
+    fn found<'s>(&'s self, found: Found, name: &'s str) -> impl Iterator<Item = &'a T> + 's {
+        let items = self.items;
+        let account = self.account;
+        let (run, sorted): (&'a [T], &'s [usize]) = match (found, &self.index) {
+            (Found::Run(Some((start, end))), _) => (&items[start..end], &[]),
+            (Found::Sorted(start), Index::Sorted(order)) => (&[], &order[start..]),
+            _ => (&[], &[]),
         };
         run.iter().chain(
             sorted
@@ -81,6 +99,48 @@ impl<'a, T> ByAccount<'a, T> {
             .iter()
             .filter(|t| !names.contains((self.account)(t)))
             .collect()
+    }
+}
+
+/// Where an account's items are (see [`ByAccount::locate`]).
+#[derive(Clone, Copy)]
+enum Found {
+    Run(Option<(usize, usize)>),
+    Sorted(usize),
+}
+
+/// Lookups of accounts in the order their items are listed (see [`ByAccount::walk`]).
+pub struct Walk<'w, 'a, T> {
+    by: &'w ByAccount<'a, T>,
+    /// Where the last run found ended.
+    next: usize,
+}
+
+impl<'w, 'a, T> Walk<'w, 'a, T> {
+    /// The items held by `name`, in their original order, as [`ByAccount::get`] gives them.
+    pub fn get<'s>(&'s mut self, name: &'s str) -> impl Iterator<Item = &'a T> + 's {
+        let by = self.by;
+        let found = match by.index {
+            // One run per account: the run that starts where the last ended is all of its
+            // account's items.
+            Index::Runs { .. }
+                if by
+                    .items
+                    .get(self.next)
+                    .is_some_and(|t| (by.account)(t) == name) =>
+            {
+                let len = by.items[self.next..]
+                    .iter()
+                    .take_while(|t| (by.account)(t) == name)
+                    .count();
+                Found::Run(Some((self.next, self.next + len)))
+            }
+            _ => by.locate(name),
+        };
+        if let Found::Run(Some((_, end))) = found {
+            self.next = end;
+        }
+        by.found(found, name)
     }
 }
 
@@ -127,11 +187,17 @@ mod tests {
 
     fn check(items: &[(&'static str, u32)]) {
         let by = ByAccount::new(items, name);
-        for account in ["ann", "ben", "cy", "dee", "nobody", ""] {
+        let mut walk = by.walk();
+        for account in ["ann", "ben", "cy", "dee", "nobody", "", "ben", "cy", "ann"] {
             assert_eq!(
                 by.get(account).collect::<Vec<_>>(),
                 expected(items, account),
                 "{account} in {items:?}"
+            );
+            assert_eq!(
+                walk.get(account).collect::<Vec<_>>(),
+                expected(items, account),
+                "walk to {account} in {items:?}"
             );
         }
     }

@@ -49,7 +49,7 @@ mod system_id;
 pub mod time;
 pub mod verify;
 
-pub use by_account::ByAccount;
+pub use by_account::{ByAccount, Walk};
 pub use ci_variable::{NoMatcher, ValueMatch, ValueMatcher};
 pub use rest::{RestError, RestPolicy};
 pub use sweep::{sweep, sweep_aws_iam_users, SweepError, Target};

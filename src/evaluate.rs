@@ -21,6 +21,7 @@ use std::collections::HashMap;
 
 mod ceiling;
 mod codehost;
+mod evidence;
 pub mod examples;
 mod idp;
 mod sso;
@@ -156,7 +157,7 @@ impl Ctx<'_> {
         subject: String,
         person: Option<&Person>,
         live: Option<bool>,
-        evidence: Value,
+        evidence: impl Serialize,
     ) {
         let Some(rule) = self.rules.get(rule_id.as_str()) else {
             return;
@@ -176,7 +177,8 @@ impl Ctx<'_> {
             unit,
             employee_id: person.map(|p| p.employee_id().to_string()),
             live,
-            evidence: evidence.to_string(),
+            // Cannot fail: evidence is maps with string keys and plain values, written to memory.
+            evidence: serde_json::to_string(&evidence).unwrap_or_default(),
             remediation_template: remediation(&mut self.remediations, rule),
         });
     }
@@ -186,10 +188,13 @@ fn remediation(
     cache: &mut HashMap<String, std::sync::Arc<str>>,
     rule: &Rule,
 ) -> std::sync::Arc<str> {
-    cache
-        .entry(rule.id.clone())
-        .or_insert_with(|| std::sync::Arc::from(rule.remediation.trim()))
-        .clone()
+    // Looked up before inserting: an entry would copy the rule id for every candidate.
+    if let Some(text) = cache.get(&rule.id) {
+        return text.clone();
+    }
+    let text: std::sync::Arc<str> = std::sync::Arc::from(rule.remediation.trim());
+    cache.insert(rule.id.clone(), text.clone());
+    text
 }
 
 /// `credential-used-after-departure` for an account's login: it was used after `departed`.
@@ -197,15 +202,15 @@ fn login_used_after_departure(
     ctx: &mut Ctx,
     a: &Account,
     person: &Person,
-    who: &Value,
+    who: &impl Serialize,
     departed: Option<DateTime<Utc>>,
 ) {
-    let evidence = json!({
-        "person": who,
-        "account": account_evidence(a),
-        "used_at": time(a.last_used_at),
-        "departed_at": time(departed),
-    });
+    let evidence = evidence::LoginUsed {
+        account: evidence::AccountEvidence::new(a),
+        departed_at: evidence::Time(departed),
+        person: who,
+        used_at: evidence::Time(a.last_used_at),
+    };
     ctx.raise(
         RuleId::CredentialUsedAfterDeparture,
         coverage::account_last_used_unit(ctx.system, a),
@@ -373,8 +378,20 @@ fn accounts_in_range(
     offset: usize,
 ) -> Vec<(usize, Link)> {
     let mut links = Vec::new();
+    // What each account holds, in lists reused from one account to the next (a million accounts
+    // would otherwise allocate two lists each).
+    let mut creds: Vec<&Credential> = Vec::new();
+    let mut held: Vec<&Grant> = Vec::new();
+    // Accounts come in the order scanners list what they hold: each lookup starts where the last
+    // ended (a search per account was most of evaluation's time on a million accounts).
+    let mut credentials = scope.credentials.walk();
+    let mut grants = scope.grants.walk();
     for (i, a) in accounts.iter().enumerate() {
-        if let Some(link) = account_rules(ctx, scope, a) {
+        creds.clear();
+        creds.extend(credentials.get(&a.name));
+        held.clear();
+        held.extend(grants.get(&a.name));
+        if let Some(link) = account_rules(ctx, scope, a, &creds, &held) {
             links.push((offset + i, link));
         }
     }
@@ -382,12 +399,15 @@ fn accounts_in_range(
 }
 
 /// The rules of one account; returns how it links to its holder, when it does.
-fn account_rules(ctx: &mut Ctx, scope: &AccountScope, a: &Account) -> Option<Link> {
+fn account_rules(
+    ctx: &mut Ctx,
+    scope: &AccountScope,
+    a: &Account,
+    creds: &[&Credential],
+    held: &[&Grant],
+) -> Option<Link> {
     let now = ctx.now;
     let people = scope.people;
-    let creds: Vec<&Credential> = scope.credentials.get(&a.name).collect();
-    let held: Vec<&Grant> = scope.grants.get(&a.name).collect();
-    let (creds, held) = (creds.as_slice(), held.as_slice());
     let holder = holder_of(
         people,
         &scope.columns,
@@ -441,12 +461,11 @@ fn holder_of<'p>(
     by_local_part: bool,
     a: &Account,
 ) -> Option<(Link, &'p Person)> {
-    let linked = if sso::is_sso(system_kind) {
-        sso::link(people, a, by_local_part)
-    } else {
-        people.link_account(columns, a, by_local_part)
-    };
-    linked.and_then(|l| people.person(&l.employee_id).map(|p| (l, p)))
+    if sso::is_sso(system_kind) {
+        let linked = sso::link(people, a, by_local_part);
+        return linked.and_then(|l| people.person(&l.employee_id).map(|p| (l, p)));
+    }
+    people.account_holder(columns, a, by_local_part)
 }
 
 /// The person an account's owner hint names (an owner tag), with how it was linked.
@@ -464,11 +483,11 @@ fn orphan_account(ctx: &mut Ctx, a: &Account) {
     if a.kind == AccountKind::Role || a.enabled == Some(false) || codehost::is_pseudo(a) {
         return;
     }
-    let evidence = json!({
-        "account": account_evidence(a),
-        "hints": a.hints,
-        "reason": "no HR column, email, alias, employee id or owner links this account to a person",
-    });
+    let evidence = evidence::Orphan {
+        account: evidence::AccountEvidence::new(a),
+        hints: evidence::HintsEvidence::new(&a.hints),
+        reason: "no HR column, email, alias, employee id or owner links this account to a person",
+    };
     ctx.raise(
         RuleId::OrphanAccount,
         coverage::account_unit(ctx.system, a),
@@ -490,9 +509,12 @@ fn leaver_rules(
 ) {
     let now = ctx.now;
     let departed = person.departed_at();
-    let who = person_evidence(person, link, now);
+    let who = evidence::PersonEvidence::new(person, link, now);
     if a.enabled != Some(false) && a.kind != AccountKind::Role && !codehost::is_reference_only(a) {
-        let evidence = json!({ "person": who, "account": account_evidence(a) });
+        let evidence = evidence::LeaverAccount {
+            account: evidence::AccountEvidence::new(a),
+            person: who,
+        };
         ctx.raise(
             RuleId::LeaverActiveAccount,
             coverage::account_unit(ctx.system, a),
@@ -530,7 +552,13 @@ fn used_after(t: Option<DateTime<Utc>>, departed: Option<DateTime<Utc>>) -> bool
 }
 
 /// The rules of one credential of a leaver's account: used after departure, and still active.
-fn leaver_credential(ctx: &mut Ctx, a: &Account, c: &Credential, person: &Person, who: &Value) {
+fn leaver_credential(
+    ctx: &mut Ctx,
+    a: &Account,
+    c: &Credential,
+    person: &Person,
+    who: &evidence::PersonEvidence,
+) {
     let departed = person.departed_at();
     if used_after(c.last_used_at, departed) {
         let evidence = json!({
@@ -631,12 +659,12 @@ fn owned_nhi(ctx: &mut Ctx, a: &Account, creds: &[&Credential], owner: &Person, 
         .filter(|c| c.active && matches!((c.created_at, departed), (Some(c), Some(d)) if c <= d))
         .map(|c| credential_evidence(c))
         .collect();
-    let evidence = json!({
-        "owner": person_evidence(owner, link, ctx.now),
-        "account": account_evidence(a),
-        "credentials_to_rotate": rotate,
-        "note": "every credential of this identity created before its owner left was known to them and needs rotation",
-    });
+    let evidence = evidence::OwnedNhi {
+        account: evidence::AccountEvidence::new(a),
+        credentials_to_rotate: rotate,
+        note: "every credential of this identity created before its owner left was known to them and needs rotation",
+        owner: evidence::PersonEvidence::new(owner, link, ctx.now),
+    };
     ctx.raise(
         RuleId::LeaverOwnedNhi,
         coverage::account_unit(ctx.system, a),

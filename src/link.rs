@@ -98,6 +98,25 @@ pub struct PeopleIndex<'a> {
     by_external_id: HashMap<String, &'a Person>,
 }
 
+/// `s` lower-cased, copied only when it has upper-case letters: most names and emails an export
+/// gives are lower-case already, and linking a million accounts lower-cased each one.
+fn lower(s: &str) -> std::borrow::Cow<'_, str> {
+    let unchanged = if s.is_ascii() {
+        !s.bytes().any(|b| b.is_ascii_uppercase())
+    } else {
+        // Exactly when `to_lowercase` would give `s` back: every character maps to itself.
+        s.chars().all(|c| {
+            let mut l = c.to_lowercase();
+            l.next() == Some(c) && l.next().is_none()
+        })
+    };
+    if unchanged {
+        std::borrow::Cow::Borrowed(s)
+    } else {
+        std::borrow::Cow::Owned(s.to_lowercase())
+    }
+}
+
 /// Between two people claiming the same key, keep the one still in HR.
 fn prefer<'a>(map: &mut HashMap<String, &'a Person>, key: String, p: &'a Person) {
     map.entry(key)
@@ -202,23 +221,46 @@ impl<'a> PeopleIndex<'a> {
         account: &Account,
         by_local_part: bool,
     ) -> Option<Link> {
-        let name = account.name.to_lowercase();
+        self.account_holder(columns, account, by_local_part)
+            .map(|(link, _)| link)
+    }
+
+    /// [`PeopleIndex::link_account`], with the person linked to: evaluation needs both, and
+    /// looking the person up again by the link's employee id cost a second lookup per account.
+    pub fn account_holder(
+        &self,
+        columns: &[String],
+        account: &Account,
+        by_local_part: bool,
+    ) -> Option<(Link, &'a Person)> {
+        let (p, method) = self.find_account(columns, account, by_local_part)?;
+        Some((Link::new(p.employee_id(), method), p))
+    }
+
+    fn find_account(
+        &self,
+        columns: &[String],
+        account: &Account,
+        by_local_part: bool,
+    ) -> Option<(&'a Person, LinkMethod)> {
+        let name = lower(&account.name);
         for col in columns {
-            if let Some(p) = self.by_column.get(col).and_then(|m| m.get(&name)) {
-                return Some(Link::new(p.employee_id(), LinkMethod::HrColumn));
+            if let Some(p) = self.by_column.get(col).and_then(|m| m.get(name.as_ref())) {
+                return Some((*p, LinkMethod::HrColumn));
             }
         }
-        if let Some(l) = self.link_hints(&account.hints) {
-            return Some(l);
+        if let Some(found) = self.find_by_hints(&account.hints) {
+            return Some(found);
         }
+        let name = name.as_ref();
         if name.contains('@') {
-            if let Some(l) = self.link_email(&name).or_else(|| self.link_noreply(&name)) {
-                return Some(l);
+            if let Some(found) = self.find_email(name).or_else(|| self.find_noreply(name)) {
+                return Some(found);
             }
         }
         if by_local_part {
-            if let Some(p) = self.by_local_part.get(&name) {
-                return Some(Link::new(p.employee_id(), LinkMethod::NameLocalPart));
+            if let Some(p) = self.by_local_part.get(name) {
+                return Some((*p, LinkMethod::NameLocalPart));
             }
         }
         None
@@ -272,37 +314,50 @@ impl<'a> PeopleIndex<'a> {
 
     /// Links by the emails and employee id a system gave.
     pub fn link_hints(&self, hints: &IdentityHints) -> Option<Link> {
+        self.find_by_hints(hints)
+            .map(|(p, method)| Link::new(p.employee_id(), method))
+    }
+
+    fn find_by_hints(&self, hints: &IdentityHints) -> Option<(&'a Person, LinkMethod)> {
         for email in &hints.emails {
-            if let Some(l) = self.link_email(&email.to_lowercase()) {
-                return Some(l);
+            if let Some(found) = self.find_email(&lower(email)) {
+                return Some(found);
             }
         }
         hints
             .employee_id
             .as_deref()
             .and_then(|id| self.person(id.trim()))
-            .map(|p| Link::new(p.employee_id(), LinkMethod::EmployeeId))
+            .map(|p| (p, LinkMethod::EmployeeId))
     }
 
     /// Links an email (already lower-cased) to its person by primary email, then alias.
     pub fn link_email(&self, email: &str) -> Option<Link> {
+        self.find_email(email)
+            .map(|(p, method)| Link::new(p.employee_id(), method))
+    }
+
+    fn find_email(&self, email: &str) -> Option<(&'a Person, LinkMethod)> {
         if let Some(p) = self.by_email.get(email) {
-            return Some(Link::new(p.employee_id(), LinkMethod::Email));
+            return Some((*p, LinkMethod::Email));
         }
-        self.by_alias
-            .get(email)
-            .map(|p| Link::new(p.employee_id(), LinkMethod::Alias))
+        self.by_alias.get(email).map(|p| (*p, LinkMethod::Alias))
     }
 
     /// Links a GitHub commit email `ID+login@users.noreply.github.com` (or `login@…`) to the
     /// person whose HR `github_login` is that login.
     pub fn link_noreply(&self, email: &str) -> Option<Link> {
+        self.find_noreply(email)
+            .map(|(p, method)| Link::new(p.employee_id(), method))
+    }
+
+    fn find_noreply(&self, email: &str) -> Option<(&'a Person, LinkMethod)> {
         let local = email.strip_suffix("@users.noreply.github.com")?;
         let login = local.split_once('+').map_or(local, |(_, l)| l);
         self.by_column
             .get("github_login")
             .and_then(|m| m.get(login))
-            .map(|p| Link::new(p.employee_id(), LinkMethod::NoreplyLogin))
+            .map(|p| (*p, LinkMethod::NoreplyLogin))
     }
 
     /// Resolves an owner hint: an email, an employee id, or an account login named in HR.
@@ -328,6 +383,22 @@ impl<'a> PeopleIndex<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lower_casing_copies_only_what_changes_and_gives_what_to_lowercase_gives() {
+        for s in [
+            "ann@example.com",
+            "Ann@Example.com",
+            "ǅemal",
+            "ΣΑΣ",
+            "straße",
+            "İx",
+            "",
+        ] {
+            assert_eq!(lower(s), s.to_lowercase(), "{s}");
+        }
+        assert!(matches!(lower("acct-17"), std::borrow::Cow::Borrowed(_)));
+    }
     use crate::hr::{HrStatus, PersonRecord};
     use residual_scanners::AccountKind;
     use std::collections::BTreeMap;

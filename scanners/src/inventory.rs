@@ -65,25 +65,94 @@ impl InventoryFormat {
     }
 }
 
-/// One row of an export before validation, whatever its format: its non-empty fields, keyed by
-/// the (shared) column name. A short vector beats a map here: rows have a dozen fields at most,
-/// and a million rows must not cost a million maps.
+/// Rows of an export before validation, whatever its format, as the reading thread hands them
+/// over: each row's non-empty fields, keyed by the (shared) column name, all rows' fields in one
+/// list. A short list beats a map here (rows have a dozen fields at most), and one list per batch
+/// beats one per row: a million rows must not cost a million lists, each allocated on the
+/// reading thread and freed on the other.
 #[derive(Default)]
-struct Row {
+struct Rows {
+    /// Each row's line and the end of its fields in `fields`.
+    rows: Vec<(u64, usize)>,
     fields: Vec<(Arc<str>, String)>,
 }
 
-impl Row {
-    fn push(&mut self, key: Arc<str>, value: &str) {
-        let v = value.trim();
-        if !v.is_empty() {
-            self.fields.push((key, v.to_string()));
+impl Rows {
+    fn with_capacity(rows: usize) -> Rows {
+        Rows {
+            rows: Vec::with_capacity(rows),
+            fields: Vec::with_capacity(rows * 8),
         }
     }
 
+    /// Keeps a non-empty field of the row being read (the key is shared, counted only when kept).
+    fn field(&mut self, key: &Arc<str>, value: &str) {
+        let v = value.trim();
+        if !v.is_empty() {
+            self.fields.push((key.clone(), v.to_string()));
+        }
+    }
+
+    /// Ends the row being read, which began on `line`.
+    fn end_row(&mut self, line: u64) {
+        self.rows.push((line, self.fields.len()));
+    }
+}
+
+/// One row's fields, taken one by one as they are validated; what is left are the account's
+/// attributes.
+struct Row<'b> {
+    fields: &'b mut [(Arc<str>, String)],
+    /// Fields not taken yet: `fields[..left]`.
+    left: usize,
+}
+
+impl<'b> Row<'b> {
+    fn new(fields: &'b mut [(Arc<str>, String)]) -> Row<'b> {
+        let left = fields.len();
+        Row { fields, left }
+    }
+
+    /// The first field named `name`; the last field left takes its place (as a vector's
+    /// `swap_remove` does: which of two same-named attributes is kept depends on this order).
     fn take(&mut self, name: &str) -> Option<String> {
-        let i = self.fields.iter().position(|(k, _)| &**k == name)?;
-        Some(self.fields.swap_remove(i).1)
+        let i = self.fields[..self.left]
+            .iter()
+            .position(|(k, _)| &**k == name)?;
+        self.left -= 1;
+        self.fields.swap(i, self.left);
+        Some(std::mem::take(&mut self.fields[self.left].1))
+    }
+
+    /// The fields not taken, in order.
+    fn rest(self) -> impl Iterator<Item = (String, String)> + 'b {
+        self.fields[..self.left]
+            .iter_mut()
+            .map(|(k, v)| (k.to_string(), std::mem::take(v)))
+    }
+}
+
+/// Fills batches of rows on the reading thread and hands each full one over.
+struct Batches<'p> {
+    path: &'p Path,
+    batch: Rows,
+    tx: std::sync::mpsc::SyncSender<Rows>,
+}
+
+impl Batches<'_> {
+    /// Ends the row being read and hands the batch over when it is full.
+    fn end_row(&mut self, line: u64) -> Result<(), InventoryError> {
+        self.batch.end_row(line);
+        if self.batch.rows.len() == BATCH {
+            self.hand_over()?;
+        }
+        Ok(())
+    }
+
+    fn hand_over(&mut self) -> Result<(), InventoryError> {
+        let full = std::mem::replace(&mut self.batch, Rows::with_capacity(BATCH));
+        // A closed channel: the other side stopped at a bad row; its error stands.
+        self.tx.send(full).map_err(|_| stopped(self.path))
     }
 }
 
@@ -111,7 +180,7 @@ pub fn scan_inventory(system: &str, path: &Path) -> Result<ScanReport, Inventory
     let hasher = std::collections::hash_map::RandomState::new();
     let mut seen: HashMap<u64, usize> = HashMap::new();
     let mut shared: HashMap<u64, Vec<usize>> = HashMap::new();
-    let mut push = |line: u64, row: Row| -> Result<(), InventoryError> {
+    let mut push = |line: u64, row: Row<'_>| -> Result<(), InventoryError> {
         let (account, grants) = parse_row(path, line, row)?;
         let hash = hasher.hash_one(&account.name);
         let index = obs.accounts.len();
@@ -169,28 +238,23 @@ fn read_rows<R: BufRead + Send>(
     path: &Path,
     format: InventoryFormat,
     reader: R,
-    push: &mut impl FnMut(u64, Row) -> Result<(), InventoryError>,
+    push: &mut impl FnMut(u64, Row<'_>) -> Result<(), InventoryError>,
 ) -> Result<(), InventoryError> {
     std::thread::scope(|s| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(u64, Row)>>(8);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Rows>(8);
         let reading = s.spawn(move || -> Result<(), InventoryError> {
             let mut reader = reader;
-            let mut batch = Vec::with_capacity(BATCH);
-            let mut hand_over = |line: u64, row: Row| -> Result<(), InventoryError> {
-                batch.push((line, row));
-                if batch.len() == BATCH {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                    // A closed channel: the other side stopped at a bad row; its error stands.
-                    tx.send(full).map_err(|_| stopped(path))?;
-                }
-                Ok(())
+            let mut out = Batches {
+                path,
+                batch: Rows::with_capacity(BATCH),
+                tx,
             };
             let read = match format {
-                InventoryFormat::Csv => read_csv(path, &mut reader, &mut hand_over),
-                InventoryFormat::Jsonl => read_jsonl(path, &mut reader, &mut hand_over),
+                InventoryFormat::Csv => read_csv(path, &mut reader, &mut out),
+                InventoryFormat::Jsonl => read_jsonl(path, &mut reader, &mut out),
             };
-            if !batch.is_empty() {
-                tx.send(batch).map_err(|_| stopped(path))?;
+            if !out.batch.rows.is_empty() {
+                out.hand_over()?;
             }
             read?;
             std::io::copy(&mut reader, &mut std::io::sink()).map_err(|source| {
@@ -202,8 +266,11 @@ fn read_rows<R: BufRead + Send>(
             Ok(())
         });
         let mut built = Ok(());
-        'batches: for batch in rx.iter() {
-            for (line, row) in batch {
+        'batches: for mut batch in rx.iter() {
+            let mut start = 0;
+            for &(line, end) in &batch.rows {
+                let row = Row::new(&mut batch.fields[start..end]);
+                start = end;
                 if let Err(e) = push(line, row) {
                     built = Err(e);
                     break 'batches;
@@ -256,11 +323,7 @@ fn invalid(path: &Path, line: u64, field: &str, message: impl Into<String>) -> I
     }
 }
 
-fn read_csv(
-    path: &Path,
-    reader: impl Read,
-    push: &mut impl FnMut(u64, Row) -> Result<(), InventoryError>,
-) -> Result<(), InventoryError> {
+fn read_csv(path: &Path, reader: impl Read, out: &mut Batches) -> Result<(), InventoryError> {
     let mut csv = csv::ReaderBuilder::new()
         .flexible(false)
         .from_reader(reader);
@@ -290,20 +353,15 @@ fn read_csv(
             }
         }
         let line = record.position().map(|p| p.line()).unwrap_or(line);
-        let mut row = Row::default();
         for (h, v) in headers.iter().zip(record.iter()) {
-            row.push(h.clone(), v);
+            out.batch.field(h, v);
         }
-        push(line, row)?;
+        out.end_row(line)?;
     }
     Ok(())
 }
 
-fn read_jsonl(
-    path: &Path,
-    reader: impl BufRead,
-    push: &mut impl FnMut(u64, Row) -> Result<(), InventoryError>,
-) -> Result<(), InventoryError> {
+fn read_jsonl(path: &Path, reader: impl BufRead, out: &mut Batches) -> Result<(), InventoryError> {
     for (i, line) in reader.lines().enumerate() {
         let n = i as u64 + 1;
         let line = line.map_err(|source| {
@@ -323,7 +381,6 @@ fn read_jsonl(
         }
         let value: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&line)
             .map_err(|e| invalid(path, n, "row", format!("not a JSON object: {e}")))?;
-        let mut row = Row::default();
         for (k, v) in value {
             let text = match v {
                 serde_json::Value::Null => continue,
@@ -339,9 +396,9 @@ fn read_jsonl(
                     .join(";"),
                 other => other.to_string(),
             };
-            row.push(Arc::from(k.to_ascii_lowercase()), &text);
+            out.batch.field(&Arc::from(k.to_ascii_lowercase()), &text);
         }
-        push(n, row)?;
+        out.end_row(n)?;
     }
     Ok(())
 }
@@ -349,17 +406,17 @@ fn read_jsonl(
 fn parse_row(
     path: &Path,
     line: u64,
-    mut row: Row,
+    mut row: Row<'_>,
 ) -> Result<(Account, Vec<Grant>), InventoryError> {
     let name = row
         .take("account")
         .ok_or_else(|| invalid(path, line, "account", "is empty"))?;
     let enabled = row
         .take("status")
-        .map(|s| parse_status(path, line, &s))
+        .map(|s| parse_status(path, line, s))
         .transpose()?
         .flatten();
-    let time = |row: &mut Row, field: &str| -> Result<_, InventoryError> {
+    let time = |row: &mut Row<'_>, field: &str| -> Result<_, InventoryError> {
         row.take(field)
             .map(|v| export_time(&v).map_err(|m| invalid(path, line, field, m)))
             .transpose()
@@ -368,7 +425,7 @@ fn parse_row(
     let last_used_at = time(&mut row, "last_login")?;
     let kind = row
         .take("kind")
-        .map(|k| parse_kind(path, line, &k))
+        .map(|k| parse_kind(path, line, k))
         .transpose()?
         .unwrap_or(AccountKind::User);
     let hints = IdentityHints {
@@ -381,11 +438,7 @@ fn parse_row(
         .take("groups")
         .map(|g| group_grants(&name, &g))
         .unwrap_or_default();
-    let attributes = row
-        .fields
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
+    let attributes = row.rest().collect();
     Ok((
         Account {
             name,
@@ -425,8 +478,14 @@ fn export_time(v: &str) -> Result<chrono::DateTime<Utc>, String> {
 }
 
 /// The `status` column: `Some(true)` enabled, `Some(false)` disabled or suspended.
-fn parse_status(path: &Path, line: u64, status: &str) -> Result<Option<bool>, InventoryError> {
-    match status.to_ascii_lowercase().as_str() {
+/// Takes the row's own value and lower-cases it in place (no copy per row).
+fn parse_status(
+    path: &Path,
+    line: u64,
+    mut status: String,
+) -> Result<Option<bool>, InventoryError> {
+    status.make_ascii_lowercase();
+    match status.as_str() {
         "active" | "enabled" | "true" => Ok(Some(true)),
         "disabled" | "suspended" | "inactive" | "deactivated" | "locked" | "false" => {
             Ok(Some(false))
@@ -440,9 +499,15 @@ fn parse_status(path: &Path, line: u64, status: &str) -> Result<Option<bool>, In
     }
 }
 
-/// The `kind` column.
-fn parse_kind(path: &Path, line: u64, kind: &str) -> Result<AccountKind, InventoryError> {
-    AccountKind::parse(kind).ok_or_else(|| {
+/// The `kind` column. The usual two spellings are taken as they are; any other goes through
+/// [`AccountKind::parse`] (which lower-cases a copy).
+fn parse_kind(path: &Path, line: u64, kind: String) -> Result<AccountKind, InventoryError> {
+    let parsed = match kind.as_str() {
+        "user" => Some(AccountKind::User),
+        "service" => Some(AccountKind::Service),
+        other => AccountKind::parse(other),
+    };
+    parsed.ok_or_else(|| {
         invalid(
             path,
             line,

@@ -28,6 +28,7 @@
 
 pub mod aws_iam;
 pub mod aws_sso;
+mod by_account;
 mod ci_variable;
 mod code_host;
 pub mod coverage;
@@ -48,6 +49,7 @@ mod system_id;
 pub mod time;
 pub mod verify;
 
+pub use by_account::{ByAccount, Walk};
 pub use ci_variable::{NoMatcher, ValueMatch, ValueMatcher};
 pub use rest::{RestError, RestPolicy};
 pub use sweep::{sweep, sweep_aws_iam_users, SweepError, Target};
@@ -385,45 +387,5 @@ impl ScanReport {
         if self.status != RunStatus::Failed {
             self.status = coverage::status_of(&self.coverage);
         }
-    }
-}
-
-/// Credentials or grants looked up by the account that holds them, without a map: the items'
-/// indices sorted by account name, searched by bisection. A run of a million accounts needs this
-/// to cost a vector of indices, not a hash map of vectors.
-pub struct ByAccount<'a, T> {
-    items: &'a [T],
-    order: Vec<usize>,
-    account: fn(&T) -> &str,
-}
-
-impl<'a, T> ByAccount<'a, T> {
-    pub fn new(items: &'a [T], account: fn(&T) -> &str) -> ByAccount<'a, T> {
-        let mut order: Vec<usize> = (0..items.len()).collect();
-        order.sort_by(|&a, &b| account(&items[a]).cmp(account(&items[b])));
-        ByAccount {
-            items,
-            order,
-            account,
-        }
-    }
-
-    /// The items held by `name`, in their original order.
-    pub fn get<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'a T> + 's {
-        let start = self
-            .order
-            .partition_point(|&i| (self.account)(&self.items[i]) < name);
-        self.order[start..]
-            .iter()
-            .take_while(move |&&i| (self.account)(&self.items[i]) == name)
-            .map(|&i| &self.items[i])
-    }
-
-    /// Items whose account is not in `names` (e.g. grants of accounts a scanner did not list).
-    pub fn orphans<'n>(&self, names: &'n std::collections::HashSet<&str>) -> Vec<&'a T> {
-        self.items
-            .iter()
-            .filter(|t| !names.contains((self.account)(t)))
-            .collect()
     }
 }

@@ -514,3 +514,87 @@ fn a_large_run_on_two_threads_gives_what_one_thread_gives() {
     assert_eq!(text(&both.candidates), text(&one.out));
     assert_eq!(both.links, links);
 }
+
+/// The typed evidence of `evidence.rs` is the text the `Value` trees gave, byte for byte: a
+/// finding's stored evidence is compared with the next run's.
+#[test]
+fn typed_evidence_is_the_text_the_json_trees_gave() {
+    let ann = &people("2026-01-01")[0];
+    let link = Link {
+        employee_id: "E1".into(),
+        method: crate::link::LinkMethod::Email,
+        confidence: 0.9,
+    };
+    let now = at("2026-06-01");
+    let mut a = user("ann-crm");
+    a.created_at = Some(at("2024-01-01"));
+    a.last_used_at = Some(at("2026-04-02T08:00:00Z"));
+    a.attributes.insert("region".into(), "eu \"west\"".into());
+    a.attributes.insert("arn".into(), "arn:x".into());
+    let mut bare = account("svc", AccountKind::Service, None);
+    bare.hints.owner = Some("ann@example.com".into());
+    let mut hinted = user("x");
+    hinted.hints = residual_scanners::IdentityHints {
+        emails: vec!["X@Example.com".into(), "y@example.com".into()],
+        employee_id: Some("E9".into()),
+        owner: Some("o".into()),
+        created_by: Some("c".into()),
+    };
+    let who = person_evidence(ann, &link, now);
+    let typed_who = evidence::PersonEvidence::new(ann, &link, now);
+    let key = credential("svc", CredentialKind::AccessKey, true);
+    for a in [&a, &bare, &hinted] {
+        assert_eq!(
+            text(&evidence::LeaverAccount {
+                account: evidence::AccountEvidence::new(a),
+                person: typed_who,
+            }),
+            json!({ "person": who, "account": account_evidence(a) }).to_string()
+        );
+        assert_eq!(
+            text(&evidence::Orphan {
+                account: evidence::AccountEvidence::new(a),
+                hints: evidence::HintsEvidence::new(&a.hints),
+                reason: "r",
+            }),
+            json!({ "account": account_evidence(a), "hints": a.hints, "reason": "r" }).to_string()
+        );
+        assert_eq!(
+            text(&evidence::LoginUsed {
+                account: evidence::AccountEvidence::new(a),
+                departed_at: evidence::Time(ann.departed_at()),
+                person: &typed_who,
+                used_at: evidence::Time(a.last_used_at),
+            }),
+            json!({
+                "person": who,
+                "account": account_evidence(a),
+                "used_at": time(a.last_used_at),
+                "departed_at": time(ann.departed_at()),
+            })
+            .to_string()
+        );
+        for rotate in [vec![], vec![credential_evidence(&key)]] {
+            assert_eq!(
+                text(&evidence::OwnedNhi {
+                    account: evidence::AccountEvidence::new(a),
+                    credentials_to_rotate: rotate.clone(),
+                    note: "n",
+                    owner: typed_who,
+                }),
+                json!({
+                    "owner": who,
+                    "account": account_evidence(a),
+                    "credentials_to_rotate": rotate,
+                    "note": "n",
+                })
+                .to_string()
+            );
+        }
+    }
+}
+
+/// Evidence as the text `Ctx::raise` stores.
+fn text(evidence: &impl Serialize) -> String {
+    serde_json::to_string(evidence).expect("evidence serialises")
+}

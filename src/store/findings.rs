@@ -52,18 +52,39 @@ const COLUMNS: &str =
     "f.id, f.rule, f.severity, f.state, f.employee_id, f.system, f.account, f.subject, f.live, f.first_seen, \
     CASE WHEN f.state != 'resolved' AND r.id > f.last_run AND r.evaluated_at IS NOT NULL \
       THEN r.evaluated_at ELSE f.last_seen END, \
-    f.resolved_at, f.resolved_by_run, f.exception_id, f.evidence, \
-    CASE WHEN f.remediation_text IS NULL THEN f.remediation \
-      ELSE replace(replace(t.text, '{system}', f.system), '{account}', f.account) END, f.unit";
+    f.resolved_at, f.resolved_by_run, f.exception_id, f.evidence, f.remediation, f.remediation_text, f.unit";
 
 /// Findings joined with the latest complete run of their system, which `last_seen` is derived
-/// from (see the module comment), and with their rule's remediation text where the row refers
-/// to it instead of holding it filled in (see [`Writer::candidate`]).
+/// from (see the module comment). A row that refers to its rule's remediation text instead of
+/// holding it filled in (see [`Writer::candidate`]) gets it from [`RemediationTexts`]: filling it
+/// in here, in Rust, from the handful of texts read once, is about twice as fast as SQL's
+/// `replace()` over a join for every row.
 const FROM: &str = "findings f \
     LEFT JOIN (SELECT system, MAX(id) AS id FROM scan_runs WHERE status = 'complete' AND targeted IS NULL GROUP BY system) latest \
       ON latest.system = f.system \
-    LEFT JOIN scan_runs r ON r.id = latest.id \
-    LEFT JOIN remediation_texts t ON t.id = f.remediation_text";
+    LEFT JOIN scan_runs r ON r.id = latest.id";
+
+/// The rules' remediation texts by id (a few dozen rows), read once per listing.
+struct RemediationTexts(HashMap<i64, String>);
+
+impl RemediationTexts {
+    fn read(conn: &Connection) -> Result<RemediationTexts> {
+        let mut stmt = conn.prepare("SELECT id, text FROM remediation_texts")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+        Ok(RemediationTexts(rows.collect::<super::db::Result<_>>()?))
+    }
+
+    /// The remediation of a finding: its own text, or its rule's text filled in with its system
+    /// and account (in that order, as the text was always filled in).
+    fn fill(&self, own: String, text_id: Option<i64>, system: &str, account: &str) -> String {
+        match text_id.and_then(|id| self.0.get(&id)) {
+            Some(text) => text
+                .replace("{system}", system)
+                .replace("{account}", account),
+            None => own,
+        }
+    }
+}
 
 impl FromSql for FindingState {
     fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
@@ -73,16 +94,18 @@ impl FromSql for FindingState {
     }
 }
 
-fn from_row(r: &super::db::Row) -> super::db::Result<Finding> {
+fn from_row(r: &super::db::Row, texts: &RemediationTexts) -> super::db::Result<Finding> {
     let evidence: String = r.get(14)?;
+    let (system, account): (String, String) = (r.get(5)?, r.get(6)?);
+    let remediation = texts.fill(r.get(15)?, r.get(16)?, &system, &account);
     Ok(Finding {
         id: r.get(0)?,
         rule: r.get(1)?,
         severity: r.get(2)?,
         state: r.get(3)?,
         employee_id: r.get(4)?,
-        system: r.get(5)?,
-        account: r.get(6)?,
+        system,
+        account,
         subject: r.get(7)?,
         live: r.get::<_, Option<i64>>(8)?.map(|v| v != 0),
         first_seen: r.get(9)?,
@@ -91,8 +114,8 @@ fn from_row(r: &super::db::Row) -> super::db::Result<Finding> {
         resolved_by_run: r.get(12)?,
         exception_id: r.get(13)?,
         evidence: serde_json::from_str(&evidence).unwrap_or(serde_json::Value::Null),
-        remediation: r.get(15)?,
-        unit: r.get(16)?,
+        remediation,
+        unit: r.get(17)?,
     })
 }
 
@@ -127,8 +150,11 @@ pub fn for_each(
          ORDER BY CASE f.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END, \
          f.system, f.account, f.rule, f.subject"
     );
+    let texts = RemediationTexts::read(conn)?;
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(params![f.state, f.system, f.rule, f.employee_id], from_row)?;
+    let rows = stmt.query_map(params![f.state, f.system, f.rule, f.employee_id], |r| {
+        from_row(r, &texts)
+    })?;
     for row in rows {
         each(row?)?;
     }
@@ -137,11 +163,12 @@ pub fn for_each(
 
 pub fn get(conn: &Connection, id: &str) -> Result<Option<Finding>> {
     use super::db::OptionalExtension;
+    let texts = RemediationTexts::read(conn)?;
     Ok(conn
         .query_row(
             &format!("SELECT {COLUMNS} FROM {FROM} WHERE f.id = ?1"),
             [id],
-            from_row,
+            |r| from_row(r, &texts),
         )
         .optional()?)
 }

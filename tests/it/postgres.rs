@@ -11,7 +11,6 @@ use crate::harness::{fixture, Sandbox};
 use serde_json::Value;
 use std::process::{Command, Stdio};
 
-
 /// A sandbox whose store is the PostgreSQL database `url` (its key files in the sandbox).
 fn pg_sandbox(url: &str) -> Sandbox {
     let mut sb = Sandbox::new();
@@ -102,9 +101,10 @@ fn the_same_steps_on_postgresql_and_on_sqlite_give_the_same_findings_and_a_verif
 
 #[test]
 fn workers_on_shards_of_one_postgresql_store_find_what_one_worker_finds() {
-    let (Some(one_url), Some(two_url)) =
-        (residual_test_support::postgres::fresh_database(), residual_test_support::postgres::fresh_database())
-    else {
+    let (Some(one_url), Some(two_url)) = (
+        residual_test_support::postgres::fresh_database(),
+        residual_test_support::postgres::fresh_database(),
+    ) else {
         return;
     };
     let one = pg_sandbox(&one_url);

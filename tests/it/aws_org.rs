@@ -60,8 +60,8 @@ async fn delete_leaver_in(account: &str) {
     c.iam.delete_user().user_name("ann").send().await.unwrap();
 }
 
-/// (system, status) of every run, sorted.
-fn runs(sb: &Sandbox) -> Vec<(String, String)> {
+/// (system, status) of every run, sorted (the jobs tests read runs the same way).
+pub(crate) fn runs(sb: &Sandbox) -> Vec<(String, String)> {
     let runs = sb.ok(&["runs", "--format", "json"]).json();
     let mut v: Vec<(String, String)> = runs
         .as_array()

@@ -8,6 +8,7 @@
 //! moto's default account. A sweep is held open deterministically by an inventory export that is
 //! a named pipe: its reader blocks until the test writes the export.
 
+use crate::aws_org::runs;
 use crate::harness::{fixture, Sandbox};
 use residual_test_support::moto;
 use residual_test_support::moto_sso::Sso;
@@ -120,24 +121,6 @@ fn recorded_systems(stderr: &str) -> Vec<String> {
                 .then(|| system.to_string())
         })
         .collect()
-}
-
-/// (system, status) of every run, sorted.
-fn runs(sb: &Sandbox) -> Vec<(String, String)> {
-    let runs = sb.ok(&["runs", "--format", "json"]).json();
-    let mut v: Vec<(String, String)> = runs
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["system"].as_str().unwrap_or_default().to_string(),
-                r["status"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect();
-    v.sort();
-    v
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -598,3 +598,188 @@ fn typed_evidence_is_the_text_the_json_trees_gave() {
 fn text(evidence: &impl Serialize) -> String {
     serde_json::to_string(evidence).expect("evidence serialises")
 }
+
+// Evidence of the rules that read found secrets, CI variables, verification verdicts and
+// CODEOWNERS entries, byte for byte: a finding's stored evidence is compared with the next
+// run's, and outputs show it. These strings were taken from the evaluator as it was before
+// those facts became typed facets, and must not change.
+
+/// The evidence `rule` raises on one run of `system`, as stored.
+fn evidence_of(
+    system: &str,
+    obs: Observations,
+    facts: &CredentialFacts,
+    rule: RuleId,
+) -> Vec<String> {
+    let rules = RuleSet::builtin().expect("the shipped rules load");
+    let people = people("2026-04-01");
+    let index = PeopleIndex::new(&people);
+    evaluate(
+        &rules,
+        &Policy::default(),
+        facts,
+        at("2026-06-01"),
+        &index,
+        system,
+        &obs,
+    )
+    .candidates
+    .into_iter()
+    .filter(|c| c.rule == rule)
+    .map(|c| c.evidence)
+    .collect()
+}
+
+/// A secret Ann committed, as the git scanner shows it.
+fn committed_secret(account: &str) -> Credential {
+    let mut c = credential(account, CredentialKind::SecretInCode, true);
+    c.id = "fp-3f2a".into();
+    c.created_at = Some(at("2026-01-05T10:00:00Z"));
+    c.attributes = attrs(&[
+        ("pattern_id", "aws-secret-access-key"),
+        ("key_id", "AKIAEXAMPLEKEY"),
+        ("path", "deploy.sh"),
+        ("line", "3"),
+        ("commit", "0123abcd"),
+        ("preview", "wJal…"),
+    ]);
+    c
+}
+
+/// What `--verify` wrote onto a secret.
+fn verified(c: &mut Credential, verdict: &str, owner_or_reason: Option<&str>) {
+    c.attributes.insert("verified".into(), verdict.into());
+    c.attributes
+        .insert("verified_provider".into(), "aws".into());
+    c.attributes
+        .insert("verified_at".into(), "2026-05-31T12:00:00Z".into());
+    if let Some(v) = owner_or_reason {
+        let key = if verdict == "live" {
+            "verified_owner"
+        } else {
+            "verified_reason"
+        };
+        c.attributes.insert(key.into(), v.into());
+    }
+}
+
+#[test]
+fn a_committed_secrets_evidence_is_as_it_was_before_typed_facets() {
+    let mut secret = committed_secret("ann@example.com");
+    verified(&mut secret, "error", Some("sts: HTTP 500"));
+    let found = evidence_of(
+        "git:repo",
+        obs(vec![user("ann@example.com")], vec![secret], vec![]),
+        &Default::default(),
+        RuleId::LeaverSecretInGit,
+    );
+    assert_eq!(found, vec![r#"{"liveness":{"live":null,"verified":{"at":"2026-05-31T12:00:00Z","owner":null,"provider":"aws","reason":"sts: HTTP 500","result":"error"}},"person":{"departed_at":"2026-03-01T00:00:00Z","email":"ann@example.com","employee_id":"E1","link":{"confidence":0.9,"method":"email"},"status":"leaver"},"secret":{"active":true,"attributes":{"commit":"0123abcd","key_id":"AKIAEXAMPLEKEY","line":"3","path":"deploy.sh","pattern_id":"aws-secret-access-key","preview":"wJal…","verified":"error","verified_at":"2026-05-31T12:00:00Z","verified_provider":"aws","verified_reason":"sts: HTTP 500"},"created_at":"2026-01-05T10:00:00Z","id":"fp-3f2a","kind":"secret-in-code","last_used_at":null}}"#.to_string()]);
+}
+
+#[test]
+fn a_verified_secrets_evidence_is_as_it_was_before_typed_facets() {
+    let mut secret = committed_secret("ben@example.com");
+    verified(
+        &mut secret,
+        "live",
+        Some("arn:aws:iam::123456789012:user/ann"),
+    );
+    let facts = CredentialFacts {
+        by_id: HashMap::from([(
+            "AKIAEXAMPLEKEY".to_string(),
+            CredentialFact {
+                live: Some(true),
+                system: Some(IAM.into()),
+                account: Some("ann".into()),
+                employee_id: Some("E1".into()),
+            },
+        )]),
+        ..Default::default()
+    };
+    let found = evidence_of(
+        "git:repo",
+        obs(vec![user("ben@example.com")], vec![secret], vec![]),
+        &facts,
+        RuleId::LeaverSecretInGit,
+    );
+    assert_eq!(found, vec![r#"{"attributed_by":"verification","committed_by":"ben@example.com","liveness":{"held_by":"ann","live":true,"seen_in":"aws-iam:123456789012","verified":{"at":"2026-05-31T12:00:00Z","owner":"arn:aws:iam::123456789012:user/ann","provider":"aws","reason":null,"result":"live"}},"owner":{"linked_by":"hr-column","provider":"aws","verified_owner":"arn:aws:iam::123456789012:user/ann"},"person":{"departed_at":"2026-03-01T00:00:00Z","email":"ann@example.com","employee_id":"E1","link":{"confidence":1.0,"method":"verification"},"status":"leaver"},"secret":{"active":true,"attributes":{"commit":"0123abcd","key_id":"AKIAEXAMPLEKEY","line":"3","path":"deploy.sh","pattern_id":"aws-secret-access-key","preview":"wJal…","verified":"live","verified_at":"2026-05-31T12:00:00Z","verified_owner":"arn:aws:iam::123456789012:user/ann","verified_provider":"aws"},"created_at":"2026-01-05T10:00:00Z","id":"fp-3f2a","kind":"secret-in-code","last_used_at":null}}"#.to_string()]);
+}
+
+#[test]
+fn a_shared_ci_secrets_evidence_is_as_it_was_before_typed_facets() {
+    let mut writer = grant("ann-gh", GrantKind::Collaborator, "acme/app");
+    writer.attributes = attrs(&[("permission", "write")]);
+    let mut secret = credential("org:acme", CredentialKind::CiVariable, true);
+    secret.id = "actions:org:NPM_TOKEN".into();
+    secret.attributes = attrs(&[
+        ("store", "actions"),
+        ("scope", "org"),
+        ("name", "NPM_TOKEN"),
+        ("visibility", "selected"),
+        ("repositories", "acme/other,acme/app"),
+        ("updated_at", "2026-01-10T00:00:00Z"),
+    ]);
+    let found = evidence_of(
+        GITHUB,
+        obs(vec![], vec![secret], vec![writer]),
+        &Default::default(),
+        RuleId::SharedSecretNeedsRotation,
+    );
+    assert_eq!(found, vec![r#"{"changed_at":"2026-01-10T00:00:00Z","departed_at":"2026-03-01T00:00:00Z","note":"last changed before the departure of someone who could read it","person":{"departed_at":"2026-03-01T00:00:00Z","email":"ann@example.com","employee_id":"E1","link":{"confidence":1.0,"method":"hr-column"},"status":"leaver"},"reach":"acme/app: collaborator (write)","secret":{"active":true,"attributes":{"name":"NPM_TOKEN","repositories":"acme/other,acme/app","scope":"org","store":"actions","updated_at":"2026-01-10T00:00:00Z","visibility":"selected"},"created_at":null,"id":"actions:org:NPM_TOKEN","kind":"ci-variable","last_used_at":null}}"#.to_string()]);
+}
+
+#[test]
+fn a_ci_variable_holding_a_leavers_key_has_the_evidence_it_had_before_typed_facets() {
+    let mut v = credential("repo:acme/app", CredentialKind::CiVariable, true);
+    v.id = "actions-variable:repo:acme/app:AWS#aws-access-key-id:f00d".into();
+    v.attributes = attrs(&[
+        ("store", "actions-variable"),
+        ("scope", "repo:acme/app"),
+        ("value_matched", "true"),
+        ("pattern_id", "aws-access-key-id"),
+        ("fingerprint", "f00d"),
+        ("key_id", "AKIAEXAMPLEKEY"),
+    ]);
+    let facts = CredentialFacts {
+        by_id: HashMap::from([(
+            "AKIAEXAMPLEKEY".to_string(),
+            CredentialFact {
+                live: Some(true),
+                system: Some(IAM.into()),
+                account: Some("ann".into()),
+                employee_id: Some("E1".into()),
+            },
+        )]),
+        ..Default::default()
+    };
+    let found = evidence_of(
+        GITHUB,
+        obs(vec![], vec![v], vec![]),
+        &facts,
+        RuleId::LeaverCredentialInCi,
+    );
+    assert_eq!(found, vec![r#"{"credential":{"held_by":"ann","live":true,"seen_in":"aws-iam:123456789012"},"person":{"departed_at":"2026-03-01T00:00:00Z","email":"ann@example.com","employee_id":"E1","status":"leaver"},"variable":{"active":true,"attributes":{"fingerprint":"f00d","key_id":"AKIAEXAMPLEKEY","pattern_id":"aws-access-key-id","scope":"repo:acme/app","store":"actions-variable","value_matched":"true"},"created_at":null,"id":"actions-variable:repo:acme/app:AWS#aws-access-key-id:f00d","kind":"ci-variable","last_used_at":null}}"#.to_string()]);
+}
+
+#[test]
+fn a_codeowners_entrys_evidence_is_as_it_was_before_typed_facets() {
+    let mut entry = grant(
+        "ann-gh",
+        GrantKind::Collaborator,
+        "acme/app/.github/CODEOWNERS",
+    );
+    entry.attributes = attrs(&[
+        ("codeowner", "true"),
+        ("repo", "acme/app"),
+        ("file", ".github/CODEOWNERS"),
+        ("pattern", "/infra/ *.tf"),
+        ("lines", "3,7"),
+    ]);
+    let found = evidence_of(
+        GITHUB,
+        obs(vec![], vec![], vec![entry]),
+        &Default::default(),
+        RuleId::LeaverCodeowner,
+    );
+    assert_eq!(found, vec![r#"{"account":"ann-gh","grant":{"attributes":{"codeowner":"true","file":".github/CODEOWNERS","lines":"3,7","pattern":"/infra/ *.tf","repo":"acme/app"},"kind":"collaborator","target":"acme/app/.github/CODEOWNERS"},"person":{"departed_at":"2026-03-01T00:00:00Z","email":"ann@example.com","employee_id":"E1","link":{"confidence":1.0,"method":"hr-column"},"status":"leaver"}}"#.to_string()]);
+}

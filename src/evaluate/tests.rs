@@ -69,6 +69,7 @@ fn credential(account: &str, kind: CredentialKind, active: bool) -> Credential {
         last_used_at: None,
         hints: Default::default(),
         attributes: BTreeMap::new(),
+        facets: Default::default(),
     }
 }
 
@@ -78,6 +79,7 @@ fn grant(account: &str, kind: GrantKind, target: &str) -> Grant {
         kind,
         target: target.into(),
         attributes: BTreeMap::new(),
+        facets: Default::default(),
     }
 }
 

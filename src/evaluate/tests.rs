@@ -4,7 +4,9 @@
 
 use super::*;
 use crate::hr::{HrStatus, PersonRecord};
+use residual_scanners::facets::{CiVariable, CodeOwner, FoundSecret, Provenance};
 use residual_scanners::time::parse_time;
+use residual_scanners::CredentialFacets;
 use std::collections::BTreeMap;
 
 fn at(t: &str) -> DateTime<Utc> {
@@ -305,7 +307,10 @@ fn a_role_trusting_a_leaver_is_leaver_can_assume_role_and_one_trusting_an_employ
 fn a_secret_a_leaver_committed_is_leaver_secret_in_git_unless_it_was_seen_dead() {
     let committed = || {
         let mut secret = credential("ann@example.com", CredentialKind::SecretInCode, true);
-        secret.attributes = attrs(&[("key_id", "AKIAEXAMPLEKEY")]);
+        secret.facets.secret = Some(FoundSecret {
+            key_id: Some("AKIAEXAMPLEKEY".into()),
+            ..FoundSecret::default()
+        });
         obs(vec![user("ann@example.com")], vec![secret], vec![])
     };
     let found = raised("git:repo", committed(), &Default::default());
@@ -387,7 +392,7 @@ fn a_pending_invitation_of_a_leaver_is_raised_and_a_failed_one_is_not() {
 fn a_codeowners_entry_naming_a_leaver_is_leaver_codeowner_and_one_naming_an_employee_is_not() {
     let owner = |login: &str| {
         let mut entry = grant(login, GrantKind::Collaborator, "acme/app");
-        entry.attributes = attrs(&[("codeowner", "true")]);
+        entry.facets.codeowner = Some(CodeOwner::default());
         obs(vec![], vec![], vec![entry])
     };
     let found = raised(GITHUB, owner("ann-gh"), &Default::default());
@@ -402,11 +407,12 @@ fn a_ci_secret_a_leaver_could_read_needs_rotation_unless_it_changed_after_they_l
         let mut writer = grant("ann-gh", GrantKind::Collaborator, "acme/app");
         writer.attributes = attrs(&[("permission", "write")]);
         let mut secret = credential("acme/app", CredentialKind::CiVariable, true);
-        secret.attributes = attrs(&[
-            ("store", "actions"),
-            ("scope", "repo:acme/app"),
-            ("updated_at", updated_at),
-        ]);
+        secret.facets.ci_variable = Some(CiVariable {
+            store: "actions".into(),
+            scope: "repo:acme/app".into(),
+            updated_at: Some(at(updated_at)),
+            ..CiVariable::default()
+        });
         obs(vec![], vec![secret], vec![writer])
     };
     let found = raised(
@@ -445,7 +451,10 @@ fn a_ci_variable_holding_a_leavers_key_is_raised_and_one_holding_an_employees_is
     };
     let variable = || {
         let mut v = credential("acme/app", CredentialKind::CiVariable, true);
-        v.attributes = attrs(&[("key_id", "AKIAEXAMPLEKEY")]);
+        v.facets.secret = Some(FoundSecret {
+            key_id: Some("AKIAEXAMPLEKEY".into()),
+            ..FoundSecret::default()
+        });
         obs(vec![], vec![v], vec![])
     };
     let found = raised(GITHUB, variable(), &held_by("E1"));
@@ -604,7 +613,9 @@ fn text(evidence: &impl Serialize) -> String {
 // Evidence of the rules that read found secrets, CI variables, verification verdicts and
 // CODEOWNERS entries, byte for byte: a finding's stored evidence is compared with the next
 // run's, and outputs show it. These strings were taken from the evaluator as it was before
-// those facts became typed facets, and must not change.
+// those facts became typed facets, and must not change. The observations are built as the
+// scanners (and `--verify`) build them: the typed facet the rule reads, and the display
+// attributes evidence shows.
 
 /// The evidence `rule` raises on one run of `system`, as stored.
 fn evidence_of(
@@ -645,30 +656,39 @@ fn committed_secret(account: &str) -> Credential {
         ("commit", "0123abcd"),
         ("preview", "wJal…"),
     ]);
+    c.facets.secret = Some(FoundSecret {
+        pattern_id: "aws-secret-access-key".into(),
+        key_id: Some("AKIAEXAMPLEKEY".into()),
+        provenance: Some(Provenance {
+            commit: Some("0123abcd".into()),
+            path: Some("deploy.sh".into()),
+            line: Some(3),
+        }),
+    });
     c
 }
 
-/// What `--verify` wrote onto a secret.
-fn verified(c: &mut Credential, verdict: &str, owner_or_reason: Option<&str>) {
-    c.attributes.insert("verified".into(), verdict.into());
-    c.attributes
-        .insert("verified_provider".into(), "aws".into());
-    c.attributes
-        .insert("verified_at".into(), "2026-05-31T12:00:00Z".into());
-    if let Some(v) = owner_or_reason {
-        let key = if verdict == "live" {
-            "verified_owner"
-        } else {
-            "verified_reason"
-        };
-        c.attributes.insert(key.into(), v.into());
-    }
+/// What `--verify` writes onto a secret: the verdict, shown as its attributes.
+fn verified(c: &mut Credential, verdict: VerdictKind, owner_or_reason: Option<&str>) {
+    let (owner, reason) = match verdict {
+        VerdictKind::Live => (owner_or_reason.map(str::to_string), None),
+        _ => (None, owner_or_reason.map(str::to_string)),
+    };
+    let v = Verification {
+        verdict,
+        provider: "aws".into(),
+        owner,
+        reason,
+        checked_at: Some(at("2026-05-31T12:00:00Z")),
+    };
+    v.display_into(&mut c.attributes);
+    c.facets.verification = Some(v);
 }
 
 #[test]
 fn a_committed_secrets_evidence_is_as_it_was_before_typed_facets() {
     let mut secret = committed_secret("ann@example.com");
-    verified(&mut secret, "error", Some("sts: HTTP 500"));
+    verified(&mut secret, VerdictKind::Error, Some("sts: HTTP 500"));
     let found = evidence_of(
         "git:repo",
         obs(vec![user("ann@example.com")], vec![secret], vec![]),
@@ -683,7 +703,7 @@ fn a_verified_secrets_evidence_is_as_it_was_before_typed_facets() {
     let mut secret = committed_secret("ben@example.com");
     verified(
         &mut secret,
-        "live",
+        VerdictKind::Live,
         Some("arn:aws:iam::123456789012:user/ann"),
     );
     let facts = CredentialFacts {
@@ -721,6 +741,13 @@ fn a_shared_ci_secrets_evidence_is_as_it_was_before_typed_facets() {
         ("repositories", "acme/other,acme/app"),
         ("updated_at", "2026-01-10T00:00:00Z"),
     ]);
+    secret.facets.ci_variable = Some(CiVariable {
+        store: "actions".into(),
+        scope: "org".into(),
+        repositories: Some(vec!["acme/other".into(), "acme/app".into()]),
+        updated_at: Some(at("2026-01-10T00:00:00Z")),
+        ..CiVariable::default()
+    });
     let found = evidence_of(
         GITHUB,
         obs(vec![], vec![secret], vec![writer]),
@@ -742,6 +769,19 @@ fn a_ci_variable_holding_a_leavers_key_has_the_evidence_it_had_before_typed_face
         ("fingerprint", "f00d"),
         ("key_id", "AKIAEXAMPLEKEY"),
     ]);
+    v.facets = CredentialFacets {
+        secret: Some(FoundSecret {
+            pattern_id: "aws-access-key-id".into(),
+            key_id: Some("AKIAEXAMPLEKEY".into()),
+            provenance: None,
+        }),
+        ci_variable: Some(CiVariable {
+            store: "actions-variable".into(),
+            scope: "repo:acme/app".into(),
+            ..CiVariable::default()
+        }),
+        verification: None,
+    };
     let facts = CredentialFacts {
         by_id: HashMap::from([(
             "AKIAEXAMPLEKEY".to_string(),
@@ -777,6 +817,12 @@ fn a_codeowners_entrys_evidence_is_as_it_was_before_typed_facets() {
         ("pattern", "/infra/ *.tf"),
         ("lines", "3,7"),
     ]);
+    entry.facets.codeowner = Some(CodeOwner {
+        repo: "acme/app".into(),
+        file: ".github/CODEOWNERS".into(),
+        patterns: vec!["/infra/".into(), "*.tf".into()],
+        lines: vec![3, 7],
+    });
     let found = evidence_of(
         GITHUB,
         obs(vec![], vec![], vec![entry]),

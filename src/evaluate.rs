@@ -704,7 +704,7 @@ fn secret_liveness<'f>(
 
 /// The liveness evidence of a secret found in git.
 fn liveness_evidence(c: &Credential, live: Option<bool>, fact: Option<&CredentialFact>) -> Value {
-    let verified = c.facets.verification.as_ref().map(verification_evidence);
+    let verified = c.facets.verification.as_deref().map(verification_evidence);
     match (fact, verified) {
         (Some(f), verified) => {
             json!({"live": live, "seen_in": f.system, "held_by": f.account, "verified": verified})

@@ -150,7 +150,7 @@ pub fn annotate(obs: &mut Observations, verifications: &[Verification]) {
         };
         let facet = verdict_facet(v);
         facet.display_into(&mut c.attributes);
-        c.facets.verification = Some(facet);
+        c.facets.verification = Some(Box::new(facet));
     }
 }
 

@@ -85,8 +85,8 @@ pub(crate) fn variable_credentials(
             hints: IdentityHints::default(),
             attributes,
             facets: CredentialFacets {
-                secret,
-                ci_variable: Some(v.variable.clone()),
+                secret: secret.map(Box::new),
+                ci_variable: Some(Box::new(v.variable.clone())),
                 verification: None,
             },
         }

@@ -22,19 +22,21 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The typed facts of a credential; each `None` when it does not apply.
+/// The typed facts of a credential; each `None` when it does not apply. Boxed: most
+/// credentials (an IAM sweep's keys, an export's rows) carry none, and an empty set costs three
+/// words, not the few hundred bytes of the facts.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CredentialFacets {
     /// A secret a pattern recognised: in a repository (a `SecretInCode` credential) or inside a
     /// CI variable's value (a `CiVariable` credential whose value matched).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret: Option<FoundSecret>,
+    pub secret: Option<Box<FoundSecret>>,
     /// What a CI variable or secret is, for `CiVariable` credentials.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ci_variable: Option<CiVariable>,
+    pub ci_variable: Option<Box<CiVariable>>,
     /// `--verify`'s verdict on a found secret, set by the core after the scan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub verification: Option<Verification>,
+    pub verification: Option<Box<Verification>>,
 }
 
 /// A secret a pattern recognised. Never its value: the credential's id is its keyed fingerprint.
@@ -166,12 +168,12 @@ impl Verification {
     }
 }
 
-/// The typed facts of a grant.
+/// The typed facts of a grant; boxed, as a million-row export's grants carry none.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GrantFacets {
     /// A CODEOWNERS entry: the grant is a review duty, not write access.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub codeowner: Option<CodeOwner>,
+    pub codeowner: Option<Box<CodeOwner>>,
 }
 
 /// The lines of one CODEOWNERS file that name one owner.
@@ -243,9 +245,9 @@ impl CredentialFacets {
             })
             .flatten();
         CredentialFacets {
-            secret,
-            ci_variable,
-            verification,
+            secret: secret.map(Box::new),
+            ci_variable: ci_variable.map(Box::new),
+            verification: verification.map(Box::new),
         }
     }
 }
@@ -272,7 +274,9 @@ impl GrantFacets {
                         .unwrap_or_default(),
                 }
             });
-        GrantFacets { codeowner }
+        GrantFacets {
+            codeowner: codeowner.map(Box::new),
+        }
     }
 }
 
@@ -308,7 +312,7 @@ mod tests {
             ])
         );
         let back = CredentialFacets::from_attributes(CredentialKind::SecretInCode, &a);
-        assert_eq!(back.verification, Some(v));
+        assert_eq!(back.verification, Some(Box::new(v)));
     }
 
     #[test]
@@ -329,8 +333,8 @@ mod tests {
         ]);
         let f = GrantFacets::from_attributes(GrantKind::Collaborator, &a);
         assert_eq!(
-            f.codeowner,
-            Some(CodeOwner {
+            f.codeowner.as_deref(),
+            Some(&CodeOwner {
                 repo: "acme/api".into(),
                 file: ".github/CODEOWNERS".into(),
                 patterns: vec!["/infra/".into(), "*.tf".into()],

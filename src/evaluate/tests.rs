@@ -307,10 +307,10 @@ fn a_role_trusting_a_leaver_is_leaver_can_assume_role_and_one_trusting_an_employ
 fn a_secret_a_leaver_committed_is_leaver_secret_in_git_unless_it_was_seen_dead() {
     let committed = || {
         let mut secret = credential("ann@example.com", CredentialKind::SecretInCode, true);
-        secret.facets.secret = Some(FoundSecret {
+        secret.facets.secret = Some(Box::new(FoundSecret {
             key_id: Some("AKIAEXAMPLEKEY".into()),
             ..FoundSecret::default()
-        });
+        }));
         obs(vec![user("ann@example.com")], vec![secret], vec![])
     };
     let found = raised("git:repo", committed(), &Default::default());
@@ -392,7 +392,7 @@ fn a_pending_invitation_of_a_leaver_is_raised_and_a_failed_one_is_not() {
 fn a_codeowners_entry_naming_a_leaver_is_leaver_codeowner_and_one_naming_an_employee_is_not() {
     let owner = |login: &str| {
         let mut entry = grant(login, GrantKind::Collaborator, "acme/app");
-        entry.facets.codeowner = Some(CodeOwner::default());
+        entry.facets.codeowner = Some(Box::new(CodeOwner::default()));
         obs(vec![], vec![], vec![entry])
     };
     let found = raised(GITHUB, owner("ann-gh"), &Default::default());
@@ -407,12 +407,12 @@ fn a_ci_secret_a_leaver_could_read_needs_rotation_unless_it_changed_after_they_l
         let mut writer = grant("ann-gh", GrantKind::Collaborator, "acme/app");
         writer.attributes = attrs(&[("permission", "write")]);
         let mut secret = credential("acme/app", CredentialKind::CiVariable, true);
-        secret.facets.ci_variable = Some(CiVariable {
+        secret.facets.ci_variable = Some(Box::new(CiVariable {
             store: "actions".into(),
             scope: "repo:acme/app".into(),
             updated_at: Some(at(updated_at)),
             ..CiVariable::default()
-        });
+        }));
         obs(vec![], vec![secret], vec![writer])
     };
     let found = raised(
@@ -451,10 +451,10 @@ fn a_ci_variable_holding_a_leavers_key_is_raised_and_one_holding_an_employees_is
     };
     let variable = || {
         let mut v = credential("acme/app", CredentialKind::CiVariable, true);
-        v.facets.secret = Some(FoundSecret {
+        v.facets.secret = Some(Box::new(FoundSecret {
             key_id: Some("AKIAEXAMPLEKEY".into()),
             ..FoundSecret::default()
-        });
+        }));
         obs(vec![], vec![v], vec![])
     };
     let found = raised(GITHUB, variable(), &held_by("E1"));
@@ -656,7 +656,7 @@ fn committed_secret(account: &str) -> Credential {
         ("commit", "0123abcd"),
         ("preview", "wJal…"),
     ]);
-    c.facets.secret = Some(FoundSecret {
+    c.facets.secret = Some(Box::new(FoundSecret {
         pattern_id: "aws-secret-access-key".into(),
         key_id: Some("AKIAEXAMPLEKEY".into()),
         provenance: Some(Provenance {
@@ -664,7 +664,7 @@ fn committed_secret(account: &str) -> Credential {
             path: Some("deploy.sh".into()),
             line: Some(3),
         }),
-    });
+    }));
     c
 }
 
@@ -682,7 +682,7 @@ fn verified(c: &mut Credential, verdict: VerdictKind, owner_or_reason: Option<&s
         checked_at: Some(at("2026-05-31T12:00:00Z")),
     };
     v.display_into(&mut c.attributes);
-    c.facets.verification = Some(v);
+    c.facets.verification = Some(Box::new(v));
 }
 
 #[test]
@@ -741,13 +741,13 @@ fn a_shared_ci_secrets_evidence_is_as_it_was_before_typed_facets() {
         ("repositories", "acme/other,acme/app"),
         ("updated_at", "2026-01-10T00:00:00Z"),
     ]);
-    secret.facets.ci_variable = Some(CiVariable {
+    secret.facets.ci_variable = Some(Box::new(CiVariable {
         store: "actions".into(),
         scope: "org".into(),
         repositories: Some(vec!["acme/other".into(), "acme/app".into()]),
         updated_at: Some(at("2026-01-10T00:00:00Z")),
         ..CiVariable::default()
-    });
+    }));
     let found = evidence_of(
         GITHUB,
         obs(vec![], vec![secret], vec![writer]),
@@ -770,16 +770,16 @@ fn a_ci_variable_holding_a_leavers_key_has_the_evidence_it_had_before_typed_face
         ("key_id", "AKIAEXAMPLEKEY"),
     ]);
     v.facets = CredentialFacets {
-        secret: Some(FoundSecret {
+        secret: Some(Box::new(FoundSecret {
             pattern_id: "aws-access-key-id".into(),
             key_id: Some("AKIAEXAMPLEKEY".into()),
             provenance: None,
-        }),
-        ci_variable: Some(CiVariable {
+        })),
+        ci_variable: Some(Box::new(CiVariable {
             store: "actions-variable".into(),
             scope: "repo:acme/app".into(),
             ..CiVariable::default()
-        }),
+        })),
         verification: None,
     };
     let facts = CredentialFacts {
@@ -817,12 +817,12 @@ fn a_codeowners_entrys_evidence_is_as_it_was_before_typed_facets() {
         ("pattern", "/infra/ *.tf"),
         ("lines", "3,7"),
     ]);
-    entry.facets.codeowner = Some(CodeOwner {
+    entry.facets.codeowner = Some(Box::new(CodeOwner {
         repo: "acme/app".into(),
         file: ".github/CODEOWNERS".into(),
         patterns: vec!["/infra/".into(), "*.tf".into()],
         lines: vec![3, 7],
-    });
+    }));
     let found = evidence_of(
         GITHUB,
         obs(vec![], vec![], vec![entry]),

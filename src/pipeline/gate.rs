@@ -345,7 +345,7 @@ impl<'a> Subjects<'a> {
         if c.rule != RuleId::LeaverCodeowner {
             return None;
         }
-        self.codeowners.get(&c.subject)?.facets.codeowner.as_ref()
+        self.codeowners.get(&c.subject)?.facets.codeowner.as_deref()
     }
 }
 

@@ -518,7 +518,7 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
             facets: CredentialFacets {
-                secret: Some(FoundSecret {
+                secret: Some(Box::new(FoundSecret {
                     pattern_id: "aws-secret-access-key".into(),
                     key_id: Some("AKIAEXAMPLEKEY".into()),
                     provenance: Some(Provenance {
@@ -526,7 +526,7 @@ mod tests {
                         path: Some("deploy.sh".into()),
                         line: Some(3),
                     }),
-                }),
+                })),
                 ..CredentialFacets::default()
             },
         };
@@ -538,7 +538,7 @@ mod tests {
             checked_at: Some(at("2026-05-31T12:00:00Z")),
         };
         verdict.display_into(&mut c.attributes);
-        c.facets.verification = Some(verdict);
+        c.facets.verification = Some(Box::new(verdict));
         c
     }
 
@@ -560,12 +560,12 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
             facets: GrantFacets {
-                codeowner: Some(CodeOwner {
+                codeowner: Some(Box::new(CodeOwner {
                     repo: "acme/api".into(),
                     file: "CODEOWNERS".into(),
                     patterns: vec!["/infra/".into()],
                     lines: vec![3],
-                }),
+                })),
             },
         }
     }
@@ -638,12 +638,12 @@ mod tests {
             hints: IdentityHints::default(),
             attributes: BTreeMap::new(),
             facets: CredentialFacets {
-                ci_variable: Some(CiVariable {
+                ci_variable: Some(Box::new(CiVariable {
                     store: "actions".into(),
                     scope: "repo:acme/api".into(),
                     updated_at: Some(at("2025-06-01T00:00:00Z")),
                     ..CiVariable::default()
-                }),
+                })),
                 ..CredentialFacets::default()
             },
         };

@@ -201,11 +201,11 @@ fn credential(fingerprint: &str, hits: &[&Hit]) -> Option<Credential> {
         last_used_at: None,
         attributes,
         facets: CredentialFacets {
-            secret: Some(FoundSecret {
+            secret: Some(Box::new(FoundSecret {
                 pattern_id: hit.secret.pattern_id.clone(),
                 key_id: hit.secret.identifier.clone(),
                 provenance: Some(provenance),
-            }),
+            })),
             ..CredentialFacets::default()
         },
     })

@@ -299,7 +299,12 @@ pub(crate) fn secret_credential(
         hints: IdentityHints::default(),
         attributes,
         facets: CredentialFacets {
-            ci_variable: Some(ci_variable(store, scope, time(&s.updated_at), selected)),
+            ci_variable: Some(Box::new(ci_variable(
+                store,
+                scope,
+                time(&s.updated_at),
+                selected,
+            ))),
             ..CredentialFacets::default()
         },
     }
@@ -440,12 +445,12 @@ pub(crate) fn codeowner_grants(rules: &[Rule], full_name: &str, path: &str) -> V
                 ),
             ]),
             facets: GrantFacets {
-                codeowner: Some(CodeOwner {
+                codeowner: Some(Box::new(CodeOwner {
                     repo: full_name.to_string(),
                     file: path.to_string(),
                     patterns,
                     lines: lines.iter().map(|&l| l as u64).collect(),
-                }),
+                })),
             },
         })
         .collect()

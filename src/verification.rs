@@ -169,3 +169,113 @@ fn verdict_facet(v: &Verification) -> facets::Verification {
         checked_at: Some(v.checked_at),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use residual_scanners::facets::FoundSecret;
+    use residual_scanners::verify::Provider;
+    use residual_scanners::Credential;
+
+    fn secret(id: &str, key_id: Option<&str>) -> Credential {
+        Credential {
+            account: "ann@example.com".into(),
+            kind: CredentialKind::SecretInCode,
+            id: id.into(),
+            active: true,
+            created_at: None,
+            last_used_at: None,
+            hints: Default::default(),
+            attributes: Default::default(),
+            facets: residual_scanners::CredentialFacets {
+                secret: Some(Box::new(FoundSecret {
+                    pattern_id: "aws-secret-access-key".into(),
+                    key_id: key_id.map(str::to_string),
+                    provenance: None,
+                })),
+                ..Default::default()
+            },
+        }
+    }
+
+    fn checked(fingerprint: &str, key_id: Option<&str>, verdict: Verdict) -> Verification {
+        Verification {
+            fingerprint: fingerprint.into(),
+            identifier: key_id.map(str::to_string),
+            provider: Provider::Aws,
+            verdict,
+            checked_at: residual_scanners::time::parse_time("2026-05-31T12:00:00Z").expect("time"),
+        }
+    }
+
+    /// The verdict goes onto the secret as its facet (what rules read) and as the attributes
+    /// evidence has always shown; a secret with the same key id alone gets it too.
+    #[test]
+    fn a_verdict_is_the_secrets_facet_and_shows_as_its_attributes() {
+        let mut obs = Observations {
+            credentials: vec![
+                secret("fp-1", Some("AKIAKEY")),
+                secret("fp-2", Some("AKIAKEY")),
+            ],
+            ..Default::default()
+        };
+        let owner = "arn:aws:iam::123456789012:user/ann".to_string();
+        annotate(
+            &mut obs,
+            &[checked(
+                "fp-1",
+                Some("AKIAKEY"),
+                Verdict::Live {
+                    owner: Some(owner.clone()),
+                },
+            )],
+        );
+        for c in &obs.credentials {
+            let v = c.facets.verification.as_ref().expect("a verdict facet");
+            assert_eq!(v.verdict, VerdictKind::Live, "{}", c.id);
+            assert_eq!(v.owner.as_deref(), Some(owner.as_str()));
+            let shown: Vec<(&str, &str)> = c
+                .attributes
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            assert_eq!(
+                shown,
+                [
+                    ("verified", "live"),
+                    ("verified_at", "2026-05-31T12:00:00Z"),
+                    ("verified_owner", owner.as_str()),
+                    ("verified_provider", "aws"),
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn a_revoked_verdict_carries_its_reason_and_no_owner() {
+        let mut obs = Observations {
+            credentials: vec![secret("fp-1", None)],
+            ..Default::default()
+        };
+        let reason = "InvalidClientTokenId".to_string();
+        annotate(
+            &mut obs,
+            &[checked(
+                "fp-1",
+                None,
+                Verdict::Revoked {
+                    reason: reason.clone(),
+                },
+            )],
+        );
+        let c = &obs.credentials[0];
+        let v = c.facets.verification.as_ref().expect("a verdict facet");
+        assert_eq!(
+            (v.verdict, v.owner.as_deref()),
+            (VerdictKind::Revoked, None)
+        );
+        assert_eq!(v.reason.as_deref(), Some(reason.as_str()));
+        assert_eq!(c.attributes["verified_reason"], reason);
+        assert!(!c.attributes.contains_key("verified_owner"));
+    }
+}

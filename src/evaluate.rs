@@ -11,6 +11,7 @@ use crate::rules::{Rule, RuleSet};
 use crate::severity::Severity;
 use chrono::{DateTime, Duration, Utc};
 use residual_scanners::coverage;
+use residual_scanners::facets::{VerdictKind, Verification};
 use residual_scanners::time::format_time;
 use residual_scanners::{
     Account, AccountKind, ByAccount, Credential, CredentialKind, Grant, GrantKind, Observations,
@@ -683,12 +684,17 @@ fn secret_liveness<'f>(
     facts: &'f CredentialFacts,
     c: &Credential,
 ) -> (Option<bool>, Option<&'f CredentialFact>) {
-    let fact = c.attributes.get("key_id").and_then(|k| facts.by_id.get(k));
-    let verified = match c.attributes.get("verified").map(String::as_str) {
-        Some("live") => Some(true),
-        Some("revoked") => Some(false),
-        _ => None,
-    };
+    let fact = c
+        .facets
+        .secret
+        .as_ref()
+        .and_then(|s| s.key_id.as_ref())
+        .and_then(|k| facts.by_id.get(k));
+    let verified = c
+        .facets
+        .verification
+        .as_ref()
+        .and_then(|v| v.verdict.live());
     let live = match fact {
         Some(f) if f.system.is_some() => f.live,
         _ => verified.or(fact.and_then(|f| f.live)),
@@ -698,16 +704,7 @@ fn secret_liveness<'f>(
 
 /// The liveness evidence of a secret found in git.
 fn liveness_evidence(c: &Credential, live: Option<bool>, fact: Option<&CredentialFact>) -> Value {
-    let a = |k: &str| c.attributes.get(k);
-    let verified = a("verified").map(|v| {
-        json!({
-            "result": v,
-            "provider": a("verified_provider"),
-            "owner": a("verified_owner"),
-            "at": a("verified_at"),
-            "reason": a("verified_reason"),
-        })
-    });
+    let verified = c.facets.verification.as_deref().map(verification_evidence);
     match (fact, verified) {
         (Some(f), verified) => {
             json!({"live": live, "seen_in": f.system, "held_by": f.account, "verified": verified})
@@ -717,6 +714,18 @@ fn liveness_evidence(c: &Credential, live: Option<bool>, fact: Option<&Credentia
             json!({"live": null, "reason": "no scanner has seen this credential; verify it (--verify) or rotate it"})
         }
     }
+}
+
+/// A verification verdict as evidence shows it (`liveness.verified`): the values of the display
+/// attributes it has always been built from, `null` where there is none.
+fn verification_evidence(v: &Verification) -> Value {
+    json!({
+        "result": v.verdict.as_str(),
+        "provider": Some(&v.provider).filter(|p| !p.is_empty()),
+        "owner": v.owner,
+        "at": v.checked_at.as_ref().map(format_time),
+        "reason": v.reason,
+    })
 }
 
 /// `leaver-secret-in-git`: a secret a leaver committed. Critical when another scanner saw the
@@ -758,8 +767,13 @@ fn secret_in_git(
 
 /// Lowers a secret's finding to its pattern's `max_severity` (an encrypted key: low).
 fn cap_by_pattern(candidate: &mut Candidate, c: &Credential) {
-    if let Some(pattern) = c.attributes.get("pattern_id") {
-        candidate.severity = ceiling::cap(candidate.severity, pattern);
+    if let Some(secret) = c
+        .facets
+        .secret
+        .as_ref()
+        .filter(|s| !s.pattern_id.is_empty())
+    {
+        candidate.severity = ceiling::cap(candidate.severity, &secret.pattern_id);
     }
 }
 
@@ -773,8 +787,9 @@ fn verified_owner<'p>(
     facts: &CredentialFacts,
     c: &Credential,
 ) -> Option<(Link, &'p Person, &'static str)> {
-    let owner = c.attributes.get("verified_owner")?;
-    let provider = c.attributes.get("verified_provider")?;
+    let verification = c.facets.verification.as_ref()?;
+    let owner = verification.owner.as_ref()?;
+    let provider = Some(&verification.provider).filter(|p| !p.is_empty())?;
     if let Some((employee_id, confidence)) = facts.owners.get(owner) {
         if let Some(person) = people.person(employee_id) {
             let link = Link {
@@ -829,7 +844,10 @@ fn secrets_owned_by_leavers(
         .collect();
     for c in obs.credentials.iter().filter(|c| {
         c.kind == CredentialKind::SecretInCode
-            && c.attributes.get("verified").map(String::as_str) == Some("live")
+            && c.facets
+                .verification
+                .as_ref()
+                .is_some_and(|v| v.verdict == VerdictKind::Live)
     }) {
         let subject = credential_subject(c);
         if raised.contains(&subject) {
@@ -849,8 +867,8 @@ fn secrets_owned_by_leavers(
             "person": person_evidence(person, &link, ctx.now),
             "attributed_by": "verification",
             "owner": {
-                "verified_owner": c.attributes.get("verified_owner"),
-                "provider": c.attributes.get("verified_provider"),
+                "verified_owner": c.facets.verification.as_ref().and_then(|v| v.owner.as_ref()),
+                "provider": c.facets.verification.as_ref().map(|v| &v.provider).filter(|p| !p.is_empty()),
                 "linked_by": by,
             },
             "committed_by": c.account,

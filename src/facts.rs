@@ -6,14 +6,14 @@ use crate::evaluate::{CredentialFact, CredentialFacts};
 use crate::store::{links, observations, runs, Result, Store};
 use residual_scanners::{CredentialKind, Observations};
 
-/// Facts for every non-secret id (`key_id` attribute) among `obs`'s credentials.
+/// Facts for every non-secret id (a found secret's key id) among `obs`'s credentials.
 pub fn for_observations(store: &Store, obs: &Observations) -> Result<CredentialFacts> {
     let conn = store.conn();
     let any_aws_run = runs::any_complete(conn, "aws-iam")?;
     let mut facts = CredentialFacts::default();
     for c in &obs.credentials {
         owner_link(store, c, &mut facts)?;
-        let Some(key_id) = c.attributes.get("key_id") else {
+        let Some(key_id) = c.facets.secret.as_ref().and_then(|s| s.key_id.as_ref()) else {
             continue;
         };
         if facts.by_id.contains_key(key_id) || !looks_like_aws_key_id(key_id) {
@@ -48,10 +48,15 @@ fn owner_link(
     c: &residual_scanners::Credential,
     facts: &mut CredentialFacts,
 ) -> Result<()> {
-    if c.attributes.get("verified_provider").map(String::as_str) != Some("aws") {
+    let Some(v) = c
+        .facets
+        .verification
+        .as_ref()
+        .filter(|v| v.provider == "aws")
+    else {
         return Ok(());
-    }
-    let Some(arn) = c.attributes.get("verified_owner") else {
+    };
+    let Some(arn) = &v.owner else {
         return Ok(());
     };
     let Some((account, user)) = residual_scanners::verify::iam_user_of_arn(arn) else {

@@ -1,12 +1,12 @@
 //! Opt-in verification of found secrets for `scan git` and `gate`: a matcher that hands
 //! verifiable secrets to an in-memory collector, one read-only call per secret to its provider,
-//! and the verdicts written onto the credential observations (`verified`, `verified_owner`,
-//! `verified_at`) — never the values.
+//! and the verdicts written onto the credential observations (their verification facet, shown as
+//! `verified`, `verified_owner`, `verified_at`) — never the values.
 
 use crate::config::VerifySettings;
 use crate::progress::Progress;
+use residual_scanners::facets::{self, VerdictKind};
 use residual_scanners::secrets::Matcher;
-use residual_scanners::time::format_time;
 use residual_scanners::verify::{
     self, Collector, Tally, Verdict, Verification, VerifyConfig, VerifyError,
 };
@@ -110,11 +110,12 @@ impl Verifier {
         Ok(tally)
     }
 }
-/// Writes each verification onto the secret-in-code credential with its fingerprint:
-/// `verified` (live, revoked, error), `verified_provider`, `verified_at`, and `verified_owner`
-/// (live) or `verified_reason` (revoked, error). An AWS verdict also goes onto the other secrets
-/// with the same access key id (the key id found on its own): when several pairs share a key id,
-/// live beats error beats revoked (a wrong secret does not make the key dead).
+/// Writes each verification onto the secret-in-code credential with its fingerprint, as its
+/// [`facets::Verification`] facet (what the rules read) and its display attributes (`verified`
+/// live, revoked or error; `verified_provider`, `verified_at`, and `verified_owner` (live) or
+/// `verified_reason` (revoked, error)). An AWS verdict also goes onto the other secrets with the
+/// same access key id (the key id found on its own): when several pairs share a key id, live
+/// beats error beats revoked (a wrong secret does not make the key dead).
 pub fn annotate(obs: &mut Observations, verifications: &[Verification]) {
     let by_fingerprint: HashMap<&str, &Verification> = verifications
         .iter()
@@ -140,27 +141,141 @@ pub fn annotate(obs: &mut Observations, verifications: &[Verification]) {
         .iter_mut()
         .filter(|c| c.kind == CredentialKind::SecretInCode)
     {
-        let found = by_fingerprint.get(c.id.as_str()).or_else(|| {
-            c.attributes
-                .get("key_id")
-                .and_then(|k| by_key_id.get(k.as_str()))
-        });
+        let key_id = c.facets.secret.as_ref().and_then(|s| s.key_id.as_deref());
+        let found = by_fingerprint
+            .get(c.id.as_str())
+            .or_else(|| key_id.and_then(|k| by_key_id.get(k)));
         let Some(v) = found else {
             continue;
         };
-        let a = &mut c.attributes;
-        a.insert("verified".into(), v.verdict.as_str().into());
-        a.insert("verified_provider".into(), v.provider.as_str().into());
-        a.insert("verified_at".into(), format_time(&v.checked_at));
-        match &v.verdict {
-            Verdict::Live { owner } => {
-                if let Some(owner) = owner {
-                    a.insert("verified_owner".into(), owner.clone());
-                }
-            }
-            Verdict::Revoked { reason } | Verdict::Error { reason } => {
-                a.insert("verified_reason".into(), reason.clone());
-            }
+        let facet = verdict_facet(v);
+        facet.display_into(&mut c.attributes);
+        c.facets.verification = Some(Box::new(facet));
+    }
+}
+
+/// A provider's answer as the credential's facet.
+fn verdict_facet(v: &Verification) -> facets::Verification {
+    let (verdict, owner, reason) = match &v.verdict {
+        Verdict::Live { owner } => (VerdictKind::Live, owner.clone(), None),
+        Verdict::Revoked { reason } => (VerdictKind::Revoked, None, Some(reason.clone())),
+        Verdict::Error { reason } => (VerdictKind::Error, None, Some(reason.clone())),
+    };
+    facets::Verification {
+        verdict,
+        provider: v.provider.as_str().to_string(),
+        owner,
+        reason,
+        checked_at: Some(v.checked_at),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use residual_scanners::facets::FoundSecret;
+    use residual_scanners::verify::Provider;
+    use residual_scanners::Credential;
+
+    fn secret(id: &str, key_id: Option<&str>) -> Credential {
+        Credential {
+            account: "ann@example.com".into(),
+            kind: CredentialKind::SecretInCode,
+            id: id.into(),
+            active: true,
+            created_at: None,
+            last_used_at: None,
+            hints: Default::default(),
+            attributes: Default::default(),
+            facets: residual_scanners::CredentialFacets {
+                secret: Some(Box::new(FoundSecret {
+                    pattern_id: "aws-secret-access-key".into(),
+                    key_id: key_id.map(str::to_string),
+                    provenance: None,
+                })),
+                ..Default::default()
+            },
         }
+    }
+
+    fn checked(fingerprint: &str, key_id: Option<&str>, verdict: Verdict) -> Verification {
+        Verification {
+            fingerprint: fingerprint.into(),
+            identifier: key_id.map(str::to_string),
+            provider: Provider::Aws,
+            verdict,
+            checked_at: residual_scanners::time::parse_time("2026-05-31T12:00:00Z").expect("time"),
+        }
+    }
+
+    /// The verdict goes onto the secret as its facet (what rules read) and as the attributes
+    /// evidence has always shown; a secret with the same key id alone gets it too.
+    #[test]
+    fn a_verdict_is_the_secrets_facet_and_shows_as_its_attributes() {
+        let mut obs = Observations {
+            credentials: vec![
+                secret("fp-1", Some("AKIAKEY")),
+                secret("fp-2", Some("AKIAKEY")),
+            ],
+            ..Default::default()
+        };
+        let owner = "arn:aws:iam::123456789012:user/ann".to_string();
+        annotate(
+            &mut obs,
+            &[checked(
+                "fp-1",
+                Some("AKIAKEY"),
+                Verdict::Live {
+                    owner: Some(owner.clone()),
+                },
+            )],
+        );
+        for c in &obs.credentials {
+            let v = c.facets.verification.as_ref().expect("a verdict facet");
+            assert_eq!(v.verdict, VerdictKind::Live, "{}", c.id);
+            assert_eq!(v.owner.as_deref(), Some(owner.as_str()));
+            let shown: Vec<(&str, &str)> = c
+                .attributes
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            assert_eq!(
+                shown,
+                [
+                    ("verified", "live"),
+                    ("verified_at", "2026-05-31T12:00:00Z"),
+                    ("verified_owner", owner.as_str()),
+                    ("verified_provider", "aws"),
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn a_revoked_verdict_carries_its_reason_and_no_owner() {
+        let mut obs = Observations {
+            credentials: vec![secret("fp-1", None)],
+            ..Default::default()
+        };
+        let reason = "InvalidClientTokenId".to_string();
+        annotate(
+            &mut obs,
+            &[checked(
+                "fp-1",
+                None,
+                Verdict::Revoked {
+                    reason: reason.clone(),
+                },
+            )],
+        );
+        let c = &obs.credentials[0];
+        let v = c.facets.verification.as_ref().expect("a verdict facet");
+        assert_eq!(
+            (v.verdict, v.owner.as_deref()),
+            (VerdictKind::Revoked, None)
+        );
+        assert_eq!(v.reason.as_deref(), Some(reason.as_str()));
+        assert_eq!(c.attributes["verified_reason"], reason);
+        assert!(!c.attributes.contains_key("verified_owner"));
     }
 }

@@ -3,6 +3,7 @@
 //! kept is the variable's identity and, per match, the pattern id, the keyed fingerprint and any
 //! non-secret id the pattern captures (an AWS access key id, a token prefix) — never the value.
 
+use crate::facets::{CiVariable, CredentialFacets, FoundSecret};
 use crate::{Credential, CredentialKind, IdentityHints};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -60,8 +61,10 @@ pub(crate) struct ReadableVariable<'a> {
     /// The value, or `None` when the API did not return a string (hidden, or malformed).
     pub value: Option<&'a str>,
     pub created_at: Option<DateTime<Utc>>,
-    /// Facts about the variable (scope, visibility, updated_at, protected, masked, …).
+    /// Facts about the variable (scope, visibility, updated_at, protected, masked, …), shown.
     pub attributes: BTreeMap<String, String>,
+    /// What the core decides on: the same facts, typed.
+    pub variable: CiVariable,
 }
 
 /// Turns one variable into credentials: one per match (id suffixed `#<pattern>:<fingerprint>`),
@@ -71,15 +74,22 @@ pub(crate) fn variable_credentials(
     matcher: &dyn ValueMatcher,
 ) -> Vec<Credential> {
     let matches = v.value.map(|s| matcher.matches(s)).unwrap_or_default();
-    let base = |id: String, attributes: BTreeMap<String, String>| Credential {
-        account: v.account.clone(),
-        kind: CredentialKind::CiVariable,
-        id,
-        active: true,
-        created_at: v.created_at,
-        last_used_at: None,
-        hints: IdentityHints::default(),
-        attributes,
+    let base = |id: String, attributes: BTreeMap<String, String>, secret: Option<FoundSecret>| {
+        Credential {
+            account: v.account.clone(),
+            kind: CredentialKind::CiVariable,
+            id,
+            active: true,
+            created_at: v.created_at,
+            last_used_at: None,
+            hints: IdentityHints::default(),
+            attributes,
+            facets: CredentialFacets {
+                secret: secret.map(Box::new),
+                ci_variable: Some(Box::new(v.variable.clone())),
+                verification: None,
+            },
+        }
     };
     if matches.is_empty() {
         let mut attributes = v.attributes.clone();
@@ -87,7 +97,7 @@ pub(crate) fn variable_credentials(
         if v.value.is_none() {
             attributes.insert("value_readable".into(), "false".into());
         }
-        return vec![base(v.id.clone(), attributes)];
+        return vec![base(v.id.clone(), attributes, None)];
     }
     matches
         .into_iter()
@@ -99,9 +109,15 @@ pub(crate) fn variable_credentials(
             if let Some(k) = &m.key_id {
                 attributes.insert("key_id".into(), k.clone());
             }
+            let secret = FoundSecret {
+                pattern_id: m.pattern_id.clone(),
+                key_id: m.key_id.clone(),
+                provenance: None,
+            };
             base(
                 format!("{}#{}:{}", v.id, m.pattern_id, m.fingerprint),
                 attributes,
+                Some(secret),
             )
         })
         .collect()
@@ -132,6 +148,7 @@ mod tests {
                 value: Some(secret),
                 created_at: None,
                 attributes: BTreeMap::new(),
+                variable: CiVariable::default(),
             },
             &matcher,
         );
@@ -141,6 +158,14 @@ mod tests {
             "actions-variable:repo:o/r:KEY#aws-access-key-id:fp1"
         );
         assert_eq!(creds[0].attributes["key_id"], "AKIAEXAMPLE");
+        let found = creds[0]
+            .facets
+            .secret
+            .as_ref()
+            .expect("a found secret facet");
+        assert_eq!(found.key_id.as_deref(), Some("AKIAEXAMPLE"));
+        assert_eq!(found.pattern_id, "aws-access-key-id");
+        assert!(creds[0].facets.ci_variable.is_some());
         let dump = format!("{creds:?}");
         assert!(!dump.contains("wJalrXUtnFEMI"));
     }

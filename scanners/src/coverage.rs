@@ -385,9 +385,9 @@ pub fn credential_unit(system: &str, c: &Credential) -> String {
         _ => match (c.kind, c.attributes.get("repo")) {
             (CredentialKind::DeployKey, Some(repo)) => repo_unit(repo, "deploy-keys"),
             (CredentialKind::CiVariable | CredentialKind::SecretInCode, _) => {
-                match c.attributes.get("scope") {
-                    Some(scope) => ci_variables_unit(scope),
-                    None => "ci-variables".into(),
+                match c.facets.ci_variable.as_ref().map(|v| v.scope.as_str()) {
+                    Some(scope) if !scope.is_empty() => ci_variables_unit(scope),
+                    _ => "ci-variables".into(),
                 }
             }
             (kind, _) => format!("{}s", kind.as_str()),
@@ -418,10 +418,10 @@ pub fn grant_unit(system: &str, g: &Grant) -> String {
             _ => "groups".into(),
         },
         _ => match g.kind {
-            GrantKind::Collaborator if g.attributes.contains_key("codeowner") => {
-                match g.attributes.get("repo") {
-                    Some(repo) => repo_unit(repo, "codeowners"),
-                    None => "codeowners".into(),
+            GrantKind::Collaborator if g.facets.codeowner.is_some() => {
+                match g.facets.codeowner.as_ref().map(|o| o.repo.as_str()) {
+                    Some(repo) if !repo.is_empty() => repo_unit(repo, "codeowners"),
+                    _ => "codeowners".into(),
                 }
             }
             GrantKind::Collaborator if g.target.contains('/') => {
@@ -610,6 +610,7 @@ mod tests {
             kind: GrantKind::AdminRole,
             target: "Global Administrator".into(),
             attributes: Default::default(),
+            facets: Default::default(),
         };
         assert_eq!(grant_unit("okta:o", &g), "admin-roles");
     }

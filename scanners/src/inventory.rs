@@ -528,6 +528,7 @@ fn group_grants(name: &str, groups: &str) -> Vec<Grant> {
             kind: GrantKind::Group,
             target: g.to_string(),
             attributes: BTreeMap::new(),
+            facets: Default::default(),
         })
         .collect()
 }

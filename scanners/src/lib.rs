@@ -33,6 +33,7 @@ mod ci_variable;
 mod code_host;
 pub mod coverage;
 pub mod entra;
+pub mod facets;
 pub mod git;
 pub mod github;
 pub mod gitlab;
@@ -51,6 +52,7 @@ pub mod verify;
 
 pub use by_account::{ByAccount, Walk};
 pub use ci_variable::{NoMatcher, ValueMatch, ValueMatcher};
+pub use facets::{CredentialFacets, GrantFacets};
 pub use rest::{RestError, RestPolicy};
 pub use sweep::{sweep, sweep_aws_iam_users, SweepError, Target};
 pub use system_id::SystemId;
@@ -200,7 +202,12 @@ impl CredentialKind {
 
 /// Something that authenticates, identified by a non-secret id or a keyed fingerprint — never by
 /// its value.
+///
+/// Its serialised form is the display form: [`Credential::facets`] is left out (the attributes
+/// show the same facts) and, when read back, taken from the attributes
+/// ([`CredentialFacets::from_attributes`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "CredentialRecord")]
 pub struct Credential {
     /// The account (by [`Account::name`]) the credential belongs to.
     pub account: String,
@@ -214,8 +221,44 @@ pub struct Credential {
     pub last_used_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub hints: IdentityHints,
+    /// System-specific facts worth showing as evidence; for display only (rules read
+    /// [`Credential::facets`]).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes: BTreeMap<String, String>,
+    /// The typed facts the core decides on: a found secret, a CI variable, a verdict.
+    #[serde(skip)]
+    pub facets: CredentialFacets,
+}
+
+/// A [`Credential`] as serialised: its facets are read back from its attributes.
+#[derive(Deserialize)]
+struct CredentialRecord {
+    account: String,
+    kind: CredentialKind,
+    id: String,
+    active: bool,
+    created_at: Option<DateTime<Utc>>,
+    last_used_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    hints: IdentityHints,
+    #[serde(default)]
+    attributes: BTreeMap<String, String>,
+}
+
+impl From<CredentialRecord> for Credential {
+    fn from(r: CredentialRecord) -> Credential {
+        Credential {
+            facets: CredentialFacets::from_attributes(r.kind, &r.attributes),
+            account: r.account,
+            kind: r.kind,
+            id: r.id,
+            active: r.active,
+            created_at: r.created_at,
+            last_used_at: r.last_used_at,
+            hints: r.hints,
+            attributes: r.attributes,
+        }
+    }
 }
 
 /// What kind of thing authorises.
@@ -263,16 +306,43 @@ impl GrantKind {
     }
 }
 
-/// Something that authorises an account.
+/// Something that authorises an account. Serialised in its display form, as [`Credential`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "GrantRecord")]
 pub struct Grant {
     /// The account (by [`Account::name`]) that holds the grant.
     pub account: String,
     pub kind: GrantKind,
     /// What is granted: group name, team slug, role ARN, policy ARN.
     pub target: String,
+    /// For display only (rules read [`Grant::facets`] where one applies).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes: BTreeMap<String, String>,
+    /// The typed facts the core decides on: a CODEOWNERS entry.
+    #[serde(skip)]
+    pub facets: GrantFacets,
+}
+
+/// A [`Grant`] as serialised: its facets are read back from its attributes.
+#[derive(Deserialize)]
+struct GrantRecord {
+    account: String,
+    kind: GrantKind,
+    target: String,
+    #[serde(default)]
+    attributes: BTreeMap<String, String>,
+}
+
+impl From<GrantRecord> for Grant {
+    fn from(r: GrantRecord) -> Grant {
+        Grant {
+            facets: GrantFacets::from_attributes(r.kind, &r.attributes),
+            account: r.account,
+            kind: r.kind,
+            target: r.target,
+            attributes: r.attributes,
+        }
+    }
 }
 
 /// Everything one scan run saw.

@@ -16,7 +16,6 @@ use crate::person::Person;
 use crate::rule_id::RuleId;
 use chrono::{DateTime, Utc};
 use residual_scanners::coverage;
-use residual_scanners::time::parse_time;
 use residual_scanners::{
     Account, Credential, CredentialKind, Grant, GrantKind, Observations, SystemId,
 };
@@ -149,7 +148,7 @@ fn membership(ctx: &mut Ctx, holders: &mut Holders, obs: &Observations) {
         .collect();
     let mut collaborating: BTreeSet<&str> = BTreeSet::new();
     for g in &obs.grants {
-        let codeowner = g.attributes.get("codeowner").map(String::as_str) == Some("true");
+        let codeowner = g.facets.codeowner.is_some();
         let rule = match g.kind {
             GrantKind::OrgMember => RuleId::LeaverOrgMember,
             GrantKind::Group if is_gitlab(ctx.system) => RuleId::LeaverOrgMember,
@@ -275,7 +274,7 @@ impl Reach {
             }
             GrantKind::Collaborator => {
                 let perm = g.attributes.get("permission").map(String::as_str);
-                if g.attributes.get("codeowner").map(String::as_str) != Some("true")
+                if g.facets.codeowner.is_none()
                     && perm.is_some_and(|p| WRITE_PERMISSIONS.contains(&p))
                 {
                     self.repos.insert(
@@ -301,7 +300,7 @@ impl Reach {
 
     /// How the leaver could reach a secret of `scope` (`org`, `repo:o/r`, `env:o/r:e`,
     /// `group:a/b`, `project:a/b/c`), or `None`.
-    fn reaches(&self, scope: &str, selected: Option<&str>) -> Option<String> {
+    fn reaches(&self, scope: &str, selected: Option<&[String]>) -> Option<String> {
         if let Some(path) = scope
             .strip_prefix("group:")
             .or_else(|| scope.strip_prefix("project:"))
@@ -328,7 +327,7 @@ impl Reach {
         if scope == "org" {
             return match selected {
                 Some(list) => list
-                    .split(',')
+                    .iter()
                     .find_map(|r| self.repos.get(r).map(|how| format!("{r}: {how}"))),
                 None => self
                     .repos
@@ -349,20 +348,23 @@ impl Reach {
 /// Whether a CI variable is a secret: any Actions/Dependabot/Codespaces secret, a masked or
 /// hidden GitLab variable, or any variable whose value a secret pattern recognised.
 fn is_shared_secret(c: &Credential) -> bool {
-    let attr = |k: &str| c.attributes.get(k).map(String::as_str);
+    let Some(v) = c.facets.ci_variable.as_ref() else {
+        return false;
+    };
     c.kind == CredentialKind::CiVariable
         && c.active
-        && (attr("store").is_some_and(|s| SECRET_STORES.contains(&s))
-            || attr("value_matched") == Some("true")
-            || attr("masked") == Some("true")
-            || attr("hidden") == Some("true"))
+        && (SECRET_STORES.contains(&v.store.as_str())
+            || c.facets.secret.is_some()
+            || v.masked == Some(true)
+            || v.hidden == Some(true))
 }
 
 /// When the secret last changed, as far as the system says.
 fn changed_at(c: &Credential) -> Option<DateTime<Utc>> {
-    c.attributes
-        .get("updated_at")
-        .and_then(|t| parse_time(t).ok())
+    c.facets
+        .ci_variable
+        .as_ref()
+        .and_then(|v| v.updated_at)
         .or(c.created_at)
 }
 
@@ -392,10 +394,15 @@ fn shared_secrets(ctx: &mut Ctx, holders: &mut Holders, obs: &Observations) {
         return;
     }
     for c in obs.credentials.iter().filter(|c| is_shared_secret(c)) {
-        let Some(scope) = c.attributes.get("scope") else {
+        let Some(v) = c
+            .facets
+            .ci_variable
+            .as_ref()
+            .filter(|v| !v.scope.is_empty())
+        else {
             continue;
         };
-        let selected = c.attributes.get("repositories").map(String::as_str);
+        let (scope, selected) = (&v.scope, v.repositories.as_deref());
         let changed = changed_at(c);
         for (employee_id, (r, link, person)) in &reach {
             let Some(how) = r.reaches(scope, selected) else {
@@ -450,7 +457,8 @@ fn credentials_in_ci(
         if c.kind != CredentialKind::CiVariable {
             continue;
         }
-        let Some(fact) = c.attributes.get("key_id").and_then(|k| facts.by_id.get(k)) else {
+        let key_id = c.facets.secret.as_ref().and_then(|s| s.key_id.as_ref());
+        let Some(fact) = key_id.and_then(|k| facts.by_id.get(k)) else {
             continue;
         };
         let Some(person) = fact.employee_id.as_deref().and_then(|e| people.person(e)) else {

@@ -4,7 +4,9 @@
 
 use super::*;
 use crate::hr::{HrStatus, PersonRecord};
+use residual_scanners::facets::{CiVariable, CodeOwner, FoundSecret, Provenance};
 use residual_scanners::time::parse_time;
+use residual_scanners::CredentialFacets;
 use std::collections::BTreeMap;
 
 fn at(t: &str) -> DateTime<Utc> {
@@ -69,6 +71,7 @@ fn credential(account: &str, kind: CredentialKind, active: bool) -> Credential {
         last_used_at: None,
         hints: Default::default(),
         attributes: BTreeMap::new(),
+        facets: Default::default(),
     }
 }
 
@@ -78,6 +81,7 @@ fn grant(account: &str, kind: GrantKind, target: &str) -> Grant {
         kind,
         target: target.into(),
         attributes: BTreeMap::new(),
+        facets: Default::default(),
     }
 }
 
@@ -303,7 +307,10 @@ fn a_role_trusting_a_leaver_is_leaver_can_assume_role_and_one_trusting_an_employ
 fn a_secret_a_leaver_committed_is_leaver_secret_in_git_unless_it_was_seen_dead() {
     let committed = || {
         let mut secret = credential("ann@example.com", CredentialKind::SecretInCode, true);
-        secret.attributes = attrs(&[("key_id", "AKIAEXAMPLEKEY")]);
+        secret.facets.secret = Some(Box::new(FoundSecret {
+            key_id: Some("AKIAEXAMPLEKEY".into()),
+            ..FoundSecret::default()
+        }));
         obs(vec![user("ann@example.com")], vec![secret], vec![])
     };
     let found = raised("git:repo", committed(), &Default::default());
@@ -385,7 +392,7 @@ fn a_pending_invitation_of_a_leaver_is_raised_and_a_failed_one_is_not() {
 fn a_codeowners_entry_naming_a_leaver_is_leaver_codeowner_and_one_naming_an_employee_is_not() {
     let owner = |login: &str| {
         let mut entry = grant(login, GrantKind::Collaborator, "acme/app");
-        entry.attributes = attrs(&[("codeowner", "true")]);
+        entry.facets.codeowner = Some(Box::new(CodeOwner::default()));
         obs(vec![], vec![], vec![entry])
     };
     let found = raised(GITHUB, owner("ann-gh"), &Default::default());
@@ -400,11 +407,12 @@ fn a_ci_secret_a_leaver_could_read_needs_rotation_unless_it_changed_after_they_l
         let mut writer = grant("ann-gh", GrantKind::Collaborator, "acme/app");
         writer.attributes = attrs(&[("permission", "write")]);
         let mut secret = credential("acme/app", CredentialKind::CiVariable, true);
-        secret.attributes = attrs(&[
-            ("store", "actions"),
-            ("scope", "repo:acme/app"),
-            ("updated_at", updated_at),
-        ]);
+        secret.facets.ci_variable = Some(Box::new(CiVariable {
+            store: "actions".into(),
+            scope: "repo:acme/app".into(),
+            updated_at: Some(at(updated_at)),
+            ..CiVariable::default()
+        }));
         obs(vec![], vec![secret], vec![writer])
     };
     let found = raised(
@@ -443,7 +451,10 @@ fn a_ci_variable_holding_a_leavers_key_is_raised_and_one_holding_an_employees_is
     };
     let variable = || {
         let mut v = credential("acme/app", CredentialKind::CiVariable, true);
-        v.attributes = attrs(&[("key_id", "AKIAEXAMPLEKEY")]);
+        v.facets.secret = Some(Box::new(FoundSecret {
+            key_id: Some("AKIAEXAMPLEKEY".into()),
+            ..FoundSecret::default()
+        }));
         obs(vec![], vec![v], vec![])
     };
     let found = raised(GITHUB, variable(), &held_by("E1"));
@@ -597,4 +608,226 @@ fn typed_evidence_is_the_text_the_json_trees_gave() {
 /// Evidence as the text `Ctx::raise` stores.
 fn text(evidence: &impl Serialize) -> String {
     serde_json::to_string(evidence).expect("evidence serialises")
+}
+
+// Evidence of the rules that read found secrets, CI variables, verification verdicts and
+// CODEOWNERS entries, byte for byte: a finding's stored evidence is compared with the next
+// run's, and outputs show it. These strings were taken from the evaluator as it was before
+// those facts became typed facets, and must not change. The observations are built as the
+// scanners (and `--verify`) build them: the typed facet the rule reads, and the display
+// attributes evidence shows.
+
+/// The evidence `rule` raises on one run of `system`, as stored.
+fn evidence_of(
+    system: &str,
+    obs: Observations,
+    facts: &CredentialFacts,
+    rule: RuleId,
+) -> Vec<String> {
+    let rules = RuleSet::builtin().expect("the shipped rules load");
+    let people = people("2026-04-01");
+    let index = PeopleIndex::new(&people);
+    evaluate(
+        &rules,
+        &Policy::default(),
+        facts,
+        at("2026-06-01"),
+        &index,
+        system,
+        &obs,
+    )
+    .candidates
+    .into_iter()
+    .filter(|c| c.rule == rule)
+    .map(|c| c.evidence)
+    .collect()
+}
+
+/// A secret Ann committed, as the git scanner shows it.
+fn committed_secret(account: &str) -> Credential {
+    let mut c = credential(account, CredentialKind::SecretInCode, true);
+    c.id = "fp-3f2a".into();
+    c.created_at = Some(at("2026-01-05T10:00:00Z"));
+    c.attributes = attrs(&[
+        ("pattern_id", "aws-secret-access-key"),
+        ("key_id", "AKIAEXAMPLEKEY"),
+        ("path", "deploy.sh"),
+        ("line", "3"),
+        ("commit", "0123abcd"),
+        ("preview", "wJal…"),
+    ]);
+    c.facets.secret = Some(Box::new(FoundSecret {
+        pattern_id: "aws-secret-access-key".into(),
+        key_id: Some("AKIAEXAMPLEKEY".into()),
+        provenance: Some(Provenance {
+            commit: Some("0123abcd".into()),
+            path: Some("deploy.sh".into()),
+            line: Some(3),
+        }),
+    }));
+    c
+}
+
+/// What `--verify` writes onto a secret: the verdict, shown as its attributes.
+fn verified(c: &mut Credential, verdict: VerdictKind, owner_or_reason: Option<&str>) {
+    let (owner, reason) = match verdict {
+        VerdictKind::Live => (owner_or_reason.map(str::to_string), None),
+        _ => (None, owner_or_reason.map(str::to_string)),
+    };
+    let v = Verification {
+        verdict,
+        provider: "aws".into(),
+        owner,
+        reason,
+        checked_at: Some(at("2026-05-31T12:00:00Z")),
+    };
+    v.display_into(&mut c.attributes);
+    c.facets.verification = Some(Box::new(v));
+}
+
+#[test]
+fn a_committed_secrets_evidence_is_as_it_was_before_typed_facets() {
+    let mut secret = committed_secret("ann@example.com");
+    verified(&mut secret, VerdictKind::Error, Some("sts: HTTP 500"));
+    let found = evidence_of(
+        "git:repo",
+        obs(vec![user("ann@example.com")], vec![secret], vec![]),
+        &Default::default(),
+        RuleId::LeaverSecretInGit,
+    );
+    assert_eq!(found, vec![r#"{"liveness":{"live":null,"verified":{"at":"2026-05-31T12:00:00Z","owner":null,"provider":"aws","reason":"sts: HTTP 500","result":"error"}},"person":{"departed_at":"2026-03-01T00:00:00Z","email":"ann@example.com","employee_id":"E1","link":{"confidence":0.9,"method":"email"},"status":"leaver"},"secret":{"active":true,"attributes":{"commit":"0123abcd","key_id":"AKIAEXAMPLEKEY","line":"3","path":"deploy.sh","pattern_id":"aws-secret-access-key","preview":"wJal…","verified":"error","verified_at":"2026-05-31T12:00:00Z","verified_provider":"aws","verified_reason":"sts: HTTP 500"},"created_at":"2026-01-05T10:00:00Z","id":"fp-3f2a","kind":"secret-in-code","last_used_at":null}}"#.to_string()]);
+}
+
+#[test]
+fn a_verified_secrets_evidence_is_as_it_was_before_typed_facets() {
+    let mut secret = committed_secret("ben@example.com");
+    verified(
+        &mut secret,
+        VerdictKind::Live,
+        Some("arn:aws:iam::123456789012:user/ann"),
+    );
+    let facts = CredentialFacts {
+        by_id: HashMap::from([(
+            "AKIAEXAMPLEKEY".to_string(),
+            CredentialFact {
+                live: Some(true),
+                system: Some(IAM.into()),
+                account: Some("ann".into()),
+                employee_id: Some("E1".into()),
+            },
+        )]),
+        ..Default::default()
+    };
+    let found = evidence_of(
+        "git:repo",
+        obs(vec![user("ben@example.com")], vec![secret], vec![]),
+        &facts,
+        RuleId::LeaverSecretInGit,
+    );
+    assert_eq!(found, vec![r#"{"attributed_by":"verification","committed_by":"ben@example.com","liveness":{"held_by":"ann","live":true,"seen_in":"aws-iam:123456789012","verified":{"at":"2026-05-31T12:00:00Z","owner":"arn:aws:iam::123456789012:user/ann","provider":"aws","reason":null,"result":"live"}},"owner":{"linked_by":"hr-column","provider":"aws","verified_owner":"arn:aws:iam::123456789012:user/ann"},"person":{"departed_at":"2026-03-01T00:00:00Z","email":"ann@example.com","employee_id":"E1","link":{"confidence":1.0,"method":"verification"},"status":"leaver"},"secret":{"active":true,"attributes":{"commit":"0123abcd","key_id":"AKIAEXAMPLEKEY","line":"3","path":"deploy.sh","pattern_id":"aws-secret-access-key","preview":"wJal…","verified":"live","verified_at":"2026-05-31T12:00:00Z","verified_owner":"arn:aws:iam::123456789012:user/ann","verified_provider":"aws"},"created_at":"2026-01-05T10:00:00Z","id":"fp-3f2a","kind":"secret-in-code","last_used_at":null}}"#.to_string()]);
+}
+
+#[test]
+fn a_shared_ci_secrets_evidence_is_as_it_was_before_typed_facets() {
+    let mut writer = grant("ann-gh", GrantKind::Collaborator, "acme/app");
+    writer.attributes = attrs(&[("permission", "write")]);
+    let mut secret = credential("org:acme", CredentialKind::CiVariable, true);
+    secret.id = "actions:org:NPM_TOKEN".into();
+    secret.attributes = attrs(&[
+        ("store", "actions"),
+        ("scope", "org"),
+        ("name", "NPM_TOKEN"),
+        ("visibility", "selected"),
+        ("repositories", "acme/other,acme/app"),
+        ("updated_at", "2026-01-10T00:00:00Z"),
+    ]);
+    secret.facets.ci_variable = Some(Box::new(CiVariable {
+        store: "actions".into(),
+        scope: "org".into(),
+        repositories: Some(vec!["acme/other".into(), "acme/app".into()]),
+        updated_at: Some(at("2026-01-10T00:00:00Z")),
+        ..CiVariable::default()
+    }));
+    let found = evidence_of(
+        GITHUB,
+        obs(vec![], vec![secret], vec![writer]),
+        &Default::default(),
+        RuleId::SharedSecretNeedsRotation,
+    );
+    assert_eq!(found, vec![r#"{"changed_at":"2026-01-10T00:00:00Z","departed_at":"2026-03-01T00:00:00Z","note":"last changed before the departure of someone who could read it","person":{"departed_at":"2026-03-01T00:00:00Z","email":"ann@example.com","employee_id":"E1","link":{"confidence":1.0,"method":"hr-column"},"status":"leaver"},"reach":"acme/app: collaborator (write)","secret":{"active":true,"attributes":{"name":"NPM_TOKEN","repositories":"acme/other,acme/app","scope":"org","store":"actions","updated_at":"2026-01-10T00:00:00Z","visibility":"selected"},"created_at":null,"id":"actions:org:NPM_TOKEN","kind":"ci-variable","last_used_at":null}}"#.to_string()]);
+}
+
+#[test]
+fn a_ci_variable_holding_a_leavers_key_has_the_evidence_it_had_before_typed_facets() {
+    let mut v = credential("repo:acme/app", CredentialKind::CiVariable, true);
+    v.id = "actions-variable:repo:acme/app:AWS#aws-access-key-id:f00d".into();
+    v.attributes = attrs(&[
+        ("store", "actions-variable"),
+        ("scope", "repo:acme/app"),
+        ("value_matched", "true"),
+        ("pattern_id", "aws-access-key-id"),
+        ("fingerprint", "f00d"),
+        ("key_id", "AKIAEXAMPLEKEY"),
+    ]);
+    v.facets = CredentialFacets {
+        secret: Some(Box::new(FoundSecret {
+            pattern_id: "aws-access-key-id".into(),
+            key_id: Some("AKIAEXAMPLEKEY".into()),
+            provenance: None,
+        })),
+        ci_variable: Some(Box::new(CiVariable {
+            store: "actions-variable".into(),
+            scope: "repo:acme/app".into(),
+            ..CiVariable::default()
+        })),
+        verification: None,
+    };
+    let facts = CredentialFacts {
+        by_id: HashMap::from([(
+            "AKIAEXAMPLEKEY".to_string(),
+            CredentialFact {
+                live: Some(true),
+                system: Some(IAM.into()),
+                account: Some("ann".into()),
+                employee_id: Some("E1".into()),
+            },
+        )]),
+        ..Default::default()
+    };
+    let found = evidence_of(
+        GITHUB,
+        obs(vec![], vec![v], vec![]),
+        &facts,
+        RuleId::LeaverCredentialInCi,
+    );
+    assert_eq!(found, vec![r#"{"credential":{"held_by":"ann","live":true,"seen_in":"aws-iam:123456789012"},"person":{"departed_at":"2026-03-01T00:00:00Z","email":"ann@example.com","employee_id":"E1","status":"leaver"},"variable":{"active":true,"attributes":{"fingerprint":"f00d","key_id":"AKIAEXAMPLEKEY","pattern_id":"aws-access-key-id","scope":"repo:acme/app","store":"actions-variable","value_matched":"true"},"created_at":null,"id":"actions-variable:repo:acme/app:AWS#aws-access-key-id:f00d","kind":"ci-variable","last_used_at":null}}"#.to_string()]);
+}
+
+#[test]
+fn a_codeowners_entrys_evidence_is_as_it_was_before_typed_facets() {
+    let mut entry = grant(
+        "ann-gh",
+        GrantKind::Collaborator,
+        "acme/app/.github/CODEOWNERS",
+    );
+    entry.attributes = attrs(&[
+        ("codeowner", "true"),
+        ("repo", "acme/app"),
+        ("file", ".github/CODEOWNERS"),
+        ("pattern", "/infra/ *.tf"),
+        ("lines", "3,7"),
+    ]);
+    entry.facets.codeowner = Some(Box::new(CodeOwner {
+        repo: "acme/app".into(),
+        file: ".github/CODEOWNERS".into(),
+        patterns: vec!["/infra/".into(), "*.tf".into()],
+        lines: vec![3, 7],
+    }));
+    let found = evidence_of(
+        GITHUB,
+        obs(vec![], vec![], vec![entry]),
+        &Default::default(),
+        RuleId::LeaverCodeowner,
+    );
+    assert_eq!(found, vec![r#"{"account":"ann-gh","grant":{"attributes":{"codeowner":"true","file":".github/CODEOWNERS","lines":"3,7","pattern":"/infra/ *.tf","repo":"acme/app"},"kind":"collaborator","target":"acme/app/.github/CODEOWNERS"},"person":{"departed_at":"2026-03-01T00:00:00Z","email":"ann@example.com","employee_id":"E1","link":{"confidence":1.0,"method":"hr-column"},"status":"leaver"}}"#.to_string()]);
 }

@@ -14,14 +14,16 @@ use crate::hr::HrFormat;
 use crate::keys::FingerprintKey;
 use crate::link::PeopleIndex;
 use crate::person::Person;
+use crate::rule_id::RuleId;
 use crate::rules::RuleSet;
 use crate::severity::Severity;
 use crate::store::exceptions::Exception;
 use crate::store::{exceptions as stored_exceptions, people, Store};
+use residual_scanners::facets::CodeOwner;
 use residual_scanners::git::{self, GitStats, KnownObjects};
 use residual_scanners::repo_files::WorkflowSecret;
 use residual_scanners::verify::VerifyConfig;
-use residual_scanners::{Credential, Observations, RunStatus};
+use residual_scanners::{Credential, Grant, Observations, RunStatus};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -133,7 +135,12 @@ pub fn gate(cx: &Context, plan: GatePlan, key: &FingerprintKey) -> Result<GateOu
         evaluate::evaluate(&rules, &cx.policy, &facts, cx.now, &index, &system, obs)
     };
     let evaluation = evaluate(obs);
-    let mut findings = decide(&evaluation.candidates, &covering, plan.fail_on);
+    let mut findings = decide(
+        &evaluation.candidates,
+        &Subjects::of(&obs.credentials, &obs.grants),
+        &covering,
+        plan.fail_on,
+    );
     // What the suppressions hide, evaluated the same way: findings that would have been raised
     // without them are reported as suppressed results (SARIF `suppressions`) and never block.
     let hidden_obs = Observations {
@@ -144,6 +151,7 @@ pub fn gate(cx: &Context, plan: GatePlan, key: &FingerprintKey) -> Result<GateOu
     let hidden_evaluation = evaluate(&hidden_obs);
     findings.extend(suppressed(
         &hidden_evaluation.candidates,
+        &Subjects::of(&hidden_obs.credentials, &[]),
         &hidden_obs.credentials,
         &findings,
     ));
@@ -240,7 +248,12 @@ fn exceptions_of(cx: &Context, hr: &HrSource) -> Result<Vec<Exception>> {
 
 /// The gate's findings from evaluation's candidates: blocking at or above `fail_on` unless an
 /// exception covers them.
-fn decide(candidates: &[Candidate], covering: &Covering, fail_on: Severity) -> Vec<GateFinding> {
+fn decide(
+    candidates: &[Candidate],
+    subjects: &Subjects,
+    covering: &Covering,
+    fail_on: Severity,
+) -> Vec<GateFinding> {
     // One result per finding: the same candidate can be raised twice (a committer whose email
     // CODEOWNERS also names links twice), as a run counts it once.
     let mut seen = HashSet::new();
@@ -251,7 +264,7 @@ fn decide(candidates: &[Candidate], covering: &Covering, fail_on: Severity) -> V
             let id = finding_id(c.rule.as_str(), &c.system, &c.subject);
             let exception = covering.get(&id);
             let blocks = exception.is_none() && c.severity >= fail_on;
-            gate_finding(c, id, blocks, exception)
+            gate_finding(c, subjects, id, blocks, exception)
         })
         .collect()
 }
@@ -259,6 +272,7 @@ fn decide(candidates: &[Candidate], covering: &Covering, fail_on: Severity) -> V
 /// The findings only the hidden (suppressed) credentials raise, each carrying its suppression.
 fn suppressed(
     candidates: &[Candidate],
+    subjects: &Subjects,
     hidden: &[Credential],
     reported: &[GateFinding],
 ) -> Vec<GateFinding> {
@@ -275,7 +289,7 @@ fn suppressed(
         else {
             continue;
         };
-        let mut finding = gate_finding(c, id, false, None);
+        let mut finding = gate_finding(c, subjects, id, false, None);
         let reason = cred
             .attributes
             .get("suppressed")
@@ -292,33 +306,68 @@ fn suppressed(
     out
 }
 
+/// The observations the gate's findings are about, by subject: the secret behind a
+/// `leaver-secret-in-git` finding, the CODEOWNERS entry behind a `leaver-codeowner` one. Their
+/// facets say where the finding is (file, line, commit) and what verification said.
+struct Subjects<'a> {
+    credentials: HashMap<String, &'a Credential>,
+    codeowners: HashMap<String, &'a Grant>,
+}
+
+impl<'a> Subjects<'a> {
+    fn of(credentials: &'a [Credential], grants: &'a [Grant]) -> Subjects<'a> {
+        Subjects {
+            credentials: credentials
+                .iter()
+                .filter(|c| c.facets.secret.is_some())
+                .map(|c| (evaluate::credential_subject(c), c))
+                .collect(),
+            codeowners: grants
+                .iter()
+                .filter(|g| g.facets.codeowner.is_some())
+                .map(|g| (evaluate::grant_subject(g), g))
+                .collect(),
+        }
+    }
+
+    /// The secret a finding is about, for the rules whose evidence shows it.
+    fn secret(&self, c: &Candidate) -> Option<&'a Credential> {
+        let subject = match c.rule {
+            RuleId::LeaverSecretInGit => c.subject.as_str(),
+            // One finding per secret and leaver: `<credential subject>/for:<employee id>`.
+            RuleId::SharedSecretNeedsRotation => c.subject.rsplit_once("/for:")?.0,
+            _ => return None,
+        };
+        self.credentials.get(subject).copied()
+    }
+
+    fn codeowner(&self, c: &Candidate) -> Option<&'a CodeOwner> {
+        if c.rule != RuleId::LeaverCodeowner {
+            return None;
+        }
+        self.codeowners.get(&c.subject)?.facets.codeowner.as_deref()
+    }
+}
+
 fn gate_finding(
     c: &Candidate,
+    subjects: &Subjects,
     id: String,
     blocking: bool,
     exception: Option<&Exception>,
 ) -> GateFinding {
-    let evidence: serde_json::Value = serde_json::from_str(&c.evidence).unwrap_or_default();
-    let attr = |k: &str| -> Option<String> {
-        Some(
-            evidence
-                .pointer(&format!("/secret/attributes/{k}"))?
-                .as_str()?
-                .to_string(),
-        )
-    };
-    // A CODEOWNERS finding's subject ends in the file (`owner/collaborator/<repo>/<file>`).
-    let codeowner_file = || {
-        let file = c.subject.split_once("/collaborator/")?.1;
-        Some(file.split_once('/').map_or(file, |(_, f)| f).to_string())
-    };
-    let path = attr("path").or_else(|| {
-        if c.rule.as_str() == "leaver-codeowner" {
-            codeowner_file()
-        } else {
-            None
-        }
-    });
+    let secret = subjects.secret(c);
+    let found = secret.and_then(|s| s.facets.secret.as_ref());
+    let provenance = found.and_then(|f| f.provenance.as_ref());
+    let verification = secret.and_then(|s| s.facets.verification.as_ref());
+    let codeowner = subjects.codeowner(c);
+    // A CODEOWNERS finding is on the first line of its file that names the leaver.
+    let path = provenance
+        .and_then(|p| p.path.clone())
+        .or_else(|| codeowner.map(|o| o.file.clone()));
+    let line = provenance
+        .and_then(|p| p.line)
+        .or_else(|| codeowner.and_then(|o| o.lines.first().copied()));
     GateFinding {
         id,
         rule: c.rule.as_str().to_string(),
@@ -327,18 +376,14 @@ fn gate_finding(
         account: c.account.clone(),
         subject: c.subject.clone(),
         path,
-        // A CODEOWNERS finding is on the first line that names the leaver.
-        line: attr("line")
-            .or_else(|| {
-                let lines = evidence.pointer("/grant/attributes/lines")?.as_str()?;
-                Some(lines.split(',').next()?.to_string())
-            })
-            .and_then(|l| l.parse().ok()),
-        pattern: attr("pattern_id"),
-        commit: attr("commit"),
+        line,
+        pattern: found
+            .map(|f| f.pattern_id.clone())
+            .filter(|p| !p.is_empty()),
+        commit: provenance.and_then(|p| p.commit.clone()),
         live: c.live,
-        verified: attr("verified"),
-        verified_owner: attr("verified_owner"),
+        verified: verification.map(|v| v.verdict.as_str().to_string()),
+        verified_owner: verification.and_then(|v| v.owner.clone()),
         blocking,
         suppressed: None,
         suppression_kind: "external",

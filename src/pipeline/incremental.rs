@@ -104,6 +104,7 @@ mod tests {
                 kind: GrantKind::Collaborator,
                 target: "payments/.github/CODEOWNERS".into(),
                 attributes: BTreeMap::new(),
+                facets: Default::default(),
             }],
         };
         merge(&mut new, previous);

@@ -174,12 +174,11 @@ fn apply_ignore(dir: &Path, obs: &mut Observations) -> Result<Vec<(Suppressed, C
     let mut removed = Vec::new();
     let mut kept = Vec::with_capacity(obs.credentials.len());
     for c in std::mem::take(&mut obs.credentials) {
-        let pattern = c
-            .attributes
-            .get("pattern_id")
-            .map(String::as_str)
-            .unwrap_or("");
-        let path = c.attributes.get("path").map(String::as_str);
+        let secret = c.facets.secret.as_ref();
+        let pattern = secret.map_or("", |s| s.pattern_id.as_str());
+        let path = secret
+            .and_then(|s| s.provenance.as_ref())
+            .and_then(|p| p.path.as_deref());
         match rules.iter().find(|r| r.covers(pattern, &c.id, path)) {
             Some(rule) => {
                 let suppressed = Suppressed {
@@ -210,8 +209,9 @@ fn hidden_credentials(scan: &GitScan, ignored: &[(Suppressed, Credential)]) -> V
         })
         .collect();
     hidden.extend(scan.suppressed_credentials().into_iter().map(|mut c| {
-        let place = match (c.attributes.get("path"), c.attributes.get("line")) {
-            (Some(p), Some(l)) => format!(" at {p}:{l}"),
+        let provenance = c.facets.secret.as_ref().and_then(|s| s.provenance.as_ref());
+        let place = match provenance.map(|p| (&p.path, p.line)) {
+            Some((Some(p), Some(l))) => format!(" at {p}:{l}"),
             _ => String::new(),
         };
         c.attributes

@@ -8,10 +8,17 @@
 //! compares and digests a third of the bytes. Reading it back gives the same values as before
 //! ([`decode`]); content written before this form (schema 10 and older) still reads, and the
 //! migration that introduced it rewrote it (see `migrations.rs`).
+//!
+//! A credential's or grant's typed facets (`residual_scanners::facets`) are kept under `f`, an
+//! optional key, only when its display attributes do not already say the same: what scanners
+//! build today never needs it, so facets add no bytes and change no digest, and content without
+//! `f` (all content written before facets were typed) reads back with the facets its attributes
+//! say. No migration: old rows simply lack the key.
 
 use chrono::{DateTime, Utc};
 use residual_scanners::{
-    Account, AccountKind, Credential, CredentialKind, Grant, GrantKind, IdentityHints,
+    Account, AccountKind, Credential, CredentialFacets, CredentialKind, Grant, GrantFacets,
+    GrantKind, IdentityHints,
 };
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -97,6 +104,22 @@ fn no_attributes(a: &Attributes) -> bool {
     a.is_empty()
 }
 
+/// A credential's typed facets as stored (`f`): only when its display attributes do not already
+/// say the same ([`CredentialFacets::from_attributes`]), which is the case for everything the
+/// scanners build today. So facets cost no bytes and change no digest of content written before
+/// they existed, and content written before them reads back with the same facets; `f` keeps
+/// what the attributes could not say.
+fn stored_credential_facets(c: &Credential) -> Option<Cow<'_, CredentialFacets>> {
+    let derived = CredentialFacets::from_attributes(c.kind, &c.attributes);
+    (derived != c.facets).then_some(Cow::Borrowed(&c.facets))
+}
+
+/// A grant's typed facets as stored (`f`); see [`stored_credential_facets`].
+fn stored_grant_facets(g: &Grant) -> Option<Cow<'_, GrantFacets>> {
+    let derived = GrantFacets::from_attributes(g.kind, &g.attributes);
+    (derived != g.facets).then_some(Cow::Borrowed(&g.facets))
+}
+
 /// A grant folded into its account: a plain group membership is its target alone.
 #[derive(Serialize, Deserialize)]
 #[serde(untagged)]
@@ -107,6 +130,8 @@ enum FoldedGrant<'a> {
         t: Cow<'a, str>,
         #[serde(default, skip_serializing_if = "no_attributes")]
         a: Attributes<'a>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        f: Option<Cow<'a, GrantFacets>>,
     },
 }
 
@@ -147,6 +172,8 @@ struct CredentialContent<'a> {
     h: Option<Hints<'a>>,
     #[serde(default, skip_serializing_if = "no_attributes")]
     a: Attributes<'a>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    f: Option<Cow<'a, CredentialFacets>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -154,6 +181,8 @@ struct GrantContent<'a> {
     k: GrantKind,
     #[serde(default, skip_serializing_if = "no_attributes")]
     a: Attributes<'a>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    f: Option<Cow<'a, GrantFacets>>,
 }
 
 /// Writes the content of account `a` holding `grants` (all of them `a`'s) into `out`.
@@ -167,13 +196,15 @@ pub(super) fn encode_account(
     let g = grants
         .iter()
         .map(|g| {
-            if g.kind == GrantKind::Group && g.attributes.is_empty() {
+            let f = stored_grant_facets(g);
+            if g.kind == GrantKind::Group && g.attributes.is_empty() && f.is_none() {
                 FoldedGrant::Group(Cow::Borrowed(&g.target))
             } else {
                 FoldedGrant::Other {
                     k: g.kind,
                     t: Cow::Borrowed(&g.target),
                     a: Cow::Borrowed(&g.attributes),
+                    f,
                 }
             }
         })
@@ -205,6 +236,7 @@ pub(super) fn encode_credential(c: &Credential, out: &mut Vec<u8>) -> serde_json
         ux,
         h: Hints::of(&c.hints),
         a: Cow::Borrowed(&c.attributes),
+        f: stored_credential_facets(c),
     };
     serde_json::to_writer(out, &content)
 }
@@ -214,6 +246,7 @@ pub(super) fn encode_grant(g: &Grant, out: &mut Vec<u8>) -> serde_json::Result<(
     let content = GrantContent {
         k: g.kind,
         a: Cow::Borrowed(&g.attributes),
+        f: stored_grant_facets(g),
     };
     serde_json::to_writer(out, &content)
 }
@@ -270,13 +303,18 @@ pub(super) fn decode(
                             kind: GrantKind::Group,
                             target: t.into_owned(),
                             attributes: BTreeMap::new(),
+                            facets: GrantFacets::default(),
                         },
-                        FoldedGrant::Other { k, t, a } => Grant {
-                            account: account.to_string(),
-                            kind: k,
-                            target: t.into_owned(),
-                            attributes: a.into_owned(),
-                        },
+                        FoldedGrant::Other { k, t, a, f } => {
+                            let attributes = a.into_owned();
+                            Grant {
+                                account: account.to_string(),
+                                kind: k,
+                                target: t.into_owned(),
+                                facets: grant_facets(k, &attributes, f),
+                                attributes,
+                            }
+                        }
                     })
                     .collect();
             let a = Account {
@@ -300,6 +338,10 @@ pub(super) fn decode(
                 created_at: join(c.c, c.cx),
                 last_used_at: join(c.u, c.ux),
                 hints: c.h.map(Hints::into_hints).unwrap_or_default(),
+                facets: match c.f {
+                    Some(f) => f.into_owned(),
+                    None => CredentialFacets::from_attributes(c.k, &c.a),
+                },
                 attributes: c.a.into_owned(),
             })
         }
@@ -309,10 +351,24 @@ pub(super) fn decode(
                 account: account.to_string(),
                 kind: g.k,
                 target: subject.to_string(),
+                facets: grant_facets(g.k, &g.a, g.f),
                 attributes: g.a.into_owned(),
             })
         }
     })
+}
+
+/// A grant's facets as stored, or as its attributes say when none were (see
+/// [`stored_grant_facets`]).
+fn grant_facets(
+    kind: GrantKind,
+    attributes: &BTreeMap<String, String>,
+    stored: Option<Cow<GrantFacets>>,
+) -> GrantFacets {
+    match stored {
+        Some(f) => f.into_owned(),
+        None => GrantFacets::from_attributes(kind, attributes),
+    }
 }
 
 /// The content of a decoded observation in the compact form.
@@ -380,12 +436,14 @@ mod tests {
                 kind: GrantKind::Group,
                 target: "vpn".into(),
                 attributes: BTreeMap::new(),
+                facets: Default::default(),
             },
             Grant {
                 account: "ann".into(),
                 kind: GrantKind::Team,
                 target: "core".into(),
                 attributes: [("role".to_string(), "maintainer".to_string())].into(),
+                facets: Default::default(),
             },
         ];
         (a, grants)
@@ -416,6 +474,7 @@ mod tests {
             last_used_at: None,
             hints: IdentityHints::default(),
             attributes: BTreeMap::new(),
+            facets: Default::default(),
         };
         let mut out = Vec::new();
         encode(&Decoded::Credential(c.clone()), &mut out).expect("encode");
@@ -428,12 +487,212 @@ mod tests {
             kind: GrantKind::RoleTrust,
             target: "arn:aws:iam::1:role/r".into(),
             attributes: [("via".to_string(), "trust".to_string())].into(),
+            facets: Default::default(),
         };
         let mut out = Vec::new();
         encode(&Decoded::Grant(g.clone()), &mut out).expect("encode");
         let text = String::from_utf8(out).expect("utf8");
         let back = decode(RowType::Grant, "gone", "arn:aws:iam::1:role/r", &text).expect("decode");
         assert_eq!(back, Decoded::Grant(g));
+    }
+
+    /// A secret found in git, verified, and shown with the attributes the scanner writes.
+    fn found_secret() -> Credential {
+        use residual_scanners::facets::{FoundSecret, Provenance, VerdictKind, Verification};
+        let mut c = Credential {
+            account: "ann@example.com".into(),
+            kind: CredentialKind::SecretInCode,
+            id: "fp-3f2a".into(),
+            active: true,
+            created_at: Some(at("2026-01-05T10:00:00Z")),
+            last_used_at: None,
+            hints: IdentityHints::default(),
+            attributes: [
+                ("pattern_id", "aws-secret-access-key"),
+                ("key_id", "AKIAEXAMPLEKEY"),
+                ("path", "deploy.sh"),
+                ("line", "3"),
+                ("commit", "0123abcd"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+            facets: CredentialFacets {
+                secret: Some(Box::new(FoundSecret {
+                    pattern_id: "aws-secret-access-key".into(),
+                    key_id: Some("AKIAEXAMPLEKEY".into()),
+                    provenance: Some(Provenance {
+                        commit: Some("0123abcd".into()),
+                        path: Some("deploy.sh".into()),
+                        line: Some(3),
+                    }),
+                })),
+                ..CredentialFacets::default()
+            },
+        };
+        let verdict = Verification {
+            verdict: VerdictKind::Live,
+            provider: "aws".into(),
+            owner: Some("arn:aws:iam::123456789012:user/ann".into()),
+            reason: None,
+            checked_at: Some(at("2026-05-31T12:00:00Z")),
+        };
+        verdict.display_into(&mut c.attributes);
+        c.facets.verification = Some(Box::new(verdict));
+        c
+    }
+
+    /// A CODEOWNERS entry as the code-host scanners build it.
+    fn codeowner_entry() -> Grant {
+        use residual_scanners::facets::CodeOwner;
+        Grant {
+            account: "ann-gh".into(),
+            kind: GrantKind::Collaborator,
+            target: "acme/api/CODEOWNERS".into(),
+            attributes: [
+                ("codeowner", "true"),
+                ("repo", "acme/api"),
+                ("file", "CODEOWNERS"),
+                ("pattern", "/infra/"),
+                ("lines", "3"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+            facets: GrantFacets {
+                codeowner: Some(Box::new(CodeOwner {
+                    repo: "acme/api".into(),
+                    file: "CODEOWNERS".into(),
+                    patterns: vec!["/infra/".into()],
+                    lines: vec![3],
+                })),
+            },
+        }
+    }
+
+    #[test]
+    fn facets_the_attributes_say_are_not_stored_twice_and_read_back() {
+        let c = found_secret();
+        let mut out = Vec::new();
+        encode(&Decoded::Credential(c.clone()), &mut out).expect("encode");
+        let text = String::from_utf8(out).expect("utf8");
+        assert!(!text.contains("\"f\""), "{text}");
+        let back =
+            decode(RowType::Credential, "ann@example.com", "fp-3f2a", &text).expect("decode");
+        assert_eq!(back, Decoded::Credential(c));
+
+        let g = codeowner_entry();
+        let mut out = Vec::new();
+        encode(&Decoded::Grant(g.clone()), &mut out).expect("encode");
+        let text = String::from_utf8(out).expect("utf8");
+        assert!(!text.contains("\"f\""), "{text}");
+        let back = decode(RowType::Grant, "ann-gh", &g.target, &text).expect("decode");
+        assert_eq!(back, Decoded::Grant(g));
+    }
+
+    #[test]
+    fn facets_the_attributes_do_not_say_are_stored_and_read_back() {
+        let mut c = found_secret();
+        c.attributes.clear();
+        let mut out = Vec::new();
+        encode(&Decoded::Credential(c.clone()), &mut out).expect("encode");
+        let text = String::from_utf8(out).expect("utf8");
+        assert!(text.contains("\"f\""), "{text}");
+        let back =
+            decode(RowType::Credential, "ann@example.com", "fp-3f2a", &text).expect("decode");
+        assert_eq!(back, Decoded::Credential(c));
+
+        // Folded into its account, and alone.
+        let mut g = codeowner_entry();
+        g.attributes.clear();
+        let (a, _) = sample_account();
+        let a = Account {
+            name: "ann-gh".into(),
+            ..a
+        };
+        let mut out = Vec::new();
+        encode(&Decoded::Account(a.clone(), vec![g.clone()]), &mut out).expect("encode");
+        let text = String::from_utf8(out).expect("utf8");
+        let back = decode(RowType::Account, "ann-gh", "ann-gh", &text).expect("decode");
+        assert_eq!(back, Decoded::Account(a, vec![g.clone()]));
+        let mut out = Vec::new();
+        encode(&Decoded::Grant(g.clone()), &mut out).expect("encode");
+        let text = String::from_utf8(out).expect("utf8");
+        let back = decode(RowType::Grant, "ann-gh", &g.target, &text).expect("decode");
+        assert_eq!(back, Decoded::Grant(g));
+    }
+
+    /// A run's secrets, CI variables and CODEOWNERS entries come back from the store with their
+    /// facets, on each backend.
+    #[test]
+    fn facets_round_trip_through_the_store() {
+        use residual_scanners::facets::CiVariable;
+        use residual_scanners::{Observations, RunStatus, ScanReport};
+        let mut variable = Credential {
+            account: "repo:acme/api".into(),
+            kind: CredentialKind::CiVariable,
+            id: "actions:repo:acme/api:NPM_TOKEN".into(),
+            active: true,
+            created_at: None,
+            last_used_at: None,
+            hints: IdentityHints::default(),
+            attributes: BTreeMap::new(),
+            facets: CredentialFacets {
+                ci_variable: Some(Box::new(CiVariable {
+                    store: "actions".into(),
+                    scope: "repo:acme/api".into(),
+                    updated_at: Some(at("2025-06-01T00:00:00Z")),
+                    ..CiVariable::default()
+                })),
+                ..CredentialFacets::default()
+            },
+        };
+        // Shown by its name only: the facet is what the store must keep.
+        variable
+            .attributes
+            .insert("name".into(), "NPM_TOKEN".into());
+        let observations = Observations {
+            accounts: Vec::new(),
+            credentials: vec![found_secret(), variable],
+            grants: vec![codeowner_entry()],
+        };
+        for (_dir, mut store) in crate::store::testing::stores() {
+            let now = chrono::Utc::now();
+            let report = ScanReport {
+                scanner: "github".into(),
+                system: "github:acme".into(),
+                input_digest: None,
+                status: RunStatus::Complete,
+                started_at: now,
+                finished_at: now,
+                observations: observations.clone(),
+                errors: Vec::new(),
+                coverage: Vec::new(),
+                calls: 0,
+            };
+            let tx = store.transaction().expect("tx");
+            let id = crate::store::runs::finish(&tx, None, &report, now).expect("run");
+            let facts = crate::store::observations::RunFacts {
+                run_id: id,
+                status: RunStatus::Complete,
+                previous_complete: None,
+                targeted: &[],
+                input: None,
+            };
+            crate::store::observations::record(&tx, "github:acme", &facts, &report.observations)
+                .expect("record");
+            tx.commit().expect("commit");
+            let back = crate::store::observations::latest_complete(store.conn(), "github:acme")
+                .expect("read")
+                .expect("a complete run");
+            let key = |c: &Credential| c.id.clone();
+            let mut got = back.credentials.clone();
+            got.sort_by_key(key);
+            let mut want = observations.credentials.clone();
+            want.sort_by_key(key);
+            assert_eq!(got, want);
+            assert_eq!(back.grants, observations.grants);
+        }
     }
 
     #[test]
@@ -471,6 +730,7 @@ mod tests {
                 kind: GrantKind::Group,
                 target: t.to_string(),
                 attributes: BTreeMap::new(),
+                facets: Default::default(),
             })
             .collect();
         let full = serde_json::to_string(&Shown {

@@ -636,6 +636,7 @@ mod tests {
                         kind: GrantKind::Group,
                         target: "vpn".into(),
                         attributes: Default::default(),
+                        facets: Default::default(),
                     })
                     .collect(),
                 accounts: accounts.to_vec(),

@@ -721,3 +721,54 @@ fn sarif_with_codeowner_override(sb: &Sandbox, repo: &std::path::Path) -> Value 
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     doc
 }
+
+/// Where the gate says each finding is, from the secret's provenance and the CODEOWNERS
+/// entry: file, line, commit and pattern, as the gate reported them before these came from
+/// typed facets (a commit as whether it is a commit id, since the repository is built anew).
+#[test]
+fn the_gate_locates_secrets_by_file_line_commit_and_pattern_and_codeowners_by_file_and_line() {
+    let (sb, repo) = setup();
+    codeowners_naming_the_leaver(&repo);
+    let r = sb.expect(
+        1,
+        &[
+            "gate",
+            repo.to_str().unwrap(),
+            "--fail-on",
+            "medium",
+            "--format",
+            "json",
+        ],
+    );
+    let doc = r.json();
+    let mut located: Vec<String> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let commit = f["commit"]
+                .as_str()
+                .map(|c| c.len() == 40 && c.bytes().all(|b| b.is_ascii_hexdigit()));
+            format!(
+                "{} {} {} {} commit:{:?} verified:{} {}",
+                f["rule"],
+                f["path"],
+                f["line"],
+                f["pattern"],
+                commit,
+                f["verified"],
+                f["verified_owner"]
+            )
+        })
+        .collect();
+    located.sort();
+    assert_eq!(
+        located,
+        [
+            r#""leaver-codeowner" ".github/CODEOWNERS" 3 null commit:None verified:null null"#,
+            r#""leaver-secret-in-git" "ci.sh" 1 "github-pat-classic" commit:Some(true) verified:null null"#,
+            r#""leaver-secret-in-git" "config/deploy.env" 1 "aws-access-key-id" commit:Some(true) verified:null null"#,
+            r#""leaver-secret-in-git" "config/deploy.env" 2 "aws-secret-access-key" commit:Some(true) verified:null null"#,
+        ]
+    );
+}

@@ -46,6 +46,7 @@ fn with_status(
         last_used_at: None,
         hints: IdentityHints::default(),
         attributes,
+        facets: Default::default(),
     }
 }
 
@@ -205,6 +206,7 @@ impl Sweep {
                 last_used_at: last_used,
                 hints: IdentityHints::default(),
                 attributes,
+                facets: Default::default(),
             });
         }
         // A key whose last use could not be read is still a key: keep it, and the error.
@@ -351,5 +353,6 @@ fn service_credential(c: &ServiceSpecificCredentialMetadata) -> Credential {
         last_used_at: None,
         hints: IdentityHints::default(),
         attributes,
+        facets: Default::default(),
     }
 }

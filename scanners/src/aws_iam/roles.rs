@@ -145,5 +145,6 @@ fn role_trust_grant(
         kind: GrantKind::RoleTrust,
         target: role.arn.to_string(),
         attributes,
+        facets: Default::default(),
     }
 }

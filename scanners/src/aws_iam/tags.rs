@@ -67,6 +67,7 @@ pub(super) fn policy_grants(
             kind: GrantKind::Policy,
             target: arn.to_string(),
             attributes,
+            facets: Default::default(),
         });
     }
     for p in inline {
@@ -81,6 +82,7 @@ pub(super) fn policy_grants(
             kind: GrantKind::Policy,
             target: format!("inline:{name}"),
             attributes,
+            facets: Default::default(),
         });
     }
 }

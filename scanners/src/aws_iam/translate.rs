@@ -125,5 +125,6 @@ fn group_grant(user: &str, group_name: &str, group: Option<&&GroupDetail>) -> Gr
         kind: GrantKind::Group,
         target: group_name.to_string(),
         attributes,
+        facets: Default::default(),
     }
 }

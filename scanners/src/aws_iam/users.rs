@@ -221,6 +221,7 @@ fn mfa_credential(user: &str, m: MfaSeen) -> Credential {
         last_used_at: None,
         hints: IdentityHints::default(),
         attributes,
+        facets: Default::default(),
     }
 }
 
@@ -239,5 +240,6 @@ fn console_password(user: &str, row: Option<&ReportRow>, l: LoginSeen) -> Creden
         last_used_at: l.last_used,
         hints: IdentityHints::default(),
         attributes,
+        facets: Default::default(),
     }
 }

@@ -52,6 +52,7 @@ fn group_grants(dir: &Directory, users: &HashMap<&str, &User>) -> Vec<Grant> {
                 kind: GrantKind::Group,
                 target: g.name().to_string(),
                 attributes,
+                facets: Default::default(),
             });
         }
     }
@@ -135,6 +136,7 @@ fn assignment_grants(dir: &Directory, users: &HashMap<&str, &User>) -> Vec<Grant
             kind: GrantKind::Assignment,
             target: format!("{account_id}/{ps_name}"),
             attributes,
+            facets: Default::default(),
         });
     }
     grants

@@ -148,6 +148,7 @@ fn client_secret(
             ("expires_at", p.end_date_time.clone().unwrap_or_default()),
             (IDP_LISTING_ATTRIBUTE, listing.to_string()),
         ]),
+        facets: Default::default(),
     }
 }
 
@@ -172,6 +173,7 @@ fn certificate(account: &str, k: &KeyCredential, listing: &str, now: DateTime<Ut
             ("expires_at", k.end_date_time.clone().unwrap_or_default()),
             (IDP_LISTING_ATTRIBUTE, listing.to_string()),
         ]),
+        facets: Default::default(),
     }
 }
 
@@ -182,6 +184,7 @@ pub(super) fn group_grant(upn: &str, group_id: &str, group_name: &str) -> Grant 
         kind: GrantKind::Group,
         target: group_name.to_string(),
         attributes: attrs([("group_id", group_id.to_string())]),
+        facets: Default::default(),
     }
 }
 
@@ -192,6 +195,7 @@ pub(super) fn role_grant(upn: &str, role_id: &str, role_name: &str) -> Grant {
         kind: GrantKind::AdminRole,
         target: role_name.to_string(),
         attributes: attrs([("role_id", role_id.to_string())]),
+        facets: Default::default(),
     }
 }
 
@@ -212,6 +216,7 @@ pub(super) fn assignment_grant(upn: &str, sp_name: &str, a: &AppRoleAssignment) 
                 a.created_date_time.clone().unwrap_or_default(),
             ),
         ]),
+        facets: Default::default(),
     }
 }
 

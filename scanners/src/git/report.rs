@@ -10,7 +10,8 @@
 //!   points at) has no author: its `account` is empty and `origin` says where it was.
 
 use super::history::Author;
-use super::{Hit, Origin, Provenance};
+use super::{Hit, Origin, Provenance as Sighting};
+use crate::facets::{CredentialFacets, FoundSecret, Provenance};
 use crate::{
     Account, AccountKind, Credential, CredentialKind, IdentityHints, Observations, RunStatus,
     ScanReport,
@@ -98,7 +99,7 @@ fn account(author: &Author) -> Account {
 }
 
 /// Sort key of a provenance: commits by author time first, then everything else.
-fn earliest(p: &Provenance) -> (u8, Option<DateTime<Utc>>) {
+fn earliest(p: &Sighting) -> (u8, Option<DateTime<Utc>>) {
     match &p.origin {
         Origin::Commit(c) => (0, Some(c.time)),
         Origin::Reference { .. } => (1, None),
@@ -158,8 +159,14 @@ fn credential(fingerprint: &str, hits: &[&Hit]) -> Option<Credential> {
     }
     let occurrences: usize = hits.iter().map(|h| h.provenance.len().max(1)).sum();
     attributes.insert("occurrences".to_string(), occurrences.to_string());
+    let mut provenance = Provenance {
+        commit: None,
+        path: first.path.clone(),
+        line: Some(hit.secret.line as u64),
+    };
     let (account, created_at) = match &first.origin {
         Origin::Commit(commit) => {
+            provenance.commit = Some(commit.id.to_hex());
             attributes.insert("commit".to_string(), commit.id.to_hex());
             attributes.insert("author_name".to_string(), commit.author_name.clone());
             if let Some(original) = &commit.original_email {
@@ -193,5 +200,13 @@ fn credential(fingerprint: &str, hits: &[&Hit]) -> Option<Credential> {
         created_at,
         last_used_at: None,
         attributes,
+        facets: CredentialFacets {
+            secret: Some(Box::new(FoundSecret {
+                pattern_id: hit.secret.pattern_id.clone(),
+                key_id: hit.secret.identifier.clone(),
+                provenance: Some(provenance),
+            })),
+            ..CredentialFacets::default()
+        },
     })
 }

@@ -6,7 +6,9 @@ use super::payload::{
     Invitation, PatGrant, Secret, User,
 };
 pub(crate) use crate::code_host::{attrs, pseudo_account};
+use crate::facets::{CiVariable, CodeOwner, CredentialFacets, GrantFacets};
 use crate::{Account, AccountKind, Credential, CredentialKind, Grant, GrantKind, IdentityHints};
+use chrono::{DateTime, SubsecRound, Utc};
 use std::collections::BTreeMap;
 
 /// The pseudo-account that holds the org's own secrets, variables and webhooks.
@@ -69,6 +71,7 @@ pub(crate) fn org_member_grant(login: &str, org: &str, role: &str) -> Grant {
         kind: GrantKind::OrgMember,
         target: org.to_string(),
         attributes: attrs([("role", role.to_string())]),
+        facets: Default::default(),
     }
 }
 
@@ -107,6 +110,7 @@ pub(crate) fn invitation_grant(inv: &Invitation, org: &str, failed: bool) -> Opt
         kind: GrantKind::Invitation,
         target: org.to_string(),
         attributes,
+        facets: Default::default(),
     })
 }
 
@@ -180,6 +184,7 @@ pub(crate) fn team_grants(t: &TeamView<'_>) -> Vec<Grant> {
                 kind: GrantKind::Team,
                 target: t.slug.to_string(),
                 attributes,
+                facets: Default::default(),
             }
         })
         .collect()
@@ -195,6 +200,7 @@ pub(crate) fn collaborator_grant(c: &Collaborator, full_name: &str) -> Grant {
             ("permission", permission(&c.role_name, &c.permissions)),
             ("affiliation", "direct".into()),
         ]),
+        facets: Default::default(),
     }
 }
 
@@ -226,6 +232,7 @@ pub(crate) fn deploy_key_credential(k: &DeployKey, full_name: &str) -> Credentia
                 k.verified.map(|b| b.to_string()).unwrap_or_default(),
             ),
         ]),
+        facets: Default::default(),
     }
 }
 
@@ -291,6 +298,32 @@ pub(crate) fn secret_credential(
         last_used_at: None,
         hints: IdentityHints::default(),
         attributes,
+        facets: CredentialFacets {
+            ci_variable: Some(Box::new(ci_variable(
+                store,
+                scope,
+                time(&s.updated_at),
+                selected,
+            ))),
+            ..CredentialFacets::default()
+        },
+    }
+}
+
+/// The typed facts of a GitHub secret or variable, from what its attributes show.
+pub(crate) fn ci_variable(
+    store: &str,
+    scope: &Scope,
+    updated_at: Option<DateTime<Utc>>,
+    selected: Option<&[String]>,
+) -> CiVariable {
+    CiVariable {
+        store: store.to_string(),
+        scope: scope.label(),
+        repositories: selected.map(<[String]>::to_vec),
+        // As the `updated_at` attribute shows it: to the second.
+        updated_at: updated_at.map(|t| t.trunc_subsecs(0)),
+        ..CiVariable::default()
     }
 }
 
@@ -328,6 +361,7 @@ pub(crate) fn pat_grant_credential(p: &PatGrant) -> Credential {
         last_used_at: time(&p.token_last_used_at),
         hints: IdentityHints::default(),
         attributes,
+        facets: Default::default(),
     }
 }
 
@@ -372,13 +406,14 @@ pub(crate) fn sso_credential(c: &CredentialAuthorization) -> Credential {
         last_used_at: time(&c.credential_accessed_at),
         hints: IdentityHints::default(),
         attributes,
+        facets: Default::default(),
     }
 }
 
 /// CODEOWNERS entries naming a user or an email, one grant per owner and file, with its patterns.
 /// Team owners are left out: team membership grants already say who is in a team.
 pub(crate) fn codeowner_grants(rules: &[Rule], full_name: &str, path: &str) -> Vec<Grant> {
-    let mut by_owner: BTreeMap<String, (Vec<String>, Vec<String>)> = BTreeMap::new();
+    let mut by_owner: BTreeMap<String, (Vec<String>, Vec<usize>)> = BTreeMap::new();
     for r in rules {
         let who = match &r.owner {
             Owner::User(login) => login.clone(),
@@ -387,7 +422,7 @@ pub(crate) fn codeowner_grants(rules: &[Rule], full_name: &str, path: &str) -> V
         };
         let e = by_owner.entry(who).or_default();
         e.0.push(r.pattern.clone());
-        e.1.push(r.line.to_string());
+        e.1.push(r.line);
     }
     by_owner
         .into_iter()
@@ -400,8 +435,23 @@ pub(crate) fn codeowner_grants(rules: &[Rule], full_name: &str, path: &str) -> V
                 ("repo", full_name.to_string()),
                 ("file", path.to_string()),
                 ("pattern", patterns.join(" ")),
-                ("lines", lines.join(",")),
+                (
+                    "lines",
+                    lines
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(","),
+                ),
             ]),
+            facets: GrantFacets {
+                codeowner: Some(Box::new(CodeOwner {
+                    repo: full_name.to_string(),
+                    file: path.to_string(),
+                    patterns,
+                    lines: lines.iter().map(|&l| l as u64).collect(),
+                })),
+            },
         })
         .collect()
 }

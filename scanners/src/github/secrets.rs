@@ -98,6 +98,12 @@ pub(super) fn variable_observation(
             value: v.value.as_str(),
             created_at: payload::time(&v.created_at),
             attributes,
+            variable: map::ci_variable(
+                "actions-variable",
+                scope,
+                payload::time(&v.updated_at),
+                selected,
+            ),
         },
         matcher,
     )

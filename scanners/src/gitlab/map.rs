@@ -4,6 +4,7 @@
 use super::payload::{CiVariable, Member};
 use crate::ci_variable::{variable_credentials, ReadableVariable, ValueMatcher};
 use crate::code_host::attrs;
+use crate::facets;
 use crate::{Account, AccountKind, Credential, Grant, GrantKind, IdentityHints};
 use serde_json::Value;
 
@@ -93,6 +94,7 @@ pub(super) fn member_grant(m: &Member, group_path: &str) -> Grant {
         kind: GrantKind::Group,
         target: group_path.to_string(),
         attributes,
+        facets: Default::default(),
     }
 }
 
@@ -124,6 +126,14 @@ pub(super) fn variable_observation(
             value: v.value.as_str(),
             created_at: None,
             attributes,
+            variable: facets::CiVariable {
+                store: "gitlab-ci".into(),
+                scope: scope.to_string(),
+                masked: v.masked,
+                hidden: v.hidden,
+                protected: v.protected,
+                ..facets::CiVariable::default()
+            },
         },
         matcher,
     )

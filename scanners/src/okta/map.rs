@@ -104,6 +104,7 @@ pub(super) fn api_token(t: &ApiToken, owner: &str, now: DateTime<Utc>) -> (Accou
         last_used_at: None,
         hints: IdentityHints::default(),
         attributes,
+        facets: Default::default(),
     };
     (account, credential)
 }
@@ -114,6 +115,7 @@ pub(super) fn group_grant(login: &str, group_id: &str, name: &str) -> Grant {
         kind: GrantKind::Group,
         target: name.to_string(),
         attributes: attrs([("group_id", group_id.to_string())]),
+        facets: Default::default(),
     }
 }
 
@@ -128,6 +130,7 @@ pub(super) fn app_grant(login: &str, app_id: &str, label: &str, au: &AppUser) ->
             ("scope", au.scope.clone().unwrap_or_default()),
             ("assigned_at", au.created.clone().unwrap_or_default()),
         ]),
+        facets: Default::default(),
     }
 }
 
@@ -145,6 +148,7 @@ pub(super) fn role_grant(login: &str, r: &Role) -> Grant {
             ("label", r.label.clone().unwrap_or_default()),
             ("status", r.status.clone().unwrap_or_default()),
         ]),
+        facets: Default::default(),
     }
 }
 

@@ -80,6 +80,20 @@ fn an_aws_key_committed_by_a_leaver_is_a_credential_with_its_key_id() {
     assert_eq!(secret_key.attributes["key_id"], key_id);
     assert_eq!(secret_key.attributes["path"], "credentials");
     assert!(creds.iter().all(|c| c.account == "dana@example.com"));
+    let found = secret_key
+        .facets
+        .secret
+        .as_ref()
+        .expect("a found secret facet");
+    assert_eq!(found.key_id.as_deref(), Some(key_id.as_str()));
+    let provenance = found.provenance.as_ref().expect("where it was committed");
+    assert_eq!(provenance.path.as_deref(), Some("credentials"));
+    assert_eq!(provenance.line, Some(3));
+    assert_eq!(
+        provenance.commit.as_deref(),
+        secret_key.attributes.get("commit").map(String::as_str)
+    );
+    crate::facets::assert_facets_match_attributes(&scan.report.observations);
 
     let text = format!(
         "{}{}",

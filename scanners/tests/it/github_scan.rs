@@ -419,6 +419,14 @@ async fn deploy_keys_secrets_environments_and_codeowners_are_collected() {
         .filter(|g| g.attributes.get("codeowner").map(String::as_str) == Some("true"))
         .collect();
     assert_eq!(owners.len(), 2, "{owners:?}");
+    crate::facets::assert_facets_match_attributes(&r.observations);
+    let org_facet = org
+        .facets
+        .ci_variable
+        .as_ref()
+        .expect("a CI variable facet");
+    assert_eq!(org_facet.repositories, Some(vec!["o/api".to_string()]));
+    assert_eq!(org_facet.scope, "org");
     let ada = owners
         .iter()
         .find(|g| g.account == "ada")
@@ -426,6 +434,11 @@ async fn deploy_keys_secrets_environments_and_codeowners_are_collected() {
     assert_eq!(ada.kind, GrantKind::Collaborator);
     assert_eq!(ada.target, "o/api/CODEOWNERS");
     assert_eq!(ada.attributes["pattern"], "*.rs");
+    let entry = ada.facets.codeowner.as_ref().expect("a CODEOWNERS facet");
+    assert_eq!(
+        (entry.file.as_str(), entry.lines.as_slice()),
+        ("CODEOWNERS", &[2][..])
+    );
     assert!(owners.iter().any(|g| g.account == "writer@example.com"));
     assert_eq!(
         account(&r, "writer@example.com").hints.emails,
@@ -484,6 +497,12 @@ async fn variable_values_are_matched_and_never_kept() {
         c.attributes["key_id"],
         ["AKIA", "IOSFODNN7PLANTED"].concat()
     );
+    let found = c.facets.secret.as_ref().expect("a found secret facet");
+    assert_eq!(
+        found.key_id.as_deref(),
+        Some(["AKIA", "IOSFODNN7PLANTED"].concat().as_str())
+    );
+    crate::facets::assert_facets_match_attributes(&r.observations);
     let flag = credential(&r, "actions-variable:org:ACTIONS_RUNNER_DEBUG");
     assert_eq!(flag.attributes["value_readable"], "false");
     assert_eq!(

@@ -114,6 +114,14 @@ async fn members_and_ci_variables_of_a_group_tree_are_observed() {
     assert_eq!(token.attributes["pattern_id"], "gitlab-pat");
     assert_eq!(token.attributes["masked"], "true");
     assert_eq!(token.attributes["environment_scope"], "production");
+    let variable = token
+        .facets
+        .ci_variable
+        .as_ref()
+        .expect("a CI variable facet");
+    assert_eq!(variable.masked, Some(true));
+    assert_eq!(variable.scope, "group:acme/platform");
+    crate::facets::assert_facets_match_attributes(&r.observations);
     assert_eq!(
         r.observations
             .credentials

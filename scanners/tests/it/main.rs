@@ -7,6 +7,7 @@ mod aws_iam_moto;
 mod aws_iam_outage;
 mod aws_iam_targeted;
 mod aws_sso_bench;
+mod facets;
 mod git_history;
 mod git_secrets;
 mod github_bench;

@@ -103,12 +103,13 @@ pub enum ConnectError {
         #[source]
         source: std::io::Error,
     },
-    #[error("database {url}: sslmode={mode} is not supported (use disable, prefer, require or verify-full)")]
+    #[error("database {url}: sslmode={mode} is not supported (use disable, prefer, require, verify-ca or verify-full)")]
     SslMode { url: String, mode: String },
-    #[error("database {url}: cannot connect to {host}: {reason}")]
+    #[error("database {url}: cannot connect to {host} as {user}: {reason}")]
     Connect {
         url: String,
         host: String,
+        user: String,
         reason: String,
     },
 }
@@ -157,25 +158,30 @@ pub(crate) fn connect(
             url: shown.clone(),
             mode,
         })?;
-    let fail = |e: postgres::Error| ConnectError::Connect {
+    let user = config.get_user().unwrap_or("(no user)").to_string();
+    let fail = |reason: String| ConnectError::Connect {
         url: shown.clone(),
         host: host.clone(),
-        reason: describe(&e),
+        user: user.clone(),
+        reason,
     };
+    let hint = super::tls::hint(&tls);
     let mut client = super::tls::connect(&mut config, tls).map_err(|e| match e {
-        super::tls::ConnectFailure::Server(e) => fail(e),
-        super::tls::ConnectFailure::RootCert(reason) => ConnectError::Connect {
-            url: shown.clone(),
-            host: host.clone(),
-            reason,
-        },
+        super::tls::ConnectFailure::Server(e) => {
+            let reason = describe(&e);
+            match hint.as_deref() {
+                Some(hint) if reason.contains("certificate") => fail(format!("{reason} ({hint})")),
+                _ => fail(reason),
+            }
+        }
+        super::tls::ConnectFailure::RootCert(reason) => fail(reason),
     })?;
     client
         .batch_execute(&format!(
             "SET lock_timeout = {}; SET client_min_messages = warning",
             lock_timeout.as_millis()
         ))
-        .map_err(fail)?;
+        .map_err(|e| fail(describe(&e)))?;
     Ok(Client {
         client: RefCell::new(client),
         statements: RefCell::default(),

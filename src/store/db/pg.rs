@@ -2,11 +2,20 @@
 //! password file, TLS by `sslmode`), the write lock, prepared-statement cache, and mapping
 //! values to and from [`ValueRef`].
 //!
-//! Driver: the `postgres` crate, the synchronous client over `tokio-postgres` by the same
-//! maintainer (sfackler/rust-postgres): widely used, kept current with PostgreSQL releases, and
-//! synchronous like the rest of the store, so nothing here is async and the store keeps one code
-//! path for both backends (`sqlx` would make every store call async or block on a runtime per
-//! call). It runs its own small runtime internally; our code never sees tokio.
+//! Driver: `tokio-postgres` (sfackler/rust-postgres, the crate under the synchronous `postgres`
+//! client): widely used and kept current with PostgreSQL releases. The store is synchronous, so
+//! each connection owns a current-thread runtime and every call waits on it (`block_on`): the
+//! store keeps one code path for both backends (`sqlx` would make every store call async). It is
+//! what the `postgres` crate does inside; we drive `tokio-postgres` ourselves for one thing that
+//! crate cannot do: read a query's rows as they arrive (see [`Rows`]) while the connection stays
+//! usable for the statements a caller runs between two rows. No tokio type leaves this module.
+//!
+//! Streaming: a query's rows come one at a time from the connection (the driver's channel holds
+//! one message of rows), so `findings --format json` over 200,000 findings holds a few rows, not
+//! the whole result. Only the newest result can be read from the connection: a statement sent
+//! while an older result is still being read first reads the rest of it into memory (the server
+//! sends a result whole before the next answer, so nothing else could be read anyway). Nested
+//! reads therefore cost what they cost before; a plain loop over rows costs a few rows.
 //!
 //! Single writer: every write transaction takes `pg_advisory_xact_lock(LOCK_KEY)` first, so
 //! writers queue as they do on SQLite's one write lock and the hash chain stays one chain. The
@@ -15,11 +24,16 @@
 
 use super::{Error, Params, Result, StatementCache, ValueRef};
 use bytes::BytesMut;
+use futures_util::Stream as _;
 use postgres::types::{IsNull, Type};
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio_postgres::config::Host;
 
 /// The advisory lock every write transaction takes: one per database, whatever the schema.
 /// (An arbitrary constant: "residual" in ASCII.)
@@ -82,7 +96,15 @@ pub(super) fn describe(e: &postgres::Error) -> String {
 
 /// A PostgreSQL connection and its prepared statements.
 pub(crate) struct Client {
-    client: RefCell<postgres::Client>,
+    /// The connection's own runtime (current-thread): the connection makes progress only while
+    /// a call here waits on it.
+    runtime: tokio::runtime::Runtime,
+    /// `None` only while the client is dropped (see [`Drop`]).
+    client: Option<tokio_postgres::Client>,
+    /// The task that runs the connection; awaited when the client is dropped.
+    connection: Option<tokio::task::JoinHandle<()>>,
+    /// The result whose rows are read from the connection now, if any (see [`Rows`]).
+    streaming: RefCell<Weak<RefCell<Streamed>>>,
     statements: StatementCache,
     /// Inside `BEGIN` … `COMMIT`: a statement outside one commits by itself (autocommit).
     in_transaction: Cell<bool>,
@@ -124,10 +146,11 @@ pub(crate) fn connect(
     let (url_without, passfile) = take_option(url, "passfile");
     let (url_without, sslmode) = take_option(&url_without, "sslmode");
     let (url_without, root_cert) = take_option(&url_without, "sslrootcert");
-    let mut config = postgres::Config::from_str(&url_without).map_err(|e| ConnectError::Url {
-        url: shown.clone(),
-        reason: describe(&e),
-    })?;
+    let mut config =
+        tokio_postgres::Config::from_str(&url_without).map_err(|e| ConnectError::Url {
+            url: shown.clone(),
+            reason: describe(&e),
+        })?;
     let host = hosts(&config);
     if config.get_user().is_none() {
         if let Ok(user) = std::env::var("PGUSER").or_else(|_| std::env::var("USER")) {
@@ -166,37 +189,48 @@ pub(crate) fn connect(
         reason,
     };
     let hint = super::tls::hint(&tls);
-    let mut client = super::tls::connect(&mut config, tls).map_err(|e| match e {
-        super::tls::ConnectFailure::Server(e) => {
-            let reason = describe(&e);
-            match hint.as_deref() {
-                Some(hint) if reason.contains("certificate") => fail(format!("{reason} ({hint})")),
-                _ => fail(reason),
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| fail(format!("cannot start the connection's runtime: {e}")))?;
+    let (client, connection) =
+        super::tls::connect(&runtime, &mut config, tls).map_err(|e| match e {
+            super::tls::ConnectFailure::Server(e) => {
+                let reason = describe(&e);
+                match hint.as_deref() {
+                    Some(hint) if reason.contains("certificate") => {
+                        fail(format!("{reason} ({hint})"))
+                    }
+                    _ => fail(reason),
+                }
             }
-        }
-        super::tls::ConnectFailure::RootCert(reason) => fail(reason),
-    })?;
-    client
-        .batch_execute(&format!(
-            "SET lock_timeout = {}; SET client_min_messages = warning",
-            lock_timeout.as_millis()
-        ))
-        .map_err(|e| fail(describe(&e)))?;
-    Ok(Client {
-        client: RefCell::new(client),
+            super::tls::ConnectFailure::RootCert(reason) => fail(reason),
+        })?;
+    let client = Client {
+        runtime,
+        client: Some(client),
+        connection: Some(connection),
+        streaming: RefCell::new(Weak::new()),
         statements: RefCell::default(),
         in_transaction: Cell::new(false),
         pending: RefCell::new(Vec::new()),
-    })
+    };
+    client
+        .batch(&format!(
+            "SET lock_timeout = {}; SET client_min_messages = warning",
+            lock_timeout.as_millis()
+        ))
+        .map_err(|e| fail(e.to_string()))?;
+    Ok(client)
 }
 
 /// `host:port` of the first host the config names (for messages).
-fn hosts(config: &postgres::Config) -> String {
+fn hosts(config: &tokio_postgres::Config) -> String {
     let port = config.get_ports().first().copied().unwrap_or(5432);
     match config.get_hosts().first() {
-        Some(postgres::config::Host::Tcp(h)) => format!("{h}:{port}"),
+        Some(Host::Tcp(h)) => format!("{h}:{port}"),
         #[cfg(unix)]
-        Some(postgres::config::Host::Unix(p)) => format!("{}:{port}", p.display()),
+        Some(Host::Unix(p)) => format!("{}:{port}", p.display()),
         None => format!("localhost:{port}"),
     }
 }
@@ -229,7 +263,7 @@ fn take_option(url: &str, name: &str) -> (String, Option<String>) {
 /// matches anything, `\` escapes `:` and `\`): the one `passfile` names, else `PGPASSFILE`, else
 /// `~/.pgpass` when it exists.
 fn password_from_file(
-    config: &postgres::Config,
+    config: &tokio_postgres::Config,
     passfile: Option<&str>,
 ) -> std::result::Result<Option<String>, (String, std::io::Error)> {
     let explicit = passfile
@@ -250,7 +284,7 @@ fn password_from_file(
     };
     let text = std::fs::read_to_string(&path).map_err(|e| (path.display().to_string(), e))?;
     let host = match config.get_hosts().first() {
-        Some(postgres::config::Host::Tcp(h)) => h.clone(),
+        Some(Host::Tcp(h)) => h.clone(),
         _ => "localhost".to_string(),
     };
     let port = config
@@ -302,10 +336,91 @@ fn split_passfile_line(line: &str) -> Vec<String> {
     fields
 }
 
+impl Drop for Client {
+    fn drop(&mut self) {
+        // Closing the request channel makes the connection say goodbye (Terminate) and end;
+        // waiting for it keeps "unexpected EOF" out of the server's log.
+        drop(self.client.take());
+        if let Some(connection) = self.connection.take() {
+            let _ = self
+                .runtime
+                .block_on(async { tokio::time::timeout(Duration::from_secs(2), connection).await });
+        }
+    }
+}
+
 impl Client {
+    /// The driver's client: there until the connection is dropped.
+    fn pg(&self) -> &tokio_postgres::Client {
+        self.client
+            .as_ref()
+            .expect("the client is taken only when the connection is dropped")
+    }
+
+    /// Waits for `request` to be answered, the connection running meanwhile.
+    fn wait<T>(
+        &self,
+        request: impl std::future::Future<Output = std::result::Result<T, postgres::Error>>,
+    ) -> Result<T> {
+        Ok(self.runtime.block_on(request)?)
+    }
+
+    /// Makes the connection free for another statement: the rest of a result still being read
+    /// is read into memory first (see the module comment).
+    fn settle(&self) {
+        let Some(open) = self.streaming.borrow().upgrade() else {
+            return;
+        };
+        let mut open = open.borrow_mut();
+        if let Some(mut rows) = open.rows.take() {
+            loop {
+                match self
+                    .runtime
+                    .block_on(std::future::poll_fn(|cx| rows.as_mut().poll_next(cx)))
+                {
+                    Some(Ok(row)) => open.waiting.push_back(row),
+                    Some(Err(e)) => {
+                        open.failed = Some(e);
+                        break;
+                    }
+                    None => break,
+                }
+            }
+        }
+    }
+
+    /// The next row of `open`, `None` after the last.
+    fn next_row(&self, open: &RefCell<Streamed>) -> Result<Option<postgres::Row>> {
+        let mut open = open.borrow_mut();
+        if let Some(row) = open.waiting.pop_front() {
+            return Ok(Some(row));
+        }
+        if let Some(e) = open.failed.take() {
+            return Err(e.into());
+        }
+        let Some(rows) = open.rows.as_mut() else {
+            return Ok(None);
+        };
+        match self
+            .runtime
+            .block_on(std::future::poll_fn(|cx| rows.as_mut().poll_next(cx)))
+        {
+            Some(Ok(row)) => Ok(Some(row)),
+            Some(Err(e)) => {
+                open.rows = None;
+                Err(e.into())
+            }
+            None => {
+                open.rows = None;
+                Ok(None)
+            }
+        }
+    }
+
     pub(super) fn batch(&self, sql: &str) -> Result<()> {
         self.flush()?;
-        Ok(self.client.borrow_mut().batch_execute(sql)?)
+        self.settle();
+        self.wait(self.pg().batch_execute(sql))
     }
 
     pub(super) fn begin_write(&self) -> Result<()> {
@@ -325,7 +440,7 @@ impl Client {
             Ok(()) => self.batch(sql),
             Err(e) => {
                 // The transaction failed with the rows; end it so the connection stays usable.
-                let _ = self.client.borrow_mut().batch_execute("ROLLBACK");
+                let _ = self.wait(self.pg().batch_execute("ROLLBACK"));
                 Err(e)
             }
         }
@@ -341,12 +456,12 @@ impl Client {
     }
 
     fn send(&self, pending: &Pending) -> Result<()> {
+        self.settle();
         for chunk in pending.rows.chunks(pending.batch.rows()) {
             let sql = pending.batch.text(chunk.len());
             let stmt = self
-                .client
-                .borrow_mut()
-                .prepare(&sql)
+                .runtime
+                .block_on(self.pg().prepare(&sql))
                 .map_err(|e| Error::Prepare {
                     sql: pending.batch.head.clone(),
                     reason: describe(&e),
@@ -359,7 +474,7 @@ impl Client {
                 .iter()
                 .map(|v| v as &(dyn postgres::types::ToSql + Sync))
                 .collect();
-            self.client.borrow_mut().execute(&stmt, &refs)?;
+            self.wait(self.pg().execute(&stmt, &refs))?;
         }
         Ok(())
     }
@@ -388,10 +503,10 @@ impl Client {
         }
         let text = super::dialect::postgres(sql);
         let batch = Batch::of(&text).map(Arc::new);
+        self.settle();
         let stmt = self
-            .client
-            .borrow_mut()
-            .prepare(&text)
+            .runtime
+            .block_on(self.pg().prepare(&text))
             .map_err(|e| Error::Prepare {
                 sql: text.split_whitespace().collect::<Vec<_>>().join(" "),
                 reason: describe(&e),
@@ -413,6 +528,7 @@ impl Client {
             return self.hold(batch, params);
         }
         self.flush()?;
+        self.settle();
         let s = &p.stmt;
         let values = bind(s, params);
         let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = values
@@ -420,27 +536,59 @@ impl Client {
             .map(|v| v as &(dyn postgres::types::ToSql + Sync))
             .collect();
         let n = if s.columns().is_empty() {
-            self.client.borrow_mut().execute(s, &refs)? as usize
+            self.wait(self.pg().execute(s, &refs))? as usize
         } else {
             // `INSERT … RETURNING` run for its effect.
-            self.client.borrow_mut().query(s, &refs)?.len()
+            self.wait(self.pg().query(s, &refs))?.len()
         };
         self.autocommitted(p);
         Ok(n)
     }
 
-    pub(super) fn query<P: Params>(&self, p: &Prepared, params: &P) -> Result<Vec<postgres::Row>> {
+    /// Runs a query; its rows are read as they arrive (see [`Rows`]).
+    pub(super) fn query<P: Params>(&self, p: &Prepared, params: &P) -> Result<Rows<'_>> {
         self.flush()?;
-        let s = &p.stmt;
-        let values = bind(s, params);
-        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = values
-            .iter()
-            .map(|v| v as &(dyn postgres::types::ToSql + Sync))
-            .collect();
-        let rows = self.client.borrow_mut().query(s, &refs)?;
+        self.settle();
+        let values = bind(&p.stmt, params);
+        let rows = self.wait(
+            self.pg().query_raw(
+                &p.stmt,
+                values
+                    .iter()
+                    .map(|v| v as &(dyn postgres::types::ToSql + Sync)),
+            ),
+        )?;
         self.autocommitted(p);
-        Ok(rows)
+        let open = Rc::new(RefCell::new(Streamed {
+            rows: Some(Box::pin(rows)),
+            waiting: VecDeque::new(),
+            failed: None,
+        }));
+        *self.streaming.borrow_mut() = Rc::downgrade(&open);
+        Ok(Rows { client: self, open })
     }
+}
+
+/// The rows of one query, read from the connection as they are asked for.
+pub(crate) struct Rows<'c> {
+    client: &'c Client,
+    open: Rc<RefCell<Streamed>>,
+}
+
+impl Rows<'_> {
+    /// The next row, `None` after the last.
+    pub(super) fn next(&mut self) -> Result<Option<postgres::Row>> {
+        self.client.next_row(&self.open)
+    }
+}
+
+/// A result being read: the driver's stream while the connection serves it, and the rows read
+/// ahead (with the error that ended them, if one did) when another statement needed the
+/// connection first.
+struct Streamed {
+    rows: Option<Pin<Box<tokio_postgres::RowStream>>>,
+    waiting: VecDeque<postgres::Row>,
+    failed: Option<postgres::Error>,
 }
 
 impl Client {
@@ -716,6 +864,67 @@ mod tests {
         ] {
             assert!(Batch::of(sql).is_none(), "{sql}");
         }
+    }
+
+    /// A connection to a new database on the test server; `None` when the tests skip.
+    fn fresh() -> Option<super::super::Connection> {
+        let url = residual_test_support::postgres::fresh_database()?;
+        Some(super::super::Connection::open(std::path::Path::new(&url)).expect("connect"))
+    }
+
+    #[test]
+    fn rows_are_read_as_they_arrive_not_collected_before_the_first_is_read() {
+        let Some(conn) = fresh() else {
+            return;
+        };
+        // The server fails at the 4,000th row: a reader that collects the result first never
+        // sees a row; one that streams reads the rows sent before the failure.
+        let mut stmt = conn
+            .prepare("SELECT 4000 / (4000 - g) FROM generate_series(1, 8000) g")
+            .expect("prepare");
+        let mut rows = stmt
+            .query([])
+            .expect("the first rows arrive before the failure");
+        let first = rows.next().expect("a row").expect("some row");
+        assert_eq!(first.get::<_, i64>(0).expect("a number"), 1);
+        let mut read = 1;
+        let failure = loop {
+            match rows.next() {
+                Ok(Some(_)) => read += 1,
+                Ok(None) => panic!("the failure must end the rows"),
+                Err(e) => break e.to_string(),
+            }
+        };
+        assert_eq!(read, 3999);
+        assert!(failure.contains("division by zero"), "{failure}");
+    }
+
+    #[test]
+    fn statements_run_between_two_rows_are_answered_and_the_rows_go_on() {
+        let Some(conn) = fresh() else {
+            return;
+        };
+        conn.execute_batch("CREATE TABLE seen (n BIGINT)")
+            .expect("table");
+        let mut stmt = conn
+            .prepare("SELECT g FROM generate_series(1, 5000) g ORDER BY g")
+            .expect("prepare");
+        let mut rows = stmt.query([]).expect("query");
+        let mut n = 0_i64;
+        while let Some(row) = rows.next().expect("a row") {
+            n += 1;
+            assert_eq!(row.get::<_, i64>(0).expect("a number"), n);
+            if n % 1000 == 1 {
+                // A read and a write on the same connection while the rows are being read.
+                let total: i64 = conn
+                    .query_row("SELECT count(*) FROM seen", [], |r| r.get(0))
+                    .expect("a nested read");
+                assert_eq!(total, n / 1000);
+                conn.execute("INSERT INTO seen (n) VALUES (?1)", crate::params![n])
+                    .expect("a nested write");
+            }
+        }
+        assert_eq!(n, 5000);
     }
 
     #[test]

@@ -80,18 +80,25 @@ pub fn hint(mode: &Mode) -> Option<String> {
     ))
 }
 
-/// Connects with `config` in `mode`.
+/// Connects with `config` in `mode` on `runtime`: the driver's client, and the task that runs
+/// the connection on that runtime.
 pub(super) fn connect(
-    config: &mut postgres::Config,
+    runtime: &tokio::runtime::Runtime,
+    config: &mut tokio_postgres::Config,
     mode: Mode,
-) -> Result<postgres::Client, ConnectFailure> {
-    use postgres::config::SslMode;
+) -> Result<(tokio_postgres::Client, tokio::task::JoinHandle<()>), ConnectFailure> {
+    use tokio_postgres::config::SslMode;
     let tls_config = match &mode {
         Mode::Disable => {
             config.ssl_mode(SslMode::Disable);
-            return config
-                .connect(postgres::NoTls)
-                .map_err(ConnectFailure::Server);
+            let (client, connection) = runtime
+                .block_on(config.connect(tokio_postgres::NoTls))
+                .map_err(ConnectFailure::Server)?;
+            // The connection's own error reaches the client as a closed connection.
+            let task = runtime.spawn(async move {
+                let _ = connection.await;
+            });
+            return Ok((client, task));
         }
         Mode::Prefer | Mode::Require => {
             config.ssl_mode(if mode == Mode::Prefer {
@@ -126,9 +133,13 @@ pub(super) fn connect(
                 .with_no_client_auth()
         }
     };
-    config
-        .connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls_config))
-        .map_err(ConnectFailure::Server)
+    let (client, connection) = runtime
+        .block_on(config.connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls_config)))
+        .map_err(ConnectFailure::Server)?;
+    let task = runtime.spawn(async move {
+        let _ = connection.await;
+    });
+    Ok((client, task))
 }
 
 /// Why [`connect`] failed.

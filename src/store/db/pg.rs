@@ -32,6 +32,7 @@ use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::str::FromStr;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 use tokio_postgres::config::Host;
 
@@ -401,19 +402,34 @@ impl Client {
         let Some(rows) = open.rows.as_mut() else {
             return Ok(None);
         };
-        match self
-            .runtime
-            .block_on(std::future::poll_fn(|cx| rows.as_mut().poll_next(cx)))
-        {
-            Some(Ok(row)) => Ok(Some(row)),
-            Some(Err(e)) => {
-                open.rows = None;
-                Err(e.into())
+        // One wait for every row already arrived (up to READ_AHEAD), not one per row: a wait on
+        // the runtime costs about what reading a row does.
+        let mut arrived = Vec::new();
+        let end = self.runtime.block_on(std::future::poll_fn(|cx| loop {
+            match rows.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(row))) => {
+                    arrived.push(row);
+                    if arrived.len() >= READ_AHEAD {
+                        return Poll::Ready(None);
+                    }
+                }
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Some(e))),
+                Poll::Ready(None) => return Poll::Ready(Some(None)),
+                Poll::Pending if arrived.is_empty() => return Poll::Pending,
+                Poll::Pending => return Poll::Ready(None),
             }
-            None => {
-                open.rows = None;
-                Ok(None)
-            }
+        }));
+        if let Some(failed) = end {
+            open.rows = None;
+            open.failed = failed;
+        }
+        open.waiting.extend(arrived);
+        match open.waiting.pop_front() {
+            Some(row) => Ok(Some(row)),
+            None => match open.failed.take() {
+                Some(e) => Err(e.into()),
+                None => Ok(None),
+            },
         }
     }
 
@@ -568,6 +584,9 @@ impl Client {
         Ok(Rows { client: self, open })
     }
 }
+
+/// The most rows one read takes off the connection: what arrived, never more than this.
+const READ_AHEAD: usize = 256;
 
 /// The rows of one query, read from the connection as they are asked for.
 pub(crate) struct Rows<'c> {

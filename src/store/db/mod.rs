@@ -12,6 +12,7 @@
 //! statements are prepared once per connection and text, and their rows read as they arrive;
 //! a callback may still query again while rows are read (see [`pg`]).
 
+mod batch;
 pub mod dialect;
 pub mod pg;
 mod tls;

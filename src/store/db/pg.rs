@@ -22,6 +22,7 @@
 //! wait is bounded by `lock_timeout` (`--lock-timeout`), which fails as "locked" like SQLite's
 //! busy timeout.
 
+use super::batch::{self, Batch, Pending};
 use super::{Error, Params, Result, StatementCache, ValueRef};
 use bytes::BytesMut;
 use futures_util::Stream as _;
@@ -503,6 +504,29 @@ impl Client {
         }
     }
 
+    /// Holds one row of a batchable `INSERT` (see [`super::batch`]) back until another kind of
+    /// statement, the end of the transaction or a full batch sends it: one round trip per batch
+    /// instead of per row (the foundation scan writes a row per observation and one per change,
+    /// alternating: each statement keeps its own rows, sent in the order the statements first
+    /// came, so that rows referred to go first). It counts as one row written; a failure (a
+    /// constraint) surfaces when the batch is sent, inside the same transaction.
+    fn hold<P: Params>(&self, batch: &Arc<Batch>, params: &P) -> Result<usize> {
+        let row = batch::Row::new(
+            batch,
+            (0..params.count())
+                .map(|i| batch::Owned::from(params.value(i)))
+                .collect(),
+        );
+        if batch::must_send_first(&self.pending.borrow(), batch, &row) {
+            self.flush()?;
+        }
+        let full = batch::hold(&mut self.pending.borrow_mut(), batch, row);
+        if full {
+            self.flush()?;
+        }
+        Ok(1)
+    }
+
     /// Makes every later transaction of this session read-only (the gate, reports).
     pub(crate) fn read_only(&self) -> Result<()> {
         self.batch("SET default_transaction_read_only = on")
@@ -610,170 +634,6 @@ struct Streamed {
     failed: Option<postgres::Error>,
 }
 
-impl Client {
-    /// Holds one row of a plain `INSERT … VALUES` back until another kind of statement, the end
-    /// of the transaction or a full batch sends it: one round trip per batch instead of per row
-    /// (the foundation scan writes a row per observation and one per change, alternating: each
-    /// statement keeps its own rows, sent in the order the statements first came, so that rows
-    /// referred to go first). It counts as one row inserted; a failure
-    /// (a constraint) surfaces when the batch is sent, inside the same transaction.
-    fn hold<P: Params>(&self, batch: &Arc<Batch>, params: &P) -> Result<usize> {
-        let row: Vec<Owned> = (0..params.count())
-            .map(|i| Owned::from(params.value(i)))
-            .collect();
-        let full = {
-            let mut pending = self.pending.borrow_mut();
-            let at = match pending.iter().position(|p| Arc::ptr_eq(&p.batch, batch)) {
-                Some(at) => at,
-                None => {
-                    pending.push(Pending {
-                        batch: Arc::clone(batch),
-                        rows: Vec::new(),
-                    });
-                    pending.len() - 1
-                }
-            };
-            pending[at].rows.push(row);
-            pending[at].rows.len() >= 10 * batch.rows()
-        };
-        if full {
-            self.flush()?;
-        }
-        Ok(1)
-    }
-}
-
-/// A plain single-row `INSERT INTO t (…) VALUES (…)` (no `ON CONFLICT`, no `RETURNING`, no
-/// `SELECT`) in PostgreSQL's text, cut into the statement's head and its row tuple, so that
-/// several rows can be sent as one statement.
-pub(crate) struct Batch {
-    head: String,
-    tuple: String,
-    params: usize,
-}
-
-impl Batch {
-    fn of(text: &str) -> Option<Batch> {
-        let t = text.trim().trim_end_matches(';').trim_end();
-        let upper = t.to_ascii_uppercase();
-        if !upper.starts_with("INSERT INTO")
-            || upper.contains("ON CONFLICT")
-            || upper.contains("RETURNING")
-            || upper.contains("SELECT")
-            || !t.ends_with(')')
-        {
-            return None;
-        }
-        let at = upper.rfind(" VALUES (")? + " VALUES ".len();
-        let (head, tuple) = t.split_at(at);
-        if tuple.contains('\'') || tuple[1..tuple.len() - 1].contains('(') {
-            return None;
-        }
-        let params = placeholders(tuple).into_iter().max()?;
-        Some(Batch {
-            head: head.to_string(),
-            tuple: tuple.to_string(),
-            params,
-        })
-    }
-
-    /// Rows per statement: PostgreSQL takes at most 65,535 parameters.
-    fn rows(&self) -> usize {
-        (65_535 / self.params.max(1)).clamp(1, 1000)
-    }
-
-    /// The statement for `n` rows: the tuple repeated, its placeholders numbered on.
-    fn text(&self, n: usize) -> String {
-        let mut sql = self.head.clone();
-        for k in 0..n {
-            if k > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&renumber(&self.tuple, k * self.params));
-        }
-        sql
-    }
-}
-
-/// The `$N` numbers in `text`.
-fn placeholders(text: &str) -> Vec<usize> {
-    let mut out = Vec::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '$' {
-            let mut n = String::new();
-            while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
-                n.push(*d);
-                chars.next();
-            }
-            if let Ok(n) = n.parse() {
-                out.push(n);
-            }
-        }
-    }
-    out
-}
-
-/// `text` with every `$N` made `$(N + by)`.
-fn renumber(text: &str, by: usize) -> String {
-    let mut out = String::with_capacity(text.len() + 8);
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        out.push(c);
-        if c == '$' {
-            let mut n = String::new();
-            while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
-                n.push(*d);
-                chars.next();
-            }
-            match n.parse::<usize>() {
-                Ok(n) => out.push_str(&(n + by).to_string()),
-                Err(_) => out.push_str(&n),
-            }
-        }
-    }
-    out
-}
-
-/// Rows held back for one [`Batch`].
-struct Pending {
-    batch: Arc<Batch>,
-    rows: Vec<Vec<Owned>>,
-}
-
-/// A value copied out of its row, kept until its batch is sent.
-enum Owned {
-    Null,
-    Integer(i64),
-    Real(f64),
-    Text(Vec<u8>),
-    Blob(Vec<u8>),
-}
-
-impl From<ValueRef<'_>> for Owned {
-    fn from(v: ValueRef<'_>) -> Owned {
-        match v {
-            ValueRef::Null => Owned::Null,
-            ValueRef::Integer(i) => Owned::Integer(i),
-            ValueRef::Real(f) => Owned::Real(f),
-            ValueRef::Text(t) => Owned::Text(t.to_vec()),
-            ValueRef::Blob(b) => Owned::Blob(b.to_vec()),
-        }
-    }
-}
-
-impl Owned {
-    fn as_ref(&self) -> ValueRef<'_> {
-        match self {
-            Owned::Null => ValueRef::Null,
-            Owned::Integer(i) => ValueRef::Integer(*i),
-            Owned::Real(f) => ValueRef::Real(*f),
-            Owned::Text(t) => ValueRef::Text(t),
-            Owned::Blob(b) => ValueRef::Blob(b),
-        }
-    }
-}
-
 /// A prepared statement, whether it writes, and whether its rows can be batched.
 #[derive(Clone)]
 pub(crate) struct Prepared {
@@ -862,29 +722,6 @@ pub(super) fn value(row: &postgres::Row, idx: usize) -> Result<ValueRef<'_>> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_plain_insert_is_batched_with_its_placeholders_numbered_on() {
-        let b = Batch::of("INSERT INTO t (a, b, c) VALUES ($1, $2, $2)").expect("batchable");
-        assert_eq!(b.params, 2);
-        assert_eq!(
-            b.text(3),
-            "INSERT INTO t (a, b, c) VALUES ($1, $2, $2), ($3, $4, $4), ($5, $6, $6)"
-        );
-    }
-
-    #[test]
-    fn inserts_that_answer_or_choose_are_not_batched() {
-        for sql in [
-            "INSERT INTO t (a) VALUES ($1) ON CONFLICT DO NOTHING",
-            "INSERT INTO t (a) VALUES ($1) RETURNING id",
-            "INSERT INTO t (a) SELECT a FROM u WHERE b = $1",
-            "INSERT INTO t (a, b) VALUES ($1, 'x')",
-            "UPDATE t SET a = $1",
-        ] {
-            assert!(Batch::of(sql).is_none(), "{sql}");
-        }
-    }
-
     /// A connection to a new database on the test server; `None` when the tests skip.
     fn fresh() -> Option<super::super::Connection> {
         let url = residual_test_support::postgres::fresh_database()?;
@@ -944,6 +781,47 @@ mod tests {
             }
         }
         assert_eq!(n, 5000);
+    }
+
+    #[test]
+    fn upserts_held_back_land_in_order_even_for_a_repeated_key() {
+        let Some(mut conn) = fresh() else {
+            return;
+        };
+        conn.execute_batch("CREATE TABLE t (k BIGINT PRIMARY KEY, v TEXT)")
+            .expect("table");
+        let upsert =
+            "INSERT INTO t (k, v) VALUES (?1, ?2) ON CONFLICT(k) DO UPDATE SET v = excluded.v";
+        let tx = conn.transaction().expect("begin");
+        for (k, v) in [(1, "a"), (2, "b"), (1, "c"), (3, "d"), (2, "e")] {
+            assert_eq!(tx.execute(upsert, crate::params![k, v]).expect("upsert"), 1);
+        }
+        // Another statement on the same table, then the upsert again on its row.
+        tx.execute(
+            "INSERT INTO t (k, v) VALUES (?1, ?2)",
+            crate::params![4, "f"],
+        )
+        .expect("insert");
+        tx.execute(upsert, crate::params![4, "g"]).expect("upsert");
+        let read = |tx: &super::super::Transaction<'_>| -> Vec<(i64, String)> {
+            let mut stmt = tx
+                .prepare("SELECT k, v FROM t ORDER BY k")
+                .expect("prepare");
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .expect("query")
+                .collect::<Result<_>>()
+                .expect("rows")
+        };
+        let want: Vec<(i64, String)> = [(1, "c"), (2, "e"), (3, "d"), (4, "g")]
+            .iter()
+            .map(|(k, v)| (*k, v.to_string()))
+            .collect();
+        assert_eq!(
+            read(&tx),
+            want,
+            "a read inside the transaction sees every write"
+        );
+        tx.commit().expect("commit");
     }
 
     #[test]

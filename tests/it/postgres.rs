@@ -455,3 +455,28 @@ fn a_wrong_password_is_an_error_naming_host_and_user_and_never_the_password() {
     let r = sb.ok(&["runs"]);
     sb.assert_not_leaked(&format!("{}{}", r.stdout, r.stderr), &[&login.password]);
 }
+
+#[test]
+fn audit_verify_on_postgresql_reports_an_event_whose_detail_is_not_json_instead_of_failing() {
+    let Some(server) = residual_test_support::postgres::server() else {
+        return;
+    };
+    let url = server.fresh_database();
+    let sb = pg_sandbox(&url);
+    import_and_scan(&sb);
+    verified_head(&sb);
+    // An event appended behind residual's back, its detail not JSON (PostgreSQL 15 and older
+    // cannot test a text for JSON in SQL without failing the whole query).
+    server.query(
+        &url,
+        "INSERT INTO finding_events (seq, finding_id, event, at, run_id, detail, prev_hash, hash, scheme) \
+         SELECT seq + 1, finding_id, event, at, run_id, 'not json', hash, hash, scheme \
+         FROM finding_events ORDER BY seq DESC LIMIT 1",
+    );
+    let seq = server.query(&url, "SELECT max(seq) FROM finding_events");
+    let r = sb.run(&["audit", "verify"]);
+    let all = format!("{}{}", r.stdout, r.stderr);
+    assert_ne!(r.code, 0, "a forged event must not verify: {all}");
+    assert!(!all.contains("invalid input syntax"), "{all}");
+    assert!(all.contains(&seq), "names the forged event {seq}: {all}");
+}

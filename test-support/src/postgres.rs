@@ -4,8 +4,9 @@
 //! in a test binary finds the server:
 //!
 //! - `RESIDUAL_TEST_POSTGRES` set: that server (a URL whose user may create databases; CI's
-//!   `.ci/run` starts one and sets it). Its databases are left behind; they are named
-//!   `residual_test_*`.
+//!   `.ci/run` starts one and sets it). Its databases are named `residual_test_<time>_…` and
+//!   outlive the test binary; the first use of the server by a later test binary drops those
+//!   older than an hour ([`Server::drop_stale`]).
 //! - otherwise it starts one itself with `postgres-server.sh` beside this crate's manifest (the
 //!   newest `/usr/lib/postgresql/*/bin`, Debian's package `postgresql`): initdb into a temporary
 //!   directory, `postgres` on a free loopback port, as the `postgres` user when the tests run as
@@ -149,7 +150,7 @@ pub fn server() -> Option<&'static Server> {
                         url.contains("://"),
                         "{SERVER_ENV} must be a postgres:// URL, not a key=value string"
                     );
-                    Some(Server {
+                    let server = Server {
                         admin_url: url,
                         psql: psql_binary(bindir.as_deref()),
                         dir: None,
@@ -158,7 +159,9 @@ pub fn server() -> Option<&'static Server> {
                             .map(PathBuf::from),
                         _child: None,
                         _stdin: None,
-                    })
+                    };
+                    server.drop_stale();
+                    Some(server)
                 }
                 Plan::Start(bindir) => Some(start(&bindir)),
                 Plan::Skip => {
@@ -241,6 +244,49 @@ impl Server {
         let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", &url));
         let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
         format!("{scheme}://{user}@{host}")
+    }
+
+    /// Drops the test databases and roles that earlier test binaries left on this server
+    /// ([`is_stale`]: older than [`STALE_AFTER_SECS`]); their names. A given server's are
+    /// dropped when a test binary first uses it: a test binary cannot drop its own at exit (a
+    /// test's database is in use until the binary ends, and statics are never dropped), and
+    /// a server this binary started is removed whole.
+    pub fn drop_stale(&self) -> Vec<String> {
+        let now = now_secs();
+        let listed = |sql: &str| -> Vec<String> {
+            self.try_query(&self.admin_url, sql)
+                .unwrap_or_default()
+                .lines()
+                .map(str::to_string)
+                .filter(|name| is_stale(name, now))
+                .collect()
+        };
+        let mut dropped = Vec::new();
+        for db in listed("SELECT datname FROM pg_database WHERE datname LIKE 'residual\\_test\\_%'")
+        {
+            // FORCE (PostgreSQL 13 and later) ends a dead run's lingering sessions.
+            let gone = self
+                .try_query(
+                    &self.admin_url,
+                    &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+                )
+                .or_else(|_| {
+                    self.try_query(&self.admin_url, &format!("DROP DATABASE IF EXISTS {db}"))
+                });
+            if gone.is_ok() {
+                dropped.push(db);
+            }
+        }
+        for role in listed("SELECT rolname FROM pg_roles WHERE rolname LIKE 'residual\\_test\\_%'")
+        {
+            if self
+                .try_query(&self.admin_url, &format!("DROP ROLE IF EXISTS {role}"))
+                .is_ok()
+            {
+                dropped.push(role);
+            }
+        }
+        dropped
     }
 
     /// The server's CA files, when it runs with TLS (see [`Tls`]); `None` when it does not or
@@ -375,17 +421,49 @@ fn random_u64() -> u64 {
     hasher.finish()
 }
 
-/// A database name unique to this process and call: prefix, pid, counter, and a random part so
-/// that two test binaries sharing a server (or two runs, the databases being left there) never
-/// meet. Lower case letters, digits and `_`: no quoting needed.
+/// A database name unique to this process and call: prefix, creation time (Unix seconds, so
+/// that a later run can tell a stale one: [`is_stale`]), pid, counter, and a random part so that
+/// two test binaries sharing a server never meet. Lower case letters, digits and `_`: no quoting
+/// needed.
 fn unique_name() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     format!(
-        "{DATABASE_PREFIX}{}_{}_{:08x}",
+        "{DATABASE_PREFIX}{}_{}_{}_{:08x}",
+        now_secs(),
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed),
         random_u64() as u32
     )
+}
+
+/// How old a test database (or role) on a given server must be before a later test binary
+/// drops it: far longer than a test binary runs.
+pub const STALE_AFTER_SECS: u64 = 3600;
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+/// Whether `name` is a test database (or role) that an earlier run left: made by
+/// [`unique_name`] more than [`STALE_AFTER_SECS`] before `now`, or named the way names were
+/// before they carried their time (prefix, pid, counter, random part). Anything else is not ours.
+fn is_stale(name: &str, now: u64) -> bool {
+    let Some(rest) = name.strip_prefix(DATABASE_PREFIX) else {
+        return false;
+    };
+    let parts: Vec<&str> = rest.split('_').collect();
+    let numeric = |p: &str| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit());
+    let hex = |p: &str| p.len() == 8 && p.chars().all(|c| c.is_ascii_hexdigit());
+    match parts.as_slice() {
+        [made, pid, n, random] if numeric(pid) && numeric(n) && hex(random) => made
+            .parse::<u64>()
+            .is_ok_and(|made| now.saturating_sub(made) > STALE_AFTER_SECS),
+        [pid, n, random] => numeric(pid) && numeric(n) && hex(random),
+        _ => false,
+    }
 }
 
 /// `url` with its database (the path) replaced by `name`, its query string kept; `None` when it
@@ -478,6 +556,48 @@ mod tests {
             server.url_as("worker", "residual"),
             "postgres://worker@127.0.0.1:5433/residual?sslmode=disable"
         );
+    }
+
+    #[test]
+    fn a_test_database_is_stale_an_hour_after_it_was_made_and_other_names_never_are() {
+        let now = 1_800_000_000;
+        let made = |secs: u64| format!("{DATABASE_PREFIX}{secs}_4242_3_0badcafe");
+        assert!(!is_stale(&made(now - 60), now));
+        assert!(is_stale(&made(now - STALE_AFTER_SECS - 1), now));
+        // Names from before they carried their time.
+        assert!(is_stale(&format!("{DATABASE_PREFIX}4242_3_0badcafe"), now));
+        for other in [
+            "residual",
+            "residual_test",
+            PASSWORD_GROUP,
+            "residual_test_foundation",
+            "postgres",
+        ] {
+            assert!(!is_stale(other, now), "{other}");
+        }
+        assert!(!is_stale(&unique_name(), now_secs()));
+    }
+
+    #[test]
+    fn stale_test_databases_are_dropped_and_fresh_ones_kept() {
+        let Some(server) = server() else {
+            return;
+        };
+        let stale = format!(
+            "{DATABASE_PREFIX}{}_1_0_deadbeef",
+            now_secs() - STALE_AFTER_SECS - 60
+        );
+        server.query(&server.admin_url, &format!("CREATE DATABASE {stale}"));
+        let fresh = server.fresh_database();
+        let dropped = server.drop_stale();
+        assert!(dropped.contains(&stale), "{dropped:?}");
+        let left = server.query(
+            &server.admin_url,
+            "SELECT string_agg(datname, ',') FROM pg_database",
+        );
+        assert!(!left.split(',').any(|d| d == stale), "{left}");
+        let fresh_name = fresh.rsplit('/').next().unwrap_or_default();
+        assert!(left.split(',').any(|d| d == fresh_name), "{left}");
     }
 
     #[test]

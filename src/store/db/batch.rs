@@ -13,7 +13,7 @@
 //!
 //! Not batched: `DO NOTHING` (a caller may count the rows it inserted), `RETURNING`, `SELECT`,
 //! `UPDATE` (a caller may count the rows it changed), a conflict clause with a parameter or a
-//! `WHERE`, a row tuple with a literal or a call in it.
+//! `WHERE`, a row tuple with a call, an expression or a literal with a comma in it.
 
 use super::ValueRef;
 use std::collections::HashSet;
@@ -48,7 +48,7 @@ impl Batch {
         let (head, rest) = t.split_at(at);
         let close = rest.find(')')?;
         let (tuple, tail) = rest.split_at(close + 1);
-        if tuple.contains('\'') || tuple[1..tuple.len() - 1].contains('(') {
+        if !list(tuple)?.iter().all(|item| plain_value(item)) {
             return None;
         }
         let params = placeholders(tuple).into_iter().max()?;
@@ -148,6 +148,24 @@ fn conflict_key(head: &str, tuple: &str, tail: &str) -> Option<Vec<usize>> {
             values[at].strip_prefix('$')?.parse().ok()
         })
         .collect()
+}
+
+/// Whether a row tuple's item is one a multi-row statement can repeat as it is: a placeholder,
+/// `NULL`, a number, or a string literal with no quote, comma or parenthesis in it (the
+/// findings' empty `''`). A call or an expression is not.
+fn plain_value(item: &str) -> bool {
+    let literal = item
+        .strip_prefix('\'')
+        .and_then(|rest| rest.strip_suffix('\''))
+        .is_some_and(|inner| !inner.contains(['\'', ',', '(', ')']));
+    let placeholder = item
+        .strip_prefix('$')
+        .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+    let number = !item.is_empty()
+        && item
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == '-');
+    placeholder || literal || number || item.eq_ignore_ascii_case("NULL")
 }
 
 /// The items of the parenthesised list `text` starts with, trimmed.
@@ -302,6 +320,16 @@ mod tests {
     }
 
     #[test]
+    fn a_row_with_plain_literals_is_batched() {
+        let b =
+            Batch::of("INSERT INTO t (a, b, c, d) VALUES ($1, '', NULL, 0)").expect("batchable");
+        assert_eq!(
+            b.text(2),
+            "INSERT INTO t (a, b, c, d) VALUES ($1, '', NULL, 0), ($2, '', NULL, 0)"
+        );
+    }
+
+    #[test]
     fn an_upsert_is_batched_with_its_conflict_clause_after_the_rows_and_its_key_known() {
         let b = Batch::of(
             "INSERT INTO links (system, account, who) VALUES ($1, $2, $3) \
@@ -327,7 +355,8 @@ mod tests {
             "INSERT INTO t (a, b) VALUES (lower($1), $2) ON CONFLICT (a) DO UPDATE SET b = excluded.b",
             "INSERT INTO t (a) VALUES ($1) RETURNING id",
             "INSERT INTO t (a) SELECT a FROM u WHERE b = $1",
-            "INSERT INTO t (a, b) VALUES ($1, 'x')",
+            "INSERT INTO t (a, b) VALUES ($1, 'x, y')",
+            "INSERT INTO t (a, b) VALUES ($1, $2 || 'x')",
             "UPDATE t SET a = $1",
         ] {
             assert!(Batch::of(sql).is_none(), "{sql}");

@@ -129,11 +129,11 @@ pub enum ConnectError {
     },
     #[error("database {url}: sslmode={mode} is not supported (use disable, prefer, require, verify-ca or verify-full)")]
     SslMode { url: String, mode: String },
-    #[error("database {url}: cannot connect to {host} as {user}: {reason}")]
+    /// `server`: `host:port as user` (one field, so that this error stays as small as it was).
+    #[error("database {url}: cannot connect to {server}: {reason}")]
     Connect {
         url: String,
-        host: String,
-        user: String,
+        server: String,
         reason: String,
     },
 }
@@ -183,11 +183,10 @@ pub(crate) fn connect(
             url: shown.clone(),
             mode,
         })?;
-    let user = config.get_user().unwrap_or("(no user)").to_string();
+    let server = format!("{host} as {}", config.get_user().unwrap_or("(no user)"));
     let fail = |reason: String| ConnectError::Connect {
         url: shown.clone(),
-        host: host.clone(),
-        user: user.clone(),
+        server: server.clone(),
         reason,
     };
     let hint = super::tls::hint(&tls);

@@ -402,8 +402,8 @@ impl Client {
         let Some(rows) = open.rows.as_mut() else {
             return Ok(None);
         };
-        // One wait for every row already arrived (up to READ_AHEAD), not one per row: a wait on
-        // the runtime costs about what reading a row does.
+        // One wait for READ_AHEAD rows (or the rest), not one per row: a wait on the runtime
+        // costs about what reading a row does.
         let mut arrived = Vec::new();
         let end = self.runtime.block_on(std::future::poll_fn(|cx| loop {
             match rows.as_mut().poll_next(cx) {
@@ -415,8 +415,8 @@ impl Client {
                 }
                 Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Some(e))),
                 Poll::Ready(None) => return Poll::Ready(Some(None)),
-                Poll::Pending if arrived.is_empty() => return Poll::Pending,
-                Poll::Pending => return Poll::Ready(None),
+                // Wait for a full read-ahead (or the end): fewer, fuller waits.
+                Poll::Pending => return Poll::Pending,
             }
         }));
         if let Some(failed) = end {

@@ -4,8 +4,9 @@
 //! in a test binary finds the server:
 //!
 //! - `RESIDUAL_TEST_POSTGRES` set: that server (a URL whose user may create databases; CI's
-//!   `.ci/run` starts one and sets it). Its databases are left behind; they are named
-//!   `residual_test_*`.
+//!   `.ci/run` starts one and sets it). Its databases are named `residual_test_<time>_…` and
+//!   outlive the test binary; the first use of the server by a later test binary drops those
+//!   older than an hour ([`Server::drop_stale`]).
 //! - otherwise it starts one itself with `postgres-server.sh` beside this crate's manifest (the
 //!   newest `/usr/lib/postgresql/*/bin`, Debian's package `postgresql`): initdb into a temporary
 //!   directory, `postgres` on a free loopback port, as the `postgres` user when the tests run as
@@ -14,6 +15,11 @@
 //!   however it exits, the pipe closes and the script stops the server and removes its directory.
 //! - no PostgreSQL binaries: `None`, so a test can skip (and says so once on stderr) — unless
 //!   `RESIDUAL_TEST_POSTGRES_REQUIRED` is set (CI sets it), which turns the skip into a panic.
+//!
+//! The server runs with TLS (a throwaway CA made when it starts: [`Server::tls`]) and keeps trust
+//! authentication for every role but the members of [`PASSWORD_GROUP`], which must give a
+//! password ([`Server::password_login`]): TLS verification and wrong passwords are tested against
+//! a real server. A given server tells where its CA files are with [`TLS_DIR_ENV`].
 //!
 //! Databases are made and queried with `psql` (the client the server package ships), so this
 //! crate needs no PostgreSQL driver of its own and does not pin the version the store uses.
@@ -32,6 +38,15 @@ pub const REQUIRED_ENV: &str = "RESIDUAL_TEST_POSTGRES_REQUIRED";
 /// The prefix of every database [`fresh_database`] creates.
 pub const DATABASE_PREFIX: &str = "residual_test_";
 
+/// The directory holding the CA files of a given server (`RESIDUAL_TEST_POSTGRES`): `ca.crt`,
+/// the CA that signed its certificate, and `other-ca.crt`, one that did not. A server this
+/// binary starts has them in its own directory.
+pub const TLS_DIR_ENV: &str = "RESIDUAL_TEST_POSTGRES_TLS_DIR";
+
+/// The role whose members must log in with a password (SCRAM) over TCP: `postgres-server.sh`
+/// creates it and puts it first in pg_hba.conf.
+pub const PASSWORD_GROUP: &str = "residual_test_password";
+
 /// The server a test binary uses.
 pub struct Server {
     /// A URL of the server's maintenance database, as a user that may create databases.
@@ -40,6 +55,8 @@ pub struct Server {
     psql: PathBuf,
     /// The directory a server this binary started lives in (removed when it stops).
     pub dir: Option<PathBuf>,
+    /// Where the server's CA files are (`ca.crt`, `other-ca.crt`), when it has TLS.
+    tls_dir: Option<PathBuf>,
     /// Held so a started server is this binary's for its whole life.
     _child: Option<Mutex<Child>>,
     /// Held, never written: closing it (at exit) stops a started server.
@@ -109,14 +126,23 @@ fn psql_binary(bindir: Option<&Path>) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("psql"))
 }
 
+/// Whether the PostgreSQL tests must not skip ([`REQUIRED_ENV`]).
+pub fn required() -> bool {
+    std::env::var_os(REQUIRED_ENV).is_some_and(|v| !v.is_empty())
+}
+
 static SERVER: OnceLock<Option<Server>> = OnceLock::new();
+
+/// One CREATE DATABASE at a time: it copies template1, which must have no other user at that
+/// moment, and the tests of one binary ask in parallel.
+static CREATING: Mutex<()> = Mutex::new(());
 
 /// The test binary's PostgreSQL server, found or started on first use; `None` when there is
 /// none and none is required.
 pub fn server() -> Option<&'static Server> {
     SERVER
         .get_or_init(|| {
-            let required = std::env::var_os(REQUIRED_ENV).is_some_and(|v| !v.is_empty());
+            let required = required();
             let bindir = server_bindir();
             match plan(std::env::var(SERVER_ENV).ok(), bindir.clone(), required) {
                 Plan::Given(url) => {
@@ -124,13 +150,18 @@ pub fn server() -> Option<&'static Server> {
                         url.contains("://"),
                         "{SERVER_ENV} must be a postgres:// URL, not a key=value string"
                     );
-                    Some(Server {
+                    let server = Server {
                         admin_url: url,
                         psql: psql_binary(bindir.as_deref()),
                         dir: None,
+                        tls_dir: std::env::var_os(TLS_DIR_ENV)
+                            .filter(|d| !d.is_empty())
+                            .map(PathBuf::from),
                         _child: None,
                         _stdin: None,
-                    })
+                    };
+                    server.drop_stale();
+                    Some(server)
                 }
                 Plan::Start(bindir) => Some(start(&bindir)),
                 Plan::Skip => {
@@ -178,10 +209,12 @@ pub fn start(bindir: &Path) -> Server {
         );
     };
     let stdin = child.stdin.take().expect("piped stdin");
+    let tls_dir = Path::new(dir).join("tls");
     Server {
         admin_url: url.to_string(),
         psql: psql_binary(Some(bindir)),
         dir: Some(PathBuf::from(dir)),
+        tls_dir: tls_dir.join("ca.crt").is_file().then_some(tls_dir),
         _child: Some(Mutex::new(child)),
         _stdin: Some(Mutex::new(stdin)),
     }
@@ -197,9 +230,6 @@ impl Server {
     /// Creates a database with a name no other call returns and gives its URL.
     pub fn fresh_database(&self) -> String {
         let name = unique_name();
-        // One creation at a time: CREATE DATABASE copies template1, which must have no other
-        // user at that moment, and the tests of one binary ask in parallel.
-        static CREATING: Mutex<()> = Mutex::new(());
         let _one = CREATING.lock().unwrap_or_else(|e| e.into_inner());
         self.query(&self.admin_url, &format!("CREATE DATABASE {name}"));
         with_database(&self.admin_url, &name)
@@ -214,6 +244,105 @@ impl Server {
         let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", &url));
         let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
         format!("{scheme}://{user}@{host}")
+    }
+
+    /// Drops the test databases and roles that earlier test binaries left on this server
+    /// ([`is_stale`]: older than [`STALE_AFTER_SECS`]); their names. A given server's are
+    /// dropped when a test binary first uses it: a test binary cannot drop its own at exit (a
+    /// test's database is in use until the binary ends, and statics are never dropped), and
+    /// a server this binary started is removed whole.
+    pub fn drop_stale(&self) -> Vec<String> {
+        let now = now_secs();
+        let listed = |sql: &str| -> Vec<String> {
+            self.try_query(&self.admin_url, sql)
+                .unwrap_or_default()
+                .lines()
+                .map(str::to_string)
+                .filter(|name| is_stale(name, now))
+                .collect()
+        };
+        let mut dropped = Vec::new();
+        for db in listed("SELECT datname FROM pg_database WHERE datname LIKE 'residual\\_test\\_%'")
+        {
+            // FORCE (PostgreSQL 13 and later) ends a dead run's lingering sessions.
+            let gone = self
+                .try_query(
+                    &self.admin_url,
+                    &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+                )
+                .or_else(|_| {
+                    self.try_query(&self.admin_url, &format!("DROP DATABASE IF EXISTS {db}"))
+                });
+            if gone.is_ok() {
+                dropped.push(db);
+            }
+        }
+        for role in listed("SELECT rolname FROM pg_roles WHERE rolname LIKE 'residual\\_test\\_%'")
+        {
+            if self
+                .try_query(&self.admin_url, &format!("DROP ROLE IF EXISTS {role}"))
+                .is_ok()
+            {
+                dropped.push(role);
+            }
+        }
+        dropped
+    }
+
+    /// The server's CA files, when it runs with TLS (see [`Tls`]); `None` when it does not or
+    /// this binary cannot tell (a given server without [`TLS_DIR_ENV`]).
+    pub fn tls(&self) -> Option<Tls> {
+        let dir = self.tls_dir.as_ref()?;
+        let tls = Tls {
+            ca: dir.join("ca.crt"),
+            other_ca: dir.join("other-ca.crt"),
+        };
+        (tls.ca.is_file() && tls.other_ca.is_file()).then_some(tls)
+    }
+
+    /// [`Server::tls`], or `None` after saying on stderr that TLS tests skip; a panic instead
+    /// when PostgreSQL is required ([`REQUIRED_ENV`]: CI must not skip them).
+    pub fn tls_or_skip(&self) -> Option<Tls> {
+        let tls = self.tls();
+        if tls.is_none() {
+            let why = format!(
+                "the test PostgreSQL server has no TLS: started without the openssl binary, or \
+                 given by {SERVER_ENV} without {TLS_DIR_ENV}"
+            );
+            assert!(!required(), "{REQUIRED_ENV} is set, and {why}");
+            eprintln!("note: {why}: the TLS tests are skipped");
+        }
+        tls
+    }
+
+    /// A new login role that must give its password (a member of [`PASSWORD_GROUP`]) and a new
+    /// database it owns; `None` when the server has no such group (a given server not started
+    /// by `postgres-server.sh`).
+    pub fn password_login(&self) -> Option<PasswordLogin> {
+        let group = self.query(
+            &self.admin_url,
+            &format!("SELECT count(*) FROM pg_roles WHERE rolname = '{PASSWORD_GROUP}'"),
+        );
+        if group != "1" {
+            return None;
+        }
+        let user = unique_name();
+        let password = format!("pw-{:016x}", random_u64());
+        self.query(
+            &self.admin_url,
+            &format!("CREATE ROLE {user} LOGIN PASSWORD '{password}' IN ROLE {PASSWORD_GROUP}"),
+        );
+        let name = unique_name();
+        let _one = CREATING.lock().unwrap_or_else(|e| e.into_inner());
+        self.query(
+            &self.admin_url,
+            &format!("CREATE DATABASE {name} OWNER {user}"),
+        );
+        Some(PasswordLogin {
+            url: self.url_as(&user, &name),
+            user,
+            password,
+        })
     }
 
     /// The `psql` that talks to this server.
@@ -263,11 +392,24 @@ impl Server {
     }
 }
 
-/// A database name unique to this process and call: prefix, pid, counter, and a random part so
-/// that two test binaries sharing a server (or two runs, the databases being left there) never
-/// meet. Lower case letters, digits and `_`: no quoting needed.
-fn unique_name() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
+/// The CA files of a server with TLS.
+pub struct Tls {
+    /// The CA that signed the server's certificate (for 127.0.0.1, ::1 and localhost).
+    pub ca: PathBuf,
+    /// A CA that signed nothing the server has.
+    pub other_ca: PathBuf,
+}
+
+/// A role that logs in with a password, and a database of its own.
+pub struct PasswordLogin {
+    /// The database's URL as the role, without the password.
+    pub url: String,
+    pub user: String,
+    pub password: String,
+}
+
+/// A random number (the standard library's per-process random keys, and the time).
+fn random_u64() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_u128(
@@ -276,12 +418,52 @@ fn unique_name() -> String {
             .map(|d| d.as_nanos())
             .unwrap_or_default(),
     );
+    hasher.finish()
+}
+
+/// A database name unique to this process and call: prefix, creation time (Unix seconds, so
+/// that a later run can tell a stale one: [`is_stale`]), pid, counter, and a random part so that
+/// two test binaries sharing a server never meet. Lower case letters, digits and `_`: no quoting
+/// needed.
+fn unique_name() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
     format!(
-        "{DATABASE_PREFIX}{}_{}_{:08x}",
+        "{DATABASE_PREFIX}{}_{}_{}_{:08x}",
+        now_secs(),
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed),
-        hasher.finish() as u32
+        random_u64() as u32
     )
+}
+
+/// How old a test database (or role) on a given server must be before a later test binary
+/// drops it: far longer than a test binary runs.
+pub const STALE_AFTER_SECS: u64 = 3600;
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+/// Whether `name` is a test database (or role) that an earlier run left: made by
+/// [`unique_name`] more than [`STALE_AFTER_SECS`] before `now`, or named the way names were
+/// before they carried their time (prefix, pid, counter, random part). Anything else is not ours.
+fn is_stale(name: &str, now: u64) -> bool {
+    let Some(rest) = name.strip_prefix(DATABASE_PREFIX) else {
+        return false;
+    };
+    let parts: Vec<&str> = rest.split('_').collect();
+    let numeric = |p: &str| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit());
+    let hex = |p: &str| p.len() == 8 && p.chars().all(|c| c.is_ascii_hexdigit());
+    match parts.as_slice() {
+        [made, pid, n, random] if numeric(pid) && numeric(n) && hex(random) => made
+            .parse::<u64>()
+            .is_ok_and(|made| now.saturating_sub(made) > STALE_AFTER_SECS),
+        [pid, n, random] => numeric(pid) && numeric(n) && hex(random),
+        _ => false,
+    }
 }
 
 /// `url` with its database (the path) replaced by `name`, its query string kept; `None` when it
@@ -366,6 +548,7 @@ mod tests {
             admin_url: "postgres://admin:pw@127.0.0.1:5433/postgres?sslmode=disable".into(),
             psql: "psql".into(),
             dir: None,
+            tls_dir: None,
             _child: None,
             _stdin: None,
         };
@@ -373,6 +556,48 @@ mod tests {
             server.url_as("worker", "residual"),
             "postgres://worker@127.0.0.1:5433/residual?sslmode=disable"
         );
+    }
+
+    #[test]
+    fn a_test_database_is_stale_an_hour_after_it_was_made_and_other_names_never_are() {
+        let now = 1_800_000_000;
+        let made = |secs: u64| format!("{DATABASE_PREFIX}{secs}_4242_3_0badcafe");
+        assert!(!is_stale(&made(now - 60), now));
+        assert!(is_stale(&made(now - STALE_AFTER_SECS - 1), now));
+        // Names from before they carried their time.
+        assert!(is_stale(&format!("{DATABASE_PREFIX}4242_3_0badcafe"), now));
+        for other in [
+            "residual",
+            "residual_test",
+            PASSWORD_GROUP,
+            "residual_test_foundation",
+            "postgres",
+        ] {
+            assert!(!is_stale(other, now), "{other}");
+        }
+        assert!(!is_stale(&unique_name(), now_secs()));
+    }
+
+    #[test]
+    fn stale_test_databases_are_dropped_and_fresh_ones_kept() {
+        let Some(server) = server() else {
+            return;
+        };
+        let stale = format!(
+            "{DATABASE_PREFIX}{}_1_0_deadbeef",
+            now_secs() - STALE_AFTER_SECS - 60
+        );
+        server.query(&server.admin_url, &format!("CREATE DATABASE {stale}"));
+        let fresh = server.fresh_database();
+        let dropped = server.drop_stale();
+        assert!(dropped.contains(&stale), "{dropped:?}");
+        let left = server.query(
+            &server.admin_url,
+            "SELECT string_agg(datname, ',') FROM pg_database",
+        );
+        assert!(!left.split(',').any(|d| d == stale), "{left}");
+        let fresh_name = fresh.rsplit('/').next().unwrap_or_default();
+        assert!(left.split(',').any(|d| d == fresh_name), "{left}");
     }
 
     #[test]

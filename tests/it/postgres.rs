@@ -299,3 +299,184 @@ fn the_daemon_refuses_a_postgresql_store_and_says_what_to_run_instead() {
     assert!(!r.stderr.contains("hunter2"), "{}", r.stderr);
     assert!(!sb.dir.path().join("postgres:").exists());
 }
+
+/// `host:port` of a URL (what error messages name).
+fn host_port(url: &str) -> String {
+    let after = url.split_once('@').map_or(url, |(_, h)| h);
+    after.split(['/', '?']).next().unwrap_or(after).to_string()
+}
+
+/// `url` with `options` added to its query string.
+fn with_options(url: &str, options: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}{options}")
+}
+
+/// A fresh database and the server's CA files; `None` when the tests skip.
+fn tls_database() -> Option<(String, residual_test_support::postgres::Tls)> {
+    let server = residual_test_support::postgres::server()?;
+    let tls = server.tls_or_skip()?;
+    Some((server.fresh_database(), tls))
+}
+
+#[test]
+fn verify_full_with_the_ca_that_signed_the_server_connects_and_works() {
+    let Some((url, tls)) = tls_database() else {
+        return;
+    };
+    let ca = tls.ca.to_string_lossy().into_owned();
+    let sb = pg_sandbox(&with_options(
+        &url,
+        &format!("sslmode=verify-full&sslrootcert={ca}"),
+    ));
+    import_and_scan(&sb);
+    verified_head(&sb);
+    // The CA file from PGSSLROOTCERT when the URL names none, as libpq reads it.
+    let mut env_ca = pg_sandbox(&with_options(&url, "sslmode=verify-full"));
+    env_ca.env.push(("PGSSLROOTCERT".into(), ca));
+    env_ca.ok(&["runs"]);
+}
+
+#[test]
+fn verify_full_refuses_a_server_whose_certificate_another_ca_signed_naming_the_host() {
+    let Some((url, tls)) = tls_database() else {
+        return;
+    };
+    let other = tls.other_ca.to_string_lossy().into_owned();
+    for sslmode in ["verify-full", "verify-ca"] {
+        let sb = pg_sandbox(&with_options(
+            &url,
+            &format!("sslmode={sslmode}&sslrootcert={other}"),
+        ));
+        let r = sb.expect(2, &["runs"]);
+        assert!(
+            r.stderr.contains(&host_port(&url)),
+            "names the host: {}",
+            r.stderr
+        );
+        assert!(r.stderr.contains("certificate"), "says why: {}", r.stderr);
+        // Which CAs were trusted, so that the operator knows what to fix.
+        assert!(
+            r.stderr.contains(&format!("trusts the CA file {other}")),
+            "names the CA file: {}",
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn verify_full_checks_the_host_name_and_verify_ca_does_not() {
+    let Some((url, tls)) = tls_database() else {
+        return;
+    };
+    // The server's address under a name its certificate does not have (hostaddr= connects to
+    // the address; TLS checks the name).
+    let port = host_port(&url)
+        .rsplit_once(':')
+        .map(|(_, p)| p.to_string())
+        .expect("a port");
+    let misnamed = url.replace(&host_port(&url), &format!("not-the-server.invalid:{port}"));
+    let ca = tls.ca.to_string_lossy().into_owned();
+    let full = pg_sandbox(&with_options(
+        &misnamed,
+        &format!("hostaddr=127.0.0.1&sslmode=verify-full&sslrootcert={ca}"),
+    ));
+    let r = full.expect(2, &["runs"]);
+    assert!(r.stderr.contains("not-the-server.invalid"), "{}", r.stderr);
+    assert!(r.stderr.contains("certificate"), "{}", r.stderr);
+    let ca_only = pg_sandbox(&with_options(
+        &misnamed,
+        &format!("hostaddr=127.0.0.1&sslmode=verify-ca&sslrootcert={ca}"),
+    ));
+    ca_only.ok(&[
+        "hr",
+        "import",
+        fixture("hr/example.csv").to_str().unwrap(),
+        "--as-of",
+        "2026-11-01",
+    ]);
+    ca_only.ok(&["runs"]);
+}
+
+#[test]
+fn sslmode_require_connects_to_a_tls_server() {
+    let Some((url, _tls)) = tls_database() else {
+        return;
+    };
+    let sb = pg_sandbox(&with_options(&url, "sslmode=require"));
+    import_and_scan(&sb);
+    verified_head(&sb);
+}
+
+#[test]
+fn a_wrong_password_is_an_error_naming_host_and_user_and_never_the_password() {
+    let Some(server) = residual_test_support::postgres::server() else {
+        return;
+    };
+    let Some(login) = server.password_login() else {
+        assert!(
+            !residual_test_support::postgres::required(),
+            "the test server has no password group"
+        );
+        eprintln!("note: the test PostgreSQL server has no password login: skipped");
+        return;
+    };
+    let wrong = "wrong-pw-Zq81x";
+    // In the URL.
+    let in_url = login.url.replacen(
+        &format!("{}@", login.user),
+        &format!("{}:{wrong}@", login.user),
+        1,
+    );
+    let sb = pg_sandbox(&in_url);
+    let r = sb.expect(2, &["runs"]);
+    assert!(
+        r.stderr.contains(&host_port(&login.url)),
+        "names the host: {}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains(&login.user),
+        "names the user: {}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("password"), "says why: {}", r.stderr);
+    sb.assert_not_leaked(&format!("{}{}", r.stdout, r.stderr), &[wrong]);
+    // In PGPASSWORD.
+    let mut sb = pg_sandbox(&login.url);
+    sb.env.push(("PGPASSWORD".into(), wrong.into()));
+    let r = sb.expect(2, &["runs"]);
+    assert!(r.stderr.contains(&login.user), "{}", r.stderr);
+    sb.assert_not_leaked(&format!("{}{}", r.stdout, r.stderr), &[wrong]);
+    // The right one works.
+    let mut sb = pg_sandbox(&login.url);
+    sb.env.push(("PGPASSWORD".into(), login.password.clone()));
+    import_and_scan(&sb);
+    let r = sb.ok(&["runs"]);
+    sb.assert_not_leaked(&format!("{}{}", r.stdout, r.stderr), &[&login.password]);
+}
+
+#[test]
+fn audit_verify_on_postgresql_reports_an_event_whose_detail_is_not_json_instead_of_failing() {
+    let Some(server) = residual_test_support::postgres::server() else {
+        return;
+    };
+    let url = server.fresh_database();
+    let sb = pg_sandbox(&url);
+    import_and_scan(&sb);
+    verified_head(&sb);
+    // An event appended behind residual's back, its detail not JSON (PostgreSQL 15 and older
+    // cannot test a text for JSON in SQL without failing the whole query).
+    server.query(
+        &url,
+        "INSERT INTO finding_events (seq, finding_id, event, at, run_id, detail, prev_hash, hash, scheme) \
+         SELECT seq + 1, finding_id, event, at, run_id, 'not json', hash, hash, scheme \
+         FROM finding_events ORDER BY seq DESC LIMIT 1",
+    );
+    let seq = server.query(&url, "SELECT max(seq) FROM finding_events");
+    let r = sb.run(&["audit", "verify"]);
+    let all = format!("{}{}", r.stdout, r.stderr);
+    assert_ne!(r.code, 0, "a forged event must not verify: {all}");
+    assert!(!all.contains("invalid input syntax"), "{all}");
+    assert!(all.contains(&seq), "names the forged event {seq}: {all}");
+}

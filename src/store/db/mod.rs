@@ -9,9 +9,10 @@
 //! `src/store/` sees rusqlite or postgres types.
 //!
 //! SQLite statements bind borrowed values straight into rusqlite (no copy); PostgreSQL
-//! statements are prepared once per connection and text, and their rows read whole (a
-//! statement's rows never outlive the call that reads them, so a callback may query again).
+//! statements are prepared once per connection and text, and their rows read as they arrive;
+//! a callback may still query again while rows are read (see [`pg`]).
 
+mod batch;
 pub mod dialect;
 pub mod pg;
 mod tls;
@@ -305,7 +306,7 @@ impl Statement<'_> {
                     })),
                 )?),
                 StatementInner::Postgres(c, s) => RowsInner::Postgres {
-                    rows: c.query(s, &params)?.into_iter(),
+                    rows: c.query(s, &params)?,
                     current: None,
                 },
             },
@@ -346,7 +347,7 @@ pub struct Rows<'s> {
 enum RowsInner<'s> {
     Sqlite(rusqlite::Rows<'s>),
     Postgres {
-        rows: std::vec::IntoIter<postgres::Row>,
+        rows: pg::Rows<'s>,
         current: Option<postgres::Row>,
     },
 }
@@ -359,7 +360,7 @@ impl Rows<'_> {
                 inner: RowInner::Sqlite(r),
             })),
             RowsInner::Postgres { rows, current } => {
-                *current = rows.next();
+                *current = rows.next()?;
                 Ok(current.as_ref().map(|r| Row {
                     inner: RowInner::Postgres(r),
                 }))

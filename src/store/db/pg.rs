@@ -2,24 +2,40 @@
 //! password file, TLS by `sslmode`), the write lock, prepared-statement cache, and mapping
 //! values to and from [`ValueRef`].
 //!
-//! Driver: the `postgres` crate, the synchronous client over `tokio-postgres` by the same
-//! maintainer (sfackler/rust-postgres): widely used, kept current with PostgreSQL releases, and
-//! synchronous like the rest of the store, so nothing here is async and the store keeps one code
-//! path for both backends (`sqlx` would make every store call async or block on a runtime per
-//! call). It runs its own small runtime internally; our code never sees tokio.
+//! Driver: `tokio-postgres` (sfackler/rust-postgres, the crate under the synchronous `postgres`
+//! client): widely used and kept current with PostgreSQL releases. The store is synchronous, so
+//! each connection owns a current-thread runtime and every call waits on it (`block_on`): the
+//! store keeps one code path for both backends (`sqlx` would make every store call async). It is
+//! what the `postgres` crate does inside; we drive `tokio-postgres` ourselves for one thing that
+//! crate cannot do: read a query's rows as they arrive (see [`Rows`]) while the connection stays
+//! usable for the statements a caller runs between two rows. No tokio type leaves this module.
+//!
+//! Streaming: a query's rows come one at a time from the connection (the driver's channel holds
+//! one message of rows), so `findings --format json` over 200,000 findings holds a few rows, not
+//! the whole result. Only the newest result can be read from the connection: a statement sent
+//! while an older result is still being read first reads the rest of it into memory (the server
+//! sends a result whole before the next answer, so nothing else could be read anyway). Nested
+//! reads therefore cost what they cost before; a plain loop over rows costs a few rows.
 //!
 //! Single writer: every write transaction takes `pg_advisory_xact_lock(LOCK_KEY)` first, so
 //! writers queue as they do on SQLite's one write lock and the hash chain stays one chain. The
 //! wait is bounded by `lock_timeout` (`--lock-timeout`), which fails as "locked" like SQLite's
 //! busy timeout.
 
+use super::batch::{self, Batch, Pending};
 use super::{Error, Params, Result, StatementCache, ValueRef};
 use bytes::BytesMut;
+use futures_util::Stream as _;
 use postgres::types::{IsNull, Type};
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
 use std::str::FromStr;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
+use tokio_postgres::config::Host;
 
 /// The advisory lock every write transaction takes: one per database, whatever the schema.
 /// (An arbitrary constant: "residual" in ASCII.)
@@ -82,7 +98,15 @@ pub(super) fn describe(e: &postgres::Error) -> String {
 
 /// A PostgreSQL connection and its prepared statements.
 pub(crate) struct Client {
-    client: RefCell<postgres::Client>,
+    /// The connection's own runtime (current-thread): the connection makes progress only while
+    /// a call here waits on it.
+    runtime: tokio::runtime::Runtime,
+    /// `None` only while the client is dropped (see [`Drop`]).
+    client: Option<tokio_postgres::Client>,
+    /// The task that runs the connection; awaited when the client is dropped.
+    connection: Option<tokio::task::JoinHandle<()>>,
+    /// The result whose rows are read from the connection now, if any (see [`Rows`]).
+    streaming: RefCell<Weak<RefCell<Streamed>>>,
     statements: StatementCache,
     /// Inside `BEGIN` … `COMMIT`: a statement outside one commits by itself (autocommit).
     in_transaction: Cell<bool>,
@@ -103,12 +127,13 @@ pub enum ConnectError {
         #[source]
         source: std::io::Error,
     },
-    #[error("database {url}: sslmode={mode} is not supported (use disable, prefer, require or verify-full)")]
+    #[error("database {url}: sslmode={mode} is not supported (use disable, prefer, require, verify-ca or verify-full)")]
     SslMode { url: String, mode: String },
-    #[error("database {url}: cannot connect to {host}: {reason}")]
+    /// `server`: `host:port as user` (one field, so that this error stays as small as it was).
+    #[error("database {url}: cannot connect to {server}: {reason}")]
     Connect {
         url: String,
-        host: String,
+        server: String,
         reason: String,
     },
 }
@@ -123,10 +148,11 @@ pub(crate) fn connect(
     let (url_without, passfile) = take_option(url, "passfile");
     let (url_without, sslmode) = take_option(&url_without, "sslmode");
     let (url_without, root_cert) = take_option(&url_without, "sslrootcert");
-    let mut config = postgres::Config::from_str(&url_without).map_err(|e| ConnectError::Url {
-        url: shown.clone(),
-        reason: describe(&e),
-    })?;
+    let mut config =
+        tokio_postgres::Config::from_str(&url_without).map_err(|e| ConnectError::Url {
+            url: shown.clone(),
+            reason: describe(&e),
+        })?;
     let host = hosts(&config);
     if config.get_user().is_none() {
         if let Ok(user) = std::env::var("PGUSER").or_else(|_| std::env::var("USER")) {
@@ -157,40 +183,55 @@ pub(crate) fn connect(
             url: shown.clone(),
             mode,
         })?;
-    let fail = |e: postgres::Error| ConnectError::Connect {
+    let server = format!("{host} as {}", config.get_user().unwrap_or("(no user)"));
+    let fail = |reason: String| ConnectError::Connect {
         url: shown.clone(),
-        host: host.clone(),
-        reason: describe(&e),
+        server: server.clone(),
+        reason,
     };
-    let mut client = super::tls::connect(&mut config, tls).map_err(|e| match e {
-        super::tls::ConnectFailure::Server(e) => fail(e),
-        super::tls::ConnectFailure::RootCert(reason) => ConnectError::Connect {
-            url: shown.clone(),
-            host: host.clone(),
-            reason,
-        },
-    })?;
-    client
-        .batch_execute(&format!(
-            "SET lock_timeout = {}; SET client_min_messages = warning",
-            lock_timeout.as_millis()
-        ))
-        .map_err(fail)?;
-    Ok(Client {
-        client: RefCell::new(client),
+    let hint = super::tls::hint(&tls);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| fail(format!("cannot start the connection's runtime: {e}")))?;
+    let (client, connection) =
+        super::tls::connect(&runtime, &mut config, tls).map_err(|e| match e {
+            super::tls::ConnectFailure::Server(e) => {
+                let reason = describe(&e);
+                match hint.as_deref() {
+                    Some(hint) if reason.contains("certificate") => {
+                        fail(format!("{reason} ({hint})"))
+                    }
+                    _ => fail(reason),
+                }
+            }
+            super::tls::ConnectFailure::RootCert(reason) => fail(reason),
+        })?;
+    let client = Client {
+        runtime,
+        client: Some(client),
+        connection: Some(connection),
+        streaming: RefCell::new(Weak::new()),
         statements: RefCell::default(),
         in_transaction: Cell::new(false),
         pending: RefCell::new(Vec::new()),
-    })
+    };
+    client
+        .batch(&format!(
+            "SET lock_timeout = {}; SET client_min_messages = warning",
+            lock_timeout.as_millis()
+        ))
+        .map_err(|e| fail(e.to_string()))?;
+    Ok(client)
 }
 
 /// `host:port` of the first host the config names (for messages).
-fn hosts(config: &postgres::Config) -> String {
+fn hosts(config: &tokio_postgres::Config) -> String {
     let port = config.get_ports().first().copied().unwrap_or(5432);
     match config.get_hosts().first() {
-        Some(postgres::config::Host::Tcp(h)) => format!("{h}:{port}"),
+        Some(Host::Tcp(h)) => format!("{h}:{port}"),
         #[cfg(unix)]
-        Some(postgres::config::Host::Unix(p)) => format!("{}:{port}", p.display()),
+        Some(Host::Unix(p)) => format!("{}:{port}", p.display()),
         None => format!("localhost:{port}"),
     }
 }
@@ -223,7 +264,7 @@ fn take_option(url: &str, name: &str) -> (String, Option<String>) {
 /// matches anything, `\` escapes `:` and `\`): the one `passfile` names, else `PGPASSFILE`, else
 /// `~/.pgpass` when it exists.
 fn password_from_file(
-    config: &postgres::Config,
+    config: &tokio_postgres::Config,
     passfile: Option<&str>,
 ) -> std::result::Result<Option<String>, (String, std::io::Error)> {
     let explicit = passfile
@@ -244,7 +285,7 @@ fn password_from_file(
     };
     let text = std::fs::read_to_string(&path).map_err(|e| (path.display().to_string(), e))?;
     let host = match config.get_hosts().first() {
-        Some(postgres::config::Host::Tcp(h)) => h.clone(),
+        Some(Host::Tcp(h)) => h.clone(),
         _ => "localhost".to_string(),
     };
     let port = config
@@ -296,10 +337,106 @@ fn split_passfile_line(line: &str) -> Vec<String> {
     fields
 }
 
+impl Drop for Client {
+    fn drop(&mut self) {
+        // Closing the request channel makes the connection say goodbye (Terminate) and end;
+        // waiting for it keeps "unexpected EOF" out of the server's log.
+        drop(self.client.take());
+        if let Some(connection) = self.connection.take() {
+            let _ = self
+                .runtime
+                .block_on(async { tokio::time::timeout(Duration::from_secs(2), connection).await });
+        }
+    }
+}
+
 impl Client {
+    /// The driver's client: there until the connection is dropped.
+    fn pg(&self) -> &tokio_postgres::Client {
+        self.client
+            .as_ref()
+            .expect("the client is taken only when the connection is dropped")
+    }
+
+    /// Waits for `request` to be answered, the connection running meanwhile.
+    fn wait<T>(
+        &self,
+        request: impl std::future::Future<Output = std::result::Result<T, postgres::Error>>,
+    ) -> Result<T> {
+        Ok(self.runtime.block_on(request)?)
+    }
+
+    /// Makes the connection free for another statement: the rest of a result still being read
+    /// is read into memory first (see the module comment).
+    fn settle(&self) {
+        let Some(open) = self.streaming.borrow().upgrade() else {
+            return;
+        };
+        let mut open = open.borrow_mut();
+        if let Some(mut rows) = open.rows.take() {
+            loop {
+                match self
+                    .runtime
+                    .block_on(std::future::poll_fn(|cx| rows.as_mut().poll_next(cx)))
+                {
+                    Some(Ok(row)) => open.waiting.push_back(row),
+                    Some(Err(e)) => {
+                        open.failed = Some(e);
+                        break;
+                    }
+                    None => break,
+                }
+            }
+        }
+    }
+
+    /// The next row of `open`, `None` after the last.
+    fn next_row(&self, open: &RefCell<Streamed>) -> Result<Option<postgres::Row>> {
+        let mut open = open.borrow_mut();
+        if let Some(row) = open.waiting.pop_front() {
+            return Ok(Some(row));
+        }
+        if let Some(e) = open.failed.take() {
+            return Err(e.into());
+        }
+        let Some(rows) = open.rows.as_mut() else {
+            return Ok(None);
+        };
+        // One wait for READ_AHEAD rows (or the rest), not one per row: a wait on the runtime
+        // costs about what reading a row does.
+        let mut arrived = Vec::new();
+        let end = self.runtime.block_on(std::future::poll_fn(|cx| loop {
+            match rows.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(row))) => {
+                    arrived.push(row);
+                    if arrived.len() >= READ_AHEAD {
+                        return Poll::Ready(None);
+                    }
+                }
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Some(e))),
+                Poll::Ready(None) => return Poll::Ready(Some(None)),
+                // Wait for a full read-ahead (or the end): fewer, fuller waits.
+                Poll::Pending => return Poll::Pending,
+            }
+        }));
+        if let Some(failed) = end {
+            open.rows = None;
+            open.failed = failed;
+        }
+        open.waiting.extend(arrived);
+        match open.waiting.pop_front() {
+            Some(row) => Ok(Some(row)),
+            None => match open.failed.take() {
+                Some(e) => Err(e.into()),
+                None => Ok(None),
+            },
+        }
+    }
+
     pub(super) fn batch(&self, sql: &str) -> Result<()> {
         self.flush()?;
-        Ok(self.client.borrow_mut().batch_execute(sql)?)
+        self.settle();
+        self.wait(self.pg().batch_execute(sql))
     }
 
     pub(super) fn begin_write(&self) -> Result<()> {
@@ -319,7 +456,7 @@ impl Client {
             Ok(()) => self.batch(sql),
             Err(e) => {
                 // The transaction failed with the rows; end it so the connection stays usable.
-                let _ = self.client.borrow_mut().batch_execute("ROLLBACK");
+                let _ = self.wait(self.pg().batch_execute("ROLLBACK"));
                 Err(e)
             }
         }
@@ -335,12 +472,12 @@ impl Client {
     }
 
     fn send(&self, pending: &Pending) -> Result<()> {
+        self.settle();
         for chunk in pending.rows.chunks(pending.batch.rows()) {
             let sql = pending.batch.text(chunk.len());
             let stmt = self
-                .client
-                .borrow_mut()
-                .prepare(&sql)
+                .runtime
+                .block_on(self.pg().prepare(&sql))
                 .map_err(|e| Error::Prepare {
                     sql: pending.batch.head.clone(),
                     reason: describe(&e),
@@ -353,7 +490,7 @@ impl Client {
                 .iter()
                 .map(|v| v as &(dyn postgres::types::ToSql + Sync))
                 .collect();
-            self.client.borrow_mut().execute(&stmt, &refs)?;
+            self.wait(self.pg().execute(&stmt, &refs))?;
         }
         Ok(())
     }
@@ -364,6 +501,29 @@ impl Client {
         if s.writes && !self.in_transaction.get() {
             crate::store::note_commit();
         }
+    }
+
+    /// Holds one row of a batchable `INSERT` (see [`super::batch`]) back until another kind of
+    /// statement, the end of the transaction or a full batch sends it: one round trip per batch
+    /// instead of per row (the foundation scan writes a row per observation and one per change,
+    /// alternating: each statement keeps its own rows, sent in the order the statements first
+    /// came, so that rows referred to go first). It counts as one row written; a failure (a
+    /// constraint) surfaces when the batch is sent, inside the same transaction.
+    fn hold<P: Params>(&self, batch: &Arc<Batch>, params: &P) -> Result<usize> {
+        let row = batch::Row::new(
+            batch,
+            (0..params.count())
+                .map(|i| batch::Owned::from(params.value(i)))
+                .collect(),
+        );
+        if batch::must_send_first(&self.pending.borrow(), batch, &row) {
+            self.flush()?;
+        }
+        let full = batch::hold(&mut self.pending.borrow_mut(), batch, row);
+        if full {
+            self.flush()?;
+        }
+        Ok(1)
     }
 
     /// Makes every later transaction of this session read-only (the gate, reports).
@@ -382,10 +542,10 @@ impl Client {
         }
         let text = super::dialect::postgres(sql);
         let batch = Batch::of(&text).map(Arc::new);
+        self.settle();
         let stmt = self
-            .client
-            .borrow_mut()
-            .prepare(&text)
+            .runtime
+            .block_on(self.pg().prepare(&text))
             .map_err(|e| Error::Prepare {
                 sql: text.split_whitespace().collect::<Vec<_>>().join(" "),
                 reason: describe(&e),
@@ -407,6 +567,7 @@ impl Client {
             return self.hold(batch, params);
         }
         self.flush()?;
+        self.settle();
         let s = &p.stmt;
         let values = bind(s, params);
         let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = values
@@ -414,191 +575,62 @@ impl Client {
             .map(|v| v as &(dyn postgres::types::ToSql + Sync))
             .collect();
         let n = if s.columns().is_empty() {
-            self.client.borrow_mut().execute(s, &refs)? as usize
+            self.wait(self.pg().execute(s, &refs))? as usize
         } else {
             // `INSERT … RETURNING` run for its effect.
-            self.client.borrow_mut().query(s, &refs)?.len()
+            self.wait(self.pg().query(s, &refs))?.len()
         };
         self.autocommitted(p);
         Ok(n)
     }
 
-    pub(super) fn query<P: Params>(&self, p: &Prepared, params: &P) -> Result<Vec<postgres::Row>> {
+    /// Runs a query; its rows are read as they arrive (see [`Rows`]).
+    pub(super) fn query<P: Params>(&self, p: &Prepared, params: &P) -> Result<Rows<'_>> {
         self.flush()?;
-        let s = &p.stmt;
-        let values = bind(s, params);
-        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = values
-            .iter()
-            .map(|v| v as &(dyn postgres::types::ToSql + Sync))
-            .collect();
-        let rows = self.client.borrow_mut().query(s, &refs)?;
+        self.settle();
+        let values = bind(&p.stmt, params);
+        let rows = self.wait(
+            self.pg().query_raw(
+                &p.stmt,
+                values
+                    .iter()
+                    .map(|v| v as &(dyn postgres::types::ToSql + Sync)),
+            ),
+        )?;
         self.autocommitted(p);
-        Ok(rows)
+        let open = Rc::new(RefCell::new(Streamed {
+            rows: Some(Box::pin(rows)),
+            waiting: VecDeque::new(),
+            failed: None,
+        }));
+        *self.streaming.borrow_mut() = Rc::downgrade(&open);
+        Ok(Rows { client: self, open })
     }
 }
 
-impl Client {
-    /// Holds one row of a plain `INSERT … VALUES` back until another kind of statement, the end
-    /// of the transaction or a full batch sends it: one round trip per batch instead of per row
-    /// (the foundation scan writes a row per observation and one per change, alternating: each
-    /// statement keeps its own rows, sent in the order the statements first came, so that rows
-    /// referred to go first). It counts as one row inserted; a failure
-    /// (a constraint) surfaces when the batch is sent, inside the same transaction.
-    fn hold<P: Params>(&self, batch: &Arc<Batch>, params: &P) -> Result<usize> {
-        let row: Vec<Owned> = (0..params.count())
-            .map(|i| Owned::from(params.value(i)))
-            .collect();
-        let full = {
-            let mut pending = self.pending.borrow_mut();
-            let at = match pending.iter().position(|p| Arc::ptr_eq(&p.batch, batch)) {
-                Some(at) => at,
-                None => {
-                    pending.push(Pending {
-                        batch: Arc::clone(batch),
-                        rows: Vec::new(),
-                    });
-                    pending.len() - 1
-                }
-            };
-            pending[at].rows.push(row);
-            pending[at].rows.len() >= 10 * batch.rows()
-        };
-        if full {
-            self.flush()?;
-        }
-        Ok(1)
+/// The most rows one read takes off the connection: what arrived, never more than this.
+const READ_AHEAD: usize = 256;
+
+/// The rows of one query, read from the connection as they are asked for.
+pub(crate) struct Rows<'c> {
+    client: &'c Client,
+    open: Rc<RefCell<Streamed>>,
+}
+
+impl Rows<'_> {
+    /// The next row, `None` after the last.
+    pub(super) fn next(&mut self) -> Result<Option<postgres::Row>> {
+        self.client.next_row(&self.open)
     }
 }
 
-/// A plain single-row `INSERT INTO t (…) VALUES (…)` (no `ON CONFLICT`, no `RETURNING`, no
-/// `SELECT`) in PostgreSQL's text, cut into the statement's head and its row tuple, so that
-/// several rows can be sent as one statement.
-pub(crate) struct Batch {
-    head: String,
-    tuple: String,
-    params: usize,
-}
-
-impl Batch {
-    fn of(text: &str) -> Option<Batch> {
-        let t = text.trim().trim_end_matches(';').trim_end();
-        let upper = t.to_ascii_uppercase();
-        if !upper.starts_with("INSERT INTO")
-            || upper.contains("ON CONFLICT")
-            || upper.contains("RETURNING")
-            || upper.contains("SELECT")
-            || !t.ends_with(')')
-        {
-            return None;
-        }
-        let at = upper.rfind(" VALUES (")? + " VALUES ".len();
-        let (head, tuple) = t.split_at(at);
-        if tuple.contains('\'') || tuple[1..tuple.len() - 1].contains('(') {
-            return None;
-        }
-        let params = placeholders(tuple).into_iter().max()?;
-        Some(Batch {
-            head: head.to_string(),
-            tuple: tuple.to_string(),
-            params,
-        })
-    }
-
-    /// Rows per statement: PostgreSQL takes at most 65,535 parameters.
-    fn rows(&self) -> usize {
-        (65_535 / self.params.max(1)).clamp(1, 1000)
-    }
-
-    /// The statement for `n` rows: the tuple repeated, its placeholders numbered on.
-    fn text(&self, n: usize) -> String {
-        let mut sql = self.head.clone();
-        for k in 0..n {
-            if k > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&renumber(&self.tuple, k * self.params));
-        }
-        sql
-    }
-}
-
-/// The `$N` numbers in `text`.
-fn placeholders(text: &str) -> Vec<usize> {
-    let mut out = Vec::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '$' {
-            let mut n = String::new();
-            while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
-                n.push(*d);
-                chars.next();
-            }
-            if let Ok(n) = n.parse() {
-                out.push(n);
-            }
-        }
-    }
-    out
-}
-
-/// `text` with every `$N` made `$(N + by)`.
-fn renumber(text: &str, by: usize) -> String {
-    let mut out = String::with_capacity(text.len() + 8);
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        out.push(c);
-        if c == '$' {
-            let mut n = String::new();
-            while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
-                n.push(*d);
-                chars.next();
-            }
-            match n.parse::<usize>() {
-                Ok(n) => out.push_str(&(n + by).to_string()),
-                Err(_) => out.push_str(&n),
-            }
-        }
-    }
-    out
-}
-
-/// Rows held back for one [`Batch`].
-struct Pending {
-    batch: Arc<Batch>,
-    rows: Vec<Vec<Owned>>,
-}
-
-/// A value copied out of its row, kept until its batch is sent.
-enum Owned {
-    Null,
-    Integer(i64),
-    Real(f64),
-    Text(Vec<u8>),
-    Blob(Vec<u8>),
-}
-
-impl From<ValueRef<'_>> for Owned {
-    fn from(v: ValueRef<'_>) -> Owned {
-        match v {
-            ValueRef::Null => Owned::Null,
-            ValueRef::Integer(i) => Owned::Integer(i),
-            ValueRef::Real(f) => Owned::Real(f),
-            ValueRef::Text(t) => Owned::Text(t.to_vec()),
-            ValueRef::Blob(b) => Owned::Blob(b.to_vec()),
-        }
-    }
-}
-
-impl Owned {
-    fn as_ref(&self) -> ValueRef<'_> {
-        match self {
-            Owned::Null => ValueRef::Null,
-            Owned::Integer(i) => ValueRef::Integer(*i),
-            Owned::Real(f) => ValueRef::Real(*f),
-            Owned::Text(t) => ValueRef::Text(t),
-            Owned::Blob(b) => ValueRef::Blob(b),
-        }
-    }
+/// A result being read: the driver's stream while the connection serves it, and the rows read
+/// ahead (with the error that ended them, if one did) when another statement needed the
+/// connection first.
+struct Streamed {
+    rows: Option<Pin<Box<tokio_postgres::RowStream>>>,
+    waiting: VecDeque<postgres::Row>,
+    failed: Option<postgres::Error>,
 }
 
 /// A prepared statement, whether it writes, and whether its rows can be batched.
@@ -689,27 +721,106 @@ pub(super) fn value(row: &postgres::Row, idx: usize) -> Result<ValueRef<'_>> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_plain_insert_is_batched_with_its_placeholders_numbered_on() {
-        let b = Batch::of("INSERT INTO t (a, b, c) VALUES ($1, $2, $2)").expect("batchable");
-        assert_eq!(b.params, 2);
-        assert_eq!(
-            b.text(3),
-            "INSERT INTO t (a, b, c) VALUES ($1, $2, $2), ($3, $4, $4), ($5, $6, $6)"
-        );
+    /// A connection to a new database on the test server; `None` when the tests skip.
+    fn fresh() -> Option<super::super::Connection> {
+        let url = residual_test_support::postgres::fresh_database()?;
+        Some(super::super::Connection::open(std::path::Path::new(&url)).expect("connect"))
     }
 
     #[test]
-    fn inserts_that_answer_or_choose_are_not_batched() {
-        for sql in [
-            "INSERT INTO t (a) VALUES ($1) ON CONFLICT DO NOTHING",
-            "INSERT INTO t (a) VALUES ($1) RETURNING id",
-            "INSERT INTO t (a) SELECT a FROM u WHERE b = $1",
-            "INSERT INTO t (a, b) VALUES ($1, 'x')",
-            "UPDATE t SET a = $1",
-        ] {
-            assert!(Batch::of(sql).is_none(), "{sql}");
+    fn rows_are_read_as_they_arrive_not_collected_before_the_first_is_read() {
+        let Some(conn) = fresh() else {
+            return;
+        };
+        // The server fails at the 4,000th row: a reader that collects the result first never
+        // sees a row; one that streams reads the rows sent before the failure.
+        let mut stmt = conn
+            .prepare("SELECT 4000 / (4000 - g) FROM generate_series(1, 8000) g")
+            .expect("prepare");
+        let mut rows = stmt
+            .query([])
+            .expect("the first rows arrive before the failure");
+        let first = rows.next().expect("a row").expect("some row");
+        assert_eq!(first.get::<_, i64>(0).expect("a number"), 1);
+        let mut read = 1;
+        let failure = loop {
+            match rows.next() {
+                Ok(Some(_)) => read += 1,
+                Ok(None) => panic!("the failure must end the rows"),
+                Err(e) => break e.to_string(),
+            }
+        };
+        assert_eq!(read, 3999);
+        assert!(failure.contains("division by zero"), "{failure}");
+    }
+
+    #[test]
+    fn statements_run_between_two_rows_are_answered_and_the_rows_go_on() {
+        let Some(conn) = fresh() else {
+            return;
+        };
+        conn.execute_batch("CREATE TABLE seen (n BIGINT)")
+            .expect("table");
+        let mut stmt = conn
+            .prepare("SELECT g FROM generate_series(1, 5000) g ORDER BY g")
+            .expect("prepare");
+        let mut rows = stmt.query([]).expect("query");
+        let mut n = 0_i64;
+        while let Some(row) = rows.next().expect("a row") {
+            n += 1;
+            assert_eq!(row.get::<_, i64>(0).expect("a number"), n);
+            if n % 1000 == 1 {
+                // A read and a write on the same connection while the rows are being read.
+                let total: i64 = conn
+                    .query_row("SELECT count(*) FROM seen", [], |r| r.get(0))
+                    .expect("a nested read");
+                assert_eq!(total, n / 1000);
+                conn.execute("INSERT INTO seen (n) VALUES (?1)", crate::params![n])
+                    .expect("a nested write");
+            }
         }
+        assert_eq!(n, 5000);
+    }
+
+    #[test]
+    fn upserts_held_back_land_in_order_even_for_a_repeated_key() {
+        let Some(mut conn) = fresh() else {
+            return;
+        };
+        conn.execute_batch("CREATE TABLE t (k BIGINT PRIMARY KEY, v TEXT)")
+            .expect("table");
+        let upsert =
+            "INSERT INTO t (k, v) VALUES (?1, ?2) ON CONFLICT(k) DO UPDATE SET v = excluded.v";
+        let tx = conn.transaction().expect("begin");
+        for (k, v) in [(1, "a"), (2, "b"), (1, "c"), (3, "d"), (2, "e")] {
+            assert_eq!(tx.execute(upsert, crate::params![k, v]).expect("upsert"), 1);
+        }
+        // Another statement on the same table, then the upsert again on its row.
+        tx.execute(
+            "INSERT INTO t (k, v) VALUES (?1, ?2)",
+            crate::params![4, "f"],
+        )
+        .expect("insert");
+        tx.execute(upsert, crate::params![4, "g"]).expect("upsert");
+        let read = |tx: &super::super::Transaction<'_>| -> Vec<(i64, String)> {
+            let mut stmt = tx
+                .prepare("SELECT k, v FROM t ORDER BY k")
+                .expect("prepare");
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .expect("query")
+                .collect::<Result<_>>()
+                .expect("rows")
+        };
+        let want: Vec<(i64, String)> = [(1, "c"), (2, "e"), (3, "d"), (4, "g")]
+            .iter()
+            .map(|(k, v)| (*k, v.to_string()))
+            .collect();
+        assert_eq!(
+            read(&tx),
+            want,
+            "a read inside the transaction sees every write"
+        );
+        tx.commit().expect("commit");
     }
 
     #[test]

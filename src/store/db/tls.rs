@@ -1,7 +1,13 @@
 //! TLS to a PostgreSQL server, by the URL's `sslmode`, as libpq reads it:
 //! `disable` (plain), `prefer` (TLS when the server offers it, else plain), `require` (TLS,
-//! the server's certificate not checked: encryption only), `verify-full` (TLS, certificate
-//! checked against the system roots or the CA file `sslrootcert=` names, and the host name).
+//! the server's certificate not checked: encryption only), `verify-ca` (TLS, the certificate
+//! must chain to a trusted CA, the host name is not checked), `verify-full` (TLS, the chain and
+//! the host name checked).
+//!
+//! The trusted CAs are those of the CA file `sslrootcert=` names in the URL, else the file
+//! `PGSSLROOTCERT` names, else the system's roots (libpq would read `~/.postgresql/root.crt`;
+//! a server with a public certificate needs no file here). `sslrootcert=system` asks for the
+//! system's roots explicitly, as libpq 16 does.
 //!
 //! Connector: rustls through `tokio-postgres-rustls`, on the aws-lc-rs provider the AWS SDK
 //! already builds: no OpenSSL to link or install, one TLS stack in the binary.
@@ -11,38 +17,88 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use std::sync::Arc;
 
+/// The environment variable naming the CA file when the URL has no `sslrootcert=` (libpq's).
+const ROOT_CERT_ENV: &str = "PGSSLROOTCERT";
+
 /// How to use TLS.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
     Disable,
     Prefer,
     Require,
-    VerifyFull { root_cert: Option<String> },
+    /// The certificate must chain to a trusted CA; any host name.
+    VerifyCa {
+        root_cert: Option<String>,
+    },
+    /// The certificate must chain to a trusted CA and name the host.
+    VerifyFull {
+        root_cert: Option<String>,
+    },
 }
 
-/// The mode `sslmode` names (`prefer` when absent, as libpq); the unknown name otherwise.
+/// The mode `sslmode` names (`prefer` when absent, as libpq), with the CA file of the URL or of
+/// `PGSSLROOTCERT`; the unknown name otherwise.
 pub fn mode(sslmode: Option<&str>, root_cert: Option<String>) -> Result<Mode, String> {
+    let root_cert = || {
+        root_cert
+            .clone()
+            .or_else(|| std::env::var(ROOT_CERT_ENV).ok())
+            .filter(|f| !f.is_empty() && f != "system")
+    };
     match sslmode.unwrap_or("prefer") {
         "disable" => Ok(Mode::Disable),
         "prefer" | "allow" => Ok(Mode::Prefer),
         "require" => Ok(Mode::Require),
-        "verify-full" | "verify-ca" => Ok(Mode::VerifyFull { root_cert }),
+        "verify-ca" => Ok(Mode::VerifyCa {
+            root_cert: root_cert(),
+        }),
+        "verify-full" => Ok(Mode::VerifyFull {
+            root_cert: root_cert(),
+        }),
         other => Err(other.to_string()),
     }
 }
 
-/// Connects with `config` in `mode`.
+/// What to check when the server's certificate is refused in `mode`: which CAs were trusted.
+pub fn hint(mode: &Mode) -> Option<String> {
+    let (name, root_cert) = match mode {
+        Mode::VerifyCa { root_cert } => ("verify-ca", root_cert),
+        Mode::VerifyFull { root_cert } => ("verify-full", root_cert),
+        _ => return None,
+    };
+    let trusted = match root_cert {
+        Some(file) => format!("the CA file {file}"),
+        None => format!("the system's CAs (no sslrootcert= in the URL, no {ROOT_CERT_ENV})"),
+    };
+    let what = if name == "verify-full" {
+        "is signed by a CA in it and names the host"
+    } else {
+        "is signed by a CA in it"
+    };
+    Some(format!(
+        "sslmode={name} trusts {trusted}: check that the server's certificate {what}"
+    ))
+}
+
+/// Connects with `config` in `mode` on `runtime`: the driver's client, and the task that runs
+/// the connection on that runtime.
 pub(super) fn connect(
-    config: &mut postgres::Config,
+    runtime: &tokio::runtime::Runtime,
+    config: &mut tokio_postgres::Config,
     mode: Mode,
-) -> Result<postgres::Client, ConnectFailure> {
-    use postgres::config::SslMode;
+) -> Result<(tokio_postgres::Client, tokio::task::JoinHandle<()>), ConnectFailure> {
+    use tokio_postgres::config::SslMode;
     let tls_config = match &mode {
         Mode::Disable => {
             config.ssl_mode(SslMode::Disable);
-            return config
-                .connect(postgres::NoTls)
-                .map_err(ConnectFailure::Server);
+            let (client, connection) = runtime
+                .block_on(config.connect(tokio_postgres::NoTls))
+                .map_err(ConnectFailure::Server)?;
+            // The connection's own error reaches the client as a closed connection.
+            let task = runtime.spawn(async move {
+                let _ = connection.await;
+            });
+            return Ok((client, task));
         }
         Mode::Prefer | Mode::Require => {
             config.ssl_mode(if mode == Mode::Prefer {
@@ -62,10 +118,28 @@ pub(super) fn connect(
                 .with_root_certificates(roots)
                 .with_no_client_auth()
         }
+        Mode::VerifyCa { root_cert } => {
+            config.ssl_mode(SslMode::Require);
+            let roots = roots(root_cert.as_deref()).map_err(ConnectFailure::RootCert)?;
+            let chain = rustls::client::WebPkiServerVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider(),
+            )
+            .build()
+            .map_err(|e| ConnectFailure::RootCert(format!("sslrootcert: {e}")))?;
+            builder()
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AnyName(chain)))
+                .with_no_client_auth()
+        }
     };
-    config
-        .connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls_config))
-        .map_err(ConnectFailure::Server)
+    let (client, connection) = runtime
+        .block_on(config.connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls_config)))
+        .map_err(ConnectFailure::Server)?;
+    let task = runtime.spawn(async move {
+        let _ = connection.await;
+    });
+    Ok((client, task))
 }
 
 /// Why [`connect`] failed.
@@ -157,5 +231,56 @@ impl ServerCertVerifier for EncryptOnly {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// `sslmode=verify-ca`: the certificate chain is checked as for `verify-full`, and only a name
+/// that does not match is let through (libpq's meaning: the CA is trusted to sign only this
+/// deployment's servers).
+#[derive(Debug)]
+struct AnyName(Arc<rustls::client::WebPkiServerVerifier>);
+
+impl ServerCertVerifier for AnyName {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        use rustls::CertificateError::{NotValidForName, NotValidForNameContext};
+        // The name is checked after the chain: a name error means the chain passed.
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        {
+            Err(rustls::Error::InvalidCertificate(
+                NotValidForName | NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
     }
 }

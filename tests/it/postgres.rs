@@ -457,6 +457,56 @@ fn a_wrong_password_is_an_error_naming_host_and_user_and_never_the_password() {
 }
 
 #[test]
+fn a_password_file_gives_the_password_and_one_others_may_read_is_ignored_as_libpq_does() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(server) = residual_test_support::postgres::server() else {
+        return;
+    };
+    let Some(login) = server.password_login() else {
+        assert!(
+            !residual_test_support::postgres::required(),
+            "the test server has no password group"
+        );
+        return;
+    };
+    let probe = pg_sandbox(&login.url);
+    let file = probe.path("pgpass");
+    // A line for another user first: only the line that matches host, port, database and user
+    // counts (`*` matches anything; `\:` is a colon in the password).
+    std::fs::write(
+        &file,
+        format!(
+            "# comment\n*:*:*:someone-else:not-it\n*:*:*:{}:{}\n",
+            login.user, login.password
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let file = file.display().to_string();
+    // PGPASSFILE names it.
+    let mut sb = pg_sandbox(&login.url);
+    sb.env.push(("PGPASSFILE".into(), file.clone()));
+    import_and_scan(&sb);
+    let r = sb.ok(&["runs"]);
+    sb.assert_not_leaked(&format!("{}{}", r.stdout, r.stderr), &[&login.password]);
+    // `passfile=` in the URL names it.
+    let sb = pg_sandbox(&with_options(&login.url, &format!("passfile={file}")));
+    let r = sb.ok(&["runs"]);
+    sb.assert_not_leaked(&format!("{}{}", r.stdout, r.stderr), &[&login.password]);
+    // A password file that others may read is not used (libpq's rule), and the message says so.
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut sb = pg_sandbox(&login.url);
+    sb.env.push(("PGPASSFILE".into(), file.clone()));
+    let r = sb.expect(2, &["runs"]);
+    assert!(
+        r.stderr.contains(&file) && r.stderr.contains("0600"),
+        "names the file and the fix: {}",
+        r.stderr
+    );
+    sb.assert_not_leaked(&format!("{}{}", r.stdout, r.stderr), &[&login.password]);
+}
+
+#[test]
 fn audit_verify_on_postgresql_reports_an_event_whose_detail_is_not_json_instead_of_failing() {
     let Some(server) = residual_test_support::postgres::server() else {
         return;

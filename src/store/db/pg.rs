@@ -29,6 +29,7 @@ use futures_util::Stream as _;
 use postgres::types::{IsNull, Type};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
+use std::os::unix::fs::PermissionsExt as _;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::str::FromStr;
@@ -159,19 +160,28 @@ pub(crate) fn connect(
             config.user(&user);
         }
     }
+    // Why a password file that exists was not used, told with a refused login.
+    let mut passfile_note = None;
     if config.get_password().is_none() {
         if let Some(pw) = std::env::var_os("PGPASSWORD").filter(|p| !p.is_empty()) {
             config.password(pw.to_string_lossy().as_bytes());
-        } else if let Some(pw) =
-            password_from_file(&config, passfile.as_deref()).map_err(|(file, source)| {
+        } else {
+            match password_from_file(&config, passfile.as_deref()).map_err(|(file, source)| {
                 ConnectError::PassFile {
                     url: shown.clone(),
                     file,
                     source,
                 }
-            })?
-        {
-            config.password(pw.as_bytes());
+            })? {
+                FilePassword::Found(pw) => {
+                    config.password(pw.as_bytes());
+                }
+                FilePassword::Ignored(note) => {
+                    tracing::warn!("{note}");
+                    passfile_note = Some(note);
+                }
+                FilePassword::None => {}
+            }
         }
     }
     if config.get_connect_timeout().is_none() {
@@ -198,10 +208,11 @@ pub(crate) fn connect(
         super::tls::connect(&runtime, &mut config, tls).map_err(|e| match e {
             super::tls::ConnectFailure::Server(e) => {
                 let reason = describe(&e);
-                match hint.as_deref() {
-                    Some(hint) if reason.contains("certificate") => {
+                match (hint.as_deref(), passfile_note.as_deref()) {
+                    (Some(hint), _) if reason.contains("certificate") => {
                         fail(format!("{reason} ({hint})"))
                     }
+                    (_, Some(note)) => fail(format!("{reason} ({note})")),
                     _ => fail(reason),
                 }
             }
@@ -260,13 +271,22 @@ fn take_option(url: &str, name: &str) -> (String, Option<String>) {
     (url, value)
 }
 
+/// What a password file gave for a connection.
+enum FilePassword {
+    Found(String),
+    /// A file exists but was not used: why, naming it and the fix.
+    Ignored(String),
+    None,
+}
+
 /// The password for `config` in a libpq password file (`host:port:database:user:password`, `*`
 /// matches anything, `\` escapes `:` and `\`): the one `passfile` names, else `PGPASSFILE`, else
-/// `~/.pgpass` when it exists.
+/// `~/.pgpass` when it exists. As libpq does, a file that its group or others may read is not
+/// used: a password others can read is not a secret, and a store would otherwise accept one.
 fn password_from_file(
     config: &tokio_postgres::Config,
     passfile: Option<&str>,
-) -> std::result::Result<Option<String>, (String, std::io::Error)> {
+) -> std::result::Result<FilePassword, (String, std::io::Error)> {
     let explicit = passfile
         .map(str::to_string)
         .or_else(|| std::env::var("PGPASSFILE").ok().filter(|p| !p.is_empty()));
@@ -276,14 +296,26 @@ fn password_from_file(
             Some(home) => {
                 let p = std::path::Path::new(&home).join(".pgpass");
                 if !p.exists() {
-                    return Ok(None);
+                    return Ok(FilePassword::None);
                 }
                 p
             }
-            None => return Ok(None),
+            None => return Ok(FilePassword::None),
         },
     };
-    let text = std::fs::read_to_string(&path).map_err(|e| (path.display().to_string(), e))?;
+    let shown = path.display().to_string();
+    let mode = std::fs::metadata(&path)
+        .map_err(|e| (shown.clone(), e))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Ok(FilePassword::Ignored(format!(
+            "password file {shown} not used: its group or others may read it (mode {:04o}); \
+             make it private with `chmod 0600 {shown}`",
+            mode & 0o777
+        )));
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| (shown, e))?;
     let host = match config.get_hosts().first() {
         Some(Host::Tcp(h)) => h.clone(),
         _ => "localhost".to_string(),
@@ -310,10 +342,10 @@ fn password_from_file(
             .zip(wanted)
             .all(|(f, w)| f == "*" || f == w)
         {
-            return Ok(Some(fields[4].clone()));
+            return Ok(FilePassword::Found(fields[4].clone()));
         }
     }
-    Ok(None)
+    Ok(FilePassword::None)
 }
 
 fn split_passfile_line(line: &str) -> Vec<String> {

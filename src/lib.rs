@@ -8,6 +8,8 @@
 //! commands. The scanners — the only code that talks to the outside world — live in the
 //! `residual-scanners` crate and return observations per scan run.
 
+#![warn(unreachable_pub)]
+
 pub mod cases;
 pub mod cli;
 pub mod commands;

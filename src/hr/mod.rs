@@ -296,7 +296,7 @@ impl RawPerson<'_> {
     }
 
     /// Validates and converts the fields into a record.
-    pub fn into_record(mut self) -> Result<PersonRecord, HrError> {
+    pub(crate) fn into_record(mut self) -> Result<PersonRecord, HrError> {
         let employee_id = self.take("employee_id").ok_or_else(|| {
             self.error("employee_id", "is empty; every person needs an employee id")
         })?;
@@ -357,13 +357,13 @@ pub(crate) struct UniqueIds {
 }
 
 impl UniqueIds {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         UniqueIds {
             seen: HashSet::new(),
         }
     }
 
-    pub fn check(&mut self, path: &Path, at: &Location, id: &str) -> Result<(), HrError> {
+    pub(crate) fn check(&mut self, path: &Path, at: &Location, id: &str) -> Result<(), HrError> {
         if self.seen.insert(id.to_string()) {
             return Ok(());
         }

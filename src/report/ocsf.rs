@@ -120,7 +120,7 @@ pub(super) mod tests {
     use crate::report::ReportFinding;
     use crate::store::findings::Finding;
 
-    pub fn finding(state: FindingState, first: &str, last: &str) -> ReportFinding {
+    pub(crate) fn finding(state: FindingState, first: &str, last: &str) -> ReportFinding {
         ReportFinding {
             finding: Finding {
                 id: "f1".into(),

@@ -63,14 +63,14 @@ impl Fields<'_> {
     }
 
     /// The plain SHA-256 hash of events written before the chain was keyed.
-    pub fn sha256(&self) -> String {
+    pub(crate) fn sha256(&self) -> String {
         let mut h = Sha256::new();
         self.feed(|b| h.update(b));
         hex::encode(h.finalize())
     }
 
     /// The keyed hash of events written since.
-    pub fn hmac(&self, key: &ChainKey) -> String {
+    pub(crate) fn hmac(&self, key: &ChainKey) -> String {
         let mut mac = new_mac(key, b"residual audit event v1");
         self.feed(|b| mac.update(b));
         hex::encode(mac.finalize().into_bytes())

@@ -22,7 +22,7 @@ const ROOT_CERT_ENV: &str = "PGSSLROOTCERT";
 
 /// How to use TLS.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     Disable,
     Prefer,
     Require,
@@ -38,7 +38,7 @@ pub enum Mode {
 
 /// The mode `sslmode` names (`prefer` when absent, as libpq), with the CA file of the URL or of
 /// `PGSSLROOTCERT`; the unknown name otherwise.
-pub fn mode(sslmode: Option<&str>, root_cert: Option<String>) -> Result<Mode, String> {
+pub(crate) fn mode(sslmode: Option<&str>, root_cert: Option<String>) -> Result<Mode, String> {
     let root_cert = || {
         root_cert
             .clone()
@@ -60,7 +60,7 @@ pub fn mode(sslmode: Option<&str>, root_cert: Option<String>) -> Result<Mode, St
 }
 
 /// What to check when the server's certificate is refused in `mode`: which CAs were trusted.
-pub fn hint(mode: &Mode) -> Option<String> {
+pub(crate) fn hint(mode: &Mode) -> Option<String> {
     let (name, root_cert) = match mode {
         Mode::VerifyCa { root_cert } => ("verify-ca", root_cert),
         Mode::VerifyFull { root_cert } => ("verify-full", root_cert),

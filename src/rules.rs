@@ -335,11 +335,11 @@ fn insert(rules: &mut BTreeMap<String, Rule>, file: &str, rule: Rule) -> Result<
         .remediate
         .iter()
         .flat_map(|r| &r.actions)
-        .find(|a| !crate::remediate::plan::KNOWN_ACTIONS.contains(&a.as_str()));
+        .find(|a| !crate::remediate::actions::KNOWN_ACTIONS.contains(&a.as_str()));
     if let Some(a) = unknown {
         return Err(invalid(&format!(
             "remediate.actions: `{a}` is no action kind of this build (known: {})",
-            crate::remediate::plan::KNOWN_ACTIONS.join(", ")
+            crate::remediate::actions::KNOWN_ACTIONS.join(", ")
         )));
     }
     if rules.contains_key(&rule.id) {

@@ -8,6 +8,7 @@
 //! and re-sweeps the touched systems, so that a finding resolves only through a complete run —
 //! never through an API's answer.
 
+pub mod actions;
 pub mod allow;
 pub mod command;
 pub mod plan;

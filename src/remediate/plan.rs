@@ -22,25 +22,6 @@ use residual_scanners::remediate::{AwsChange, GithubChange, GitlabChange};
 use residual_scanners::{GrantKind, Observations};
 use std::collections::HashMap;
 
-/// Every action kind this build can plan; a rule file naming another is refused at load.
-pub const KNOWN_ACTIONS: &[&str] = &[
-    "aws-iam:deactivate-access-key",
-    "aws-iam:delete-access-key",
-    "aws-iam:delete-login-profile",
-    "aws-iam:deactivate-ssh-key",
-    "aws-iam:deactivate-signing-certificate",
-    "aws-iam:deactivate-service-credential",
-    "aws-iam:remove-from-group",
-    "aws-iam:detach-user-policy",
-    "github:remove-member",
-    "github:cancel-invitation",
-    "github:remove-collaborator",
-    "github:delete-deploy-key",
-    "github:revoke-pat",
-    "github:revoke-sso-authorization",
-    "gitlab:remove-member",
-];
-
 /// The latest run of a system, as the partial-run guard needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LatestRun {

@@ -32,6 +32,7 @@ mod history;
 mod matcher;
 mod packs;
 mod report;
+mod scanned;
 mod worktree;
 
 pub use matcher::{BlobMatcher, SecretHit};
@@ -631,7 +632,7 @@ fn read_blobs(
     options: &GitScanOptions,
     matcher: &dyn BlobMatcher,
     stats: &mut GitStats,
-) -> Result<(blobs::Scanned, Vec<worktree::FileHit>), GitError> {
+) -> Result<(scanned::Scanned, Vec<worktree::FileHit>), GitError> {
     let clock = std::time::Instant::now();
     let commit_times: Vec<i64> = walk.commits.iter().map(|c| c.time).collect();
     let mut scanned = blobs::scan_blobs(

@@ -14,7 +14,7 @@
 //! walked) stay unclaimed, and the caller reads them by id, which also reports a damaged or
 //! missing object as it always has: the walk changes the order of reading, never the result.
 
-use super::blobs::Scanned;
+use super::scanned::Scanned;
 use super::BlobMatcher;
 use gix::odb::pack;
 use gix::ObjectId;

@@ -6,8 +6,8 @@
 //! finding them needs `.gitignore` handling, and a file nobody staged cannot be committed by
 //! the push a gate is checking.
 
-use super::blobs::Scanned;
 use super::history::{Context, Source};
+use super::scanned::Scanned;
 use super::{BlobMatcher, GitError, KnownObjects, Oid, SecretHit};
 use gix::ObjectId;
 use std::collections::HashMap;

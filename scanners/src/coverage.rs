@@ -315,6 +315,14 @@ pub fn iam_units() -> Vec<String> {
 }
 
 /// The unit of a code host's pending and failed org invitations.
+/// The unit of one AWS account's IAM Identity Center assignments (`aws-sso` sweeps).
+pub fn assignments_unit(account_id: &str) -> String {
+    format!("{SSO_ASSIGNMENTS}:{account_id}")
+}
+
+/// The part of an `aws-sso` sweep that reads account assignments.
+pub const SSO_ASSIGNMENTS: &str = "assignments";
+
 pub const INVITATIONS: &str = "invitations";
 
 /// The unit of the CI secrets and variables of one scope (`repo:ORG/NAME`, `org`,
@@ -413,7 +421,7 @@ pub fn grant_unit(system: &str, g: &Grant) -> String {
         "git" => "worktree".into(),
         "inventory" => "accounts".into(),
         "aws-sso" => match (g.kind, g.attributes.get("account_id")) {
-            (GrantKind::Assignment, Some(account)) => crate::aws_sso::assignments_unit(account),
+            (GrantKind::Assignment, Some(account)) => assignments_unit(account),
             (GrantKind::Assignment, None) => "assignments".into(),
             _ => "groups".into(),
         },

@@ -9,7 +9,6 @@
 //! What it costs: one HTTP request per page plus one per retry; every one of them is counted in
 //! [`RestClient::calls`], which the scanners report as [`crate::ScanReport::calls`].
 
-use crate::oauth::{token_rejected, Bearer};
 use http::{HeaderMap, StatusCode};
 use octocrab::secrecy::{ExposeSecret, SecretString};
 use octocrab::Octocrab;
@@ -138,7 +137,24 @@ pub(crate) struct RestClient {
     rate: Arc<Mutex<RateState>>,
     /// An OAuth 2.0 bearer token sent with every `GET` and renewed as it expires (the identity
     /// providers); `None` when octocrab's own authentication (or a fixed header) is used.
-    bearer: Option<Arc<Bearer>>,
+    bearer: Option<Arc<dyn TokenSource>>,
+}
+
+/// A future a [`TokenSource`] returns.
+pub(crate) type TokenFuture<'a, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, String>> + Send + 'a>>;
+
+/// Where a client's bearer token comes from and how it is renewed (the identity providers'
+/// OAuth 2.0 grants, `crate::oauth`). A trait, because a token is itself fetched through a
+/// [`RestClient`]: the client knows this much of a token and nothing of how one is issued.
+pub(crate) trait TokenSource: Send + Sync {
+    /// The `Authorization` value to send now, renewed first when it is about to expire.
+    fn authorization(&self) -> TokenFuture<'_, SecretString>;
+    /// Whether an answer says the token itself was refused (expired, revoked), which a new
+    /// token fixes, rather than a permission missing.
+    fn refuses(&self, status: u16, headers: &HeaderMap, body: &str) -> bool;
+    /// The API refused `sent`: a new token, unless another request already replaced it.
+    fn rejected<'a>(&'a self, sent: &'a SecretString) -> TokenFuture<'a, ()>;
 }
 
 enum Method<'a> {
@@ -167,7 +183,7 @@ impl RestClient {
     /// The same client, sending `bearer`'s token with every `GET` (the only method an
     /// identity-provider sweep uses): refreshed before it expires, and once more, with the call
     /// retried, when the API rejects it.
-    pub(crate) fn with_bearer(mut self, bearer: Arc<Bearer>) -> RestClient {
+    pub(crate) fn with_bearer(mut self, bearer: Arc<dyn TokenSource>) -> RestClient {
         self.bearer = Some(bearer);
         self
     }
@@ -350,7 +366,7 @@ impl RestClient {
                         return Ok(answer);
                     }
                     if let (Some(bearer), Some(sent), false) = (&self.bearer, &auth, renewed) {
-                        if token_rejected(answer.status, &answer.headers, &answer.body) {
+                        if bearer.refuses(answer.status, &answer.headers, &answer.body) {
                             // Expired or revoked early: one new token, the same call again.
                             renewed = true;
                             bearer

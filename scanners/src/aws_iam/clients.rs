@@ -1,7 +1,7 @@
 //! The AWS clients of one sweep: the SDK configuration (profile, endpoint, retry, timeouts, an
 //! assumed role) and IAM and STS clients that count every HTTP attempt they make.
 
-use super::AwsScanConfig;
+use super::config::AwsScanConfig;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};

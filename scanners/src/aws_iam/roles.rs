@@ -2,10 +2,10 @@
 //! `trust:*` attribute of the role, and a [`GrantKind::RoleTrust`](crate::GrantKind::RoleTrust) grant for every IAM user of
 //! this account that the policy lets assume the role.
 
+use super::config::TagKeys;
 use super::sweep::to_chrono;
 use super::tags::{hints_from_tags, policy_grants, present_attributes, tag_attributes};
 use super::trust::{parse_trust_policy, Trust, TrustedPrincipal};
-use super::TagKeys;
 use crate::{Account, AccountKind, Grant, GrantKind, Observations};
 use aws_sdk_iam::types::RoleDetail;
 use std::collections::{BTreeMap, BTreeSet, HashMap};

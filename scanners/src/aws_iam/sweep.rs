@@ -1,7 +1,7 @@
 //! How the sweep calls IAM: the state its tasks share, our bounded retry on throttling (after the
 //! SDK's own), listings read through the SDK's paginators, and the error text a report records.
 
-use super::AwsScanConfig;
+use super::config::AwsScanConfig;
 use crate::coverage::{Miss, MissClass};
 use aws_sdk_iam::config::http::HttpResponse;
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};

@@ -1,7 +1,7 @@
 //! What IAM tags and attached policies say, as identity hints, attributes and grants: shared by
 //! the translation of users and of roles, so neither depends on the other.
 
-use super::TagKeys;
+use super::config::TagKeys;
 use crate::{Grant, GrantKind, IdentityHints};
 use aws_sdk_iam::types::{AttachedPolicy, PolicyDetail, Tag};
 use std::collections::BTreeMap;

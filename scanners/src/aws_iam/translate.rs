@@ -2,12 +2,12 @@
 //! as identity hints, group memberships and policies into grants. Roles and their trust are in
 //! [`super::roles`]; credentials come from the per-user phase.
 
+use super::config::{AwsScanConfig, TagKeys};
 use super::details::AuthDetails;
 use super::report::ReportRow;
 use super::roles;
 use super::sweep::to_chrono;
 use super::tags::{hints_from_tags, policy_grants, present_attributes, tag_attributes, tag_value};
-use super::{AwsScanConfig, TagKeys};
 use crate::{Account, AccountKind, Grant, GrantKind, Observations};
 use aws_sdk_iam::types::{AttachedPolicy, GroupDetail, PolicyDetail, UserDetail};
 use std::collections::{BTreeMap, HashMap};

@@ -26,17 +26,14 @@ use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
-/// The unit of one account's assignments.
-pub fn assignments_unit(account_id: &str) -> String {
-    format!("{ASSIGNMENTS}:{account_id}")
-}
+pub use crate::coverage::assignments_unit;
 
 pub(super) const USERS: &str = "users";
 pub(super) const GROUPS: &str = "groups";
 pub(super) const PERMISSION_SETS: &str = "permission-sets";
 pub(super) const TAGS: &str = "permission-sets:tags";
 pub(super) const ACCOUNTS: &str = "accounts";
-pub(super) const ASSIGNMENTS: &str = "assignments";
+pub(super) const ASSIGNMENTS: &str = crate::coverage::SSO_ASSIGNMENTS;
 
 /// The clients of one sweep, counting every HTTP attempt in `calls`.
 pub(super) struct Clients {

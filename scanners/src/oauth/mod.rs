@@ -9,7 +9,7 @@
 
 pub(crate) mod assertion;
 
-use crate::rest::{encode, RestClient};
+use crate::rest::{encode, RestClient, TokenFuture, TokenSource};
 use assertion::AssertionKey;
 use octocrab::secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -148,6 +148,20 @@ impl Bearer {
     /// Token requests sent, retries included.
     pub(crate) fn calls(&self) -> u64 {
         self.endpoint.rest.calls()
+    }
+}
+
+impl TokenSource for Bearer {
+    fn authorization(&self) -> TokenFuture<'_, SecretString> {
+        Box::pin(Bearer::authorization(self))
+    }
+
+    fn refuses(&self, status: u16, headers: &http::HeaderMap, body: &str) -> bool {
+        token_rejected(status, headers, body)
+    }
+
+    fn rejected<'a>(&'a self, sent: &'a SecretString) -> TokenFuture<'a, ()> {
+        Box::pin(Bearer::rejected(self, sent))
     }
 }
 

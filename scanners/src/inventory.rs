@@ -676,3 +676,87 @@ mod utf8_tests {
         }
     }
 }
+
+#[cfg(test)]
+mod batch_tests {
+    use super::*;
+
+    fn export(rows: &[&str]) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("export.csv");
+        let mut csv = String::from("account,groups\n");
+        for r in rows {
+            csv.push_str(r);
+            csv.push('\n');
+        }
+        std::fs::write(&file, csv).expect("write");
+        (dir, file)
+    }
+
+    #[test]
+    fn accounts_are_handed_over_in_batches_in_export_order_with_their_grants() {
+        let (_dir, file) = export(&["a,g1;g2", "b,", "c,g3", "d,", "e,g4"]);
+        let mut batches: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+        let digest = read_in_batches(&file, 2, |obs: Observations| {
+            batches.push((
+                obs.accounts.iter().map(|a| a.name.clone()).collect(),
+                obs.grants
+                    .iter()
+                    .map(|g| format!("{}:{}", g.account, g.target))
+                    .collect(),
+            ));
+            Ok::<(), InventoryError>(())
+        })
+        .expect("read");
+        let names: Vec<Vec<String>> = batches.iter().map(|b| b.0.clone()).collect();
+        assert_eq!(names, [vec!["a", "b"], vec!["c", "d"], vec!["e"]]);
+        assert_eq!(batches[0].1, ["a:g1", "a:g2"]);
+        assert_eq!(batches[2].1, ["e:g4"]);
+        assert_eq!(digest, export_digest(&file).expect("digest"));
+        let whole = scan_inventory("crm", &file).expect("whole");
+        assert_eq!(whole.input_digest.as_deref(), Some(digest.as_str()));
+        assert_eq!(whole.observations.accounts.len(), 5);
+    }
+
+    #[test]
+    fn a_duplicate_in_a_later_batch_is_refused_naming_its_line() {
+        let (_dir, file) = export(&["a,", "b,", "c,", "a,"]);
+        let mut handed = 0;
+        let read = read_in_batches(&file, 2, |obs: Observations| {
+            handed += obs.accounts.len();
+            Ok::<(), InventoryError>(())
+        });
+        match read {
+            Err(InventoryError::Invalid { line, field, .. }) => {
+                assert_eq!((line, field.as_str()), (5, "account"));
+            }
+            other => panic!("expected the duplicate refused, got {other:?}"),
+        }
+        assert_eq!(handed, 2, "the batch before the bad row was handed over");
+    }
+
+    #[test]
+    fn an_error_of_whoever_takes_the_batches_stops_the_reading_and_is_returned() {
+        let rows: Vec<String> = (0..10).map(|i| format!("u{i},")).collect();
+        let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+        let (_dir, file) = export(&rows);
+        let mut calls = 0;
+        let read = read_in_batches(&file, 3, |_: Observations| {
+            calls += 1;
+            if calls == 2 {
+                return Err(InventoryError::Invalid {
+                    file: PathBuf::from("sink"),
+                    line: 0,
+                    field: "sink".into(),
+                    message: "full".into(),
+                });
+            }
+            Ok(())
+        });
+        assert!(
+            matches!(read, Err(InventoryError::Invalid { ref field, .. }) if field == "sink"),
+            "{read:?}"
+        );
+        assert_eq!(calls, 2);
+    }
+}

@@ -191,7 +191,7 @@ fn record_live(
 /// How many accounts of an export are read, evaluated and written at a time: enough that each
 /// batch is evaluated on two threads (see `evaluate`), few enough that a batch is a few tens of
 /// MB.
-const EXPORT_BATCH: usize = 50_000;
+const EXPORT_BATCH: usize = 25_000;
 
 /// [`record`] of the started run `run` over `export`, whose report as known before reading is
 /// `header`: the export is read a batch of accounts at a time, each batch evaluated and its

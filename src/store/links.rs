@@ -111,27 +111,37 @@ pub fn record_pending(
 pub struct Pending {
     text: String,
     links: Vec<PendingLink>,
+    /// Links whose account or person is too long for [`PendingLink`]'s lengths.
+    long: Vec<(String, Link)>,
 }
 
 struct PendingLink {
     /// `text[start..start + account]` is the account, the `person` bytes after it the person.
     start: usize,
-    account: u32,
-    person: u32,
+    account: u16,
+    person: u16,
     method: LinkMethod,
     confidence: f64,
 }
 
 impl Pending {
-    /// Adds that `account` links as `link`.
+    /// Adds that `account` links as `link`. An account name or employee id longer than 64 KiB
+    /// is kept as a text of its own (never seen in practice; the lengths are 16 bits).
     pub fn add(&mut self, account: &str, link: &Link) {
+        let (Ok(account_len), Ok(person_len)) = (
+            u16::try_from(account.len()),
+            u16::try_from(link.employee_id.len()),
+        ) else {
+            self.long.push((account.to_string(), link.clone()));
+            return;
+        };
         let start = self.text.len();
         self.text.push_str(account);
         self.text.push_str(&link.employee_id);
         self.links.push(PendingLink {
             start,
-            account: account.len() as u32,
-            person: link.employee_id.len() as u32,
+            account: account_len,
+            person: person_len,
             method: link.method,
             confidence: link.confidence,
         });
@@ -139,12 +149,24 @@ impl Pending {
 
     /// How many links were added.
     pub fn len(&self) -> usize {
-        self.links.len()
+        self.links.len() + self.long.len()
     }
 
     /// Whether no link was added.
     pub fn is_empty(&self) -> bool {
-        self.links.is_empty()
+        self.len() == 0
+    }
+
+    /// Every link added: account, person, method and confidence.
+    fn each(&self) -> impl Iterator<Item = (&str, &str, LinkMethod, f64)> {
+        self.links
+            .iter()
+            .map(|l| (self.account(l), self.person(l), l.method, l.confidence))
+            .chain(
+                self.long
+                    .iter()
+                    .map(|(a, l)| (a.as_str(), l.employee_id.as_str(), l.method, l.confidence)),
+            )
     }
 
     fn account(&self, l: &PendingLink) -> &str {
@@ -167,11 +189,10 @@ fn record(tx: &Transaction, system: &str, run_id: i64, pending: &Pending) -> Res
     )?;
     // In key order: a first run writes its many links as appends to the table's B-tree rather
     // than as inserts all over it (the export's order is not the key's).
-    let mut ordered: Vec<&PendingLink> = pending.links.iter().collect();
-    ordered.sort_by(|a, b| pending.account(a).cmp(pending.account(b)));
-    for l in ordered {
-        let (account, person) = (pending.account(l), pending.person(l));
-        let (key, value) = hashed(account, person, l.method.as_str(), l.confidence);
+    let mut ordered: Vec<(&str, &str, LinkMethod, f64)> = pending.each().collect();
+    ordered.sort_by(|a, b| a.0.cmp(b.0));
+    for (account, person, method, confidence) in ordered {
+        let (key, value) = hashed(account, person, method.as_str(), confidence);
         if known.get(&key) == Some(&value) {
             continue;
         }
@@ -179,8 +200,8 @@ fn record(tx: &Transaction, system: &str, run_id: i64, pending: &Pending) -> Res
             system,
             account,
             person,
-            l.method.as_str(),
-            l.confidence,
+            method.as_str(),
+            confidence,
             run_id
         ])?;
     }

@@ -1046,4 +1046,158 @@ mod tests {
             assert_eq!(count(&store, "SELECT COUNT(*) FROM observations"), 1);
         }
     }
+
+    /// Records `r` as a run handed over in batches of `size` accounts (with their grants) does:
+    /// begun with the status known before its first batch (`known_as`), finished with its own.
+    fn run_in_batches(
+        store: &mut Store,
+        r: &ScanReport,
+        size: usize,
+        known_as: RunStatus,
+    ) -> (i64, Changes) {
+        let tx = store.transaction().expect("tx");
+        let id = crate::store::runs::finish(&tx, None, r, chrono::Utc::now()).expect("run");
+        let targeted = residual_scanners::coverage::targeted_accounts(&r.coverage);
+        let begun = RunFacts {
+            run_id: id,
+            status: known_as,
+            previous_complete: None,
+            targeted: &targeted,
+            input: r.input_digest.as_deref(),
+        };
+        let mut comparison = Comparison::begin(&tx, &r.system, &begun).expect("begin");
+        for accounts in r.observations.accounts.chunks(size) {
+            let names: HashSet<&str> = accounts.iter().map(|a| a.name.as_str()).collect();
+            let batch = Observations {
+                accounts: accounts.to_vec(),
+                grants: r
+                    .observations
+                    .grants
+                    .iter()
+                    .filter(|g| names.contains(g.account.as_str()))
+                    .cloned()
+                    .collect(),
+                credentials: Vec::new(),
+            };
+            comparison.batch(&tx, &batch).expect("batch");
+        }
+        let previous = crate::store::runs::previous_complete(&tx, &r.system, id).expect("prev");
+        let facts = RunFacts {
+            previous_complete: previous,
+            status: r.status,
+            ..begun
+        };
+        let changes = comparison.finish(&tx, &facts).expect("finish");
+        tx.commit().expect("commit");
+        (id, changes)
+    }
+
+    /// Everything the store holds of observations, one line per row.
+    fn held(store: &Store) -> Vec<String> {
+        let text = |c: &str| format!("COALESCE(CAST({c} AS TEXT), '-')");
+        let columns = |cs: &[&str]| {
+            cs.iter()
+                .map(|c| text(c))
+                .collect::<Vec<_>>()
+                .join(" || '|' || ")
+        };
+        let mut out = Vec::new();
+        for sql in [
+            format!(
+                "SELECT {} FROM observations ORDER BY system, id",
+                columns(&[
+                    "system",
+                    "id",
+                    "type",
+                    "account",
+                    "subject",
+                    "kind",
+                    "active",
+                    "digest",
+                    "first_run",
+                    "last_run",
+                    "gone_run",
+                    "data"
+                ])
+            ),
+            format!(
+                "SELECT {} FROM observation_changes ORDER BY run_id, observation",
+                columns(&["run_id", "observation", "change", "previous"])
+            ),
+            format!(
+                "SELECT {} FROM observation_inputs ORDER BY system",
+                columns(&["system", "input"])
+            ),
+        ] {
+            let mut stmt = store.conn().prepare(&sql).expect("prepare");
+            let rows = stmt
+                .query_map([], |r| r.get::<_, String>(0))
+                .expect("query");
+            out.extend(rows.map(|r| r.expect("row")));
+        }
+        out
+    }
+
+    /// A run handed over in batches writes what the same run compared whole writes: what
+    /// appeared, changed and went, what a partial run saw unchanged, and the input a complete
+    /// run read — also when a run of the very input the store holds turns out partial by its
+    /// end, after its batches were skipped.
+    #[test]
+    fn a_run_compared_in_batches_writes_what_a_run_compared_whole_writes() {
+        let whole_stores = crate::store::testing::stores();
+        let batched_stores = crate::store::testing::stores();
+        for ((_a, mut whole), (_b, mut batched)) in whole_stores.into_iter().zip(batched_stores) {
+            let with = |input: &str, status: RunStatus, accounts: &[Account]| ScanReport {
+                input_digest: Some(input.to_string()),
+                ..report(status, accounts)
+            };
+            let runs = [
+                with(
+                    "sha256:1",
+                    RunStatus::Complete,
+                    &[
+                        account("ann", true),
+                        account("bob", true),
+                        account("cy", true),
+                    ],
+                ),
+                with(
+                    "sha256:2",
+                    RunStatus::Complete,
+                    &[
+                        account("ann", false),
+                        account("cy", true),
+                        account("dan", true),
+                    ],
+                ),
+                with(
+                    "sha256:3",
+                    RunStatus::Partial,
+                    &[account("ann", false), account("eve", true)],
+                ),
+                with(
+                    "sha256:4",
+                    RunStatus::Complete,
+                    &[account("bob", true), account("cy", true)],
+                ),
+                // The same input again, complete, then found partial only by its end.
+                with(
+                    "sha256:4",
+                    RunStatus::Complete,
+                    &[account("bob", true), account("cy", true)],
+                ),
+                with(
+                    "sha256:4",
+                    RunStatus::Partial,
+                    &[account("bob", true), account("cy", true)],
+                ),
+            ];
+            for r in &runs {
+                let (_, one) = run(&mut whole, r);
+                let (_, many) = run_in_batches(&mut batched, r, 1, RunStatus::Complete);
+                assert_eq!(one, many, "{:?}", r.input_digest);
+            }
+            assert_eq!(held(&whole), held(&batched));
+        }
+    }
 }

@@ -62,7 +62,7 @@ pub struct ExportGuard {
 /// Why an export of `accounts` accounts looks cut short after a complete run that saw
 /// `previous`, unless `guard` says it is real. A failed export job often leaves a header-only or
 /// half-written file behind; taken at its word it would resolve every finding of the system.
-fn cut_short(accounts: usize, previous: Option<i64>, guard: ExportGuard) -> Option<String> {
+pub fn cut_short(accounts: usize, previous: Option<i64>, guard: ExportGuard) -> Option<String> {
     if accounts == 0 && !guard.allow_empty {
         return Some(
             "the export holds no accounts: taken as cut short, so nothing is resolved \

@@ -28,8 +28,9 @@ pub use super::record::ExportGuard;
 
 /// Starts a run over an export: a file that cannot be read is a failed run (the export did not
 /// arrive tonight); else the run is recorded batch by batch as its rows are read (see
-/// [`record::record`]): a bad row is an input error that records nothing, and an export that is
-/// empty or lost more accounts than `guard` allows is a partial run, which resolves nothing.
+/// [`record::record`]; a pipe is read whole first); a bad row is an input error that records
+/// nothing, and an export that is empty or lost more accounts than `guard` allows is a partial
+/// run, which resolves nothing.
 pub fn inventory(
     cx: &Context,
     store: &Store,
@@ -42,6 +43,28 @@ pub fn inventory(
         file.display()
     ));
     let run = record::start(cx, store, "inventory", &format!("inventory:{system}"))?;
+    let regular = std::fs::metadata(file).is_ok_and(|m| m.is_file());
+    if !regular {
+        // A pipe can be read once only (and a path that is not there fails as it always did):
+        // read whole, before recording, as every export once was.
+        let target = Target::Inventory {
+            system: system.to_string(),
+            file: file.to_path_buf(),
+        };
+        let mut report = record::started(store, run, || Ok(scanners::sweep(&target, &NoMatcher)?))?;
+        if report.status == RunStatus::Complete {
+            let previous = runs::last_complete_accounts(store.conn(), &report.system)?;
+            let accounts = report.observations.accounts.len();
+            if let Some(why) = record::cut_short(accounts, previous, guard) {
+                report.miss(Miss::new(scanners::inventory::UNIT, MissClass::Error, why));
+            }
+        }
+        return Ok(Swept {
+            run,
+            report,
+            export: None,
+        });
+    }
     let started_at = chrono::Utc::now();
     let reading = std::time::Instant::now();
     // The digest first: whether the store holds this very export already decides what the
@@ -570,7 +593,17 @@ fn sweep_units(
         Ok(swept) => {
             let mut recorded = Vec::new();
             for run in swept {
-                recorded.push(record(cx, store, run)?);
+                let export = run.export.is_some();
+                match record(cx, store, run) {
+                    Ok(run) => recorded.push(run),
+                    // An export is read while its run is recorded: one refused as bad input is
+                    // a scanner that could not run, as when it was read before.
+                    Err(e @ Error::Inventory(_)) if export => {
+                        let (scanner, _) = entry_system(s);
+                        recorded.push(could_not_run(cx, store, s, scanner, &first.id, e)?);
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             Ok(recorded)
         }

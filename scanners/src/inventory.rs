@@ -287,21 +287,13 @@ pub fn read_in_batches<E: From<InventoryError>>(
 /// independent keyed 64-bit hashes), since a set of a million cloned names would cost more than
 /// the accounts' own strings and a batch's accounts are gone once handed over. Two different
 /// names share both halves with a chance of about 2^-128 per pair: never, in practice.
+#[derive(Default)]
 struct Names {
     keys: (
         std::collections::hash_map::RandomState,
         std::collections::hash_map::RandomState,
     ),
     seen: std::collections::HashSet<u128, std::hash::BuildHasherDefault<Low64>>,
-}
-
-impl Default for Names {
-    fn default() -> Names {
-        Names {
-            keys: Default::default(),
-            seen: Default::default(),
-        }
-    }
 }
 
 impl Names {

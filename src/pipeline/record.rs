@@ -10,7 +10,7 @@ use crate::progress::count;
 use crate::rules::RuleSet;
 use crate::store::{people, runs, Store};
 use residual_scanners::coverage::{Miss, MissClass};
-use residual_scanners::{coverage, inventory, RunStatus, ScanReport};
+use residual_scanners::{coverage, inventory, Observations, RunStatus, ScanReport};
 
 /// A recorded run, as the command's summary needs it.
 pub struct Recorded {
@@ -225,13 +225,49 @@ fn record_export(
     let mut linked = 0;
     let mut writing =
         crate::store::record::BatchedRun::begin(store, Some(run), &report, &linked_by)?;
-    let read = inventory::read_in_batches(&export.file, EXPORT_BATCH, |obs| -> Result<()> {
-        let evaluation =
-            evaluate::evaluate(&rules, policy, &facts, cx.now, &index, &report.system, &obs);
-        candidates.extend(evaluation.candidates);
-        linked += evaluation.links.len();
-        writing.batch(&obs, &evaluation.links)?;
-        Ok(())
+    // Each batch is evaluated on a thread of its own while this one parses the next (and the
+    // export's reader reads ahead): the three keep two cores busy. Evaluated batches come back
+    // here, in order, to be written in the run's transaction.
+    let read = std::thread::scope(|s| {
+        let (to_evaluate, batches) = std::sync::mpsc::sync_channel::<Observations>(1);
+        let (to_write, evaluated) = std::sync::mpsc::channel();
+        let (rules, facts, index, system) = (&rules, &facts, &index, report.system.as_str());
+        let evaluating = s.spawn(move || {
+            for obs in batches {
+                let evaluation =
+                    evaluate::evaluate(rules, policy, facts, cx.now, index, system, &obs);
+                if to_write.send((obs, evaluation)).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut write = |(obs, evaluation): (Observations, evaluate::Evaluation)| -> Result<()> {
+            candidates.extend(evaluation.candidates);
+            linked += evaluation.links.len();
+            writing.batch(&obs, &evaluation.links)?;
+            Ok(())
+        };
+        let read = inventory::read_in_batches(&export.file, EXPORT_BATCH, |obs| -> Result<()> {
+            while let Ok(done) = evaluated.try_recv() {
+                write(done)?;
+            }
+            // Cannot fail while the evaluating thread runs; it stops only when this side does.
+            to_evaluate.send(obs).map_err(|_| {
+                super::Error::Input("the evaluation of the export's batches stopped".into())
+            })?;
+            Ok(())
+        });
+        drop(to_evaluate);
+        let mut read = read;
+        for done in evaluated.iter() {
+            if read.is_ok() {
+                read = write(done).map(|()| String::new()).and(read);
+            }
+        }
+        if let Err(panic) = evaluating.join() {
+            std::panic::resume_unwind(panic);
+        }
+        read
     });
     let digest = match read {
         Ok(digest) => digest,

@@ -188,10 +188,11 @@ fn record_live(
     }
 }
 
-/// How many accounts of an export are read, evaluated and written at a time: enough that each
-/// batch is evaluated on two threads (see `evaluate`), few enough that a batch is a few tens of
-/// MB.
-const EXPORT_BATCH: usize = 25_000;
+/// How many accounts of an export are read, evaluated and written at a time: below the size at
+/// which `evaluate` splits a run over two threads (the batch's own thread is the second), and
+/// small enough that the few batches in flight (one parsed, one evaluated, one written) are a
+/// few tens of MB.
+const EXPORT_BATCH: usize = 10_000;
 
 /// [`record`] of the started run `run` over `export`, whose report as known before reading is
 /// `header`: the export is read a batch of accounts at a time, each batch evaluated and its

@@ -452,7 +452,7 @@ fn the_first_bad_row_is_reported_when_a_later_record_is_malformed() {
     );
 }
 
-/// An export is recorded a batch of accounts at a time (25,000), all in the run's one
+/// An export is recorded a batch of accounts at a time (10,000), all in the run's one
 /// transaction: a bad row past the first batch takes back what the batches before it wrote,
 /// with an exceptions file that changed meanwhile (synced in the same transaction).
 #[test]

@@ -169,6 +169,11 @@ impl Ctx<'_> {
             .get(rule_id.as_str())
             .copied()
             .unwrap_or(rule.severity);
+        // Cannot fail: evidence is maps with string keys and plain values, written to memory.
+        let mut evidence = serde_json::to_string(&evidence).unwrap_or_default();
+        // The text grew by doubling: a large export keeps hundreds of thousands of candidates
+        // until its lifecycle is planned, and the unused half of each was ~40 MB of them.
+        evidence.shrink_to_fit();
         self.out.push(Candidate {
             rule: rule_id,
             severity,
@@ -178,8 +183,7 @@ impl Ctx<'_> {
             unit,
             employee_id: person.map(|p| p.employee_id().to_string()),
             live,
-            // Cannot fail: evidence is maps with string keys and plain values, written to memory.
-            evidence: serde_json::to_string(&evidence).unwrap_or_default(),
+            evidence,
             remediation_template: remediation(&mut self.remediations, rule),
         });
     }

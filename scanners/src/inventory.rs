@@ -13,7 +13,7 @@ use crate::{
 };
 use chrono::Utc;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::hash::BuildHasher;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -159,6 +159,79 @@ impl Batches<'_> {
 /// Reads an inventory export of `system` and returns one complete scan run's report.
 pub fn scan_inventory(system: &str, path: &Path) -> Result<ScanReport, InventoryError> {
     let started_at = Utc::now();
+    let mut obs = Observations::default();
+    // One batch of every account: the list is handed over once, not copied batch by batch.
+    let digest = read_in_batches(path, usize::MAX, |batch: Observations| {
+        obs = batch;
+        Ok::<(), InventoryError>(())
+    })?;
+    // The lists grew by doubling: give back what they did not fill.
+    obs.accounts.shrink_to_fit();
+    obs.grants.shrink_to_fit();
+    let mut report = export_report(system, started_at, Some(digest));
+    report.calls = obs.accounts.len() as u64;
+    report.observations = obs;
+    Ok(report)
+}
+
+/// The report of a run over the export of `system` that read it whole (its digest given), as
+/// yet without observations: one unit, the export, read whole or not at all. A run that hands
+/// the accounts over in batches ([`read_in_batches`]) records this report and counts them itself.
+pub fn export_report(
+    system: &str,
+    started_at: chrono::DateTime<Utc>,
+    digest: Option<String>,
+) -> ScanReport {
+    let mut report = ScanReport {
+        scanner: SCANNER.into(),
+        system: format!("{SCANNER}:{system}"),
+        input_digest: digest,
+        status: RunStatus::Complete,
+        started_at,
+        finished_at: Utc::now(),
+        observations: Observations::default(),
+        errors: Vec::new(),
+        coverage: Vec::new(),
+        calls: 0,
+    };
+    report.settle(&[UNIT.to_string()], Vec::new());
+    report
+}
+
+/// The SHA-256 of the export at `path` as [`ScanReport::input_digest`] names it, read in one
+/// pass over the file (a fraction of a second for a million rows): a run that hands accounts
+/// over in batches needs it before the first batch, to know whether the store holds this very
+/// export already. A file that cannot be read is an [`InventoryError::Io`].
+pub fn export_digest(path: &Path) -> Result<String, InventoryError> {
+    let io = |source| InventoryError::Io {
+        file: path.to_path_buf(),
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let mut digest = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        digest.update(&buf[..n]);
+    }
+    Ok(format!("sha256:{}", hex::encode(digest.finalize())))
+}
+
+/// Reads the export at `path` and hands its accounts over to `each`, in the export's order, in
+/// batches of up to `batch` accounts with their grants (an account's grants are in its row, so
+/// always in its batch); returns the digest of the file as read ([`export_digest`]'s form).
+///
+/// A bad row is an [`InventoryError::Invalid`] after the batches before it were handed over:
+/// whoever writes batches must be able to take them back (the store writes a run in one
+/// transaction). An error of `each` stops the reading and is returned as it is.
+pub fn read_in_batches<E: From<InventoryError>>(
+    path: &Path,
+    batch: usize,
+    mut each: impl FnMut(Observations) -> Result<(), E>,
+) -> Result<String, E> {
     let io = |source| InventoryError::Io {
         file: path.to_path_buf(),
         source,
@@ -174,56 +247,82 @@ pub fn scan_inventory(system: &str, path: &Path) -> Result<ScanReport, Inventory
     );
     let head = reader.fill_buf().map_err(io)?.to_vec();
     let mut obs = Observations::default();
-    // Duplicate detection by name hash (with a real comparison on a hash hit): a set of a million
-    // cloned names would cost more than the accounts' own strings, and so would a list per hash;
-    // the rare names whose hash another name has are listed apart.
-    let hasher = std::collections::hash_map::RandomState::new();
-    let mut seen: HashMap<u64, usize> = HashMap::new();
-    let mut shared: HashMap<u64, Vec<usize>> = HashMap::new();
+    let mut names = Names::default();
+    // The sink's error, kept while the reader is stopped with a placeholder of its own type.
+    let mut failed: Option<E> = None;
     let mut push = |line: u64, row: Row<'_>| -> Result<(), InventoryError> {
         let (account, grants) = parse_row(path, line, row)?;
-        let hash = hasher.hash_one(&account.name);
-        let index = obs.accounts.len();
-        let first = *seen.entry(hash).or_insert(index);
-        if first != index {
-            let also = shared.entry(hash).or_default();
-            let same = |i: &usize| obs.accounts[*i].name == account.name;
-            if same(&first) || also.iter().any(same) {
-                return Err(invalid(
-                    path,
-                    line,
-                    "account",
-                    format!("duplicate account `{}`", account.name),
-                ));
-            }
-            also.push(index);
+        if !names.insert(&account.name) {
+            return Err(invalid(
+                path,
+                line,
+                "account",
+                format!("duplicate account `{}`", account.name),
+            ));
         }
         obs.grants.extend(grants);
         obs.accounts.push(account);
+        if obs.accounts.len() >= batch {
+            if let Err(e) = each(std::mem::take(&mut obs)) {
+                failed = Some(e);
+                return Err(stopped(path));
+            }
+        }
         Ok(())
     };
     let format = InventoryFormat::detect(path, &head);
-    read_rows(path, format, &mut reader, &mut push)?;
-    // The lists grew by doubling: give back what they did not fill.
-    obs.accounts.shrink_to_fit();
-    obs.grants.shrink_to_fit();
+    let read = read_rows(path, format, &mut reader, &mut push);
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    read?;
     drop(reader);
-    let calls = obs.accounts.len() as u64;
-    let mut report = ScanReport {
-        scanner: SCANNER.into(),
-        system: format!("inventory:{system}"),
-        input_digest: Some(format!("sha256:{}", hex::encode(digest.finalize()))),
-        status: RunStatus::Complete,
-        started_at,
-        finished_at: Utc::now(),
-        observations: obs,
-        errors: Vec::new(),
-        coverage: Vec::new(),
-        calls,
-    };
-    // One unit: the export is read whole or not at all.
-    report.settle(&[UNIT.to_string()], Vec::new());
-    Ok(report)
+    if !obs.accounts.is_empty() {
+        each(obs)?;
+    }
+    Ok(format!("sha256:{}", hex::encode(digest.finalize())))
+}
+
+/// The account names of an export so far, to refuse a duplicate: kept as 128-bit hashes (two
+/// independent keyed 64-bit hashes), since a set of a million cloned names would cost more than
+/// the accounts' own strings and a batch's accounts are gone once handed over. Two different
+/// names share both halves with a chance of about 2^-128 per pair: never, in practice.
+#[derive(Default)]
+struct Names {
+    keys: (
+        std::collections::hash_map::RandomState,
+        std::collections::hash_map::RandomState,
+    ),
+    seen: std::collections::HashSet<u128, std::hash::BuildHasherDefault<Low64>>,
+}
+
+impl Names {
+    /// Whether `name` is new (and now known).
+    fn insert(&mut self, name: &str) -> bool {
+        let key =
+            (u128::from(self.keys.0.hash_one(name)) << 64) | u128::from(self.keys.1.hash_one(name));
+        self.seen.insert(key)
+    }
+}
+
+/// A hasher for keys that are keyed hashes already: the set takes their low half as it is.
+#[derive(Default)]
+struct Low64(u64);
+
+impl std::hash::Hasher for Low64 {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u128(&mut self, n: u128) {
+        self.0 = n as u64;
+    }
 }
 
 /// How many rows the reading thread hands over at a time.
@@ -568,5 +667,89 @@ mod utf8_tests {
             }
             other => panic!("expected bad input on line 2, got {other:?}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod batch_tests {
+    use super::*;
+
+    fn export(rows: &[&str]) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("export.csv");
+        let mut csv = String::from("account,groups\n");
+        for r in rows {
+            csv.push_str(r);
+            csv.push('\n');
+        }
+        std::fs::write(&file, csv).expect("write");
+        (dir, file)
+    }
+
+    #[test]
+    fn accounts_are_handed_over_in_batches_in_export_order_with_their_grants() {
+        let (_dir, file) = export(&["a,g1;g2", "b,", "c,g3", "d,", "e,g4"]);
+        let mut batches: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+        let digest = read_in_batches(&file, 2, |obs: Observations| {
+            batches.push((
+                obs.accounts.iter().map(|a| a.name.clone()).collect(),
+                obs.grants
+                    .iter()
+                    .map(|g| format!("{}:{}", g.account, g.target))
+                    .collect(),
+            ));
+            Ok::<(), InventoryError>(())
+        })
+        .expect("read");
+        let names: Vec<Vec<String>> = batches.iter().map(|b| b.0.clone()).collect();
+        assert_eq!(names, [vec!["a", "b"], vec!["c", "d"], vec!["e"]]);
+        assert_eq!(batches[0].1, ["a:g1", "a:g2"]);
+        assert_eq!(batches[2].1, ["e:g4"]);
+        assert_eq!(digest, export_digest(&file).expect("digest"));
+        let whole = scan_inventory("crm", &file).expect("whole");
+        assert_eq!(whole.input_digest.as_deref(), Some(digest.as_str()));
+        assert_eq!(whole.observations.accounts.len(), 5);
+    }
+
+    #[test]
+    fn a_duplicate_in_a_later_batch_is_refused_naming_its_line() {
+        let (_dir, file) = export(&["a,", "b,", "c,", "a,"]);
+        let mut handed = 0;
+        let read = read_in_batches(&file, 2, |obs: Observations| {
+            handed += obs.accounts.len();
+            Ok::<(), InventoryError>(())
+        });
+        match read {
+            Err(InventoryError::Invalid { line, field, .. }) => {
+                assert_eq!((line, field.as_str()), (5, "account"));
+            }
+            other => panic!("expected the duplicate refused, got {other:?}"),
+        }
+        assert_eq!(handed, 2, "the batch before the bad row was handed over");
+    }
+
+    #[test]
+    fn an_error_of_whoever_takes_the_batches_stops_the_reading_and_is_returned() {
+        let rows: Vec<String> = (0..10).map(|i| format!("u{i},")).collect();
+        let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+        let (_dir, file) = export(&rows);
+        let mut calls = 0;
+        let read = read_in_batches(&file, 3, |_: Observations| {
+            calls += 1;
+            if calls == 2 {
+                return Err(InventoryError::Invalid {
+                    file: PathBuf::from("sink"),
+                    line: 0,
+                    field: "sink".into(),
+                    message: "full".into(),
+                });
+            }
+            Ok(())
+        });
+        assert!(
+            matches!(read, Err(InventoryError::Invalid { ref field, .. }) if field == "sink"),
+            "{read:?}"
+        );
+        assert_eq!(calls, 2);
     }
 }

@@ -127,6 +127,20 @@ pub fn sync(
     Ok(synced(file.as_ref(), plan))
 }
 
+/// [`sync`] inside the caller's transaction: a scan run recorded batch by batch syncs in its own,
+/// after reading its export (an export refused as bad input then changes nothing here either).
+pub fn sync_in(
+    tx: &store::Tx,
+    policy: &ExceptionPolicy,
+    now: DateTime<Utc>,
+) -> Result<Synced, ExceptionsError> {
+    let file = read_configured(policy.file.as_deref())?;
+    let all = stored::list(tx)?;
+    let plan = plan::plan(&all, file.as_ref(), policy.max_days, now)?;
+    write_plan(tx, &plan, now)?;
+    Ok(synced(file.as_ref(), plan))
+}
+
 /// Writes what the plan changes (new, changed and revoked exceptions) and records it on the
 /// findings, inside the caller's transaction. Returns whether it wrote anything. Here rather than
 /// in the store, which then needs nothing of the plan's shape.

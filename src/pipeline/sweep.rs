@@ -24,21 +24,13 @@ use residual_scanners::verify::VerifyConfig;
 use residual_scanners::{self as scanners, NoMatcher, RunStatus, Target};
 use std::path::Path;
 
-/// When an export that looks cut short may still resolve findings.
-#[derive(Debug, Clone, Copy)]
-pub struct ExportGuard {
-    /// `--allow-empty`: an export with no accounts is the truth (the system was emptied).
-    pub allow_empty: bool,
-    /// `--allow-drop`: a large drop in accounts is real.
-    pub allow_drop: bool,
-    /// The share of the last complete run's accounts an export may lose before it counts as
-    /// cut short (`policy.max_account_drop`).
-    pub max_drop: f64,
-}
+pub use super::record::ExportGuard;
 
-/// Reads an export. A file that cannot be read is a failed run (the export did not arrive
-/// tonight); a file with a bad row is an input error that records nothing; an export that is
-/// empty or lost more accounts than `guard` allows is a partial run, which resolves nothing.
+/// Starts a run over an export: a file that cannot be read is a failed run (the export did not
+/// arrive tonight); else the run is recorded batch by batch as its rows are read (see
+/// [`record::record`]; a pipe is read whole first); a bad row is an input error that records
+/// nothing, and an export that is empty or lost more accounts than `guard` allows is a partial
+/// run, which resolves nothing.
 pub fn inventory(
     cx: &Context,
     store: &Store,
@@ -50,45 +42,52 @@ pub fn inventory(
         "scan inventory:{system}: reading {}",
         file.display()
     ));
-    let target = Target::Inventory {
-        system: system.to_string(),
-        file: file.to_path_buf(),
-    };
     let run = record::start(cx, store, "inventory", &format!("inventory:{system}"))?;
-    let reading = std::time::Instant::now();
-    let mut report = record::started(store, run, || Ok(scanners::sweep(&target, &NoMatcher)?))?;
-    tracing::debug!(elapsed = ?reading.elapsed(), accounts = report.observations.accounts.len(), "export read");
-    if report.status == RunStatus::Complete {
-        let previous = runs::last_complete_accounts(store.conn(), &report.system)?;
-        if let Some(why) = cut_short(report.observations.accounts.len(), previous, guard) {
-            report.miss(Miss::new(scanners::inventory::UNIT, MissClass::Error, why));
+    let regular = std::fs::metadata(file).is_ok_and(|m| m.is_file());
+    if !regular {
+        // A pipe can be read once only (and a path that is not there fails as it always did):
+        // read whole, before recording, as every export once was.
+        let target = Target::Inventory {
+            system: system.to_string(),
+            file: file.to_path_buf(),
+        };
+        let mut report = record::started(store, run, || Ok(scanners::sweep(&target, &NoMatcher)?))?;
+        if report.status == RunStatus::Complete {
+            let previous = runs::last_complete_accounts(store.conn(), &report.system)?;
+            let accounts = report.observations.accounts.len();
+            if let Some(why) = record::cut_short(accounts, previous, guard) {
+                report.miss(Miss::new(scanners::inventory::UNIT, MissClass::Error, why));
+            }
         }
+        return Ok(Swept {
+            run,
+            report,
+            export: None,
+        });
     }
-    Ok(Swept { run, report })
-}
-
-/// Why an export of `accounts` accounts looks cut short after a complete run that saw
-/// `previous`, unless `guard` says it is real. A failed export job often leaves a header-only or
-/// half-written file behind; taken at its word it would resolve every finding of the system.
-fn cut_short(accounts: usize, previous: Option<i64>, guard: ExportGuard) -> Option<String> {
-    if accounts == 0 && !guard.allow_empty {
-        return Some(
-            "the export holds no accounts: taken as cut short, so nothing is resolved \
-             (if the system really has no accounts, run with --allow-empty)"
-                .into(),
-        );
-    }
-    let previous = usize::try_from(previous?).ok()?;
-    let kept = previous as f64 * (1.0 - guard.max_drop);
-    if accounts > 0 && (accounts as f64) < kept && !guard.allow_drop {
-        return Some(format!(
-            "the export holds {accounts} accounts where the last complete run saw {previous} \
-             (more than {:.0}% fewer, `policy.max_account_drop`): taken as cut short, so \
-             nothing is resolved (if the drop is real, run with --allow-drop)",
-            guard.max_drop * 100.0
-        ));
-    }
-    None
+    let started_at = chrono::Utc::now();
+    let reading = std::time::Instant::now();
+    // The digest first: whether the store holds this very export already decides what the
+    // batches compare.
+    let report = match scanners::inventory::export_digest(file) {
+        Ok(digest) => scanners::inventory::export_report(system, started_at, Some(digest)),
+        Err(e) => {
+            return Ok(Swept {
+                run,
+                report: record::unreadable_export(system, started_at, &e),
+                export: None,
+            })
+        }
+    };
+    tracing::debug!(elapsed = ?reading.elapsed(), "export digested");
+    Ok(Swept {
+        run,
+        report,
+        export: Some(record::Export {
+            file: file.to_path_buf(),
+            guard,
+        }),
+    })
 }
 
 /// Sweeps the AWS accounts one after another, each run started before its sweep. The account is
@@ -136,7 +135,11 @@ fn aws_accounts(
             None => Ok(scanners::sweep(&Target::AwsIam(config), &NoMatcher)?),
             Some(users) => Ok(scanners::sweep_aws_iam_users(&config, users)?),
         })?;
-        swept.push(Swept { run, report });
+        swept.push(Swept {
+            run,
+            report,
+            export: None,
+        });
     }
     Ok(swept)
 }
@@ -180,7 +183,11 @@ pub fn aws_organization_accounts(
     Ok(runs
         .into_iter()
         .zip(reports)
-        .map(|(run, report)| Swept { run, report })
+        .map(|(run, report)| Swept {
+            run,
+            report,
+            export: None,
+        })
         .collect())
 }
 
@@ -197,7 +204,11 @@ pub fn aws_sso(cx: &Context, store: &Store, config: SsoScanConfig) -> Result<Swe
     let run = record::start(cx, store, "aws-sso", &format!("aws-sso:{instance}"))?;
     let target = Target::AwsSso(config);
     let report = record::started(store, run, || Ok(scanners::sweep(&target, &NoMatcher)?))?;
-    Ok(Swept { run, report })
+    Ok(Swept {
+        run,
+        report,
+        export: None,
+    })
 }
 
 /// Sweeps one GitHub organisation, CI values run through the secret patterns under `key`.
@@ -214,7 +225,11 @@ pub fn github(
     let run = record::start(cx, store, "github", &cfg.system())?;
     let target = Target::Github(cfg);
     let report = record::started(store, run, || Ok(scanners::sweep(&target, &value_matcher)?))?;
-    Ok(Swept { run, report })
+    Ok(Swept {
+        run,
+        report,
+        export: None,
+    })
 }
 
 /// Sweeps one GitLab group and its subgroups.
@@ -239,7 +254,11 @@ pub fn gitlab(
     let run = record::start(cx, store, "gitlab", &format!("gitlab:{}", cfg.group))?;
     let target = Target::Gitlab(cfg);
     let report = record::started(store, run, || Ok(scanners::sweep(&target, &value_matcher)?))?;
-    Ok(Swept { run, report })
+    Ok(Swept {
+        run,
+        report,
+        export: None,
+    })
 }
 
 /// Sweeps one Microsoft Entra ID tenant.
@@ -264,7 +283,11 @@ fn identity_provider(
     cx.progress.say(format!("scan {system}: sweeping"));
     let run = record::start(cx, store, scanner, &system)?;
     let report = record::started(store, run, || Ok(scanners::sweep(&target, &NoMatcher)?))?;
-    Ok(Swept { run, report })
+    Ok(Swept {
+        run,
+        report,
+        export: None,
+    })
 }
 
 /// The matcher as the scanners' `ValueMatcher`: (pattern id, fingerprint, non-secret id) per
@@ -362,6 +385,7 @@ pub fn repository(
         Swept {
             run,
             report: scan.report,
+            export: None,
         },
     )?;
     if complete {
@@ -553,7 +577,11 @@ fn sweep_units(
             let run = record::start(cx, store, "aws-iam", &first.id)?;
             let report =
                 scanners::ScanReport::failed("aws-iam", &first.id, cx.now, vec![e.clone()], 0);
-            Ok(vec![Swept { run, report }])
+            Ok(vec![Swept {
+                run,
+                report,
+                export: None,
+            }])
         }
         Part::Account(c) => match aws_users {
             Some(users) => aws_targeted(cx, store, vec![(**c).clone()], users),
@@ -565,7 +593,17 @@ fn sweep_units(
         Ok(swept) => {
             let mut recorded = Vec::new();
             for run in swept {
-                recorded.push(record(cx, store, run)?);
+                let export = run.export.is_some();
+                match record(cx, store, run) {
+                    Ok(run) => recorded.push(run),
+                    // An export is read while its run is recorded: one refused as bad input is
+                    // a scanner that could not run, as when it was read before.
+                    Err(e @ Error::Inventory(_)) if export => {
+                        let (scanner, _) = entry_system(s);
+                        recorded.push(could_not_run(cx, store, s, scanner, &first.id, e)?);
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             Ok(recorded)
         }
@@ -714,5 +752,13 @@ fn could_not_run(
     ));
     let run = record::start(cx, store, scanner, system)?;
     let report = scanners::ScanReport::failed(scanner, system, cx.now, vec![e.to_string()], 0);
-    record(cx, store, Swept { run, report })
+    record(
+        cx,
+        store,
+        Swept {
+            run,
+            report,
+            export: None,
+        },
+    )
 }

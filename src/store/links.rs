@@ -3,7 +3,7 @@
 
 use super::db::{params, Connection, OptionalExtension, Transaction};
 use super::Result;
-use crate::link::Link;
+use crate::link::{Link, LinkMethod};
 use residual_scanners::Account;
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -56,6 +56,21 @@ pub fn record_from(
     links: &[(usize, Link)],
     basis: Option<&str>,
 ) -> Result<()> {
+    let mut pending = Pending::default();
+    for (index, link) in links {
+        if let Some(a) = accounts.get(*index) {
+            pending.add(&a.name, link);
+        }
+    }
+    record_pending(tx, system, run_id, &pending, basis)
+}
+
+/// Whether the links of `system` were last recorded from `basis` (see [`record_from`]): a run
+/// with that basis need not collect its links at all.
+pub fn recorded_from(tx: &Transaction, system: &str, basis: Option<&str>) -> Result<bool> {
+    let Some(basis) = basis else {
+        return Ok(false);
+    };
     let stored: Option<String> = tx
         .query_row(
             "SELECT basis FROM link_inputs WHERE system = ?1",
@@ -63,10 +78,21 @@ pub fn record_from(
             |r| r.get(0),
         )
         .optional()?;
-    if basis.is_some() && stored.as_deref() == basis {
+    Ok(stored.as_deref() == Some(basis))
+}
+
+/// [`record_from`] of links collected as [`Pending`] (a run handed over in batches).
+pub fn record_pending(
+    tx: &Transaction,
+    system: &str,
+    run_id: i64,
+    pending: &Pending,
+    basis: Option<&str>,
+) -> Result<()> {
+    if recorded_from(tx, system, basis)? {
         return Ok(());
     }
-    record(tx, system, run_id, accounts, links)?;
+    record(tx, system, run_id, pending)?;
     match basis {
         Some(basis) => tx.execute(
             "INSERT INTO link_inputs (system, basis) VALUES (?1, ?2) \
@@ -78,14 +104,83 @@ pub fn record_from(
     Ok(())
 }
 
-/// Records how the run's accounts (`accounts[index]`) were linked to people.
-pub fn record(
-    tx: &Transaction,
-    system: &str,
-    run_id: i64,
-    accounts: &[Account],
-    links: &[(usize, Link)],
-) -> Result<()> {
+/// Links of a run, kept compactly until they are written: the account names and employee ids
+/// back to back in one string, not two strings per link (a million-account run held ~100 MB of
+/// them as [`Link`]s with their accounts).
+#[derive(Default)]
+pub struct Pending {
+    text: String,
+    links: Vec<PendingLink>,
+    /// Links whose account or person is too long for [`PendingLink`]'s lengths.
+    long: Vec<(String, Link)>,
+}
+
+struct PendingLink {
+    /// `text[start..start + account]` is the account, the `person` bytes after it the person.
+    start: usize,
+    account: u16,
+    person: u16,
+    method: LinkMethod,
+    confidence: f64,
+}
+
+impl Pending {
+    /// Adds that `account` links as `link`. An account name or employee id longer than 64 KiB
+    /// is kept as a text of its own (never seen in practice; the lengths are 16 bits).
+    pub fn add(&mut self, account: &str, link: &Link) {
+        let (Ok(account_len), Ok(person_len)) = (
+            u16::try_from(account.len()),
+            u16::try_from(link.employee_id.len()),
+        ) else {
+            self.long.push((account.to_string(), link.clone()));
+            return;
+        };
+        let start = self.text.len();
+        self.text.push_str(account);
+        self.text.push_str(&link.employee_id);
+        self.links.push(PendingLink {
+            start,
+            account: account_len,
+            person: person_len,
+            method: link.method,
+            confidence: link.confidence,
+        });
+    }
+
+    /// How many links were added.
+    pub fn len(&self) -> usize {
+        self.links.len() + self.long.len()
+    }
+
+    /// Whether no link was added.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every link added: account, person, method and confidence.
+    fn each(&self) -> impl Iterator<Item = (&str, &str, LinkMethod, f64)> {
+        self.links
+            .iter()
+            .map(|l| (self.account(l), self.person(l), l.method, l.confidence))
+            .chain(
+                self.long
+                    .iter()
+                    .map(|(a, l)| (a.as_str(), l.employee_id.as_str(), l.method, l.confidence)),
+            )
+    }
+
+    fn account(&self, l: &PendingLink) -> &str {
+        &self.text[l.start..l.start + l.account as usize]
+    }
+
+    fn person(&self, l: &PendingLink) -> &str {
+        let from = l.start + l.account as usize;
+        &self.text[from..from + l.person as usize]
+    }
+}
+
+/// Records how the run's accounts were linked to people.
+fn record(tx: &Transaction, system: &str, run_id: i64, pending: &Pending) -> Result<()> {
     let known = known(tx, system)?;
     let mut upsert = tx.prepare(
         "INSERT INTO links (system, account, employee_id, method, confidence, run_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
@@ -94,27 +189,19 @@ pub fn record(
     )?;
     // In key order: a first run writes its many links as appends to the table's B-tree rather
     // than as inserts all over it (the export's order is not the key's).
-    let mut ordered: Vec<(&Account, &Link)> = links
-        .iter()
-        .filter_map(|(index, link)| accounts.get(*index).map(|a| (a, link)))
-        .collect();
-    ordered.sort_by(|a, b| a.0.name.cmp(&b.0.name));
-    for (account, link) in ordered {
-        let (key, value) = hashed(
-            &account.name,
-            &link.employee_id,
-            link.method.as_str(),
-            link.confidence,
-        );
+    let mut ordered: Vec<(&str, &str, LinkMethod, f64)> = pending.each().collect();
+    ordered.sort_by(|a, b| a.0.cmp(b.0));
+    for (account, person, method, confidence) in ordered {
+        let (key, value) = hashed(account, person, method.as_str(), confidence);
         if known.get(&key) == Some(&value) {
             continue;
         }
         upsert.execute(params![
             system,
-            account.name,
-            link.employee_id,
-            link.method.as_str(),
-            link.confidence,
+            account,
+            person,
+            method.as_str(),
+            confidence,
             run_id
         ])?;
     }

@@ -230,62 +230,146 @@ pub fn record(
     run: &RunFacts,
     obs: &Observations,
 ) -> Result<Changes> {
-    let input = input_key(run);
-    let stored: Option<String> = tx
-        .query_row(
-            "SELECT input FROM observation_inputs WHERE system = ?1",
-            [system],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if input.is_some() && stored == input {
-        return Ok(Changes::default());
-    }
-    let changes = compare(tx, system, run, obs)?;
-    match input {
-        Some(input) => tx.execute(
-            "INSERT INTO observation_inputs (system, input) VALUES (?1, ?2) \
-             ON CONFLICT(system) DO UPDATE SET input = excluded.input",
-            params![system, input],
-        )?,
-        // Anything else may have changed what the system's observations say of their input.
-        None => tx.execute("DELETE FROM observation_inputs WHERE system = ?1", [system])?,
-    };
-    Ok(changes)
+    let mut comparison = Comparison::begin(tx, system, run)?;
+    comparison.batch(tx, obs)?;
+    comparison.finish(tx, run)
 }
 
-/// [`record`]'s comparison and writes.
+/// One run's observations compared with what the store holds, batch by batch, inside the run's
+/// transaction: [`begin`](Comparison::begin) reads what the store holds (a key and digest per
+/// observation, not its content), each [`batch`](Comparison::batch) writes what appeared or
+/// changed among the observations it is given, and [`finish`](Comparison::finish), once the
+/// run's status is known, marks what a complete run did not see as gone (or, for any other run,
+/// notes the run on what it saw unchanged). A run handed over in batches thus never holds all
+/// its observations at once; [`record`] is the same with one batch.
 ///
-/// Long by design: one pass over the run's accounts, credentials and grants through one closure
-/// that shares the prepared statements, the known rows and the run's key set; the last block marks
-/// what the run did not see as gone. Split, each part would take all of them as arguments.
-fn compare(tx: &Transaction, system: &str, run: &RunFacts, obs: &Observations) -> Result<Changes> {
-    let RunFacts {
-        run_id,
-        status,
-        previous_complete,
-        targeted,
-        ..
-    } = *run;
-    let (mut known, mut max_id) = load_known(tx, system)?;
-    let mut w = Writer::new(tx, system)?;
-    let mut changes = Changes::default();
-    let mut this_run = KeySet::with_capacity_and_hasher(obs.accounts.len(), Default::default());
-    let mut data = Vec::with_capacity(1024);
-    let mut put = |row: Row, data: &[u8]| -> Result<()> {
+/// A batch holds accounts with their grants (and credentials): a grant whose account is not in
+/// its batch is taken as a grant of an account the scanner did not list.
+pub struct Comparison {
+    system: String,
+    run_id: i64,
+    /// The key the run's input would be stored under, were the run complete ([`input_key`]).
+    expected_input: Option<String>,
+    /// The store's observations of the system were last written from this very input: the
+    /// batches are not compared (see [`record`]).
+    same_input: bool,
+    known: KeyMap<Known>,
+    max_id: i64,
+    this_run: KeySet,
+    /// Observations the run saw unchanged: a run that turns out not complete notes itself on
+    /// them as the last run that saw them.
+    unchanged: Vec<i64>,
+    changes: Changes,
+    data: Vec<u8>,
+}
+
+impl Comparison {
+    /// Starts comparing `run` of `system`, as far as it is known before its first batch (a
+    /// run's status can only get worse by its end: a complete run may turn out partial).
+    pub fn begin(tx: &Transaction, system: &str, run: &RunFacts) -> Result<Comparison> {
+        let expected_input = input_key(run);
+        let stored: Option<String> = tx
+            .query_row(
+                "SELECT input FROM observation_inputs WHERE system = ?1",
+                [system],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let same_input = expected_input.is_some() && stored == expected_input;
+        let (known, max_id) = if same_input {
+            (KeyMap::default(), 0)
+        } else {
+            load_known(tx, system)?
+        };
+        Ok(Comparison {
+            system: system.to_string(),
+            run_id: run.run_id,
+            expected_input,
+            same_input,
+            known,
+            max_id,
+            this_run: KeySet::default(),
+            unchanged: Vec::new(),
+            changes: Changes::default(),
+            data: Vec::with_capacity(1024),
+        })
+    }
+
+    /// Compares the observations `obs` (the next batch of the run) and writes what appeared or
+    /// changed.
+    pub fn batch(&mut self, tx: &Transaction, obs: &Observations) -> Result<()> {
+        if self.same_input {
+            return Ok(());
+        }
+        let system = self.system.clone();
+        let mut w = Writer::new(tx, &system)?;
+        let grants_of = ByAccount::new(&obs.grants, |g: &Grant| g.account.as_str());
+        for a in &obs.accounts {
+            let grants: Vec<&Grant> = grants_of.get(&a.name).collect();
+            let mut data = std::mem::take(&mut self.data);
+            data.clear();
+            content::encode_account(a, &grants, &mut data)?;
+            let row = Row {
+                row_type: RowType::Account,
+                account: &a.name,
+                subject: &a.name,
+                kind: a.kind.as_str(),
+                active: a.enabled.map(i64::from),
+            };
+            let put = self.put(&mut w, row, &data);
+            self.data = data;
+            put?;
+        }
+        for c in &obs.credentials {
+            let mut data = std::mem::take(&mut self.data);
+            data.clear();
+            content::encode_credential(c, &mut data)?;
+            let row = Row {
+                row_type: RowType::Credential,
+                account: &c.account,
+                subject: &c.id,
+                kind: c.kind.as_str(),
+                active: Some(i64::from(c.active)),
+            };
+            let put = self.put(&mut w, row, &data);
+            self.data = data;
+            put?;
+        }
+        let listed: HashSet<&str> = obs.accounts.iter().map(|a| a.name.as_str()).collect();
+        for g in grants_of.orphans(&listed) {
+            let mut data = std::mem::take(&mut self.data);
+            data.clear();
+            content::encode_grant(g, &mut data)?;
+            let row = Row {
+                row_type: RowType::Grant,
+                account: &g.account,
+                subject: &g.target,
+                kind: g.kind.as_str(),
+                active: None,
+            };
+            let put = self.put(&mut w, row, &data);
+            self.data = data;
+            put?;
+        }
+        Ok(())
+    }
+
+    /// Compares one observation with what the store holds of it and writes the difference.
+    fn put(&mut self, w: &mut Writer, row: Row, data: &[u8]) -> Result<()> {
         let key = key_of(row.row_type.as_str(), row.account, row.subject, row.kind);
-        if !this_run.insert(key) {
+        if !self.this_run.insert(key) {
             // The same observation twice in one run: the first one stands.
             return Ok(());
         }
+        let run_id = self.run_id;
         let digest = digest_of(data);
         let text = std::str::from_utf8(data).unwrap_or_default();
-        match known.get(&key) {
+        match self.known.get(&key) {
             None => {
-                max_id += 1;
+                self.max_id += 1;
                 w.insert.execute(params![
                     w.system,
-                    max_id,
+                    self.max_id,
                     row.row_type.as_str(),
                     row.account,
                     row.subject,
@@ -295,88 +379,91 @@ fn compare(tx: &Transaction, system: &str, run: &RunFacts, obs: &Observations) -
                     run_id,
                     text
                 ])?;
-                w.change.execute(params![run_id, max_id, "appeared"])?;
-                changes.appeared += 1;
+                w.change.execute(params![run_id, self.max_id, "appeared"])?;
+                self.changes.appeared += 1;
             }
             Some(k) if k.gone => {
                 w.change_keeping
                     .execute(params![run_id, k.id, "appeared", w.system])?;
                 w.reappear
                     .execute(params![w.system, k.id, row.active, digest, text, run_id])?;
-                changes.appeared += 1;
+                self.changes.appeared += 1;
             }
             Some(k) if k.digest != digest => {
                 w.change_keeping
                     .execute(params![run_id, k.id, "changed", w.system])?;
                 w.update
                     .execute(params![w.system, k.id, row.active, digest, text, run_id])?;
-                changes.changed += 1;
+                self.changes.changed += 1;
             }
-            Some(k) => {
-                if status != RunStatus::Complete {
-                    w.seen.execute(params![w.system, k.id, run_id])?;
+            Some(k) => self.unchanged.push(k.id),
+        }
+        Ok(())
+    }
+
+    /// Ends the comparison of `run` (its status now final): a complete run marks gone what it
+    /// did not see, any other notes itself on what it saw unchanged; then the input the system's
+    /// observations were written from is remembered (or forgotten).
+    pub fn finish(mut self, tx: &Transaction, run: &RunFacts) -> Result<Changes> {
+        let input = input_key(run);
+        if self.same_input {
+            if input.is_some() && input == self.expected_input {
+                return Ok(Changes::default());
+            }
+            // The same input, in a run that is not complete after all: it saw everything the
+            // store holds as present, unchanged.
+            tx.execute(
+                "UPDATE observations SET last_run = ?2 WHERE system = ?1 AND gone_run IS NULL",
+                params![self.system, run.run_id],
+            )?;
+        } else {
+            let system = self.system.clone();
+            let mut w = Writer::new(tx, &system)?;
+            if run.status == RunStatus::Complete {
+                self.mark_gone(tx, &mut w, run)?;
+            } else {
+                let mut seen = std::mem::take(&mut self.unchanged);
+                seen.sort_unstable();
+                for id in seen {
+                    w.seen.execute(params![w.system, id, run.run_id])?;
                 }
             }
         }
-        Ok(())
-    };
-
-    let grants_of = ByAccount::new(&obs.grants, |g: &Grant| g.account.as_str());
-    for a in &obs.accounts {
-        let grants: Vec<&Grant> = grants_of.get(&a.name).collect();
-        data.clear();
-        content::encode_account(a, &grants, &mut data)?;
-        let row = Row {
-            row_type: RowType::Account,
-            account: &a.name,
-            subject: &a.name,
-            kind: a.kind.as_str(),
-            active: a.enabled.map(i64::from),
+        match input {
+            Some(input) => tx.execute(
+                "INSERT INTO observation_inputs (system, input) VALUES (?1, ?2) \
+                 ON CONFLICT(system) DO UPDATE SET input = excluded.input",
+                params![self.system, input],
+            )?,
+            // Anything else may have changed what the system's observations say of their input.
+            None => tx.execute(
+                "DELETE FROM observation_inputs WHERE system = ?1",
+                [&self.system],
+            )?,
         };
-        put(row, &data)?;
-    }
-    for c in &obs.credentials {
-        data.clear();
-        content::encode_credential(c, &mut data)?;
-        let row = Row {
-            row_type: RowType::Credential,
-            account: &c.account,
-            subject: &c.id,
-            kind: c.kind.as_str(),
-            active: Some(i64::from(c.active)),
-        };
-        put(row, &data)?;
-    }
-    let listed: HashSet<&str> = obs.accounts.iter().map(|a| a.name.as_str()).collect();
-    for g in grants_of.orphans(&listed) {
-        data.clear();
-        content::encode_grant(g, &mut data)?;
-        let row = Row {
-            row_type: RowType::Grant,
-            account: &g.account,
-            subject: &g.target,
-            kind: g.kind.as_str(),
-            active: None,
-        };
-        put(row, &data)?;
+        Ok(self.changes)
     }
 
-    if status == RunStatus::Complete {
+    /// Marks gone what the complete `run` did not see (of the accounts it looked at, when
+    /// targeted).
+    fn mark_gone(&mut self, tx: &Transaction, w: &mut Writer, run: &RunFacts) -> Result<()> {
+        let this_run = std::mem::take(&mut self.this_run);
+        let mut known = std::mem::take(&mut self.known);
         known.retain(|key, k| !k.gone && !this_run.contains(key));
-        if !targeted.is_empty() {
-            let scope = keys_of_accounts(tx, system, targeted)?;
+        if !run.targeted.is_empty() {
+            let scope = keys_of_accounts(tx, &self.system, run.targeted)?;
             known.retain(|key, _| scope.contains(key));
         }
         let mut gone: Vec<i64> = known.values().map(|k| k.id).collect();
         gone.sort_unstable();
         for id in gone {
             w.gone
-                .execute(params![w.system, id, run_id, previous_complete])?;
-            w.change.execute(params![run_id, id, "gone"])?;
-            changes.gone += 1;
+                .execute(params![w.system, id, run.run_id, run.previous_complete])?;
+            w.change.execute(params![run.run_id, id, "gone"])?;
+            self.changes.gone += 1;
         }
+        Ok(())
     }
-    Ok(changes)
 }
 
 /// The keys of what `accounts` hold in `system` (present or gone).
@@ -958,6 +1045,160 @@ mod tests {
                 .collect();
             assert_eq!(subjects, ["ann"]);
             assert_eq!(count(&store, "SELECT COUNT(*) FROM observations"), 1);
+        }
+    }
+
+    /// Records `r` as a run handed over in batches of `size` accounts (with their grants) does:
+    /// begun with the status known before its first batch (`known_as`), finished with its own.
+    fn run_in_batches(
+        store: &mut Store,
+        r: &ScanReport,
+        size: usize,
+        known_as: RunStatus,
+    ) -> (i64, Changes) {
+        let tx = store.transaction().expect("tx");
+        let id = crate::store::runs::finish(&tx, None, r, chrono::Utc::now()).expect("run");
+        let targeted = residual_scanners::coverage::targeted_accounts(&r.coverage);
+        let begun = RunFacts {
+            run_id: id,
+            status: known_as,
+            previous_complete: None,
+            targeted: &targeted,
+            input: r.input_digest.as_deref(),
+        };
+        let mut comparison = Comparison::begin(&tx, &r.system, &begun).expect("begin");
+        for accounts in r.observations.accounts.chunks(size) {
+            let names: HashSet<&str> = accounts.iter().map(|a| a.name.as_str()).collect();
+            let batch = Observations {
+                accounts: accounts.to_vec(),
+                grants: r
+                    .observations
+                    .grants
+                    .iter()
+                    .filter(|g| names.contains(g.account.as_str()))
+                    .cloned()
+                    .collect(),
+                credentials: Vec::new(),
+            };
+            comparison.batch(&tx, &batch).expect("batch");
+        }
+        let previous = crate::store::runs::previous_complete(&tx, &r.system, id).expect("prev");
+        let facts = RunFacts {
+            previous_complete: previous,
+            status: r.status,
+            ..begun
+        };
+        let changes = comparison.finish(&tx, &facts).expect("finish");
+        tx.commit().expect("commit");
+        (id, changes)
+    }
+
+    /// Everything the store holds of observations, one line per row.
+    fn held(store: &Store) -> Vec<String> {
+        let text = |c: &str| format!("COALESCE(CAST({c} AS TEXT), '-')");
+        let columns = |cs: &[&str]| {
+            cs.iter()
+                .map(|c| text(c))
+                .collect::<Vec<_>>()
+                .join(" || '|' || ")
+        };
+        let mut out = Vec::new();
+        for sql in [
+            format!(
+                "SELECT {} FROM observations ORDER BY system, id",
+                columns(&[
+                    "system",
+                    "id",
+                    "type",
+                    "account",
+                    "subject",
+                    "kind",
+                    "active",
+                    "digest",
+                    "first_run",
+                    "last_run",
+                    "gone_run",
+                    "data"
+                ])
+            ),
+            format!(
+                "SELECT {} FROM observation_changes ORDER BY run_id, observation",
+                columns(&["run_id", "observation", "change", "previous"])
+            ),
+            format!(
+                "SELECT {} FROM observation_inputs ORDER BY system",
+                columns(&["system", "input"])
+            ),
+        ] {
+            let mut stmt = store.conn().prepare(&sql).expect("prepare");
+            let rows = stmt
+                .query_map([], |r| r.get::<_, String>(0))
+                .expect("query");
+            out.extend(rows.map(|r| r.expect("row")));
+        }
+        out
+    }
+
+    /// A run handed over in batches writes what the same run compared whole writes: what
+    /// appeared, changed and went, what a partial run saw unchanged, and the input a complete
+    /// run read — also when a run of the very input the store holds turns out partial by its
+    /// end, after its batches were skipped.
+    #[test]
+    fn a_run_compared_in_batches_writes_what_a_run_compared_whole_writes() {
+        let whole_stores = crate::store::testing::stores();
+        let batched_stores = crate::store::testing::stores();
+        for ((_a, mut whole), (_b, mut batched)) in whole_stores.into_iter().zip(batched_stores) {
+            let with = |input: &str, status: RunStatus, accounts: &[Account]| ScanReport {
+                input_digest: Some(input.to_string()),
+                ..report(status, accounts)
+            };
+            let runs = [
+                with(
+                    "sha256:1",
+                    RunStatus::Complete,
+                    &[
+                        account("ann", true),
+                        account("bob", true),
+                        account("cy", true),
+                    ],
+                ),
+                with(
+                    "sha256:2",
+                    RunStatus::Complete,
+                    &[
+                        account("ann", false),
+                        account("cy", true),
+                        account("dan", true),
+                    ],
+                ),
+                with(
+                    "sha256:3",
+                    RunStatus::Partial,
+                    &[account("ann", false), account("eve", true)],
+                ),
+                with(
+                    "sha256:4",
+                    RunStatus::Complete,
+                    &[account("bob", true), account("cy", true)],
+                ),
+                // The same input again, complete, then found partial only by its end.
+                with(
+                    "sha256:4",
+                    RunStatus::Complete,
+                    &[account("bob", true), account("cy", true)],
+                ),
+                with(
+                    "sha256:4",
+                    RunStatus::Partial,
+                    &[account("bob", true), account("cy", true)],
+                ),
+            ];
+            for r in &runs {
+                let (_, one) = run(&mut whole, r);
+                let (_, many) = run_in_batches(&mut batched, r, 1, RunStatus::Complete);
+                assert_eq!(one, many, "{:?}", r.input_digest);
+            }
+            assert_eq!(held(&whole), held(&batched));
         }
     }
 }

@@ -69,6 +69,25 @@ pub fn start(conn: &Connection, scanner: &str, system: &str, at: DateTime<Utc>) 
     })?)
 }
 
+/// The run a recording writes under: `run_id` when its row is still `started` (as [`start`]
+/// committed it), else a new row (the row was finished or taken back meanwhile), as [`finish`]
+/// would do. A run recorded batch by batch needs its id before its first batch.
+pub fn claim(tx: &Transaction, run_id: Option<i64>, report: &ScanReport) -> Result<i64> {
+    if let Some(id) = run_id {
+        let started: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM scan_runs WHERE id = ?1 AND status = 'started'",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(id) = started {
+            return Ok(id);
+        }
+    }
+    start(tx, &report.scanner, &report.system, report.started_at)
+}
+
 /// Takes back a run [`start`]ed that will not be recorded because its input was refused (a bad
 /// export row, a missing repository): such a run changed nothing, so it leaves no row either.
 pub fn abandon(conn: &Connection, run_id: i64) -> Result<()> {
@@ -90,11 +109,41 @@ pub fn finish(
     report: &ScanReport,
     evaluated_at: DateTime<Utc>,
 ) -> Result<i64> {
+    finish_counted(tx, run_id, report, Counts::of(report), evaluated_at)
+}
+
+/// How many accounts, credentials and grants a run saw: what its report holds, or what a run
+/// handed over in batches counted (its report holds none of them by the end).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Counts {
+    pub accounts: usize,
+    pub credentials: usize,
+    pub grants: usize,
+}
+
+impl Counts {
+    pub fn of(report: &ScanReport) -> Counts {
+        let o = &report.observations;
+        Counts {
+            accounts: o.accounts.len(),
+            credentials: o.credentials.len(),
+            grants: o.grants.len(),
+        }
+    }
+}
+
+/// [`finish`] of a run that saw `o` (see [`Counts`]).
+pub fn finish_counted(
+    tx: &Transaction,
+    run_id: Option<i64>,
+    report: &ScanReport,
+    o: Counts,
+    evaluated_at: DateTime<Utc>,
+) -> Result<i64> {
     let id = match run_id {
         Some(id) => id,
         None => start(tx, &report.scanner, &report.system, report.started_at)?,
     };
-    let o = &report.observations;
     let updated = tx.execute(
         "UPDATE scan_runs SET scanner = ?1, system = ?2, status = ?3, started_at = ?4, finished_at = ?5, \
            accounts = ?6, credentials = ?7, grants = ?8, calls = ?9, errors = ?10, evaluated_at = ?11, \
@@ -105,9 +154,9 @@ pub fn finish(
             report.status.as_str(),
             format_time(&report.started_at),
             format_time(&report.finished_at),
-            o.accounts.len() as i64,
-            o.credentials.len() as i64,
-            o.grants.len() as i64,
+            o.accounts as i64,
+            o.credentials as i64,
+            o.grants as i64,
             report.calls as i64,
             serde_json::to_string(&report.errors)?,
             format_time(&evaluated_at),
@@ -118,7 +167,7 @@ pub fn finish(
     )?;
     if updated != 1 {
         // Not started, or already finished: record the run afresh rather than lose it.
-        return finish(tx, None, report, evaluated_at);
+        return finish_counted(tx, None, report, o, evaluated_at);
     }
     Ok(id)
 }

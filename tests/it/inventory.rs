@@ -451,3 +451,67 @@ fn the_first_bad_row_is_reported_when_a_later_record_is_malformed() {
         r.stderr
     );
 }
+
+/// An export is recorded a batch of accounts at a time (10,000), all in the run's one
+/// transaction: a bad row past the first batch takes back what the batches before it wrote,
+/// with an exceptions file that changed meanwhile (synced in the same transaction).
+#[test]
+fn a_bad_row_past_the_first_batch_records_nothing_of_the_batches_before_it() {
+    let sb = setup();
+    scan_export(&sb, 0, &accounts_csv(3), &[]);
+    let id = sb.findings("open")[0]["id"].as_str().unwrap().to_string();
+    sb.write(
+        "exceptions.toml",
+        &format!(
+            "[[exception]]\nfinding = \"{id}\"\nreason = \"shared, rotated\"\napprover = \"sec@example.com\"\nexpires = \"2099-01-01\"\n"
+        ),
+    );
+    sb.write("residual.toml", "exceptions = \"exceptions.toml\"\n");
+    let before = sb.dump();
+    let mut csv = accounts_csv(30_000);
+    csv.push_str("late,sometimes\n");
+    let r = scan_export(&sb, 2, &csv, &[]);
+    assert!(
+        r.stderr.contains("export.csv:30002") && r.stderr.contains("`status`"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(before, sb.dump(), "the refused export changed the store");
+}
+
+/// What a run handed over in batches records is what it saw, across batches: every account
+/// once, each finding once, and what a later complete run no longer sees as gone (and its
+/// findings resolved), whichever batch it was in.
+#[test]
+fn an_export_of_several_batches_records_each_account_once_and_what_went() {
+    let sb = setup();
+    scan_export(&sb, 0, &accounts_csv(60_000), &[]);
+    assert_eq!(count(&sb, "SELECT COUNT(*) FROM observations"), 60_000);
+    assert_eq!(
+        count(&sb, "SELECT COUNT(*) FROM findings WHERE state = 'open'"),
+        60_000
+    );
+    // Every 20th account went: some in each batch.
+    let mut kept = String::from("account,status\n");
+    for i in (0..60_000).filter(|i| i % 20 != 0) {
+        kept.push_str(&format!("u{i},active\n"));
+    }
+    scan_export(&sb, 0, &kept, &[]);
+    assert_eq!(
+        count(
+            &sb,
+            "SELECT COUNT(*) FROM observations WHERE gone_run IS NOT NULL"
+        ),
+        3_000
+    );
+    assert_eq!(
+        count(
+            &sb,
+            "SELECT COUNT(*) FROM findings WHERE state = 'resolved'"
+        ),
+        3_000
+    );
+    let runs = sb.ok(&["runs", "--format", "json"]).json();
+    assert_eq!(runs[0]["accounts"], 57_000);
+    assert_eq!(runs[1]["accounts"], 60_000);
+}

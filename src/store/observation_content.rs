@@ -275,6 +275,29 @@ fn is_full(data: &str) -> bool {
     !data.starts_with("{\"k\":")
 }
 
+/// A grant folded into its account's content, as a grant of `account` again.
+fn unfold(account: &str, g: FoldedGrant) -> Grant {
+    match g {
+        FoldedGrant::Group(t) => Grant {
+            account: account.to_string(),
+            kind: GrantKind::Group,
+            target: t.into_owned(),
+            attributes: BTreeMap::new(),
+            facets: GrantFacets::default(),
+        },
+        FoldedGrant::Other { k, t, a, f } => {
+            let attributes = a.into_owned();
+            Grant {
+                account: account.to_string(),
+                kind: k,
+                target: t.into_owned(),
+                facets: grant_facets(k, &attributes, f),
+                attributes,
+            }
+        }
+    }
+}
+
 /// Reads stored content back, given the row's type, account and subject.
 pub(super) fn decode(
     row_type: RowType,
@@ -295,28 +318,7 @@ pub(super) fn decode(
     Ok(match row_type {
         RowType::Account => {
             let c: AccountContent = serde_json::from_str(data)?;
-            let grants =
-                c.g.into_iter()
-                    .map(|g| match g {
-                        FoldedGrant::Group(t) => Grant {
-                            account: account.to_string(),
-                            kind: GrantKind::Group,
-                            target: t.into_owned(),
-                            attributes: BTreeMap::new(),
-                            facets: GrantFacets::default(),
-                        },
-                        FoldedGrant::Other { k, t, a, f } => {
-                            let attributes = a.into_owned();
-                            Grant {
-                                account: account.to_string(),
-                                kind: k,
-                                target: t.into_owned(),
-                                facets: grant_facets(k, &attributes, f),
-                                attributes,
-                            }
-                        }
-                    })
-                    .collect();
+            let grants = c.g.into_iter().map(|g| unfold(account, g)).collect();
             let a = Account {
                 name: account.to_string(),
                 kind: c.k,

@@ -161,29 +161,7 @@ pub(crate) fn connect(
         }
     }
     // Why a password file that exists was not used, told with a refused login.
-    let mut passfile_note = None;
-    if config.get_password().is_none() {
-        if let Some(pw) = std::env::var_os("PGPASSWORD").filter(|p| !p.is_empty()) {
-            config.password(pw.to_string_lossy().as_bytes());
-        } else {
-            match password_from_file(&config, passfile.as_deref()).map_err(|(file, source)| {
-                ConnectError::PassFile {
-                    url: shown.clone(),
-                    file,
-                    source,
-                }
-            })? {
-                FilePassword::Found(pw) => {
-                    config.password(pw.as_bytes());
-                }
-                FilePassword::Ignored(note) => {
-                    tracing::warn!("{note}");
-                    passfile_note = Some(note);
-                }
-                FilePassword::None => {}
-            }
-        }
-    }
+    let passfile_note = set_password(&mut config, passfile.as_deref(), &shown)?;
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(Duration::from_secs(10));
     }
@@ -269,6 +247,39 @@ fn take_option(url: &str, name: &str) -> (String, Option<String>) {
         format!("{base}?{}", kept.join("&"))
     };
     (url, value)
+}
+
+/// Sets `config`'s password when the URL has none: from `PGPASSWORD`, else the password file.
+/// Returns why a password file that exists was not used, if it was not.
+fn set_password(
+    config: &mut tokio_postgres::Config,
+    passfile: Option<&str>,
+    shown: &str,
+) -> std::result::Result<Option<String>, ConnectError> {
+    if config.get_password().is_some() {
+        return Ok(None);
+    }
+    if let Some(pw) = std::env::var_os("PGPASSWORD").filter(|p| !p.is_empty()) {
+        config.password(pw.to_string_lossy().as_bytes());
+        return Ok(None);
+    }
+    let found =
+        password_from_file(config, passfile).map_err(|(file, source)| ConnectError::PassFile {
+            url: shown.to_string(),
+            file,
+            source,
+        })?;
+    match found {
+        FilePassword::Found(pw) => {
+            config.password(pw.as_bytes());
+            Ok(None)
+        }
+        FilePassword::Ignored(note) => {
+            tracing::warn!("{note}");
+            Ok(Some(note))
+        }
+        FilePassword::None => Ok(None),
+    }
 }
 
 /// What a password file gave for a connection.

@@ -293,7 +293,7 @@ struct Names {
         std::collections::hash_map::RandomState,
         std::collections::hash_map::RandomState,
     ),
-    seen: std::collections::HashSet<u128, std::hash::BuildHasherDefault<Low64>>,
+    seen: std::collections::HashSet<u128, std::hash::BuildHasherDefault<crate::Prehashed>>,
 }
 
 impl Names {
@@ -302,26 +302,6 @@ impl Names {
         let key =
             (u128::from(self.keys.0.hash_one(name)) << 64) | u128::from(self.keys.1.hash_one(name));
         self.seen.insert(key)
-    }
-}
-
-/// A hasher for keys that are keyed hashes already: the set takes their low half as it is.
-#[derive(Default)]
-struct Low64(u64);
-
-impl std::hash::Hasher for Low64 {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-
-    fn write_u128(&mut self, n: u128) {
-        self.0 = n as u64;
     }
 }
 

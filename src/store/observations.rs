@@ -16,32 +16,14 @@
 use super::db::{params, Connection, OptionalExtension, Transaction};
 use super::observation_content::{self as content, Decoded, RowType};
 use super::Result;
-use residual_scanners::{ByAccount, Credential, CredentialKind, Grant, Observations, RunStatus};
+use residual_scanners::{
+    ByAccount, Credential, CredentialKind, Grant, Observations, Prehashed, RunStatus,
+};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
 
-/// A hasher for keys that are hashes already ([`key_of`]): a map takes their low half as it is
-/// instead of hashing a million keys a second time.
-#[derive(Default)]
-struct Prehashed(u64);
-
-impl Hasher for Prehashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-
-    fn write_u128(&mut self, n: u128) {
-        self.0 = n as u64;
-    }
-}
-
+// Keys are hashes already ([`key_of`]): maps take them as they are.
 type KeyMap<V> = HashMap<u128, V, BuildHasherDefault<Prehashed>>;
 type KeySet = HashSet<u128, BuildHasherDefault<Prehashed>>;
 

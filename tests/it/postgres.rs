@@ -408,17 +408,24 @@ fn sslmode_require_connects_to_a_tls_server() {
     verified_head(&sb);
 }
 
-#[test]
-fn a_wrong_password_is_an_error_naming_host_and_user_and_never_the_password() {
-    let Some(server) = residual_test_support::postgres::server() else {
-        return;
-    };
-    let Some(login) = server.password_login() else {
+/// The test server's role that logs in with a password; `None` (the test skips) when there is
+/// no server, or no such role where PostgreSQL is not required.
+fn password_login() -> Option<residual_test_support::postgres::PasswordLogin> {
+    let server = residual_test_support::postgres::server()?;
+    let login = server.password_login();
+    if login.is_none() {
         assert!(
             !residual_test_support::postgres::required(),
             "the test server has no password group"
         );
         eprintln!("note: the test PostgreSQL server has no password login: skipped");
+    }
+    login
+}
+
+#[test]
+fn a_wrong_password_is_an_error_naming_host_and_user_and_never_the_password() {
+    let Some(login) = password_login() else {
         return;
     };
     let wrong = "wrong-pw-Zq81x";
@@ -459,14 +466,7 @@ fn a_wrong_password_is_an_error_naming_host_and_user_and_never_the_password() {
 #[test]
 fn a_password_file_gives_the_password_and_one_others_may_read_is_ignored_as_libpq_does() {
     use std::os::unix::fs::PermissionsExt;
-    let Some(server) = residual_test_support::postgres::server() else {
-        return;
-    };
-    let Some(login) = server.password_login() else {
-        assert!(
-            !residual_test_support::postgres::required(),
-            "the test server has no password group"
-        );
+    let Some(login) = password_login() else {
         return;
     };
     let probe = pg_sandbox(&login.url);

@@ -318,6 +318,17 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     -- then: compact observation content
     "#,
+    // 12: a first appearance is read from `first_run` instead of a change row each (a first sweep
+    // of a million accounts wrote a million rows that said only that; store::observations). Rows
+    // of an `appeared` that `first_run` already says go; a return after going keeps its row (it
+    // holds the content from before), and so does a first appearance whose `first_run` a return
+    // moved on (builds before this one did).
+    r#"
+    DELETE FROM observation_changes WHERE change = 'appeared' AND previous IS NULL
+        AND EXISTS (SELECT 1 FROM scan_runs r JOIN observations o ON o.system = r.system
+                    WHERE r.id = observation_changes.run_id AND o.id = observation_changes.observation
+                      AND o.first_run = observation_changes.run_id);
+    "#,
 ];
 
 /// The marker of the migration whose content `after` rewrites (matched by text, not by number,
@@ -474,6 +485,84 @@ mod tests {
         assert!(known.commits.contains(&parse(&commit)));
         assert!(known.blobs.contains(&parse(&blob)));
         assert_eq!(known.blobs.len(), 1);
+    }
+
+    /// A store that wrote a change row for every first appearance keeps only the rows
+    /// `first_run` does not say: returns (with the content from before), and a first appearance
+    /// whose `first_run` an older build moved on to a return. History reads back the same.
+    #[test]
+    fn appeared_rows_that_first_run_says_go() {
+        let mut conn = Connection::open_in_memory().expect("in-memory sqlite");
+        schema_of_version(&conn, 11);
+        let run = |id: i64| {
+            format!(
+                "INSERT INTO scan_runs (id, scanner, system, status, started_at, finished_at, accounts, \
+                   credentials, grants, calls, errors) VALUES ({id}, 'inventory', 'inventory:crm', 'complete', \
+                   '2026-06-01T00:00:00Z', '2026-06-01T00:00:00Z', 1, 0, 0, 0, '[]');"
+            )
+        };
+        let obs = |id: i64, name: &str, first: i64, last: i64| {
+            format!(
+                "INSERT INTO observations VALUES ('inventory:crm', {id}, 'account', '{name}', '{name}', 'user', 1, 0, \
+                   {first}, {last}, NULL, '{{}}');"
+            )
+        };
+        let change = |run: i64, id: i64, change: &str, previous: &str| {
+            format!("INSERT INTO observation_changes VALUES ({run}, {id}, '{change}', {previous});")
+        };
+        conn.execute_batch(
+            &[
+                run(1),
+                run(2),
+                run(3),
+                // ann: appeared in run 2, still there.
+                obs(1, "ann", 2, 3),
+                change(2, 1, "appeared", "NULL"),
+                // ben: appeared in 1, went in 2, came back in 3 (an older build moved first_run).
+                obs(2, "ben", 3, 3),
+                change(1, 2, "appeared", "NULL"),
+                change(2, 2, "gone", "NULL"),
+                change(3, 2, "appeared", "'{}'"),
+            ]
+            .concat(),
+        )
+        .expect("old rows");
+        let before: Vec<Vec<(String, String, bool)>> = (2..=3)
+            .map(|id| {
+                crate::store::observations::changes_of_run(&conn, id)
+                    .expect("history")
+                    .into_iter()
+                    .map(|c| (c.subject, c.change, c.previous.is_some()))
+                    .collect()
+            })
+            .collect();
+
+        migrate(&mut conn, Path::new(":memory:")).expect("migrate");
+
+        let left: Vec<(i64, i64)> = {
+            let mut stmt = conn
+                .prepare("SELECT run_id, observation FROM observation_changes ORDER BY 1, 2")
+                .expect("prepare");
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .expect("query");
+            rows.collect::<crate::store::db::Result<_>>().expect("rows")
+        };
+        assert_eq!(
+            left,
+            [(1, 2), (2, 2), (3, 2)],
+            "only ann's first appearance went"
+        );
+        let after: Vec<Vec<(String, String, bool)>> = (2..=3)
+            .map(|id| {
+                crate::store::observations::changes_of_run(&conn, id)
+                    .expect("history")
+                    .into_iter()
+                    .map(|c| (c.subject, c.change, c.previous.is_some()))
+                    .collect()
+            })
+            .collect();
+        assert_eq!(after, before, "the history kept reads back the same");
     }
 
     /// A store that kept a full copy of every observation per run keeps what its latest complete

@@ -4,8 +4,10 @@
 //! of an account the scanner did not list — keyed by (system, type, account, subject, kind), with
 //! the run that first saw it, the last run known to have seen it, the complete run that no longer
 //! saw it (`gone_run`), a digest of its content and the content as last seen. Each run adds one
-//! `observation_changes` row per observation that appeared, changed or went; a change row keeps
-//! the content from before the change, so history reads back from the current content.
+//! `observation_changes` row per observation that changed, went or came back after it went; a
+//! change row keeps the content from before the change, so history reads back from the current
+//! content. A first appearance has no row: `first_run` is it (a first sweep of a million accounts
+//! would otherwise write a million rows that say only that).
 //!
 //! An observation still present (`gone_run` NULL) was seen by every complete run of its system
 //! since it appeared — a complete run that missed it would have marked it gone — so a complete
@@ -147,8 +149,9 @@ impl<'t> Writer<'t> {
                 "UPDATE observations SET active = ?3, digest = ?4, data = ?5, last_run = ?6 \
                  WHERE system = ?1 AND id = ?2",
             )?,
+            // `first_run` stays the run that first saw it: its first `appeared` is read from it.
             reappear: tx.prepare(
-                "UPDATE observations SET active = ?3, digest = ?4, data = ?5, first_run = ?6, last_run = ?6, \
+                "UPDATE observations SET active = ?3, digest = ?4, data = ?5, last_run = ?6, \
                    gone_run = NULL WHERE system = ?1 AND id = ?2",
             )?,
             seen: tx.prepare("UPDATE observations SET last_run = ?3 WHERE system = ?1 AND id = ?2")?,
@@ -361,7 +364,7 @@ impl Comparison {
                     run_id,
                     text
                 ])?;
-                w.change.execute(params![run_id, self.max_id, "appeared"])?;
+                // No change row: `first_run` says when it appeared (see `changes_of_run`).
                 self.changes.appeared += 1;
             }
             Some(k) if k.gone => {
@@ -573,15 +576,34 @@ pub struct Change {
     pub current: String,
 }
 
-/// The changes run `run_id` made, in the order of the observations they concern.
+/// The changes run `run_id` made, in the order of the observations they concern: its change
+/// rows, and an `appeared` for each observation whose `first_run` it is — unless the run is older
+/// than the history [`prune`] keeps (whose cutoff only moves forward, so the one read here is the
+/// one the last prune used). Reads every observation of the run's system: for history, not a hot
+/// path.
 pub fn changes_of_run(conn: &Connection, run_id: i64) -> Result<Vec<Change>> {
+    let system: Option<String> = conn
+        .query_row(
+            "SELECT system FROM scan_runs WHERE id = ?1",
+            [run_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(system) = system else {
+        return Ok(Vec::new());
+    };
+    let kept_from = super::runs::history_cutoff(conn, &system)?.unwrap_or(0);
     let mut stmt = conn.prepare(
-        "SELECT c.run_id, o.type, o.account, o.subject, o.kind, c.change, c.previous, o.data \
-         FROM observation_changes c JOIN scan_runs r ON r.id = c.run_id \
-         JOIN observations o ON o.system = r.system AND o.id = c.observation \
-         WHERE c.run_id = ?1 ORDER BY c.observation",
+        "SELECT c.run_id, o.type, o.account, o.subject, o.kind, c.change, c.previous, o.data, o.id \
+         FROM observation_changes c JOIN observations o ON o.system = ?2 AND o.id = c.observation \
+         WHERE c.run_id = ?1 \
+         UNION ALL \
+         SELECT o.first_run, o.type, o.account, o.subject, o.kind, 'appeared', NULL, o.data, o.id \
+         FROM observations o WHERE o.system = ?2 AND o.first_run = ?1 AND ?1 >= ?3 \
+           AND NOT EXISTS (SELECT 1 FROM observation_changes c WHERE c.run_id = ?1 AND c.observation = o.id) \
+         ORDER BY 9",
     )?;
-    let rows = stmt.query_map([run_id], |r| {
+    let rows = stmt.query_map(params![run_id, system, kept_from], |r| {
         let row_type: String = r.get(1)?;
         let account: String = r.get(2)?;
         let subject: String = r.get(3)?;
@@ -930,6 +952,45 @@ mod tests {
         }
     }
 
+    /// A first sweep writes no change rows: what appeared is read back from `first_run`, in
+    /// the order of the observations, beside the rows a later run writes.
+    #[test]
+    fn a_first_appearance_writes_no_change_row_and_reads_back_from_first_run() {
+        for (_dir, mut store) in crate::store::testing::stores() {
+            let (first, changes) = run(
+                &mut store,
+                &report(
+                    RunStatus::Complete,
+                    &[account("ann", true), account("ben", true)],
+                ),
+            );
+            assert_eq!(changes.appeared, 2);
+            assert_eq!(count(&store, "SELECT COUNT(*) FROM observation_changes"), 0);
+            let (second, _) = run(
+                &mut store,
+                &report(
+                    RunStatus::Complete,
+                    &[account("ann", false), account("cat", true)],
+                ),
+            );
+            assert_eq!(
+                count(&store, "SELECT COUNT(*) FROM observation_changes"),
+                2,
+                "ann changed, ben went; cat's appearance is its first_run"
+            );
+            let history = |id| {
+                changes_of_run(store.conn(), id)
+                    .expect("history")
+                    .into_iter()
+                    .map(|c| format!("{} {}", c.subject, c.change))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(history(first), ["ann appeared", "ben appeared"]);
+            assert_eq!(history(second), ["ann changed", "ben gone", "cat appeared"]);
+            assert!(history(second + 1).is_empty(), "no such run");
+        }
+    }
+
     #[test]
     fn a_partial_run_records_what_it_saw_and_marks_nothing_gone() {
         for (_dir, mut store) in crate::store::testing::stores() {
@@ -978,7 +1039,7 @@ mod tests {
     fn an_observation_that_returns_appears_again_in_the_same_row() {
         for (_dir, mut store) in crate::store::testing::stores() {
             let ann = [account("ann", true)];
-            run(&mut store, &report(RunStatus::Complete, &ann));
+            let (first_in, _) = run(&mut store, &report(RunStatus::Complete, &ann));
             let (gone_in, _) = run(&mut store, &report(RunStatus::Complete, &[]));
             let (back_in, changes) = run(&mut store, &report(RunStatus::Complete, &ann));
             assert_eq!(changes.appeared, 1);
@@ -990,16 +1051,34 @@ mod tests {
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
                 .expect("ann");
-            assert_eq!((first, last, gone), (back_in, back_in, None));
+            assert_eq!((first, last, gone), (first_in, back_in, None));
             assert!(gone_in < back_in);
             assert_eq!(count(&store, "SELECT COUNT(*) FROM observations"), 1);
+            let history = |id| {
+                changes_of_run(store.conn(), id)
+                    .expect("history")
+                    .into_iter()
+                    .map(|c| (c.change, c.previous.is_some()))
+                    .collect::<Vec<_>>()
+            };
+            assert!(
+                history(first_in).is_empty(),
+                "older than the {} complete runs whose history is kept",
+                crate::store::runs::KEEP_COMPLETE_RUNS
+            );
+            assert_eq!(history(gone_in), [("gone".to_string(), false)]);
+            assert_eq!(
+                history(back_in),
+                [("appeared".to_string(), true)],
+                "once, with the content from before it went"
+            );
         }
     }
 
     #[test]
     fn pruning_keeps_what_is_present_and_drops_old_history() {
         for (_dir, mut store) in crate::store::testing::stores() {
-            run(
+            let (first, _) = run(
                 &mut store,
                 &report(
                     RunStatus::Complete,
@@ -1018,6 +1097,10 @@ mod tests {
             prune(&tx, "inventory:crm", third).expect("prune");
             tx.commit().expect("commit");
             assert!(changes_of_run(store.conn(), second).expect("h").is_empty());
+            assert!(
+                changes_of_run(store.conn(), first).expect("h").is_empty(),
+                "ann's first appearance is pruned history too"
+            );
             let subjects: Vec<String> = latest_complete(store.conn(), "inventory:crm")
                 .expect("latest")
                 .expect("some")

@@ -63,9 +63,11 @@ pub fn read(
 /// Judges every case after a write and records the ones whose state changed, in a transaction
 /// of its own.
 pub fn sync(store: &mut Store, scope: &CaseScope, now: DateTime<Utc>) -> Result<Vec<CaseChange>> {
+    let started = std::time::Instant::now();
     let tx = store.transaction()?;
     let changes = cases::judge_and_record(&tx, now, |facts| judge_all(facts, scope, now))?;
     tx.commit().map_err(crate::store::StoreError::from)?;
+    tracing::debug!(elapsed = ?started.elapsed(), changed = changes.len(), "cases judged");
     Ok(changes)
 }
 

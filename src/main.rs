@@ -13,6 +13,12 @@ use residual::config::Config;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+// mimalloc rather than the system's malloc: a sweep allocates and frees millions of small strings
+// (rows, names, evidence), and glibc's malloc and free were about a third of the CPU of an
+// unchanged 1M-row inventory run (perf; figures in benches/README.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()

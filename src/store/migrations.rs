@@ -527,15 +527,19 @@ mod tests {
             .concat(),
         )
         .expect("old rows");
-        let before: Vec<Vec<(String, String, bool)>> = (2..=3)
-            .map(|id| {
-                crate::store::observations::changes_of_run(&conn, id)
-                    .expect("history")
-                    .into_iter()
-                    .map(|c| (c.subject, c.change, c.previous.is_some()))
-                    .collect()
-            })
-            .collect();
+        // Runs 2 and 3: run 1 is older than the history a store keeps.
+        let history = |conn: &Connection| -> Vec<Vec<(String, String, bool)>> {
+            (2..=3)
+                .map(|id| {
+                    crate::store::observations::changes_of_run(conn, id)
+                        .expect("history")
+                        .into_iter()
+                        .map(|c| (c.subject, c.change, c.previous.is_some()))
+                        .collect()
+                })
+                .collect()
+        };
+        let before = history(&conn);
 
         migrate(&mut conn, Path::new(":memory:")).expect("migrate");
 
@@ -553,16 +557,11 @@ mod tests {
             [(1, 2), (2, 2), (3, 2)],
             "only ann's first appearance went"
         );
-        let after: Vec<Vec<(String, String, bool)>> = (2..=3)
-            .map(|id| {
-                crate::store::observations::changes_of_run(&conn, id)
-                    .expect("history")
-                    .into_iter()
-                    .map(|c| (c.subject, c.change, c.previous.is_some()))
-                    .collect()
-            })
-            .collect();
-        assert_eq!(after, before, "the history kept reads back the same");
+        assert_eq!(
+            history(&conn),
+            before,
+            "the history kept reads back the same"
+        );
     }
 
     /// A store that kept a full copy of every observation per run keeps what its latest complete

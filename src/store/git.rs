@@ -117,45 +117,40 @@ mod tests {
         Oid([n; OID_LEN])
     }
 
-    fn conn() -> Connection {
-        let conn = Connection::open_in_memory().expect("in-memory sqlite");
-        conn.execute_batch(
-            "CREATE TABLE git_object_sets (repo TEXT NOT NULL, kind TEXT NOT NULL,
-             seq INTEGER NOT NULL, oids BLOB NOT NULL, PRIMARY KEY (repo, kind, seq)) WITHOUT ROWID;",
-        )
-        .expect("schema");
-        conn
-    }
-
     #[test]
     fn sets_round_trip_per_repository_and_compact() {
-        let mut conn = conn();
-        for run in 0..(COMPACT_AFTER as u8 + 3) {
-            let tx = conn.transaction().expect("tx");
-            remember(&tx, "git:a", &[oid(run)], &[oid(run), oid(200)]).expect("remember");
+        for (_dir, mut store) in crate::store::testing::stores() {
+            for run in 0..(COMPACT_AFTER as u8 + 3) {
+                let tx = store.transaction().expect("tx");
+                remember(&tx, "git:a", &[oid(run)], &[oid(run), oid(200)]).expect("remember");
+                tx.commit().expect("commit");
+            }
+            let tx = store.transaction().expect("tx");
+            remember(&tx, "git:b", &[oid(250)], &[]).expect("remember");
             tx.commit().expect("commit");
+
+            let a = known(store.conn(), "git:a").expect("known");
+            assert_eq!(a.commits.len(), COMPACT_AFTER as usize + 3);
+            assert_eq!(a.blobs.len(), COMPACT_AFTER as usize + 4);
+            assert!(!a.commits.contains(&oid(250)));
+            let sets: i64 = store
+                .conn()
+                .query_row(
+                    "SELECT COUNT(*) FROM git_object_sets WHERE repo = 'git:a'",
+                    [],
+                    |r| r.get(0),
+                )
+                .expect("count");
+            assert!(sets <= 2 * COMPACT_AFTER, "{sets} sets were not compacted");
+
+            let tx = store.transaction().expect("tx");
+            forget(&tx, "git:a").expect("forget");
+            tx.commit().expect("commit");
+            assert!(known(store.conn(), "git:a").expect("known").is_empty());
+            assert_eq!(
+                known(store.conn(), "git:b").expect("known").commits.len(),
+                1
+            );
         }
-        let tx = conn.transaction().expect("tx");
-        remember(&tx, "git:b", &[oid(250)], &[]).expect("remember");
-        tx.commit().expect("commit");
-
-        let a = known(&conn, "git:a").expect("known");
-        assert_eq!(a.commits.len(), COMPACT_AFTER as usize + 3);
-        assert_eq!(a.blobs.len(), COMPACT_AFTER as usize + 4);
-        assert!(!a.commits.contains(&oid(250)));
-        let sets: i64 = conn
-            .query_row(
-                "SELECT COUNT(*) FROM git_object_sets WHERE repo = 'git:a'",
-                [],
-                |r| r.get(0),
-            )
-            .expect("count");
-        assert!(sets <= 2 * COMPACT_AFTER, "{sets} sets were not compacted");
-
-        let tx = conn.transaction().expect("tx");
-        forget(&tx, "git:a").expect("forget");
-        tx.commit().expect("commit");
-        assert!(known(&conn, "git:a").expect("known").is_empty());
-        assert_eq!(known(&conn, "git:b").expect("known").commits.len(), 1);
     }
 }

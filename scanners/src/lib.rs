@@ -56,7 +56,7 @@ pub use ci_variable::{NoMatcher, ValueMatch, ValueMatcher};
 pub use facets::{CredentialFacets, GrantFacets};
 pub use prehashed::Prehashed;
 pub use rest::{RestError, RestPolicy};
-pub use sweep::{sweep, sweep_aws_iam_users, SweepError, Target};
+pub use sweep::{error_chain, sweep, sweep_aws_iam_users, SweepError, Target};
 pub use system_id::SystemId;
 
 use chrono::{DateTime, Utc};

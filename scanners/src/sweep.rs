@@ -116,7 +116,7 @@ fn sweep_inventory(system: &str, file: &std::path::Path) -> Result<ScanReport, S
 }
 
 /// `error: its source: its source's source`, the way the command line prints error chains.
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

@@ -135,6 +135,22 @@ fn fires(found: &[(RuleId, String)], rule: RuleId) -> bool {
 const IAM: &str = "aws-iam:123456789012";
 const GITHUB: &str = "github:acme";
 
+/// What IAM knows of the example key: ann's (E1), live or not.
+fn anns_key_in_iam(live: bool) -> CredentialFacts {
+    CredentialFacts {
+        by_id: HashMap::from([(
+            "AKIAEXAMPLEKEY".to_string(),
+            CredentialFact {
+                live: Some(live),
+                system: Some(IAM.into()),
+                account: Some("ann".into()),
+                employee_id: Some("E1".into()),
+            },
+        )]),
+        ..Default::default()
+    }
+}
+
 #[test]
 fn an_enabled_account_of_a_leaver_is_leaver_active_account_and_a_disabled_one_is_not() {
     let found = raised(
@@ -315,18 +331,7 @@ fn a_secret_a_leaver_committed_is_leaver_secret_in_git_unless_it_was_seen_dead()
     };
     let found = raised("git:repo", committed(), &Default::default());
     assert!(fires(&found, RuleId::LeaverSecretInGit), "{found:?}");
-    let dead = CredentialFacts {
-        by_id: HashMap::from([(
-            "AKIAEXAMPLEKEY".to_string(),
-            CredentialFact {
-                live: Some(false),
-                system: Some(IAM.into()),
-                account: Some("ann".into()),
-                employee_id: Some("E1".into()),
-            },
-        )]),
-        ..Default::default()
-    };
+    let dead = anns_key_in_iam(false);
     let found = raised("git:repo", committed(), &dead);
     assert!(!fires(&found, RuleId::LeaverSecretInGit), "{found:?}");
 }
@@ -706,18 +711,7 @@ fn a_verified_secrets_evidence_is_as_it_was_before_typed_facets() {
         VerdictKind::Live,
         Some("arn:aws:iam::123456789012:user/ann"),
     );
-    let facts = CredentialFacts {
-        by_id: HashMap::from([(
-            "AKIAEXAMPLEKEY".to_string(),
-            CredentialFact {
-                live: Some(true),
-                system: Some(IAM.into()),
-                account: Some("ann".into()),
-                employee_id: Some("E1".into()),
-            },
-        )]),
-        ..Default::default()
-    };
+    let facts = anns_key_in_iam(true);
     let found = evidence_of(
         "git:repo",
         obs(vec![user("ben@example.com")], vec![secret], vec![]),
@@ -782,18 +776,7 @@ fn a_ci_variable_holding_a_leavers_key_has_the_evidence_it_had_before_typed_face
         })),
         verification: None,
     };
-    let facts = CredentialFacts {
-        by_id: HashMap::from([(
-            "AKIAEXAMPLEKEY".to_string(),
-            CredentialFact {
-                live: Some(true),
-                system: Some(IAM.into()),
-                account: Some("ann".into()),
-                employee_id: Some("E1".into()),
-            },
-        )]),
-        ..Default::default()
-    };
+    let facts = anns_key_in_iam(true);
     let found = evidence_of(
         GITHUB,
         obs(vec![], vec![v], vec![]),

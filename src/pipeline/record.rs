@@ -89,13 +89,7 @@ pub fn unreadable_export(
     started_at: chrono::DateTime<chrono::Utc>,
     e: &dyn std::error::Error,
 ) -> ScanReport {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
+    let text = residual_scanners::error_chain(e);
     ScanReport::failed(
         inventory::SCANNER,
         format!("{}:{system}", inventory::SCANNER),

@@ -57,7 +57,7 @@ pub fn scan_run(
     };
     let changes = observations::record(&tx, system, &facts, &report.observations)?;
     tracing::debug!(elapsed = ?started.elapsed(), ?changes, "observations written");
-    let basis = observations::input_key(&facts).map(|input| format!("{input}; {linked_by}"));
+    let basis = link_basis(&facts, linked_by);
     links::record_from(
         &tx,
         system,
@@ -164,7 +164,7 @@ impl<'s> BatchedRun<'s> {
             input: report.input_digest.as_deref(),
         };
         let comparison = observations::Comparison::begin(&tx, &report.system, &facts)?;
-        let basis = observations::input_key(&facts).map(|input| format!("{input}; {linked_by}"));
+        let basis = link_basis(&facts, linked_by);
         let links = if links::recorded_from(&tx, &report.system, basis.as_deref())? {
             None
         } else {
@@ -243,7 +243,7 @@ impl<'s> BatchedRun<'s> {
         };
         let changes = comparison.finish(&tx, &facts)?;
         tracing::debug!(elapsed = ?started.elapsed(), ?changes, "observations finished");
-        let basis = observations::input_key(&facts).map(|input| format!("{input}; {linked_by}"));
+        let basis = link_basis(&facts, &linked_by);
         let pending = pending.unwrap_or_default();
         links::record_pending(&tx, &system, run_id, &pending, basis.as_deref())?;
         drop(pending);
@@ -289,4 +289,11 @@ fn units(report: &ScanReport, covered: bool) -> Vec<String> {
         .filter(|u| u.is_covered() == covered)
         .map(|u| u.name.clone())
         .collect()
+}
+
+/// What a run's links were made from, as `link_inputs` remembers it: the input its observations
+/// came from and what linking used (`linked_by`: HR snapshot and policy); `None` when the run
+/// read no input whole. The same basis again means the same links.
+fn link_basis(facts: &observations::RunFacts, linked_by: &str) -> Option<String> {
+    observations::input_key(facts).map(|input| format!("{input}; {linked_by}"))
 }

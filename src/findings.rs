@@ -528,7 +528,7 @@ mod tests {
             unit: "accounts".into(),
             employee_id: Some("E1".into()),
             live: Some(true),
-            evidence: "{}".into(),
+            evidence: crate::evidence_text::EvidenceText::from_json("{}"),
             remediation_template: std::sync::Arc::from("disable {account}"),
         }
     }

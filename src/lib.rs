@@ -16,6 +16,7 @@ pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod evaluate;
+pub mod evidence_text;
 pub mod exceptions;
 pub mod facts;
 pub mod findings;

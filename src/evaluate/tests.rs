@@ -644,7 +644,7 @@ fn evidence_of(
     .candidates
     .into_iter()
     .filter(|c| c.rule == rule)
-    .map(|c| c.evidence)
+    .map(|c| c.evidence.json().into_owned())
     .collect()
 }
 

@@ -113,7 +113,8 @@ fn from_row(r: &super::db::Row, texts: &RemediationTexts) -> super::db::Result<F
         resolved_at: r.get(11)?,
         resolved_by_run: r.get(12)?,
         exception_id: r.get(13)?,
-        evidence: serde_json::from_str(&evidence).unwrap_or(serde_json::Value::Null),
+        evidence: serde_json::from_str(&crate::evidence_text::unpack(&evidence))
+            .unwrap_or(serde_json::Value::Null),
         remediation,
         unit: r.get(17)?,
     })
@@ -223,7 +224,7 @@ fn content_of(c: &Candidate, remediation: &str) -> i64 {
         c.severity.as_str(),
         c.employee_id.as_deref().unwrap_or("\u{0}"),
         live,
-        c.evidence.as_str(),
+        &*c.evidence.json(),
         remediation,
     ] {
         h.update(part.as_bytes());
@@ -337,6 +338,7 @@ impl<'t> Writer<'t> {
         let remediation = c.remediation();
         let content = content_of(c, &remediation);
         let live = c.live.map(i64::from);
+        let evidence = c.evidence.packed();
         if insert {
             let text = self.text(&c.remediation_template)?;
             self.insert.execute(params![
@@ -352,7 +354,7 @@ impl<'t> Writer<'t> {
                 at,
                 run,
                 exception,
-                c.evidence,
+                evidence,
                 content,
                 c.unit,
                 text
@@ -367,7 +369,7 @@ impl<'t> Writer<'t> {
                 at,
                 run,
                 exception,
-                c.evidence,
+                evidence,
                 remediation,
                 content,
                 c.unit
@@ -583,4 +585,90 @@ pub fn systems(conn: &Connection) -> Result<Vec<String>> {
         conn.prepare("SELECT system FROM findings UNION SELECT system FROM scan_runs ORDER BY 1")?;
     let rows = stmt.query_map([], |r| r.get(0))?;
     Ok(rows.collect::<super::db::Result<_>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence_text::EvidenceText;
+    use crate::findings::finding_id;
+    use crate::severity::Severity;
+    use crate::store::Store;
+
+    const EVIDENCE: &str = concat!(
+        r#"{"account":{"attributes":{},"created_at":"2024-01-01T00:00:00Z","enabled":true,"#,
+        r#""kind":"user","last_used_at":"2026-11-15T08:00:00Z","name":"ann"},"#,
+        r#""person":{"departed_at":"2026-05-13T00:00:00Z","email":"ann@example.com","#,
+        r#""employee_id":"E1","link":{"confidence":0.9,"method":"email"},"status":"leaver"}}"#
+    );
+
+    fn ann() -> Candidate {
+        Candidate {
+            rule: crate::rule_id::RuleId::LeaverActiveAccount,
+            severity: Severity::High,
+            system: "inventory:crm".into(),
+            account: "ann".into(),
+            subject: "ann".into(),
+            unit: "accounts".into(),
+            employee_id: Some("E1".into()),
+            live: Some(true),
+            evidence: EvidenceText::from_json(EVIDENCE),
+            remediation_template: std::sync::Arc::from("disable {account}"),
+        }
+    }
+
+    fn stored(store: &Store) -> String {
+        store
+            .conn()
+            .query_row("SELECT evidence FROM findings", [], |r| r.get(0))
+            .expect("evidence")
+    }
+
+    fn listed(store: &Store) -> serde_json::Value {
+        let all = list(store.conn(), &Filter::default()).expect("list");
+        assert_eq!(all.len(), 1);
+        all[0].evidence.clone()
+    }
+
+    /// Evidence is stored packed, at well under half its JSON, and reads back as the JSON it
+    /// was; a row stored before (plain JSON) reads as it is. On both backends.
+    #[test]
+    fn evidence_is_stored_packed_and_reads_back_as_written() {
+        for (_dir, mut store) in crate::store::testing::stores() {
+            let c = ann();
+            let id = finding_id(c.rule.as_str(), &c.system, &c.subject);
+            let opened = [Transition::Opened {
+                id: id.clone(),
+                candidate: &c,
+                exception: None,
+            }];
+            let tx = store.transaction().expect("tx");
+            let source = Source::Run {
+                id: 1,
+                status: RunStatus::Complete,
+                targeted: false,
+            };
+            apply(
+                &tx,
+                source,
+                &HashMap::new(),
+                &opened,
+                "2026-12-01T00:00:00Z",
+            )
+            .expect("apply");
+            tx.commit().expect("commit");
+            let expected: serde_json::Value = serde_json::from_str(EVIDENCE).expect("json");
+            let packed = stored(&store);
+            assert!(packed.len() * 2 < EVIDENCE.len(), "{} bytes", packed.len());
+            assert_eq!(listed(&store), expected);
+            store
+                .conn()
+                .execute(
+                    "UPDATE findings SET evidence = ?1 WHERE id = ?2",
+                    [EVIDENCE, &id],
+                )
+                .expect("plain");
+            assert_eq!(listed(&store), expected, "a plain row reads as it is");
+        }
+    }
 }

@@ -229,7 +229,8 @@ impl<'t> EventWriter<'t> {
         detail: &serde_json::Value,
     ) -> Result<()> {
         if let Some(last_at) = &self.last_at {
-            if is_before(at, last_at) {
+            // A run dates all its events alike: only a different time needs parsing.
+            if last_at != at && is_before(at, last_at) {
                 return Err(StoreError::ClockBehind {
                     at: at.to_string(),
                     last_seq: self.seq,
@@ -263,7 +264,9 @@ impl<'t> EventWriter<'t> {
         ])?;
         self.seq = seq;
         self.prev = hash;
-        self.last_at = Some(at.to_string());
+        if self.last_at.as_deref() != Some(at) {
+            self.last_at = Some(at.to_string());
+        }
         Ok(())
     }
 

@@ -192,9 +192,12 @@ fn record(tx: &Transaction, system: &str, run_id: i64, pending: &Pending) -> Res
     let mut ordered: Vec<(&str, &str, LinkMethod, f64)> = pending.each().collect();
     ordered.sort_by(|a, b| a.0.cmp(b.0));
     for (account, person, method, confidence) in ordered {
-        let (key, value) = hashed(account, person, method.as_str(), confidence);
-        if known.get(&key) == Some(&value) {
-            continue;
+        // A system's first run knows no links: nothing to hash them against.
+        if !known.is_empty() {
+            let (key, value) = hashed(account, person, method.as_str(), confidence);
+            if known.get(&key) == Some(&value) {
+                continue;
+            }
         }
         upsert.execute(params![
             system,

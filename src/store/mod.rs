@@ -19,6 +19,7 @@ pub mod links;
 pub mod migrate;
 pub mod migrations;
 mod observation_content;
+pub use observation_content::ContentError;
 pub mod observations;
 pub mod people;
 pub mod record;
@@ -103,6 +104,8 @@ pub enum StoreError {
     Value(#[from] db::FromSqlError),
     #[error("stored JSON is corrupt: {0}")]
     Json(#[from] serde_json::Error),
+    #[error(transparent)]
+    Content(#[from] observation_content::ContentError),
     /// Writing a row that was read failed (a closed pipe, a full disk).
     #[error("writing output")]
     Output(#[source] std::io::Error),

@@ -348,7 +348,6 @@ impl Comparison {
         }
         let run_id = self.run_id;
         let digest = digest_of(data);
-        let text = std::str::from_utf8(data).unwrap_or_default();
         match self.known.get(&key) {
             None => {
                 self.max_id += 1;
@@ -362,7 +361,7 @@ impl Comparison {
                     row.active,
                     digest,
                     run_id,
-                    text
+                    data
                 ])?;
                 // No change row: `first_run` says when it appeared (see `changes_of_run`).
                 self.changes.appeared += 1;
@@ -371,14 +370,14 @@ impl Comparison {
                 w.change_keeping
                     .execute(params![run_id, k.id, "appeared", w.system])?;
                 w.reappear
-                    .execute(params![w.system, k.id, row.active, digest, text, run_id])?;
+                    .execute(params![w.system, k.id, row.active, digest, data, run_id])?;
                 self.changes.appeared += 1;
             }
             Some(k) if k.digest != digest => {
                 w.change_keeping
                     .execute(params![run_id, k.id, "changed", w.system])?;
                 w.update
-                    .execute(params![w.system, k.id, row.active, digest, text, run_id])?;
+                    .execute(params![w.system, k.id, row.active, digest, data, run_id])?;
                 self.changes.changed += 1;
             }
             Some(k) => self.unchanged.push(k.id),
@@ -512,7 +511,7 @@ pub fn latest_credentials(
             RowType::Credential,
             r.get_ref(2)?.as_str()?,
             r.get_ref(3)?.as_str()?,
-            r.get_ref(4)?.as_str()?,
+            r.get_ref(4)?.as_bytes()?,
         )?;
         if let Decoded::Credential(c) = decoded {
             out.push((system, finished, c));
@@ -545,7 +544,7 @@ pub fn latest_complete(conn: &Connection, system: &str) -> Result<Option<Observa
             RowType::parse(r.get_ref(0)?.as_str()?),
             r.get_ref(1)?.as_str()?,
             r.get_ref(2)?.as_str()?,
-            r.get_ref(3)?.as_str()?,
+            r.get_ref(3)?.as_bytes()?,
         )?;
         match decoded {
             Decoded::Account(a, grants) => {
@@ -608,9 +607,9 @@ pub fn changes_of_run(conn: &Connection, run_id: i64) -> Result<Vec<Change>> {
         let account: String = r.get(2)?;
         let subject: String = r.get(3)?;
         let shape = RowType::parse(&row_type);
-        let full = |data: String| content::to_full_json(shape, &account, &subject, &data);
-        let previous: Option<String> = r.get(6)?;
-        let current: String = r.get(7)?;
+        let full = |data: Vec<u8>| content::to_full_json(shape, &account, &subject, &data);
+        let previous: Option<Vec<u8>> = r.get(6)?;
+        let current: Vec<u8> = r.get(7)?;
         Ok(Change {
             run_id: r.get(0)?,
             observation_type: row_type.clone(),
@@ -625,27 +624,27 @@ pub fn changes_of_run(conn: &Connection, run_id: i64) -> Result<Vec<Change>> {
     Ok(rows.collect::<super::db::Result<_>>()?)
 }
 
-/// Rewrites content stored whole by schema 10 and older in the compact form, with its digest,
-/// so that the next run compares like with like (a migration: SQL cannot parse it).
-pub(super) fn compact_content(tx: &Transaction) -> Result<()> {
+/// Rewrites content stored in an older form (whole JSON, schema 10 and older; compact JSON,
+/// schemas 11 and 12) in the current one, with its digest, so that the next run compares like
+/// with like (a migration: SQL cannot parse it).
+pub(super) fn recode_content(tx: &Transaction) -> Result<()> {
     // Collected first: updating rows under an open cursor over the same table is not defined.
-    let mut rewritten: Vec<(String, i64, String, i64)> = Vec::new();
+    let mut rewritten: Vec<(String, i64, Vec<u8>, i64)> = Vec::new();
     {
         let mut select =
             tx.prepare("SELECT system, id, type, account, subject, data FROM observations")?;
         let mut rows = select.query([])?;
         while let Some(r) = rows.next()? {
-            let data = r.get_ref(5)?.as_str()?;
-            let Some(compact) = recompacted(
+            let Some(current) = recoded(
                 r.get_ref(2)?.as_str()?,
                 r.get_ref(3)?.as_str()?,
                 r.get_ref(4)?.as_str()?,
-                data,
+                r.get_ref(5)?.as_bytes()?,
             ) else {
                 continue;
             };
-            let digest = digest_of(compact.as_bytes());
-            rewritten.push((r.get(0)?, r.get(1)?, compact, digest));
+            let digest = digest_of(&current);
+            rewritten.push((r.get(0)?, r.get(1)?, current, digest));
         }
     }
     let mut update =
@@ -653,7 +652,7 @@ pub(super) fn compact_content(tx: &Transaction) -> Result<()> {
     for (system, id, data, digest) in rewritten {
         update.execute(params![system, id, data, digest])?;
     }
-    let mut previous: Vec<(i64, i64, String)> = Vec::new();
+    let mut previous: Vec<(i64, i64, Vec<u8>)> = Vec::new();
     {
         let mut select = tx.prepare(
             "SELECT c.run_id, c.observation, o.type, o.account, o.subject, c.previous \
@@ -663,13 +662,13 @@ pub(super) fn compact_content(tx: &Transaction) -> Result<()> {
         )?;
         let mut rows = select.query([])?;
         while let Some(r) = rows.next()? {
-            if let Some(compact) = recompacted(
+            if let Some(current) = recoded(
                 r.get_ref(2)?.as_str()?,
                 r.get_ref(3)?.as_str()?,
                 r.get_ref(4)?.as_str()?,
-                r.get_ref(5)?.as_str()?,
+                r.get_ref(5)?.as_bytes()?,
             ) {
-                previous.push((r.get(0)?, r.get(1)?, compact));
+                previous.push((r.get(0)?, r.get(1)?, current));
             }
         }
     }
@@ -682,14 +681,13 @@ pub(super) fn compact_content(tx: &Transaction) -> Result<()> {
     Ok(())
 }
 
-/// `data` in the compact form, when it was stored otherwise and reads back (content that does
+/// `data` in the current form, when it was stored otherwise and reads back (content that does
 /// not is left as it is: it is shown as stored).
-fn recompacted(row_type: &str, account: &str, subject: &str, data: &str) -> Option<String> {
+fn recoded(row_type: &str, account: &str, subject: &str, data: &[u8]) -> Option<Vec<u8>> {
     let decoded = content::decode(RowType::parse(row_type), account, subject, data).ok()?;
-    let mut out = Vec::with_capacity(data.len() / 2);
+    let mut out = Vec::with_capacity(data.len());
     content::encode(&decoded, &mut out).ok()?;
-    let compact = String::from_utf8(out).ok()?;
-    (compact != data).then_some(compact)
+    (out != data).then_some(out)
 }
 
 #[cfg(test)]
@@ -796,17 +794,84 @@ mod tests {
             .expect("observation");
         }
         let mut store = Store::open(&path).expect("migrated");
-        let stored: String = store
+        let stored: Vec<u8> = store
             .conn()
             .query_row("SELECT data FROM observations", [], |r| r.get(0))
             .expect("data");
-        assert!(!stored.contains("\"name\""), "{stored}");
+        assert_ne!(stored.first(), Some(&b'{'), "rewritten in the current form");
         let (_, changes) = run(&mut store, &old);
         assert_eq!(changes, Changes::default());
         let latest = latest_complete(store.conn(), "inventory:crm")
             .expect("latest")
             .expect("a complete run");
         assert_eq!(latest, old.observations);
+    }
+
+    /// A store of schema 12 (content as compact JSON) has its content and the content its
+    /// change rows kept rewritten as MessagePack: history reads as before, and a run that sees
+    /// the same things again records no change.
+    #[test]
+    fn compact_json_content_is_recoded_and_the_next_run_sees_it_unchanged() {
+        for (_dir, path) in crate::store::testing::locations() {
+            compact_json_content_is_recoded_on(&path);
+        }
+    }
+
+    fn compact_json_content_is_recoded_on(path: &std::path::Path) {
+        let now = report(RunStatus::Complete, &[account("ann", false)]);
+        {
+            let conn = Connection::open(path).expect("open");
+            crate::store::migrations::schema_of_version(&conn, 12);
+            // Runs 1 and 2 (ids left to each backend, which counts from 1).
+            for _ in [1, 2] {
+                conn.execute(
+                    "INSERT INTO scan_runs (scanner, system, status, started_at, finished_at, accounts, \
+                       credentials, grants, calls, errors) VALUES ('inventory', 'inventory:crm', 'complete', \
+                       '2026-06-01T00:00:00Z', '2026-06-01T00:00:00Z', 1, 0, 1, 0, '[]')",
+                    [],
+                )
+                .expect("run");
+            }
+            // As schema 12 wrote them: ann was enabled in run 1 and disabled in run 2.
+            let before = r#"{"k":"user","e":true,"g":["vpn"]}"#;
+            let after = r#"{"k":"user","e":false,"g":["vpn"]}"#;
+            conn.execute(
+                "INSERT INTO observations (system, id, type, account, subject, kind, active, digest, \
+                   first_run, last_run, gone_run, data) \
+                 VALUES ('inventory:crm', 1, 'account', 'ann', 'ann', 'user', 0, ?1, 1, 2, NULL, ?2)",
+                params![digest_of(after.as_bytes()), after],
+            )
+            .expect("observation");
+            conn.execute(
+                "INSERT INTO observation_changes (run_id, observation, change, previous) \
+                 VALUES (2, 1, 'changed', ?1)",
+                [before],
+            )
+            .expect("change");
+        }
+        let mut store = Store::open(path).expect("migrated");
+        for sql in [
+            "SELECT data FROM observations",
+            "SELECT previous FROM observation_changes",
+        ] {
+            let stored: Vec<u8> = store
+                .conn()
+                .query_row(sql, [], |r| r.get(0))
+                .expect("content");
+            assert_ne!(
+                stored.first(),
+                Some(&b'{'),
+                "{sql}: rewritten as MessagePack"
+            );
+        }
+        let history = changes_of_run(store.conn(), 2).expect("history");
+        assert_eq!(history.len(), 1, "{history:#?}");
+        assert_eq!(history[0].change, "changed");
+        let previous = history[0].previous.as_deref().unwrap_or("");
+        assert!(previous.contains("\"enabled\":true"), "{previous}");
+        assert!(history[0].current.contains("\"enabled\":false"));
+        let (_, changes) = run(&mut store, &now);
+        assert_eq!(changes, Changes::default());
     }
 
     /// A complete run of the same export (by digest) as the one the system's observations were
@@ -1160,7 +1225,14 @@ mod tests {
 
     /// Everything the store holds of observations, one line per row.
     fn held(store: &Store) -> Vec<String> {
-        let text = |c: &str| format!("COALESCE(CAST({c} AS TEXT), '-')");
+        // Content is bytes: shown in hex, which each backend spells its own way.
+        let text = |c: &str| match c {
+            "data" | "previous" if store.conn().is_postgres() => {
+                format!("COALESCE(encode({c}, 'hex'), '-')")
+            }
+            "data" | "previous" => format!("COALESCE(hex({c}), '-')"),
+            _ => format!("COALESCE(CAST({c} AS TEXT), '-')"),
+        };
         let columns = |cs: &[&str]| {
             cs.iter()
                 .map(|c| text(c))

@@ -39,6 +39,15 @@ impl<'a> ValueRef<'a> {
         }
     }
 
+    /// The bytes of a TEXT or BLOB value (a column that holds either, as observation content
+    /// does across schema versions).
+    pub fn as_bytes(&self) -> FromSqlResult<&'a [u8]> {
+        match *self {
+            ValueRef::Text(b) | ValueRef::Blob(b) => Ok(b),
+            _ => Err(FromSqlError::InvalidType),
+        }
+    }
+
     pub fn as_blob(&self) -> FromSqlResult<&'a [u8]> {
         match *self {
             ValueRef::Blob(b) => Ok(b),

@@ -232,3 +232,49 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::write(path, bytes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    /// Observation content that a SQLite store still holds as text (it did not read back, so
+    /// schema 13 left it as it was) is copied into PostgreSQL's BYTEA column as its bytes, not
+    /// through BYTEA's escape syntax (which would reject or rewrite the backslashes): the
+    /// driver layer binds text to a BYTEA parameter as raw bytes.
+    #[test]
+    fn content_left_as_text_is_copied_as_bytes() {
+        let mut locations = crate::store::testing::locations().into_iter();
+        let (Some((_dir, from)), Some((_keys, to))) = (locations.next(), locations.next()) else {
+            return;
+        };
+        {
+            let store = Store::open(&from).expect("sqlite store");
+            store
+                .conn()
+                .execute(
+                    "INSERT INTO scan_runs (scanner, system, status, started_at, finished_at, accounts, \
+                       credentials, grants, calls, errors) VALUES ('inventory', 'inventory:crm', 'complete', \
+                       '2026-06-01T00:00:00Z', '2026-06-01T00:00:00Z', 1, 0, 0, 0, '[]')",
+                    [],
+                )
+                .expect("run");
+            store
+                .conn()
+                .execute(
+                    "INSERT INTO observations (system, id, type, account, subject, kind, active, digest, \
+                       first_run, last_run, gone_run, data) \
+                     VALUES ('inventory:crm', 1, 'account', 'ann', 'ann', 'user', 1, 0, 1, 1, NULL, 'not \\ content, C:\\temp')",
+                    [],
+                )
+                .expect("observation");
+        }
+        copy(&from, &to).expect("copied");
+        let store = Store::open(&to).expect("postgres store");
+        let data: Vec<u8> = store
+            .conn()
+            .query_row("SELECT data FROM observations", [], |r| r.get(0))
+            .expect("data");
+        assert_eq!(data, br"not \ content, C:\temp");
+    }
+}

@@ -65,6 +65,18 @@ fn key_of(row_type: &str, account: &str, subject: &str, kind: &str) -> u128 {
     (u128::from(half(1)) << 64) | u128::from(half(2))
 }
 
+/// What a query selects for an observation's subject (of `observations` aliased `o`): an account
+/// row's subject is its own name, stored empty (schema 14) and read from `account`.
+const SUBJECT: &str = "CASE WHEN o.type = 'account' THEN o.account ELSE o.subject END";
+
+/// What the `subject` column holds for a row: nothing for an account (see [`SUBJECT`]).
+fn stored_subject<'a>(row: &Row<'a>) -> &'a str {
+    match row.row_type {
+        RowType::Account => "",
+        _ => row.subject,
+    }
+}
+
 /// A stable digest of stored content: the first 8 bytes of its SHA-256.
 fn digest_of(data: &[u8]) -> i64 {
     let d = Sha256::digest(data);
@@ -97,10 +109,10 @@ pub(super) fn fill_digests(tx: &Transaction) -> Result<()> {
 
 /// Everything the store holds for `system`, by key, and the highest id in use.
 fn load_known(tx: &Transaction, system: &str) -> Result<(KeyMap<Known>, i64)> {
-    let mut stmt = tx.prepare(
-        "SELECT id, type, account, subject, kind, digest, gone_run IS NOT NULL \
-         FROM observations WHERE system = ?1",
-    )?;
+    let mut stmt = tx.prepare(&format!(
+        "SELECT o.id, o.type, o.account, {SUBJECT}, o.kind, o.digest, o.gone_run IS NOT NULL \
+             FROM observations o WHERE o.system = ?1"
+    ))?;
     let mut rows = stmt.query([system])?;
     let mut known = KeyMap::default();
     let mut max_id = 0;
@@ -356,7 +368,7 @@ impl Comparison {
                     self.max_id,
                     row.row_type.as_str(),
                     row.account,
-                    row.subject,
+                    stored_subject(&row),
                     row.kind,
                     row.active,
                     digest,
@@ -452,9 +464,10 @@ impl Comparison {
 
 /// The keys of what `accounts` hold in `system` (present or gone).
 fn keys_of_accounts(tx: &Transaction, system: &str, accounts: &[&str]) -> Result<KeySet> {
-    let mut stmt = tx.prepare(
-        "SELECT type, account, subject, kind FROM observations WHERE system = ?1 AND account = ?2",
-    )?;
+    let mut stmt = tx.prepare(&format!(
+        "SELECT o.type, o.account, {SUBJECT}, o.kind FROM observations o \
+             WHERE o.system = ?1 AND o.account = ?2"
+    ))?;
     let mut keys = KeySet::default();
     for account in accounts {
         let mut rows = stmt.query(params![system, account])?;
@@ -533,10 +546,10 @@ pub fn latest_complete(conn: &Connection, system: &str) -> Result<Option<Observa
     if complete.is_none() {
         return Ok(None);
     }
-    let mut stmt = conn.prepare(
-        "SELECT type, account, subject, data FROM observations \
-         WHERE system = ?1 AND gone_run IS NULL ORDER BY id",
-    )?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT o.type, o.account, {SUBJECT}, o.data FROM observations o \
+             WHERE o.system = ?1 AND o.gone_run IS NULL ORDER BY o.id"
+    ))?;
     let mut rows = stmt.query([system])?;
     let mut obs = Observations::default();
     while let Some(r) = rows.next()? {
@@ -593,14 +606,16 @@ pub fn changes_of_run(conn: &Connection, run_id: i64) -> Result<Vec<Change>> {
     };
     let kept_from = super::runs::history_cutoff(conn, &system)?.unwrap_or(0);
     let mut stmt = conn.prepare(
-        "SELECT c.run_id, o.type, o.account, o.subject, o.kind, c.change, c.previous, o.data, o.id \
-         FROM observation_changes c JOIN observations o ON o.system = ?2 AND o.id = c.observation \
-         WHERE c.run_id = ?1 \
-         UNION ALL \
-         SELECT o.first_run, o.type, o.account, o.subject, o.kind, 'appeared', NULL, o.data, o.id \
-         FROM observations o WHERE o.system = ?2 AND o.first_run = ?1 AND ?1 >= ?3 \
-           AND NOT EXISTS (SELECT 1 FROM observation_changes c WHERE c.run_id = ?1 AND c.observation = o.id) \
-         ORDER BY 9",
+        &format!(
+            "SELECT c.run_id, o.type, o.account, {SUBJECT}, o.kind, c.change, c.previous, o.data, o.id \
+             FROM observation_changes c JOIN observations o ON o.system = ?2 AND o.id = c.observation \
+             WHERE c.run_id = ?1 \
+             UNION ALL \
+             SELECT o.first_run, o.type, o.account, {SUBJECT}, o.kind, 'appeared', NULL, o.data, o.id \
+             FROM observations o WHERE o.system = ?2 AND o.first_run = ?1 AND ?1 >= ?3 \
+               AND NOT EXISTS (SELECT 1 FROM observation_changes c WHERE c.run_id = ?1 AND c.observation = o.id) \
+             ORDER BY 9"
+        ),
     )?;
     let rows = stmt.query_map(params![run_id, system, kept_from], |r| {
         let row_type: String = r.get(1)?;
@@ -631,8 +646,9 @@ pub(super) fn recode_content(tx: &Transaction) -> Result<()> {
     // Collected first: updating rows under an open cursor over the same table is not defined.
     let mut rewritten: Vec<(String, i64, Vec<u8>, i64)> = Vec::new();
     {
-        let mut select =
-            tx.prepare("SELECT system, id, type, account, subject, data FROM observations")?;
+        let mut select = tx.prepare(&format!(
+            "SELECT o.system, o.id, o.type, o.account, {SUBJECT}, o.data FROM observations o"
+        ))?;
         let mut rows = select.query([])?;
         while let Some(r) = rows.next()? {
             let Some(current) = recoded(
@@ -654,12 +670,12 @@ pub(super) fn recode_content(tx: &Transaction) -> Result<()> {
     }
     let mut previous: Vec<(i64, i64, Vec<u8>)> = Vec::new();
     {
-        let mut select = tx.prepare(
-            "SELECT c.run_id, c.observation, o.type, o.account, o.subject, c.previous \
-             FROM observation_changes c JOIN scan_runs r ON r.id = c.run_id \
-             JOIN observations o ON o.system = r.system AND o.id = c.observation \
-             WHERE c.previous IS NOT NULL",
-        )?;
+        let mut select = tx.prepare(&format!(
+            "SELECT c.run_id, c.observation, o.type, o.account, {SUBJECT}, c.previous \
+                 FROM observation_changes c JOIN scan_runs r ON r.id = c.run_id \
+                 JOIN observations o ON o.system = r.system AND o.id = c.observation \
+                 WHERE c.previous IS NOT NULL"
+        ))?;
         let mut rows = select.query([])?;
         while let Some(r) = rows.next()? {
             if let Some(current) = recoded(
@@ -870,6 +886,13 @@ mod tests {
         let previous = history[0].previous.as_deref().unwrap_or("");
         assert!(previous.contains("\"enabled\":true"), "{previous}");
         assert!(history[0].current.contains("\"enabled\":false"));
+        // Schema 14: the account's name is kept once.
+        assert_eq!(history[0].subject, "ann");
+        let subject: String = store
+            .conn()
+            .query_row("SELECT subject FROM observations", [], |r| r.get(0))
+            .expect("subject");
+        assert_eq!(subject, "");
         let (_, changes) = run(&mut store, &now);
         assert_eq!(changes, Changes::default());
     }
@@ -925,6 +948,41 @@ mod tests {
                 .expect("history")
                 .is_empty());
             assert_eq!(count(&store, "SELECT COUNT(*) FROM observations"), 2);
+        }
+    }
+
+    /// An account row keeps its name once (in `account`; its `subject` column is empty) and
+    /// reads back, compares and shows in history as before.
+    #[test]
+    fn an_account_row_keeps_its_name_once() {
+        for (_dir, mut store) in crate::store::testing::stores() {
+            let (first_id, _) = run(
+                &mut store,
+                &report(RunStatus::Complete, &[account("ann", true)]),
+            );
+            assert_eq!(
+                count(
+                    &store,
+                    "SELECT COUNT(*) FROM observations WHERE type = 'account' AND subject = ''"
+                ),
+                1
+            );
+            let appeared = changes_of_run(store.conn(), first_id).expect("history");
+            assert_eq!(
+                (appeared[0].account.as_str(), appeared[0].subject.as_str()),
+                ("ann", "ann")
+            );
+            let (second_id, changes) = run(
+                &mut store,
+                &report(RunStatus::Complete, &[account("ann", false)]),
+            );
+            assert_eq!((changes.changed, changes.appeared, changes.gone), (1, 0, 0));
+            let changed = changes_of_run(store.conn(), second_id).expect("history");
+            assert_eq!(changed[0].subject, "ann");
+            let held = latest_complete(store.conn(), "inventory:crm")
+                .expect("latest")
+                .expect("some");
+            assert_eq!(held.accounts[0].name, "ann");
         }
     }
 
@@ -1091,7 +1149,7 @@ mod tests {
             let ben_last: i64 = store
                 .conn()
                 .query_row(
-                    "SELECT last_run FROM observations WHERE subject = 'ben'",
+                    "SELECT last_run FROM observations WHERE type = 'account' AND account = 'ben'",
                     [],
                     |r| r.get(0),
                 )
@@ -1111,7 +1169,7 @@ mod tests {
             let (first, last, gone): (i64, i64, Option<i64>) = store
                 .conn()
                 .query_row(
-                    "SELECT first_run, last_run, gone_run FROM observations WHERE subject = 'ann'",
+                    "SELECT first_run, last_run, gone_run FROM observations WHERE type = 'account' AND account = 'ann'",
                     [],
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )

@@ -282,7 +282,7 @@ fn a_complete_run_records_what_went_and_a_partial_run_never_does() {
             "--partial",
         ],
     );
-    let gone = "SELECT COUNT(*) FROM observations WHERE subject = 'ann' AND gone_run IS NOT NULL";
+    let gone = "SELECT COUNT(*) FROM observations WHERE type = 'account' AND account = 'ann' AND gone_run IS NOT NULL";
     assert_eq!(count(&sb, gone), 0, "a partial run marked ann gone");
     sb.ok(&[
         "scan",

@@ -423,8 +423,8 @@ struct Shown<'a> {
 }
 
 /// The full JSON of stored content, as history shows it: the account (grants folded in),
-/// credential or grant, every field named. Content that does not read back is shown as stored
-/// (as text, where it is not).
+/// credential or grant, every field named. Content that does not read back is shown as stored,
+/// as text (bytes that are not UTF-8 replaced).
 pub(super) fn to_full_json(row_type: RowType, account: &str, subject: &str, data: &[u8]) -> String {
     let shown = match decode(row_type, account, subject, data) {
         Ok(Decoded::Account(a, grants)) => serde_json::to_string(&Shown {

@@ -3,8 +3,10 @@
 //! (`snapshot:N`, event `hr_snapshot`) and each scan run (`run:N`, event `scan_run`), so one head
 //! covers them all.
 //!
-//! Each event stores the hash of the previous event and its own hash over its fields and that
-//! previous hash; sequence numbers are contiguous from 1. Editing any row breaks its own hash,
+//! Each event's hash is made over its fields and the hash of the event before it; sequence numbers
+//! are contiguous from 1. The store keeps each hash as its 32 bytes and the previous hash not at
+//! all (`prev_hash` is empty): it is the hash of the row before, read from there (schema 15; a
+//! row that still holds one, as text, has it checked against that row). Editing any row breaks its own hash,
 //! deleting a row breaks the sequence and the next row's link. New events are keyed
 //! (HMAC-SHA256 under the chain key, which is kept outside the store): someone who can write the
 //! store but not read the key cannot rewrite the chain with fresh hashes. Events written before
@@ -15,7 +17,7 @@
 //! An event is never dated before the chain's last event: [`EventWriter::append`] refuses it,
 //! so that the chain's order is time order.
 
-use super::db::{params, Connection, OptionalExtension};
+use super::db::{params, Connection, OptionalExtension, ValueRef};
 use super::{Result, StoreError, Tx};
 use crate::findings::EventKind;
 use crate::keys::ChainKey;
@@ -71,9 +73,13 @@ impl Fields<'_> {
 
     /// The keyed hash of events written since.
     pub(crate) fn hmac(&self, key: &ChainKey) -> String {
+        hex::encode(self.hmac_bytes(key))
+    }
+
+    fn hmac_bytes(&self, key: &ChainKey) -> [u8; 32] {
         let mut mac = new_mac(key, b"residual audit event v1");
         self.feed(|b| mac.update(b));
-        hex::encode(mac.finalize().into_bytes())
+        mac.finalize().into_bytes().into()
     }
 }
 
@@ -104,11 +110,23 @@ pub fn last(conn: &Connection) -> Result<Option<Last>> {
                 Ok(Last {
                     seq: r.get(0)?,
                     at: r.get(1)?,
-                    hash: r.get(2)?,
+                    hash: hash_text(r.get_ref(2)?),
                 })
             },
         )
         .optional()?)
+}
+
+/// A stored hash as the hex text the chain is made of and shown as: 32 bytes since schema 15,
+/// hex text in a row put there by hand (which verifies as well as it did).
+fn hash_text(stored: ValueRef<'_>) -> String {
+    match stored {
+        ValueRef::Blob(b) => hex::encode(b),
+        ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+        ValueRef::Null => String::new(),
+        ValueRef::Integer(i) => i.to_string(),
+        ValueRef::Real(f) => f.to_string(),
+    }
 }
 
 /// The head of the chain, `(seq, hash)` of its last event, `(0, GENESIS)` when it is empty: what
@@ -125,7 +143,7 @@ pub fn hash_of(conn: &Connection, seq: i64) -> Result<Option<String>> {
         .query_row(
             "SELECT hash FROM finding_events WHERE seq = ?1",
             [seq],
-            |r| r.get(0),
+            |r| Ok(hash_text(r.get_ref(0)?)),
         )
         .optional()?)
 }
@@ -250,7 +268,8 @@ impl<'t> EventWriter<'t> {
             detail: &detail,
             prev: &self.prev,
         }
-        .hmac(self.key);
+        .hmac_bytes(self.key);
+        // The previous hash is not stored: it is the row before's (see the module comment).
         self.stmt.execute(params![
             seq,
             finding_id,
@@ -258,12 +277,12 @@ impl<'t> EventWriter<'t> {
             at,
             run_id,
             detail,
-            self.prev,
-            hash,
+            &[][..],
+            &hash[..],
             HMAC_SHA256
         ])?;
         self.seq = seq;
-        self.prev = hash;
+        self.prev = hex::encode(hash);
         if self.last_at.as_deref() != Some(at) {
             self.last_at = Some(at.to_string());
         }
@@ -324,21 +343,29 @@ pub fn for_each(
     finding_id: Option<&str>,
     mut each: impl FnMut(Event) -> Result<()>,
 ) -> Result<()> {
+    // An event's previous hash is the hash of the event numbered one before it (a lookup by
+    // key), which a list of one finding's events does not otherwise hold.
     let mut stmt = conn.prepare(
-        "SELECT seq, finding_id, event, at, run_id, detail, prev_hash, hash, scheme FROM finding_events \
-         WHERE ?1 IS NULL OR finding_id = ?1 ORDER BY seq",
+        "SELECT e.seq, e.finding_id, e.event, e.at, e.run_id, e.detail, \
+           (SELECT p.hash FROM finding_events p WHERE p.seq = e.seq - 1), e.hash, e.scheme \
+         FROM finding_events e WHERE ?1 IS NULL OR e.finding_id = ?1 ORDER BY e.seq",
     )?;
     let rows = stmt.query_map([finding_id], |r| {
         let detail: String = r.get(5)?;
+        let seq: i64 = r.get(0)?;
+        let prev_hash = match r.get_ref(6)? {
+            ValueRef::Null if seq <= 1 => GENESIS.to_string(),
+            stored => hash_text(stored),
+        };
         Ok(Event {
-            seq: r.get(0)?,
+            seq,
             finding_id: r.get(1)?,
             event: r.get(2)?,
             at: r.get(3)?,
             run_id: r.get(4)?,
             detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
-            prev_hash: r.get(6)?,
-            hash: r.get(7)?,
+            prev_hash,
+            hash: hash_text(r.get_ref(7)?),
             scheme: r.get(8)?,
         })
     })?;
@@ -382,32 +409,42 @@ pub fn walk(conn: &Connection, key: Option<&ChainKey>, keyed_from: Option<i64>) 
         let seq: i64 = r.get(0)?;
         let (fid, event, at): (String, String, String) = (r.get(1)?, r.get(2)?, r.get(3)?);
         let run_id: Option<i64> = r.get(4)?;
-        let (detail, prev_hash, hash): (String, String, String) = (r.get(5)?, r.get(6)?, r.get(7)?);
+        let detail: String = r.get(5)?;
+        // Empty since schema 15: the previous hash is the row before's (`prev`). One that is
+        // stored (a row put there by hand) must be that hash as well.
+        let stored_prev = hash_text(r.get_ref(6)?);
+        let hash = hash_text(r.get_ref(7)?);
         let scheme: String = r.get(8)?;
         let mut found: Vec<String> = Vec::new();
         let mut bad = |why: String| found.push(why);
-        if seq != expected_seq {
+        // After a removed row the hash this one was made with is unknown (it was the removed
+        // row's), unless the row holds it: the removal is the problem named, not this row.
+        let made_with = if seq != expected_seq {
             bad(format!(
                 "event {expected_seq} is missing (next present is {seq}): a row was removed"
             ));
-        } else if prev_hash != prev {
-            bad(format!("event {seq}: its prev_hash does not match the previous event: a row before it was changed or removed"));
-        }
-        let fields = Fields {
+            (!stored_prev.is_empty()).then_some(stored_prev.as_str())
+        } else {
+            if !stored_prev.is_empty() && stored_prev != prev {
+                bad(format!("event {seq}: its prev_hash does not match the previous event: a row before it was changed or removed"));
+            }
+            Some(prev.as_str())
+        };
+        let fields = made_with.map(|prev| Fields {
             seq,
             finding_id: &fid,
             event: &event,
             at: &at,
             run_id,
             detail: &detail,
-            prev: &prev_hash,
-        };
+            prev,
+        });
         match scheme.as_str() {
             SHA256 => {
                 walk.plain += 1;
                 if keyed_from.is_some_and(|from| seq >= from) {
                     bad(format!("event {seq} has a plain SHA-256 hash, but the chain is keyed from event {}: the chain was rewritten without the key", keyed_from.unwrap_or_default()));
-                } else if fields.sha256() != hash {
+                } else if fields.is_some_and(|f| f.sha256() != hash) {
                     bad(format!(
                         "event {seq}: its contents do not match its hash: the row was changed"
                     ));
@@ -420,7 +457,7 @@ pub fn walk(conn: &Connection, key: Option<&ChainKey>, keyed_from: Option<i64>) 
                 match key {
                     Some(key) => {
                         walk.keyed += 1;
-                        if fields.hmac(key) != hash {
+                        if fields.is_some_and(|f| f.hmac(key) != hash) {
                             bad(format!("event {seq}: its contents do not match its keyed hash: the row was changed, or rehashed without the key"));
                         }
                     }

@@ -21,7 +21,10 @@ pub fn leavers_and_movers(conn: &Connection, snapshot_id: i64) -> Result<Vec<Str
 pub fn aws_users(conn: &Connection, employees: &[String]) -> Result<Vec<String>> {
     let mut users = BTreeSet::new();
     let mut linked = conn
-        .prepare("SELECT account FROM links WHERE system LIKE 'aws-iam:%' AND employee_id = ?1")?;
+        .prepare(
+            "SELECT l.account FROM links l JOIN systems s ON s.id = l.system \
+             WHERE s.name LIKE 'aws-iam:%' AND l.employee_id = ?1",
+        )?;
     let mut named = conn.prepare(
         "SELECT aws_user FROM people WHERE employee_id = ?1 AND aws_user IS NOT NULL \
            AND aws_user != ''",

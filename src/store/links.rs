@@ -1,5 +1,9 @@
 //! `links`: how each account of a system was linked to a person, by the latest run that linked it
 //! differently (`run_id`): a run that links an account the same way again writes nothing.
+//!
+//! A row per account, kept small (schema 16): the system by its number (`store::systems`), the
+//! method by a code ([`METHODS`]) and the confidence in thousandths, which every confidence
+//! linking gives is a whole number of.
 
 use super::db::{params, Connection, OptionalExtension, Transaction};
 use super::Result;
@@ -10,7 +14,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 
 /// A link reduced to a hash of (account) → hash of (person, method, confidence), in memory only:
 /// one sequential read of a system's links costs far less than a lookup per account.
-fn hashed(account: &str, employee_id: &str, method: &str, confidence: f64) -> (u128, u64) {
+fn hashed(account: &str, employee_id: &str, method: i64, confidence: i64) -> (u128, u64) {
     let half = |salt: u8| {
         let mut h = DefaultHasher::new();
         salt.hash(&mut h);
@@ -18,14 +22,73 @@ fn hashed(account: &str, employee_id: &str, method: &str, confidence: f64) -> (u
         h.finish()
     };
     let mut v = DefaultHasher::new();
-    (employee_id, method, confidence.to_bits()).hash(&mut v);
+    (employee_id, method, confidence).hash(&mut v);
     (
         (u128::from(half(1)) << 64) | u128::from(half(2)),
         v.finish(),
     )
 }
 
-fn known(tx: &Transaction, system: &str) -> Result<HashMap<u128, u64>> {
+/// Each link method's code in the `method` column. Codes are stored: a method keeps its code,
+/// and a new one takes the next.
+pub(super) const METHODS: &[(LinkMethod, i64)] = &[
+    (LinkMethod::HrColumn, 1),
+    (LinkMethod::Email, 2),
+    (LinkMethod::Alias, 3),
+    (LinkMethod::EmployeeId, 4),
+    (LinkMethod::Tag, 5),
+    (LinkMethod::NameLocalPart, 6),
+    (LinkMethod::Owner, 7),
+    (LinkMethod::NoreplyLogin, 8),
+    (LinkMethod::Verification, 9),
+    (LinkMethod::UserName, 10),
+    (LinkMethod::ExternalId, 11),
+];
+
+/// A method's code (as [`METHODS`] lists them: a new method goes in both).
+fn method_code(method: LinkMethod) -> i64 {
+    match method {
+        LinkMethod::HrColumn => 1,
+        LinkMethod::Email => 2,
+        LinkMethod::Alias => 3,
+        LinkMethod::EmployeeId => 4,
+        LinkMethod::Tag => 5,
+        LinkMethod::NameLocalPart => 6,
+        LinkMethod::Owner => 7,
+        LinkMethod::NoreplyLogin => 8,
+        LinkMethod::Verification => 9,
+        LinkMethod::UserName => 10,
+        LinkMethod::ExternalId => 11,
+    }
+}
+
+/// The statement that copies the text links of schema 15 (`links`) into the table of schema 16
+/// (`links_new` until the old one is dropped; both backends, run by the migration).
+pub(super) fn from_text_sql() -> String {
+    let cases: String = METHODS
+        .iter()
+        .map(|(m, code)| format!(" WHEN '{}' THEN {code}", m.as_str()))
+        .collect();
+    format!(
+        "INSERT INTO links_new (system, account, employee_id, method, confidence, run_id) \
+         SELECT s.id, l.account, l.employee_id, CASE l.method{cases} ELSE 0 END, \
+                CAST(round(l.confidence * 1000) AS INTEGER), l.run_id \
+         FROM links l JOIN systems s ON s.name = l.system"
+    )
+}
+
+/// A confidence as stored: in thousandths.
+fn thousandths(confidence: f64) -> i64 {
+    (confidence * 1000.0).round() as i64
+}
+
+/// A confidence as read: the nearest `f64` to the thousandths stored, the very value linking
+/// gave (`0.9` is stored 900 and read `900.0 / 1000.0`, which is `0.9`).
+fn confidence(thousandths: i64) -> f64 {
+    thousandths as f64 / 1000.0
+}
+
+fn known(tx: &Transaction, system: i64) -> Result<HashMap<u128, u64>> {
     let mut stmt =
         tx.prepare("SELECT account, employee_id, method, confidence FROM links WHERE system = ?1")?;
     let mut rows = stmt.query([system])?;
@@ -34,7 +97,7 @@ fn known(tx: &Transaction, system: &str) -> Result<HashMap<u128, u64>> {
         let (key, value) = hashed(
             r.get_ref(0)?.as_str()?,
             r.get_ref(1)?.as_str()?,
-            r.get_ref(2)?.as_str()?,
+            r.get(2)?,
             r.get(3)?,
         );
         out.insert(key, value);
@@ -181,6 +244,7 @@ impl Pending {
 
 /// Records how the run's accounts were linked to people.
 fn record(tx: &Transaction, system: &str, run_id: i64, pending: &Pending) -> Result<()> {
+    let system = super::systems::id(tx, system)?;
     let known = known(tx, system)?;
     let mut upsert = tx.prepare(
         "INSERT INTO links (system, account, employee_id, method, confidence, run_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
@@ -192,32 +256,29 @@ fn record(tx: &Transaction, system: &str, run_id: i64, pending: &Pending) -> Res
     let mut ordered: Vec<(&str, &str, LinkMethod, f64)> = pending.each().collect();
     ordered.sort_by(|a, b| a.0.cmp(b.0));
     for (account, person, method, confidence) in ordered {
+        let (method, confidence) = (method_code(method), thousandths(confidence));
         // A system's first run knows no links: nothing to hash them against.
         if !known.is_empty() {
-            let (key, value) = hashed(account, person, method.as_str(), confidence);
+            let (key, value) = hashed(account, person, method, confidence);
             if known.get(&key) == Some(&value) {
                 continue;
             }
         }
-        upsert.execute(params![
-            system,
-            account,
-            person,
-            method.as_str(),
-            confidence,
-            run_id
-        ])?;
+        upsert.execute(params![system, account, person, method, confidence, run_id])?;
     }
     Ok(())
 }
 
 /// The person and confidence `account` of `system` is linked to, if it is.
 pub fn of(conn: &Connection, system: &str, account: &str) -> Result<Option<(String, f64)>> {
+    let Some(system) = super::systems::find(conn, system)? else {
+        return Ok(None);
+    };
     Ok(conn
         .query_row(
             "SELECT employee_id, confidence FROM links WHERE system = ?1 AND account = ?2",
-            [system, account],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            params![system, account],
+            |r| Ok((r.get(0)?, confidence(r.get(1)?))),
         )
         .optional()?)
 }
@@ -266,6 +327,32 @@ mod tests {
     /// What only a comparison would notice: the links are gone from the store.
     fn wipe(store: &Store) {
         store.conn().execute("DELETE FROM links", []).expect("wipe");
+    }
+
+    /// Every confidence linking gives reads back as the very same number; every method has a
+    /// code of its own.
+    #[test]
+    fn confidences_and_methods_read_back_as_written() {
+        for (method, _) in METHODS {
+            let c = method.confidence();
+            assert_eq!(confidence(thousandths(c)), c, "{}", method.as_str());
+        }
+        for (method, code) in METHODS {
+            assert_eq!(method_code(*method), *code, "{}", method.as_str());
+        }
+        let mut codes: Vec<i64> = METHODS.iter().map(|(_, c)| *c).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), METHODS.len());
+        for (_dir, mut store) in crate::store::testing::stores() {
+            let now = chrono::Utc::now();
+            let run = crate::store::runs::start(store.conn(), "inventory", "inventory:crm", now)
+                .expect("run");
+            write(&mut store, run, None);
+            let linked = of(store.conn(), "inventory:crm", "ann").expect("read");
+            assert_eq!(linked, Some(("E1".to_string(), 0.9)));
+            assert_eq!(of(store.conn(), "inventory:other", "ann").expect("read"), None);
+        }
     }
 
     /// Links made from the same input, people and policy as the ones stored are not compared

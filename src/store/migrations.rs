@@ -341,12 +341,65 @@ const MIGRATIONS: &[&str] = &[
     r#"
     UPDATE observations SET subject = '' WHERE type = 'account';
     "#,
+    // 15: each event's hash as its 32 bytes, and its previous hash not at all: it is the hash of
+    // the row before (store::events; 22 MB of a quarter million events). `after` rewrites the
+    // rows on either backend (the chain's triggers refuse an UPDATE, and PostgreSQL changes the
+    // columns' type); no hash is made again.
+    r#"
+    -- then: binary event hashes
+    "#,
+    // 16: systems by number, and links kept small: a row per linked account named its system
+    // in full and its method in words, with an 8-byte confidence (26 MB of a million links).
+    // `systems` numbers every system; `links` refers to it, codes the method and keeps the
+    // confidence in thousandths (store::links). `after` moves the links on either backend.
+    r#"
+    CREATE TABLE systems (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE
+    );
+    -- then: links by number
+    "#,
 ];
 
 /// The markers of the migrations whose content `after` rewrites (matched by text, not by
 /// number, so that renumbering the list keeps them).
 const COMPACT_CONTENT: &str = "-- then: compact observation content";
 const BINARY_CONTENT: &str = "-- then: binary observation content";
+const BINARY_HASHES: &str = "-- then: binary event hashes";
+const LINKS_BY_NUMBER: &str = "-- then: links by number";
+
+/// The links table of schema 16, made beside the old one and filled from it by
+/// [`super::links::from_text_sql`] before it takes the old one's name.
+const LINKS_TABLE: &str = "
+    INSERT INTO systems (name) SELECT DISTINCT system FROM links ORDER BY system;
+    CREATE TABLE links_new (
+        system INTEGER NOT NULL,
+        account TEXT NOT NULL,
+        employee_id TEXT NOT NULL,
+        method INTEGER NOT NULL,
+        confidence INTEGER NOT NULL,
+        run_id INTEGER NOT NULL,
+        PRIMARY KEY (system, account)
+    ) WITHOUT ROWID;
+";
+
+/// Hashes as bytes, previous hashes dropped, on SQLite: the rows are rewritten with the chain's
+/// no-update trigger lifted for the statement (inside the migration's transaction). Text that is
+/// not a hash (none residual wrote) is kept as it is, and still reads.
+const SQLITE_BINARY_HASHES: &str = "
+    DROP TRIGGER finding_events_no_update;
+    UPDATE finding_events SET hash = COALESCE(unhex(hash), hash), prev_hash = x'';
+    CREATE TRIGGER finding_events_no_update BEFORE UPDATE ON finding_events
+        BEGIN SELECT RAISE(ABORT, 'finding_events is append-only'); END;
+";
+
+/// The same on PostgreSQL, where the columns become BYTEA (a change of type fires no row trigger).
+const POSTGRES_BINARY_HASHES: &str = "
+    ALTER TABLE finding_events
+        ALTER COLUMN hash TYPE BYTEA USING CASE WHEN hash ~ '^([0-9a-f]{2})*$'
+            THEN decode(hash, 'hex') ELSE convert_to(hash, 'UTF8') END,
+        ALTER COLUMN prev_hash TYPE BYTEA USING ''::bytea;
+";
 
 /// PostgreSQL's TEXT takes no bytes that are not UTF-8: the content columns become BYTEA, with
 /// what they held (JSON) as its UTF-8 bytes, which read back as before.
@@ -364,6 +417,16 @@ fn after(version: i64, sql: &str, tx: &Transaction) -> Result<()> {
     match version {
         4 if !postgres => super::observations::fill_digests(tx),
         _ if sql.contains(COMPACT_CONTENT) && !postgres => super::observations::recode_content(tx),
+        _ if sql.contains(BINARY_HASHES) => Ok(tx.execute_batch(if postgres {
+            POSTGRES_BINARY_HASHES
+        } else {
+            SQLITE_BINARY_HASHES
+        })?),
+        _ if sql.contains(LINKS_BY_NUMBER) => {
+            tx.execute_batch(LINKS_TABLE)?;
+            tx.execute(&super::links::from_text_sql(), [])?;
+            Ok(tx.execute_batch("DROP TABLE links; ALTER TABLE links_new RENAME TO links")?)
+        }
         _ if sql.contains(BINARY_CONTENT) => {
             if postgres {
                 tx.execute_batch(POSTGRES_BINARY_CONTENT)?;
@@ -651,5 +714,64 @@ mod tests {
             )
             .expect("count");
         assert_eq!(missing, 0);
+    }
+
+    /// Hashes written as hex text (and each row's previous hash) become the 32 bytes alone, on
+    /// either backend, and the chain reads and verifies as before: no hash is made again.
+    #[test]
+    fn event_hashes_become_bytes_and_previous_hashes_are_read_from_the_row_before() {
+        use crate::store::events::{self, Fields, GENESIS};
+        for (_dir, at) in crate::store::testing::locations() {
+            let mut conn = Connection::open(&at).expect("open");
+            let before = MIGRATIONS
+                .iter()
+                .position(|m| m.contains(BINARY_HASHES))
+                .expect("the migration");
+            schema_of_version(&conn, before);
+            let mut prev = GENESIS.to_string();
+            let mut hashes = Vec::new();
+            for seq in 1..=3_i64 {
+                let hash = Fields {
+                    seq,
+                    finding_id: "f1",
+                    event: "opened",
+                    at: "2026-01-01T00:00:00Z",
+                    run_id: None,
+                    detail: "{}",
+                    prev: &prev,
+                }
+                .sha256();
+                conn.execute(
+                    "INSERT INTO finding_events (seq, finding_id, event, at, run_id, detail, prev_hash, hash) \
+                     VALUES (?1, 'f1', 'opened', '2026-01-01T00:00:00Z', NULL, '{}', ?2, ?3)",
+                    super::super::db::params![seq, prev, hash],
+                )
+                .expect("old event");
+                hashes.push(hash.clone());
+                prev = hash;
+            }
+
+            migrate(&mut conn, &at).expect("migrate");
+
+            let stored: Vec<(i64, i64)> = conn
+                .prepare("SELECT length(hash), length(prev_hash) FROM finding_events ORDER BY seq")
+                .expect("prepare")
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .expect("query")
+                .collect::<super::super::db::Result<_>>()
+                .expect("rows");
+            assert_eq!(stored, [(32, 0); 3], "bytes, and no previous hash");
+            let listed = events::list(&conn, None).expect("list");
+            let read: Vec<&str> = listed.iter().map(|e| e.hash.as_str()).collect();
+            assert_eq!(read, hashes, "the same hashes");
+            assert_eq!(listed[0].prev_hash, GENESIS);
+            assert_eq!(listed[2].prev_hash, hashes[1]);
+            let one = events::list(&conn, Some("f1")).expect("one finding");
+            assert_eq!(one[1].prev_hash, hashes[0]);
+            let walk = events::walk(&conn, None, None).expect("walk");
+            assert!(walk.problems.is_empty(), "{:?}", walk.problems);
+            assert_eq!(walk.plain, 3);
+            assert_eq!(events::head(&conn).expect("head"), (3, hashes[2].clone()));
+        }
     }
 }

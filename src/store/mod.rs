@@ -26,6 +26,7 @@ pub mod record;
 pub mod remediation;
 pub mod runs;
 pub mod seal;
+pub mod systems;
 
 use crate::keys::{ChainKey, KeyError};
 use db::Connection;

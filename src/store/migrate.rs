@@ -261,10 +261,14 @@ mod tests {
                 .expect("run");
             store
                 .conn()
+                .execute("INSERT INTO systems (id, name) VALUES (1, 'inventory:crm')", [])
+                .expect("system");
+            store
+                .conn()
                 .execute(
                     "INSERT INTO observations (system, id, type, account, subject, kind, active, digest, \
                        first_run, last_run, gone_run, data) \
-                     VALUES ('inventory:crm', 1, 'account', 'ann', 'ann', 'user', 1, 0, 1, 1, NULL, 'not \\ content, C:\\temp')",
+                     VALUES (1, 1, 'account', 'ann', 'ann', 'user', 1, 0, 1, 1, NULL, 'not \\ content, C:\\temp')",
                     [],
                 )
                 .expect("observation");

@@ -87,7 +87,7 @@ fn digest_of(data: &[u8]) -> i64 {
 
 /// Computes the digests a migration could not (SQL has no SHA-256): rows moved over from a store
 /// that kept full copies per run.
-pub(super) fn fill_digests(tx: &Transaction) -> Result<()> {
+pub(super) fn fill_digests(tx: &Connection) -> Result<()> {
     // Collected first: updating rows under an open cursor over the same table is not defined.
     let mut digests: Vec<(String, i64, i64)> = Vec::new();
     {
@@ -108,7 +108,7 @@ pub(super) fn fill_digests(tx: &Transaction) -> Result<()> {
 }
 
 /// Everything the store holds for `system`, by key, and the highest id in use.
-fn load_known(tx: &Transaction, system: &str) -> Result<(KeyMap<Known>, i64)> {
+fn load_known(tx: &Transaction, system: i64) -> Result<(KeyMap<Known>, i64)> {
     let mut stmt = tx.prepare(&format!(
         "SELECT o.id, o.type, o.account, {SUBJECT}, o.kind, o.digest, o.gone_run IS NOT NULL \
              FROM observations o WHERE o.system = ?1"
@@ -139,7 +139,8 @@ fn load_known(tx: &Transaction, system: &str) -> Result<(KeyMap<Known>, i64)> {
 
 /// The statements one run's changes are written with.
 struct Writer<'t> {
-    system: &'t str,
+    /// The system's number (`store::systems`).
+    system: i64,
     insert: super::db::Statement<'t>,
     update: super::db::Statement<'t>,
     reappear: super::db::Statement<'t>,
@@ -150,7 +151,7 @@ struct Writer<'t> {
 }
 
 impl<'t> Writer<'t> {
-    fn new(tx: &'t Transaction, system: &'t str) -> Result<Writer<'t>> {
+    fn new(tx: &'t Transaction, system: i64) -> Result<Writer<'t>> {
         Ok(Writer {
             system,
             insert: tx.prepare(
@@ -244,6 +245,8 @@ pub fn record(
 /// its batch is taken as a grant of an account the scanner did not list.
 pub struct Comparison {
     system: String,
+    /// Its number, which the observations' rows hold (`store::systems`).
+    system_id: i64,
     run_id: i64,
     /// The key the run's input would be stored under, were the run complete ([`input_key`]).
     expected_input: Option<String>,
@@ -273,13 +276,15 @@ impl Comparison {
             )
             .optional()?;
         let same_input = expected_input.is_some() && stored == expected_input;
+        let system_id = super::systems::id(tx, system)?;
         let (known, max_id) = if same_input {
             (KeyMap::default(), 0)
         } else {
-            load_known(tx, system)?
+            load_known(tx, system_id)?
         };
         Ok(Comparison {
             system: system.to_string(),
+            system_id,
             run_id: run.run_id,
             expected_input,
             same_input,
@@ -298,8 +303,7 @@ impl Comparison {
         if self.same_input {
             return Ok(());
         }
-        let system = self.system.clone();
-        let mut w = Writer::new(tx, &system)?;
+        let mut w = Writer::new(tx, self.system_id)?;
         let grants_of = ByAccount::new(&obs.grants, |g: &Grant| g.account.as_str());
         for a in &obs.accounts {
             let grants: Vec<&Grant> = grants_of.get(&a.name).collect();
@@ -410,11 +414,10 @@ impl Comparison {
             // store holds as present, unchanged.
             tx.execute(
                 "UPDATE observations SET last_run = ?2 WHERE system = ?1 AND gone_run IS NULL",
-                params![self.system, run.run_id],
+                params![self.system_id, run.run_id],
             )?;
         } else {
-            let system = self.system.clone();
-            let mut w = Writer::new(tx, &system)?;
+            let mut w = Writer::new(tx, self.system_id)?;
             if run.status == RunStatus::Complete {
                 self.mark_gone(tx, &mut w, run)?;
             } else {
@@ -447,7 +450,7 @@ impl Comparison {
         let mut known = std::mem::take(&mut self.known);
         known.retain(|key, k| !k.gone && !this_run.contains(key));
         if !run.targeted.is_empty() {
-            let scope = keys_of_accounts(tx, &self.system, run.targeted)?;
+            let scope = keys_of_accounts(tx, self.system_id, run.targeted)?;
             known.retain(|key, _| scope.contains(key));
         }
         let mut gone: Vec<i64> = known.values().map(|k| k.id).collect();
@@ -463,7 +466,7 @@ impl Comparison {
 }
 
 /// The keys of what `accounts` hold in `system` (present or gone).
-fn keys_of_accounts(tx: &Transaction, system: &str, accounts: &[&str]) -> Result<KeySet> {
+fn keys_of_accounts(tx: &Transaction, system: i64, accounts: &[&str]) -> Result<KeySet> {
     let mut stmt = tx.prepare(&format!(
         "SELECT o.type, o.account, {SUBJECT}, o.kind FROM observations o \
              WHERE o.system = ?1 AND o.account = ?2"
@@ -492,7 +495,8 @@ pub fn prune(tx: &Transaction, system: &str, cutoff: i64) -> Result<()> {
         params![system, cutoff],
     )?;
     tx.execute(
-        "DELETE FROM observations WHERE system = ?1 AND gone_run < ?2",
+        "DELETE FROM observations WHERE system = (SELECT id FROM systems WHERE name = ?1) \
+           AND gone_run < ?2",
         params![system, cutoff],
     )?;
     Ok(())
@@ -509,9 +513,10 @@ pub fn latest_credentials(
     id: &str,
 ) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>, Credential)>> {
     let mut stmt = conn.prepare(
-        "SELECT o.system, r.finished_at, o.account, o.subject, o.data FROM observations o \
+        "SELECT s.name, r.finished_at, o.account, o.subject, o.data FROM observations o \
+         JOIN systems s ON s.id = o.system \
          JOIN scan_runs r ON r.id = (SELECT MAX(id) FROM scan_runs \
-             WHERE system = o.system AND scanner = ?1 AND status = 'complete' AND targeted IS NULL) \
+             WHERE system = s.name AND scanner = ?1 AND status = 'complete' AND targeted IS NULL) \
          WHERE o.type = 'credential' AND o.kind = ?2 AND o.subject = ?3 AND o.gone_run IS NULL",
     )?;
     let mut rows = stmt.query(params![scanner, kind.as_str(), id])?;
@@ -546,12 +551,16 @@ pub fn latest_complete(conn: &Connection, system: &str) -> Result<Option<Observa
     if complete.is_none() {
         return Ok(None);
     }
+    let mut obs = Observations::default();
+    // A complete run that saw nothing may have left the system no number, and no rows.
+    let Some(system) = super::systems::find(conn, system)? else {
+        return Ok(Some(obs));
+    };
     let mut stmt = conn.prepare(&format!(
         "SELECT o.type, o.account, {SUBJECT}, o.data FROM observations o \
              WHERE o.system = ?1 AND o.gone_run IS NULL ORDER BY o.id"
     ))?;
     let mut rows = stmt.query([system])?;
-    let mut obs = Observations::default();
     while let Some(r) = rows.next()? {
         let decoded = content::decode(
             RowType::parse(r.get_ref(0)?.as_str()?),
@@ -608,11 +617,13 @@ pub fn changes_of_run(conn: &Connection, run_id: i64) -> Result<Vec<Change>> {
     let mut stmt = conn.prepare(
         &format!(
             "SELECT c.run_id, o.type, o.account, {SUBJECT}, o.kind, c.change, c.previous, o.data, o.id \
-             FROM observation_changes c JOIN observations o ON o.system = ?2 AND o.id = c.observation \
+             FROM observation_changes c JOIN observations o \
+               ON o.system = (SELECT id FROM systems WHERE name = ?2) AND o.id = c.observation \
              WHERE c.run_id = ?1 \
              UNION ALL \
              SELECT o.first_run, o.type, o.account, {SUBJECT}, o.kind, 'appeared', NULL, o.data, o.id \
-             FROM observations o WHERE o.system = ?2 AND o.first_run = ?1 AND ?1 >= ?3 \
+             FROM observations o WHERE o.system = (SELECT id FROM systems WHERE name = ?2) \
+               AND o.first_run = ?1 AND ?1 >= ?3 \
                AND NOT EXISTS (SELECT 1 FROM observation_changes c WHERE c.run_id = ?1 AND c.observation = o.id) \
              ORDER BY 9"
         ),
@@ -642,7 +653,7 @@ pub fn changes_of_run(conn: &Connection, run_id: i64) -> Result<Vec<Change>> {
 /// Rewrites content stored in an older form (whole JSON, schema 10 and older; compact JSON,
 /// schemas 11 and 12) in the current one, with its digest, so that the next run compares like
 /// with like (a migration: SQL cannot parse it).
-pub(super) fn recode_content(tx: &Transaction) -> Result<()> {
+pub(super) fn recode_content(tx: &Connection) -> Result<()> {
     // Collected first: updating rows under an open cursor over the same table is not defined.
     let mut rewritten: Vec<(String, i64, Vec<u8>, i64)> = Vec::new();
     {

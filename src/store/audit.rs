@@ -244,7 +244,7 @@ fn exceptions_against_events(conn: &Connection) -> Result<Vec<String>> {
     let mut recorded: HashMap<String, (String, Option<String>, i64)> = HashMap::new();
     for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))? {
         let (seq, detail) = row?;
-        if let Some((id, expires, approver)) = exception_record(&detail) {
+        if let Some((id, expires, approver)) = exception_record(&super::events::detail_json(&detail)) {
             recorded.insert(id, (expires, approver, seq));
         }
     }
@@ -315,7 +315,8 @@ fn chained_entries(conn: &Connection, out: &mut Vec<String>) -> Result<ChainedEn
             r.get::<_, String>(2)?,
         ))
     })? {
-        let (seq, event, detail) = row?;
+        let (seq, event, stored) = row?;
+        let detail = super::events::detail_json(&stored);
         let parsed = if event == EventKind::HrSnapshot.as_str() {
             serde_json::from_str::<SnapshotEntry>(&detail)
                 .map(|e| drop(snapshots.insert(e.snapshot_id, (seq, e))))

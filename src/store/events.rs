@@ -6,7 +6,8 @@
 //! Each event's hash is made over its fields and the hash of the event before it; sequence numbers
 //! are contiguous from 1. The store keeps each hash as its 32 bytes and the previous hash not at
 //! all (`prev_hash` is empty): it is the hash of the row before, read from there (schema 15; a
-//! row that still holds one, as text, has it checked against that row). Editing any row breaks its own hash,
+//! row that still holds one, as text, has it checked against that row). A detail is kept packed
+//! ([`stored_detail`]; schema 22) and hashed, shown and checked as its JSON. Editing any row breaks its own hash,
 //! deleting a row breaks the sequence and the next row's link. New events are keyed
 //! (HMAC-SHA256 under the chain key, which is kept outside the store): someone who can write the
 //! store but not read the key cannot rewrite the chain with fresh hashes. Events written before
@@ -115,6 +116,18 @@ pub fn last(conn: &Connection) -> Result<Option<Last>> {
             },
         )
         .optional()?)
+}
+
+/// An event's detail as the store keeps it: the JSON with the fragments every `opened` event
+/// repeats as one byte each (`evidence_text::EVENT_DETAILS`), read back byte for byte by
+/// [`detail_json`]. Details written before (plain JSON) read as they are.
+pub(super) fn stored_detail(json: &str) -> std::borrow::Cow<'_, str> {
+    crate::evidence_text::pack_with(&crate::evidence_text::EVENT_DETAILS, json)
+}
+
+/// The JSON of a stored detail (see [`stored_detail`]).
+pub(super) fn detail_json(stored: &str) -> std::borrow::Cow<'_, str> {
+    crate::evidence_text::unpack_with(&crate::evidence_text::EVENT_DETAILS, stored)
 }
 
 /// A stored hash as the hex text the chain is made of and shown as: 32 bytes since schema 15,
@@ -269,6 +282,7 @@ impl<'t> EventWriter<'t> {
             prev: &self.prev,
         }
         .hmac_bytes(self.key);
+        let packed = stored_detail(&detail);
         // The previous hash is not stored: it is the row before's (see the module comment).
         self.stmt.execute(params![
             seq,
@@ -276,7 +290,7 @@ impl<'t> EventWriter<'t> {
             event,
             at,
             run_id,
-            detail,
+            packed.as_ref(),
             &[][..],
             &hash[..],
             HMAC_SHA256
@@ -352,6 +366,7 @@ pub fn for_each(
     )?;
     let rows = stmt.query_map([finding_id], |r| {
         let detail: String = r.get(5)?;
+        let detail = detail_json(&detail);
         let seq: i64 = r.get(0)?;
         let prev_hash = match r.get_ref(6)? {
             ValueRef::Null if seq <= 1 => GENESIS.to_string(),
@@ -409,7 +424,8 @@ pub fn walk(conn: &Connection, key: Option<&ChainKey>, keyed_from: Option<i64>) 
         let seq: i64 = r.get(0)?;
         let (fid, event, at): (String, String, String) = (r.get(1)?, r.get(2)?, r.get(3)?);
         let run_id: Option<i64> = r.get(4)?;
-        let detail: String = r.get(5)?;
+        let stored: String = r.get(5)?;
+        let detail = detail_json(&stored);
         // Empty since schema 15: the previous hash is the row before's (`prev`). One that is
         // stored (a row put there by hand) must be that hash as well.
         let stored_prev = hash_text(r.get_ref(6)?);

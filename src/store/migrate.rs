@@ -266,9 +266,9 @@ mod tests {
             store
                 .conn()
                 .execute(
-                    "INSERT INTO observations (system, id, type, account, subject, kind, active, digest, \
+                    "INSERT INTO observations (system, id, type, account, subject, kind, active, \
                        first_run, last_run, gone_run, data) \
-                     VALUES (1, 1, 'account', 'ann', 'ann', 'user', 1, 0, 1, 1, NULL, 'not \\ content, C:\\temp')",
+                     VALUES (1, 1, 1, 'ann', 'ann', 'user', 1, 1, 1, NULL, 'not \\ content, C:\\temp')",
                     [],
                 )
                 .expect("observation");

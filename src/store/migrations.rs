@@ -365,6 +365,38 @@ const MIGRATIONS: &[&str] = &[
     r#"
     -- then: observations by system number
     "#,
+    // 18: the index that finds excepted findings (exception expiry, before every scan) holds
+    // only those: an entry per finding in every state cost 3 MB of a million-account system
+    // and no query of another state uses it (they go by system, or by id).
+    r#"
+    DROP INDEX findings_by_state;
+    CREATE INDEX findings_excepted ON findings(state) WHERE state = 'excepted';
+    "#,
+    // 19: an account's content leaves its kind to the row's `kind` column, which holds the same
+    // (7 MB of a million accounts; store::observation_content). `after` rewrites the content,
+    // with its digest, on either backend; content that still holds it reads as before.
+    r#"
+    -- then: account content without its kind
+    "#,
+    // 20: no stored digest of each observation's content: a run that compares hashes the content
+    // as it reads it (store::observations; 9 MB of a million accounts, and a first run makes
+    // no digests at all).
+    r#"
+    ALTER TABLE observations DROP COLUMN digest;
+    "#,
+    // 21: an observation's type as a code (1 account, 2 credential, 3 grant), not its name
+    // (store::observations; 7 MB of a million accounts). `after` rebuilds the table on either
+    // backend, in key order (SQLite cannot change a column's type in place).
+    r#"
+    -- then: observation types as codes
+    "#,
+    // 22: event details and the HR records of each snapshot are written packed (store::events,
+    // store::people; 8 and 7 MB of the foundation benchmark). Nothing is rewritten: what was
+    // written before reads as it is. The number tells a build that would read packed details as
+    // plain JSON (and find every new event's hash wrong) to refuse the store instead.
+    r#"
+    -- event details and HR records packed from here on
+    "#,
 ];
 
 /// The markers of the migrations whose content `after` rewrites (matched by text, not by
@@ -374,6 +406,36 @@ const BINARY_CONTENT: &str = "-- then: binary observation content";
 const BINARY_HASHES: &str = "-- then: binary event hashes";
 const LINKS_BY_NUMBER: &str = "-- then: links by number";
 const OBSERVATIONS_BY_NUMBER: &str = "-- then: observations by system number";
+const KIND_FROM_ROW: &str = "-- then: account content without its kind";
+const TYPES_AS_CODES: &str = "-- then: observation types as codes";
+
+/// The observations table of schema 21, made beside the old one under a name of its own (a
+/// PostgreSQL key takes its table's name at creation) and filled from it in key order.
+const OBSERVATIONS_TYPED: &str = "
+    CREATE TABLE observations_v21 (
+        system INTEGER NOT NULL,
+        id INTEGER NOT NULL,
+        type INTEGER NOT NULL,
+        account TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        active INTEGER,
+        first_run INTEGER NOT NULL,
+        last_run INTEGER NOT NULL,
+        gone_run INTEGER,
+        data BLOB NOT NULL,
+        PRIMARY KEY (system, id)
+    ) WITHOUT ROWID;
+    INSERT INTO observations_v21 (system, id, type, account, subject, kind, active, first_run,
+                                  last_run, gone_run, data)
+        SELECT system, id,
+               CASE type WHEN 'account' THEN 1 WHEN 'credential' THEN 2 ELSE 3 END,
+               account, subject, kind, active, first_run, last_run, gone_run, data
+        FROM observations ORDER BY system, id;
+    DROP TABLE observations;
+    ALTER TABLE observations_v21 RENAME TO observations;
+    CREATE INDEX observations_by_credential ON observations(subject) WHERE type = 2;
+";
 
 /// The observations table of schema 17, made beside the old one and filled from it before it
 /// takes the old one's name (so that PostgreSQL's key of the new table keeps a name of its own).
@@ -453,7 +515,11 @@ fn after(version: i64, sql: &str, tx: &Connection) -> Result<()> {
     let postgres = tx.is_postgres();
     match version {
         4 if !postgres => super::observations::fill_digests(tx),
-        _ if sql.contains(COMPACT_CONTENT) && !postgres => super::observations::recode_content(tx),
+        _ if sql.contains(COMPACT_CONTENT) && !postgres => {
+            super::observations::recode_content(tx, false)
+        }
+        _ if sql.contains(KIND_FROM_ROW) => super::observations::recode_content(tx, true),
+        _ if sql.contains(TYPES_AS_CODES) => Ok(tx.execute_batch(OBSERVATIONS_TYPED)?),
         _ if sql.contains(BINARY_HASHES) => Ok(tx.execute_batch(if postgres {
             POSTGRES_BINARY_HASHES
         } else {
@@ -469,7 +535,7 @@ fn after(version: i64, sql: &str, tx: &Connection) -> Result<()> {
             if postgres {
                 tx.execute_batch(POSTGRES_BINARY_CONTENT)?;
             }
-            super::observations::recode_content(tx)
+            super::observations::recode_content(tx, false)
         }
         _ => Ok(()),
     }
@@ -493,6 +559,7 @@ pub(crate) fn schema_of_version(conn: &Connection, version: usize) {
         conn.execute_batch(&text).expect("old schema");
         // What a migration does beyond SQL changes the schema too (PostgreSQL's column types).
         after((i + 1) as i64, sql, conn).expect("old schema's rewrites");
+        conn.forget_statements();
     }
     set_version(conn, version as i64).expect("version");
 }
@@ -593,8 +660,36 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
         after((i + 1) as i64, sql, &tx)?;
         set_version(&tx, (i + 1) as i64)?;
         tx.commit()?;
+        conn.forget_statements();
+    }
+    if current < SCHEMA_VERSION {
+        give_back_space(conn);
     }
     Ok(())
+}
+
+/// After an upgrade that rebuilt tables (schemas 16 and 17 do), a SQLite file keeps the old
+/// tables' pages as free pages: a 405 MB store upgraded to schema 18 held 507 MB, 148 MB of it
+/// free. When a quarter of the file is free, it is rewritten once (`VACUUM`, ~2 s for that
+/// store). Best effort: a file that cannot be rewritten now (no disk room for the copy, another
+/// process reading) keeps its free pages, which later writes reuse.
+fn give_back_space(conn: &Connection) {
+    let Some(sqlite) = conn.sqlite() else {
+        return;
+    };
+    let pages = |pragma: &str| sqlite.pragma_query_value(None, pragma, |r| r.get::<_, i64>(0));
+    let (Ok(free), Ok(all)) = (pages("freelist_count"), pages("page_count")) else {
+        return;
+    };
+    if all == 0 || free * 4 < all {
+        return;
+    }
+    if let Err(e) = sqlite.execute_batch("VACUUM") {
+        tracing::warn!(
+            free_pages = free,
+            "the upgraded store could not be compacted now ({e}); its free pages are reused by later writes"
+        );
+    }
 }
 
 #[cfg(test)]
@@ -713,7 +808,7 @@ mod tests {
     }
 
     /// A store that kept a full copy of every observation per run keeps what its latest complete
-    /// run saw, once, with the digests later runs compare against.
+    /// run saw, once.
     #[test]
     fn full_copies_per_run_become_one_row_per_observation() {
         let mut conn = Connection::open_in_memory().expect("in-memory sqlite");
@@ -753,14 +848,7 @@ mod tests {
             .expect("a complete run");
         let names: Vec<&str> = obs.accounts.iter().map(|a| a.name.as_str()).collect();
         assert_eq!(names, ["ann"], "the latest complete run's rows, once");
-        let missing: i64 = conn
-            .query_row(
-                "SELECT COUNT(*) FROM observations WHERE digest IS NULL",
-                [],
-                |r| r.get(0),
-            )
-            .expect("count");
-        assert_eq!(missing, 0);
+        // (The digests schema 4 filled in went with schema 20: runs hash content as they read.)
     }
 
     /// Hashes written as hex text (and each row's previous hash) become the 32 bytes alone, on
@@ -819,6 +907,73 @@ mod tests {
             assert!(walk.problems.is_empty(), "{:?}", walk.problems);
             assert_eq!(walk.plain, 3);
             assert_eq!(events::head(&conn).expect("head"), (3, hashes[2].clone()));
+        }
+    }
+
+    /// Links move to numbers, codes and thousandths (on either backend), read back as they were,
+    /// and a SQLite file whose rebuilt tables left a quarter of it free is compacted.
+    #[test]
+    fn links_move_to_system_numbers_and_the_upgraded_file_gives_back_its_space() {
+        use crate::link::LinkMethod;
+        for (_dir, at) in crate::store::testing::locations() {
+            let mut conn = Connection::open(&at).expect("open");
+            let before = MIGRATIONS
+                .iter()
+                .position(|m| m.contains(LINKS_BY_NUMBER))
+                .expect("the migration");
+            schema_of_version(&conn, before);
+            conn.execute_batch(
+                "INSERT INTO scan_runs (id, scanner, system, status, started_at, finished_at, accounts, \
+                   credentials, grants, calls, errors) VALUES (1, 'inventory', 'inventory:crm', 'complete', \
+                   '2026-06-01T00:00:00Z', '2026-06-01T00:00:00Z', 1, 0, 0, 0, '[]')",
+            )
+            .expect("run");
+            let methods = [LinkMethod::Email, LinkMethod::UserName, LinkMethod::HrColumn];
+            {
+                let tx = conn.transaction().expect("tx");
+                for i in 0..3000_i64 {
+                    let method = methods[(i % 3) as usize];
+                    tx.execute(
+                        "INSERT INTO links (system, account, employee_id, method, confidence, run_id) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, 1)",
+                        super::super::db::params![
+                            if i % 2 == 0 { "inventory:crm" } else { "aws-iam:111111111111" },
+                            format!("account-{i:05}-with-a-longer-name-than-most"),
+                            format!("E{i:06}"),
+                            method.as_str(),
+                            method.confidence()
+                        ],
+                    )
+                    .expect("old link");
+                }
+                tx.commit().expect("commit");
+            }
+
+            migrate(&mut conn, &at).expect("migrate");
+
+            for (i, system) in [(0_i64, "inventory:crm"), (1, "aws-iam:111111111111")] {
+                let account = format!("account-{i:05}-with-a-longer-name-than-most");
+                let method = methods[i as usize];
+                assert_eq!(
+                    crate::store::links::of(&conn, system, &account).expect("read"),
+                    Some((format!("E{i:06}"), method.confidence())),
+                    "{system}"
+                );
+            }
+            let count: i64 = conn
+                .query_row("SELECT COUNT(*) FROM links", [], |r| r.get(0))
+                .expect("count");
+            assert_eq!(count, 3000);
+            let unknown: i64 = conn
+                .query_row("SELECT COUNT(*) FROM links WHERE method = 0", [], |r| r.get(0))
+                .expect("count");
+            assert_eq!(unknown, 0, "every method has its code");
+            if let Some(sqlite) = conn.sqlite() {
+                let free: i64 = sqlite
+                    .pragma_query_value(None, "freelist_count", |r| r.get(0))
+                    .expect("freelist");
+                assert_eq!(free, 0, "the upgraded file was compacted");
+            }
         }
     }
 }

@@ -36,6 +36,8 @@ pub enum ContentError {
     Decode(#[from] rmp_serde::decode::Error),
     #[error("stored observation content (JSON) does not read back: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("stored observation row names an account kind `{0}` this build does not know")]
+    Kind(String),
 }
 
 type Result<T> = std::result::Result<T, ContentError>;
@@ -70,6 +72,24 @@ impl RowType {
             RowType::Account => "account",
             RowType::Credential => "credential",
             RowType::Grant => "grant",
+        }
+    }
+
+    /// The code the `type` column keeps (schema 21; it held the name before). Codes are stored:
+    /// they never change.
+    pub(super) fn code(self) -> i64 {
+        match self {
+            RowType::Account => 1,
+            RowType::Credential => 2,
+            RowType::Grant => 3,
+        }
+    }
+
+    pub(super) fn from_code(code: i64) -> RowType {
+        match code {
+            1 => RowType::Account,
+            2 => RowType::Credential,
+            _ => RowType::Grant,
         }
     }
 
@@ -169,7 +189,9 @@ enum FoldedGrant<'a> {
 
 #[derive(Serialize, Deserialize)]
 struct AccountContent<'a> {
-    k: AccountKind,
+    /// Written by schemas 11 to 18; since, the row's `kind` column says it (7 bytes a row).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    k: Option<AccountKind>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     e: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -238,7 +260,7 @@ pub(super) fn encode_account(a: &Account, grants: &[&Grant], out: &mut Vec<u8>) 
         })
         .collect();
     let content = AccountContent {
-        k: a.kind,
+        k: None,
         e: a.enabled,
         c,
         cx,
@@ -326,11 +348,13 @@ fn unfold(account: &str, g: FoldedGrant) -> Grant {
     }
 }
 
-/// Reads stored content back, given the row's type, account and subject.
+/// Reads stored content back, given the row's type, account, subject and kind (an account's
+/// content leaves its kind to the row since schema 19).
 pub(super) fn decode(
     row_type: RowType,
     account: &str,
     subject: &str,
+    kind: &str,
     data: &[u8],
 ) -> Result<Decoded> {
     if is_full(data) {
@@ -347,9 +371,13 @@ pub(super) fn decode(
         RowType::Account => {
             let c: AccountContent = read(data)?;
             let grants = c.g.into_iter().map(|g| unfold(account, g)).collect();
+            let kind = match c.k {
+                Some(k) => k,
+                None => AccountKind::parse(kind).ok_or_else(|| ContentError::Kind(kind.into()))?,
+            };
             let a = Account {
                 name: account.to_string(),
-                kind: c.k,
+                kind,
                 enabled: c.e,
                 created_at: join(c.c, c.cx),
                 last_used_at: join(c.u, c.ux),
@@ -425,8 +453,14 @@ struct Shown<'a> {
 /// The full JSON of stored content, as history shows it: the account (grants folded in),
 /// credential or grant, every field named. Content that does not read back is shown as stored,
 /// as text (bytes that are not UTF-8 replaced).
-pub(super) fn to_full_json(row_type: RowType, account: &str, subject: &str, data: &[u8]) -> String {
-    let shown = match decode(row_type, account, subject, data) {
+pub(super) fn to_full_json(
+    row_type: RowType,
+    account: &str,
+    subject: &str,
+    kind: &str,
+    data: &[u8],
+) -> String {
+    let shown = match decode(row_type, account, subject, kind, data) {
         Ok(Decoded::Account(a, grants)) => serde_json::to_string(&Shown {
             account: &a,
             grants: &grants,
@@ -497,7 +531,9 @@ mod tests {
             !text.contains("\"name\"") && !text.contains("\"account\""),
             "the name is the row's key: {text}"
         );
-        let back = decode(RowType::Account, "ann", "ann", &out).expect("decode");
+        let top: serde_json::Value = serde_json::from_str(&text).expect("json");
+        assert!(top.get("k").is_none(), "the account's kind is the row's: {text}");
+        let back = decode(RowType::Account, "ann", "ann", "service", &out).expect("decode");
         assert_eq!(back, Decoded::Account(a, grants));
     }
 
@@ -516,7 +552,7 @@ mod tests {
         };
         let mut out = Vec::new();
         encode(&Decoded::Credential(c.clone()), &mut out).expect("encode");
-        let back = decode(RowType::Credential, "ann", "AKIAEXAMPLE", &out).expect("decode");
+        let back = decode(RowType::Credential, "ann", "AKIAEXAMPLE", "access-key", &out).expect("decode");
         assert_eq!(back, Decoded::Credential(c));
 
         let g = Grant {
@@ -528,7 +564,7 @@ mod tests {
         };
         let mut out = Vec::new();
         encode(&Decoded::Grant(g.clone()), &mut out).expect("encode");
-        let back = decode(RowType::Grant, "gone", "arn:aws:iam::1:role/r", &out).expect("decode");
+        let back = decode(RowType::Grant, "gone", "arn:aws:iam::1:role/r", "", &out).expect("decode");
         assert_eq!(back, Decoded::Grant(g));
     }
 
@@ -613,7 +649,7 @@ mod tests {
         encode(&Decoded::Credential(c.clone()), &mut out).expect("encode");
         let text = shown(&out);
         assert!(!text.contains("\"f\""), "{text}");
-        let back = decode(RowType::Credential, "ann@example.com", "fp-3f2a", &out).expect("decode");
+        let back = decode(RowType::Credential, "ann@example.com", "fp-3f2a", "", &out).expect("decode");
         assert_eq!(back, Decoded::Credential(c));
 
         let g = codeowner_entry();
@@ -621,7 +657,7 @@ mod tests {
         encode(&Decoded::Grant(g.clone()), &mut out).expect("encode");
         let text = shown(&out);
         assert!(!text.contains("\"f\""), "{text}");
-        let back = decode(RowType::Grant, "ann-gh", &g.target, &out).expect("decode");
+        let back = decode(RowType::Grant, "ann-gh", &g.target, "", &out).expect("decode");
         assert_eq!(back, Decoded::Grant(g));
     }
 
@@ -633,7 +669,7 @@ mod tests {
         encode(&Decoded::Credential(c.clone()), &mut out).expect("encode");
         let text = shown(&out);
         assert!(text.contains("\"f\""), "{text}");
-        let back = decode(RowType::Credential, "ann@example.com", "fp-3f2a", &out).expect("decode");
+        let back = decode(RowType::Credential, "ann@example.com", "fp-3f2a", "", &out).expect("decode");
         assert_eq!(back, Decoded::Credential(c));
 
         // Folded into its account, and alone.
@@ -647,12 +683,12 @@ mod tests {
         let mut out = Vec::new();
         encode(&Decoded::Account(a.clone(), vec![g.clone()]), &mut out).expect("encode");
         assert!(shown(&out).contains("\"f\""), "{}", shown(&out));
-        let back = decode(RowType::Account, "ann-gh", "ann-gh", &out).expect("decode");
+        let back = decode(RowType::Account, "ann-gh", "ann-gh", "service", &out).expect("decode");
         assert_eq!(back, Decoded::Account(a, vec![g.clone()]));
         let mut out = Vec::new();
         encode(&Decoded::Grant(g.clone()), &mut out).expect("encode");
         assert!(shown(&out).contains("\"f\""), "{}", shown(&out));
-        let back = decode(RowType::Grant, "ann-gh", &g.target, &out).expect("decode");
+        let back = decode(RowType::Grant, "ann-gh", &g.target, "", &out).expect("decode");
         assert_eq!(back, Decoded::Grant(g));
     }
 
@@ -738,10 +774,10 @@ mod tests {
         })
         .expect("json");
         assert!(is_full(old.as_bytes()));
-        let back = decode(RowType::Account, "ann", "ann", old.as_bytes()).expect("decode");
+        let back = decode(RowType::Account, "ann", "ann", "service", old.as_bytes()).expect("decode");
         assert_eq!(back, Decoded::Account(a, grants));
         assert_eq!(
-            to_full_json(RowType::Account, "ann", "ann", old.as_bytes()),
+            to_full_json(RowType::Account, "ann", "ann", "service", old.as_bytes()),
             old
         );
     }
@@ -753,12 +789,13 @@ mod tests {
         let (a, grants) = sample_account();
         let mut current = Vec::new();
         encode(&Decoded::Account(a.clone(), grants.clone()), &mut current).expect("encode");
-        // The same serde shape, as schemas 11 and 12 wrote it.
-        let content: AccountContent = rmp_serde::from_slice(&current).expect("MessagePack");
+        // The same serde shape, as schemas 11 and 12 wrote it (the kind in it, then).
+        let mut content: AccountContent = rmp_serde::from_slice(&current).expect("MessagePack");
+        content.k = Some(a.kind);
         let json = serde_json::to_string(&content).expect("json");
         assert!(json.starts_with("{\"k\":"), "{json}");
         assert!(!is_full(json.as_bytes()));
-        let back = decode(RowType::Account, "ann", "ann", json.as_bytes()).expect("decode");
+        let back = decode(RowType::Account, "ann", "ann", "service", json.as_bytes()).expect("decode");
         assert_eq!(back, Decoded::Account(a, grants));
         assert!(
             current.len() * 10 < json.len() * 9,

@@ -3,7 +3,7 @@
 //! One row per thing a system holds — an account (its grants folded in), a credential, or a grant
 //! of an account the scanner did not list — keyed by (system, type, account, subject, kind), with
 //! the run that first saw it, the last run known to have seen it, the complete run that no longer
-//! saw it (`gone_run`), a digest of its content and the content as last seen. Each run adds one
+//! saw it (`gone_run`) and the content as last seen. Each run adds one
 //! `observation_changes` row per observation that changed, went or came back after it went; a
 //! change row keeps the content from before the change, so history reads back from the current
 //! content. A first appearance has no row: `first_run` is it (a first sweep of a million accounts
@@ -49,7 +49,8 @@ struct Row<'a> {
 /// An observation the store holds for the system, by key.
 struct Known {
     id: i64,
-    digest: i64,
+    /// [`content_hash`] of its stored content.
+    content: u64,
     gone: bool,
 }
 
@@ -67,7 +68,15 @@ fn key_of(row_type: &str, account: &str, subject: &str, kind: &str) -> u128 {
 
 /// What a query selects for an observation's subject (of `observations` aliased `o`): an account
 /// row's subject is its own name, stored empty (schema 14) and read from `account`.
-const SUBJECT: &str = "CASE WHEN o.type = 'account' THEN o.account ELSE o.subject END";
+const SUBJECT: &str = "CASE WHEN o.type = 1 THEN o.account ELSE o.subject END";
+
+/// [`SUBJECT`] as the migrations that run before schema 21 read it, when `type` held the name.
+const SUBJECT_BY_NAME: &str = "CASE WHEN o.type = 'account' THEN o.account ELSE o.subject END";
+
+/// A row's type as read: its code (schema 21 and later; see [`RowType::code`]).
+fn row_type(stored: super::db::ValueRef<'_>) -> Result<RowType> {
+    Ok(RowType::from_code(stored.as_i64()?))
+}
 
 /// What the `subject` column holds for a row: nothing for an account (see [`SUBJECT`]).
 fn stored_subject<'a>(row: &Row<'a>) -> &'a str {
@@ -77,7 +86,18 @@ fn stored_subject<'a>(row: &Row<'a>) -> &'a str {
     }
 }
 
-/// A stable digest of stored content: the first 8 bytes of its SHA-256.
+/// A hash of content, to tell whether a run's content is what the store holds without holding
+/// that content in memory. Made afresh from the stored bytes whenever a run compares (schema 20
+/// dropped the stored digest: 9 MB of a million accounts), so it need only be stable within
+/// the process.
+fn content_hash(data: &[u8]) -> u64 {
+    let mut h = DefaultHasher::new();
+    data.hash(&mut h);
+    h.finish()
+}
+
+/// The digest of stored content the `digest` column held (schemas 4 to 19): the first 8 bytes of
+/// its SHA-256. Only the migrations that wrote that column use it.
 fn digest_of(data: &[u8]) -> i64 {
     let d = Sha256::digest(data);
     let mut first = [0u8; 8];
@@ -110,7 +130,7 @@ pub(super) fn fill_digests(tx: &Connection) -> Result<()> {
 /// Everything the store holds for `system`, by key, and the highest id in use.
 fn load_known(tx: &Transaction, system: i64) -> Result<(KeyMap<Known>, i64)> {
     let mut stmt = tx.prepare(&format!(
-        "SELECT o.id, o.type, o.account, {SUBJECT}, o.kind, o.digest, o.gone_run IS NOT NULL \
+        "SELECT o.id, o.type, o.account, {SUBJECT}, o.kind, o.data, o.gone_run IS NOT NULL \
              FROM observations o WHERE o.system = ?1"
     ))?;
     let mut rows = stmt.query([system])?;
@@ -119,7 +139,7 @@ fn load_known(tx: &Transaction, system: i64) -> Result<(KeyMap<Known>, i64)> {
     while let Some(r) = rows.next()? {
         let id: i64 = r.get(0)?;
         let key = key_of(
-            r.get_ref(1)?.as_str()?,
+            row_type(r.get_ref(1)?)?.as_str(),
             r.get_ref(2)?.as_str()?,
             r.get_ref(3)?.as_str()?,
             r.get_ref(4)?.as_str()?,
@@ -128,7 +148,7 @@ fn load_known(tx: &Transaction, system: i64) -> Result<(KeyMap<Known>, i64)> {
             key,
             Known {
                 id,
-                digest: r.get::<_, Option<i64>>(5)?.unwrap_or_default(),
+                content: content_hash(r.get_ref(5)?.as_bytes()?),
                 gone: r.get(6)?,
             },
         );
@@ -155,16 +175,16 @@ impl<'t> Writer<'t> {
         Ok(Writer {
             system,
             insert: tx.prepare(
-                "INSERT INTO observations (system, id, type, account, subject, kind, active, digest, \
-                   first_run, last_run, gone_run, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, NULL, ?10)",
+                "INSERT INTO observations (system, id, type, account, subject, kind, active, \
+                   first_run, last_run, gone_run, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, NULL, ?9)",
             )?,
             update: tx.prepare(
-                "UPDATE observations SET active = ?3, digest = ?4, data = ?5, last_run = ?6 \
+                "UPDATE observations SET active = ?3, data = ?4, last_run = ?5 \
                  WHERE system = ?1 AND id = ?2",
             )?,
             // `first_run` stays the run that first saw it: its first `appeared` is read from it.
             reappear: tx.prepare(
-                "UPDATE observations SET active = ?3, digest = ?4, data = ?5, last_run = ?6, \
+                "UPDATE observations SET active = ?3, data = ?4, last_run = ?5, \
                    gone_run = NULL WHERE system = ?1 AND id = ?2",
             )?,
             seen: tx.prepare("UPDATE observations SET last_run = ?3 WHERE system = ?1 AND id = ?2")?,
@@ -363,19 +383,17 @@ impl Comparison {
             return Ok(());
         }
         let run_id = self.run_id;
-        let digest = digest_of(data);
         match self.known.get(&key) {
             None => {
                 self.max_id += 1;
                 w.insert.execute(params![
                     w.system,
                     self.max_id,
-                    row.row_type.as_str(),
+                    row.row_type.code(),
                     row.account,
                     stored_subject(&row),
                     row.kind,
                     row.active,
-                    digest,
                     run_id,
                     data
                 ])?;
@@ -386,14 +404,14 @@ impl Comparison {
                 w.change_keeping
                     .execute(params![run_id, k.id, "appeared", w.system])?;
                 w.reappear
-                    .execute(params![w.system, k.id, row.active, digest, data, run_id])?;
+                    .execute(params![w.system, k.id, row.active, data, run_id])?;
                 self.changes.appeared += 1;
             }
-            Some(k) if k.digest != digest => {
+            Some(k) if k.content != content_hash(data) => {
                 w.change_keeping
                     .execute(params![run_id, k.id, "changed", w.system])?;
                 w.update
-                    .execute(params![w.system, k.id, row.active, digest, data, run_id])?;
+                    .execute(params![w.system, k.id, row.active, data, run_id])?;
                 self.changes.changed += 1;
             }
             Some(k) => self.unchanged.push(k.id),
@@ -476,7 +494,7 @@ fn keys_of_accounts(tx: &Transaction, system: i64, accounts: &[&str]) -> Result<
         let mut rows = stmt.query(params![system, account])?;
         while let Some(r) = rows.next()? {
             keys.insert(key_of(
-                r.get_ref(0)?.as_str()?,
+                row_type(r.get_ref(0)?)?.as_str(),
                 r.get_ref(1)?.as_str()?,
                 r.get_ref(2)?.as_str()?,
                 r.get_ref(3)?.as_str()?,
@@ -517,7 +535,7 @@ pub fn latest_credentials(
          JOIN systems s ON s.id = o.system \
          JOIN scan_runs r ON r.id = (SELECT MAX(id) FROM scan_runs \
              WHERE system = s.name AND scanner = ?1 AND status = 'complete' AND targeted IS NULL) \
-         WHERE o.type = 'credential' AND o.kind = ?2 AND o.subject = ?3 AND o.gone_run IS NULL",
+         WHERE o.type = 2 AND o.kind = ?2 AND o.subject = ?3 AND o.gone_run IS NULL",
     )?;
     let mut rows = stmt.query(params![scanner, kind.as_str(), id])?;
     let mut out = Vec::new();
@@ -529,6 +547,7 @@ pub fn latest_credentials(
             RowType::Credential,
             r.get_ref(2)?.as_str()?,
             r.get_ref(3)?.as_str()?,
+            kind.as_str(),
             r.get_ref(4)?.as_bytes()?,
         )?;
         if let Decoded::Credential(c) = decoded {
@@ -557,15 +576,16 @@ pub fn latest_complete(conn: &Connection, system: &str) -> Result<Option<Observa
         return Ok(Some(obs));
     };
     let mut stmt = conn.prepare(&format!(
-        "SELECT o.type, o.account, {SUBJECT}, o.data FROM observations o \
+        "SELECT o.type, o.account, {SUBJECT}, o.data, o.kind FROM observations o \
              WHERE o.system = ?1 AND o.gone_run IS NULL ORDER BY o.id"
     ))?;
     let mut rows = stmt.query([system])?;
     while let Some(r) = rows.next()? {
         let decoded = content::decode(
-            RowType::parse(r.get_ref(0)?.as_str()?),
+            row_type(r.get_ref(0)?)?,
             r.get_ref(1)?.as_str()?,
             r.get_ref(2)?.as_str()?,
+            r.get_ref(4)?.as_str()?,
             r.get_ref(3)?.as_bytes()?,
         )?;
         match decoded {
@@ -629,11 +649,12 @@ pub fn changes_of_run(conn: &Connection, run_id: i64) -> Result<Vec<Change>> {
         ),
     )?;
     let rows = stmt.query_map(params![run_id, system, kept_from], |r| {
-        let row_type: String = r.get(1)?;
+        let shape = RowType::from_code(r.get(1)?);
+        let row_type = shape.as_str().to_string();
         let account: String = r.get(2)?;
         let subject: String = r.get(3)?;
-        let shape = RowType::parse(&row_type);
-        let full = |data: Vec<u8>| content::to_full_json(shape, &account, &subject, &data);
+        let kind: String = r.get(4)?;
+        let full = |data: Vec<u8>| content::to_full_json(shape, &account, &subject, &kind, &data);
         let previous: Option<Vec<u8>> = r.get(6)?;
         let current: Vec<u8> = r.get(7)?;
         Ok(Change {
@@ -643,22 +664,32 @@ pub fn changes_of_run(conn: &Connection, run_id: i64) -> Result<Vec<Change>> {
             current: full(current),
             account: account.clone(),
             subject: subject.clone(),
-            kind: r.get(4)?,
+            kind: kind.clone(),
             change: r.get(5)?,
         })
     })?;
     Ok(rows.collect::<super::db::Result<_>>()?)
 }
 
+/// A row's system as the schema a migration runs at keeps it: by name before schema 17, by
+/// number since.
+enum SystemKey {
+    Name(String),
+    Number(i64),
+}
+
 /// Rewrites content stored in an older form (whole JSON, schema 10 and older; compact JSON,
-/// schemas 11 and 12) in the current one, with its digest, so that the next run compares like
-/// with like (a migration: SQL cannot parse it).
-pub(super) fn recode_content(tx: &Connection) -> Result<()> {
+/// schemas 11 and 12; an account's kind in its content, schemas 11 to 18) in the current one,
+/// with its digest, so that the next run compares like with like (a migration: SQL cannot
+/// parse it). `by_number`: the schema names systems by number (17 and later). Each runs before
+/// schema 20, with the `digest` column still there to keep in step, and before 21 (`type`
+/// holds the name).
+pub(super) fn recode_content(tx: &Connection, by_number: bool) -> Result<()> {
     // Collected first: updating rows under an open cursor over the same table is not defined.
-    let mut rewritten: Vec<(String, i64, Vec<u8>, i64)> = Vec::new();
+    let mut rewritten: Vec<(SystemKey, i64, Vec<u8>, i64)> = Vec::new();
     {
         let mut select = tx.prepare(&format!(
-            "SELECT o.system, o.id, o.type, o.account, {SUBJECT}, o.data FROM observations o"
+            "SELECT o.system, o.id, o.type, o.account, {SUBJECT_BY_NAME}, o.data, o.kind FROM observations o"
         ))?;
         let mut rows = select.query([])?;
         while let Some(r) = rows.next()? {
@@ -666,25 +697,37 @@ pub(super) fn recode_content(tx: &Connection) -> Result<()> {
                 r.get_ref(2)?.as_str()?,
                 r.get_ref(3)?.as_str()?,
                 r.get_ref(4)?.as_str()?,
+                r.get_ref(6)?.as_str()?,
                 r.get_ref(5)?.as_bytes()?,
             ) else {
                 continue;
             };
             let digest = digest_of(&current);
-            rewritten.push((r.get(0)?, r.get(1)?, current, digest));
+            let system = match by_number {
+                true => SystemKey::Number(r.get(0)?),
+                false => SystemKey::Name(r.get(0)?),
+            };
+            rewritten.push((system, r.get(1)?, current, digest));
         }
     }
     let mut update =
         tx.prepare("UPDATE observations SET data = ?3, digest = ?4 WHERE system = ?1 AND id = ?2")?;
     for (system, id, data, digest) in rewritten {
-        update.execute(params![system, id, data, digest])?;
+        match system {
+            SystemKey::Number(n) => update.execute(params![n, id, data, digest])?,
+            SystemKey::Name(name) => update.execute(params![name, id, data, digest])?,
+        };
     }
     let mut previous: Vec<(i64, i64, Vec<u8>)> = Vec::new();
     {
+        let system_of_run = match by_number {
+            true => "(SELECT s.id FROM systems s WHERE s.name = r.system)",
+            false => "r.system",
+        };
         let mut select = tx.prepare(&format!(
-            "SELECT c.run_id, c.observation, o.type, o.account, {SUBJECT}, c.previous \
+            "SELECT c.run_id, c.observation, o.type, o.account, {SUBJECT_BY_NAME}, c.previous, o.kind \
                  FROM observation_changes c JOIN scan_runs r ON r.id = c.run_id \
-                 JOIN observations o ON o.system = r.system AND o.id = c.observation \
+                 JOIN observations o ON o.system = {system_of_run} AND o.id = c.observation \
                  WHERE c.previous IS NOT NULL"
         ))?;
         let mut rows = select.query([])?;
@@ -693,6 +736,7 @@ pub(super) fn recode_content(tx: &Connection) -> Result<()> {
                 r.get_ref(2)?.as_str()?,
                 r.get_ref(3)?.as_str()?,
                 r.get_ref(4)?.as_str()?,
+                r.get_ref(6)?.as_str()?,
                 r.get_ref(5)?.as_bytes()?,
             ) {
                 previous.push((r.get(0)?, r.get(1)?, current));
@@ -710,8 +754,14 @@ pub(super) fn recode_content(tx: &Connection) -> Result<()> {
 
 /// `data` in the current form, when it was stored otherwise and reads back (content that does
 /// not is left as it is: it is shown as stored).
-fn recoded(row_type: &str, account: &str, subject: &str, data: &[u8]) -> Option<Vec<u8>> {
-    let decoded = content::decode(RowType::parse(row_type), account, subject, data).ok()?;
+fn recoded(
+    row_type: &str,
+    account: &str,
+    subject: &str,
+    kind: &str,
+    data: &[u8],
+) -> Option<Vec<u8>> {
+    let decoded = content::decode(RowType::parse(row_type), account, subject, kind, data).ok()?;
     let mut out = Vec::with_capacity(data.len());
     content::encode(&decoded, &mut out).ok()?;
     (out != data).then_some(out)
@@ -908,6 +958,54 @@ mod tests {
         assert_eq!(changes, Changes::default());
     }
 
+    /// An account's content that still holds its kind (schemas 11 to 18) loses it to the row's
+    /// `kind` column on either backend, reads back the same, and the next run of the same
+    /// account records no change (the digest was rewritten with the content).
+    #[test]
+    fn an_accounts_kind_moves_out_of_its_content() {
+        for (_dir, path) in crate::store::testing::locations() {
+            {
+                let conn = Connection::open(&path).expect("open");
+                crate::store::migrations::schema_of_version(&conn, 18);
+                conn.execute(
+                    "INSERT INTO scan_runs (scanner, system, status, started_at, finished_at, accounts, \
+                       credentials, grants, calls, errors) VALUES ('inventory', 'inventory:crm', 'complete', \
+                       '2026-06-01T00:00:00Z', '2026-06-01T00:00:00Z', 1, 0, 1, 0, '[]')",
+                    [],
+                )
+                .expect("run");
+                conn.execute("INSERT INTO systems (name) VALUES ('inventory:crm')", [])
+                    .expect("system");
+                let old = rmp_serde::to_vec_named(
+                    &serde_json::json!({"k": "service", "e": false, "g": ["vpn"]}),
+                )
+                .expect("MessagePack");
+                conn.execute(
+                    "INSERT INTO observations (system, id, type, account, subject, kind, active, digest, \
+                       first_run, last_run, gone_run, data) \
+                     VALUES ((SELECT id FROM systems), 1, 'account', 'ann', '', 'service', 0, ?1, 1, 1, NULL, ?2)",
+                    params![digest_of(&old), old],
+                )
+                .expect("observation");
+            }
+            let mut store = Store::open(&path).expect("migrated");
+            let stored: Vec<u8> = store
+                .conn()
+                .query_row("SELECT data FROM observations", [], |r| r.get(0))
+                .expect("content");
+            let top: serde_json::Value = rmp_serde::from_slice(&stored).expect("MessagePack");
+            assert!(top.get("k").is_none(), "{top}");
+            let obs = latest_complete(store.conn(), "inventory:crm")
+                .expect("read")
+                .expect("a complete run");
+            assert_eq!(obs.accounts[0].kind, AccountKind::Service);
+            let mut ann = account("ann", false);
+            ann.kind = AccountKind::Service;
+            let (_, changes) = run(&mut store, &report(RunStatus::Complete, &[ann]));
+            assert_eq!(changes, Changes::default());
+        }
+    }
+
     /// A complete run of the same export (by digest) as the one the system's observations were
     /// last written from is not compared again; another export, or a partial run in between,
     /// is.
@@ -974,7 +1072,7 @@ mod tests {
             assert_eq!(
                 count(
                     &store,
-                    "SELECT COUNT(*) FROM observations WHERE type = 'account' AND subject = ''"
+                    "SELECT COUNT(*) FROM observations WHERE type = 1 AND subject = ''"
                 ),
                 1
             );
@@ -1160,7 +1258,7 @@ mod tests {
             let ben_last: i64 = store
                 .conn()
                 .query_row(
-                    "SELECT last_run FROM observations WHERE type = 'account' AND account = 'ben'",
+                    "SELECT last_run FROM observations WHERE type = 1 AND account = 'ben'",
                     [],
                     |r| r.get(0),
                 )
@@ -1180,7 +1278,7 @@ mod tests {
             let (first, last, gone): (i64, i64, Option<i64>) = store
                 .conn()
                 .query_row(
-                    "SELECT first_run, last_run, gone_run FROM observations WHERE type = 'account' AND account = 'ann'",
+                    "SELECT first_run, last_run, gone_run FROM observations WHERE type = 1 AND account = 'ann'",
                     [],
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
@@ -1320,7 +1418,6 @@ mod tests {
                     "subject",
                     "kind",
                     "active",
-                    "digest",
                     "first_run",
                     "last_run",
                     "gone_run",

@@ -173,6 +173,14 @@ impl Connection {
         }
     }
 
+    /// Forgets prepared statements after a migration changed the schema: SQLite prepares
+    /// again by itself, PostgreSQL refuses a cached statement whose row type changed.
+    pub(in crate::store) fn forget_statements(&self) {
+        if let Inner::Postgres(c) = &self.inner {
+            c.forget_statements();
+        }
+    }
+
     pub(in crate::store) fn postgres(&self) -> Option<&pg::Client> {
         match &self.inner {
             Inner::Postgres(c) => Some(c),

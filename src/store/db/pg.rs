@@ -476,6 +476,13 @@ impl Client {
         }
     }
 
+    /// Forgets the statements prepared so far: after a change of a table's columns, a statement
+    /// prepared before reads the old row type, which the server refuses ("cached plan must not
+    /// change result type"); the next use prepares it again.
+    pub(super) fn forget_statements(&self) {
+        self.statements.borrow_mut().clear();
+    }
+
     pub(super) fn batch(&self, sql: &str) -> Result<()> {
         self.flush()?;
         self.settle();

@@ -93,13 +93,18 @@ pub enum Command {
     /// `[policy.remediate] allow` lists (none by default), records each outcome in the audit
     /// chain, then re-sweeps the touched systems: findings resolve only through that sweep.
     Remediate(RemediateArgs),
-    /// Manage the store itself: `store migrate` copies a SQLite store into PostgreSQL.
+    /// Manage the store itself: `store upgrade` brings it to this residual's schema, `store
+    /// migrate` copies a SQLite store into PostgreSQL.
     #[command(subcommand)]
     Store(StoreCommand),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum StoreCommand {
+    /// Bring the store (`--db`) to this residual's schema, as any command that writes does:
+    /// an upgrade may rewrite large tables once (a million-account store: about half a
+    /// minute), which reading commands never do. A store already current is left as it is.
+    Upgrade,
     /// Copy a SQLite store, audit chain and key files included, into an empty PostgreSQL
     /// database; `residual audit verify` on the copy then prints the same head. A target that
     /// has any rows is refused (exit 2, nothing written).

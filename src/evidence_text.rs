@@ -271,17 +271,24 @@ mod tests {
         let packed = pack_with(&EVENT_DETAILS, opened);
         assert!(packed.len() * 2 < opened.len() + 10, "{}", packed.len());
         assert_eq!(unpack_with(&EVENT_DETAILS, &packed), opened);
-        let excepted = r#"{"approver":"x","expires_at":"2027-01-01T00:00:00Z","reason":"r","rule":"a"}"#;
+        let excepted =
+            r#"{"approver":"x","expires_at":"2027-01-01T00:00:00Z","reason":"r","rule":"a"}"#;
         let packed = pack_with(&EVENT_DETAILS, excepted);
         assert!(packed.contains(r#""expires_at""#), "{packed:?}");
         assert_eq!(unpack_with(&EVENT_DETAILS, &packed), excepted);
         for json in ["{}", "not json", "x\u{7f}y", "{\"a\":\"\u{7f}\"}"] {
-            assert_eq!(unpack_with(&EVENT_DETAILS, &pack_with(&EVENT_DETAILS, json)), json);
+            assert_eq!(
+                unpack_with(&EVENT_DETAILS, &pack_with(&EVENT_DETAILS, json)),
+                json
+            );
         }
         // Text holding the marker is kept as it is.
         let raw_del = "{\"a\":\"\u{7f}\"}";
         assert_eq!(pack_with(&EVENT_DETAILS, raw_del), raw_del);
-        assert_eq!(unpack(&pack_with(&EVENT_DETAILS, opened)).chars().next(), Some('\u{7f}'));
+        assert_eq!(
+            unpack(&pack_with(&EVENT_DETAILS, opened)).chars().next(),
+            Some('\u{7f}')
+        );
     }
 
     #[test]

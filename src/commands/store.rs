@@ -1,5 +1,6 @@
-//! `residual store migrate`: copy a SQLite store into an empty PostgreSQL one (see
-//! `store::migrate`), and say what was copied.
+//! `residual store upgrade`: bring the store to this build's schema; `residual store migrate`:
+//! copy a SQLite store into an empty PostgreSQL one (see `store::migrate`), and say what was
+//! copied.
 
 use super::{Context, Exit, UsageError};
 use crate::cli::StoreCommand;
@@ -7,6 +8,16 @@ use crate::store::migrate::{self, MigrateError};
 
 pub fn run(ctx: &Context, cmd: StoreCommand) -> anyhow::Result<Exit> {
     match cmd {
+        StoreCommand::Upgrade => {
+            // Opening for writing runs the migrations (and nothing else).
+            ctx.open_store()?;
+            ctx.progress(format!(
+                "the store {} is at schema {}",
+                crate::store::shown(&ctx.db),
+                crate::store::migrations::SCHEMA_VERSION
+            ));
+            Ok(Exit::Ok)
+        }
         StoreCommand::Migrate { from, to } => {
             let copied = match migrate::copy(&from, &to) {
                 Ok(c) => c,

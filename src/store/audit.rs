@@ -244,7 +244,9 @@ fn exceptions_against_events(conn: &Connection) -> Result<Vec<String>> {
     let mut recorded: HashMap<String, (String, Option<String>, i64)> = HashMap::new();
     for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))? {
         let (seq, detail) = row?;
-        if let Some((id, expires, approver)) = exception_record(&super::events::detail_json(&detail)) {
+        if let Some((id, expires, approver)) =
+            exception_record(&super::events::detail_json(&detail))
+        {
             recorded.insert(id, (expires, approver, seq));
         }
     }

@@ -150,11 +150,10 @@ fn load_links(
     people: &HashSet<String>,
 ) -> Result<HashSet<(String, String)>> {
     let mut linked = HashSet::new();
-    let mut stmt =
-        conn.prepare(
-            "SELECT s.name, l.employee_id FROM links l JOIN systems s ON s.id = l.system \
+    let mut stmt = conn.prepare(
+        "SELECT s.name, l.employee_id FROM links l JOIN systems s ON s.id = l.system \
              WHERE ?1 IS NULL OR l.employee_id = ?1",
-        )?;
+    )?;
     let mut rows = stmt.query([employee])?;
     while let Some(r) = rows.next()? {
         let employee = r.get_ref(1)?.as_str()?;

@@ -20,11 +20,10 @@ pub fn leavers_and_movers(conn: &Connection, snapshot_id: i64) -> Result<Vec<Str
 /// `aws_user` of their HR records. Role accounts (`role/NAME`) are not users and are left out.
 pub fn aws_users(conn: &Connection, employees: &[String]) -> Result<Vec<String>> {
     let mut users = BTreeSet::new();
-    let mut linked = conn
-        .prepare(
-            "SELECT l.account FROM links l JOIN systems s ON s.id = l.system \
+    let mut linked = conn.prepare(
+        "SELECT l.account FROM links l JOIN systems s ON s.id = l.system \
              WHERE s.name LIKE 'aws-iam:%' AND l.employee_id = ?1",
-        )?;
+    )?;
     let mut named = conn.prepare(
         "SELECT aws_user FROM people WHERE employee_id = ?1 AND aws_user IS NOT NULL \
            AND aws_user != ''",

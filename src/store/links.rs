@@ -351,7 +351,10 @@ mod tests {
             write(&mut store, run, None);
             let linked = of(store.conn(), "inventory:crm", "ann").expect("read");
             assert_eq!(linked, Some(("E1".to_string(), 0.9)));
-            assert_eq!(of(store.conn(), "inventory:other", "ann").expect("read"), None);
+            assert_eq!(
+                of(store.conn(), "inventory:other", "ann").expect("read"),
+                None
+            );
         }
     }
 

@@ -261,7 +261,10 @@ mod tests {
                 .expect("run");
             store
                 .conn()
-                .execute("INSERT INTO systems (id, name) VALUES (1, 'inventory:crm')", [])
+                .execute(
+                    "INSERT INTO systems (id, name) VALUES (1, 'inventory:crm')",
+                    [],
+                )
                 .expect("system");
             store
                 .conn()

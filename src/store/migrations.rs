@@ -928,7 +928,11 @@ mod tests {
                    '2026-06-01T00:00:00Z', '2026-06-01T00:00:00Z', 1, 0, 0, 0, '[]')",
             )
             .expect("run");
-            let methods = [LinkMethod::Email, LinkMethod::UserName, LinkMethod::HrColumn];
+            let methods = [
+                LinkMethod::Email,
+                LinkMethod::UserName,
+                LinkMethod::HrColumn,
+            ];
             {
                 let tx = conn.transaction().expect("tx");
                 for i in 0..3000_i64 {
@@ -965,7 +969,9 @@ mod tests {
                 .expect("count");
             assert_eq!(count, 3000);
             let unknown: i64 = conn
-                .query_row("SELECT COUNT(*) FROM links WHERE method = 0", [], |r| r.get(0))
+                .query_row("SELECT COUNT(*) FROM links WHERE method = 0", [], |r| {
+                    r.get(0)
+                })
                 .expect("count");
             assert_eq!(unknown, 0, "every method has its code");
             if let Some(sqlite) = conn.sqlite() {

@@ -92,7 +92,7 @@ pub enum StoreError {
         found: i64,
         known: i64,
     },
-    #[error("database {path} has schema version {found}, older than this residual ({known}); run any command that writes it (e.g. `residual runs`) to upgrade it")]
+    #[error("database {path} has schema version {found}, older than this residual ({known}); upgrade it with `residual store upgrade` (any command that writes it does the same)")]
     TooOld {
         path: PathBuf,
         found: i64,

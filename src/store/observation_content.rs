@@ -532,7 +532,10 @@ mod tests {
             "the name is the row's key: {text}"
         );
         let top: serde_json::Value = serde_json::from_str(&text).expect("json");
-        assert!(top.get("k").is_none(), "the account's kind is the row's: {text}");
+        assert!(
+            top.get("k").is_none(),
+            "the account's kind is the row's: {text}"
+        );
         let back = decode(RowType::Account, "ann", "ann", "service", &out).expect("decode");
         assert_eq!(back, Decoded::Account(a, grants));
     }
@@ -552,7 +555,14 @@ mod tests {
         };
         let mut out = Vec::new();
         encode(&Decoded::Credential(c.clone()), &mut out).expect("encode");
-        let back = decode(RowType::Credential, "ann", "AKIAEXAMPLE", "access-key", &out).expect("decode");
+        let back = decode(
+            RowType::Credential,
+            "ann",
+            "AKIAEXAMPLE",
+            "access-key",
+            &out,
+        )
+        .expect("decode");
         assert_eq!(back, Decoded::Credential(c));
 
         let g = Grant {
@@ -564,7 +574,8 @@ mod tests {
         };
         let mut out = Vec::new();
         encode(&Decoded::Grant(g.clone()), &mut out).expect("encode");
-        let back = decode(RowType::Grant, "gone", "arn:aws:iam::1:role/r", "", &out).expect("decode");
+        let back =
+            decode(RowType::Grant, "gone", "arn:aws:iam::1:role/r", "", &out).expect("decode");
         assert_eq!(back, Decoded::Grant(g));
     }
 
@@ -649,7 +660,8 @@ mod tests {
         encode(&Decoded::Credential(c.clone()), &mut out).expect("encode");
         let text = shown(&out);
         assert!(!text.contains("\"f\""), "{text}");
-        let back = decode(RowType::Credential, "ann@example.com", "fp-3f2a", "", &out).expect("decode");
+        let back =
+            decode(RowType::Credential, "ann@example.com", "fp-3f2a", "", &out).expect("decode");
         assert_eq!(back, Decoded::Credential(c));
 
         let g = codeowner_entry();
@@ -669,7 +681,8 @@ mod tests {
         encode(&Decoded::Credential(c.clone()), &mut out).expect("encode");
         let text = shown(&out);
         assert!(text.contains("\"f\""), "{text}");
-        let back = decode(RowType::Credential, "ann@example.com", "fp-3f2a", "", &out).expect("decode");
+        let back =
+            decode(RowType::Credential, "ann@example.com", "fp-3f2a", "", &out).expect("decode");
         assert_eq!(back, Decoded::Credential(c));
 
         // Folded into its account, and alone.
@@ -774,7 +787,8 @@ mod tests {
         })
         .expect("json");
         assert!(is_full(old.as_bytes()));
-        let back = decode(RowType::Account, "ann", "ann", "service", old.as_bytes()).expect("decode");
+        let back =
+            decode(RowType::Account, "ann", "ann", "service", old.as_bytes()).expect("decode");
         assert_eq!(back, Decoded::Account(a, grants));
         assert_eq!(
             to_full_json(RowType::Account, "ann", "ann", "service", old.as_bytes()),
@@ -795,7 +809,8 @@ mod tests {
         let json = serde_json::to_string(&content).expect("json");
         assert!(json.starts_with("{\"k\":"), "{json}");
         assert!(!is_full(json.as_bytes()));
-        let back = decode(RowType::Account, "ann", "ann", "service", json.as_bytes()).expect("decode");
+        let back =
+            decode(RowType::Account, "ann", "ann", "service", json.as_bytes()).expect("decode");
         assert_eq!(back, Decoded::Account(a, grants));
         assert!(
             current.len() * 10 < json.len() * 9,

@@ -296,8 +296,16 @@ mod tests {
             crate::evidence_text::unpack_with(&crate::evidence_text::HR_RECORDS, &text),
             json
         );
-        assert!(text.len() * 2 < json.len() + 20, "packed: {} bytes", text.len());
-        assert_eq!(stored_record("E1", json).expect("read"), plain, "unpacked, as before");
+        assert!(
+            text.len() * 2 < json.len() + 20,
+            "packed: {} bytes",
+            text.len()
+        );
+        assert_eq!(
+            stored_record("E1", json).expect("read"),
+            plain,
+            "unpacked, as before"
+        );
         assert_eq!(stored_record("E1", &text).expect("read"), plain);
 
         let full = PersonRecord {

@@ -16,9 +16,11 @@ pub fn id(conn: &Connection, system: &str) -> Result<i64> {
         "INSERT INTO systems (name) VALUES (?1) ON CONFLICT (name) DO NOTHING",
         [system],
     )?;
-    Ok(conn.query_row("SELECT id FROM systems WHERE name = ?1", [system], |r| {
-        r.get(0)
-    })?)
+    Ok(
+        conn.query_row("SELECT id FROM systems WHERE name = ?1", [system], |r| {
+            r.get(0)
+        })?,
+    )
 }
 
 /// The number of `system`, if it has one (a system never written has none, and no rows).

@@ -169,3 +169,38 @@ fn a_scanner_that_cannot_start_is_a_failed_run_and_the_others_still_run() {
         "the scanner after the bad path still ran: {runs}"
     );
 }
+
+/// A store of an older schema is refused by a reading command (exit 2, the file untouched) with
+/// the command that upgrades it, and `store upgrade` does, after which reading works.
+#[test]
+fn an_older_store_is_refused_for_reading_and_store_upgrade_brings_it_current() {
+    let sb = setup();
+    let current: i64 = {
+        let conn = rusqlite::Connection::open(sb.db()).unwrap();
+        let v: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        // The last migration only marks a new stored form: running it again changes nothing.
+        conn.pragma_update(None, "user_version", v - 1).unwrap();
+        v
+    };
+    let before = std::fs::read(sb.db()).unwrap();
+    let r = sb.expect(2, &["findings"]);
+    assert!(
+        r.stderr.contains("`residual store upgrade`"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        std::fs::read(sb.db()).unwrap(),
+        before,
+        "reading wrote nothing"
+    );
+    let r = sb.ok(&["store", "upgrade"]);
+    assert!(
+        r.stderr.contains(&format!("is at schema {current}")),
+        "{}",
+        r.stderr
+    );
+    sb.ok(&["findings"]);
+}

@@ -684,11 +684,22 @@ fn give_back_space(conn: &Connection) {
     if all == 0 || free * 4 < all {
         return;
     }
-    if let Err(e) = sqlite.execute_batch("VACUUM") {
+    // VACUUM builds the compacted copy as a temporary database: on disk, not in memory (where
+    // the store keeps its other temporaries), or a large store's copy would sit in memory whole.
+    let temp_store: i64 = sqlite
+        .pragma_query_value(None, "temp_store", |r| r.get(0))
+        .unwrap_or(0);
+    let compacted = sqlite
+        .pragma_update(None, "temp_store", "FILE")
+        .and_then(|()| sqlite.execute_batch("VACUUM"));
+    if let Err(e) = compacted {
         tracing::warn!(
             free_pages = free,
             "the upgraded store could not be compacted now ({e}); its free pages are reused by later writes"
         );
+    }
+    if let Err(e) = sqlite.pragma_update(None, "temp_store", temp_store) {
+        tracing::warn!("temp_store could not be set back after compacting: {e}");
     }
 }
 

@@ -866,7 +866,7 @@ mod tests {
     /// either backend, and the chain reads and verifies as before: no hash is made again.
     #[test]
     fn event_hashes_become_bytes_and_previous_hashes_are_read_from_the_row_before() {
-        use crate::store::events::{self, Fields, GENESIS};
+        use crate::store::events::{self, GENESIS};
         for (_dir, at) in crate::store::testing::locations() {
             let mut conn = Connection::open(&at).expect("open");
             let before = MIGRATIONS
@@ -874,28 +874,7 @@ mod tests {
                 .position(|m| m.contains(BINARY_HASHES))
                 .expect("the migration");
             schema_of_version(&conn, before);
-            let mut prev = GENESIS.to_string();
-            let mut hashes = Vec::new();
-            for seq in 1..=3_i64 {
-                let hash = Fields {
-                    seq,
-                    finding_id: "f1",
-                    event: "opened",
-                    at: "2026-01-01T00:00:00Z",
-                    run_id: None,
-                    detail: "{}",
-                    prev: &prev,
-                }
-                .sha256();
-                conn.execute(
-                    "INSERT INTO finding_events (seq, finding_id, event, at, run_id, detail, prev_hash, hash) \
-                     VALUES (?1, 'f1', 'opened', '2026-01-01T00:00:00Z', NULL, '{}', ?2, ?3)",
-                    super::super::db::params![seq, prev, hash],
-                )
-                .expect("old event");
-                hashes.push(hash.clone());
-                prev = hash;
-            }
+            let hashes = crate::store::seal::tests::plain_events(&conn, 3);
 
             migrate(&mut conn, &at).expect("migrate");
 

@@ -136,7 +136,7 @@ fn key_of_sealed(seal: &Seal, db: &Path) -> Result<ChainKey> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::findings::EventKind;
     use crate::store::events::{EventWriter, Fields, GENESIS};
@@ -144,7 +144,7 @@ mod tests {
     use crate::store::Store;
 
     /// Writes `n` events with plain SHA-256 hashes, as a build without the chain key did.
-    fn plain_events(conn: &Connection, n: i64) -> Vec<String> {
+    pub(crate) fn plain_events(conn: &Connection, n: i64) -> Vec<String> {
         let mut prev = GENESIS.to_string();
         let mut hashes = Vec::new();
         for seq in 1..=n {

@@ -455,33 +455,15 @@ pub fn walk(conn: &Connection, key: Option<&ChainKey>, keyed_from: Option<i64>) 
             detail: &detail,
             prev,
         });
-        match scheme.as_str() {
-            SHA256 => {
-                walk.plain += 1;
-                if keyed_from.is_some_and(|from| seq >= from) {
-                    bad(format!("event {seq} has a plain SHA-256 hash, but the chain is keyed from event {}: the chain was rewritten without the key", keyed_from.unwrap_or_default()));
-                } else if fields.is_some_and(|f| f.sha256() != hash) {
-                    bad(format!(
-                        "event {seq}: its contents do not match its hash: the row was changed"
-                    ));
-                }
-            }
-            HMAC_SHA256 => {
-                if keyed_from.is_some_and(|from| seq < from) {
-                    bad(format!("event {seq} is keyed, but the chain's seal says it was written before the chain was keyed (from event {}): the chain was rewritten", keyed_from.unwrap_or_default()));
-                }
-                match key {
-                    Some(key) => {
-                        walk.keyed += 1;
-                        if fields.is_some_and(|f| f.hmac(key) != hash) {
-                            bad(format!("event {seq}: its contents do not match its keyed hash: the row was changed, or rehashed without the key"));
-                        }
-                    }
-                    None => walk.unchecked += 1,
-                }
-            }
-            other => bad(format!("event {seq}: unknown hash scheme `{other}`")),
-        }
+        let keying = Keying { key, keyed_from };
+        check_hash(
+            &mut walk,
+            &mut bad,
+            keying,
+            &scheme,
+            seq,
+            (fields.as_ref(), &hash),
+        );
         for why in found {
             if walk.problems.len() < MAX_LISTED {
                 walk.problems.push(why);
@@ -497,6 +479,55 @@ pub fn walk(conn: &Connection, key: Option<&ChainKey>, keyed_from: Option<i64>) 
             .push(format!("… and {more} more events that do not fit"));
     }
     Ok(walk)
+}
+
+/// What a walk checks keyed hashes with: the key when there is one, and the event from which
+/// the seal says the chain is keyed.
+#[derive(Clone, Copy)]
+struct Keying<'k> {
+    key: Option<&'k ChainKey>,
+    keyed_from: Option<i64>,
+}
+
+/// Checks the hash of event `seq` under its `scheme`, naming to `bad` what does not fit and
+/// counting the event in `walk` by scheme: `fields` are what it was made from (none when a
+/// removed row hid the hash before it).
+fn check_hash(
+    walk: &mut Walk,
+    bad: &mut impl FnMut(String),
+    keying: Keying,
+    scheme: &str,
+    seq: i64,
+    (fields, hash): (Option<&Fields>, &str),
+) {
+    let Keying { key, keyed_from } = keying;
+    match scheme {
+        SHA256 => {
+            walk.plain += 1;
+            if let Some(from) = keyed_from.filter(|from| seq >= *from) {
+                bad(format!("event {seq} has a plain SHA-256 hash, but the chain is keyed from event {from}: the chain was rewritten without the key"));
+            } else if fields.is_some_and(|f| f.sha256() != hash) {
+                bad(format!(
+                    "event {seq}: its contents do not match its hash: the row was changed"
+                ));
+            }
+        }
+        HMAC_SHA256 => {
+            if let Some(from) = keyed_from.filter(|from| seq < *from) {
+                bad(format!("event {seq} is keyed, but the chain's seal says it was written before the chain was keyed (from event {from}): the chain was rewritten"));
+            }
+            match key {
+                Some(key) => {
+                    walk.keyed += 1;
+                    if fields.is_some_and(|f| f.hmac(key) != hash) {
+                        bad(format!("event {seq}: its contents do not match its keyed hash: the row was changed, or rehashed without the key"));
+                    }
+                }
+                None => walk.unchecked += 1,
+            }
+        }
+        other => bad(format!("event {seq}: unknown hash scheme `{other}`")),
+    }
 }
 
 #[cfg(test)]

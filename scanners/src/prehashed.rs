@@ -4,7 +4,8 @@
 
 use std::hash::Hasher;
 
-/// Use as `HashSet<u128, BuildHasherDefault<Prehashed>>`.
+/// Use as `HashSet<u128, BuildHasherDefault<Prehashed>>`, or with a key whose `Hash` writes
+/// one `u64` that is a hash already.
 #[derive(Default)]
 pub struct Prehashed(u64);
 
@@ -21,5 +22,9 @@ impl Hasher for Prehashed {
 
     fn write_u128(&mut self, n: u128) {
         self.0 = n as u64;
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
     }
 }

@@ -169,7 +169,7 @@ pub fn record_pending(
 
 /// Links of a run, kept compactly until they are written: the account names and employee ids
 /// back to back in one string, not two strings per link (a million-account run held ~100 MB of
-/// them as [`Link`]s with their accounts).
+/// them as [`Link`]s with their accounts), and 12 bytes a link besides.
 #[derive(Default)]
 pub struct Pending {
     text: String,
@@ -180,33 +180,36 @@ pub struct Pending {
 
 struct PendingLink {
     /// `text[start..start + account]` is the account, the `person` bytes after it the person.
-    start: usize,
+    start: u32,
     account: u16,
     person: u16,
+    /// The confidence as it is stored ([`thousandths`]).
+    confidence: u16,
     method: LinkMethod,
-    confidence: f64,
 }
 
 impl Pending {
-    /// Adds that `account` links as `link`. An account name or employee id longer than 64 KiB
-    /// is kept as a text of its own (never seen in practice; the lengths are 16 bits).
+    /// Adds that `account` links as `link`. An account name or employee id longer than 64 KiB,
+    /// or one past the first 4 GiB of text, is kept as a text of its own (never seen in
+    /// practice; the lengths are 16 bits and the offsets 32).
     pub fn add(&mut self, account: &str, link: &Link) {
-        let (Ok(account_len), Ok(person_len)) = (
+        let (Ok(start), Ok(account_len), Ok(person_len), Ok(confidence)) = (
+            u32::try_from(self.text.len()),
             u16::try_from(account.len()),
             u16::try_from(link.employee_id.len()),
+            u16::try_from(thousandths(link.confidence)),
         ) else {
             self.long.push((account.to_string(), link.clone()));
             return;
         };
-        let start = self.text.len();
         self.text.push_str(account);
         self.text.push_str(&link.employee_id);
         self.links.push(PendingLink {
             start,
             account: account_len,
             person: person_len,
+            confidence,
             method: link.method,
-            confidence: link.confidence,
         });
     }
 
@@ -220,24 +223,26 @@ impl Pending {
         self.len() == 0
     }
 
-    /// Every link added: account, person, method and confidence.
-    fn each(&self) -> impl Iterator<Item = (&str, &str, LinkMethod, f64)> {
-        self.links
-            .iter()
-            .map(|l| (self.account(l), self.person(l), l.method, l.confidence))
-            .chain(
-                self.long
-                    .iter()
-                    .map(|(a, l)| (a.as_str(), l.employee_id.as_str(), l.method, l.confidence)),
-            )
+    /// Every link added: account, person, method and confidence in thousandths.
+    fn each(&self) -> impl Iterator<Item = (&str, &str, LinkMethod, i64)> {
+        let compact = self.links.iter().map(|l| {
+            let confidence = i64::from(l.confidence);
+            (self.account(l), self.person(l), l.method, confidence)
+        });
+        let long = (self.long.iter()).map(|(a, l)| {
+            let confidence = thousandths(l.confidence);
+            (a.as_str(), l.employee_id.as_str(), l.method, confidence)
+        });
+        compact.chain(long)
     }
 
     fn account(&self, l: &PendingLink) -> &str {
-        &self.text[l.start..l.start + l.account as usize]
+        let from = l.start as usize;
+        &self.text[from..from + l.account as usize]
     }
 
     fn person(&self, l: &PendingLink) -> &str {
-        let from = l.start + l.account as usize;
+        let from = l.start as usize + l.account as usize;
         &self.text[from..from + l.person as usize]
     }
 }
@@ -253,10 +258,10 @@ fn record(tx: &Transaction, system: &str, run_id: i64, pending: &Pending) -> Res
     )?;
     // In key order: a first run writes its many links as appends to the table's B-tree rather
     // than as inserts all over it (the export's order is not the key's).
-    let mut ordered: Vec<(&str, &str, LinkMethod, f64)> = pending.each().collect();
+    let mut ordered: Vec<(&str, &str, LinkMethod, i64)> = pending.each().collect();
     ordered.sort_by(|a, b| a.0.cmp(b.0));
     for (account, person, method, confidence) in ordered {
-        let (method, confidence) = (method_code(method), thousandths(confidence));
+        let method = method_code(method);
         // A system's first run knows no links: nothing to hash them against.
         if !known.is_empty() {
             let (key, value) = hashed(account, person, method, confidence);

@@ -26,8 +26,22 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
 
 // Keys are hashes already ([`key_of`]): maps take them as they are.
-type KeyMap<V> = HashMap<u128, V, BuildHasherDefault<Prehashed>>;
-type KeySet = HashSet<u128, BuildHasherDefault<Prehashed>>;
+type KeyMap<V> = HashMap<Key, V, BuildHasherDefault<Prehashed>>;
+type KeySet = HashSet<Key, BuildHasherDefault<Prehashed>>;
+
+/// The identity of an observation within its system, hashed to 128 bits ([`key_of`]) so that a
+/// million of them cost a compact map rather than a million cloned strings; only in memory,
+/// never stored. Two halves rather than a `u128`, whose 16-byte alignment would pad every entry
+/// of a map of [`Known`] from 32 to 48 bytes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Key(u64, u64);
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // Either half is a hash already; one is plenty to place it.
+        state.write_u64(self.0);
+    }
+}
 
 /// How many of each kind of change one run wrote.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -46,24 +60,71 @@ struct Row<'a> {
     active: Option<i64>,
 }
 
-/// An observation the store holds for the system, by key.
+/// An observation the store holds for the system, by key: its id, and in one word the
+/// [`content_hash`] of its stored content (61 bits of it), whether it is gone and what the run
+/// being compared made of it. A comparing run holds one per observation: a million of them took
+/// 100 MB at 48 bytes a map entry with their keys (and two sets of the run's own besides), 67
+/// MB at 32.
 struct Known {
     id: i64,
-    /// [`content_hash`] of its stored content.
-    content: u64,
-    gone: bool,
+    word: u64,
 }
 
-/// The identity of an observation within its system, hashed to 128 bits so that a million of
-/// them cost a compact map rather than a million cloned strings; only in memory, never stored.
-fn key_of(row_type: &str, account: &str, subject: &str, kind: &str) -> u128 {
+/// What the run being compared made of an observation the store holds.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Seen {
+    Not = 0,
+    /// Seen with the content the store holds.
+    Unchanged = 1,
+    /// Seen changed, or back after it had gone: its row was written.
+    Written = 2,
+}
+
+impl Known {
+    const CONTENT: u64 = (1 << 61) - 1;
+    const GONE: u64 = 1 << 61;
+    const SEEN_SHIFT: u32 = 62;
+
+    fn new(id: i64, content: u64, gone: bool) -> Known {
+        let gone = if gone { Known::GONE } else { 0 };
+        Known {
+            id,
+            word: (content & Known::CONTENT) | gone,
+        }
+    }
+
+    /// Whether `content` (a [`content_hash`]) is the stored content's.
+    fn holds(&self, content: u64) -> bool {
+        self.word & Known::CONTENT == content & Known::CONTENT
+    }
+
+    fn gone(&self) -> bool {
+        self.word & Known::GONE != 0
+    }
+
+    fn seen(&self) -> Seen {
+        match self.word >> Known::SEEN_SHIFT {
+            0 => Seen::Not,
+            1 => Seen::Unchanged,
+            _ => Seen::Written,
+        }
+    }
+
+    fn see(&mut self, seen: Seen) {
+        let rest = self.word & !(3 << Known::SEEN_SHIFT);
+        self.word = rest | ((seen as u64) << Known::SEEN_SHIFT);
+    }
+}
+
+/// The [`Key`] of an observation.
+fn key_of(row_type: &str, account: &str, subject: &str, kind: &str) -> Key {
     let half = |salt: u8| {
         let mut h = DefaultHasher::new();
         salt.hash(&mut h);
         (row_type, account, subject, kind).hash(&mut h);
         h.finish()
     };
-    (u128::from(half(1)) << 64) | u128::from(half(2))
+    Key(half(1), half(2))
 }
 
 /// What a query selects for an observation's subject (of `observations` aliased `o`): an account
@@ -133,8 +194,15 @@ fn load_known(tx: &Transaction, system: i64) -> Result<(KeyMap<Known>, i64)> {
         "SELECT o.id, o.type, o.account, {SUBJECT}, o.kind, o.data, o.gone_run IS NOT NULL \
              FROM observations o WHERE o.system = ?1"
     ))?;
+    // Sized up front: grown row by row, the map's last doubling would hold both tables at once.
+    let highest: Option<i64> = tx.query_row(
+        "SELECT max(id) FROM observations WHERE system = ?1",
+        [system],
+        |r| r.get(0),
+    )?;
+    let capacity = usize::try_from(highest.unwrap_or(0)).unwrap_or(0);
+    let mut known = KeyMap::with_capacity_and_hasher(capacity, Default::default());
     let mut rows = stmt.query([system])?;
-    let mut known = KeyMap::default();
     let mut max_id = 0;
     while let Some(r) = rows.next()? {
         let id: i64 = r.get(0)?;
@@ -146,11 +214,7 @@ fn load_known(tx: &Transaction, system: i64) -> Result<(KeyMap<Known>, i64)> {
         );
         known.insert(
             key,
-            Known {
-                id,
-                content: content_hash(r.get_ref(5)?.as_bytes()?),
-                gone: r.get(6)?,
-            },
+            Known::new(id, content_hash(r.get_ref(5)?.as_bytes()?), r.get(6)?),
         );
         max_id = max_id.max(id);
     }
@@ -273,12 +337,11 @@ pub struct Comparison {
     /// The store's observations of the system were last written from this very input: the
     /// batches are not compared (see [`record`]).
     same_input: bool,
+    /// What the store holds, each marked with what this run made of it.
     known: KeyMap<Known>,
     max_id: i64,
-    this_run: KeySet,
-    /// Observations the run saw unchanged: a run that turns out not complete notes itself on
-    /// them as the last run that saw them.
-    unchanged: Vec<i64>,
+    /// What this run saw that the store did not hold (to take the first of a key seen twice).
+    new_keys: KeySet,
     changes: Changes,
     data: Vec<u8>,
 }
@@ -310,8 +373,7 @@ impl Comparison {
             same_input,
             known,
             max_id,
-            this_run: KeySet::default(),
-            unchanged: Vec::new(),
+            new_keys: KeySet::default(),
             changes: Changes::default(),
             data: Vec::with_capacity(1024),
         })
@@ -378,12 +440,11 @@ impl Comparison {
     /// Compares one observation with what the store holds of it and writes the difference.
     fn put(&mut self, w: &mut Writer, row: Row, data: &[u8]) -> Result<()> {
         let key = key_of(row.row_type.as_str(), row.account, row.subject, row.kind);
-        if !self.this_run.insert(key) {
-            // The same observation twice in one run: the first one stands.
-            return Ok(());
-        }
         let run_id = self.run_id;
-        match self.known.get(&key) {
+        match self.known.get_mut(&key) {
+            // The same observation twice in one run: the first one stands.
+            Some(k) if k.seen() != Seen::Not => {}
+            None if !self.new_keys.insert(key) => {}
             None => {
                 self.max_id += 1;
                 w.insert.execute(params![
@@ -400,21 +461,23 @@ impl Comparison {
                 // No change row: `first_run` says when it appeared (see `changes_of_run`).
                 self.changes.appeared += 1;
             }
-            Some(k) if k.gone => {
+            Some(k) if k.gone() => {
+                k.see(Seen::Written);
                 w.change_keeping
                     .execute(params![run_id, k.id, "appeared", w.system])?;
                 w.reappear
                     .execute(params![w.system, k.id, row.active, data, run_id])?;
                 self.changes.appeared += 1;
             }
-            Some(k) if k.content != content_hash(data) => {
+            Some(k) if !k.holds(content_hash(data)) => {
+                k.see(Seen::Written);
                 w.change_keeping
                     .execute(params![run_id, k.id, "changed", w.system])?;
                 w.update
                     .execute(params![w.system, k.id, row.active, data, run_id])?;
                 self.changes.changed += 1;
             }
-            Some(k) => self.unchanged.push(k.id),
+            Some(k) => k.see(Seen::Unchanged),
         }
         Ok(())
     }
@@ -439,7 +502,10 @@ impl Comparison {
             if run.status == RunStatus::Complete {
                 self.mark_gone(tx, &mut w, run)?;
             } else {
-                let mut seen = std::mem::take(&mut self.unchanged);
+                let mut seen: Vec<i64> = (self.known.values())
+                    .filter(|k| k.seen() == Seen::Unchanged)
+                    .map(|k| k.id)
+                    .collect();
                 seen.sort_unstable();
                 for id in seen {
                     w.seen.execute(params![w.system, id, run.run_id])?;
@@ -464,9 +530,8 @@ impl Comparison {
     /// Marks gone what the complete `run` did not see (of the accounts it looked at, when
     /// targeted).
     fn mark_gone(&mut self, tx: &Transaction, w: &mut Writer, run: &RunFacts) -> Result<()> {
-        let this_run = std::mem::take(&mut self.this_run);
         let mut known = std::mem::take(&mut self.known);
-        known.retain(|key, k| !k.gone && !this_run.contains(key));
+        known.retain(|_, k| !k.gone() && k.seen() == Seen::Not);
         if !run.targeted.is_empty() {
             let scope = keys_of_accounts(tx, self.system_id, run.targeted)?;
             known.retain(|key, _| scope.contains(key));
@@ -772,6 +837,20 @@ mod tests {
     use super::*;
     use crate::store::Store;
     use residual_scanners::{Account, AccountKind, GrantKind, IdentityHints, ScanReport};
+
+    #[test]
+    fn a_known_observation_keeps_its_content_its_going_and_its_sighting_apart() {
+        let mut k = Known::new(7, u64::MAX, true);
+        assert!(k.gone() && k.holds(u64::MAX) && k.seen() == Seen::Not);
+        k.see(Seen::Written);
+        assert!(k.gone() && k.holds(u64::MAX) && k.seen() == Seen::Written);
+        k.see(Seen::Unchanged);
+        assert!(k.gone() && k.holds(u64::MAX) && k.seen() == Seen::Unchanged);
+        let k = Known::new(8, 5, false);
+        assert!(!k.gone() && k.holds(5) && !k.holds(6) && k.seen() == Seen::Not);
+        // What the packing is for: a map entry of a million.
+        assert_eq!(std::mem::size_of::<(Key, Known)>(), 32);
+    }
 
     fn account(name: &str, enabled: bool) -> Account {
         Account {

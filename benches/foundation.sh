@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Foundation benchmark: import a 100,000-person HR CSV, then scan and evaluate a 1,000,000-row
-# inventory export twice (the second run sees every account and finding unchanged). Prints wall
-# time and peak memory of each step and the store's size after each scan.
+# inventory export twice (the second run sees every account and finding unchanged), then the same
+# export a day later with 1% of its rows changed (the nightly case). Prints wall time and peak
+# memory of each step and the store's size after each scan.
 # Usage: benches/foundation.sh [WORKDIR]
 #   RESIDUAL_BIN=PATH    the binary to time (default: build and use target/release/residual)
 #   RESIDUAL_DB=URL      a PostgreSQL store instead of WORKDIR/bench.db: postgres://USER@HOST:PORT/DB
@@ -51,6 +52,8 @@ step "scan + evaluate ($rows rows), first run" "$bin" --db "$db" -q scan invento
 store "the first run"
 step "scan + evaluate ($rows rows), second run" "$bin" --db "$db" -q scan inventory --system bench inventory.csv
 store "the second run"
+step "scan + evaluate ($rows rows, 1 in 100 changed), third run" "$bin" --db "$db" -q scan inventory --system bench inventory-nightly.csv
+store "the third run"
 step "findings --format json (all open)" "$bin" --db "$db" findings --format json
 step "cases --format json (about 10,000 leaver cases)" "$bin" --db "$db" cases --format json
 rm -rf pack

@@ -3,7 +3,9 @@
 
 Deterministic (seeded). About 10% of people are leavers, 5% changed department; inventory rows are
 accounts of random people (by email, by employee id, or by an unknown email: orphans), 5% service
-accounts with an owner, each with 0-3 groups.
+accounts with an owner, each with 0-3 groups. A second inventory, inventory-nightly.csv, is the
+same export a day later: 1% of its rows (every hundredth) with a new last login, the change a
+nightly sweep meets.
 
     python3 benches/gen_foundation.py OUTDIR [PEOPLE] [ROWS]
 """
@@ -29,8 +31,10 @@ with open(out / "hr.csv", "w") as f:
             f"Title {i % 50},E{rng.randint(0, people - 1):06d},p{i}@corp.example.com\n"
         )
 
-with open(out / "inventory.csv", "w") as f:
-    f.write("account,email,employee_id,status,created_at,last_login,kind,owner,groups\n")
+with open(out / "inventory.csv", "w") as f, open(out / "inventory-nightly.csv", "w") as nightly:
+    header = "account,email,employee_id,status,created_at,last_login,kind,owner,groups\n"
+    f.write(header)
+    nightly.write(header)
     for r in range(rows):
         p = rng.randint(0, people - 1)
         kind = "service" if rng.random() < 0.05 else "user"
@@ -48,4 +52,7 @@ with open(out / "inventory.csv", "w") as f:
         last = f"2026-{rng.randint(1, 11):02d}-{rng.randint(1, 28):02d}T08:00:00Z"
         groups = ";".join(rng.sample(["all", "vpn", "eng-prod", "ledger", "crm-admin", "support"], rng.randint(0, 3)))
         f.write(f"acct-{r},{email},{eid},{status},2024-01-01,{last},{kind},{owner},{groups}\n")
-print(f"wrote {out}/hr.csv ({people} people) and {out}/inventory.csv ({rows} rows)")
+        if r % 100 == 7:
+            last = "2026-11-29T08:00:00Z"
+        nightly.write(f"acct-{r},{email},{eid},{status},2024-01-01,{last},{kind},{owner},{groups}\n")
+print(f"wrote {out}/hr.csv ({people} people), {out}/inventory.csv and {out}/inventory-nightly.csv ({rows} rows)")

@@ -194,15 +194,8 @@ fn load_known(tx: &Transaction, system: i64) -> Result<(KeyMap<Known>, i64)> {
         "SELECT o.id, o.type, o.account, {SUBJECT}, o.kind, o.data, o.gone_run IS NOT NULL \
              FROM observations o WHERE o.system = ?1"
     ))?;
-    // Sized up front: grown row by row, the map's last doubling would hold both tables at once.
-    let highest: Option<i64> = tx.query_row(
-        "SELECT max(id) FROM observations WHERE system = ?1",
-        [system],
-        |r| r.get(0),
-    )?;
-    let capacity = usize::try_from(highest.unwrap_or(0)).unwrap_or(0);
-    let mut known = KeyMap::with_capacity_and_hasher(capacity, Default::default());
     let mut rows = stmt.query([system])?;
+    let mut known = KeyMap::default();
     let mut max_id = 0;
     while let Some(r) = rows.next()? {
         let id: i64 = r.get(0)?;

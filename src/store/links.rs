@@ -229,7 +229,7 @@ impl Pending {
             let confidence = i64::from(l.confidence);
             (self.account(l), self.person(l), l.method, confidence)
         });
-        let long = (self.long.iter()).map(|(a, l)| {
+        let long = self.long.iter().map(|(a, l)| {
             let confidence = thousandths(l.confidence);
             (a.as_str(), l.employee_id.as_str(), l.method, confidence)
         });

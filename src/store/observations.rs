@@ -495,7 +495,9 @@ impl Comparison {
             if run.status == RunStatus::Complete {
                 self.mark_gone(tx, &mut w, run)?;
             } else {
-                let mut seen: Vec<i64> = (self.known.values())
+                let mut seen: Vec<i64> = self
+                    .known
+                    .values()
                     .filter(|k| k.seen() == Seen::Unchanged)
                     .map(|k| k.id)
                     .collect();
